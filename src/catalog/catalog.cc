@@ -1,0 +1,26 @@
+// Chooses the Catalog implementation for LOCKING_BACKEND.
+#include "catalog/catalog.h"
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "catalog/sqlite_catalog.h"
+
+namespace supertable {
+
+Result<std::unique_ptr<Catalog>> OpenCatalog(const std::string& backend, const std::string& home) {
+  if (backend == "sqlite") {
+    ST_ASSIGN_OR_RETURN(auto cat, SqliteCatalog::Open(home + "/catalog.db"));
+    return std::unique_ptr<Catalog>(std::move(cat));
+  }
+  return Status::InvalidArgument(fmt::format("LOCKING_BACKEND={} is not supported; expected sqlite", backend));
+}
+
+std::string LockOwnerIdentity() {
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  return fmt::format("{}:{}", host, getpid());
+}
+
+}  // namespace supertable

@@ -1,0 +1,89 @@
+// Catalog: the small, strongly consistent part of a warehouse. It knows which super tables and
+// tables exist, which snapshot is current for each table, the history of commits, and the
+// per-table write locks. Everything large (data, snapshot documents) lives in the ObjectStore.
+//
+// The one operation that makes SuperTable safe is Commit: an atomic compare-and-swap of a table's
+// current version. Locks only make conflicts rare; the CAS is what guarantees that no commit is
+// ever lost, even when a lock expires while its holder is still working (see docs/COMMIT_PROTOCOL.md).
+//
+// Implementations: SqliteCatalog (embedded, default). Redis follows behind the same interface.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace supertable {
+
+struct TableRef {
+  std::string org;
+  std::string super_name;
+  std::string table;
+  std::string ToString() const { return super_name + "." + table; }
+};
+
+// One committed version of a table: what `history` shows and what time travel resolves against.
+struct CommitRecord {
+  int64_t version = 0;
+  std::string snapshot_key;    // ObjectStore key of the snapshot document
+  int64_t committed_micros = 0;
+  std::string operation;       // "append", "upsert", "delete", "compact", ...
+  std::string summary_json;    // operation counters, e.g. {"inserted":10,"deleted":2}
+};
+
+struct TableEntry {
+  std::string name;
+  CommitRecord head;  // the current version
+};
+
+// A held write lock. Destroying it releases the lock (best effort).
+class Lock {
+ public:
+  virtual ~Lock() = default;
+  // Extends the lease by the TTL it was acquired with; fails if the lock was lost.
+  virtual Status Renew() = 0;
+  virtual Status Release() = 0;
+};
+
+class Catalog {
+ public:
+  virtual ~Catalog() = default;
+
+  // Creates the super table if it does not exist (idempotent).
+  virtual Status EnsureSuper(const std::string& org, const std::string& super_name) = 0;
+  virtual Result<bool> SuperExists(const std::string& org, const std::string& super_name) = 0;
+  virtual Result<std::vector<std::string>> ListSupers(const std::string& org) = 0;
+  virtual Result<std::vector<TableEntry>> ListTables(const std::string& org, const std::string& super_name) = 0;
+  // The current version of a table, or nullopt when it does not exist.
+  virtual Result<std::optional<CommitRecord>> GetHead(const TableRef& table) = 0;
+
+  // Makes `record` the table's current version if and only if the current version is still
+  // `expected_version` (0 = the table must not exist yet). Returns Conflict otherwise.
+  // record.version must be expected_version + 1.
+  virtual Status Commit(const TableRef& table, int64_t expected_version, const CommitRecord& record) = 0;
+
+  // All retained versions of a table, oldest first.
+  virtual Result<std::vector<CommitRecord>> History(const TableRef& table) = 0;
+  // Forgets history records with version < `keep_from` (never the current version).
+  virtual Status ExpireHistory(const TableRef& table, int64_t keep_from) = 0;
+
+  virtual Status DropTable(const TableRef& table) = 0;
+  virtual Status DropSuper(const std::string& org, const std::string& super_name) = 0;
+
+  // Waits up to `timeout_ms` for the named lock; the lease lasts `ttl_ms` unless renewed.
+  // Returns Timeout with the holder's identity when it cannot be had.
+  virtual Result<std::unique_ptr<Lock>> AcquireLock(const std::string& name, int64_t ttl_ms, int64_t timeout_ms) = 0;
+};
+
+// Opens the catalog LOCKING_BACKEND names; `home` is SUPERTABLE_HOME.
+Result<std::unique_ptr<Catalog>> OpenCatalog(const std::string& backend, const std::string& home);
+
+// "host:pid" of this process: recorded as a lock's owner so errors can name who holds it and the
+// embedded catalog can break locks whose owner process has died.
+std::string LockOwnerIdentity();
+
+}  // namespace supertable

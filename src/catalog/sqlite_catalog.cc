@@ -1,0 +1,369 @@
+// Embedded SQLite catalog and locks.
+#include "catalog/sqlite_catalog.h"
+
+#include <signal.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "common/ids.h"
+
+namespace supertable {
+
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS supers(
+  org TEXT NOT NULL, name TEXT NOT NULL, created_micros INTEGER NOT NULL,
+  PRIMARY KEY(org, name));
+CREATE TABLE IF NOT EXISTS tables(
+  org TEXT NOT NULL, super TEXT NOT NULL, name TEXT NOT NULL,
+  version INTEGER NOT NULL, snapshot_key TEXT NOT NULL, committed_micros INTEGER NOT NULL,
+  operation TEXT NOT NULL, summary TEXT NOT NULL,
+  PRIMARY KEY(org, super, name));
+CREATE TABLE IF NOT EXISTS history(
+  org TEXT NOT NULL, super TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL,
+  snapshot_key TEXT NOT NULL, committed_micros INTEGER NOT NULL,
+  operation TEXT NOT NULL, summary TEXT NOT NULL,
+  PRIMARY KEY(org, super, name, version));
+CREATE TABLE IF NOT EXISTS locks(
+  name TEXT PRIMARY KEY, token TEXT NOT NULL, owner TEXT NOT NULL, expires_micros INTEGER NOT NULL);
+)sql";
+
+// True when `owner` ("host:pid") names a process on this host that no longer exists. Such a lock
+// can be broken at once instead of waiting for its lease: the embedded catalog is one machine's.
+bool OwnerIsDeadLocalProcess(const std::string& owner) {
+  size_t colon = owner.rfind(':');
+  if (colon == std::string::npos) return false;
+  std::string mine = LockOwnerIdentity();
+  if (owner.substr(0, colon) != mine.substr(0, mine.rfind(':'))) return false;
+  pid_t pid = static_cast<pid_t>(std::atoll(owner.c_str() + colon + 1));
+  if (pid <= 0) return false;
+  return ::kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+}  // namespace
+
+// RAII prepared statement with typed binds.
+class SqliteCatalog::Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) : db_(db) {
+    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Status status() const {
+    return rc_ == SQLITE_OK ? Status::Ok() : Status::IoError(fmt::format("catalog: {}", sqlite3_errmsg(db_)));
+  }
+  Statement& Bind(int i, const std::string& v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& Bind(int i, int64_t v) {
+    sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  // Returns true while rows come; errors end up in status().
+  bool Step() {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc != SQLITE_DONE) rc_ = rc;
+    return false;
+  }
+  std::string Text(int col) const {
+    auto p = sqlite3_column_text(stmt_, col);
+    return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_, col)) : "";
+  }
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_;
+};
+
+namespace {
+
+// A held lock in the embedded catalog. Holds a raw pointer: the catalog outlives its locks.
+class SqliteLock : public Lock {
+ public:
+  SqliteLock(SqliteCatalog* cat, std::string name, std::string token, int64_t ttl_ms)
+      : cat_(cat), name_(std::move(name)), token_(std::move(token)), ttl_ms_(ttl_ms) {}
+  ~SqliteLock() override {
+    if (!released_) (void)Release();
+  }
+  Status Renew() override { return cat_->RenewLock(name_, token_, ttl_ms_); }
+  Status Release() override {
+    released_ = true;
+    return cat_->ReleaseLock(name_, token_);
+  }
+
+ private:
+  SqliteCatalog* cat_;
+  std::string name_, token_;
+  int64_t ttl_ms_;
+  bool released_ = false;
+};
+
+CommitRecord ReadRecord(const auto& st, int first) {
+  CommitRecord r;
+  r.version = st.Int(first);
+  r.snapshot_key = st.Text(first + 1);
+  r.committed_micros = st.Int(first + 2);
+  r.operation = st.Text(first + 3);
+  r.summary_json = st.Text(first + 4);
+  return r;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SqliteCatalog>> SqliteCatalog::Open(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return Status::IoError(fmt::format("cannot open catalog {}: {}", path, msg));
+  }
+  auto cat = std::unique_ptr<SqliteCatalog>(new SqliteCatalog(db));
+  // Waiting writers retry inside SQLite for up to 30 s; a commit transaction is tiny.
+  sqlite3_busy_timeout(db, 30000);
+  ST_RETURN_IF_ERROR(cat->Exec("PRAGMA journal_mode=WAL").WithContext(path));
+  // FULL: a commit reported to the user survives a power loss, not only a process crash.
+  ST_RETURN_IF_ERROR(cat->Exec("PRAGMA synchronous=FULL"));
+  ST_RETURN_IF_ERROR(cat->Exec(kSchema).WithContext(path));
+  return cat;
+}
+
+SqliteCatalog::~SqliteCatalog() { sqlite3_close(db_); }
+
+Status SqliteCatalog::Exec(const std::string& sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    return Status::IoError(fmt::format("catalog: {}", msg));
+  }
+  return Status::Ok();
+}
+
+Status SqliteCatalog::EnsureSuper(const std::string& org, const std::string& super_name) {
+  std::lock_guard<std::mutex> g(mu_);
+  Statement st(db_, "INSERT OR IGNORE INTO supers(org, name, created_micros) VALUES(?,?,?)");
+  st.Bind(1, org).Bind(2, super_name).Bind(3, NowMicros()).Step();
+  return st.status();
+}
+
+Result<bool> SqliteCatalog::SuperExists(const std::string& org, const std::string& super_name) {
+  std::lock_guard<std::mutex> g(mu_);
+  Statement st(db_, "SELECT 1 FROM supers WHERE org=? AND name=?");
+  bool found = st.Bind(1, org).Bind(2, super_name).Step();
+  ST_RETURN_IF_ERROR(st.status());
+  return found;
+}
+
+Result<std::vector<std::string>> SqliteCatalog::ListSupers(const std::string& org) {
+  std::lock_guard<std::mutex> g(mu_);
+  Statement st(db_, "SELECT name FROM supers WHERE org=? ORDER BY name");
+  st.Bind(1, org);
+  std::vector<std::string> out;
+  while (st.Step()) out.push_back(st.Text(0));
+  ST_RETURN_IF_ERROR(st.status());
+  return out;
+}
+
+Result<std::vector<TableEntry>> SqliteCatalog::ListTables(const std::string& org, const std::string& super_name) {
+  std::lock_guard<std::mutex> g(mu_);
+  Statement st(db_,
+               "SELECT name, version, snapshot_key, committed_micros, operation, summary FROM tables "
+               "WHERE org=? AND super=? ORDER BY name");
+  st.Bind(1, org).Bind(2, super_name);
+  std::vector<TableEntry> out;
+  while (st.Step()) out.push_back({st.Text(0), ReadRecord(st, 1)});
+  ST_RETURN_IF_ERROR(st.status());
+  return out;
+}
+
+Result<std::optional<CommitRecord>> SqliteCatalog::GetHead(const TableRef& t) {
+  std::lock_guard<std::mutex> g(mu_);
+  Statement st(db_,
+               "SELECT version, snapshot_key, committed_micros, operation, summary FROM tables "
+               "WHERE org=? AND super=? AND name=?");
+  st.Bind(1, t.org).Bind(2, t.super_name).Bind(3, t.table);
+  std::optional<CommitRecord> out;
+  if (st.Step()) out = ReadRecord(st, 0);
+  ST_RETURN_IF_ERROR(st.status());
+  return out;
+}
+
+Status SqliteCatalog::Commit(const TableRef& t, int64_t expected_version, const CommitRecord& r) {
+  if (r.version != expected_version + 1) {
+    return Status::Internal(fmt::format("commit of version {} on top of {}", r.version, expected_version));
+  }
+  std::lock_guard<std::mutex> g(mu_);
+  ST_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  auto fail = [&](Status s) {
+    (void)Exec("ROLLBACK");
+    return s;
+  };
+  int changed = 0;
+  if (expected_version == 0) {
+    Statement st(db_,
+                 "INSERT OR IGNORE INTO tables(org, super, name, version, snapshot_key, committed_micros, "
+                 "operation, summary) VALUES(?,?,?,?,?,?,?,?)");
+    st.Bind(1, t.org).Bind(2, t.super_name).Bind(3, t.table).Bind(4, r.version).Bind(5, r.snapshot_key);
+    st.Bind(6, r.committed_micros).Bind(7, r.operation).Bind(8, r.summary_json).Step();
+    if (!st.status().ok()) return fail(st.status());
+    changed = sqlite3_changes(db_);
+  } else {
+    Statement st(db_,
+                 "UPDATE tables SET version=?, snapshot_key=?, committed_micros=?, operation=?, summary=? "
+                 "WHERE org=? AND super=? AND name=? AND version=?");
+    st.Bind(1, r.version).Bind(2, r.snapshot_key).Bind(3, r.committed_micros).Bind(4, r.operation);
+    st.Bind(5, r.summary_json).Bind(6, t.org).Bind(7, t.super_name).Bind(8, t.table).Bind(9, expected_version);
+    st.Step();
+    if (!st.status().ok()) return fail(st.status());
+    changed = sqlite3_changes(db_);
+  }
+  if (changed != 1) {
+    return fail(Status::Conflict(fmt::format("table {} changed since version {} was read", t.ToString(),
+                                             expected_version)));
+  }
+  Statement h(db_,
+              "INSERT OR REPLACE INTO history(org, super, name, version, snapshot_key, committed_micros, "
+              "operation, summary) VALUES(?,?,?,?,?,?,?,?)");
+  h.Bind(1, t.org).Bind(2, t.super_name).Bind(3, t.table).Bind(4, r.version).Bind(5, r.snapshot_key);
+  h.Bind(6, r.committed_micros).Bind(7, r.operation).Bind(8, r.summary_json).Step();
+  if (!h.status().ok()) return fail(h.status());
+  Statement s(db_, "INSERT OR IGNORE INTO supers(org, name, created_micros) VALUES(?,?,?)");
+  s.Bind(1, t.org).Bind(2, t.super_name).Bind(3, r.committed_micros).Step();
+  if (!s.status().ok()) return fail(s.status());
+  return Exec("COMMIT");
+}
+
+Result<std::vector<CommitRecord>> SqliteCatalog::History(const TableRef& t) {
+  std::lock_guard<std::mutex> g(mu_);
+  Statement st(db_,
+               "SELECT version, snapshot_key, committed_micros, operation, summary FROM history "
+               "WHERE org=? AND super=? AND name=? ORDER BY version");
+  st.Bind(1, t.org).Bind(2, t.super_name).Bind(3, t.table);
+  std::vector<CommitRecord> out;
+  while (st.Step()) out.push_back(ReadRecord(st, 0));
+  ST_RETURN_IF_ERROR(st.status());
+  return out;
+}
+
+Status SqliteCatalog::ExpireHistory(const TableRef& t, int64_t keep_from) {
+  std::lock_guard<std::mutex> g(mu_);
+  // The subquery keeps the current version even if a caller asks for more.
+  Statement st(db_,
+               "DELETE FROM history WHERE org=?1 AND super=?2 AND name=?3 AND version < ?4 AND version < "
+               "(SELECT version FROM tables WHERE org=?1 AND super=?2 AND name=?3)");
+  st.Bind(1, t.org).Bind(2, t.super_name).Bind(3, t.table).Bind(4, keep_from).Step();
+  return st.status();
+}
+
+Status SqliteCatalog::DropTable(const TableRef& t) {
+  std::lock_guard<std::mutex> g(mu_);
+  ST_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  for (const char* sql : {"DELETE FROM tables WHERE org=? AND super=? AND name=?",
+                          "DELETE FROM history WHERE org=? AND super=? AND name=?"}) {
+    Statement st(db_, sql);
+    st.Bind(1, t.org).Bind(2, t.super_name).Bind(3, t.table).Step();
+    if (!st.status().ok()) {
+      (void)Exec("ROLLBACK");
+      return st.status();
+    }
+  }
+  return Exec("COMMIT");
+}
+
+Status SqliteCatalog::DropSuper(const std::string& org, const std::string& super_name) {
+  std::lock_guard<std::mutex> g(mu_);
+  ST_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  for (const char* sql : {"DELETE FROM tables WHERE org=? AND super=?", "DELETE FROM history WHERE org=? AND super=?",
+                          "DELETE FROM supers WHERE org=? AND name=?"}) {
+    Statement st(db_, sql);
+    st.Bind(1, org).Bind(2, super_name).Step();
+    if (!st.status().ok()) {
+      (void)Exec("ROLLBACK");
+      return st.status();
+    }
+  }
+  return Exec("COMMIT");
+}
+
+Result<std::optional<std::string>> SqliteCatalog::TryAcquire(const std::string& name, const std::string& token,
+                                                             int64_t ttl_ms) {
+  std::lock_guard<std::mutex> g(mu_);
+  ST_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  int64_t now = NowMicros();
+  Statement sel(db_, "SELECT owner, expires_micros FROM locks WHERE name=?");
+  sel.Bind(1, name);
+  if (sel.Step()) {
+    std::string owner = sel.Text(0);
+    int64_t expires = sel.Int(1);
+    if (expires > now && !OwnerIsDeadLocalProcess(owner)) {
+      (void)Exec("ROLLBACK");
+      return std::optional<std::string>(owner);
+    }
+  }
+  if (!sel.status().ok()) {
+    (void)Exec("ROLLBACK");
+    return sel.status();
+  }
+  Statement up(db_, "INSERT OR REPLACE INTO locks(name, token, owner, expires_micros) VALUES(?,?,?,?)");
+  up.Bind(1, name).Bind(2, token).Bind(3, LockOwnerIdentity()).Bind(4, now + ttl_ms * 1000).Step();
+  if (!up.status().ok()) {
+    (void)Exec("ROLLBACK");
+    return up.status();
+  }
+  ST_RETURN_IF_ERROR(Exec("COMMIT"));
+  return std::optional<std::string>();
+}
+
+Result<std::unique_ptr<Lock>> SqliteCatalog::AcquireLock(const std::string& name, int64_t ttl_ms,
+                                                         int64_t timeout_ms) {
+  std::string token = RandomId();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  std::minstd_rand jitter(static_cast<unsigned>(NowMicros()));
+  int64_t backoff_ms = 5;
+  while (true) {
+    ST_ASSIGN_OR_RETURN(auto holder, TryAcquire(name, token, ttl_ms));
+    if (!holder) return std::unique_ptr<Lock>(std::make_unique<SqliteLock>(this, name, token, ttl_ms));
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Status::Timeout(fmt::format(
+          "could not lock {} within {} ms: it is held by {}; retry later or raise SUPERTABLE_LOCK_TIMEOUT_MS",
+          name, timeout_ms, *holder));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms + static_cast<int64_t>(jitter() % 5)));
+    backoff_ms = std::min<int64_t>(backoff_ms * 2, 100);
+  }
+}
+
+Status SqliteCatalog::RenewLock(const std::string& name, const std::string& token, int64_t ttl_ms) {
+  std::lock_guard<std::mutex> g(mu_);
+  Statement st(db_, "UPDATE locks SET expires_micros=? WHERE name=? AND token=?");
+  st.Bind(1, NowMicros() + ttl_ms * 1000).Bind(2, name).Bind(3, token).Step();
+  ST_RETURN_IF_ERROR(st.status());
+  if (sqlite3_changes(db_) != 1) return Status::Conflict(fmt::format("lock {} was lost (expired and taken)", name));
+  return Status::Ok();
+}
+
+Status SqliteCatalog::ReleaseLock(const std::string& name, const std::string& token) {
+  std::lock_guard<std::mutex> g(mu_);
+  Statement st(db_, "DELETE FROM locks WHERE name=? AND token=?");
+  st.Bind(1, name).Bind(2, token).Step();
+  return st.status();
+}
+
+}  // namespace supertable

@@ -1,0 +1,48 @@
+// SqliteCatalog: the embedded catalog, one SQLite database file (WAL mode) under
+// SUPERTABLE_HOME. Many processes on one machine may open it at once; SQLite's file locking
+// serializes their transactions, and each commit is one `UPDATE ... WHERE version = expected`.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "catalog/catalog.h"
+
+struct sqlite3;
+
+namespace supertable {
+
+class SqliteCatalog : public Catalog {
+ public:
+  static Result<std::unique_ptr<SqliteCatalog>> Open(const std::string& path);
+  ~SqliteCatalog() override;
+
+  Status EnsureSuper(const std::string& org, const std::string& super_name) override;
+  Result<bool> SuperExists(const std::string& org, const std::string& super_name) override;
+  Result<std::vector<std::string>> ListSupers(const std::string& org) override;
+  Result<std::vector<TableEntry>> ListTables(const std::string& org, const std::string& super_name) override;
+  Result<std::optional<CommitRecord>> GetHead(const TableRef& table) override;
+  Status Commit(const TableRef& table, int64_t expected_version, const CommitRecord& record) override;
+  Result<std::vector<CommitRecord>> History(const TableRef& table) override;
+  Status ExpireHistory(const TableRef& table, int64_t keep_from) override;
+  Status DropTable(const TableRef& table) override;
+  Status DropSuper(const std::string& org, const std::string& super_name) override;
+  Result<std::unique_ptr<Lock>> AcquireLock(const std::string& name, int64_t ttl_ms, int64_t timeout_ms) override;
+
+  // Used by SqliteLock; not part of the Catalog interface.
+  Status RenewLock(const std::string& name, const std::string& token, int64_t ttl_ms);
+  Status ReleaseLock(const std::string& name, const std::string& token);
+
+ private:
+  class Statement;
+  explicit SqliteCatalog(sqlite3* db) : db_(db) {}
+  Status Exec(const std::string& sql);
+  // Tries once to take the lock; returns the current holder's owner string when it is held.
+  Result<std::optional<std::string>> TryAcquire(const std::string& name, const std::string& token, int64_t ttl_ms);
+
+  std::mutex mu_;  // one connection; SQLite connections are not shared between threads unguarded
+  sqlite3* db_;
+};
+
+}  // namespace supertable

@@ -1,0 +1,398 @@
+// Subcommands of the `supertable` CLI.
+#include "cli/commands.h"
+
+#include <iostream>
+#include <memory>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/demo.h"
+#include "cli/progress.h"
+#include "common/config.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "engine/result_format.h"
+#include "table/warehouse.h"
+
+namespace supertable {
+
+namespace {
+
+using nlohmann::json;
+
+struct GlobalFlags {
+  std::string home, org, log_level;
+};
+
+int ExitCode(const Status& s) {
+  if (s.ok()) return 0;
+  std::cerr << "error: " << s.message() << "\n";
+  return s.IsUserError() ? 1 : 2;
+}
+
+Result<Config> LoadConfig(const GlobalFlags& g) {
+  ST_ASSIGN_OR_RETURN(Config c, Config::FromEnvironment());
+  if (!g.home.empty()) c.home = g.home;
+  if (!g.org.empty()) c.organization = g.org;
+  if (!g.log_level.empty()) c.log_level = g.log_level;
+  ST_RETURN_IF_ERROR(c.Finish());
+  log::SetLevel(c.log_level);
+  return c;
+}
+
+Result<std::unique_ptr<Warehouse>> OpenWarehouse(const GlobalFlags& g) {
+  ST_ASSIGN_OR_RETURN(Config c, LoadConfig(g));
+  return Warehouse::Open(c);
+}
+
+// Prints rows of plain values through the same sinks query results use.
+void PrintRows(OutputFormat format, const std::vector<Column>& columns, const std::vector<std::vector<json>>& rows) {
+  auto sink = MakeResultSink(format, std::cout);
+  sink->Begin(columns);
+  for (const auto& r : rows) sink->Row(r);
+  sink->End(false);
+}
+
+std::vector<std::string> SplitComma(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t comma = s.find(',', start);
+    std::string part = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    size_t b = part.find_first_not_of(' '), e = part.find_last_not_of(' ');
+    if (b != std::string::npos) out.push_back(part.substr(b, e - b + 1));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::string FormatBytes(int64_t b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(b);
+  int u = 0;
+  while (v >= 1024 && u < 4) v /= 1024, ++u;
+  return u == 0 ? fmt::format("{} B", b) : fmt::format("{:.1f} {}", v, units[u]);
+}
+
+Result<int64_t> ParseDurationMicros(const std::string& text) {
+  // "90s", "15m", "12h", "7d", or a bare number of hours.
+  if (text.empty()) return Status::InvalidArgument("empty duration");
+  size_t used = 0;
+  double v;
+  try {
+    v = std::stod(text, &used);
+  } catch (...) {
+    return Status::InvalidArgument(fmt::format("invalid duration '{}': expected e.g. 30m, 12h, 7d", text));
+  }
+  std::string unit = text.substr(used);
+  double mult = 3600e6;
+  if (unit == "s") mult = 1e6;
+  else if (unit == "m") mult = 60e6;
+  else if (unit == "h" || unit.empty()) mult = 3600e6;
+  else if (unit == "d") mult = 86400e6;
+  else return Status::InvalidArgument(fmt::format("invalid duration '{}': expected a unit of s, m, h or d", text));
+  if (v < 0) return Status::InvalidArgument(fmt::format("invalid duration '{}': must not be negative", text));
+  return static_cast<int64_t>(v * mult);
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv) {
+  CLI::App app{"SuperTable: a lightweight data warehouse of versioned tables, queried with SQL.\n"
+               "Settings come from flags, then environment variables (SUPERTABLE_HOME, SUPERTABLE_ORGANIZATION, ...),\n"
+               "then a .env file in the working directory. See docs/CONFIGURATION.md.",
+               "supertable"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  GlobalFlags g;
+  app.add_option("--home", g.home, "Warehouse home directory (SUPERTABLE_HOME; default ~/.supertable)");
+  app.add_option("--org", g.org, "Organization (SUPERTABLE_ORGANIZATION; default 'default')");
+  app.add_option("--log-level", g.log_level, "debug, info, warn, error (LOG_LEVEL; default warn)");
+
+  std::function<Status()> action;
+
+  // init
+  auto* init = app.add_subcommand("init", "Create the warehouse home and its catalog");
+  init->callback([&] {
+    action = [&]() -> Status {
+      ST_ASSIGN_OR_RETURN(auto w, OpenWarehouse(g));
+      std::cout << fmt::format("warehouse ready at {} (organization '{}')\n", w->config().home, w->config().organization);
+      return Status::Ok();
+    };
+  });
+
+  // ingest
+  std::string in_super, in_table, in_file, in_keys, in_newer, in_format = "auto";
+  bool in_delete = false;
+  auto* ingest = app.add_subcommand("ingest", "Write a CSV, JSON/NDJSON or Parquet file into a table (append, upsert or delete)");
+  ingest->add_option("super", in_super, "Super table (created if missing)")->required();
+  ingest->add_option("table", in_table, "Table (created if missing)")->required();
+  ingest->add_option("file", in_file, "Input file")->required();
+  ingest->add_option("--overwrite-columns", in_keys, "Key columns, comma-separated: stored rows with an incoming key are replaced");
+  ingest->add_option("--newer-than", in_newer, "Skip incoming rows whose stored row has this column >= theirs");
+  ingest->add_flag("--delete-only", in_delete, "Delete the stored rows whose keys the file lists; write nothing");
+  ingest->add_option("--format", in_format, "csv, json, ndjson or parquet (default: from the extension)");
+  ingest->callback([&] {
+    action = [&]() -> Status {
+      ST_ASSIGN_OR_RETURN(auto w, OpenWarehouse(g));
+      WriteRequest req;
+      req.input_path = in_file;
+      ST_ASSIGN_OR_RETURN(req.format, ParseInputFormat(in_format));
+      req.key_columns = SplitComma(in_keys);
+      if (!in_newer.empty()) req.newer_than = in_newer;
+      req.mode = in_delete ? WriteMode::kDeleteOnly : req.key_columns.empty() ? WriteMode::kAppend : WriteMode::kUpsert;
+      ProgressBar bar(fmt::format("ingest {}", in_file));
+      req.progress = [&bar](double f) { bar.Update(f); };
+      ST_ASSIGN_OR_RETURN(WriteResult r, w->Write(w->Ref(in_super, in_table), req));
+      const auto& o = r.outcome;
+      if (!r.committed) {
+        std::cout << fmt::format("{}.{}: nothing changed (version {} stays current)\n", in_super, in_table, r.version);
+        return Status::Ok();
+      }
+      std::string detail = fmt::format("{} inserted, {} deleted", o.inserted, o.deleted);
+      if (o.skipped_stale) detail += fmt::format(", {} skipped as not newer", o.skipped_stale);
+      if (o.skipped_duplicates) detail += fmt::format(", {} earlier duplicates in the batch", o.skipped_duplicates);
+      if (o.files_scanned || o.files_pruned) detail += fmt::format("; read {} stored file(s), skipped {} by statistics", o.files_scanned, o.files_pruned);
+      if (o.schema_changed) detail += "; schema changed";
+      std::cout << fmt::format("{}.{}: version {} ({})\n", in_super, in_table, r.version, detail);
+      return Status::Ok();
+    };
+  });
+
+  // supers
+  std::string fmt_supers = "table";
+  auto* supers = app.add_subcommand("supers", "List super tables");
+  supers->add_option("--format", fmt_supers, "table, csv or json");
+  supers->callback([&] {
+    action = [&]() -> Status {
+      ST_ASSIGN_OR_RETURN(auto f, ParseOutputFormat(fmt_supers));
+      ST_ASSIGN_OR_RETURN(auto w, OpenWarehouse(g));
+      ST_ASSIGN_OR_RETURN(auto names, w->ListSupers());
+      std::vector<std::vector<json>> rows;
+      for (const auto& n : names) {
+        ST_ASSIGN_OR_RETURN(auto tables, w->ListTables(n));
+        rows.push_back({n, tables.size()});
+      }
+      PrintRows(f, {{"super", "VARCHAR"}, {"tables", "BIGINT"}}, rows);
+      return Status::Ok();
+    };
+  });
+
+  // tables
+  std::string t_super, fmt_tables = "table";
+  auto* tables = app.add_subcommand("tables", "List the tables of a super table");
+  tables->add_option("super", t_super, "Super table")->required();
+  tables->add_option("--format", fmt_tables, "table, csv or json");
+  tables->callback([&] {
+    action = [&]() -> Status {
+      ST_ASSIGN_OR_RETURN(auto f, ParseOutputFormat(fmt_tables));
+      ST_ASSIGN_OR_RETURN(auto w, OpenWarehouse(g));
+      ST_ASSIGN_OR_RETURN(auto list, w->ListTables(t_super));
+      std::vector<std::vector<json>> rows;
+      for (const auto& t : list) {
+        rows.push_back({t.name, t.version, t.rows, t.files, t.bytes, FormatTimestamp(t.committed_micros)});
+      }
+      PrintRows(f, {{"table", "VARCHAR"}, {"version", "BIGINT"}, {"rows", "BIGINT"}, {"files", "BIGINT"},
+                    {"bytes", "BIGINT"}, {"updated_at", "TIMESTAMPTZ"}}, rows);
+      return Status::Ok();
+    };
+  });
+
+  // describe
+  std::string d_super, d_table, fmt_describe = "table";
+  auto* describe = app.add_subcommand("describe", "Show a table's schema, size and column statistics");
+  describe->add_option("super", d_super, "Super table")->required();
+  describe->add_option("table", d_table, "Table")->required();
+  describe->add_option("--format", fmt_describe, "table, csv or json");
+  describe->callback([&] {
+    action = [&]() -> Status {
+      ST_ASSIGN_OR_RETURN(auto f, ParseOutputFormat(fmt_describe));
+      ST_ASSIGN_OR_RETURN(auto w, OpenWarehouse(g));
+      ST_ASSIGN_OR_RETURN(auto d, w->Describe(w->Ref(d_super, d_table)));
+      std::vector<std::vector<json>> rows;
+      for (const auto& c : d.columns) {
+        rows.push_back({c.column.name, c.column.type, c.null_count, c.min ? json(*c.min) : json(nullptr),
+                        c.max ? json(*c.max) : json(nullptr)});
+      }
+      if (f == OutputFormat::kTable) {
+        std::cout << fmt::format("{}.{}: version {}, {} rows in {} file(s), {}; {} delete file(s) hiding {} rows; updated {}\n",
+                                 d_super, d_table, d.summary.version, d.summary.rows, d.summary.files,
+                                 FormatBytes(d.summary.bytes), d.delete_files, d.deleted_rows,
+                                 FormatTimestamp(d.summary.committed_micros));
+      }
+      PrintRows(f, {{"column", "VARCHAR"}, {"type", "VARCHAR"}, {"nulls", "BIGINT"}, {"min", "VARCHAR"}, {"max", "VARCHAR"}}, rows);
+      return Status::Ok();
+    };
+  });
+
+  // history
+  std::string h_super, h_table, fmt_history = "table";
+  auto* history = app.add_subcommand("history", "Show a table's versions, newest last");
+  history->add_option("super", h_super, "Super table")->required();
+  history->add_option("table", h_table, "Table")->required();
+  history->add_option("--format", fmt_history, "table, csv or json");
+  history->callback([&] {
+    action = [&]() -> Status {
+      ST_ASSIGN_OR_RETURN(auto f, ParseOutputFormat(fmt_history));
+      ST_ASSIGN_OR_RETURN(auto w, OpenWarehouse(g));
+      ST_ASSIGN_OR_RETURN(auto recs, w->History(w->Ref(h_super, h_table)));
+      std::vector<std::vector<json>> rows;
+      for (const auto& r : recs) {
+        json summary = json::parse(r.summary_json, nullptr, false);
+        rows.push_back({r.version, FormatTimestamp(r.committed_micros), r.operation, summary.is_discarded() ? json(r.summary_json) : summary});
+      }
+      PrintRows(f, {{"version", "BIGINT"}, {"committed_at", "TIMESTAMPTZ"}, {"operation", "VARCHAR"}, {"summary", "JSON"}}, rows);
+      return Status::Ok();
+    };
+  });
+
+  // query
+  std::string q_super, q_sql, fmt_query = "table";
+  int64_t q_limit = -1;
+  bool q_system = false;
+  auto* query = app.add_subcommand("query", "Run read-only SQL over the latest snapshots of a super table's tables");
+  query->add_option("super", q_super, "Super table whose tables the SQL names")->required();
+  query->add_option("sql", q_sql, "SQL, e.g. \"SELECT count(*) FROM orders\"")->required();
+  query->add_option("--format", fmt_query, "table (default), csv or json");
+  query->add_option("--limit", q_limit, "Stop after this many rows and say the result was truncated (default: 10000 for table, none otherwise)");
+  query->add_flag("--system-columns", q_system, "Expose the hidden __st_row_id and __st_commit_time columns");
+  query->callback([&] {
+    action = [&]() -> Status {
+      ST_ASSIGN_OR_RETURN(auto f, ParseOutputFormat(fmt_query));
+      ST_ASSIGN_OR_RETURN(auto w, OpenWarehouse(g));
+      QueryRequest req{q_super, q_sql, q_limit, q_system};
+      // The text table holds rows in memory to align them; keep it bounded unless told otherwise.
+      if (req.row_limit < 0 && f == OutputFormat::kTable) req.row_limit = 10000;
+      auto sink = MakeResultSink(f, std::cout);
+      return w->Query(req, *sink).status();
+    };
+  });
+
+  // compact
+  std::string c_super, c_table;
+  int64_t c_target = 0;
+  auto* compact = app.add_subcommand("compact", "Merge small files and apply deletes (one table, or every table of a super)");
+  compact->add_option("super", c_super, "Super table")->required();
+  compact->add_option("table", c_table, "Table (default: all tables of the super)");
+  compact->add_option("--target-file-bytes", c_target, "Target data file size (default SUPERTABLE_TARGET_FILE_BYTES)");
+  compact->callback([&] {
+    action = [&]() -> Status {
+      ST_ASSIGN_OR_RETURN(auto w, OpenWarehouse(g));
+      std::vector<std::string> names;
+      if (!c_table.empty()) {
+        names.push_back(c_table);
+      } else {
+        ST_ASSIGN_OR_RETURN(auto list, w->ListTables(c_super));
+        for (const auto& t : list) names.push_back(t.name);
+      }
+      for (const auto& n : names) {
+        ST_ASSIGN_OR_RETURN(auto r, w->Compact(w->Ref(c_super, n), CompactOptions{c_target}));
+        if (r.committed) {
+          std::cout << fmt::format("{}.{}: version {}: {} file(s) rewritten, {} -> {} files, {} deleted rows dropped\n",
+                                   c_super, n, r.version, r.files_rewritten, r.files_before, r.files_after, r.deletes_applied);
+        } else {
+          std::cout << fmt::format("{}.{}: already compact ({} files)\n", c_super, n, r.files_before);
+        }
+      }
+      return Status::Ok();
+    };
+  });
+
+  // gc
+  std::string gc_super, gc_table, gc_retention = "168h", gc_grace = "1h";
+  bool gc_dry = false;
+  auto* gc = app.add_subcommand("gc", "Expire old versions and delete files no retained version needs");
+  gc->add_option("super", gc_super, "Super table (default: all)");
+  gc->add_option("table", gc_table, "Table (default: all tables of the super)");
+  gc->add_option("--retention", gc_retention, "Keep versions this long for time travel (default 168h)");
+  gc->add_option("--grace", gc_grace, "Never delete unreferenced files younger than this: writes in progress (default 1h)");
+  gc->add_flag("--dry-run", gc_dry, "Report what would be deleted; delete nothing");
+  gc->callback([&] {
+    action = [&]() -> Status {
+      ST_ASSIGN_OR_RETURN(auto w, OpenWarehouse(g));
+      GcOptions opt;
+      ST_ASSIGN_OR_RETURN(opt.retention_micros, ParseDurationMicros(gc_retention));
+      ST_ASSIGN_OR_RETURN(opt.grace_micros, ParseDurationMicros(gc_grace));
+      opt.dry_run = gc_dry;
+      std::vector<std::pair<std::string, std::string>> targets;
+      std::vector<std::string> supers_list;
+      if (gc_super.empty()) {
+        ST_ASSIGN_OR_RETURN(supers_list, w->ListSupers());
+      } else {
+        supers_list.push_back(gc_super);
+      }
+      for (const auto& s : supers_list) {
+        if (!gc_table.empty()) {
+          targets.emplace_back(s, gc_table);
+          continue;
+        }
+        ST_ASSIGN_OR_RETURN(auto list, w->ListTables(s));
+        for (const auto& t : list) targets.emplace_back(s, t.name);
+      }
+      for (const auto& [s, t] : targets) {
+        ST_ASSIGN_OR_RETURN(auto r, w->Gc(w->Ref(s, t), opt));
+        std::cout << fmt::format("{}.{}: {}{} version(s) expired, {} file(s) deleted ({}), {} kept\n", s, t,
+                                 gc_dry ? "[dry run] " : "", r.versions_expired, r.files_deleted, FormatBytes(r.bytes_deleted), r.files_kept);
+      }
+      if (!gc_dry) {
+        ST_ASSIGN_OR_RETURN(int64_t cleaned, w->CleanStaging(opt.grace_micros));
+        if (cleaned) std::cout << fmt::format("removed {} abandoned staging director{}\n", cleaned, cleaned == 1 ? "y" : "ies");
+      }
+      return Status::Ok();
+    };
+  });
+
+  // drop
+  std::string dr_super, dr_table;
+  auto* drop = app.add_subcommand("drop", "Drop a table, or a whole super table, and delete its files");
+  drop->add_option("super", dr_super, "Super table")->required();
+  drop->add_option("table", dr_table, "Table (default: the whole super table)");
+  drop->callback([&] {
+    action = [&]() -> Status {
+      ST_ASSIGN_OR_RETURN(auto w, OpenWarehouse(g));
+      if (dr_table.empty()) {
+        ST_RETURN_IF_ERROR(w->DropSuper(dr_super));
+        std::cout << fmt::format("dropped super table {}\n", dr_super);
+      } else {
+        ST_RETURN_IF_ERROR(w->DropTable(w->Ref(dr_super, dr_table)));
+        std::cout << fmt::format("dropped {}.{}\n", dr_super, dr_table);
+      }
+      return Status::Ok();
+    };
+  });
+
+  // demo
+  DemoOptions demo_opt;
+  auto* demo = app.add_subcommand("demo", "Build a sample warehouse in a temporary home, upsert into it, query it");
+  demo->add_option("--data", demo_opt.data_dir, "Directory with the sample CSV files (default: demo/data)");
+  demo->add_flag("--keep", demo_opt.keep, "Keep the temporary home and print its path");
+  demo->callback([&] {
+    action = [&]() -> Status {
+      ST_ASSIGN_OR_RETURN(Config c, LoadConfig(g));
+      return RunDemo(c, demo_opt);
+    };
+  });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 1;  // every parse problem is the user's to fix
+  }
+  if (!action) return 1;
+  try {
+    return ExitCode(action());
+  } catch (const std::exception& e) {
+    std::cerr << "internal error: " << e.what() << "\n";
+    return 2;
+  }
+}
+
+}  // namespace supertable

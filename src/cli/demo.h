@@ -1,0 +1,19 @@
+// `supertable demo`: the README's first command. Builds a warehouse in a temporary home from the
+// sample data in demo/data, runs an upsert, and prints query results and the table history.
+#pragma once
+
+#include <string>
+
+#include "common/config.h"
+#include "common/status.h"
+
+namespace supertable {
+
+struct DemoOptions {
+  std::string data_dir;  // empty: demo/data next to the binary's source tree
+  bool keep = false;     // keep the temporary home and print its path
+};
+
+Status RunDemo(Config config, const DemoOptions& options);
+
+}  // namespace supertable

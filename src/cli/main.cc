@@ -1,0 +1,4 @@
+// Entry point of the `supertable` binary.
+#include "cli/commands.h"
+
+int main(int argc, char** argv) { return supertable::RunCli(argc, argv); }

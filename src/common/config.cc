@@ -1,0 +1,123 @@
+// Configuration loading from the environment and .env.
+#include "common/config.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "common/names.h"
+
+namespace supertable {
+
+namespace {
+
+const std::map<std::string, std::string>& DotEnv() {
+  static const std::map<std::string, std::string> values = [] {
+    std::ifstream in(".env");
+    if (!in) return std::map<std::string, std::string>();
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ParseDotEnv(ss.str());
+  }();
+  return values;
+}
+
+Result<int64_t> ParseInt(const std::string& name, const std::string& text, int64_t min) {
+  try {
+    size_t used = 0;
+    long long v = std::stoll(text, &used);
+    if (used != text.size() || v < min) throw std::invalid_argument("range");
+    return static_cast<int64_t>(v);
+  } catch (const std::exception&) {
+    return Status::InvalidArgument(
+        fmt::format("{}='{}' is not valid: expected an integer >= {}", name, text, min));
+  }
+}
+
+std::string Trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r");
+  size_t e = s.find_last_not_of(" \t\r");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+}  // namespace
+
+std::map<std::string, std::string> ParseDotEnv(const std::string& text) {
+  std::map<std::string, std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    line = Trim(line);
+    if (line.empty() || line[0] == '#') continue;
+    if (line.rfind("export ", 0) == 0) line = Trim(line.substr(7));
+    size_t eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    std::string key = Trim(line.substr(0, eq));
+    std::string value = Trim(line.substr(eq + 1));
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front()) {
+      value = value.substr(1, value.size() - 2);
+    } else if (size_t hash = value.find(" #"); hash != std::string::npos) {
+      value = Trim(value.substr(0, hash));  // trailing comment on an unquoted value
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+std::optional<std::string> GetSetting(const std::string& name) {
+  if (const char* v = std::getenv(name.c_str())) return std::string(v);
+  auto it = DotEnv().find(name);
+  if (it != DotEnv().end()) return it->second;
+  return std::nullopt;
+}
+
+Result<Config> Config::FromEnvironment() {
+  Config c;
+  c.home = GetSetting("SUPERTABLE_HOME").value_or("");
+  c.organization = GetSetting("SUPERTABLE_ORGANIZATION").value_or("");
+  c.storage_type = GetSetting("STORAGE_TYPE").value_or("LOCAL");
+  c.locking_backend = GetSetting("LOCKING_BACKEND").value_or("sqlite");
+  c.duckdb_memory_limit = GetSetting("SUPERTABLE_DUCKDB_MEMORY_LIMIT").value_or("");
+  c.log_level = GetSetting("LOG_LEVEL").value_or("warn");
+  struct IntSetting {
+    const char* name;
+    int64_t* target;
+    int64_t min;
+  };
+  int64_t threads = 0;
+  for (const auto& s : {IntSetting{"SUPERTABLE_DUCKDB_THREADS", &threads, 0},
+                        IntSetting{"SUPERTABLE_LOCK_TIMEOUT_MS", &c.lock_timeout_ms, 0},
+                        IntSetting{"SUPERTABLE_LOCK_TTL_MS", &c.lock_ttl_ms, 100},
+                        IntSetting{"SUPERTABLE_TARGET_FILE_BYTES", &c.target_file_bytes, 1 << 16}}) {
+    if (auto v = GetSetting(s.name); v && !v->empty()) {
+      ST_ASSIGN_OR_RETURN(*s.target, ParseInt(s.name, *v, s.min));
+    }
+  }
+  c.duckdb_threads = static_cast<int>(threads);
+  return c;
+}
+
+Status Config::Finish() {
+  if (home.empty()) {
+    const char* h = std::getenv("HOME");
+    home = std::string(h ? h : ".") + "/.supertable";
+  }
+  if (organization.empty()) organization = "default";
+  ST_RETURN_IF_ERROR(ValidateName(organization, "organization"));
+  for (auto& ch : storage_type) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  if (storage_type != "LOCAL") {
+    return Status::InvalidArgument(fmt::format(
+        "STORAGE_TYPE={} is not available in this build; expected LOCAL", storage_type));
+  }
+  for (auto& ch : locking_backend) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (locking_backend != "sqlite" && locking_backend != "file" && locking_backend != "embedded") {
+    return Status::InvalidArgument(fmt::format(
+        "LOCKING_BACKEND={} is not available in this build; expected sqlite", locking_backend));
+  }
+  locking_backend = "sqlite";
+  return Status::Ok();
+}
+
+}  // namespace supertable

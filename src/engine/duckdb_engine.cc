@@ -1,0 +1,534 @@
+// The DuckDB implementation of Engine: the only file (with value_encoding) that includes duckdb.hpp.
+#include <duckdb.hpp>
+
+#include <strings.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "common/ids.h"
+#include "common/names.h"
+#include "engine/engine.h"
+#include "engine/schema_evolution.h"
+#include "engine/sql_text.h"
+#include "engine/table_scan.h"
+#include "engine/value_encoding.h"
+
+namespace supertable {
+
+namespace fs = std::filesystem;
+
+Result<InputFormat> ParseInputFormat(const std::string& name) {
+  std::string n;
+  for (char c : name) n += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (n.empty() || n == "auto") return InputFormat::kAuto;
+  if (n == "csv" || n == "tsv") return InputFormat::kCsv;
+  if (n == "json" || n == "ndjson" || n == "jsonl") return InputFormat::kJson;
+  if (n == "parquet") return InputFormat::kParquet;
+  return Status::InvalidArgument(fmt::format("unknown format '{}'; expected csv, json, ndjson or parquet", name));
+}
+
+Result<InputFormat> ResolveInputFormat(InputFormat f, const std::string& path) {
+  if (f != InputFormat::kAuto) return f;
+  std::string ext = fs::path(path).extension().string();
+  if (ext == ".gz" || ext == ".zst") ext = fs::path(path).stem().extension().string();
+  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (ext == ".csv" || ext == ".tsv" || ext == ".txt") return InputFormat::kCsv;
+  if (ext == ".json" || ext == ".ndjson" || ext == ".jsonl") return InputFormat::kJson;
+  if (ext == ".parquet" || ext == ".pq") return InputFormat::kParquet;
+  return Status::InvalidArgument(fmt::format(
+      "cannot tell the format of {} from its extension '{}'; pass --format csv|json|parquet", path, ext));
+}
+
+namespace {
+
+using duckdb::Connection;
+
+// DuckDB's messages start with a category ("Conversion Error: ..."); keep them, they help.
+Status FromDuckError(const std::string& message) {
+  return Status::InvalidArgument(message);
+}
+
+Status Run(Connection& con, const std::string& sql) {
+  auto r = con.Query(sql);
+  if (r->HasError()) return FromDuckError(r->GetError());
+  return Status::Ok();
+}
+
+Result<duckdb::unique_ptr<duckdb::MaterializedQueryResult>> Fetch(Connection& con, const std::string& sql) {
+  auto r = con.Query(sql);
+  if (r->HasError()) return FromDuckError(r->GetError());
+  return r;
+}
+
+// Polls DuckDB's progress for the query running on `con` and forwards it to the callback.
+class ProgressWatch {
+ public:
+  ProgressWatch(Connection& con, const ProgressFn& fn) : con_(con), fn_(fn) {
+    if (!fn_) return;
+    thread_ = std::thread([this] {
+      std::unique_lock<std::mutex> lk(mu_);
+      while (!cv_.wait_for(lk, std::chrono::milliseconds(100), [this] { return done_; })) {
+        double p = con_.GetQueryProgress();
+        if (p >= 0) fn_(std::min(1.0, p / 100.0));
+      }
+    });
+  }
+  ~ProgressWatch() {
+    if (!thread_.joinable()) return;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  Connection& con_;
+  const ProgressFn& fn_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+std::string ReaderSql(const std::string& path, InputFormat format, const std::map<std::string, std::string>& csv_types) {
+  switch (format) {
+    case InputFormat::kCsv: {
+      std::string types;
+      for (const auto& [name, type] : csv_types) {
+        types += fmt::format("{}{}: {}", types.empty() ? "" : ", ", sql::Literal(name), sql::Literal(type));
+      }
+      // header=true: the spec'd input is a CSV with a header row. Errors are not ignored: a bad
+      // line fails the whole ingest with its line number, and nothing is written.
+      return fmt::format("read_csv({}, header=true{})", sql::Literal(path),
+                         types.empty() ? "" : ", types={" + types + "}");
+    }
+    case InputFormat::kJson:
+      return fmt::format("read_json({}, format='auto')", sql::Literal(path));
+    case InputFormat::kParquet:
+      return fmt::format("read_parquet({})", sql::Literal(path));
+    case InputFormat::kAuto:
+      break;
+  }
+  return "";
+}
+
+bool IsNestedType(const duckdb::LogicalType& t) { return t.IsNested(); }
+
+// Per-file statistics from the Parquet footers DuckDB just wrote (no second pass over the data).
+Result<std::vector<StagedDataFile>> CollectStagedFiles(Connection& con, const std::string& dir,
+                                                       const std::vector<Column>& schema, int64_t schema_id) {
+  std::vector<std::string> paths;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.path().extension() == ".parquet") paths.push_back(e.path().string());
+  }
+  if (ec) return Status::IoError(fmt::format("cannot list staging {}: {}", dir, ec.message()));
+  std::sort(paths.begin(), paths.end());
+  std::vector<StagedDataFile> out;
+  if (paths.empty()) return out;
+
+  ST_ASSIGN_OR_RETURN(auto meta, Fetch(con, fmt::format("SELECT file_name, num_rows FROM parquet_file_metadata({})",
+                                                         sql::LiteralList(paths))));
+  std::map<std::string, int64_t> rows;
+  for (idx_t i = 0; i < meta->RowCount(); ++i) {
+    rows[meta->GetValue(0, i).ToString()] = meta->GetValue(1, i).GetValue<int64_t>();
+  }
+  // One aggregate per column over the row-group statistics, compared with the column's type.
+  std::string aggs = fmt::format(
+      "min(CASE WHEN path_in_schema = {0} THEN TRY_CAST(stats_min_value AS BIGINT) END)::VARCHAR, "
+      "max(CASE WHEN path_in_schema = {0} THEN TRY_CAST(stats_max_value AS BIGINT) END)::VARCHAR, 0, false",
+      sql::Literal(kRowIdColumn));
+  std::vector<const Column*> stat_cols;
+  for (const auto& c : schema) {
+    auto type = duckdb::TransformStringToLogicalType(c.type);
+    if (IsNestedType(type)) continue;
+    stat_cols.push_back(&c);
+    std::string in = fmt::format("path_in_schema = {}", sql::Literal(c.name));
+    aggs += fmt::format(
+        ", min(CASE WHEN {0} THEN TRY_CAST(stats_min_value AS {1}) END)::VARCHAR"
+        ", max(CASE WHEN {0} THEN TRY_CAST(stats_max_value AS {1}) END)::VARCHAR"
+        ", sum(CASE WHEN {0} THEN stats_null_count END)"
+        ", bool_or({0} AND (stats_min_value IS NULL OR stats_null_count IS NULL) AND num_values > coalesce(stats_null_count, 0))",
+        in, c.type);
+  }
+  ST_ASSIGN_OR_RETURN(auto st, Fetch(con, fmt::format("SELECT file_name, {} FROM parquet_metadata({}) GROUP BY file_name",
+                                                       aggs, sql::LiteralList(paths))));
+  for (idx_t r = 0; r < st->RowCount(); ++r) {
+    std::string path = st->GetValue(0, r).ToString();
+    StagedDataFile f;
+    f.local_path = path;
+    f.meta.rows = rows[path];
+    if (f.meta.rows == 0) {
+      fs::remove(path, ec);  // DuckDB may leave an empty trailing file when it splits output
+      continue;
+    }
+    f.meta.bytes = static_cast<int64_t>(fs::file_size(path, ec));
+    f.meta.schema_id = schema_id;
+    f.meta.min_row_id = st->GetValue(1, r).GetValue<int64_t>();
+    f.meta.max_row_id = st->GetValue(2, r).GetValue<int64_t>();
+    for (size_t i = 0; i < stat_cols.size(); ++i) {
+      idx_t base = 5 + i * 4;
+      ColumnStats cs;
+      auto nulls = st->GetValue(base + 2, r);
+      cs.null_count = nulls.IsNull() ? 0 : nulls.GetValue<int64_t>();
+      bool incomplete = !st->GetValue(base + 3, r).IsNull() && st->GetValue(base + 3, r).GetValue<bool>();
+      auto mn = st->GetValue(base, r), mx = st->GetValue(base + 1, r);
+      if (!incomplete && !mn.IsNull() && !mx.IsNull()) {
+        cs.min = mn.ToString();
+        cs.max = mx.ToString();
+      }
+      if (nulls.IsNull() && !(cs.min)) {
+        // No statistics at all: leave the column out so nobody prunes on it.
+        if (cs.null_count == 0 && incomplete) continue;
+      }
+      f.meta.stats[stat_cols[i]->name] = cs;
+    }
+    out.push_back(std::move(f));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.meta.min_row_id < b.meta.min_row_id; });
+  return out;
+}
+
+class DuckEngine : public Engine {
+ public:
+  explicit DuckEngine(const EngineOptions& options) {
+    duckdb::DBConfig config;
+    Configure(options, config);
+    db_ = std::make_unique<duckdb::DuckDB>(nullptr, &config);
+  }
+
+  Result<WriteOutcome> PrepareWrite(const WriteSpec& spec) override;
+  Result<std::vector<StagedDataFile>> RewriteFiles(const Snapshot& snapshot, const std::vector<DataFile>& files,
+                                                   const std::function<std::string(const std::string&)>& read_path,
+                                                   const std::string& staging_dir, int64_t target_file_bytes) override;
+  Result<QueryStats> Query(const QuerySpec& spec, ResultSink& sink) override;
+
+ private:
+  static void Configure(const EngineOptions& o, duckdb::DBConfig& config) {
+    if (o.threads > 0) config.SetOptionByName("threads", duckdb::Value::BIGINT(o.threads));
+    if (!o.memory_limit.empty()) config.SetOptionByName("memory_limit", duckdb::Value(o.memory_limit));
+    if (!o.temp_directory.empty()) config.SetOptionByName("temp_directory", duckdb::Value(o.temp_directory));
+    config.SetOptionByName("autoinstall_known_extensions", duckdb::Value::BOOLEAN(false));
+    config.SetOptionByName("autoload_known_extensions", duckdb::Value::BOOLEAN(false));
+  }
+  // A connection with progress tracking on (but never printed: stdout is the user's).
+  std::unique_ptr<Connection> NewConnection() {
+    auto con = std::make_unique<Connection>(*db_);
+    (void)Run(*con, "SET enable_progress_bar = true");
+    (void)Run(*con, "SET enable_progress_bar_print = false");
+    return con;
+  }
+  // Writes SELECT `select_sql` as zstd Parquet files into a fresh directory under staging.
+  Result<std::vector<StagedDataFile>> WriteFiles(Connection& con, const std::string& select_sql,
+                                                 const std::vector<Column>& schema, int64_t schema_id,
+                                                 const std::string& staging_dir, int64_t target_file_bytes,
+                                                 const ProgressFn& progress);
+
+  std::unique_ptr<duckdb::DuckDB> db_;
+};
+
+Result<std::vector<StagedDataFile>> DuckEngine::WriteFiles(Connection& con, const std::string& select_sql,
+                                                           const std::vector<Column>& schema, int64_t schema_id,
+                                                           const std::string& staging_dir, int64_t target_file_bytes,
+                                                           const ProgressFn& progress) {
+  std::string dir = staging_dir + "/" + RandomId();
+  std::string copy = fmt::format(
+      "COPY ({}) TO {} (FORMAT parquet, COMPRESSION zstd, FILE_SIZE_BYTES {}, FILENAME_PATTERN 'part_{{i}}')",
+      select_sql, sql::Literal(dir), target_file_bytes);
+  {
+    ProgressWatch watch(con, progress);
+    ST_RETURN_IF_ERROR(Run(con, copy));
+  }
+  return CollectStagedFiles(con, dir, schema, schema_id);
+}
+
+// The WHERE clause that keeps only stored files whose statistics allow a key match.
+std::vector<std::string> CandidateFiles(Connection& con, const Snapshot& base, const std::vector<std::string>& keys,
+                                        int64_t* pruned) {
+  std::vector<std::string> out;
+  *pruned = 0;
+  // Incoming key ranges and whether incoming keys contain NULLs.
+  std::string ranges;
+  for (const auto& k : keys) {
+    ranges += fmt::format("{1}min({0}), max({0}), bool_or({0} IS NULL)", sql::Ident(k), ranges.empty() ? "" : ", ");
+  }
+  auto r = con.Query(fmt::format("SELECT {} FROM __st_batch", ranges));
+  if (r->HasError() || r->RowCount() == 0) {
+    for (const auto& f : base.files) out.push_back(f.key);
+    return out;
+  }
+  for (const auto& f : base.files) {
+    bool may_match = true;
+    for (size_t i = 0; i < keys.size() && may_match; ++i) {
+      auto it = f.stats.find(keys[i]);
+      const Column* col = base.FindColumn(keys[i]);
+      if (it == f.stats.end() || !col) continue;  // no stats: must read it
+      auto lo = r->GetValue(3 * i, 0), hi = r->GetValue(3 * i + 1, 0);
+      bool in_nulls = !r->GetValue(3 * i + 2, 0).IsNull() && r->GetValue(3 * i + 2, 0).GetValue<bool>();
+      bool file_nulls = it->second.null_count > 0;
+      bool range_overlap = false;
+      if (!lo.IsNull() && it->second.min && it->second.max) {
+        try {
+          auto type = lo.type();
+          duckdb::Value fmin = duckdb::Value(*it->second.min).DefaultCastAs(type);
+          duckdb::Value fmax = duckdb::Value(*it->second.max).DefaultCastAs(type);
+          range_overlap = !(fmax < lo || fmin > hi);
+        } catch (...) {
+          range_overlap = true;  // unparsable stats: read the file
+        }
+      } else if (!lo.IsNull() && !it->second.min && it->second.null_count < f.rows) {
+        range_overlap = true;  // file has values but no stats for them
+      }
+      may_match = range_overlap || (in_nulls && file_nulls);
+    }
+    if (may_match) {
+      out.push_back(f.key);
+    } else {
+      ++*pruned;
+    }
+  }
+  return out;
+}
+
+Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
+  auto con = NewConnection();
+  ST_ASSIGN_OR_RETURN(InputFormat format, ResolveInputFormat(spec.format, spec.input_path));
+  std::error_code ec;
+  if (!fs::is_regular_file(spec.input_path, ec)) {
+    return Status::InvalidArgument(fmt::format("{}: no such file", spec.input_path));
+  }
+  auto ctx = [&](Status s) { return s.WithContext(spec.input_path); };
+
+  // 1. What the input looks like, and how it maps onto the table.
+  auto described_or = Fetch(*con, "DESCRIBE SELECT * FROM " + ReaderSql(spec.input_path, format, {}));
+  if (!described_or.ok()) return ctx(described_or.status());
+  auto described = std::move(described_or).value();
+  std::vector<Column> incoming;
+  for (idx_t i = 0; i < described->RowCount(); ++i) {
+    incoming.push_back({described->GetValue(0, i).ToString(), described->GetValue(1, i).ToString()});
+  }
+  std::vector<Column> base_schema = spec.base ? spec.base->schema : std::vector<Column>{};
+  auto plan_or = PlanSchema(base_schema, incoming, format);
+  if (!plan_or.ok()) return ctx(plan_or.status());
+  SchemaPlan plan = std::move(plan_or).value();
+
+  WriteOutcome out;
+  out.schema = plan.schema;
+  out.schema_changed = plan.schema_changed;
+  int64_t schema_id = spec.base ? spec.base->schema_id + (plan.schema_changed ? 1 : 0) : 1;
+
+  // Keys and newer_than must name columns of the resulting schema.
+  std::vector<std::string> keys;
+  for (const auto& k : spec.key_columns) {
+    const Column* c = nullptr;
+    for (const auto& s : plan.schema) {
+      if (strcasecmp(s.name.c_str(), k.c_str()) == 0) c = &s;
+    }
+    std::vector<std::string> names;
+    for (const auto& s : plan.schema) names.push_back(s.name);
+    if (!c) return Status::InvalidArgument(fmt::format("key column '{}' is not in the table{}", k, DidYouMean(k, names)));
+    keys.push_back(c->name);
+  }
+  std::optional<std::string> newer;
+  if (spec.newer_than) {
+    for (const auto& s : plan.schema) {
+      if (strcasecmp(s.name.c_str(), spec.newer_than->c_str()) == 0) newer = s.name;
+    }
+    if (!newer) return Status::InvalidArgument(fmt::format("newer_than column '{}' is not in the table", *spec.newer_than));
+  }
+
+  std::string projection;
+  for (const auto& e : plan.select_exprs) projection += (projection.empty() ? "" : ", ") + e;
+  std::string reader = ReaderSql(spec.input_path, format, plan.csv_types);
+  std::string commit_ts = fmt::format("CAST({} AS TIMESTAMPTZ)", sql::Literal(FormatTimestamp(spec.commit_micros)));
+  std::string user_cols;
+  for (const auto& c : plan.schema) user_cols += (user_cols.empty() ? "" : ", ") + sql::Ident(c.name);
+
+  if (spec.mode == WriteMode::kAppend && keys.empty()) {
+    // Fast path: one streaming pass from the reader to Parquet. row_number() OVER () runs as a
+    // streaming window in input order, so row ids follow the file.
+    std::string select = fmt::format("SELECT {}, {} + row_number() OVER () - 1 AS {}, {} AS {} FROM {}", projection,
+                                     spec.first_row_id, kRowIdColumn, commit_ts, kCommitTimeColumn, reader);
+    auto files = WriteFiles(*con, select, plan.schema, schema_id, spec.staging_dir, spec.target_file_bytes, spec.progress);
+    if (!files.ok()) return ctx(files.status());
+    out.data_files = std::move(files).value();
+    for (const auto& f : out.data_files) out.inserted += f.meta.rows;
+    out.input_rows = out.inserted;
+    return out;
+  }
+
+  // 2. Load the batch, keeping input order, then keep the last row of each key.
+  {
+    ProgressWatch watch(*con, spec.progress);
+    Status s = Run(*con, fmt::format("CREATE TEMP TABLE __st_input AS SELECT {}, row_number() OVER () AS __st_ord FROM {}",
+                                     projection, reader));
+    if (!s.ok()) return ctx(s);
+  }
+  ST_ASSIGN_OR_RETURN(auto cnt, Fetch(*con, "SELECT count(*) FROM __st_input"));
+  out.input_rows = cnt->GetValue(0, 0).GetValue<int64_t>();
+  std::string key_list;
+  for (const auto& k : keys) key_list += (key_list.empty() ? "" : ", ") + sql::Ident(k);
+  if (keys.empty()) {
+    ST_RETURN_IF_ERROR(Run(*con, "CREATE TEMP TABLE __st_batch AS SELECT * FROM __st_input"));
+  } else {
+    // PARTITION BY groups NULL keys together: NULL matches NULL, as the upsert contract says.
+    ST_RETURN_IF_ERROR(Run(*con, fmt::format("CREATE TEMP TABLE __st_batch AS SELECT * FROM __st_input QUALIFY "
+                                             "row_number() OVER (PARTITION BY {} ORDER BY __st_ord DESC) = 1",
+                                             key_list)));
+  }
+  ST_ASSIGN_OR_RETURN(auto bcnt, Fetch(*con, "SELECT count(*) FROM __st_batch"));
+  out.skipped_duplicates = out.input_rows - bcnt->GetValue(0, 0).GetValue<int64_t>();
+
+  // 3. Stored rows with the batch's keys, from only the files whose statistics allow a match.
+  bool has_match_table = false;
+  if (!keys.empty() && spec.base && !spec.base->files.empty()) {
+    int64_t pruned = 0;
+    auto candidates = CandidateFiles(*con, *spec.base, keys, &pruned);
+    out.files_pruned = pruned;
+    out.files_scanned = static_cast<int64_t>(candidates.size());
+    if (!candidates.empty()) {
+      ScanOptions so;
+      so.columns = keys;
+      if (newer && std::find(keys.begin(), keys.end(), *newer) == keys.end()) so.columns.push_back(*newer);
+      // Read stored keys as the types the batch has now (a key may have been widened or added).
+      so.as_schema = plan.schema;
+      so.system_columns = true;
+      so.file_name = true;
+      so.only_files = candidates;
+      std::string stored = ScanSql(*spec.base, spec.read_path, so);
+      std::string on;
+      for (const auto& k : keys) {
+        on += fmt::format("{0}s.{1} IS NOT DISTINCT FROM b.{1}", on.empty() ? "" : " AND ", sql::Ident(k));
+      }
+      std::string newer_sel = newer ? fmt::format(", s.{} AS __st_stored_newer", sql::Ident(*newer)) : "";
+      Status s = Run(*con, fmt::format("CREATE TEMP TABLE __st_match AS SELECT s.{rid} AS {rid}, s.{file} AS {file}, "
+                                       "b.__st_ord{newer} FROM ({stored}) AS s JOIN __st_batch AS b ON {on}",
+                                       fmt::arg("rid", kRowIdColumn), fmt::arg("file", kFileNameColumn),
+                                       fmt::arg("newer", newer_sel), fmt::arg("stored", stored), fmt::arg("on", on)));
+      if (!s.ok()) return s;
+      has_match_table = true;
+    }
+  }
+
+  // 4. newer_than: drop incoming rows whose stored counterpart is as new or newer (NULL is oldest).
+  if (newer && has_match_table) {
+    ST_RETURN_IF_ERROR(Run(*con, fmt::format(
+        "CREATE TEMP TABLE __st_stale AS SELECT DISTINCT b.__st_ord FROM __st_batch b JOIN __st_match m "
+        "ON m.__st_ord = b.__st_ord WHERE m.__st_stored_newer IS NOT NULL AND (b.{0} IS NULL OR m.__st_stored_newer >= b.{0})",
+        sql::Ident(*newer))));
+    ST_ASSIGN_OR_RETURN(auto stale, Fetch(*con, "SELECT count(*) FROM __st_stale"));
+    out.skipped_stale = stale->GetValue(0, 0).GetValue<int64_t>();
+    ST_RETURN_IF_ERROR(Run(*con, "DELETE FROM __st_batch WHERE __st_ord IN (SELECT __st_ord FROM __st_stale)"));
+    ST_RETURN_IF_ERROR(Run(*con, "DELETE FROM __st_match WHERE __st_ord IN (SELECT __st_ord FROM __st_stale)"));
+  }
+
+  // 5. The delete file: every stored row replaced (upsert) or named (delete_only).
+  if (has_match_table) {
+    ST_ASSIGN_OR_RETURN(auto per, Fetch(*con, fmt::format("SELECT {0}, count(DISTINCT {1}) FROM __st_match GROUP BY {0}",
+                                                          kFileNameColumn, kRowIdColumn)));
+    std::map<std::string, std::string> key_by_path;
+    for (const auto& f : spec.base->files) key_by_path[spec.read_path(f.key)] = f.key;
+    StagedDeleteFile del;
+    for (idx_t i = 0; i < per->RowCount(); ++i) {
+      int64_t n = per->GetValue(1, i).GetValue<int64_t>();
+      del.per_target[key_by_path[per->GetValue(0, i).ToString()]] = n;
+      del.rows += n;
+    }
+    if (del.rows > 0) {
+      del.local_path = spec.staging_dir + "/" + RandomId() + ".parquet";
+      ST_RETURN_IF_ERROR(Run(*con, fmt::format("COPY (SELECT DISTINCT {} FROM __st_match ORDER BY 1) TO {} "
+                                               "(FORMAT parquet, COMPRESSION zstd)",
+                                               kRowIdColumn, sql::Literal(del.local_path))));
+      out.deleted = del.rows;
+      out.delete_file = std::move(del);
+    }
+  }
+
+  // 6. The new rows.
+  if (spec.mode != WriteMode::kDeleteOnly) {
+    std::string select = fmt::format(
+        "SELECT {cols}, {first} + row_number() OVER (ORDER BY __st_ord) - 1 AS {rid}, {ts} AS {ct} FROM __st_batch",
+        fmt::arg("cols", user_cols), fmt::arg("first", spec.first_row_id), fmt::arg("rid", kRowIdColumn),
+        fmt::arg("ts", commit_ts), fmt::arg("ct", kCommitTimeColumn));
+    ST_ASSIGN_OR_RETURN(out.data_files,
+                        WriteFiles(*con, select, plan.schema, schema_id, spec.staging_dir, spec.target_file_bytes, {}));
+    for (const auto& f : out.data_files) out.inserted += f.meta.rows;
+  } else {
+    // A delete never changes the schema, whatever columns the key file carries.
+    out.schema = base_schema;
+    out.schema_changed = false;
+  }
+  return out;
+}
+
+Result<std::vector<StagedDataFile>> DuckEngine::RewriteFiles(const Snapshot& snapshot, const std::vector<DataFile>& files,
+                                                             const std::function<std::string(const std::string&)>& read_path,
+                                                             const std::string& staging_dir, int64_t target_file_bytes) {
+  auto con = NewConnection();
+  ScanOptions so;
+  so.system_columns = true;
+  for (const auto& f : files) so.only_files.push_back(f.key);
+  // Row ids are kept, so delete files that name rows elsewhere stay valid; order keeps locality.
+  std::string select = ScanSql(snapshot, read_path, so) + " ORDER BY " + kRowIdColumn;
+  return WriteFiles(*con, select, snapshot.schema, snapshot.schema_id, staging_dir, target_file_bytes, {});
+}
+
+Result<QueryStats> DuckEngine::Query(const QuerySpec& spec, ResultSink& sink) {
+  auto con = NewConnection();
+  for (const auto& t : spec.tables) {
+    ScanOptions so;
+    so.system_columns = spec.system_columns;
+    ST_RETURN_IF_ERROR(Run(*con, fmt::format("CREATE TEMP VIEW {} AS {}", sql::Ident(t.name),
+                                             ScanSql(*t.snapshot, spec.read_path, so))));
+  }
+  auto result = con->SendQuery(spec.sql);
+  if (result->HasError()) return FromDuckError(result->GetError());
+  std::vector<Column> columns;
+  for (idx_t i = 0; i < result->ColumnCount(); ++i) {
+    columns.push_back({result->ColumnName(i), result->types[i].ToString()});
+  }
+  sink.Begin(columns);
+  QueryStats stats;
+  std::vector<nlohmann::json> row(columns.size());
+  while (true) {
+    auto chunk = result->Fetch();
+    if (result->HasError()) return FromDuckError(result->GetError());
+    if (!chunk || chunk->size() == 0) break;
+    for (idx_t r = 0; r < chunk->size(); ++r) {
+      if (spec.row_limit >= 0 && stats.rows >= spec.row_limit) {
+        stats.truncated = true;
+        break;
+      }
+      for (idx_t c = 0; c < columns.size(); ++c) row[c] = EncodeValue(chunk->GetValue(c, r));
+      sink.Row(row);
+      ++stats.rows;
+    }
+    if (stats.truncated) break;
+  }
+  sink.End(stats.truncated);
+  return stats;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
+  try {
+    return std::unique_ptr<Engine>(std::make_unique<DuckEngine>(options));
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument(fmt::format("cannot start DuckDB: {}", e.what()));
+  }
+}
+
+}  // namespace supertable

@@ -1,0 +1,125 @@
+// Engine: everything SuperTable asks of DuckDB, behind an interface that exposes no DuckDB type,
+// so that only src/engine/ pays for including duckdb.hpp. It reads input files, computes what a
+// write must add and delete, writes Parquet files with their statistics into a staging
+// directory, and runs queries over views of pinned snapshots. It never touches the catalog and
+// never publishes anything: the table layer decides what to commit.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "common/status.h"
+#include "table/snapshot.h"
+
+namespace supertable {
+
+enum class InputFormat { kAuto, kCsv, kJson, kParquet };
+// "csv", "json", "ndjson", "jsonl", "parquet"; auto resolves from the file extension.
+Result<InputFormat> ParseInputFormat(const std::string& name);
+Result<InputFormat> ResolveInputFormat(InputFormat f, const std::string& path);
+
+enum class WriteMode { kAppend, kUpsert, kDeleteOnly };
+
+// Reports fractions in [0, 1] while long DuckDB work runs; called from a watcher thread.
+using ProgressFn = std::function<void(double fraction)>;
+
+struct WriteSpec {
+  std::string input_path;
+  InputFormat format = InputFormat::kAuto;
+  WriteMode mode = WriteMode::kAppend;
+  std::vector<std::string> key_columns;  // overwrite_columns (upsert, delete_only)
+  std::optional<std::string> newer_than;
+  const Snapshot* base = nullptr;  // the snapshot the write applies to; nullptr for a new table
+  std::function<std::string(const std::string& key)> read_path;  // ObjectStore key -> path DuckDB opens
+  std::string staging_dir;  // where new files are written; must exist
+  int64_t first_row_id = 0;
+  int64_t commit_micros = 0;
+  int64_t target_file_bytes = 128ll << 20;
+  ProgressFn progress;
+};
+
+// A finished file in the staging directory, not yet in the ObjectStore.
+struct StagedDataFile {
+  std::string local_path;
+  DataFile meta;  // everything but `key`
+};
+
+struct StagedDeleteFile {
+  std::string local_path;
+  int64_t rows = 0;
+  std::map<std::string, int64_t> per_target;  // data file key -> rows of it this file deletes
+};
+
+struct WriteOutcome {
+  std::vector<Column> schema;  // the table schema after this write
+  bool schema_changed = false;
+  std::vector<StagedDataFile> data_files;
+  std::optional<StagedDeleteFile> delete_file;
+  int64_t input_rows = 0;
+  int64_t inserted = 0;
+  int64_t deleted = 0;          // stored rows removed (replaced or deleted)
+  int64_t skipped_stale = 0;    // incoming rows dropped by newer_than
+  int64_t skipped_duplicates = 0;  // earlier duplicates of a key inside the batch
+  int64_t files_scanned = 0;    // stored files read to find matching keys
+  int64_t files_pruned = 0;     // stored files skipped thanks to their statistics
+};
+
+// A table as a query sees it: a pinned snapshot under the name SQL uses.
+struct TableView {
+  std::string name;
+  const Snapshot* snapshot = nullptr;
+};
+
+// Receives a query's result; rows are arrays of JSON-encoded cells (docs/USER_GUIDE.md, "Types").
+class ResultSink {
+ public:
+  virtual ~ResultSink() = default;
+  virtual void Begin(const std::vector<Column>& columns) = 0;
+  virtual void Row(const std::vector<nlohmann::json>& cells) = 0;
+  virtual void End(bool truncated) = 0;
+};
+
+struct QuerySpec {
+  std::vector<TableView> tables;
+  std::function<std::string(const std::string& key)> read_path;
+  std::string sql;
+  int64_t row_limit = -1;  // -1: no limit; otherwise stop after this many and report truncation
+  bool system_columns = false;  // expose __st_row_id and __st_commit_time in the views
+};
+
+struct QueryStats {
+  int64_t rows = 0;
+  bool truncated = false;
+};
+
+struct EngineOptions {
+  int threads = 0;
+  std::string memory_limit;
+  std::string temp_directory;
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  static Result<std::unique_ptr<Engine>> Open(const EngineOptions& options);
+
+  // Reads the input and computes the write against spec.base; leaves files in staging_dir.
+  // The caller removes staged files if it does not commit them.
+  virtual Result<WriteOutcome> PrepareWrite(const WriteSpec& spec) = 0;
+
+  // Rewrites `files` of `snapshot` (deleted rows dropped, row ids kept) into new staged files.
+  virtual Result<std::vector<StagedDataFile>> RewriteFiles(const Snapshot& snapshot, const std::vector<DataFile>& files,
+                                                           const std::function<std::string(const std::string&)>& read_path,
+                                                           const std::string& staging_dir, int64_t target_file_bytes) = 0;
+
+  virtual Result<QueryStats> Query(const QuerySpec& spec, ResultSink& sink) = 0;
+};
+
+}  // namespace supertable

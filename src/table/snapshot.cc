@@ -1,0 +1,129 @@
+// Snapshot document (de)serialization.
+#include "table/snapshot.h"
+
+#include <strings.h>
+
+#include <nlohmann/json.hpp>
+
+#include <fmt/format.h>
+
+namespace supertable {
+
+using nlohmann::json;
+
+namespace {
+constexpr int kFormatVersion = 1;
+
+json StatsToJson(const ColumnStats& s) {
+  json j = {{"null_count", s.null_count}};
+  if (s.min) j["min"] = *s.min;
+  if (s.max) j["max"] = *s.max;
+  return j;
+}
+
+ColumnStats StatsFromJson(const json& j) {
+  ColumnStats s;
+  s.null_count = j.value("null_count", int64_t{0});
+  if (j.contains("min")) s.min = j["min"].get<std::string>();
+  if (j.contains("max")) s.max = j["max"].get<std::string>();
+  return s;
+}
+}  // namespace
+
+int64_t Snapshot::live_rows() const {
+  int64_t n = 0;
+  for (const auto& f : files) n += f.live_rows();
+  return n;
+}
+
+int64_t Snapshot::total_bytes() const {
+  int64_t n = 0;
+  for (const auto& f : files) n += f.bytes;
+  return n;
+}
+
+const Column* Snapshot::FindColumn(const std::string& name) const {
+  for (const auto& c : schema) {
+    if (strcasecmp(c.name.c_str(), name.c_str()) == 0) return &c;
+  }
+  return nullptr;
+}
+
+std::string Snapshot::ToJson() const {
+  json j;
+  j["format_version"] = kFormatVersion;
+  j["version"] = version;
+  j["parent_version"] = parent_version;
+  j["committed_micros"] = committed_micros;
+  j["operation"] = operation;
+  j["schema_id"] = schema_id;
+  j["next_row_id"] = next_row_id;
+  j["schema"] = json::array();
+  for (const auto& c : schema) j["schema"].push_back({{"name", c.name}, {"type", c.type}});
+  j["file_schemas"] = json::object();
+  for (const auto& [id, cols] : file_schemas) {
+    json arr = json::array();
+    for (const auto& c : cols) arr.push_back({{"name", c.name}, {"type", c.type}});
+    j["file_schemas"][std::to_string(id)] = std::move(arr);
+  }
+  j["files"] = json::array();
+  for (const auto& f : files) {
+    json jf = {{"key", f.key},         {"rows", f.rows},       {"deleted_rows", f.deleted_rows},
+               {"bytes", f.bytes},     {"min_row_id", f.min_row_id}, {"max_row_id", f.max_row_id},
+               {"schema_id", f.schema_id}};
+    jf["stats"] = json::object();
+    for (const auto& [name, s] : f.stats) jf["stats"][name] = StatsToJson(s);
+    j["files"].push_back(std::move(jf));
+  }
+  j["deletes"] = json::array();
+  for (const auto& d : deletes) j["deletes"].push_back({{"key", d.key}, {"rows", d.rows}, {"targets", d.targets}});
+  return j.dump();
+}
+
+Result<Snapshot> Snapshot::FromJson(const std::string& text) {
+  try {
+    json j = json::parse(text);
+    int fv = j.at("format_version").get<int>();
+    if (fv > kFormatVersion) {
+      return Status::InvalidArgument(
+          fmt::format("snapshot format version {} is newer than this build understands ({}); upgrade", fv,
+                      kFormatVersion));
+    }
+    Snapshot s;
+    s.version = j.at("version").get<int64_t>();
+    s.parent_version = j.at("parent_version").get<int64_t>();
+    s.committed_micros = j.at("committed_micros").get<int64_t>();
+    s.operation = j.at("operation").get<std::string>();
+    s.schema_id = j.at("schema_id").get<int64_t>();
+    s.next_row_id = j.at("next_row_id").get<int64_t>();
+    for (const auto& c : j.at("schema")) s.schema.push_back({c.at("name"), c.at("type")});
+    for (const auto& [id, arr] : j.at("file_schemas").items()) {
+      auto& cols = s.file_schemas[std::stoll(id)];
+      for (const auto& c : arr) cols.push_back({c.at("name"), c.at("type")});
+    }
+    for (const auto& jf : j.at("files")) {
+      DataFile f;
+      f.key = jf.at("key");
+      f.rows = jf.at("rows");
+      f.deleted_rows = jf.at("deleted_rows");
+      f.bytes = jf.at("bytes");
+      f.min_row_id = jf.at("min_row_id");
+      f.max_row_id = jf.at("max_row_id");
+      f.schema_id = jf.at("schema_id");
+      for (const auto& [name, js] : jf.at("stats").items()) f.stats[name] = StatsFromJson(js);
+      s.files.push_back(std::move(f));
+    }
+    for (const auto& jd : j.at("deletes")) {
+      s.deletes.push_back({jd.at("key"), jd.at("rows"), jd.at("targets").get<std::vector<std::string>>()});
+    }
+    return s;
+  } catch (const std::exception& e) {
+    return Status::Internal(fmt::format("corrupt snapshot document: {}", e.what()));
+  }
+}
+
+std::string TablePrefix(const std::string& org, const std::string& super_name, const std::string& table) {
+  return org + "/" + super_name + "/" + table + "/";
+}
+
+}  // namespace supertable

@@ -1,0 +1,79 @@
+// Snapshot: one immutable version of a table. A snapshot document (JSON in the ObjectStore) lists
+// the complete state of the table at that version: its schema, every live data file with its
+// statistics, and the delete files whose row ids are subtracted at read time. A reader needs
+// nothing but this one document to read the table (format: docs/STORAGE_FORMAT.md).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace supertable {
+
+// Hidden columns present in every data file. Never shown unless the caller asks for them.
+inline constexpr const char* kRowIdColumn = "__st_row_id";          // BIGINT, unique within a table
+inline constexpr const char* kCommitTimeColumn = "__st_commit_time";  // TIMESTAMPTZ of the write
+
+struct Column {
+  std::string name;
+  std::string type;  // DuckDB type name, e.g. BIGINT, VARCHAR, DECIMAL(18,3), STRUCT(a INTEGER)
+  bool operator==(const Column&) const = default;
+};
+
+// Min/max are DuckDB's text form of the values (CAST(text AS type) restores them); absent when
+// the writer could not record them (e.g. nested types, very long strings).
+struct ColumnStats {
+  std::optional<std::string> min;
+  std::optional<std::string> max;
+  int64_t null_count = 0;
+};
+
+struct DataFile {
+  std::string key;        // ObjectStore key
+  int64_t rows = 0;       // rows in the file, including ones deleted later
+  int64_t deleted_rows = 0;  // rows of this file that delete files remove
+  int64_t bytes = 0;
+  int64_t min_row_id = 0;
+  int64_t max_row_id = 0;
+  int64_t schema_id = 0;  // the table schema the file was written with
+  std::map<std::string, ColumnStats> stats;  // by column name; user columns only
+  int64_t live_rows() const { return rows - deleted_rows; }
+};
+
+// A Parquet file with one BIGINT column (__st_row_id) naming deleted rows (merge-on-read).
+struct DeleteFile {
+  std::string key;
+  int64_t rows = 0;
+  std::vector<std::string> targets;  // keys of the data files it deletes rows from
+};
+
+struct Snapshot {
+  int64_t version = 0;
+  int64_t parent_version = 0;  // 0 for the first snapshot
+  int64_t committed_micros = 0;
+  std::string operation;
+  int64_t schema_id = 0;  // increases whenever the schema changes
+  std::vector<Column> schema;
+  // The schema of every schema_id a live data file was written with (including the current one),
+  // so a reader knows exactly which columns each file has and which to fill with NULL.
+  std::map<int64_t, std::vector<Column>> file_schemas;
+  std::vector<DataFile> files;
+  std::vector<DeleteFile> deletes;
+  int64_t next_row_id = 0;  // row ids below this have been handed out
+
+  int64_t live_rows() const;
+  int64_t total_bytes() const;
+  const Column* FindColumn(const std::string& name) const;  // case-insensitive, as SQL is
+
+  std::string ToJson() const;
+  static Result<Snapshot> FromJson(const std::string& text);
+};
+
+// ObjectStore key layout for a table (docs/STORAGE_FORMAT.md).
+std::string TablePrefix(const std::string& org, const std::string& super_name, const std::string& table);
+
+}  // namespace supertable

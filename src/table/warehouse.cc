@@ -1,0 +1,224 @@
+// Warehouse: opening, listing, describing, querying and dropping. Writes are in
+// table_writer.cc, compaction and gc in maintenance.cc.
+#include "table/warehouse.h"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "common/log.h"
+#include "common/names.h"
+
+namespace supertable {
+
+namespace {
+
+bool IsNumericType(const std::string& t) {
+  static const char* kNumeric[] = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+                                   "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE"};
+  for (const char* n : kNumeric) {
+    if (t == n) return true;
+  }
+  return t.rfind("DECIMAL", 0) == 0;
+}
+
+// Orders two statistics values of one column type. Text forms of dates and timestamps sort
+// like the values; numbers need parsing.
+bool StatLess(const std::string& type, const std::string& a, const std::string& b) {
+  if (IsNumericType(type)) return std::strtod(a.c_str(), nullptr) < std::strtod(b.c_str(), nullptr);
+  return a < b;
+}
+
+}  // namespace
+
+std::string TableLockName(const TableRef& t) { return fmt::format("table:{}:{}:{}", t.org, t.super_name, t.table); }
+
+struct LockKeeper::State {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread thread;
+};
+
+LockKeeper::LockKeeper(Lock& lock, int64_t ttl_ms) : state_(std::make_unique<State>()) {
+  State* s = state_.get();
+  s->thread = std::thread([s, &lock, ttl_ms] {
+    std::unique_lock<std::mutex> lk(s->mu);
+    while (!s->cv.wait_for(lk, std::chrono::milliseconds(std::max<int64_t>(ttl_ms / 3, 10)), [s] { return s->done; })) {
+      Status st = lock.Renew();
+      // A lost lock is not fatal: the commit's compare-and-swap still refuses a stale write.
+      if (!st.ok()) log::Warn("{}", st.message());
+    }
+  });
+}
+
+LockKeeper::~LockKeeper() {
+  {
+    std::lock_guard<std::mutex> g(state_->mu);
+    state_->done = true;
+  }
+  state_->cv.notify_all();
+  state_->thread.join();
+}
+
+Result<std::unique_ptr<Warehouse>> Warehouse::Open(const Config& config) {
+  std::error_code ec;
+  std::filesystem::create_directories(config.home, ec);
+  if (ec) return Status::IoError(fmt::format("cannot create SUPERTABLE_HOME {}: {}", config.home, ec.message()));
+  ST_ASSIGN_OR_RETURN(auto catalog, OpenCatalog(config.locking_backend, config.home));
+  ST_ASSIGN_OR_RETURN(auto store, OpenObjectStore(config.storage_type, config.home));
+  std::filesystem::create_directories(store->StagingDir(), ec);
+  if (ec) return Status::IoError(fmt::format("cannot create staging {}: {}", store->StagingDir(), ec.message()));
+  EngineOptions eo;
+  eo.threads = config.duckdb_threads;
+  eo.memory_limit = config.duckdb_memory_limit;
+  eo.temp_directory = config.home + "/tmp";
+  ST_ASSIGN_OR_RETURN(auto engine, Engine::Open(eo));
+  return std::unique_ptr<Warehouse>(new Warehouse(config, std::move(catalog), std::move(store), std::move(engine)));
+}
+
+Status Warehouse::CheckSuperExists(const std::string& super_name) {
+  ST_RETURN_IF_ERROR(ValidateName(super_name, "super table"));
+  ST_ASSIGN_OR_RETURN(bool exists, catalog_->SuperExists(config_.organization, super_name));
+  if (exists) return Status::Ok();
+  ST_ASSIGN_OR_RETURN(auto supers, catalog_->ListSupers(config_.organization));
+  return Status::NotFound(fmt::format("unknown super table '{}' in organization '{}'{}", super_name,
+                                      config_.organization, DidYouMean(super_name, supers)));
+}
+
+Result<CommitRecord> Warehouse::RequireHead(const TableRef& t) {
+  ST_RETURN_IF_ERROR(ValidateName(t.table, "table"));
+  ST_RETURN_IF_ERROR(CheckSuperExists(t.super_name));
+  ST_ASSIGN_OR_RETURN(auto head, catalog_->GetHead(t));
+  if (head) return *head;
+  ST_ASSIGN_OR_RETURN(auto tables, catalog_->ListTables(t.org, t.super_name));
+  std::vector<std::string> names;
+  for (const auto& e : tables) names.push_back(e.name);
+  return Status::NotFound(
+      fmt::format("unknown table '{}' in super table '{}'{}", t.table, t.super_name, DidYouMean(t.table, names)));
+}
+
+Result<Snapshot> Warehouse::LoadSnapshot(const TableRef& t, std::optional<int64_t> version) {
+  ST_ASSIGN_OR_RETURN(CommitRecord head, RequireHead(t));
+  std::string key = head.snapshot_key;
+  if (version && *version != head.version) {
+    ST_ASSIGN_OR_RETURN(auto history, catalog_->History(t));
+    auto it = std::find_if(history.begin(), history.end(), [&](const CommitRecord& r) { return r.version == *version; });
+    if (it == history.end()) {
+      return Status::NotFound(fmt::format("table {} has no version {} (current is {}; older versions may have expired)",
+                                          t.ToString(), *version, head.version));
+    }
+    key = it->snapshot_key;
+  }
+  ST_ASSIGN_OR_RETURN(std::string doc, store_->Get(key));
+  return Snapshot::FromJson(doc);
+}
+
+Result<std::vector<std::string>> Warehouse::ListSupers() { return catalog_->ListSupers(config_.organization); }
+
+Result<std::vector<TableSummary>> Warehouse::ListTables(const std::string& super_name) {
+  ST_RETURN_IF_ERROR(CheckSuperExists(super_name));
+  ST_ASSIGN_OR_RETURN(auto entries, catalog_->ListTables(config_.organization, super_name));
+  std::vector<TableSummary> out;
+  for (const auto& e : entries) {
+    ST_ASSIGN_OR_RETURN(std::string doc, store_->Get(e.head.snapshot_key));
+    ST_ASSIGN_OR_RETURN(Snapshot s, Snapshot::FromJson(doc));
+    out.push_back({e.name, e.head.version, s.live_rows(), static_cast<int64_t>(s.files.size()), s.total_bytes(),
+                   e.head.committed_micros});
+  }
+  return out;
+}
+
+Result<TableDescription> Warehouse::Describe(const TableRef& t) {
+  ST_ASSIGN_OR_RETURN(CommitRecord head, RequireHead(t));
+  ST_ASSIGN_OR_RETURN(Snapshot s, LoadSnapshot(t));
+  TableDescription d;
+  d.summary = {t.table, head.version, s.live_rows(), static_cast<int64_t>(s.files.size()), s.total_bytes(),
+               head.committed_micros};
+  d.delete_files = static_cast<int64_t>(s.deletes.size());
+  for (const auto& f : s.files) d.deleted_rows += f.deleted_rows;
+  for (const auto& c : s.schema) {
+    ColumnSummary cs;
+    cs.column = c;
+    // Plain strings, not optionals, while folding: GCC 12 misreports optional<string> here.
+    std::string lo, hi;
+    bool have = false, complete = !s.files.empty();
+    for (const auto& f : s.files) {
+      auto it = f.stats.find(c.name);
+      if (it == f.stats.end()) {
+        complete = false;
+        continue;
+      }
+      // Stats count rows of the file as written; deleted rows may still be in them.
+      cs.null_count += it->second.null_count;
+      if (!it->second.min || !it->second.max) {
+        if (it->second.null_count < f.rows) complete = false;
+        continue;
+      }
+      if (!have || StatLess(c.type, *it->second.min, lo)) lo = *it->second.min;
+      if (!have || StatLess(c.type, hi, *it->second.max)) hi = *it->second.max;
+      have = true;
+    }
+    if (complete && have) {
+      cs.min = lo;
+      cs.max = hi;
+    }
+    d.columns.push_back(std::move(cs));
+  }
+  return d;
+}
+
+Result<std::vector<CommitRecord>> Warehouse::History(const TableRef& t) {
+  ST_RETURN_IF_ERROR(RequireHead(t).status());
+  return catalog_->History(t);
+}
+
+Result<QueryStats> Warehouse::Query(const QueryRequest& req, ResultSink& sink) {
+  ST_RETURN_IF_ERROR(CheckSuperExists(req.super_name));
+  ST_ASSIGN_OR_RETURN(auto entries, catalog_->ListTables(config_.organization, req.super_name));
+  // Every snapshot is pinned here, before the query starts: a commit that lands while the
+  // query runs cannot change what it reads.
+  std::vector<Snapshot> snapshots;
+  snapshots.reserve(entries.size());
+  for (const auto& e : entries) {
+    ST_ASSIGN_OR_RETURN(std::string doc, store_->Get(e.head.snapshot_key));
+    ST_ASSIGN_OR_RETURN(Snapshot s, Snapshot::FromJson(doc));
+    snapshots.push_back(std::move(s));
+  }
+  QuerySpec spec;
+  for (size_t i = 0; i < entries.size(); ++i) spec.tables.push_back({entries[i].name, &snapshots[i]});
+  spec.read_path = [this](const std::string& key) { return store_->ReadPath(key); };
+  spec.sql = req.sql;
+  spec.row_limit = req.row_limit;
+  spec.system_columns = req.system_columns;
+  return engine_->Query(spec, sink);
+}
+
+Status Warehouse::DropTable(const TableRef& t) {
+  ST_RETURN_IF_ERROR(RequireHead(t).status());
+  ST_ASSIGN_OR_RETURN(auto lock, catalog_->AcquireLock(TableLockName(t), config_.lock_ttl_ms, config_.lock_timeout_ms));
+  // Catalog first: once it is gone nobody can start reading it, then the files go.
+  ST_RETURN_IF_ERROR(catalog_->DropTable(t));
+  ST_ASSIGN_OR_RETURN(auto objects, store_->List(TablePrefix(t.org, t.super_name, t.table)));
+  for (const auto& o : objects) ST_RETURN_IF_ERROR(store_->Delete(o.key));
+  return lock->Release();
+}
+
+Status Warehouse::DropSuper(const std::string& super_name) {
+  ST_RETURN_IF_ERROR(CheckSuperExists(super_name));
+  ST_ASSIGN_OR_RETURN(auto entries, catalog_->ListTables(config_.organization, super_name));
+  for (const auto& e : entries) ST_RETURN_IF_ERROR(DropTable(Ref(super_name, e.name)));
+  ST_RETURN_IF_ERROR(catalog_->DropSuper(config_.organization, super_name));
+  // Files of writes that never committed to a table of this super.
+  ST_ASSIGN_OR_RETURN(auto objects, store_->List(config_.organization + "/" + super_name + "/"));
+  for (const auto& o : objects) ST_RETURN_IF_ERROR(store_->Delete(o.key));
+  return Status::Ok();
+}
+
+}  // namespace supertable

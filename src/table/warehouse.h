@@ -1,0 +1,157 @@
+// Warehouse: the service layer every front door calls. It owns the catalog, the object store and
+// the engine for one organization, and implements the operations users name: write a table,
+// list, describe, history, query, compact, gc, drop. A CLI command, and later an MCP tool or a
+// REST endpoint, that does the same thing calls the same method here.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "common/config.h"
+#include "common/status.h"
+#include "engine/engine.h"
+#include "storage/object_store.h"
+#include "table/snapshot.h"
+
+namespace supertable {
+
+struct WriteRequest {
+  std::string input_path;
+  InputFormat format = InputFormat::kAuto;
+  WriteMode mode = WriteMode::kAppend;
+  std::vector<std::string> key_columns;
+  std::optional<std::string> newer_than;
+  ProgressFn progress;
+};
+
+struct WriteResult {
+  int64_t version = 0;  // the version committed; unchanged when nothing was written
+  bool committed = false;
+  int attempts = 0;     // > 1 when a concurrent commit forced a retry
+  WriteOutcome outcome;
+};
+
+struct TableSummary {
+  std::string name;
+  int64_t version = 0;
+  int64_t rows = 0;
+  int64_t files = 0;
+  int64_t bytes = 0;
+  int64_t committed_micros = 0;
+};
+
+struct ColumnSummary {
+  Column column;
+  int64_t null_count = 0;
+  std::optional<std::string> min, max;  // over all live files; absent when not every file has stats
+};
+
+struct TableDescription {
+  TableSummary summary;
+  std::vector<ColumnSummary> columns;
+  int64_t delete_files = 0;
+  int64_t deleted_rows = 0;
+};
+
+struct QueryRequest {
+  std::string super_name;
+  std::string sql;
+  int64_t row_limit = -1;
+  bool system_columns = false;
+};
+
+struct CompactOptions {
+  int64_t target_file_bytes = 0;  // 0: the configured SUPERTABLE_TARGET_FILE_BYTES
+};
+
+struct CompactResult {
+  int64_t version = 0;
+  bool committed = false;
+  int64_t files_before = 0, files_after = 0;
+  int64_t files_rewritten = 0;
+  int64_t deletes_applied = 0;
+};
+
+struct GcOptions {
+  int64_t retention_micros = 7LL * 24 * 3600 * 1000000;  // keep history this long
+  int64_t grace_micros = 3600LL * 1000000;  // never delete unreferenced files younger than this
+  bool dry_run = false;
+};
+
+struct GcResult {
+  int64_t versions_expired = 0;
+  int64_t files_deleted = 0;
+  int64_t bytes_deleted = 0;
+  int64_t files_kept = 0;
+  std::vector<std::string> deleted_keys;
+};
+
+class Warehouse {
+ public:
+  // Opens (creating if needed) the warehouse under config.home for config.organization.
+  static Result<std::unique_ptr<Warehouse>> Open(const Config& config);
+
+  const Config& config() const { return config_; }
+  Catalog& catalog() { return *catalog_; }
+  ObjectStore& store() { return *store_; }
+  Engine& engine() { return *engine_; }
+  TableRef Ref(const std::string& super_name, const std::string& table) const {
+    return {config_.organization, super_name, table};
+  }
+
+  Result<WriteResult> Write(const TableRef& table, const WriteRequest& request);
+
+  Result<std::vector<std::string>> ListSupers();
+  Result<std::vector<TableSummary>> ListTables(const std::string& super_name);
+  Result<TableDescription> Describe(const TableRef& table);
+  Result<std::vector<CommitRecord>> History(const TableRef& table);
+  // The current snapshot (or the one of `version`) and the record it was committed with.
+  Result<Snapshot> LoadSnapshot(const TableRef& table, std::optional<int64_t> version = std::nullopt);
+  Result<QueryStats> Query(const QueryRequest& request, ResultSink& sink);
+
+  Result<CompactResult> Compact(const TableRef& table, const CompactOptions& options);
+  Result<GcResult> Gc(const TableRef& table, const GcOptions& options);
+  // Removes staging leftovers of crashed writers older than the grace period.
+  Result<int64_t> CleanStaging(int64_t grace_micros);
+
+  Status DropTable(const TableRef& table);
+  Status DropSuper(const std::string& super_name);
+
+  // NotFound with a suggestion when the super or table does not exist.
+  Status CheckSuperExists(const std::string& super_name);
+  Result<CommitRecord> RequireHead(const TableRef& table);
+
+  std::string ReadPath(const std::string& key) const { return store_->ReadPath(key); }
+
+ private:
+  Warehouse(Config config, std::unique_ptr<Catalog> catalog, std::unique_ptr<ObjectStore> store,
+            std::unique_ptr<Engine> engine)
+      : config_(std::move(config)), catalog_(std::move(catalog)), store_(std::move(store)), engine_(std::move(engine)) {}
+
+  Config config_;
+  std::unique_ptr<Catalog> catalog_;
+  std::unique_ptr<ObjectStore> store_;
+  std::unique_ptr<Engine> engine_;
+};
+
+// Keeps a lock's lease alive from a background thread while a long write runs.
+class LockKeeper {
+ public:
+  LockKeeper(Lock& lock, int64_t ttl_ms);
+  ~LockKeeper();
+  LockKeeper(const LockKeeper&) = delete;
+  LockKeeper& operator=(const LockKeeper&) = delete;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// The lock that serializes writers (and maintenance) of one table.
+std::string TableLockName(const TableRef& table);
+
+}  // namespace supertable
