@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -53,20 +54,52 @@ namespace {
 
 using duckdb::Connection;
 
-// DuckDB's messages start with a category ("Conversion Error: ..."); keep them, they help.
-Status FromDuckError(const std::string& message) {
-  return Status::InvalidArgument(message);
+// DuckDB's messages span several lines (a SQL excerpt with a caret, CSV reader options, fix-it
+// hints). Users get one line: for CSV errors "line N: <what>", otherwise the first paragraph.
+std::string OneLine(const std::string& raw) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start <= raw.size()) {
+    size_t nl = raw.find('\n', start);
+    lines.push_back(raw.substr(start, nl == std::string::npos ? std::string::npos : nl - start));
+    if (nl == std::string::npos) break;
+    start = nl + 1;
+  }
+  std::string out;
+  size_t i = 0;
+  const std::string csv_prefix = "CSV Error on Line: ";
+  if (!lines.empty() && lines[0].rfind(csv_prefix, 0) == 0) {
+    out = "line " + lines[0].substr(csv_prefix.size()) + ":";
+    i = 1;
+  }
+  for (; i < lines.size(); ++i) {
+    const std::string& l = lines[i];
+    if (l.empty()) {
+      if (!out.empty() && out.back() != ':') break;  // end of the first paragraph
+      continue;
+    }
+    // Reader option dumps and fix-it lists follow the message proper.
+    if (l.rfind("Possible fixes", 0) == 0 || l.rfind("The search space used", 0) == 0) break;
+    if (l.rfind("Original Line:", 0) == 0 || l.rfind("LINE ", 0) == 0 || l.rfind("* ", 0) == 0 ||
+        l.rfind("  ", 0) == 0) {
+      continue;
+    }
+    out += (out.empty() ? "" : " ") + l;
+  }
+  return out.empty() ? raw : out;
 }
+
+Status FromDuckError(duckdb::ErrorData& error) { return Status::InvalidArgument(OneLine(error.RawMessage())); }
 
 Status Run(Connection& con, const std::string& sql) {
   auto r = con.Query(sql);
-  if (r->HasError()) return FromDuckError(r->GetError());
+  if (r->HasError()) return FromDuckError(r->GetErrorObject());
   return Status::Ok();
 }
 
 Result<duckdb::unique_ptr<duckdb::MaterializedQueryResult>> Fetch(Connection& con, const std::string& sql) {
   auto r = con.Query(sql);
-  if (r->HasError()) return FromDuckError(r->GetError());
+  if (r->HasError()) return FromDuckError(r->GetErrorObject());
   return r;
 }
 
@@ -102,7 +135,43 @@ class ProgressWatch {
   std::thread thread_;
 };
 
-std::string ReaderSql(const std::string& path, InputFormat format, const std::map<std::string, std::string>& csv_types) {
+// An array document or NDJSON, decided by the first byte. DuckDB's array reader accepts a file
+// that stops after a comma, so a truncated array is caught here: it must end with ']'.
+Result<InputFormat> JsonKind(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char c = 0;
+  while (in.get(c) && std::isspace(static_cast<unsigned char>(c))) {
+  }
+  if (!in) return Status::InvalidArgument("the file is empty; expected a JSON array or JSON objects, one per line");
+  if (c != '[') return InputFormat::kJson;
+  in.clear();
+  in.seekg(0, std::ios::end);
+  std::streamoff pos = in.tellg();
+  while (pos > 0) {
+    in.seekg(--pos);
+    in.get(c);
+    if (!std::isspace(static_cast<unsigned char>(c))) break;
+  }
+  if (c != ']') {
+    return Status::InvalidArgument(
+        "the JSON array is not closed: the file ends without its final ']' (truncated?)");
+  }
+  return InputFormat::kJsonArray;
+}
+
+// The CSV delimiter as DuckDB's sniffer sees it. Sniffing the quote too would let it decide that
+// a file with an unterminated quote simply has no quoting; the reader instead fixes RFC 4180
+// quotes and keeps only the sniffed delimiter.
+Result<std::string> SniffDelimiter(Connection& con, const std::string& path) {
+  auto sniffed = Fetch(con, fmt::format("SELECT Delimiter FROM sniff_csv({})", sql::Literal(path)));
+  if (!sniffed.ok()) return sniffed.status();
+  auto& r = *sniffed;
+  if (r->RowCount() == 0 || r->GetValue(0, 0).IsNull()) return std::string(",");
+  return r->GetValue(0, 0).ToString();
+}
+
+std::string ReaderSql(const std::string& path, InputFormat format, const std::map<std::string, std::string>& csv_types,
+                      const std::string& delimiter) {
   switch (format) {
     case InputFormat::kCsv: {
       std::string types;
@@ -111,11 +180,16 @@ std::string ReaderSql(const std::string& path, InputFormat format, const std::ma
       }
       // header=true: the spec'd input is a CSV with a header row. Errors are not ignored: a bad
       // line fails the whole ingest with its line number, and nothing is written.
-      return fmt::format("read_csv({}, header=true{})", sql::Literal(path),
-                         types.empty() ? "" : ", types={" + types + "}");
+      // Quotes are RFC 4180's: an unterminated quote is an error, not a literal character.
+      // skip=0: the first line is the header. Left to itself the sniffer may skip a header that
+      // has fewer fields than the rows and silently read the file wrong.
+      return fmt::format("read_csv({}, header=true, skip=0, delim={}, quote='\"', escape='\"'{})", sql::Literal(path),
+                         sql::Literal(delimiter), types.empty() ? "" : ", types={" + types + "}");
     }
     case InputFormat::kJson:
       return fmt::format("read_json({}, format='auto')", sql::Literal(path));
+    case InputFormat::kJsonArray:
+      return fmt::format("read_json({}, format='array')", sql::Literal(path));
     case InputFormat::kParquet:
       return fmt::format("read_parquet({})", sql::Literal(path));
     case InputFormat::kAuto:
@@ -312,8 +386,27 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
   auto ctx = [&](Status s) { return s.WithContext(spec.input_path); };
 
   // 1. What the input looks like, and how it maps onto the table.
-  auto described_or = Fetch(*con, "DESCRIBE SELECT * FROM " + ReaderSql(spec.input_path, format, {}));
-  if (!described_or.ok()) return ctx(described_or.status());
+  std::string delimiter = ",";
+  if (format == InputFormat::kJson) {
+    auto kind = JsonKind(spec.input_path);
+    if (!kind.ok()) return ctx(kind.status());
+    format = *kind;
+  }
+  if (format == InputFormat::kCsv) {
+    auto d = SniffDelimiter(*con, spec.input_path);
+    if (!d.ok()) return ctx(d.status());
+    delimiter = *d;
+  }
+  auto described_or = Fetch(*con, "DESCRIBE SELECT * FROM " + ReaderSql(spec.input_path, format, {}, delimiter));
+  if (!described_or.ok()) {
+    const std::string& m = described_or.status().message();
+    if (format == InputFormat::kCsv && m.find("not possible to automatically detect the CSV parsing dialect") != std::string::npos) {
+      return ctx(Status::InvalidArgument(
+          "not a well-formed CSV file: every row must have as many fields as the header row, and quoted "
+          "fields must end with a closing quote (\")"));
+    }
+    return ctx(described_or.status());
+  }
   auto described = std::move(described_or).value();
   std::vector<Column> incoming;
   for (idx_t i = 0; i < described->RowCount(); ++i) {
@@ -351,7 +444,7 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
 
   std::string projection;
   for (const auto& e : plan.select_exprs) projection += (projection.empty() ? "" : ", ") + e;
-  std::string reader = ReaderSql(spec.input_path, format, plan.csv_types);
+  std::string reader = ReaderSql(spec.input_path, format, plan.csv_types, delimiter);
   std::string commit_ts = fmt::format("CAST({} AS TIMESTAMPTZ)", sql::Literal(FormatTimestamp(spec.commit_micros)));
   std::string user_cols;
   for (const auto& c : plan.schema) user_cols += (user_cols.empty() ? "" : ", ") + sql::Ident(c.name);
@@ -485,6 +578,21 @@ Result<std::vector<StagedDataFile>> DuckEngine::RewriteFiles(const Snapshot& sna
   return WriteFiles(*con, select, snapshot.schema, snapshot.schema_id, staging_dir, target_file_bytes, {});
 }
 
+// DuckDB suggests its own catalog's names ("pg_tables"); the user needs the super's tables.
+Status QueryError(duckdb::ErrorData& error, const QuerySpec& spec) {
+  const std::string& raw = error.RawMessage();
+  const std::string marker = "Table with name ";
+  size_t at = raw.find(marker);
+  if (error.Type() == duckdb::ExceptionType::CATALOG && at != std::string::npos) {
+    size_t end = raw.find(" does not exist", at);
+    std::string name = raw.substr(at + marker.size(), end == std::string::npos ? std::string::npos : end - at - marker.size());
+    std::vector<std::string> names;
+    for (const auto& t : spec.tables) names.push_back(t.name);
+    return Status::NotFound(fmt::format("unknown table '{}'{}", name, DidYouMean(name, names)));
+  }
+  return FromDuckError(error);
+}
+
 Result<QueryStats> DuckEngine::Query(const QuerySpec& spec, ResultSink& sink) {
   auto con = NewConnection();
   for (const auto& t : spec.tables) {
@@ -494,7 +602,7 @@ Result<QueryStats> DuckEngine::Query(const QuerySpec& spec, ResultSink& sink) {
                                              ScanSql(*t.snapshot, spec.read_path, so))));
   }
   auto result = con->SendQuery(spec.sql);
-  if (result->HasError()) return FromDuckError(result->GetError());
+  if (result->HasError()) return QueryError(result->GetErrorObject(), spec);
   std::vector<Column> columns;
   for (idx_t i = 0; i < result->ColumnCount(); ++i) {
     columns.push_back({result->ColumnName(i), result->types[i].ToString()});
@@ -504,7 +612,7 @@ Result<QueryStats> DuckEngine::Query(const QuerySpec& spec, ResultSink& sink) {
   std::vector<nlohmann::json> row(columns.size());
   while (true) {
     auto chunk = result->Fetch();
-    if (result->HasError()) return FromDuckError(result->GetError());
+    if (result->HasError()) return QueryError(result->GetErrorObject(), spec);
     if (!chunk || chunk->size() == 0) break;
     for (idx_t r = 0; r < chunk->size(); ++r) {
       if (spec.row_limit >= 0 && stats.rows >= spec.row_limit) {

@@ -20,7 +20,8 @@
 
 namespace supertable {
 
-enum class InputFormat { kAuto, kCsv, kJson, kParquet };
+// kJsonArray is kJson after the reader has seen a '[' first; users name only kJson.
+enum class InputFormat { kAuto, kCsv, kJson, kJsonArray, kParquet };
 // "csv", "json", "ndjson", "jsonl", "parquet"; auto resolves from the file extension.
 Result<InputFormat> ParseInputFormat(const std::string& name);
 Result<InputFormat> ResolveInputFormat(InputFormat f, const std::string& path);

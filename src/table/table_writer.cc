@@ -162,6 +162,7 @@ Result<WriteResult> Warehouse::Write(const TableRef& t, const WriteRequest& req)
                               {"skipped_duplicates", out.skipped_duplicates}, {"files_added", out.data_files.size()},
                               {"files_scanned", out.files_scanned}, {"files_pruned", out.files_pruned}};
     if (out.schema_changed) summary["schema_changed"] = true;
+    if (req.before_commit) req.before_commit(attempt);
     Status s = PublishAndCommit(*store_, *catalog_, t, head ? head->version : 0, next, moves, summary.dump());
     if (s.code() == StatusCode::kConflict) {
       log::Info("{}: concurrent commit, retrying (attempt {})", t.ToString(), attempt);

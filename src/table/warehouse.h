@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,6 +27,9 @@ struct WriteRequest {
   std::vector<std::string> key_columns;
   std::optional<std::string> newer_than;
   ProgressFn progress;
+  // Called once per attempt after the new files are staged and before anything is published.
+  // Tests use it to interleave another writer's commit (the "lock expired meanwhile" case).
+  std::function<void(int attempt)> before_commit;
 };
 
 struct WriteResult {

@@ -1,0 +1,149 @@
+// Test fixtures.
+#include "support/test_support.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/result_format.h"
+
+namespace supertable::testing {
+
+namespace fs = std::filesystem;
+
+TempDir::TempDir() {
+  std::string tmpl = (fs::temp_directory_path() / "supertable-test-XXXXXX").string();
+  if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+std::string TempDir::Write(const std::string& name, const std::string& content) const {
+  std::string p = path_ + "/" + name;
+  std::ofstream(p, std::ios::binary) << content;
+  return p;
+}
+
+void WarehouseTest::SetUp() {
+  dir_ = std::make_unique<TempDir>();
+  auto w = Warehouse::Open(MakeConfig());
+  ASSERT_TRUE(w.ok()) << w.status().message();
+  wh_ = std::move(w).value();
+}
+
+void WarehouseTest::TearDown() {
+  wh_.reset();
+  dir_.reset();
+}
+
+Config WarehouseTest::MakeConfig() const {
+  auto c = Config::FromEnvironment();
+  Config config = c.ok() ? *c : Config{};
+  config.home = dir_->path() + "/home";
+  config.organization = "test";
+  config.duckdb_threads = 2;
+  config.lock_timeout_ms = 20000;
+  EXPECT_TRUE(config.Finish().ok());
+  return config;
+}
+
+Result<WriteResult> WarehouseTest::TryIngest(const std::string& table, const std::string& content, WriteMode mode,
+                                             std::vector<std::string> keys, std::optional<std::string> newer,
+                                             const std::string& ext, const std::string& super_name) {
+  std::string path = dir_->Write("input" + std::to_string(++files_written_) + "." + ext, content);
+  WriteRequest req;
+  req.input_path = path;
+  req.mode = mode;
+  req.key_columns = std::move(keys);
+  req.newer_than = std::move(newer);
+  return wh_->Write(wh_->Ref(super_name, table), req);
+}
+
+WriteResult WarehouseTest::Ingest(const std::string& table, const std::string& csv, WriteMode mode,
+                                  std::vector<std::string> keys, std::optional<std::string> newer,
+                                  const std::string& super_name) {
+  auto r = TryIngest(table, csv, mode, std::move(keys), std::move(newer), "csv", super_name);
+  EXPECT_TRUE(r.ok()) << r.status().message();
+  return r.ok() ? *r : WriteResult{};
+}
+
+namespace {
+class CollectSink : public ResultSink {
+ public:
+  std::vector<std::vector<std::string>> rows;
+  void Begin(const std::vector<Column>&) override {}
+  void Row(const std::vector<nlohmann::json>& cells) override {
+    std::vector<std::string> r;
+    for (const auto& c : cells) r.push_back(CellText(c, "NULL"));
+    rows.push_back(std::move(r));
+  }
+  void End(bool) override {}
+};
+}  // namespace
+
+std::vector<std::vector<std::string>> WarehouseTest::Rows(const std::string& sql, const std::string& super_name) {
+  CollectSink sink;
+  auto r = wh_->Query({super_name, sql, -1, false}, sink);
+  EXPECT_TRUE(r.ok()) << r.status().message() << "\nSQL: " << sql;
+  return sink.rows;
+}
+
+std::string WarehouseTest::RowsText(const std::string& sql, const std::string& super_name) {
+  std::string out;
+  for (const auto& r : Rows(sql, super_name)) {
+    if (!out.empty()) out += "|";
+    for (size_t i = 0; i < r.size(); ++i) out += (i ? "," : "") + r[i];
+  }
+  return out;
+}
+
+static std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+CommandResult RunCli(const std::vector<std::string>& args, const std::string& home) {
+  TempDir io;
+  std::string out_path = io.path() + "/out", err_path = io.path() + "/err";
+  pid_t pid = fork();
+  if (pid == 0) {
+    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(out, 1);
+    dup2(err, 2);
+    setenv("SUPERTABLE_HOME", home.c_str(), 1);
+    setenv("SUPERTABLE_DUCKDB_THREADS", "2", 1);
+    std::vector<char*> argv;
+    std::string bin = SUPERTABLE_BIN;
+    argv.push_back(bin.data());
+    std::vector<std::string> copy = args;
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(bin.c_str(), argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CommandResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = ReadAll(out_path);
+  r.err = ReadAll(err_path);
+  return r;
+}
+
+std::string SharedDataFile(const std::string& name) { return std::string(SUPERTABLE_SHARED_DATA) + "/" + name; }
+
+}  // namespace supertable::testing

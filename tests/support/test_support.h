@@ -1,0 +1,64 @@
+// Shared test fixtures: temporary warehouse homes, CSV writers, result collection and running
+// the real `supertable` binary.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "table/warehouse.h"
+
+namespace supertable::testing {
+
+// A fresh directory removed at destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  // Writes `content` to path()/name and returns the full path.
+  std::string Write(const std::string& name, const std::string& content) const;
+
+ private:
+  std::string path_;
+};
+
+// Opens a warehouse in a new temporary home.
+class WarehouseTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+  Config MakeConfig() const;
+
+  // Writes a CSV file and ingests it. Fails the test on error.
+  WriteResult Ingest(const std::string& table, const std::string& csv, WriteMode mode = WriteMode::kAppend,
+                     std::vector<std::string> keys = {}, std::optional<std::string> newer = std::nullopt,
+                     const std::string& super_name = "s");
+  Result<WriteResult> TryIngest(const std::string& table, const std::string& content, WriteMode mode,
+                                std::vector<std::string> keys = {}, std::optional<std::string> newer = std::nullopt,
+                                const std::string& ext = "csv", const std::string& super_name = "s");
+  // Query results as text cells ("NULL" for null), rows in result order.
+  std::vector<std::vector<std::string>> Rows(const std::string& sql, const std::string& super_name = "s");
+  // "a,b|c,d" form of Rows() for compact assertions.
+  std::string RowsText(const std::string& sql, const std::string& super_name = "s");
+
+  std::unique_ptr<TempDir> dir_;
+  std::unique_ptr<Warehouse> wh_;
+  int files_written_ = 0;
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs build/supertable with `args` and the given SUPERTABLE_HOME; captures stdout and stderr.
+CommandResult RunCli(const std::vector<std::string>& args, const std::string& home);
+
+std::string SharedDataFile(const std::string& name);
+
+}  // namespace supertable::testing

@@ -1,0 +1,57 @@
+// Configuration parsing.
+#include <gtest/gtest.h>
+
+#include <stdlib.h>
+
+#include "common/config.h"
+
+namespace supertable {
+
+TEST(DotEnv, ParsesCommonForms) {
+  auto m = ParseDotEnv(
+      "# comment\n"
+      "SUPERTABLE_HOME=/data/st\n"
+      "export LOG_LEVEL=info\n"
+      "REDIS_PASSWORD=\"p#ss word\"\n"
+      "STORAGE_BUCKET='b' \n"
+      "SUPERTABLE_ORGANIZATION=acme # trailing comment\n"
+      "garbage line\n");
+  EXPECT_EQ(m["SUPERTABLE_HOME"], "/data/st");
+  EXPECT_EQ(m["LOG_LEVEL"], "info");
+  EXPECT_EQ(m["REDIS_PASSWORD"], "p#ss word");
+  EXPECT_EQ(m["STORAGE_BUCKET"], "b");
+  EXPECT_EQ(m["SUPERTABLE_ORGANIZATION"], "acme");
+  EXPECT_EQ(m.count("garbage line"), 0u);
+}
+
+TEST(Config, EnvironmentAndValidation) {
+  setenv("SUPERTABLE_LOCK_TIMEOUT_MS", "1234", 1);
+  setenv("SUPERTABLE_ORGANIZATION", "acme", 1);
+  auto c = Config::FromEnvironment();
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->lock_timeout_ms, 1234);
+  ASSERT_TRUE(c->Finish().ok());
+  EXPECT_EQ(c->organization, "acme");
+
+  setenv("SUPERTABLE_LOCK_TIMEOUT_MS", "soon", 1);
+  auto bad = Config::FromEnvironment();
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("SUPERTABLE_LOCK_TIMEOUT_MS"), std::string::npos);
+  unsetenv("SUPERTABLE_LOCK_TIMEOUT_MS");
+
+  setenv("SUPERTABLE_ORGANIZATION", "bad org", 1);
+  auto c2 = Config::FromEnvironment();
+  ASSERT_TRUE(c2.ok());
+  EXPECT_FALSE(c2->Finish().ok());
+  unsetenv("SUPERTABLE_ORGANIZATION");
+
+  setenv("STORAGE_TYPE", "FTP", 1);
+  auto c3 = Config::FromEnvironment();
+  ASSERT_TRUE(c3.ok());
+  auto s = c3->Finish();
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("STORAGE_TYPE"), std::string::npos);
+  unsetenv("STORAGE_TYPE");
+}
+
+}  // namespace supertable
