@@ -53,8 +53,6 @@ class Catalog {
  public:
   virtual ~Catalog() = default;
 
-  // Creates the super table if it does not exist (idempotent).
-  virtual Status EnsureSuper(const std::string& org, const std::string& super_name) = 0;
   virtual Result<bool> SuperExists(const std::string& org, const std::string& super_name) = 0;
   virtual Result<std::vector<std::string>> ListSupers(const std::string& org) = 0;
   virtual Result<std::vector<TableEntry>> ListTables(const std::string& org, const std::string& super_name) = 0;
@@ -62,7 +60,8 @@ class Catalog {
   virtual Result<std::optional<CommitRecord>> GetHead(const TableRef& table) = 0;
 
   // Makes `record` the table's current version if and only if the current version is still
-  // `expected_version` (0 = the table must not exist yet). Returns Conflict otherwise.
+  // `expected_version` (0 = the table must not exist yet). Returns Conflict otherwise. The
+  // first commit of a table also creates its super table.
   // record.version must be expected_version + 1.
   virtual Status Commit(const TableRef& table, int64_t expected_version, const CommitRecord& record) = 0;
 

@@ -156,11 +156,11 @@ Status SqliteCatalog::Exec(const std::string& sql) {
   return Status::Ok();
 }
 
-Status SqliteCatalog::EnsureSuper(const std::string& org, const std::string& super_name) {
-  std::lock_guard<std::mutex> g(mu_);
-  Statement st(db_, "INSERT OR IGNORE INTO supers(org, name, created_micros) VALUES(?,?,?)");
-  st.Bind(1, org).Bind(2, super_name).Bind(3, NowMicros()).Step();
-  return st.status();
+Status SqliteCatalog::CommitOrRollback() {
+  Status s = Exec("COMMIT");
+  // A failed COMMIT leaves the transaction open; the next BEGIN on this connection would fail.
+  if (!s.ok()) (void)Exec("ROLLBACK");
+  return s;
 }
 
 Result<bool> SqliteCatalog::SuperExists(const std::string& org, const std::string& super_name) {
@@ -247,7 +247,7 @@ Status SqliteCatalog::Commit(const TableRef& t, int64_t expected_version, const 
   Statement s(db_, "INSERT OR IGNORE INTO supers(org, name, created_micros) VALUES(?,?,?)");
   s.Bind(1, t.org).Bind(2, t.super_name).Bind(3, r.committed_micros).Step();
   if (!s.status().ok()) return fail(s.status());
-  return Exec("COMMIT");
+  return CommitOrRollback();
 }
 
 Result<std::vector<CommitRecord>> SqliteCatalog::History(const TableRef& t) {
@@ -284,7 +284,7 @@ Status SqliteCatalog::DropTable(const TableRef& t) {
       return st.status();
     }
   }
-  return Exec("COMMIT");
+  return CommitOrRollback();
 }
 
 Status SqliteCatalog::DropSuper(const std::string& org, const std::string& super_name) {
@@ -299,7 +299,7 @@ Status SqliteCatalog::DropSuper(const std::string& org, const std::string& super
       return st.status();
     }
   }
-  return Exec("COMMIT");
+  return CommitOrRollback();
 }
 
 Result<std::optional<std::string>> SqliteCatalog::TryAcquire(const std::string& name, const std::string& token,
@@ -327,7 +327,7 @@ Result<std::optional<std::string>> SqliteCatalog::TryAcquire(const std::string& 
     (void)Exec("ROLLBACK");
     return up.status();
   }
-  ST_RETURN_IF_ERROR(Exec("COMMIT"));
+  ST_RETURN_IF_ERROR(CommitOrRollback());
   return std::optional<std::string>();
 }
 

@@ -18,7 +18,6 @@ class SqliteCatalog : public Catalog {
   static Result<std::unique_ptr<SqliteCatalog>> Open(const std::string& path);
   ~SqliteCatalog() override;
 
-  Status EnsureSuper(const std::string& org, const std::string& super_name) override;
   Result<bool> SuperExists(const std::string& org, const std::string& super_name) override;
   Result<std::vector<std::string>> ListSupers(const std::string& org) override;
   Result<std::vector<TableEntry>> ListTables(const std::string& org, const std::string& super_name) override;
@@ -38,6 +37,7 @@ class SqliteCatalog : public Catalog {
   class Statement;
   explicit SqliteCatalog(sqlite3* db) : db_(db) {}
   Status Exec(const std::string& sql);
+  Status CommitOrRollback();
   // Tries once to take the lock; returns the current holder's owner string when it is held.
   Result<std::optional<std::string>> TryAcquire(const std::string& name, const std::string& token, int64_t ttl_ms);
 

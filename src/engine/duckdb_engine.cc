@@ -1,5 +1,6 @@
 // The DuckDB implementation of Engine: the only file (with value_encoding) that includes duckdb.hpp.
 #include <duckdb.hpp>
+#include <duckdb/parser/statement/explain_statement.hpp>
 
 #include <strings.h>
 
@@ -422,24 +423,39 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
   out.schema_changed = plan.schema_changed;
   int64_t schema_id = spec.base ? spec.base->schema_id + (plan.schema_changed ? 1 : 0) : 1;
 
-  // Keys and newer_than must name columns of the resulting schema.
+  // Keys and newer_than must be columns of the input and, for an existing table, of the table
+  // too: a missing column would read as NULL everywhere, and NULL matches NULL, so every row
+  // would match every other.
+  auto resolve = [&](const std::string& name, const char* role) -> Result<std::string> {
+    auto find = [&](const std::vector<Column>& cols) -> const Column* {
+      for (const auto& c : cols) {
+        if (strcasecmp(c.name.c_str(), name.c_str()) == 0) return &c;
+      }
+      return nullptr;
+    };
+    std::vector<std::string> in_names;
+    for (const auto& c : incoming) in_names.push_back(c.name);
+    if (!find(incoming)) {
+      return Status::InvalidArgument(
+          fmt::format("{} column '{}' is not in the input{}", role, name, DidYouMean(name, in_names)));
+    }
+    if (!base_schema.empty() && !find(base_schema)) {
+      return Status::InvalidArgument(
+          fmt::format("{} column '{}' is not in the table; stored rows have no value to compare", role, name));
+    }
+    return find(plan.schema)->name;
+  };
   std::vector<std::string> keys;
   for (const auto& k : spec.key_columns) {
-    const Column* c = nullptr;
-    for (const auto& s : plan.schema) {
-      if (strcasecmp(s.name.c_str(), k.c_str()) == 0) c = &s;
-    }
-    std::vector<std::string> names;
-    for (const auto& s : plan.schema) names.push_back(s.name);
-    if (!c) return Status::InvalidArgument(fmt::format("key column '{}' is not in the table{}", k, DidYouMean(k, names)));
-    keys.push_back(c->name);
+    auto r = resolve(k, "key");
+    if (!r.ok()) return ctx(r.status());
+    keys.push_back(*r);
   }
   std::optional<std::string> newer;
   if (spec.newer_than) {
-    for (const auto& s : plan.schema) {
-      if (strcasecmp(s.name.c_str(), spec.newer_than->c_str()) == 0) newer = s.name;
-    }
-    if (!newer) return Status::InvalidArgument(fmt::format("newer_than column '{}' is not in the table", *spec.newer_than));
+    auto r = resolve(*spec.newer_than, "newer_than");
+    if (!r.ok()) return ctx(r.status());
+    newer = *r;
   }
 
   std::string projection;
@@ -593,6 +609,31 @@ Status QueryError(duckdb::ErrorData& error, const QuerySpec& spec) {
   return FromDuckError(error);
 }
 
+// Users' SQL must be one read-only statement, decided by DuckDB's parser (never by keywords):
+// a query (SELECT, WITH, VALUES, DESCRIBE, SUMMARIZE) or an EXPLAIN of one.
+Status CheckReadOnly(Connection& con, const std::string& sql) {
+  duckdb::vector<duckdb::unique_ptr<duckdb::SQLStatement>> statements;
+  try {
+    statements = con.ExtractStatements(sql);
+  } catch (const std::exception& e) {
+    duckdb::ErrorData error(e);
+    return FromDuckError(error);
+  }
+  if (statements.size() != 1) {
+    return Status::InvalidArgument(fmt::format("expected exactly one SQL statement, got {}", statements.size()));
+  }
+  const duckdb::SQLStatement* st = statements[0].get();
+  if (st->type == duckdb::StatementType::EXPLAIN_STATEMENT) {
+    st = static_cast<const duckdb::ExplainStatement*>(st)->stmt.get();
+  }
+  if (st->type != duckdb::StatementType::SELECT_STATEMENT) {
+    return Status::InvalidArgument(fmt::format(
+        "only read-only queries are allowed (SELECT, WITH, EXPLAIN, DESCRIBE); this is a {} statement",
+        duckdb::StatementTypeToString(st->type)));
+  }
+  return Status::Ok();
+}
+
 Result<QueryStats> DuckEngine::Query(const QuerySpec& spec, ResultSink& sink) {
   auto con = NewConnection();
   for (const auto& t : spec.tables) {
@@ -601,6 +642,7 @@ Result<QueryStats> DuckEngine::Query(const QuerySpec& spec, ResultSink& sink) {
     ST_RETURN_IF_ERROR(Run(*con, fmt::format("CREATE TEMP VIEW {} AS {}", sql::Ident(t.name),
                                              ScanSql(*t.snapshot, spec.read_path, so))));
   }
+  ST_RETURN_IF_ERROR(CheckReadOnly(*con, spec.sql));
   auto result = con->SendQuery(spec.sql);
   if (result->HasError()) return QueryError(result->GetErrorObject(), spec);
   std::vector<Column> columns;

@@ -33,6 +33,15 @@ size_t DisplayWidth(const std::string& s) {
   return n;
 }
 
+// The first `width` characters of UTF-8 text, never splitting a character.
+std::string Prefix(const std::string& s, size_t width) {
+  size_t chars = 0, i = 0;
+  for (; i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80 && chars++ == width) break;
+  }
+  return s.substr(0, i);
+}
+
 class TableSink : public ResultSink {
  public:
   explicit TableSink(std::ostream& out) : out_(out) {}
@@ -61,7 +70,7 @@ class TableSink : public ResultSink {
       std::string s;
       for (size_t i = 0; i < cells.size(); ++i) {
         std::string c = cells[i];
-        if (DisplayWidth(c) > w[i]) c = c.substr(0, w[i] - 1) + "…";
+        if (DisplayWidth(c) > w[i]) c = Prefix(c, w[i] - 1) + "…";
         s += (i ? " | " : "") + c + std::string(w[i] - std::min(w[i], DisplayWidth(c)), ' ');
       }
       while (!s.empty() && s.back() == ' ') s.pop_back();

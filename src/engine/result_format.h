@@ -1,6 +1,6 @@
 // ResultSinks that print query results as an aligned text table, CSV or JSON. CSV and JSON
 // stream row by row (a result larger than memory prints fine); the text table must see every
-// row to size its columns, so it keeps at most `max_rows` and says how many it left out.
+// row to size its columns, so it holds them all: callers bound it with a row limit.
 #pragma once
 
 #include <cstdint>

@@ -40,8 +40,9 @@ bool IsNested(const std::string& t) {
 bool IsLosslessWidening(const std::string& from, const std::string& to) {
   if (from == to) return true;
   int rf = IntegerRank(from), rt = IntegerRank(to);
-  // Only signed targets: an unsigned target would refuse negative values.
-  if (rf && rt && IsSigned(to)) return rf < rt || (rf == rt && IsSigned(from));
+  // Only signed targets (an unsigned one would refuse negatives); unsigned sources are ranked by
+  // the signed type that holds them, so equal ranks also widen (UTINYINT -> SMALLINT).
+  if (rf && rt && IsSigned(to)) return rf <= rt;
   if (to == "DOUBLE" && (rf || from == "FLOAT")) return true;
   auto df = DecimalParams(from), dt = DecimalParams(to);
   if (df && dt) return dt->second >= df->second && dt->first - dt->second >= df->first - df->second;

@@ -25,7 +25,9 @@ struct SchemaPlan {
   std::map<std::string, std::string> csv_types;
 };
 
-// True when every value of `from` is exactly representable in `to`.
+// True when `from` widens to `to` without changing any value the way SuperTable defines it:
+// larger integers, FLOAT to DOUBLE, integers to DOUBLE (the int->double; BIGINT values
+// beyond 2^53 round), wider DECIMAL.
 bool IsLosslessWidening(const std::string& from, const std::string& to);
 
 // `incoming` are the reader's columns as DuckDB sniffed them; `base` is empty for a new table.

@@ -31,15 +31,17 @@ json EncodeInteger(int64_t v) {
 }
 
 std::string IsoTimestamp(const duckdb::Value& v, bool tz) {
-  // DuckDB prints "2024-01-02 03:04:05.123456[+00]"; ISO 8601 wants 'T' and a full offset.
+  // DuckDB prints "2024-01-02 03:04:05.123456[+00]" (and "03:04:05+02" for TIMETZ); ISO 8601
+  // wants a 'T' and a full "+HH:MM" offset, "Z" for UTC.
   std::string s = v.ToString();
   if (s.size() > 10 && s[10] == ' ') s[10] = 'T';
   if (tz) {
-    size_t plus = s.find_last_of("+-");
-    if (plus != std::string::npos && plus > 10) {
-      std::string off = s.substr(plus);
+    size_t time_start = s.find(':');
+    size_t sign = s.find_last_of("+-");
+    if (time_start != std::string::npos && sign != std::string::npos && sign > time_start) {
+      std::string off = s.substr(sign);
       if (off.size() == 3) off += ":00";
-      s = s.substr(0, plus) + (off == "+00:00" ? "Z" : off);
+      s = s.substr(0, sign) + (off == "+00:00" ? "Z" : off);
     }
   }
   return s;

@@ -165,7 +165,13 @@ Result<int64_t> Warehouse::CleanStaging(int64_t grace_micros) {
   std::error_code ec;
   auto cutoff = fs::file_time_type::clock::now() - std::chrono::microseconds(grace_micros);
   for (const auto& e : fs::directory_iterator(store_->StagingDir(), ec)) {
-    if (e.last_write_time(ec) < cutoff) {
+    // A write in progress keeps touching files deep inside its directory, not the directory
+    // itself: judge an entry by the newest file in it.
+    auto newest = e.last_write_time(ec);
+    if (e.is_directory(ec)) {
+      for (const auto& f : fs::recursive_directory_iterator(e.path(), ec)) newest = std::max(newest, f.last_write_time(ec));
+    }
+    if (newest < cutoff) {
       fs::remove_all(e.path(), ec);
       ++removed;
     }

@@ -3,6 +3,8 @@
 // stage the new files, publish them and a new snapshot document in the object store, then
 // compare-and-swap the catalog's current version. A lost race (possible only if the lock
 // expired) discards the staged work and starts again from the new current snapshot.
+#include <strings.h>
+
 #include <filesystem>
 #include <set>
 
@@ -72,6 +74,27 @@ static Status PublishAndCommit(ObjectStore& store, Catalog& catalog, const Table
   return Status::Ok();
 }
 
+// SQL names are case-insensitive: "Orders" and "orders" would be one view, so a new table or
+// super table may not differ from an existing one only by case.
+Status Warehouse::CheckNoCaseClash(const TableRef& t) {
+  auto clash = [](const std::string& kind, const std::string& name, const std::vector<std::string>& existing) {
+    for (const auto& e : existing) {
+      if (e != name && strcasecmp(e.c_str(), name.c_str()) == 0) {
+        return Status::InvalidArgument(fmt::format(
+            "{} '{}' differs from the existing '{}' only by case; SQL names are case-insensitive, use '{}'", kind,
+            name, e, e));
+      }
+    }
+    return Status::Ok();
+  };
+  ST_ASSIGN_OR_RETURN(auto supers, catalog_->ListSupers(t.org));
+  ST_RETURN_IF_ERROR(clash("super table", t.super_name, supers));
+  ST_ASSIGN_OR_RETURN(auto tables, catalog_->ListTables(t.org, t.super_name));
+  std::vector<std::string> names;
+  for (const auto& e : tables) names.push_back(e.name);
+  return clash("table", t.table, names);
+}
+
 Result<WriteResult> Warehouse::Write(const TableRef& t, const WriteRequest& req) {
   ST_RETURN_IF_ERROR(ValidateName(t.super_name, "super table"));
   ST_RETURN_IF_ERROR(ValidateName(t.table, "table"));
@@ -86,6 +109,7 @@ Result<WriteResult> Warehouse::Write(const TableRef& t, const WriteRequest& req)
     return Status::InvalidArgument(fmt::format("{}: no such file", req.input_path));
   }
 
+  ST_RETURN_IF_ERROR(CheckNoCaseClash(t));
   ST_ASSIGN_OR_RETURN(auto lock, catalog_->AcquireLock(TableLockName(t), config_.lock_ttl_ms, config_.lock_timeout_ms));
   LockKeeper keeper(*lock, config_.lock_ttl_ms);
   std::string prefix = TablePrefix(t.org, t.super_name, t.table);

@@ -128,6 +128,8 @@ class Warehouse {
   // NotFound with a suggestion when the super or table does not exist.
   Status CheckSuperExists(const std::string& super_name);
   Result<CommitRecord> RequireHead(const TableRef& table);
+  // InvalidArgument when `table` (or its super) differs from an existing name only by case.
+  Status CheckNoCaseClash(const TableRef& table);
 
   std::string ReadPath(const std::string& key) const { return store_->ReadPath(key); }
 

@@ -124,6 +124,28 @@ TEST_F(Cli, CompactGcDrop) {
   EXPECT_EQ(Run({"supers", "--format", "csv"}).out, "super,tables\n");
 }
 
+TEST_F(Cli, JsonEncodingOfTypes) {
+  ASSERT_EQ(Run({"ingest", "s", "t", File("a.csv", "id\n1\n")}).exit_code, 0);
+  auto r = Run({"query", "s",
+                "SELECT TIMETZ '12:34:56+02' AS a, TIMETZ '12:34:56.25+02' AS b, TIMESTAMPTZ '2024-01-02 03:04:05+00' AS c, "
+                "123456789012345678::DECIMAL(18,0) AS d, 'NaN'::DOUBLE AS e, INTERVAL 1 DAY + INTERVAL 90 MINUTE AS f, "
+                "'\\xAB'::BLOB AS g, {'k': [1, NULL]} AS h, MAP {'x': 1} AS i, 9007199254740993 AS j, NULL AS k",
+                "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto row = nlohmann::json::parse(r.out)["rows"][0];
+  EXPECT_EQ(row[0], "12:34:56+02:00");
+  EXPECT_EQ(row[1], "12:34:56.25+02:00");
+  EXPECT_EQ(row[2], "2024-01-02T03:04:05Z");
+  EXPECT_EQ(row[3], "123456789012345678");
+  EXPECT_EQ(row[4], "NaN");
+  EXPECT_EQ(row[5], "P1DT1H30M");
+  EXPECT_EQ(row[6], "qw==");
+  EXPECT_EQ(row[7], nlohmann::json::parse("{\"k\": [1, null]}"));
+  EXPECT_EQ(row[8], nlohmann::json::parse("{\"x\": 1}"));
+  EXPECT_EQ(row[9], "9007199254740993");
+  EXPECT_TRUE(row[10].is_null());
+}
+
 TEST_F(Cli, OrganizationsAreSeparate) {
   ASSERT_EQ(Run({"--org", "acme", "ingest", "s", "t", File("a.csv", "id\n1\n")}).exit_code, 0);
   EXPECT_EQ(Run({"--org", "acme", "supers", "--format", "csv"}).out, "super,tables\ns,1\n");

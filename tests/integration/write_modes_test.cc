@@ -1,6 +1,8 @@
 // Append, upsert (overwrite_columns), newer_than and delete_only against expected row sets.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
 #include "support/test_support.h"
@@ -150,6 +152,53 @@ TEST_F(WriteModes, JsonAndParquetInputs) {
   ASSERT_TRUE(TryIngest("j", "{\"id\": 3, \"tags\": [\"c\"]}\n{\"id\": 4, \"tags\": null}\n", WriteMode::kAppend, {}, {},
                         "ndjson").ok());
   EXPECT_EQ(RowsText("SELECT id, tags FROM j ORDER BY id"), "1,[\"a\"]|2,[]|3,[\"c\"]|4,NULL");
+}
+
+TEST_F(WriteModes, KeyColumnsMustExistInInputAndTable) {
+  Ingest("t", "id,v\n1,a\n2,b\n");
+  // A key missing from the input would read as NULL for every row and collapse the batch.
+  auto r = TryIngest("t", "v\nx\ny\n", WriteMode::kUpsert, {"id"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("key column 'id' is not in the input"), std::string::npos) << r.status().message();
+  // A key missing from the table would match every stored row as NULL = NULL.
+  auto d = TryIngest("t", "other\n\n", WriteMode::kDeleteOnly, {"other"});
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.status().message().find("not in the table"), std::string::npos) << d.status().message();
+  auto n = TryIngest("t", "id,v\n1,z\n", WriteMode::kUpsert, {"id"}, "ts");
+  ASSERT_FALSE(n.ok());
+  EXPECT_NE(n.status().message().find("newer_than column 'ts'"), std::string::npos);
+  EXPECT_EQ(RowsText("SELECT id, v FROM t ORDER BY id"), "1,a|2,b");
+}
+
+TEST_F(WriteModes, NamesDifferingOnlyByCaseAreRefused) {
+  Ingest("orders", "id\n1\n");
+  auto r = TryIngest("Orders", "id\n2\n", WriteMode::kAppend);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("only by case"), std::string::npos);
+  auto s = TryIngest("x", "id\n2\n", WriteMode::kAppend, {}, {}, "csv", "S");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(RowsText("SELECT count(*) FROM orders"), "1");
+}
+
+TEST_F(WriteModes, QueriesAreReadOnly) {
+  Ingest("t", "id\n1\n");
+  for (const char* sql : {"INSERT INTO t VALUES (2)", "COPY (SELECT 1) TO '/tmp/supertable-should-not-exist.csv'",
+                          "SELECT 1; SELECT 2", "CREATE TABLE x AS SELECT 1", "DROP VIEW t", "SET threads = 1",
+                          "EXPLAIN ANALYZE COPY (SELECT 1) TO '/tmp/supertable-should-not-exist.csv'", "ATTACH ':memory:' AS m"}) {
+    class Null : public ResultSink {
+     public:
+      void Begin(const std::vector<Column>&) override {}
+      void Row(const std::vector<nlohmann::json>&) override {}
+      void End(bool) override {}
+    } sink;
+    auto r = wh_->Query({"s", sql, -1, false}, sink);
+    EXPECT_FALSE(r.ok()) << sql;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << sql;
+  }
+  EXPECT_FALSE(std::filesystem::exists("/tmp/supertable-should-not-exist.csv"));
+  EXPECT_EQ(RowsText("SELECT count(*) FROM t"), "1");
+  EXPECT_EQ(RowsText("EXPLAIN SELECT * FROM t").empty(), false);
+  EXPECT_EQ(RowsText("WITH x AS (SELECT id FROM t) SELECT * FROM x"), "1");
 }
 
 }  // namespace supertable

@@ -18,6 +18,9 @@ TEST(Widening, Lossless) {
   EXPECT_FALSE(IsLosslessWidening("DECIMAL(18,3)", "DECIMAL(10,2)"));
   EXPECT_FALSE(IsLosslessWidening("VARCHAR", "BIGINT"));
   EXPECT_FALSE(IsLosslessWidening("INTEGER", "UINTEGER"));
+  EXPECT_TRUE(IsLosslessWidening("UTINYINT", "SMALLINT"));
+  EXPECT_TRUE(IsLosslessWidening("UINTEGER", "BIGINT"));
+  EXPECT_FALSE(IsLosslessWidening("UBIGINT", "BIGINT"));
 }
 
 TEST(PlanSchema, NewTable) {
