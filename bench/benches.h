@@ -1,0 +1,29 @@
+// The benchmarks supertable_bench runs. Each prints its figures on stdout, narrates on stderr,
+// and returns an exit code: 0 done, 1 a sanity check failed, 2 the run itself failed. Timings
+// are never asserted: a shared 2-core machine makes absolute numbers noise, so every figure
+// comes with a DuckDB baseline measured in the same process, interleaved with ours.
+#pragma once
+
+#include <cstdint>
+
+namespace supertable::bench {
+
+struct IngestOptions {
+  int64_t rows = 2'000'000;
+  int runs = 3;
+};
+
+struct UpsertOptions {
+  int64_t rows = 10'000'000;
+  int runs = 3;
+  int64_t target_file_bytes = 64ll << 20;  // small enough that the table has several files
+};
+
+// CSV to Parquet: Warehouse::Write append vs DuckDB's COPY of the same file.
+int RunIngest(const IngestOptions& options);
+
+// 1% key-scattered upsert: Warehouse::Write upsert (merge-on-read) vs rewriting the whole table
+// (what a copy-on-write system pays).
+int RunUpsert(const UpsertOptions& options);
+
+}  // namespace supertable::bench

@@ -1,0 +1,43 @@
+// DuckSession: a plain in-memory DuckDB for the benchmark's own work, generating inputs and
+// running the baselines. Only duck_session.cc includes duckdb.hpp, so the code that drives
+// SuperTable compiles against SuperTable's headers alone, like any other client would.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "engine/engine.h"
+
+namespace supertable::bench {
+
+struct DuckSessionOptions {
+  // The same knobs SuperTable's engine takes from its Config, so that a baseline never runs
+  // with more threads or memory than the system it is compared with.
+  int threads = 0;
+  std::string memory_limit;
+  // Where DuckDB spills; inside the benchmark's temp directory so that cleanup removes it.
+  std::string temp_directory;
+};
+
+class DuckSession {
+ public:
+  static Result<std::unique_ptr<DuckSession>> Open(const DuckSessionOptions& options);
+  ~DuckSession();
+  DuckSession(const DuckSession&) = delete;
+  DuckSession& operator=(const DuckSession&) = delete;
+
+  // Runs one statement. `progress` gets DuckDB's own progress estimate while it runs; when
+  // `first_value` is set it receives the first cell of the result as an integer (COPY returns
+  // the number of rows it wrote, which is how a baseline checks its output).
+  Status Run(const std::string& sql, const ProgressFn& progress = {},
+             int64_t* first_value = nullptr);
+
+ private:
+  struct Impl;
+  explicit DuckSession(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace supertable::bench
