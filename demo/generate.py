@@ -61,6 +61,12 @@ for u in list(updates[:10]):
     again[5] = "delivered"
     again[7] = "2024-11-02 09:30:00"
     updates.append(again)
+# 20 stale updates: an older updated_at than the stored row, so --newer-than skips them.
+for o in random.sample([o for o in orders if o[5] == "delivered"], 20):
+    u = list(o)
+    u[5] = "placed"
+    u[7] = "2023-12-31 23:59:59"
+    updates.append(u)
 for oid in range(4001, 4101):
     ts = datetime.datetime(2024, 11, 1, 10, 0, 0) + datetime.timedelta(minutes=oid - 4000)
     p = random.choice(products)

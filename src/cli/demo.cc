@@ -60,7 +60,7 @@ Status RunDemo(Config config, const DemoOptions& options) {
                              r.outcome.inserted);
   }
 
-  Heading("Upsert: 410 order updates keyed by order_id, stale rows skipped by updated_at");
+  Heading("Upsert: order updates keyed by order_id; rows not newer by updated_at are skipped");
   WriteRequest up;
   up.input_path = data + "/orders_update.csv";
   up.mode = WriteMode::kUpsert;
@@ -70,8 +70,9 @@ Status RunDemo(Config config, const DemoOptions& options) {
   const auto& o = r.outcome;
   std::cout << fmt::format(
       "$ supertable ingest shop orders orders_update.csv --overwrite-columns order_id --newer-than updated_at\n"
-      "  version {}: {} rows in, {} duplicates in the batch (last wins), {} replaced, {} inserted\n",
-      r.version, o.input_rows, o.skipped_duplicates, o.deleted, o.inserted);
+      "  version {}: {} rows in, {} duplicates in the batch (last wins), {} not newer (skipped), {} replaced, {} "
+      "inserted\n",
+      r.version, o.input_rows, o.skipped_duplicates, o.skipped_stale, o.deleted, o.inserted);
 
   Heading("Queries over the latest snapshots");
   ST_RETURN_IF_ERROR(Show(*w, "SELECT status, count(*) AS orders, round(sum(amount), 2) AS revenue FROM orders GROUP BY status ORDER BY orders DESC"));

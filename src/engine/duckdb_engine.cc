@@ -90,7 +90,19 @@ std::string OneLine(const std::string& raw) {
   return out.empty() ? raw : out;
 }
 
-Status FromDuckError(duckdb::ErrorData& error) { return Status::InvalidArgument(OneLine(error.RawMessage())); }
+// Failures of the machine (I/O, memory, DuckDB internals) are not the user's to fix: exit code 2.
+Status FromDuckError(duckdb::ErrorData& error) {
+  std::string msg = OneLine(error.RawMessage());
+  switch (error.Type()) {
+    case duckdb::ExceptionType::IO:
+    case duckdb::ExceptionType::OUT_OF_MEMORY:
+    case duckdb::ExceptionType::INTERNAL:
+    case duckdb::ExceptionType::FATAL:
+      return Status::IoError(msg);
+    default:
+      return Status::InvalidArgument(msg);
+  }
+}
 
 Status Run(Connection& con, const std::string& sql) {
   auto r = con.Query(sql);
@@ -329,7 +341,8 @@ Result<std::vector<StagedDataFile>> DuckEngine::WriteFiles(Connection& con, cons
   return CollectStagedFiles(con, dir, schema, schema_id);
 }
 
-// The WHERE clause that keeps only stored files whose statistics allow a key match.
+// The stored files whose statistics allow a row with one of the batch's keys; the others are
+// counted in `pruned` and never read.
 std::vector<std::string> CandidateFiles(Connection& con, const Snapshot& base, const std::vector<std::string>& keys,
                                         int64_t* pruned) {
   std::vector<std::string> out;
@@ -535,7 +548,8 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
   if (newer && has_match_table) {
     ST_RETURN_IF_ERROR(Run(*con, fmt::format(
         "CREATE TEMP TABLE __st_stale AS SELECT DISTINCT b.__st_ord FROM __st_batch b JOIN __st_match m "
-        "ON m.__st_ord = b.__st_ord WHERE m.__st_stored_newer IS NOT NULL AND (b.{0} IS NULL OR m.__st_stored_newer >= b.{0})",
+        "ON m.__st_ord = b.__st_ord WHERE (m.__st_stored_newer IS NOT NULL AND (b.{0} IS NULL OR m.__st_stored_newer >= b.{0})) "
+        "OR (m.__st_stored_newer IS NULL AND b.{0} IS NULL)",
         sql::Ident(*newer))));
     ST_ASSIGN_OR_RETURN(auto stale, Fetch(*con, "SELECT count(*) FROM __st_stale"));
     out.skipped_stale = stale->GetValue(0, 0).GetValue<int64_t>();

@@ -40,6 +40,10 @@ Status EnsureDir(const std::string& dir) {
   return Status::Ok();
 }
 
+// Every temporary file this store writes starts with this; no object key's file name does.
+constexpr const char* kTempPrefix = ".tmp-";
+bool IsTempName(const std::string& filename) { return filename.rfind(kTempPrefix, 0) == 0; }
+
 int64_t MtimeMicros(const struct stat& st) {
   return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000 + st.st_mtim.tv_nsec / 1000;
 }
@@ -62,7 +66,7 @@ std::string LocalObjectStore::ReadPath(const std::string& key) const { return ro
 Result<std::string> LocalObjectStore::WriteTemp(const std::string& path, const std::string& data) {
   std::string dir = fs::path(path).parent_path().string();
   ST_RETURN_IF_ERROR(EnsureDir(dir));
-  std::string tmp = dir + "/.tmp-" + RandomId();
+  std::string tmp = dir + "/" + kTempPrefix + RandomId();
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return Errno("cannot create", tmp);
   size_t off = 0;
@@ -105,7 +109,7 @@ Status LocalObjectStore::PutFile(const std::string& key, const std::string& loca
     if (errno != EXDEV) return Errno("cannot move " + local_path + " to", path);
     // Staging on another filesystem: copy through a temp file, then rename.
     std::error_code ec;
-    std::string tmp = path + ".tmp-" + RandomId();
+    std::string tmp = fs::path(path).parent_path().string() + "/" + kTempPrefix + RandomId();
     fs::copy_file(local_path, tmp, ec);
     if (ec) return Status::IoError(fmt::format("cannot copy {}: {}", local_path, ec.message()));
     ST_RETURN_IF_ERROR(FsyncPath(tmp, false));
@@ -171,7 +175,19 @@ Result<ObjectInfo> LocalObjectStore::Stat(const std::string& key) {
   return ObjectInfo{key, static_cast<int64_t>(st.st_size), MtimeMicros(st)};
 }
 
-Result<std::vector<ObjectInfo>> LocalObjectStore::List(const std::string& prefix) {
+Result<std::vector<ObjectInfo>> LocalObjectStore::List(const std::string& prefix) { return Walk(prefix, false); }
+
+Result<int64_t> LocalObjectStore::RemoveAbandoned(const std::string& prefix, int64_t before_micros) {
+  ST_ASSIGN_OR_RETURN(auto all, Walk(prefix, true));
+  int64_t removed = 0;
+  for (const auto& o : all) {
+    if (!IsTempName(fs::path(o.key).filename().string()) || o.modified_micros >= before_micros) continue;
+    if (::unlink((root_ + "/" + o.key).c_str()) == 0) ++removed;
+  }
+  return removed;
+}
+
+Result<std::vector<ObjectInfo>> LocalObjectStore::Walk(const std::string& prefix, bool temporary) {
   std::vector<ObjectInfo> out;
   // Walk from the deepest existing directory of the prefix, then filter by the full prefix.
   std::string dir = prefix.substr(0, prefix.rfind('/') == std::string::npos ? 0 : prefix.rfind('/'));
@@ -183,8 +199,8 @@ Result<std::vector<ObjectInfo>> LocalObjectStore::List(const std::string& prefix
     if (!it->is_regular_file(ec)) continue;
     std::string rel = fs::relative(it->path(), root_, ec).string();
     if (rel.rfind(prefix, 0) != 0) continue;
-    // Temporary files of writes in progress are not objects.
-    if (it->path().filename().string().rfind(".tmp-", 0) == 0) continue;
+    // Temporary files of writes in progress (or crashed) are not objects.
+    if (!temporary && IsTempName(it->path().filename().string())) continue;
     struct stat st;
     if (::stat(it->path().c_str(), &st) != 0) continue;  // deleted while listing
     out.push_back({rel, static_cast<int64_t>(st.st_size), MtimeMicros(st)});

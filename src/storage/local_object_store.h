@@ -20,6 +20,7 @@ class LocalObjectStore : public ObjectStore {
   Result<ObjectInfo> Stat(const std::string& key) override;
   Result<std::vector<ObjectInfo>> List(const std::string& prefix) override;
   Status Delete(const std::string& key) override;
+  Result<int64_t> RemoveAbandoned(const std::string& prefix, int64_t before_micros) override;
   std::string ReadPath(const std::string& key) const override;
   std::string StagingDir() const override { return staging_; }
 
@@ -27,6 +28,8 @@ class LocalObjectStore : public ObjectStore {
   Result<std::string> PathFor(const std::string& key) const;
   // Writes `data` to a fresh temporary file next to `path`, fsynced; returns its path.
   Result<std::string> WriteTemp(const std::string& path, const std::string& data);
+  // Every regular file under `prefix`, temporary files included only when `temporary`.
+  Result<std::vector<ObjectInfo>> Walk(const std::string& prefix, bool temporary);
 
   std::string root_;
   std::string staging_;

@@ -41,6 +41,10 @@ class ObjectStore {
   // Deleting a missing key is not an error (gc may race with another gc).
   virtual Status Delete(const std::string& key) = 0;
 
+  // Removes what interrupted writes left under `prefix` (temporary files of a crashed Put) that
+  // was last modified before `before_micros`. Returns how many leftovers it removed.
+  virtual Result<int64_t> RemoveAbandoned(const std::string& prefix, int64_t before_micros) = 0;
+
   // A path DuckDB can open for `key`. Local stores return a filesystem path.
   virtual std::string ReadPath(const std::string& key) const = 0;
   // A local directory for files being prepared for PutFile; on the same filesystem as the

@@ -145,7 +145,13 @@ Result<GcResult> Warehouse::Gc(const TableRef& t, const GcOptions& options) {
     for (const auto& d : s.deletes) referenced.insert(d.key);
   }
 
-  // 3. Delete the rest, except files young enough to belong to a write still in progress.
+  // 3. Delete the rest, except files young enough to belong to a write still in progress, and
+  //    the temporary files of writes that crashed.
+  if (!options.dry_run) {
+    ST_ASSIGN_OR_RETURN(int64_t leftovers, store_->RemoveAbandoned(TablePrefix(t.org, t.super_name, t.table),
+                                                                   now - options.grace_micros));
+    result.files_deleted += leftovers;
+  }
   ST_ASSIGN_OR_RETURN(auto objects, store_->List(TablePrefix(t.org, t.super_name, t.table)));
   for (const auto& o : objects) {
     if (referenced.count(o.key) || o.modified_micros > now - options.grace_micros) {

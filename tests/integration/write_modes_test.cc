@@ -97,9 +97,14 @@ TEST_F(WriteModes, NewerThanSkipsStaleRows) {
   EXPECT_EQ(r.outcome.skipped_stale, 1);
   EXPECT_EQ(r.outcome.deleted, 2);
   EXPECT_EQ(RowsText("SELECT id, ts, v FROM t ORDER BY id"), "1,11,new|2,20,old|3,5,new|4,1,new");
-  // An incoming NULL is never newer than a stored value.
+  // An incoming NULL is never newer than a stored value, nor than a stored NULL (NULL is oldest,
+  // and equal is not newer).
   Ingest("t", "id,ts,v\n1,,null\n", WriteMode::kUpsert, {"id"}, "ts");
   EXPECT_EQ(RowsText("SELECT v FROM t WHERE id = 1"), "new");
+  Ingest("t", "id,ts,v\n7,,first\n");
+  auto both_null = Ingest("t", "id,ts,v\n7,,second\n", WriteMode::kUpsert, {"id"}, "ts");
+  EXPECT_EQ(both_null.outcome.skipped_stale, 1);
+  EXPECT_EQ(RowsText("SELECT v FROM t WHERE id = 7"), "first");
 }
 
 TEST_F(WriteModes, DeleteOnlyRemovesKeys) {

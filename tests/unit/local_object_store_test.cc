@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "common/ids.h"
 #include "storage/local_object_store.h"
 #include "support/test_support.h"
 
@@ -51,6 +52,11 @@ TEST(LocalObjectStore, PutFileMovesAndHidesTempFiles) {
   // A crashed writer's temp file is not an object.
   d.Write("root/t/data/.tmp-123", "partial");
   EXPECT_EQ(s.List("t/")->size(), 1u);
+  // ... and gc's RemoveAbandoned deletes it once it is old enough, leaving objects alone.
+  EXPECT_EQ(*s.RemoveAbandoned("t/", 0), 0);
+  EXPECT_EQ(*s.RemoveAbandoned("t/", NowMicros() + 1000000), 1);
+  EXPECT_FALSE(std::filesystem::exists(d.path() + "/root/t/data/.tmp-123"));
+  EXPECT_EQ(*s.Get("t/data/f.parquet"), "data");
 }
 
 TEST(LocalObjectStore, PutIfAbsentHasOneWinner) {
