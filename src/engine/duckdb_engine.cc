@@ -214,8 +214,12 @@ std::string ReaderSql(const std::string& path, InputFormat format, const std::ma
 bool IsNestedType(const duckdb::LogicalType& t) { return t.IsNested(); }
 
 // Per-file statistics from the Parquet footers DuckDB just wrote (no second pass over the data).
+// Files with a stored __st_row_id column (first_row_id < 0) take their id range from its
+// statistics; fresh files get consecutive ranges from first_row_id, in file order.
 Result<std::vector<StagedDataFile>> CollectStagedFiles(Connection& con, const std::string& dir,
-                                                       const std::vector<Column>& schema, int64_t schema_id) {
+                                                       const std::vector<Column>& schema, int64_t schema_id,
+                                                       int64_t first_row_id) {
+  bool stored_ids = first_row_id < 0;
   std::vector<std::string> paths;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
@@ -233,10 +237,10 @@ Result<std::vector<StagedDataFile>> CollectStagedFiles(Connection& con, const st
     rows[meta->GetValue(0, i).ToString()] = meta->GetValue(1, i).GetValue<int64_t>();
   }
   // One aggregate per column over the row-group statistics, compared with the column's type.
-  std::string aggs = fmt::format(
-      "min(CASE WHEN path_in_schema = {0} THEN TRY_CAST(stats_min_value AS BIGINT) END)::VARCHAR, "
-      "max(CASE WHEN path_in_schema = {0} THEN TRY_CAST(stats_max_value AS BIGINT) END)::VARCHAR, 0, false",
-      sql::Literal(kRowIdColumn));
+  std::string aggs = stored_ids ? fmt::format(
+      "min(CASE WHEN path_in_schema = {0} THEN TRY_CAST(stats_min_value AS BIGINT) END), "
+      "max(CASE WHEN path_in_schema = {0} THEN TRY_CAST(stats_max_value AS BIGINT) END), 0, false",
+      sql::Literal(kRowIdColumn)) : std::string("NULL, NULL, 0, false");
   std::vector<const Column*> stat_cols;
   for (const auto& c : schema) {
     auto type = duckdb::TransformStringToLogicalType(c.type);
@@ -263,28 +267,36 @@ Result<std::vector<StagedDataFile>> CollectStagedFiles(Connection& con, const st
     }
     f.meta.bytes = static_cast<int64_t>(fs::file_size(path, ec));
     f.meta.schema_id = schema_id;
-    f.meta.min_row_id = st->GetValue(1, r).GetValue<int64_t>();
-    f.meta.max_row_id = st->GetValue(2, r).GetValue<int64_t>();
+    f.meta.row_ids_stored = stored_ids;
+    if (stored_ids) {
+      if (st->GetValue(1, r).IsNull()) return Status::Internal(fmt::format("{}: no row id statistics", path));
+      f.meta.min_row_id = st->GetValue(1, r).GetValue<int64_t>();
+      f.meta.max_row_id = st->GetValue(2, r).GetValue<int64_t>();
+    }
     for (size_t i = 0; i < stat_cols.size(); ++i) {
       idx_t base = 5 + i * 4;
-      ColumnStats cs;
       auto nulls = st->GetValue(base + 2, r);
-      cs.null_count = nulls.IsNull() ? 0 : nulls.GetValue<int64_t>();
+      if (nulls.IsNull()) continue;  // no statistics recorded: nobody may prune on this column
+      ColumnStats cs;
+      cs.null_count = nulls.GetValue<int64_t>();
       bool incomplete = !st->GetValue(base + 3, r).IsNull() && st->GetValue(base + 3, r).GetValue<bool>();
       auto mn = st->GetValue(base, r), mx = st->GetValue(base + 1, r);
       if (!incomplete && !mn.IsNull() && !mx.IsNull()) {
         cs.min = mn.ToString();
         cs.max = mx.ToString();
       }
-      if (nulls.IsNull() && !(cs.min)) {
-        // No statistics at all: leave the column out so nobody prunes on it.
-        if (cs.null_count == 0 && incomplete) continue;
-      }
       f.meta.stats[stat_cols[i]->name] = cs;
     }
     out.push_back(std::move(f));
   }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.meta.min_row_id < b.meta.min_row_id; });
+  if (!stored_ids) {
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.local_path < b.local_path; });
+    for (auto& f : out) {
+      f.meta.min_row_id = first_row_id;
+      f.meta.max_row_id = first_row_id + f.meta.rows - 1;
+      first_row_id += f.meta.rows;
+    }
+  }
   return out;
 }
 
@@ -318,18 +330,19 @@ class DuckEngine : public Engine {
     return con;
   }
   // Writes SELECT `select_sql` as zstd Parquet files into a fresh directory under staging.
+  // `first_row_id` < 0: the SELECT carries stored row ids (compaction).
   Result<std::vector<StagedDataFile>> WriteFiles(Connection& con, const std::string& select_sql,
                                                  const std::vector<Column>& schema, int64_t schema_id,
-                                                 const std::string& staging_dir, int64_t target_file_bytes,
-                                                 const ProgressFn& progress);
+                                                 int64_t first_row_id, const std::string& staging_dir,
+                                                 int64_t target_file_bytes, const ProgressFn& progress);
 
   std::unique_ptr<duckdb::DuckDB> db_;
 };
 
 Result<std::vector<StagedDataFile>> DuckEngine::WriteFiles(Connection& con, const std::string& select_sql,
                                                            const std::vector<Column>& schema, int64_t schema_id,
-                                                           const std::string& staging_dir, int64_t target_file_bytes,
-                                                           const ProgressFn& progress) {
+                                                           int64_t first_row_id, const std::string& staging_dir,
+                                                           int64_t target_file_bytes, const ProgressFn& progress) {
   std::string dir = staging_dir + "/" + RandomId();
   std::string copy = fmt::format(
       "COPY ({}) TO {} (FORMAT parquet, COMPRESSION zstd, FILE_SIZE_BYTES {}, FILENAME_PATTERN 'part_{{i}}')",
@@ -338,7 +351,7 @@ Result<std::vector<StagedDataFile>> DuckEngine::WriteFiles(Connection& con, cons
     ProgressWatch watch(con, progress);
     ST_RETURN_IF_ERROR(Run(con, copy));
   }
-  return CollectStagedFiles(con, dir, schema, schema_id);
+  return CollectStagedFiles(con, dir, schema, schema_id, first_row_id);
 }
 
 // The stored files whose statistics allow a row with one of the batch's keys; the others are
@@ -479,11 +492,12 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
   for (const auto& c : plan.schema) user_cols += (user_cols.empty() ? "" : ", ") + sql::Ident(c.name);
 
   if (spec.mode == WriteMode::kAppend && keys.empty()) {
-    // Fast path: one streaming pass from the reader to Parquet. row_number() OVER () runs as a
-    // streaming window in input order, so row ids follow the file.
-    std::string select = fmt::format("SELECT {}, {} + row_number() OVER () - 1 AS {}, {} AS {} FROM {}", projection,
-                                     spec.first_row_id, kRowIdColumn, commit_ts, kCommitTimeColumn, reader);
-    auto files = WriteFiles(*con, select, plan.schema, schema_id, spec.staging_dir, spec.target_file_bytes, spec.progress);
+    // Fast path: one parallel pass from the reader to Parquet. Row ids are not written: each
+    // file's rows are its first row id + their position (a row_number() here would force
+    // DuckDB to run the whole pipeline on one thread).
+    std::string select = fmt::format("SELECT {}, {} AS {} FROM {}", projection, commit_ts, kCommitTimeColumn, reader);
+    auto files = WriteFiles(*con, select, plan.schema, schema_id, spec.first_row_id, spec.staging_dir,
+                            spec.target_file_bytes, spec.progress);
     if (!files.ok()) return ctx(files.status());
     out.data_files = std::move(files).value();
     for (const auto& f : out.data_files) out.inserted += f.meta.rows;
@@ -561,12 +575,15 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
   if (has_match_table) {
     ST_ASSIGN_OR_RETURN(auto per, Fetch(*con, fmt::format("SELECT {0}, count(DISTINCT {1}) FROM __st_match GROUP BY {0}",
                                                           kFileNameColumn, kRowIdColumn)));
-    std::map<std::string, std::string> key_by_path;
-    for (const auto& f : spec.base->files) key_by_path[spec.read_path(f.key)] = f.key;
+    std::set<std::string> keys_in_base;
+    for (const auto& f : spec.base->files) keys_in_base.insert(f.key);
     StagedDeleteFile del;
     for (idx_t i = 0; i < per->RowCount(); ++i) {
+      // __st_file is the data file's object key (ScanSql writes it as a literal).
+      std::string key = per->GetValue(0, i).ToString();
+      if (!keys_in_base.count(key)) return Status::Internal(fmt::format("matched rows of unknown data file {}", key));
       int64_t n = per->GetValue(1, i).GetValue<int64_t>();
-      del.per_target[key_by_path[per->GetValue(0, i).ToString()]] = n;
+      del.per_target[key] = n;
       del.rows += n;
     }
     if (del.rows > 0) {
@@ -582,11 +599,10 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
   // 6. The new rows.
   if (spec.mode != WriteMode::kDeleteOnly) {
     std::string select = fmt::format(
-        "SELECT {cols}, {first} + row_number() OVER (ORDER BY __st_ord) - 1 AS {rid}, {ts} AS {ct} FROM __st_batch",
-        fmt::arg("cols", user_cols), fmt::arg("first", spec.first_row_id), fmt::arg("rid", kRowIdColumn),
+        "SELECT {cols}, {ts} AS {ct} FROM __st_batch ORDER BY __st_ord", fmt::arg("cols", user_cols),
         fmt::arg("ts", commit_ts), fmt::arg("ct", kCommitTimeColumn));
-    ST_ASSIGN_OR_RETURN(out.data_files,
-                        WriteFiles(*con, select, plan.schema, schema_id, spec.staging_dir, spec.target_file_bytes, {}));
+    ST_ASSIGN_OR_RETURN(out.data_files, WriteFiles(*con, select, plan.schema, schema_id, spec.first_row_id,
+                                                   spec.staging_dir, spec.target_file_bytes, {}));
     for (const auto& f : out.data_files) out.inserted += f.meta.rows;
   } else {
     // A delete never changes the schema, whatever columns the key file carries.
@@ -605,7 +621,7 @@ Result<std::vector<StagedDataFile>> DuckEngine::RewriteFiles(const Snapshot& sna
   for (const auto& f : files) so.only_files.push_back(f.key);
   // Row ids are kept, so delete files that name rows elsewhere stay valid; order keeps locality.
   std::string select = ScanSql(snapshot, read_path, so) + " ORDER BY " + kRowIdColumn;
-  return WriteFiles(*con, select, snapshot.schema, snapshot.schema_id, staging_dir, target_file_bytes, {});
+  return WriteFiles(*con, select, snapshot.schema, snapshot.schema_id, -1, staging_dir, target_file_bytes, {});
 }
 
 // DuckDB suggests its own catalog's names ("pg_tables"); the user needs the super's tables.

@@ -23,6 +23,33 @@ const Column* FindIn(const std::vector<Column>& cols, const std::string& name) {
 
 }  // namespace
 
+namespace {
+
+// The SELECT list producing `wanted` from a file written with `file_cols`.
+std::string ProjectColumns(const std::vector<Column>& wanted, const std::vector<Column>& file_cols) {
+  std::string select;
+  for (const auto& w : wanted) {
+    if (!select.empty()) select += ", ";
+    const Column* fc = FindIn(file_cols, w.name);
+    if (!fc) {
+      select += fmt::format("CAST(NULL AS {}) AS {}", w.type, sql::Ident(w.name));
+    } else if (fc->type != w.type) {
+      select += fmt::format("CAST({} AS {}) AS {}", sql::Ident(fc->name), w.type, sql::Ident(w.name));
+    } else {
+      select += sql::Ident(fc->name) + (fc->name == w.name ? "" : " AS " + sql::Ident(w.name));
+    }
+  }
+  return select;
+}
+
+std::string UnionAll(const std::vector<std::string>& parts) {
+  std::string body;
+  for (size_t i = 0; i < parts.size(); ++i) body += (i ? " UNION ALL " : "") + parts[i];
+  return body;
+}
+
+}  // namespace
+
 std::string ScanSql(const Snapshot& snap, const std::function<std::string(const std::string&)>& read_path,
                     const ScanOptions& opt) {
   const std::vector<Column>& schema = opt.as_schema.empty() ? snap.schema : opt.as_schema;
@@ -35,74 +62,81 @@ std::string ScanSql(const Snapshot& snap, const std::function<std::string(const 
       wanted.push_back(c ? *c : Column{name, "VARCHAR"});
     }
   }
+  auto file_cols = [&](int64_t schema_id) -> const std::vector<Column>& {
+    auto it = snap.file_schemas.find(schema_id);
+    return it == snap.file_schemas.end() ? snap.schema : it->second;
+  };
   std::set<std::string> only(opt.only_files.begin(), opt.only_files.end());
-  std::map<int64_t, std::vector<std::string>> groups;  // schema_id -> paths
-  std::set<std::string> included;
+  std::set<std::string> with_deletes;
+  for (const auto& d : snap.deletes) with_deletes.insert(d.targets.begin(), d.targets.end());
+
+  // Files that need no row id (no deletes, none asked for) are read many to a read_parquet, by
+  // schema. The others get their row id: stored files (compacted) have the column, fresh files
+  // derive it from their first row id and the row's position, one read_parquet each.
+  bool want_rid = opt.system_columns || opt.file_name;
+  std::map<int64_t, std::vector<std::string>> plain_groups;
+  std::vector<std::string> rid_parts;
+  std::set<std::string> rid_files;
   for (const auto& f : snap.files) {
     if (!only.empty() && !only.count(f.key)) continue;
-    groups[f.schema_id].push_back(read_path(f.key));
-    included.insert(f.key);
-  }
-
-  std::string tail;
-  if (opt.system_columns) tail += fmt::format(", {}, {}", kRowIdColumn, kCommitTimeColumn);
-  if (opt.file_name) tail += fmt::format(", filename AS {}", kFileNameColumn);
-
-  std::vector<std::string> parts;
-  for (const auto& [schema_id, paths] : groups) {
-    auto it = snap.file_schemas.find(schema_id);
-    const std::vector<Column>& file_cols = it == snap.file_schemas.end() ? snap.schema : it->second;
-    std::string select;
-    for (const auto& w : wanted) {
-      if (!select.empty()) select += ", ";
-      const Column* fc = FindIn(file_cols, w.name);
-      if (!fc) {
-        select += fmt::format("CAST(NULL AS {}) AS {}", w.type, sql::Ident(w.name));
-      } else if (fc->type != w.type) {
-        select += fmt::format("CAST({} AS {}) AS {}", sql::Ident(fc->name), w.type, sql::Ident(w.name));
-      } else {
-        select += sql::Ident(fc->name) + (fc->name == w.name ? "" : " AS " + sql::Ident(w.name));
-      }
+    bool needs_rid = want_rid || with_deletes.count(f.key);
+    if (!needs_rid) {
+      plain_groups[f.schema_id].push_back(read_path(f.key));
+      continue;
     }
-    std::string reader = fmt::format("read_parquet({}{})", sql::LiteralList(paths), opt.file_name ? ", filename=true" : "");
-    // The anti-join needs the row id even when the caller does not want it.
-    std::string row_id = opt.system_columns ? "" : fmt::format(", {}", kRowIdColumn);
-    parts.push_back(fmt::format("SELECT {}{}{} FROM {}", select, tail, row_id, reader));
+    rid_files.insert(f.key);
+    std::string rid = f.row_ids_stored ? std::string(kRowIdColumn)
+                                       : fmt::format("CAST({} + file_row_number AS BIGINT)", f.min_row_id);
+    std::string extra = opt.file_name ? fmt::format(", {} AS {}", sql::Literal(f.key), kFileNameColumn) : "";
+    rid_parts.push_back(fmt::format("SELECT {}, {} AS {}, {}{} FROM read_parquet({}{})",
+                                    ProjectColumns(wanted, file_cols(f.schema_id)), rid, kRowIdColumn,
+                                    kCommitTimeColumn, extra, sql::Literal(read_path(f.key)),
+                                    f.row_ids_stored ? "" : ", file_row_number=true"));
   }
 
-  std::vector<std::string> delete_paths;
-  for (const auto& d : snap.deletes) {
-    for (const auto& t : d.targets) {
-      if (included.count(t)) {
-        delete_paths.push_back(read_path(d.key));
-        break;
-      }
-    }
-  }
-
-  // Output columns are qualified: after the anti-join both sides have a row id column.
   std::string out_cols;
   for (const auto& w : wanted) out_cols += (out_cols.empty() ? "__st_s." : ", __st_s.") + sql::Ident(w.name);
   std::string out_tail;
   if (opt.system_columns) out_tail += fmt::format(", __st_s.{}, __st_s.{}", kRowIdColumn, kCommitTimeColumn);
   if (opt.file_name) out_tail += fmt::format(", __st_s.{}", kFileNameColumn);
 
-  if (parts.empty()) {
+  std::vector<std::string> plain_parts;
+  for (const auto& [schema_id, paths] : plain_groups) {
+    plain_parts.push_back(fmt::format("SELECT {} FROM read_parquet({})", ProjectColumns(wanted, file_cols(schema_id)),
+                                      sql::LiteralList(paths)));
+  }
+
+  std::vector<std::string> finals;
+  if (!plain_parts.empty()) finals.push_back(fmt::format("SELECT {} FROM ({}) AS __st_s", out_cols, UnionAll(plain_parts)));
+  if (!rid_parts.empty()) {
+    std::vector<std::string> delete_paths;
+    for (const auto& d : snap.deletes) {
+      for (const auto& t : d.targets) {
+        if (rid_files.count(t)) {
+          delete_paths.push_back(read_path(d.key));
+          break;
+        }
+      }
+    }
+    std::string anti = delete_paths.empty()
+                           ? ""
+                           : fmt::format(" ANTI JOIN read_parquet({0}) AS __st_d ON __st_s.{1} = __st_d.{1}",
+                                         sql::LiteralList(delete_paths), kRowIdColumn);
+    finals.push_back(fmt::format("SELECT {}{} FROM ({}) AS __st_s{}", out_cols, out_tail, UnionAll(rid_parts), anti));
+  }
+  if (finals.empty()) {
     // An empty table still has its columns and types.
     std::string cols;
-    for (const auto& w : wanted) cols += fmt::format("{}CAST(NULL AS {}) AS {}", cols.empty() ? "" : ", ", w.type, sql::Ident(w.name));
-    if (opt.system_columns) cols += fmt::format(", CAST(NULL AS BIGINT) AS {}, CAST(NULL AS TIMESTAMPTZ) AS {}", kRowIdColumn, kCommitTimeColumn);
+    for (const auto& w : wanted) {
+      cols += fmt::format("{}CAST(NULL AS {}) AS {}", cols.empty() ? "" : ", ", w.type, sql::Ident(w.name));
+    }
+    if (opt.system_columns) {
+      cols += fmt::format(", CAST(NULL AS BIGINT) AS {}, CAST(NULL AS TIMESTAMPTZ) AS {}", kRowIdColumn, kCommitTimeColumn);
+    }
     if (opt.file_name) cols += fmt::format(", CAST(NULL AS VARCHAR) AS {}", kFileNameColumn);
     return fmt::format("SELECT {} WHERE false", cols);
   }
-  std::string body;
-  for (size_t i = 0; i < parts.size(); ++i) body += (i ? " UNION ALL " : "") + parts[i];
-  if (delete_paths.empty()) return fmt::format("SELECT {}{} FROM ({}) AS __st_s", out_cols, out_tail, body);
-  return fmt::format(
-      "SELECT {cols}{tail} FROM ({body}) AS __st_s ANTI JOIN read_parquet({dels}) AS __st_d ON __st_s.{rid} = "
-      "__st_d.{rid}",
-      fmt::arg("cols", out_cols), fmt::arg("tail", out_tail), fmt::arg("body", body),
-      fmt::arg("dels", sql::LiteralList(delete_paths)), fmt::arg("rid", kRowIdColumn));
+  return finals.size() == 1 ? finals[0] : UnionAll(finals);
 }
 
 }  // namespace supertable

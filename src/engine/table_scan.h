@@ -1,8 +1,9 @@
-// TableScan: the SQL that reads a pinned snapshot as a relation. Files are grouped by the schema
-// they were written with; each group is one read_parquet over exactly those files, projected to
-// the table's current schema (casts for widened types, NULL for columns the files predate), and
-// the groups are combined with UNION ALL. Rows named by the snapshot's delete files are removed
-// with an anti-join on the row id. Pure text generation; no DuckDB.
+// TableScan: the SQL that reads a pinned snapshot as a relation. Each file is projected to the
+// table's current schema (casts for widened types, NULL for columns the file predates). Files
+// that need no row id are read many to a read_parquet, grouped by schema; files that carry
+// deletes (or when row ids are asked for) are read with their row id, which fresh files derive
+// as first row id + position and compacted files store, and rows named by the snapshot's delete
+// files are removed with an anti-join on it. Pure text generation; no DuckDB.
 #pragma once
 
 #include <functional>
@@ -20,7 +21,7 @@ struct ScanOptions {
   // schema its batch has, which may have widened or new columns.
   std::vector<Column> as_schema;
   bool system_columns = false;  // append __st_row_id and __st_commit_time
-  bool file_name = false;       // append __st_file, the path the row was read from
+  bool file_name = false;       // append __st_file, the object key of the row's data file
   // Restrict to these data files (by key); empty means every file of the snapshot.
   std::vector<std::string> only_files;
 };

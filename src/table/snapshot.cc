@@ -70,7 +70,7 @@ std::string Snapshot::ToJson() const {
   for (const auto& f : files) {
     json jf = {{"key", f.key},         {"rows", f.rows},       {"deleted_rows", f.deleted_rows},
                {"bytes", f.bytes},     {"min_row_id", f.min_row_id}, {"max_row_id", f.max_row_id},
-               {"schema_id", f.schema_id}};
+               {"schema_id", f.schema_id}, {"row_ids_stored", f.row_ids_stored}};
     jf["stats"] = json::object();
     for (const auto& [name, s] : f.stats) jf["stats"][name] = StatsToJson(s);
     j["files"].push_back(std::move(jf));
@@ -110,6 +110,7 @@ Result<Snapshot> Snapshot::FromJson(const std::string& text) {
       f.min_row_id = jf.at("min_row_id");
       f.max_row_id = jf.at("max_row_id");
       f.schema_id = jf.at("schema_id");
+      f.row_ids_stored = jf.at("row_ids_stored");
       for (const auto& [name, js] : jf.at("stats").items()) f.stats[name] = StatsFromJson(js);
       s.files.push_back(std::move(f));
     }

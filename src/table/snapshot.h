@@ -14,8 +14,10 @@
 
 namespace supertable {
 
-// Hidden columns present in every data file. Never shown unless the caller asks for them.
-inline constexpr const char* kRowIdColumn = "__st_row_id";          // BIGINT, unique within a table
+// Hidden system columns, never shown unless the caller asks for them. __st_commit_time is
+// stored in every data file; __st_row_id (unique within a table) is derived from the file's
+// position for fresh files and stored in compacted ones (see DataFile).
+inline constexpr const char* kRowIdColumn = "__st_row_id";            // BIGINT
 inline constexpr const char* kCommitTimeColumn = "__st_commit_time";  // TIMESTAMPTZ of the write
 
 struct Column {
@@ -37,8 +39,11 @@ struct DataFile {
   int64_t rows = 0;       // rows in the file, including ones deleted later
   int64_t deleted_rows = 0;  // rows of this file that delete files remove
   int64_t bytes = 0;
+  // Row ids: a freshly written file's rows are min_row_id + their position in the file (nothing
+  // stored); a compacted file keeps its rows' ids in a __st_row_id column (row_ids_stored).
   int64_t min_row_id = 0;
   int64_t max_row_id = 0;
+  bool row_ids_stored = false;
   int64_t schema_id = 0;  // the table schema the file was written with
   std::map<std::string, ColumnStats> stats;  // by column name; user columns only
   int64_t live_rows() const { return rows - deleted_rows; }

@@ -17,8 +17,8 @@ Snapshot Sample() {
   s.schema = {{"id", "BIGINT"}, {"name", "VARCHAR"}};
   s.file_schemas[1] = {{"id", "INTEGER"}};
   s.file_schemas[2] = s.schema;
-  DataFile a{"o/s/t/data/a.parquet", 10, 2, 100, 0, 9, 1, {{"id", {std::string("1"), std::string("10"), 0}}}};
-  DataFile b{"o/s/t/data/b.parquet", 5, 0, 50, 10, 14, 2, {{"name", {std::nullopt, std::nullopt, 5}}}};
+  DataFile a{"o/s/t/data/a.parquet", 10, 2, 100, 0, 9, false, 1, {{"id", {std::string("1"), std::string("10"), 0}}}};
+  DataFile b{"o/s/t/data/b.parquet", 5, 0, 50, 10, 14, false, 2, {{"name", {std::nullopt, std::nullopt, 5}}}};
   s.files = {a, b};
   s.deletes = {{"o/s/t/deletes/d.parquet", 2, {"o/s/t/data/a.parquet"}}};
   s.next_row_id = 15;
