@@ -543,6 +543,8 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
       so.system_columns = true;
       so.file_name = true;
       so.only_files = candidates;
+      // Deleted rows are removed from the few matches below, not from every stored row here.
+      so.apply_deletes = false;
       std::string stored = ScanSql(*spec.base, spec.read_path, so);
       std::string on;
       for (const auto& k : keys) {
@@ -554,6 +556,17 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
                                        fmt::arg("rid", kRowIdColumn), fmt::arg("file", kFileNameColumn),
                                        fmt::arg("newer", newer_sel), fmt::arg("stored", stored), fmt::arg("on", on)));
       if (!s.ok()) return s;
+      std::set<std::string> scanned(candidates.begin(), candidates.end());
+      std::vector<std::string> delete_paths;
+      for (const auto& d : spec.base->deletes) {
+        if (std::any_of(d.targets.begin(), d.targets.end(), [&](const std::string& t) { return scanned.count(t) > 0; })) {
+          delete_paths.push_back(spec.read_path(d.key));
+        }
+      }
+      if (!delete_paths.empty()) {
+        ST_RETURN_IF_ERROR(Run(*con, fmt::format("DELETE FROM __st_match WHERE {0} IN (SELECT {0} FROM read_parquet({1}))",
+                                                 kRowIdColumn, sql::LiteralList(delete_paths))));
+      }
       has_match_table = true;
     }
   }

@@ -118,7 +118,7 @@ std::string ScanSql(const Snapshot& snap, const std::function<std::string(const 
         }
       }
     }
-    std::string anti = delete_paths.empty()
+    std::string anti = delete_paths.empty() || !opt.apply_deletes
                            ? ""
                            : fmt::format(" ANTI JOIN read_parquet({0}) AS __st_d ON __st_s.{1} = __st_d.{1}",
                                          sql::LiteralList(delete_paths), kRowIdColumn);

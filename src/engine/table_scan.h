@@ -22,6 +22,9 @@ struct ScanOptions {
   std::vector<Column> as_schema;
   bool system_columns = false;  // append __st_row_id and __st_commit_time
   bool file_name = false;       // append __st_file, the object key of the row's data file
+  // false: keep rows the delete files remove (the caller filters them itself). Requires
+  // system_columns or file_name, so every row carries its row id.
+  bool apply_deletes = true;
   // Restrict to these data files (by key); empty means every file of the snapshot.
   std::vector<std::string> only_files;
 };
