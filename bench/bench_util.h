@@ -2,6 +2,8 @@
 // run, progress lines on stderr, and a ResultSink that keeps the few rows a check query returns.
 #pragma once
 
+#include "common/text.h"
+
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -109,7 +111,6 @@ Result<int64_t> QueryInt(Warehouse& warehouse, const std::string& super_name,
 // memory limit) but never the user's own SUPERTABLE_HOME.
 Result<Config> BenchConfig(const std::string& home);
 
-std::string FormatBytes(int64_t bytes);
 std::string FormatCount(int64_t n);  // 2,000,000: easier to read in a report than 2000000
 int64_t FileBytes(const std::string& path);
 

@@ -5,11 +5,10 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
 
 #include <fmt/format.h>
+
+#include "engine/progress_watch.h"
 
 namespace supertable::bench {
 
@@ -17,45 +16,6 @@ struct DuckSession::Impl {
   std::unique_ptr<duckdb::DuckDB> db;
   std::unique_ptr<duckdb::Connection> con;
 };
-
-namespace {
-
-// Polls the running query's progress from a second thread; DuckDB only answers
-// GetQueryProgress while Query() blocks the caller's thread.
-class ProgressPoller {
- public:
-  ProgressPoller(duckdb::Connection& con, const ProgressFn& fn) : con_(con), fn_(fn) {
-    if (!fn_) return;
-    thread_ = std::thread([this] {
-      std::unique_lock<std::mutex> lk(mu_);
-      while (!cv_.wait_for(lk, std::chrono::milliseconds(100), [this] { return done_; })) {
-        double p = con_.GetQueryProgress();
-        if (p >= 0) fn_(std::min(1.0, p / 100.0));
-      }
-    });
-  }
-  ~ProgressPoller() {
-    if (!thread_.joinable()) return;
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      done_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  ProgressPoller(const ProgressPoller&) = delete;
-  ProgressPoller& operator=(const ProgressPoller&) = delete;
-
- private:
-  duckdb::Connection& con_;
-  const ProgressFn& fn_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  std::thread thread_;
-};
-
-}  // namespace
 
 Result<std::unique_ptr<DuckSession>> DuckSession::Open(const DuckSessionOptions& options) {
   try {
@@ -92,7 +52,7 @@ DuckSession::~DuckSession() = default;
 Status DuckSession::Run(const std::string& sql, const ProgressFn& progress, int64_t* first_value) {
   duckdb::unique_ptr<duckdb::MaterializedQueryResult> r;
   {
-    ProgressPoller poller(*impl_->con, progress);
+    ProgressWatch poller(*impl_->con, progress);
     r = impl_->con->Query(sql);
   }
   if (r->HasError()) return Status::InvalidArgument(r->GetError());

@@ -193,16 +193,22 @@ Result<std::vector<TableEntry>> SqliteCatalog::ListTables(const std::string& org
   return out;
 }
 
-Result<std::optional<CommitRecord>> SqliteCatalog::GetHead(const TableRef& t) {
+Result<std::vector<CommitRecord>> SqliteCatalog::Records(const char* sql, const TableRef& t) {
   std::lock_guard<std::mutex> g(mu_);
-  Statement st(db_,
-               "SELECT version, snapshot_key, committed_micros, operation, summary FROM tables "
-               "WHERE org=? AND super=? AND name=?");
+  Statement st(db_, sql);
   st.Bind(1, t.org).Bind(2, t.super_name).Bind(3, t.table);
-  std::optional<CommitRecord> out;
-  if (st.Step()) out = ReadRecord(st, 0);
+  std::vector<CommitRecord> out;
+  while (st.Step()) out.push_back(ReadRecord(st, 0));
   ST_RETURN_IF_ERROR(st.status());
   return out;
+}
+
+Result<std::optional<CommitRecord>> SqliteCatalog::GetHead(const TableRef& t) {
+  ST_ASSIGN_OR_RETURN(auto rows, Records("SELECT version, snapshot_key, committed_micros, operation, summary FROM tables "
+                                         "WHERE org=? AND super=? AND name=?",
+                                         t));
+  if (rows.empty()) return std::optional<CommitRecord>();
+  return std::optional<CommitRecord>(rows[0]);
 }
 
 Status SqliteCatalog::Commit(const TableRef& t, int64_t expected_version, const CommitRecord& r) {
@@ -251,15 +257,9 @@ Status SqliteCatalog::Commit(const TableRef& t, int64_t expected_version, const 
 }
 
 Result<std::vector<CommitRecord>> SqliteCatalog::History(const TableRef& t) {
-  std::lock_guard<std::mutex> g(mu_);
-  Statement st(db_,
-               "SELECT version, snapshot_key, committed_micros, operation, summary FROM history "
-               "WHERE org=? AND super=? AND name=? ORDER BY version");
-  st.Bind(1, t.org).Bind(2, t.super_name).Bind(3, t.table);
-  std::vector<CommitRecord> out;
-  while (st.Step()) out.push_back(ReadRecord(st, 0));
-  ST_RETURN_IF_ERROR(st.status());
-  return out;
+  return Records("SELECT version, snapshot_key, committed_micros, operation, summary FROM history "
+                 "WHERE org=? AND super=? AND name=? ORDER BY version",
+                 t);
 }
 
 Status SqliteCatalog::ExpireHistory(const TableRef& t, int64_t keep_from) {

@@ -38,6 +38,8 @@ class SqliteCatalog : public Catalog {
   explicit SqliteCatalog(sqlite3* db) : db_(db) {}
   Status Exec(const std::string& sql);
   Status CommitOrRollback();
+  // Runs `sql` (binding org, super, table) and reads commit records from its columns.
+  Result<std::vector<CommitRecord>> Records(const char* sql, const TableRef& t);
   // Tries once to take the lock; returns the current holder's owner string when it is held.
   Result<std::optional<std::string>> TryAcquire(const std::string& name, const std::string& token, int64_t ttl_ms);
 

@@ -20,6 +20,7 @@
 #include "common/ids.h"
 #include "common/names.h"
 #include "engine/engine.h"
+#include "engine/progress_watch.h"
 #include "engine/schema_evolution.h"
 #include "engine/sql_text.h"
 #include "engine/table_scan.h"
@@ -115,38 +116,6 @@ Result<duckdb::unique_ptr<duckdb::MaterializedQueryResult>> Fetch(Connection& co
   if (r->HasError()) return FromDuckError(r->GetErrorObject());
   return r;
 }
-
-// Polls DuckDB's progress for the query running on `con` and forwards it to the callback.
-class ProgressWatch {
- public:
-  ProgressWatch(Connection& con, const ProgressFn& fn) : con_(con), fn_(fn) {
-    if (!fn_) return;
-    thread_ = std::thread([this] {
-      std::unique_lock<std::mutex> lk(mu_);
-      while (!cv_.wait_for(lk, std::chrono::milliseconds(100), [this] { return done_; })) {
-        double p = con_.GetQueryProgress();
-        if (p >= 0) fn_(std::min(1.0, p / 100.0));
-      }
-    });
-  }
-  ~ProgressWatch() {
-    if (!thread_.joinable()) return;
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      done_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-
- private:
-  Connection& con_;
-  const ProgressFn& fn_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  std::thread thread_;
-};
 
 // An array document or NDJSON, decided by the first byte. DuckDB's array reader accepts a file
 // that stops after a comma, so a truncated array is caught here: it must end with ']'.
