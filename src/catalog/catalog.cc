@@ -14,7 +14,8 @@ Result<std::unique_ptr<Catalog>> OpenCatalog(const std::string& backend, const s
     ST_ASSIGN_OR_RETURN(auto cat, SqliteCatalog::Open(home + "/catalog.db"));
     return std::unique_ptr<Catalog>(std::move(cat));
   }
-  return Status::InvalidArgument(fmt::format("LOCKING_BACKEND={} is not supported; expected sqlite", backend));
+  return Status::InvalidArgument(
+      fmt::format("LOCKING_BACKEND={} is not supported; expected sqlite", backend));
 }
 
 std::string LockOwnerIdentity() {

@@ -4,7 +4,8 @@
 //
 // The one operation that makes SuperTable safe is Commit: an atomic compare-and-swap of a table's
 // current version. Locks only make conflicts rare; the CAS is what guarantees that no commit is
-// ever lost, even when a lock expires while its holder is still working (see docs/COMMIT_PROTOCOL.md).
+// ever lost, even when a lock expires while its holder is still working (see
+// docs/COMMIT_PROTOCOL.md).
 //
 // Implementations: SqliteCatalog (embedded, default). Redis follows behind the same interface.
 #pragma once
@@ -29,10 +30,10 @@ struct TableRef {
 // One committed version of a table: what `history` shows and what time travel resolves against.
 struct CommitRecord {
   int64_t version = 0;
-  std::string snapshot_key;    // ObjectStore key of the snapshot document
+  std::string snapshot_key;  // ObjectStore key of the snapshot document
   int64_t committed_micros = 0;
-  std::string operation;       // "append", "upsert", "delete", "compact", ...
-  std::string summary_json;    // operation counters, e.g. {"inserted":10,"deleted":2}
+  std::string operation;     // "append", "upsert", "delete", "compact", ...
+  std::string summary_json;  // operation counters, e.g. {"inserted":10,"deleted":2}
 };
 
 struct TableEntry {
@@ -55,7 +56,8 @@ class Catalog {
 
   virtual Result<bool> SuperExists(const std::string& org, const std::string& super_name) = 0;
   virtual Result<std::vector<std::string>> ListSupers(const std::string& org) = 0;
-  virtual Result<std::vector<TableEntry>> ListTables(const std::string& org, const std::string& super_name) = 0;
+  virtual Result<std::vector<TableEntry>> ListTables(const std::string& org,
+                                                     const std::string& super_name) = 0;
   // The current version of a table, or nullopt when it does not exist.
   virtual Result<std::optional<CommitRecord>> GetHead(const TableRef& table) = 0;
 
@@ -63,7 +65,8 @@ class Catalog {
   // `expected_version` (0 = the table must not exist yet). Returns Conflict otherwise. The
   // first commit of a table also creates its super table.
   // record.version must be expected_version + 1.
-  virtual Status Commit(const TableRef& table, int64_t expected_version, const CommitRecord& record) = 0;
+  virtual Status Commit(const TableRef& table, int64_t expected_version,
+                        const CommitRecord& record) = 0;
 
   // All retained versions of a table, oldest first.
   virtual Result<std::vector<CommitRecord>> History(const TableRef& table) = 0;
@@ -75,7 +78,8 @@ class Catalog {
 
   // Waits up to `timeout_ms` for the named lock; the lease lasts `ttl_ms` unless renewed.
   // Returns Timeout with the holder's identity when it cannot be had.
-  virtual Result<std::unique_ptr<Lock>> AcquireLock(const std::string& name, int64_t ttl_ms, int64_t timeout_ms) = 0;
+  virtual Result<std::unique_ptr<Lock>> AcquireLock(const std::string& name, int64_t ttl_ms,
+                                                    int64_t timeout_ms) = 0;
 };
 
 // Opens the catalog LOCKING_BACKEND names; `home` is SUPERTABLE_HOME.

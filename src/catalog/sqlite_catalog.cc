@@ -58,7 +58,8 @@ class SqliteCatalog::Statement {
   }
   ~Statement() { sqlite3_finalize(stmt_); }
   Status status() const {
-    return rc_ == SQLITE_OK ? Status::Ok() : Status::IoError(fmt::format("catalog: {}", sqlite3_errmsg(db_)));
+    return rc_ == SQLITE_OK ? Status::Ok()
+                            : Status::IoError(fmt::format("catalog: {}", sqlite3_errmsg(db_)));
   }
   Statement& Bind(int i, const std::string& v) {
     sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
@@ -126,8 +127,9 @@ Result<std::unique_ptr<SqliteCatalog>> SqliteCatalog::Open(const std::string& pa
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
@@ -181,11 +183,13 @@ Result<std::vector<std::string>> SqliteCatalog::ListSupers(const std::string& or
   return out;
 }
 
-Result<std::vector<TableEntry>> SqliteCatalog::ListTables(const std::string& org, const std::string& super_name) {
+Result<std::vector<TableEntry>> SqliteCatalog::ListTables(const std::string& org,
+                                                          const std::string& super_name) {
   std::lock_guard<std::mutex> g(mu_);
-  Statement st(db_,
-               "SELECT name, version, snapshot_key, committed_micros, operation, summary FROM tables "
-               "WHERE org=? AND super=? ORDER BY name");
+  Statement st(
+      db_,
+      "SELECT name, version, snapshot_key, committed_micros, operation, summary FROM tables "
+      "WHERE org=? AND super=? ORDER BY name");
   st.Bind(1, org).Bind(2, super_name);
   std::vector<TableEntry> out;
   while (st.Step()) out.push_back({st.Text(0), ReadRecord(st, 1)});
@@ -204,16 +208,19 @@ Result<std::vector<CommitRecord>> SqliteCatalog::Records(const char* sql, const 
 }
 
 Result<std::optional<CommitRecord>> SqliteCatalog::GetHead(const TableRef& t) {
-  ST_ASSIGN_OR_RETURN(auto rows, Records("SELECT version, snapshot_key, committed_micros, operation, summary FROM tables "
-                                         "WHERE org=? AND super=? AND name=?",
-                                         t));
+  ST_ASSIGN_OR_RETURN(
+      auto rows,
+      Records("SELECT version, snapshot_key, committed_micros, operation, summary FROM tables "
+              "WHERE org=? AND super=? AND name=?",
+              t));
   if (rows.empty()) return std::optional<CommitRecord>();
   return std::optional<CommitRecord>(rows[0]);
 }
 
 Status SqliteCatalog::Commit(const TableRef& t, int64_t expected_version, const CommitRecord& r) {
   if (r.version != expected_version + 1) {
-    return Status::Internal(fmt::format("commit of version {} on top of {}", r.version, expected_version));
+    return Status::Internal(
+        fmt::format("commit of version {} on top of {}", r.version, expected_version));
   }
   std::lock_guard<std::mutex> g(mu_);
   ST_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
@@ -223,31 +230,46 @@ Status SqliteCatalog::Commit(const TableRef& t, int64_t expected_version, const 
   };
   int changed = 0;
   if (expected_version == 0) {
-    Statement st(db_,
-                 "INSERT OR IGNORE INTO tables(org, super, name, version, snapshot_key, committed_micros, "
-                 "operation, summary) VALUES(?,?,?,?,?,?,?,?)");
-    st.Bind(1, t.org).Bind(2, t.super_name).Bind(3, t.table).Bind(4, r.version).Bind(5, r.snapshot_key);
+    Statement st(
+        db_,
+        "INSERT OR IGNORE INTO tables(org, super, name, version, snapshot_key, committed_micros, "
+        "operation, summary) VALUES(?,?,?,?,?,?,?,?)");
+    st.Bind(1, t.org)
+        .Bind(2, t.super_name)
+        .Bind(3, t.table)
+        .Bind(4, r.version)
+        .Bind(5, r.snapshot_key);
     st.Bind(6, r.committed_micros).Bind(7, r.operation).Bind(8, r.summary_json).Step();
     if (!st.status().ok()) return fail(st.status());
     changed = sqlite3_changes(db_);
   } else {
-    Statement st(db_,
-                 "UPDATE tables SET version=?, snapshot_key=?, committed_micros=?, operation=?, summary=? "
-                 "WHERE org=? AND super=? AND name=? AND version=?");
+    Statement st(
+        db_,
+        "UPDATE tables SET version=?, snapshot_key=?, committed_micros=?, operation=?, summary=? "
+        "WHERE org=? AND super=? AND name=? AND version=?");
     st.Bind(1, r.version).Bind(2, r.snapshot_key).Bind(3, r.committed_micros).Bind(4, r.operation);
-    st.Bind(5, r.summary_json).Bind(6, t.org).Bind(7, t.super_name).Bind(8, t.table).Bind(9, expected_version);
+    st.Bind(5, r.summary_json)
+        .Bind(6, t.org)
+        .Bind(7, t.super_name)
+        .Bind(8, t.table)
+        .Bind(9, expected_version);
     st.Step();
     if (!st.status().ok()) return fail(st.status());
     changed = sqlite3_changes(db_);
   }
   if (changed != 1) {
-    return fail(Status::Conflict(fmt::format("table {} changed since version {} was read", t.ToString(),
-                                             expected_version)));
+    return fail(Status::Conflict(
+        fmt::format("table {} changed since version {} was read", t.ToString(), expected_version)));
   }
-  Statement h(db_,
-              "INSERT OR REPLACE INTO history(org, super, name, version, snapshot_key, committed_micros, "
-              "operation, summary) VALUES(?,?,?,?,?,?,?,?)");
-  h.Bind(1, t.org).Bind(2, t.super_name).Bind(3, t.table).Bind(4, r.version).Bind(5, r.snapshot_key);
+  Statement h(
+      db_,
+      "INSERT OR REPLACE INTO history(org, super, name, version, snapshot_key, committed_micros, "
+      "operation, summary) VALUES(?,?,?,?,?,?,?,?)");
+  h.Bind(1, t.org)
+      .Bind(2, t.super_name)
+      .Bind(3, t.table)
+      .Bind(4, r.version)
+      .Bind(5, r.snapshot_key);
   h.Bind(6, r.committed_micros).Bind(7, r.operation).Bind(8, r.summary_json).Step();
   if (!h.status().ok()) return fail(h.status());
   Statement s(db_, "INSERT OR IGNORE INTO supers(org, name, created_micros) VALUES(?,?,?)");
@@ -257,17 +279,19 @@ Status SqliteCatalog::Commit(const TableRef& t, int64_t expected_version, const 
 }
 
 Result<std::vector<CommitRecord>> SqliteCatalog::History(const TableRef& t) {
-  return Records("SELECT version, snapshot_key, committed_micros, operation, summary FROM history "
-                 "WHERE org=? AND super=? AND name=? ORDER BY version",
-                 t);
+  return Records(
+      "SELECT version, snapshot_key, committed_micros, operation, summary FROM history "
+      "WHERE org=? AND super=? AND name=? ORDER BY version",
+      t);
 }
 
 Status SqliteCatalog::ExpireHistory(const TableRef& t, int64_t keep_from) {
   std::lock_guard<std::mutex> g(mu_);
   // The subquery keeps the current version even if a caller asks for more.
-  Statement st(db_,
-               "DELETE FROM history WHERE org=?1 AND super=?2 AND name=?3 AND version < ?4 AND version < "
-               "(SELECT version FROM tables WHERE org=?1 AND super=?2 AND name=?3)");
+  Statement st(
+      db_,
+      "DELETE FROM history WHERE org=?1 AND super=?2 AND name=?3 AND version < ?4 AND version < "
+      "(SELECT version FROM tables WHERE org=?1 AND super=?2 AND name=?3)");
   st.Bind(1, t.org).Bind(2, t.super_name).Bind(3, t.table).Bind(4, keep_from).Step();
   return st.status();
 }
@@ -290,8 +314,9 @@ Status SqliteCatalog::DropTable(const TableRef& t) {
 Status SqliteCatalog::DropSuper(const std::string& org, const std::string& super_name) {
   std::lock_guard<std::mutex> g(mu_);
   ST_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
-  for (const char* sql : {"DELETE FROM tables WHERE org=? AND super=?", "DELETE FROM history WHERE org=? AND super=?",
-                          "DELETE FROM supers WHERE org=? AND name=?"}) {
+  for (const char* sql :
+       {"DELETE FROM tables WHERE org=? AND super=?", "DELETE FROM history WHERE org=? AND super=?",
+        "DELETE FROM supers WHERE org=? AND name=?"}) {
     Statement st(db_, sql);
     st.Bind(1, org).Bind(2, super_name).Step();
     if (!st.status().ok()) {
@@ -302,7 +327,8 @@ Status SqliteCatalog::DropSuper(const std::string& org, const std::string& super
   return CommitOrRollback();
 }
 
-Result<std::optional<std::string>> SqliteCatalog::TryAcquire(const std::string& name, const std::string& token,
+Result<std::optional<std::string>> SqliteCatalog::TryAcquire(const std::string& name,
+                                                             const std::string& token,
                                                              int64_t ttl_ms) {
   std::lock_guard<std::mutex> g(mu_);
   ST_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
@@ -321,7 +347,8 @@ Result<std::optional<std::string>> SqliteCatalog::TryAcquire(const std::string& 
     (void)Exec("ROLLBACK");
     return sel.status();
   }
-  Statement up(db_, "INSERT OR REPLACE INTO locks(name, token, owner, expires_micros) VALUES(?,?,?,?)");
+  Statement up(db_,
+               "INSERT OR REPLACE INTO locks(name, token, owner, expires_micros) VALUES(?,?,?,?)");
   up.Bind(1, name).Bind(2, token).Bind(3, LockOwnerIdentity()).Bind(4, now + ttl_ms * 1000).Step();
   if (!up.status().ok()) {
     (void)Exec("ROLLBACK");
@@ -339,13 +366,16 @@ Result<std::unique_ptr<Lock>> SqliteCatalog::AcquireLock(const std::string& name
   int64_t backoff_ms = 5;
   while (true) {
     ST_ASSIGN_OR_RETURN(auto holder, TryAcquire(name, token, ttl_ms));
-    if (!holder) return std::unique_ptr<Lock>(std::make_unique<SqliteLock>(this, name, token, ttl_ms));
+    if (!holder)
+      return std::unique_ptr<Lock>(std::make_unique<SqliteLock>(this, name, token, ttl_ms));
     if (std::chrono::steady_clock::now() >= deadline) {
-      return Status::Timeout(fmt::format(
-          "could not lock {} within {} ms: it is held by {}; retry later or raise SUPERTABLE_LOCK_TIMEOUT_MS",
-          name, timeout_ms, *holder));
+      return Status::Timeout(
+          fmt::format("could not lock {} within {} ms: it is held by {}; retry later or raise "
+                      "SUPERTABLE_LOCK_TIMEOUT_MS",
+                      name, timeout_ms, *holder));
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms + static_cast<int64_t>(jitter() % 5)));
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(backoff_ms + static_cast<int64_t>(jitter() % 5)));
     backoff_ms = std::min<int64_t>(backoff_ms * 2, 100);
   }
 }
@@ -355,7 +385,8 @@ Status SqliteCatalog::RenewLock(const std::string& name, const std::string& toke
   Statement st(db_, "UPDATE locks SET expires_micros=? WHERE name=? AND token=?");
   st.Bind(1, NowMicros() + ttl_ms * 1000).Bind(2, name).Bind(3, token).Step();
   ST_RETURN_IF_ERROR(st.status());
-  if (sqlite3_changes(db_) != 1) return Status::Conflict(fmt::format("lock {} was lost (expired and taken)", name));
+  if (sqlite3_changes(db_) != 1)
+    return Status::Conflict(fmt::format("lock {} was lost (expired and taken)", name));
   return Status::Ok();
 }
 

@@ -20,14 +20,17 @@ class SqliteCatalog : public Catalog {
 
   Result<bool> SuperExists(const std::string& org, const std::string& super_name) override;
   Result<std::vector<std::string>> ListSupers(const std::string& org) override;
-  Result<std::vector<TableEntry>> ListTables(const std::string& org, const std::string& super_name) override;
+  Result<std::vector<TableEntry>> ListTables(const std::string& org,
+                                             const std::string& super_name) override;
   Result<std::optional<CommitRecord>> GetHead(const TableRef& table) override;
-  Status Commit(const TableRef& table, int64_t expected_version, const CommitRecord& record) override;
+  Status Commit(const TableRef& table, int64_t expected_version,
+                const CommitRecord& record) override;
   Result<std::vector<CommitRecord>> History(const TableRef& table) override;
   Status ExpireHistory(const TableRef& table, int64_t keep_from) override;
   Status DropTable(const TableRef& table) override;
   Status DropSuper(const std::string& org, const std::string& super_name) override;
-  Result<std::unique_ptr<Lock>> AcquireLock(const std::string& name, int64_t ttl_ms, int64_t timeout_ms) override;
+  Result<std::unique_ptr<Lock>> AcquireLock(const std::string& name, int64_t ttl_ms,
+                                            int64_t timeout_ms) override;
 
   // Used by SqliteLock; not part of the Catalog interface.
   Status RenewLock(const std::string& name, const std::string& token, int64_t ttl_ms);
@@ -41,7 +44,8 @@ class SqliteCatalog : public Catalog {
   // Runs `sql` (binding org, super, table) and reads commit records from its columns.
   Result<std::vector<CommitRecord>> Records(const char* sql, const TableRef& t);
   // Tries once to take the lock; returns the current holder's owner string when it is held.
-  Result<std::optional<std::string>> TryAcquire(const std::string& name, const std::string& token, int64_t ttl_ms);
+  Result<std::optional<std::string>> TryAcquire(const std::string& name, const std::string& token,
+                                                int64_t ttl_ms);
 
   std::mutex mu_;  // one connection; SQLite connections are not shared between threads unguarded
   sqlite3* db_;

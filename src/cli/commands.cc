@@ -4,8 +4,8 @@
 #include <iostream>
 #include <memory>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "cli/demo.h"
@@ -49,7 +49,8 @@ Result<std::unique_ptr<Warehouse>> OpenWarehouse(const GlobalFlags& g) {
 }
 
 // Prints rows of plain values through the same sinks query results use.
-void PrintRows(OutputFormat format, const std::vector<Column>& columns, const std::vector<std::vector<json>>& rows) {
+void PrintRows(OutputFormat format, const std::vector<Column>& columns,
+               const std::vector<std::vector<json>>& rows) {
   auto sink = MakeResultSink(format, std::cout);
   sink->Begin(columns);
   for (const auto& r : rows) sink->Row(r);
@@ -61,7 +62,8 @@ std::vector<std::string> SplitComma(const std::string& s) {
   size_t start = 0;
   while (start <= s.size()) {
     size_t comma = s.find(',', start);
-    std::string part = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::string part =
+        s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     size_t b = part.find_first_not_of(' '), e = part.find_last_not_of(' ');
     if (b != std::string::npos) out.push_back(part.substr(b, e - b + 1));
     if (comma == std::string::npos) break;
@@ -78,30 +80,42 @@ Result<int64_t> ParseDurationMicros(const std::string& text) {
   try {
     v = std::stod(text, &used);
   } catch (...) {
-    return Status::InvalidArgument(fmt::format("invalid duration '{}': expected e.g. 30m, 12h, 7d", text));
+    return Status::InvalidArgument(
+        fmt::format("invalid duration '{}': expected e.g. 30m, 12h, 7d", text));
   }
   std::string unit = text.substr(used);
   double mult = 3600e6;
-  if (unit == "s") mult = 1e6;
-  else if (unit == "m") mult = 60e6;
-  else if (unit == "h" || unit.empty()) mult = 3600e6;
-  else if (unit == "d") mult = 86400e6;
-  else return Status::InvalidArgument(fmt::format("invalid duration '{}': expected a unit of s, m, h or d", text));
-  if (v < 0) return Status::InvalidArgument(fmt::format("invalid duration '{}': must not be negative", text));
+  if (unit == "s")
+    mult = 1e6;
+  else if (unit == "m")
+    mult = 60e6;
+  else if (unit == "h" || unit.empty())
+    mult = 3600e6;
+  else if (unit == "d")
+    mult = 86400e6;
+  else
+    return Status::InvalidArgument(
+        fmt::format("invalid duration '{}': expected a unit of s, m, h or d", text));
+  if (v < 0)
+    return Status::InvalidArgument(
+        fmt::format("invalid duration '{}': must not be negative", text));
   return static_cast<int64_t>(v * mult);
 }
 
 }  // namespace
 
 int RunCli(int argc, char** argv) {
-  CLI::App app{"SuperTable: a lightweight data warehouse of versioned tables, queried with SQL.\n"
-               "Settings come from flags, then environment variables (SUPERTABLE_HOME, SUPERTABLE_ORGANIZATION, ...),\n"
-               "then a .env file in the working directory. See docs/CONFIGURATION.md.",
-               "supertable"};
+  CLI::App app{
+      "SuperTable: a lightweight data warehouse of versioned tables, queried with SQL.\n"
+      "Settings come from flags, then environment variables (SUPERTABLE_HOME, "
+      "SUPERTABLE_ORGANIZATION, ...),\n"
+      "then a .env file in the working directory. See docs/CONFIGURATION.md.",
+      "supertable"};
   app.require_subcommand(1);
   app.fallthrough();
   GlobalFlags g;
-  app.add_option("--home", g.home, "Warehouse home directory (SUPERTABLE_HOME; default ~/.supertable)");
+  app.add_option("--home", g.home,
+                 "Warehouse home directory (SUPERTABLE_HOME; default ~/.supertable)");
   app.add_option("--org", g.org, "Organization (SUPERTABLE_ORGANIZATION; default 'default')");
   app.add_option("--log-level", g.log_level, "debug, info, warn, error (LOG_LEVEL; default warn)");
 
@@ -112,7 +126,8 @@ int RunCli(int argc, char** argv) {
   init->callback([&] {
     action = [&]() -> Status {
       ST_ASSIGN_OR_RETURN(auto w, OpenWarehouse(g));
-      std::cout << fmt::format("warehouse ready at {} (organization '{}')\n", w->config().home, w->config().organization);
+      std::cout << fmt::format("warehouse ready at {} (organization '{}')\n", w->config().home,
+                               w->config().organization);
       return Status::Ok();
     };
   });
@@ -120,14 +135,19 @@ int RunCli(int argc, char** argv) {
   // ingest
   std::string in_super, in_table, in_file, in_keys, in_newer, in_format = "auto";
   bool in_delete = false;
-  auto* ingest = app.add_subcommand("ingest", "Write a CSV, JSON/NDJSON or Parquet file into a table (append, upsert or delete)");
+  auto* ingest = app.add_subcommand(
+      "ingest", "Write a CSV, JSON/NDJSON or Parquet file into a table (append, upsert or delete)");
   ingest->add_option("super", in_super, "Super table (created if missing)")->required();
   ingest->add_option("table", in_table, "Table (created if missing)")->required();
   ingest->add_option("file", in_file, "Input file")->required();
-  ingest->add_option("--overwrite-columns", in_keys, "Key columns, comma-separated: stored rows with an incoming key are replaced");
-  ingest->add_option("--newer-than", in_newer, "Skip incoming rows whose stored row has this column >= theirs");
-  ingest->add_flag("--delete-only", in_delete, "Delete the stored rows whose keys the file lists; write nothing");
-  ingest->add_option("--format", in_format, "csv, json, ndjson or parquet (default: from the extension)");
+  ingest->add_option("--overwrite-columns", in_keys,
+                     "Key columns, comma-separated: stored rows with an incoming key are replaced");
+  ingest->add_option("--newer-than", in_newer,
+                     "Skip incoming rows whose stored row has this column >= theirs");
+  ingest->add_flag("--delete-only", in_delete,
+                   "Delete the stored rows whose keys the file lists; write nothing");
+  ingest->add_option("--format", in_format,
+                     "csv, json, ndjson or parquet (default: from the extension)");
   ingest->callback([&] {
     action = [&]() -> Status {
       ST_ASSIGN_OR_RETURN(auto w, OpenWarehouse(g));
@@ -136,19 +156,25 @@ int RunCli(int argc, char** argv) {
       ST_ASSIGN_OR_RETURN(req.format, ParseInputFormat(in_format));
       req.key_columns = SplitComma(in_keys);
       if (!in_newer.empty()) req.newer_than = in_newer;
-      req.mode = in_delete ? WriteMode::kDeleteOnly : req.key_columns.empty() ? WriteMode::kAppend : WriteMode::kUpsert;
+      req.mode = in_delete                 ? WriteMode::kDeleteOnly
+                 : req.key_columns.empty() ? WriteMode::kAppend
+                                           : WriteMode::kUpsert;
       ProgressBar bar(fmt::format("ingest {}", in_file));
       req.progress = [&bar](double f) { bar.Update(f); };
       ST_ASSIGN_OR_RETURN(WriteResult r, w->Write(w->Ref(in_super, in_table), req));
       const auto& o = r.outcome;
       if (!r.committed) {
-        std::cout << fmt::format("{}.{}: nothing changed (version {} stays current)\n", in_super, in_table, r.version);
+        std::cout << fmt::format("{}.{}: nothing changed (version {} stays current)\n", in_super,
+                                 in_table, r.version);
         return Status::Ok();
       }
       std::string detail = fmt::format("{} inserted, {} deleted", o.inserted, o.deleted);
       if (o.skipped_stale) detail += fmt::format(", {} skipped as not newer", o.skipped_stale);
-      if (o.skipped_duplicates) detail += fmt::format(", {} earlier duplicates in the batch", o.skipped_duplicates);
-      if (o.files_scanned || o.files_pruned) detail += fmt::format("; read {} stored file(s), skipped {} by statistics", o.files_scanned, o.files_pruned);
+      if (o.skipped_duplicates)
+        detail += fmt::format(", {} earlier duplicates in the batch", o.skipped_duplicates);
+      if (o.files_scanned || o.files_pruned)
+        detail += fmt::format("; read {} stored file(s), skipped {} by statistics", o.files_scanned,
+                              o.files_pruned);
       if (o.schema_changed) detail += "; schema changed";
       std::cout << fmt::format("{}.{}: version {} ({})\n", in_super, in_table, r.version, detail);
       return Status::Ok();
@@ -186,17 +212,25 @@ int RunCli(int argc, char** argv) {
       ST_ASSIGN_OR_RETURN(auto list, w->ListTables(t_super));
       std::vector<std::vector<json>> rows;
       for (const auto& t : list) {
-        rows.push_back({t.name, t.version, t.rows, t.files, t.bytes, FormatTimestamp(t.committed_micros)});
+        rows.push_back(
+            {t.name, t.version, t.rows, t.files, t.bytes, FormatTimestamp(t.committed_micros)});
       }
-      PrintRows(f, {{"table", "VARCHAR"}, {"version", "BIGINT"}, {"rows", "BIGINT"}, {"files", "BIGINT"},
-                    {"bytes", "BIGINT"}, {"updated_at", "TIMESTAMPTZ"}}, rows);
+      PrintRows(f,
+                {{"table", "VARCHAR"},
+                 {"version", "BIGINT"},
+                 {"rows", "BIGINT"},
+                 {"files", "BIGINT"},
+                 {"bytes", "BIGINT"},
+                 {"updated_at", "TIMESTAMPTZ"}},
+                rows);
       return Status::Ok();
     };
   });
 
   // describe
   std::string d_super, d_table, fmt_describe = "table";
-  auto* describe = app.add_subcommand("describe", "Show a table's schema, size and column statistics");
+  auto* describe =
+      app.add_subcommand("describe", "Show a table's schema, size and column statistics");
   describe->add_option("super", d_super, "Super table")->required();
   describe->add_option("table", d_table, "Table")->required();
   describe->add_option("--format", fmt_describe, "table, csv or json");
@@ -207,16 +241,25 @@ int RunCli(int argc, char** argv) {
       ST_ASSIGN_OR_RETURN(auto d, w->Describe(w->Ref(d_super, d_table)));
       std::vector<std::vector<json>> rows;
       for (const auto& c : d.columns) {
-        rows.push_back({c.column.name, c.column.type, c.null_count, c.min ? json(*c.min) : json(nullptr),
+        rows.push_back({c.column.name, c.column.type, c.null_count,
+                        c.min ? json(*c.min) : json(nullptr),
                         c.max ? json(*c.max) : json(nullptr)});
       }
       if (f == OutputFormat::kTable) {
-        std::cout << fmt::format("{}.{}: version {}, {} rows in {} file(s), {}; {} delete file(s) hiding {} rows; updated {}\n",
-                                 d_super, d_table, d.summary.version, d.summary.rows, d.summary.files,
-                                 FormatBytes(d.summary.bytes), d.delete_files, d.deleted_rows,
-                                 FormatTimestamp(d.summary.committed_micros));
+        std::cout << fmt::format(
+            "{}.{}: version {}, {} rows in {} file(s), {}; {} delete file(s) hiding {} rows; "
+            "updated {}\n",
+            d_super, d_table, d.summary.version, d.summary.rows, d.summary.files,
+            FormatBytes(d.summary.bytes), d.delete_files, d.deleted_rows,
+            FormatTimestamp(d.summary.committed_micros));
       }
-      PrintRows(f, {{"column", "VARCHAR"}, {"type", "VARCHAR"}, {"nulls", "BIGINT"}, {"min", "VARCHAR"}, {"max", "VARCHAR"}}, rows);
+      PrintRows(f,
+                {{"column", "VARCHAR"},
+                 {"type", "VARCHAR"},
+                 {"nulls", "BIGINT"},
+                 {"min", "VARCHAR"},
+                 {"max", "VARCHAR"}},
+                rows);
       return Status::Ok();
     };
   });
@@ -235,9 +278,15 @@ int RunCli(int argc, char** argv) {
       std::vector<std::vector<json>> rows;
       for (const auto& r : recs) {
         json summary = json::parse(r.summary_json, nullptr, false);
-        rows.push_back({r.version, FormatTimestamp(r.committed_micros), r.operation, summary.is_discarded() ? json(r.summary_json) : summary});
+        rows.push_back({r.version, FormatTimestamp(r.committed_micros), r.operation,
+                        summary.is_discarded() ? json(r.summary_json) : summary});
       }
-      PrintRows(f, {{"version", "BIGINT"}, {"committed_at", "TIMESTAMPTZ"}, {"operation", "VARCHAR"}, {"summary", "JSON"}}, rows);
+      PrintRows(f,
+                {{"version", "BIGINT"},
+                 {"committed_at", "TIMESTAMPTZ"},
+                 {"operation", "VARCHAR"},
+                 {"summary", "JSON"}},
+                rows);
       return Status::Ok();
     };
   });
@@ -246,12 +295,16 @@ int RunCli(int argc, char** argv) {
   std::string q_super, q_sql, fmt_query = "table";
   int64_t q_limit = -1;
   bool q_system = false;
-  auto* query = app.add_subcommand("query", "Run read-only SQL over the latest snapshots of a super table's tables");
+  auto* query = app.add_subcommand(
+      "query", "Run read-only SQL over the latest snapshots of a super table's tables");
   query->add_option("super", q_super, "Super table whose tables the SQL names")->required();
   query->add_option("sql", q_sql, "SQL, e.g. \"SELECT count(*) FROM orders\"")->required();
   query->add_option("--format", fmt_query, "table (default), csv or json");
-  query->add_option("--limit", q_limit, "Stop after this many rows and say the result was truncated (default: 10000 for table, none otherwise)");
-  query->add_flag("--system-columns", q_system, "Expose the hidden __st_row_id and __st_commit_time columns");
+  query->add_option("--limit", q_limit,
+                    "Stop after this many rows and say the result was truncated (default: 10000 "
+                    "for table, none otherwise)");
+  query->add_flag("--system-columns", q_system,
+                  "Expose the hidden __st_row_id and __st_commit_time columns");
   query->callback([&] {
     action = [&]() -> Status {
       ST_ASSIGN_OR_RETURN(auto f, ParseOutputFormat(fmt_query));
@@ -267,10 +320,12 @@ int RunCli(int argc, char** argv) {
   // compact
   std::string c_super, c_table;
   int64_t c_target = 0;
-  auto* compact = app.add_subcommand("compact", "Merge small files and apply deletes (one table, or every table of a super)");
+  auto* compact = app.add_subcommand(
+      "compact", "Merge small files and apply deletes (one table, or every table of a super)");
   compact->add_option("super", c_super, "Super table")->required();
   compact->add_option("table", c_table, "Table (default: all tables of the super)");
-  compact->add_option("--target-file-bytes", c_target, "Target data file size (default SUPERTABLE_TARGET_FILE_BYTES)");
+  compact->add_option("--target-file-bytes", c_target,
+                      "Target data file size (default SUPERTABLE_TARGET_FILE_BYTES)");
   compact->callback([&] {
     action = [&]() -> Status {
       ST_ASSIGN_OR_RETURN(auto w, OpenWarehouse(g));
@@ -284,10 +339,13 @@ int RunCli(int argc, char** argv) {
       for (const auto& n : names) {
         ST_ASSIGN_OR_RETURN(auto r, w->Compact(w->Ref(c_super, n), CompactOptions{c_target}));
         if (r.committed) {
-          std::cout << fmt::format("{}.{}: version {}: {} file(s) rewritten, {} -> {} files, {} deleted rows dropped\n",
-                                   c_super, n, r.version, r.files_rewritten, r.files_before, r.files_after, r.deletes_applied);
+          std::cout << fmt::format(
+              "{}.{}: version {}: {} file(s) rewritten, {} -> {} files, {} deleted rows dropped\n",
+              c_super, n, r.version, r.files_rewritten, r.files_before, r.files_after,
+              r.deletes_applied);
         } else {
-          std::cout << fmt::format("{}.{}: already compact ({} files)\n", c_super, n, r.files_before);
+          std::cout << fmt::format("{}.{}: already compact ({} files)\n", c_super, n,
+                                   r.files_before);
         }
       }
       return Status::Ok();
@@ -297,11 +355,15 @@ int RunCli(int argc, char** argv) {
   // gc
   std::string gc_super, gc_table, gc_retention = "168h", gc_grace = "1h";
   bool gc_dry = false;
-  auto* gc = app.add_subcommand("gc", "Expire old versions and delete files no retained version needs");
+  auto* gc =
+      app.add_subcommand("gc", "Expire old versions and delete files no retained version needs");
   gc->add_option("super", gc_super, "Super table (default: all)");
   gc->add_option("table", gc_table, "Table (default: all tables of the super)");
-  gc->add_option("--retention", gc_retention, "Keep versions this long for time travel (default 168h)");
-  gc->add_option("--grace", gc_grace, "Never delete unreferenced files younger than this: writes in progress (default 1h)");
+  gc->add_option("--retention", gc_retention,
+                 "Keep versions this long for time travel (default 168h)");
+  gc->add_option(
+      "--grace", gc_grace,
+      "Never delete unreferenced files younger than this: writes in progress (default 1h)");
   gc->add_flag("--dry-run", gc_dry, "Report what would be deleted; delete nothing");
   gc->callback([&] {
     action = [&]() -> Status {
@@ -327,12 +389,16 @@ int RunCli(int argc, char** argv) {
       }
       for (const auto& [s, t] : targets) {
         ST_ASSIGN_OR_RETURN(auto r, w->Gc(w->Ref(s, t), opt));
-        std::cout << fmt::format("{}.{}: {}{} version(s) expired, {} file(s) deleted ({}), {} kept\n", s, t,
-                                 gc_dry ? "[dry run] " : "", r.versions_expired, r.files_deleted, FormatBytes(r.bytes_deleted), r.files_kept);
+        std::cout << fmt::format(
+            "{}.{}: {}{} version(s) expired, {} file(s) deleted ({}), {} kept\n", s, t,
+            gc_dry ? "[dry run] " : "", r.versions_expired, r.files_deleted,
+            FormatBytes(r.bytes_deleted), r.files_kept);
       }
       if (!gc_dry) {
         ST_ASSIGN_OR_RETURN(int64_t cleaned, w->CleanStaging(opt.grace_micros));
-        if (cleaned) std::cout << fmt::format("removed {} abandoned staging director{}\n", cleaned, cleaned == 1 ? "y" : "ies");
+        if (cleaned)
+          std::cout << fmt::format("removed {} abandoned staging director{}\n", cleaned,
+                                   cleaned == 1 ? "y" : "ies");
       }
       return Status::Ok();
     };
@@ -340,7 +406,8 @@ int RunCli(int argc, char** argv) {
 
   // drop
   std::string dr_super, dr_table;
-  auto* drop = app.add_subcommand("drop", "Drop a table, or a whole super table, and delete its files");
+  auto* drop =
+      app.add_subcommand("drop", "Drop a table, or a whole super table, and delete its files");
   drop->add_option("super", dr_super, "Super table")->required();
   drop->add_option("table", dr_table, "Table (default: the whole super table)");
   drop->callback([&] {
@@ -359,8 +426,10 @@ int RunCli(int argc, char** argv) {
 
   // demo
   DemoOptions demo_opt;
-  auto* demo = app.add_subcommand("demo", "Build a sample warehouse in a temporary home, upsert into it, query it");
-  demo->add_option("--data", demo_opt.data_dir, "Directory with the sample CSV files (default: demo/data)");
+  auto* demo = app.add_subcommand(
+      "demo", "Build a sample warehouse in a temporary home, upsert into it, query it");
+  demo->add_option("--data", demo_opt.data_dir,
+                   "Directory with the sample CSV files (default: demo/data)");
   demo->add_flag("--keep", demo_opt.keep, "Keep the temporary home and print its path");
   demo->callback([&] {
     action = [&]() -> Status {

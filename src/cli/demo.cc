@@ -34,9 +34,11 @@ Status Show(Warehouse& w, const std::string& sql) {
 }  // namespace
 
 Status RunDemo(Config config, const DemoOptions& options) {
-  std::string data = options.data_dir.empty() ? std::string(SUPERTABLE_SOURCE_DIR) + "/demo/data" : options.data_dir;
+  std::string data = options.data_dir.empty() ? std::string(SUPERTABLE_SOURCE_DIR) + "/demo/data"
+                                              : options.data_dir;
   if (!fs::exists(data + "/orders.csv")) {
-    return Status::InvalidArgument(fmt::format("no demo data in {}; pass --data DIR (demo/data in the repository)", data));
+    return Status::InvalidArgument(
+        fmt::format("no demo data in {}; pass --data DIR (demo/data in the repository)", data));
   }
   std::string tmpl = (fs::temp_directory_path() / "supertable-demo-XXXXXX").string();
   if (!mkdtemp(tmpl.data())) return Status::IoError("cannot create a temporary directory");
@@ -56,8 +58,8 @@ Status RunDemo(Config config, const DemoOptions& options) {
     WriteRequest req;
     req.input_path = data + "/" + t + ".csv";
     ST_ASSIGN_OR_RETURN(auto r, w->Write(w->Ref("shop", t), req));
-    std::cout << fmt::format("$ supertable ingest shop {0} {0}.csv  ->  version {1}, {2} rows\n", t, r.version,
-                             r.outcome.inserted);
+    std::cout << fmt::format("$ supertable ingest shop {0} {0}.csv  ->  version {1}, {2} rows\n", t,
+                             r.version, r.outcome.inserted);
   }
 
   Heading("Upsert: order updates keyed by order_id; rows not newer by updated_at are skipped");
@@ -69,34 +71,45 @@ Status RunDemo(Config config, const DemoOptions& options) {
   ST_ASSIGN_OR_RETURN(auto r, w->Write(w->Ref("shop", "orders"), up));
   const auto& o = r.outcome;
   std::cout << fmt::format(
-      "$ supertable ingest shop orders orders_update.csv --overwrite-columns order_id --newer-than updated_at\n"
-      "  version {}: {} rows in, {} duplicates in the batch (last wins), {} not newer (skipped), {} replaced, {} "
+      "$ supertable ingest shop orders orders_update.csv --overwrite-columns order_id --newer-than "
+      "updated_at\n"
+      "  version {}: {} rows in, {} duplicates in the batch (last wins), {} not newer (skipped), "
+      "{} replaced, {} "
       "inserted\n",
       r.version, o.input_rows, o.skipped_duplicates, o.skipped_stale, o.deleted, o.inserted);
 
   Heading("Queries over the latest snapshots");
-  ST_RETURN_IF_ERROR(Show(*w, "SELECT status, count(*) AS orders, round(sum(amount), 2) AS revenue FROM orders GROUP BY status ORDER BY orders DESC"));
   ST_RETURN_IF_ERROR(Show(*w,
-      "SELECT c.country, count(DISTINCT c.customer_id) AS customers, round(sum(o.amount), 2) AS revenue "
-      "FROM orders o JOIN customers c USING (customer_id) GROUP BY c.country ORDER BY revenue DESC LIMIT 5"));
+                          "SELECT status, count(*) AS orders, round(sum(amount), 2) AS revenue "
+                          "FROM orders GROUP BY status ORDER BY orders DESC"));
   ST_RETURN_IF_ERROR(Show(*w,
+                          "SELECT c.country, count(DISTINCT c.customer_id) AS customers, "
+                          "round(sum(o.amount), 2) AS revenue "
+                          "FROM orders o JOIN customers c USING (customer_id) GROUP BY c.country "
+                          "ORDER BY revenue DESC LIMIT 5"));
+  ST_RETURN_IF_ERROR(Show(
+      *w,
       "SELECT p.category, sum(o.quantity) AS units, round(avg(o.amount), 2) AS avg_order "
       "FROM orders o JOIN products p USING (product_id) GROUP BY p.category ORDER BY units DESC"));
 
   Heading("History of shop.orders");
   ST_ASSIGN_OR_RETURN(auto history, w->History(w->Ref("shop", "orders")));
   auto sink = MakeResultSink(OutputFormat::kTable, std::cout);
-  sink->Begin({{"version", "BIGINT"}, {"committed_at", "TIMESTAMPTZ"}, {"operation", "VARCHAR"}, {"summary", "JSON"}});
+  sink->Begin({{"version", "BIGINT"},
+               {"committed_at", "TIMESTAMPTZ"},
+               {"operation", "VARCHAR"},
+               {"summary", "JSON"}});
   for (const auto& h : history) {
-    sink->Row({nlohmann::json(h.version), nlohmann::json(FormatTimestamp(h.committed_micros)), nlohmann::json(h.operation),
-               nlohmann::json(h.summary_json)});
+    sink->Row({nlohmann::json(h.version), nlohmann::json(FormatTimestamp(h.committed_micros)),
+               nlohmann::json(h.operation), nlohmann::json(h.summary_json)});
   }
   sink->End(false);
 
   ST_ASSIGN_OR_RETURN(auto d, w->Describe(w->Ref("shop", "orders")));
   Heading("shop.orders now");
-  std::cout << fmt::format("version {}, {} live rows in {} file(s), {} rows hidden by delete files\n", d.summary.version,
-                           d.summary.rows, d.summary.files, d.deleted_rows);
+  std::cout << fmt::format(
+      "version {}, {} live rows in {} file(s), {} rows hidden by delete files\n", d.summary.version,
+      d.summary.rows, d.summary.files, d.deleted_rows);
   if (options.keep) {
     std::cout << fmt::format("\nThe warehouse is kept: supertable --home {} tables shop\n", tmpl);
   }

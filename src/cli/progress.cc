@@ -10,7 +10,9 @@
 namespace supertable {
 
 ProgressBar::ProgressBar(std::string label)
-    : label_(std::move(label)), start_(std::chrono::steady_clock::now()), tty_(isatty(STDERR_FILENO)) {}
+    : label_(std::move(label)),
+      start_(std::chrono::steady_clock::now()),
+      tty_(isatty(STDERR_FILENO)) {}
 
 ProgressBar::~ProgressBar() {
   std::lock_guard<std::mutex> g(mu_);
@@ -25,8 +27,10 @@ void ProgressBar::Update(double fraction) {
   int pct = static_cast<int>(fraction * 100);
   if (tty_) {
     int filled = static_cast<int>(fraction * 30);
-    fputs(fmt::format("\r{} [{}{}] {:3d}% {:.0f}s", label_, std::string(filled, '#'), std::string(30 - filled, ' '),
-                      pct, secs).c_str(), stderr);
+    fputs(fmt::format("\r{} [{}{}] {:3d}% {:.0f}s", label_, std::string(filled, '#'),
+                      std::string(30 - filled, ' '), pct, secs)
+              .c_str(),
+          stderr);
   } else if (pct / 10 != last_decile_) {
     last_decile_ = pct / 10;
     fputs(fmt::format("{}: {}% after {:.0f}s\n", label_, pct, secs).c_str(), stderr);

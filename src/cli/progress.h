@@ -12,7 +12,7 @@ namespace supertable {
 class ProgressBar {
  public:
   explicit ProgressBar(std::string label);
-  ~ProgressBar();  // clears the bar
+  ~ProgressBar();                // clears the bar
   void Update(double fraction);  // thread-safe
 
  private:

@@ -56,7 +56,8 @@ std::map<std::string, std::string> ParseDotEnv(const std::string& text) {
     if (eq == std::string::npos) continue;
     std::string key = Trim(line.substr(0, eq));
     std::string value = Trim(line.substr(eq + 1));
-    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front()) {
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+        value.back() == value.front()) {
       value = value.substr(1, value.size() - 2);
     } else if (size_t hash = value.find(" #"); hash != std::string::npos) {
       value = Trim(value.substr(0, hash));  // trailing comment on an unquoted value
@@ -87,10 +88,11 @@ Result<Config> Config::FromEnvironment() {
     int64_t min;
   };
   int64_t threads = 0;
-  for (const auto& s : {IntSetting{"SUPERTABLE_DUCKDB_THREADS", &threads, 0},
-                        IntSetting{"SUPERTABLE_LOCK_TIMEOUT_MS", &c.lock_timeout_ms, 0},
-                        IntSetting{"SUPERTABLE_LOCK_TTL_MS", &c.lock_ttl_ms, 100},
-                        IntSetting{"SUPERTABLE_TARGET_FILE_BYTES", &c.target_file_bytes, 1 << 16}}) {
+  for (const auto& s :
+       {IntSetting{"SUPERTABLE_DUCKDB_THREADS", &threads, 0},
+        IntSetting{"SUPERTABLE_LOCK_TIMEOUT_MS", &c.lock_timeout_ms, 0},
+        IntSetting{"SUPERTABLE_LOCK_TTL_MS", &c.lock_ttl_ms, 100},
+        IntSetting{"SUPERTABLE_TARGET_FILE_BYTES", &c.target_file_bytes, 1 << 16}}) {
     if (auto v = GetSetting(s.name); v && !v->empty()) {
       ST_ASSIGN_OR_RETURN(*s.target, ParseInt(s.name, *v, s.min));
     }
@@ -106,12 +108,14 @@ Status Config::Finish() {
   }
   if (organization.empty()) organization = "default";
   ST_RETURN_IF_ERROR(ValidateName(organization, "organization"));
-  for (auto& ch : storage_type) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  for (auto& ch : storage_type)
+    ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   if (storage_type != "LOCAL") {
     return Status::InvalidArgument(fmt::format(
         "STORAGE_TYPE={} is not available in this build; expected LOCAL", storage_type));
   }
-  for (auto& ch : locking_backend) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (auto& ch : locking_backend)
+    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   if (locking_backend != "sqlite" && locking_backend != "file" && locking_backend != "embedded") {
     return Status::InvalidArgument(fmt::format(
         "LOCKING_BACKEND={} is not available in this build; expected sqlite", locking_backend));

@@ -13,16 +13,20 @@
 namespace supertable {
 
 struct Config {
-  std::string home;            // SUPERTABLE_HOME: catalog, local data, staging
-  std::string organization;    // SUPERTABLE_ORGANIZATION
-  std::string storage_type;    // STORAGE_TYPE: LOCAL (more in later releases)
-  std::string locking_backend; // LOCKING_BACKEND: sqlite (embedded default)
-  int duckdb_threads = 0;      // SUPERTABLE_DUCKDB_THREADS; 0 = DuckDB's default (all cores)
-  std::string duckdb_memory_limit;  // SUPERTABLE_DUCKDB_MEMORY_LIMIT, e.g. "4GB"; empty = DuckDB default
-  int64_t lock_timeout_ms = 60000;  // SUPERTABLE_LOCK_TIMEOUT_MS: how long a writer waits for a table lock
-  int64_t lock_ttl_ms = 30000;      // SUPERTABLE_LOCK_TTL_MS: a held lock expires after this unless renewed
-  int64_t target_file_bytes = 128ll << 20;  // SUPERTABLE_TARGET_FILE_BYTES: size data files are cut at
-  std::string log_level = "warn";   // LOG_LEVEL
+  std::string home;             // SUPERTABLE_HOME: catalog, local data, staging
+  std::string organization;     // SUPERTABLE_ORGANIZATION
+  std::string storage_type;     // STORAGE_TYPE: LOCAL (more in later releases)
+  std::string locking_backend;  // LOCKING_BACKEND: sqlite (embedded default)
+  int duckdb_threads = 0;       // SUPERTABLE_DUCKDB_THREADS; 0 = DuckDB's default (all cores)
+  std::string
+      duckdb_memory_limit;  // SUPERTABLE_DUCKDB_MEMORY_LIMIT, e.g. "4GB"; empty = DuckDB default
+  int64_t lock_timeout_ms =
+      60000;  // SUPERTABLE_LOCK_TIMEOUT_MS: how long a writer waits for a table lock
+  int64_t lock_ttl_ms =
+      30000;  // SUPERTABLE_LOCK_TTL_MS: a held lock expires after this unless renewed
+  int64_t target_file_bytes = 128ll
+                              << 20;  // SUPERTABLE_TARGET_FILE_BYTES: size data files are cut at
+  std::string log_level = "warn";     // LOG_LEVEL
 
   // Reads the environment (and .env) for every setting; flags are applied by the caller after.
   static Result<Config> FromEnvironment();

@@ -38,8 +38,9 @@ std::string FormatTimestamp(int64_t micros) {
   struct tm tm;
   gmtime_r(&secs, &tm);
   char buf[64];
-  snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(micros % 1000000));
+  snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
+           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+           static_cast<int>(micros % 1000000));
   return buf;
 }
 
@@ -53,7 +54,8 @@ int64_t ParseTimestamp(const std::string& text) {
   if (!rest.empty()) {
     char sep;
     int m = 0;
-    if (sscanf(rest.c_str(), "%c%2d:%2d:%2d%n", &sep, &h, &mi, &s, &m) != 4 || (sep != 'T' && sep != ' '))
+    if (sscanf(rest.c_str(), "%c%2d:%2d:%2d%n", &sep, &h, &mi, &s, &m) != 4 ||
+        (sep != 'T' && sep != ' '))
       return -1;
     rest = rest.substr(static_cast<size_t>(m));
     if (!rest.empty() && rest[0] == '.') {

@@ -24,7 +24,9 @@ void SetLevel(std::string_view name) {
   }
 }
 
-bool Enabled(Level level) { return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed); }
+bool Enabled(Level level) {
+  return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
+}
 
 void Write(Level level, std::string_view message) {
   std::string line = FormatTimestamp(NowMicros()) + " " + kNames[static_cast<int>(level)] + " " +

@@ -31,8 +31,9 @@ size_t EditDistance(std::string_view a, std::string_view b) {
 Status ValidateName(std::string_view name, std::string_view what) {
   if (name.empty()) return Status::InvalidArgument(fmt::format("{} name is empty", what));
   if (name.size() > kMaxNameLength) {
-    return Status::InvalidArgument(fmt::format("{} name is {} characters long; at most {} are allowed",
-                                               what, name.size(), kMaxNameLength));
+    return Status::InvalidArgument(
+        fmt::format("{} name is {} characters long; at most {} are allowed", what, name.size(),
+                    kMaxNameLength));
   }
   bool ok = std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_';
   for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
@@ -48,13 +49,15 @@ Status ValidateName(std::string_view name, std::string_view what) {
 Status ValidateColumnName(std::string_view name) {
   if (name.empty()) return Status::InvalidArgument("a column has an empty name");
   if (name.substr(0, kSystemPrefix.size()) == kSystemPrefix) {
-    return Status::InvalidArgument(fmt::format(
-        "column name '{}' uses the reserved prefix '{}' (system columns); rename it", name, kSystemPrefix));
+    return Status::InvalidArgument(
+        fmt::format("column name '{}' uses the reserved prefix '{}' (system columns); rename it",
+                    name, kSystemPrefix));
   }
   return Status::Ok();
 }
 
-std::vector<std::string> NearestNames(std::string_view name, const std::vector<std::string>& candidates,
+std::vector<std::string> NearestNames(std::string_view name,
+                                      const std::vector<std::string>& candidates,
                                       size_t max_results) {
   std::vector<std::pair<size_t, std::string>> scored;
   for (const auto& c : candidates) {

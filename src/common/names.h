@@ -19,7 +19,8 @@ Status ValidateColumnName(std::string_view name);
 
 // The candidates closest to `name` by edit distance (case-insensitive), best first; used in
 // "did you mean" suggestions.
-std::vector<std::string> NearestNames(std::string_view name, const std::vector<std::string>& candidates,
+std::vector<std::string> NearestNames(std::string_view name,
+                                      const std::vector<std::string>& candidates,
                                       size_t max_results = 3);
 
 // "unknown table 'ordrs' in super 'shop'" + "; did you mean 'orders'?" when one is close.

@@ -16,17 +16,19 @@ enum class StatusCode {
   kInvalidArgument,  // the caller sent something malformed (name, file, SQL, option)
   kNotFound,         // a super, table, snapshot or object that does not exist
   kAlreadyExists,
-  kConflict,         // a compare-and-swap lost against another writer
-  kTimeout,          // a lock or query waited longer than allowed
-  kIoError,          // the disk or a remote store failed
-  kInternal,         // a bug or an invariant that did not hold
+  kConflict,  // a compare-and-swap lost against another writer
+  kTimeout,   // a lock or query waited longer than allowed
+  kIoError,   // the disk or a remote store failed
+  kInternal,  // a bug or an invariant that did not hold
 };
 
 class Status {
  public:
   Status() = default;
   static Status Ok() { return Status(); }
-  static Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+  static Status InvalidArgument(std::string m) {
+    return {StatusCode::kInvalidArgument, std::move(m)};
+  }
   static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
   static Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
   static Status Conflict(std::string m) { return {StatusCode::kConflict, std::move(m)}; }
@@ -75,14 +77,15 @@ class Result {
 #define ST_CONCAT(a, b) ST_CONCAT_INNER(a, b)
 
 // Returns early from the enclosing function when `expr` (a Status) is not ok.
-#define ST_RETURN_IF_ERROR(expr)                 \
-  do {                                           \
-    ::supertable::Status _st_status = (expr);    \
-    if (!_st_status.ok()) return _st_status;     \
+#define ST_RETURN_IF_ERROR(expr)              \
+  do {                                        \
+    ::supertable::Status _st_status = (expr); \
+    if (!_st_status.ok()) return _st_status;  \
   } while (0)
 
 // `ST_ASSIGN_OR_RETURN(auto x, MakeX());` unwraps a Result or returns its Status.
-#define ST_ASSIGN_OR_RETURN(lhs, expr) ST_ASSIGN_OR_RETURN_IMPL(ST_CONCAT(_st_result_, __LINE__), lhs, expr)
+#define ST_ASSIGN_OR_RETURN(lhs, expr) \
+  ST_ASSIGN_OR_RETURN_IMPL(ST_CONCAT(_st_result_, __LINE__), lhs, expr)
 #define ST_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                             \
   if (!tmp.ok()) return tmp.status();            \

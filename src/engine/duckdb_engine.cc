@@ -1,4 +1,5 @@
-// The DuckDB implementation of Engine: the only file (with value_encoding) that includes duckdb.hpp.
+// The DuckDB implementation of Engine: the only file (with value_encoding) that includes
+// duckdb.hpp.
 #include <duckdb.hpp>
 #include <duckdb/parser/statement/explain_statement.hpp>
 
@@ -37,7 +38,8 @@ Result<InputFormat> ParseInputFormat(const std::string& name) {
   if (n == "csv" || n == "tsv") return InputFormat::kCsv;
   if (n == "json" || n == "ndjson" || n == "jsonl") return InputFormat::kJson;
   if (n == "parquet") return InputFormat::kParquet;
-  return Status::InvalidArgument(fmt::format("unknown format '{}'; expected csv, json, ndjson or parquet", name));
+  return Status::InvalidArgument(
+      fmt::format("unknown format '{}'; expected csv, json, ndjson or parquet", name));
 }
 
 Result<InputFormat> ResolveInputFormat(InputFormat f, const std::string& path) {
@@ -49,7 +51,8 @@ Result<InputFormat> ResolveInputFormat(InputFormat f, const std::string& path) {
   if (ext == ".json" || ext == ".ndjson" || ext == ".jsonl") return InputFormat::kJson;
   if (ext == ".parquet" || ext == ".pq") return InputFormat::kParquet;
   return Status::InvalidArgument(fmt::format(
-      "cannot tell the format of {} from its extension '{}'; pass --format csv|json|parquet", path, ext));
+      "cannot tell the format of {} from its extension '{}'; pass --format csv|json|parquet", path,
+      ext));
 }
 
 namespace {
@@ -111,7 +114,8 @@ Status Run(Connection& con, const std::string& sql) {
   return Status::Ok();
 }
 
-Result<duckdb::unique_ptr<duckdb::MaterializedQueryResult>> Fetch(Connection& con, const std::string& sql) {
+Result<duckdb::unique_ptr<duckdb::MaterializedQueryResult>> Fetch(Connection& con,
+                                                                  const std::string& sql) {
   auto r = con.Query(sql);
   if (r->HasError()) return FromDuckError(r->GetErrorObject());
   return r;
@@ -124,7 +128,9 @@ Result<InputFormat> JsonKind(const std::string& path) {
   char c = 0;
   while (in.get(c) && std::isspace(static_cast<unsigned char>(c))) {
   }
-  if (!in) return Status::InvalidArgument("the file is empty; expected a JSON array or JSON objects, one per line");
+  if (!in)
+    return Status::InvalidArgument(
+        "the file is empty; expected a JSON array or JSON objects, one per line");
   if (c != '[') return InputFormat::kJson;
   in.clear();
   in.seekg(0, std::ios::end);
@@ -152,21 +158,24 @@ Result<std::string> SniffDelimiter(Connection& con, const std::string& path) {
   return r->GetValue(0, 0).ToString();
 }
 
-std::string ReaderSql(const std::string& path, InputFormat format, const std::map<std::string, std::string>& csv_types,
+std::string ReaderSql(const std::string& path, InputFormat format,
+                      const std::map<std::string, std::string>& csv_types,
                       const std::string& delimiter) {
   switch (format) {
     case InputFormat::kCsv: {
       std::string types;
       for (const auto& [name, type] : csv_types) {
-        types += fmt::format("{}{}: {}", types.empty() ? "" : ", ", sql::Literal(name), sql::Literal(type));
+        types += fmt::format("{}{}: {}", types.empty() ? "" : ", ", sql::Literal(name),
+                             sql::Literal(type));
       }
       // header=true: the spec'd input is a CSV with a header row. Errors are not ignored: a bad
       // line fails the whole ingest with its line number, and nothing is written.
       // Quotes are RFC 4180's: an unterminated quote is an error, not a literal character.
       // skip=0: the first line is the header. Left to itself the sniffer may skip a header that
       // has fewer fields than the rows and silently read the file wrong.
-      return fmt::format("read_csv({}, header=true, skip=0, delim={}, quote='\"', escape='\"'{})", sql::Literal(path),
-                         sql::Literal(delimiter), types.empty() ? "" : ", types={" + types + "}");
+      return fmt::format("read_csv({}, header=true, skip=0, delim={}, quote='\"', escape='\"'{})",
+                         sql::Literal(path), sql::Literal(delimiter),
+                         types.empty() ? "" : ", types={" + types + "}");
     }
     case InputFormat::kJson:
       return fmt::format("read_json({}, format='auto')", sql::Literal(path));
@@ -186,8 +195,8 @@ bool IsNestedType(const duckdb::LogicalType& t) { return t.IsNested(); }
 // Files with a stored __st_row_id column (first_row_id < 0) take their id range from its
 // statistics; fresh files get consecutive ranges from first_row_id, in file order.
 Result<std::vector<StagedDataFile>> CollectStagedFiles(Connection& con, const std::string& dir,
-                                                       const std::vector<Column>& schema, int64_t schema_id,
-                                                       int64_t first_row_id) {
+                                                       const std::vector<Column>& schema,
+                                                       int64_t schema_id, int64_t first_row_id) {
   bool stored_ids = first_row_id < 0;
   std::vector<std::string> paths;
   std::error_code ec;
@@ -199,17 +208,22 @@ Result<std::vector<StagedDataFile>> CollectStagedFiles(Connection& con, const st
   std::vector<StagedDataFile> out;
   if (paths.empty()) return out;
 
-  ST_ASSIGN_OR_RETURN(auto meta, Fetch(con, fmt::format("SELECT file_name, num_rows FROM parquet_file_metadata({})",
-                                                         sql::LiteralList(paths))));
+  ST_ASSIGN_OR_RETURN(
+      auto meta, Fetch(con, fmt::format("SELECT file_name, num_rows FROM parquet_file_metadata({})",
+                                        sql::LiteralList(paths))));
   std::map<std::string, int64_t> rows;
   for (idx_t i = 0; i < meta->RowCount(); ++i) {
     rows[meta->GetValue(0, i).ToString()] = meta->GetValue(1, i).GetValue<int64_t>();
   }
   // One aggregate per column over the row-group statistics, compared with the column's type.
-  std::string aggs = stored_ids ? fmt::format(
-      "min(CASE WHEN path_in_schema = {0} THEN TRY_CAST(stats_min_value AS BIGINT) END), "
-      "max(CASE WHEN path_in_schema = {0} THEN TRY_CAST(stats_max_value AS BIGINT) END), 0, false",
-      sql::Literal(kRowIdColumn)) : std::string("NULL, NULL, 0, false");
+  std::string aggs =
+      stored_ids
+          ? fmt::format(
+                "min(CASE WHEN path_in_schema = {0} THEN TRY_CAST(stats_min_value AS BIGINT) END), "
+                "max(CASE WHEN path_in_schema = {0} THEN TRY_CAST(stats_max_value AS BIGINT) END), "
+                "0, false",
+                sql::Literal(kRowIdColumn))
+          : std::string("NULL, NULL, 0, false");
   std::vector<const Column*> stat_cols;
   for (const auto& c : schema) {
     auto type = duckdb::TransformStringToLogicalType(c.type);
@@ -220,11 +234,14 @@ Result<std::vector<StagedDataFile>> CollectStagedFiles(Connection& con, const st
         ", min(CASE WHEN {0} THEN TRY_CAST(stats_min_value AS {1}) END)::VARCHAR"
         ", max(CASE WHEN {0} THEN TRY_CAST(stats_max_value AS {1}) END)::VARCHAR"
         ", sum(CASE WHEN {0} THEN stats_null_count END)"
-        ", bool_or({0} AND (stats_min_value IS NULL OR stats_null_count IS NULL) AND num_values > coalesce(stats_null_count, 0))",
+        ", bool_or({0} AND (stats_min_value IS NULL OR stats_null_count IS NULL) AND num_values > "
+        "coalesce(stats_null_count, 0))",
         in, c.type);
   }
-  ST_ASSIGN_OR_RETURN(auto st, Fetch(con, fmt::format("SELECT file_name, {} FROM parquet_metadata({}) GROUP BY file_name",
-                                                       aggs, sql::LiteralList(paths))));
+  ST_ASSIGN_OR_RETURN(
+      auto st,
+      Fetch(con, fmt::format("SELECT file_name, {} FROM parquet_metadata({}) GROUP BY file_name",
+                             aggs, sql::LiteralList(paths))));
   for (idx_t r = 0; r < st->RowCount(); ++r) {
     std::string path = st->GetValue(0, r).ToString();
     StagedDataFile f;
@@ -238,7 +255,8 @@ Result<std::vector<StagedDataFile>> CollectStagedFiles(Connection& con, const st
     f.meta.schema_id = schema_id;
     f.meta.row_ids_stored = stored_ids;
     if (stored_ids) {
-      if (st->GetValue(1, r).IsNull()) return Status::Internal(fmt::format("{}: no row id statistics", path));
+      if (st->GetValue(1, r).IsNull())
+        return Status::Internal(fmt::format("{}: no row id statistics", path));
       f.meta.min_row_id = st->GetValue(1, r).GetValue<int64_t>();
       f.meta.max_row_id = st->GetValue(2, r).GetValue<int64_t>();
     }
@@ -248,7 +266,8 @@ Result<std::vector<StagedDataFile>> CollectStagedFiles(Connection& con, const st
       if (nulls.IsNull()) continue;  // no statistics recorded: nobody may prune on this column
       ColumnStats cs;
       cs.null_count = nulls.GetValue<int64_t>();
-      bool incomplete = !st->GetValue(base + 3, r).IsNull() && st->GetValue(base + 3, r).GetValue<bool>();
+      bool incomplete =
+          !st->GetValue(base + 3, r).IsNull() && st->GetValue(base + 3, r).GetValue<bool>();
       auto mn = st->GetValue(base, r), mx = st->GetValue(base + 1, r);
       if (!incomplete && !mn.IsNull() && !mx.IsNull()) {
         cs.min = mn.ToString();
@@ -259,7 +278,8 @@ Result<std::vector<StagedDataFile>> CollectStagedFiles(Connection& con, const st
     out.push_back(std::move(f));
   }
   if (!stored_ids) {
-    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.local_path < b.local_path; });
+    std::sort(out.begin(), out.end(),
+              [](const auto& a, const auto& b) { return a.local_path < b.local_path; });
     for (auto& f : out) {
       f.meta.min_row_id = first_row_id;
       f.meta.max_row_id = first_row_id + f.meta.rows - 1;
@@ -278,16 +298,19 @@ class DuckEngine : public Engine {
   }
 
   Result<WriteOutcome> PrepareWrite(const WriteSpec& spec) override;
-  Result<std::vector<StagedDataFile>> RewriteFiles(const Snapshot& snapshot, const std::vector<DataFile>& files,
-                                                   const std::function<std::string(const std::string&)>& read_path,
-                                                   const std::string& staging_dir, int64_t target_file_bytes) override;
+  Result<std::vector<StagedDataFile>> RewriteFiles(
+      const Snapshot& snapshot, const std::vector<DataFile>& files,
+      const std::function<std::string(const std::string&)>& read_path,
+      const std::string& staging_dir, int64_t target_file_bytes) override;
   Result<QueryStats> Query(const QuerySpec& spec, ResultSink& sink) override;
 
  private:
   static void Configure(const EngineOptions& o, duckdb::DBConfig& config) {
     if (o.threads > 0) config.SetOptionByName("threads", duckdb::Value::BIGINT(o.threads));
-    if (!o.memory_limit.empty()) config.SetOptionByName("memory_limit", duckdb::Value(o.memory_limit));
-    if (!o.temp_directory.empty()) config.SetOptionByName("temp_directory", duckdb::Value(o.temp_directory));
+    if (!o.memory_limit.empty())
+      config.SetOptionByName("memory_limit", duckdb::Value(o.memory_limit));
+    if (!o.temp_directory.empty())
+      config.SetOptionByName("temp_directory", duckdb::Value(o.temp_directory));
     config.SetOptionByName("autoinstall_known_extensions", duckdb::Value::BOOLEAN(false));
     config.SetOptionByName("autoload_known_extensions", duckdb::Value::BOOLEAN(false));
   }
@@ -301,20 +324,23 @@ class DuckEngine : public Engine {
   // Writes SELECT `select_sql` as zstd Parquet files into a fresh directory under staging.
   // `first_row_id` < 0: the SELECT carries stored row ids (compaction).
   Result<std::vector<StagedDataFile>> WriteFiles(Connection& con, const std::string& select_sql,
-                                                 const std::vector<Column>& schema, int64_t schema_id,
-                                                 int64_t first_row_id, const std::string& staging_dir,
-                                                 int64_t target_file_bytes, const ProgressFn& progress);
+                                                 const std::vector<Column>& schema,
+                                                 int64_t schema_id, int64_t first_row_id,
+                                                 const std::string& staging_dir,
+                                                 int64_t target_file_bytes,
+                                                 const ProgressFn& progress);
 
   std::unique_ptr<duckdb::DuckDB> db_;
 };
 
-Result<std::vector<StagedDataFile>> DuckEngine::WriteFiles(Connection& con, const std::string& select_sql,
-                                                           const std::vector<Column>& schema, int64_t schema_id,
-                                                           int64_t first_row_id, const std::string& staging_dir,
-                                                           int64_t target_file_bytes, const ProgressFn& progress) {
+Result<std::vector<StagedDataFile>> DuckEngine::WriteFiles(
+    Connection& con, const std::string& select_sql, const std::vector<Column>& schema,
+    int64_t schema_id, int64_t first_row_id, const std::string& staging_dir,
+    int64_t target_file_bytes, const ProgressFn& progress) {
   std::string dir = staging_dir + "/" + RandomId();
   std::string copy = fmt::format(
-      "COPY ({}) TO {} (FORMAT parquet, COMPRESSION zstd, FILE_SIZE_BYTES {}, FILENAME_PATTERN 'part_{{i}}')",
+      "COPY ({}) TO {} (FORMAT parquet, COMPRESSION zstd, FILE_SIZE_BYTES {}, FILENAME_PATTERN "
+      "'part_{{i}}')",
       select_sql, sql::Literal(dir), target_file_bytes);
   {
     ProgressWatch watch(con, progress);
@@ -325,14 +351,15 @@ Result<std::vector<StagedDataFile>> DuckEngine::WriteFiles(Connection& con, cons
 
 // The stored files whose statistics allow a row with one of the batch's keys; the others are
 // counted in `pruned` and never read.
-std::vector<std::string> CandidateFiles(Connection& con, const Snapshot& base, const std::vector<std::string>& keys,
-                                        int64_t* pruned) {
+std::vector<std::string> CandidateFiles(Connection& con, const Snapshot& base,
+                                        const std::vector<std::string>& keys, int64_t* pruned) {
   std::vector<std::string> out;
   *pruned = 0;
   // Incoming key ranges and whether incoming keys contain NULLs.
   std::string ranges;
   for (const auto& k : keys) {
-    ranges += fmt::format("{1}min({0}), max({0}), bool_or({0} IS NULL)", sql::Ident(k), ranges.empty() ? "" : ", ");
+    ranges += fmt::format("{1}min({0}), max({0}), bool_or({0} IS NULL)", sql::Ident(k),
+                          ranges.empty() ? "" : ", ");
   }
   auto r = con.Query(fmt::format("SELECT {} FROM __st_batch", ranges));
   if (r->HasError() || r->RowCount() == 0) {
@@ -346,7 +373,8 @@ std::vector<std::string> CandidateFiles(Connection& con, const Snapshot& base, c
       const Column* col = base.FindColumn(keys[i]);
       if (it == f.stats.end() || !col) continue;  // no stats: must read it
       auto lo = r->GetValue(3 * i, 0), hi = r->GetValue(3 * i + 1, 0);
-      bool in_nulls = !r->GetValue(3 * i + 2, 0).IsNull() && r->GetValue(3 * i + 2, 0).GetValue<bool>();
+      bool in_nulls =
+          !r->GetValue(3 * i + 2, 0).IsNull() && r->GetValue(3 * i + 2, 0).GetValue<bool>();
       bool file_nulls = it->second.null_count > 0;
       bool range_overlap = false;
       if (!lo.IsNull() && it->second.min && it->second.max) {
@@ -393,20 +421,25 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
     if (!d.ok()) return ctx(d.status());
     delimiter = *d;
   }
-  auto described_or = Fetch(*con, "DESCRIBE SELECT * FROM " + ReaderSql(spec.input_path, format, {}, delimiter));
+  auto described_or =
+      Fetch(*con, "DESCRIBE SELECT * FROM " + ReaderSql(spec.input_path, format, {}, delimiter));
   if (!described_or.ok()) {
     const std::string& m = described_or.status().message();
-    if (format == InputFormat::kCsv && m.find("not possible to automatically detect the CSV parsing dialect") != std::string::npos) {
-      return ctx(Status::InvalidArgument(
-          "not a well-formed CSV file: every row must have as many fields as the header row, and quoted "
-          "fields must end with a closing quote (\")"));
+    if (format == InputFormat::kCsv &&
+        m.find("not possible to automatically detect the CSV parsing dialect") !=
+            std::string::npos) {
+      return ctx(
+          Status::InvalidArgument("not a well-formed CSV file: every row must have as many fields "
+                                  "as the header row, and quoted "
+                                  "fields must end with a closing quote (\")"));
     }
     return ctx(described_or.status());
   }
   auto described = std::move(described_or).value();
   std::vector<Column> incoming;
   for (idx_t i = 0; i < described->RowCount(); ++i) {
-    incoming.push_back({described->GetValue(0, i).ToString(), described->GetValue(1, i).ToString()});
+    incoming.push_back(
+        {described->GetValue(0, i).ToString(), described->GetValue(1, i).ToString()});
   }
   std::vector<Column> base_schema = spec.base ? spec.base->schema : std::vector<Column>{};
   auto plan_or = PlanSchema(base_schema, incoming, format);
@@ -431,12 +464,12 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
     std::vector<std::string> in_names;
     for (const auto& c : incoming) in_names.push_back(c.name);
     if (!find(incoming)) {
-      return Status::InvalidArgument(
-          fmt::format("{} column '{}' is not in the input{}", role, name, DidYouMean(name, in_names)));
+      return Status::InvalidArgument(fmt::format("{} column '{}' is not in the input{}", role, name,
+                                                 DidYouMean(name, in_names)));
     }
     if (!base_schema.empty() && !find(base_schema)) {
-      return Status::InvalidArgument(
-          fmt::format("{} column '{}' is not in the table; stored rows have no value to compare", role, name));
+      return Status::InvalidArgument(fmt::format(
+          "{} column '{}' is not in the table; stored rows have no value to compare", role, name));
     }
     return find(plan.schema)->name;
   };
@@ -456,17 +489,20 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
   std::string projection;
   for (const auto& e : plan.select_exprs) projection += (projection.empty() ? "" : ", ") + e;
   std::string reader = ReaderSql(spec.input_path, format, plan.csv_types, delimiter);
-  std::string commit_ts = fmt::format("CAST({} AS TIMESTAMPTZ)", sql::Literal(FormatTimestamp(spec.commit_micros)));
+  std::string commit_ts =
+      fmt::format("CAST({} AS TIMESTAMPTZ)", sql::Literal(FormatTimestamp(spec.commit_micros)));
   std::string user_cols;
-  for (const auto& c : plan.schema) user_cols += (user_cols.empty() ? "" : ", ") + sql::Ident(c.name);
+  for (const auto& c : plan.schema)
+    user_cols += (user_cols.empty() ? "" : ", ") + sql::Ident(c.name);
 
   if (spec.mode == WriteMode::kAppend && keys.empty()) {
     // Fast path: one parallel pass from the reader to Parquet. Row ids are not written: each
     // file's rows are its first row id + their position (a row_number() here would force
     // DuckDB to run the whole pipeline on one thread).
-    std::string select = fmt::format("SELECT {}, {} AS {} FROM {}", projection, commit_ts, kCommitTimeColumn, reader);
-    auto files = WriteFiles(*con, select, plan.schema, schema_id, spec.first_row_id, spec.staging_dir,
-                            spec.target_file_bytes, spec.progress);
+    std::string select = fmt::format("SELECT {}, {} AS {} FROM {}", projection, commit_ts,
+                                     kCommitTimeColumn, reader);
+    auto files = WriteFiles(*con, select, plan.schema, schema_id, spec.first_row_id,
+                            spec.staging_dir, spec.target_file_bytes, spec.progress);
     if (!files.ok()) return ctx(files.status());
     out.data_files = std::move(files).value();
     for (const auto& f : out.data_files) out.inserted += f.meta.rows;
@@ -477,8 +513,11 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
   // 2. Load the batch, keeping input order, then keep the last row of each key.
   {
     ProgressWatch watch(*con, spec.progress);
-    Status s = Run(*con, fmt::format("CREATE TEMP TABLE __st_input AS SELECT {}, row_number() OVER () AS __st_ord FROM {}",
-                                     projection, reader));
+    Status s = Run(
+        *con,
+        fmt::format(
+            "CREATE TEMP TABLE __st_input AS SELECT {}, row_number() OVER () AS __st_ord FROM {}",
+            projection, reader));
     if (!s.ok()) return ctx(s);
   }
   ST_ASSIGN_OR_RETURN(auto cnt, Fetch(*con, "SELECT count(*) FROM __st_input"));
@@ -489,9 +528,10 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
     ST_RETURN_IF_ERROR(Run(*con, "CREATE TEMP TABLE __st_batch AS SELECT * FROM __st_input"));
   } else {
     // PARTITION BY groups NULL keys together: NULL matches NULL, as the upsert contract says.
-    ST_RETURN_IF_ERROR(Run(*con, fmt::format("CREATE TEMP TABLE __st_batch AS SELECT * FROM __st_input QUALIFY "
-                                             "row_number() OVER (PARTITION BY {} ORDER BY __st_ord DESC) = 1",
-                                             key_list)));
+    ST_RETURN_IF_ERROR(
+        Run(*con, fmt::format("CREATE TEMP TABLE __st_batch AS SELECT * FROM __st_input QUALIFY "
+                              "row_number() OVER (PARTITION BY {} ORDER BY __st_ord DESC) = 1",
+                              key_list)));
   }
   ST_ASSIGN_OR_RETURN(auto bcnt, Fetch(*con, "SELECT count(*) FROM __st_batch"));
   out.skipped_duplicates = out.input_rows - bcnt->GetValue(0, 0).GetValue<int64_t>();
@@ -506,7 +546,8 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
     if (!candidates.empty()) {
       ScanOptions so;
       so.columns = keys;
-      if (newer && std::find(keys.begin(), keys.end(), *newer) == keys.end()) so.columns.push_back(*newer);
+      if (newer && std::find(keys.begin(), keys.end(), *newer) == keys.end())
+        so.columns.push_back(*newer);
       // Read stored keys as the types the batch has now (a key may have been widened or added).
       so.as_schema = plan.schema;
       so.system_columns = true;
@@ -517,24 +558,31 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
       std::string stored = ScanSql(*spec.base, spec.read_path, so);
       std::string on;
       for (const auto& k : keys) {
-        on += fmt::format("{0}s.{1} IS NOT DISTINCT FROM b.{1}", on.empty() ? "" : " AND ", sql::Ident(k));
+        on += fmt::format("{0}s.{1} IS NOT DISTINCT FROM b.{1}", on.empty() ? "" : " AND ",
+                          sql::Ident(k));
       }
-      std::string newer_sel = newer ? fmt::format(", s.{} AS __st_stored_newer", sql::Ident(*newer)) : "";
-      Status s = Run(*con, fmt::format("CREATE TEMP TABLE __st_match AS SELECT s.{rid} AS {rid}, s.{file} AS {file}, "
-                                       "b.__st_ord{newer} FROM ({stored}) AS s JOIN __st_batch AS b ON {on}",
-                                       fmt::arg("rid", kRowIdColumn), fmt::arg("file", kFileNameColumn),
-                                       fmt::arg("newer", newer_sel), fmt::arg("stored", stored), fmt::arg("on", on)));
+      std::string newer_sel =
+          newer ? fmt::format(", s.{} AS __st_stored_newer", sql::Ident(*newer)) : "";
+      Status s = Run(
+          *con, fmt::format(
+                    "CREATE TEMP TABLE __st_match AS SELECT s.{rid} AS {rid}, s.{file} AS {file}, "
+                    "b.__st_ord{newer} FROM ({stored}) AS s JOIN __st_batch AS b ON {on}",
+                    fmt::arg("rid", kRowIdColumn), fmt::arg("file", kFileNameColumn),
+                    fmt::arg("newer", newer_sel), fmt::arg("stored", stored), fmt::arg("on", on)));
       if (!s.ok()) return s;
       std::set<std::string> scanned(candidates.begin(), candidates.end());
       std::vector<std::string> delete_paths;
       for (const auto& d : spec.base->deletes) {
-        if (std::any_of(d.targets.begin(), d.targets.end(), [&](const std::string& t) { return scanned.count(t) > 0; })) {
+        if (std::any_of(d.targets.begin(), d.targets.end(),
+                        [&](const std::string& t) { return scanned.count(t) > 0; })) {
           delete_paths.push_back(spec.read_path(d.key));
         }
       }
       if (!delete_paths.empty()) {
-        ST_RETURN_IF_ERROR(Run(*con, fmt::format("DELETE FROM __st_match WHERE {0} IN (SELECT {0} FROM read_parquet({1}))",
-                                                 kRowIdColumn, sql::LiteralList(delete_paths))));
+        ST_RETURN_IF_ERROR(Run(
+            *con,
+            fmt::format("DELETE FROM __st_match WHERE {0} IN (SELECT {0} FROM read_parquet({1}))",
+                        kRowIdColumn, sql::LiteralList(delete_paths))));
       }
       has_match_table = true;
     }
@@ -542,37 +590,45 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
 
   // 4. newer_than: drop incoming rows whose stored counterpart is as new or newer (NULL is oldest).
   if (newer && has_match_table) {
-    ST_RETURN_IF_ERROR(Run(*con, fmt::format(
-        "CREATE TEMP TABLE __st_stale AS SELECT DISTINCT b.__st_ord FROM __st_batch b JOIN __st_match m "
-        "ON m.__st_ord = b.__st_ord WHERE (m.__st_stored_newer IS NOT NULL AND (b.{0} IS NULL OR m.__st_stored_newer >= b.{0})) "
-        "OR (m.__st_stored_newer IS NULL AND b.{0} IS NULL)",
-        sql::Ident(*newer))));
+    ST_RETURN_IF_ERROR(
+        Run(*con, fmt::format("CREATE TEMP TABLE __st_stale AS SELECT DISTINCT b.__st_ord FROM "
+                              "__st_batch b JOIN __st_match m "
+                              "ON m.__st_ord = b.__st_ord WHERE (m.__st_stored_newer IS NOT NULL "
+                              "AND (b.{0} IS NULL OR m.__st_stored_newer >= b.{0})) "
+                              "OR (m.__st_stored_newer IS NULL AND b.{0} IS NULL)",
+                              sql::Ident(*newer))));
     ST_ASSIGN_OR_RETURN(auto stale, Fetch(*con, "SELECT count(*) FROM __st_stale"));
     out.skipped_stale = stale->GetValue(0, 0).GetValue<int64_t>();
-    ST_RETURN_IF_ERROR(Run(*con, "DELETE FROM __st_batch WHERE __st_ord IN (SELECT __st_ord FROM __st_stale)"));
-    ST_RETURN_IF_ERROR(Run(*con, "DELETE FROM __st_match WHERE __st_ord IN (SELECT __st_ord FROM __st_stale)"));
+    ST_RETURN_IF_ERROR(
+        Run(*con, "DELETE FROM __st_batch WHERE __st_ord IN (SELECT __st_ord FROM __st_stale)"));
+    ST_RETURN_IF_ERROR(
+        Run(*con, "DELETE FROM __st_match WHERE __st_ord IN (SELECT __st_ord FROM __st_stale)"));
   }
 
   // 5. The delete file: every stored row replaced (upsert) or named (delete_only).
   if (has_match_table) {
-    ST_ASSIGN_OR_RETURN(auto per, Fetch(*con, fmt::format("SELECT {0}, count(DISTINCT {1}) FROM __st_match GROUP BY {0}",
-                                                          kFileNameColumn, kRowIdColumn)));
+    ST_ASSIGN_OR_RETURN(
+        auto per,
+        Fetch(*con, fmt::format("SELECT {0}, count(DISTINCT {1}) FROM __st_match GROUP BY {0}",
+                                kFileNameColumn, kRowIdColumn)));
     std::set<std::string> keys_in_base;
     for (const auto& f : spec.base->files) keys_in_base.insert(f.key);
     StagedDeleteFile del;
     for (idx_t i = 0; i < per->RowCount(); ++i) {
       // __st_file is the data file's object key (ScanSql writes it as a literal).
       std::string key = per->GetValue(0, i).ToString();
-      if (!keys_in_base.count(key)) return Status::Internal(fmt::format("matched rows of unknown data file {}", key));
+      if (!keys_in_base.count(key))
+        return Status::Internal(fmt::format("matched rows of unknown data file {}", key));
       int64_t n = per->GetValue(1, i).GetValue<int64_t>();
       del.per_target[key] = n;
       del.rows += n;
     }
     if (del.rows > 0) {
       del.local_path = spec.staging_dir + "/" + RandomId() + ".parquet";
-      ST_RETURN_IF_ERROR(Run(*con, fmt::format("COPY (SELECT DISTINCT {} FROM __st_match ORDER BY 1) TO {} "
-                                               "(FORMAT parquet, COMPRESSION zstd)",
-                                               kRowIdColumn, sql::Literal(del.local_path))));
+      ST_RETURN_IF_ERROR(
+          Run(*con, fmt::format("COPY (SELECT DISTINCT {} FROM __st_match ORDER BY 1) TO {} "
+                                "(FORMAT parquet, COMPRESSION zstd)",
+                                kRowIdColumn, sql::Literal(del.local_path))));
       out.deleted = del.rows;
       out.delete_file = std::move(del);
     }
@@ -581,10 +637,11 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
   // 6. The new rows.
   if (spec.mode != WriteMode::kDeleteOnly) {
     std::string select = fmt::format(
-        "SELECT {cols}, {ts} AS {ct} FROM __st_batch ORDER BY __st_ord", fmt::arg("cols", user_cols),
-        fmt::arg("ts", commit_ts), fmt::arg("ct", kCommitTimeColumn));
-    ST_ASSIGN_OR_RETURN(out.data_files, WriteFiles(*con, select, plan.schema, schema_id, spec.first_row_id,
-                                                   spec.staging_dir, spec.target_file_bytes, {}));
+        "SELECT {cols}, {ts} AS {ct} FROM __st_batch ORDER BY __st_ord",
+        fmt::arg("cols", user_cols), fmt::arg("ts", commit_ts), fmt::arg("ct", kCommitTimeColumn));
+    ST_ASSIGN_OR_RETURN(out.data_files,
+                        WriteFiles(*con, select, plan.schema, schema_id, spec.first_row_id,
+                                   spec.staging_dir, spec.target_file_bytes, {}));
     for (const auto& f : out.data_files) out.inserted += f.meta.rows;
   } else {
     // A delete never changes the schema, whatever columns the key file carries.
@@ -594,16 +651,18 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
   return out;
 }
 
-Result<std::vector<StagedDataFile>> DuckEngine::RewriteFiles(const Snapshot& snapshot, const std::vector<DataFile>& files,
-                                                             const std::function<std::string(const std::string&)>& read_path,
-                                                             const std::string& staging_dir, int64_t target_file_bytes) {
+Result<std::vector<StagedDataFile>> DuckEngine::RewriteFiles(
+    const Snapshot& snapshot, const std::vector<DataFile>& files,
+    const std::function<std::string(const std::string&)>& read_path, const std::string& staging_dir,
+    int64_t target_file_bytes) {
   auto con = NewConnection();
   ScanOptions so;
   so.system_columns = true;
   for (const auto& f : files) so.only_files.push_back(f.key);
   // Row ids are kept, so delete files that name rows elsewhere stay valid; order keeps locality.
   std::string select = ScanSql(snapshot, read_path, so) + " ORDER BY " + kRowIdColumn;
-  return WriteFiles(*con, select, snapshot.schema, snapshot.schema_id, -1, staging_dir, target_file_bytes, {});
+  return WriteFiles(*con, select, snapshot.schema, snapshot.schema_id, -1, staging_dir,
+                    target_file_bytes, {});
 }
 
 // DuckDB suggests its own catalog's names ("pg_tables"); the user needs the super's tables.
@@ -613,7 +672,9 @@ Status QueryError(duckdb::ErrorData& error, const QuerySpec& spec) {
   size_t at = raw.find(marker);
   if (error.Type() == duckdb::ExceptionType::CATALOG && at != std::string::npos) {
     size_t end = raw.find(" does not exist", at);
-    std::string name = raw.substr(at + marker.size(), end == std::string::npos ? std::string::npos : end - at - marker.size());
+    std::string name =
+        raw.substr(at + marker.size(),
+                   end == std::string::npos ? std::string::npos : end - at - marker.size());
     std::vector<std::string> names;
     for (const auto& t : spec.tables) names.push_back(t.name);
     return Status::NotFound(fmt::format("unknown table '{}'{}", name, DidYouMean(name, names)));
@@ -632,16 +693,18 @@ Status CheckReadOnly(Connection& con, const std::string& sql) {
     return FromDuckError(error);
   }
   if (statements.size() != 1) {
-    return Status::InvalidArgument(fmt::format("expected exactly one SQL statement, got {}", statements.size()));
+    return Status::InvalidArgument(
+        fmt::format("expected exactly one SQL statement, got {}", statements.size()));
   }
   const duckdb::SQLStatement* st = statements[0].get();
   if (st->type == duckdb::StatementType::EXPLAIN_STATEMENT) {
     st = static_cast<const duckdb::ExplainStatement*>(st)->stmt.get();
   }
   if (st->type != duckdb::StatementType::SELECT_STATEMENT) {
-    return Status::InvalidArgument(fmt::format(
-        "only read-only queries are allowed (SELECT, WITH, EXPLAIN, DESCRIBE); this is a {} statement",
-        duckdb::StatementTypeToString(st->type)));
+    return Status::InvalidArgument(
+        fmt::format("only read-only queries are allowed (SELECT, WITH, EXPLAIN, DESCRIBE); this is "
+                    "a {} statement",
+                    duckdb::StatementTypeToString(st->type)));
   }
   return Status::Ok();
 }

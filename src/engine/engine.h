@@ -38,7 +38,8 @@ struct WriteSpec {
   std::vector<std::string> key_columns;  // overwrite_columns (upsert, delete_only)
   std::optional<std::string> newer_than;
   const Snapshot* base = nullptr;  // the snapshot the write applies to; nullptr for a new table
-  std::function<std::string(const std::string& key)> read_path;  // ObjectStore key -> path DuckDB opens
+  std::function<std::string(const std::string& key)>
+      read_path;            // ObjectStore key -> path DuckDB opens
   std::string staging_dir;  // where new files are written; must exist
   int64_t first_row_id = 0;
   int64_t commit_micros = 0;
@@ -65,11 +66,11 @@ struct WriteOutcome {
   std::optional<StagedDeleteFile> delete_file;
   int64_t input_rows = 0;
   int64_t inserted = 0;
-  int64_t deleted = 0;          // stored rows removed (replaced or deleted)
-  int64_t skipped_stale = 0;    // incoming rows dropped by newer_than
+  int64_t deleted = 0;             // stored rows removed (replaced or deleted)
+  int64_t skipped_stale = 0;       // incoming rows dropped by newer_than
   int64_t skipped_duplicates = 0;  // earlier duplicates of a key inside the batch
-  int64_t files_scanned = 0;    // stored files read to find matching keys
-  int64_t files_pruned = 0;     // stored files skipped thanks to their statistics
+  int64_t files_scanned = 0;       // stored files read to find matching keys
+  int64_t files_pruned = 0;        // stored files skipped thanks to their statistics
 };
 
 // A table as a query sees it: a pinned snapshot under the name SQL uses.
@@ -116,9 +117,10 @@ class Engine {
   virtual Result<WriteOutcome> PrepareWrite(const WriteSpec& spec) = 0;
 
   // Rewrites `files` of `snapshot` (deleted rows dropped, row ids kept) into new staged files.
-  virtual Result<std::vector<StagedDataFile>> RewriteFiles(const Snapshot& snapshot, const std::vector<DataFile>& files,
-                                                           const std::function<std::string(const std::string&)>& read_path,
-                                                           const std::string& staging_dir, int64_t target_file_bytes) = 0;
+  virtual Result<std::vector<StagedDataFile>> RewriteFiles(
+      const Snapshot& snapshot, const std::vector<DataFile>& files,
+      const std::function<std::string(const std::string&)>& read_path,
+      const std::string& staging_dir, int64_t target_file_bytes) = 0;
 
   virtual Result<QueryStats> Query(const QuerySpec& spec, ResultSink& sink) = 0;
 };

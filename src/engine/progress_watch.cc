@@ -8,7 +8,8 @@
 
 namespace supertable {
 
-ProgressWatch::ProgressWatch(duckdb::Connection& con, std::function<void(double)> fn) : con_(con), fn_(std::move(fn)) {
+ProgressWatch::ProgressWatch(duckdb::Connection& con, std::function<void(double)> fn)
+    : con_(con), fn_(std::move(fn)) {
   if (!fn_) return;
   thread_ = std::thread([this] {
     std::unique_lock<std::mutex> lk(mu_);

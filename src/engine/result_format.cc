@@ -15,7 +15,8 @@ Result<OutputFormat> ParseOutputFormat(const std::string& name) {
   if (name == "table") return OutputFormat::kTable;
   if (name == "csv") return OutputFormat::kCsv;
   if (name == "json") return OutputFormat::kJson;
-  return Status::InvalidArgument(fmt::format("unknown output format '{}'; expected table, csv or json", name));
+  return Status::InvalidArgument(
+      fmt::format("unknown output format '{}'; expected table, csv or json", name));
 }
 
 std::string CellText(const json& cell, const char* null_text) {
@@ -62,9 +63,11 @@ class TableSink : public ResultSink {
   }
   void End(bool truncated) override {
     std::vector<size_t> w(header_.size());
-    for (size_t i = 0; i < header_.size(); ++i) w[i] = std::max(DisplayWidth(header_[i]), DisplayWidth(types_[i]));
+    for (size_t i = 0; i < header_.size(); ++i)
+      w[i] = std::max(DisplayWidth(header_[i]), DisplayWidth(types_[i]));
     for (const auto& r : rows_) {
-      for (size_t i = 0; i < r.size(); ++i) w[i] = std::max(w[i], std::min<size_t>(DisplayWidth(r[i]), 60));
+      for (size_t i = 0; i < r.size(); ++i)
+        w[i] = std::max(w[i], std::min<size_t>(DisplayWidth(r[i]), 60));
     }
     auto line = [&](const std::vector<std::string>& cells) {
       std::string s;
@@ -112,7 +115,8 @@ class CsvSink : public ResultSink {
   }
   void Row(const std::vector<json>& cells) override {
     std::string s;
-    for (size_t i = 0; i < cells.size(); ++i) s += (i ? "," : "") + CsvField(CellText(cells[i], ""));
+    for (size_t i = 0; i < cells.size(); ++i)
+      s += (i ? "," : "") + CsvField(CellText(cells[i], ""));
     out_ << s << "\n";
   }
   void End(bool) override { out_.flush(); }
@@ -128,13 +132,16 @@ class JsonSink : public ResultSink {
   void Begin(const std::vector<Column>& columns) override {
     json cols = json::array();
     for (const auto& c : columns) cols.push_back({{"name", c.name}, {"type", c.type}});
-    out_ << "{\"columns\":" << cols.dump(-1, ' ', false, json::error_handler_t::replace) << ",\"rows\":[";
+    out_ << "{\"columns\":" << cols.dump(-1, ' ', false, json::error_handler_t::replace)
+         << ",\"rows\":[";
   }
   void Row(const std::vector<json>& cells) override {
-    out_ << (rows_++ ? ",\n" : "\n") << json(cells).dump(-1, ' ', false, json::error_handler_t::replace);
+    out_ << (rows_++ ? ",\n" : "\n")
+         << json(cells).dump(-1, ' ', false, json::error_handler_t::replace);
   }
   void End(bool truncated) override {
-    out_ << "\n],\"row_count\":" << rows_ << ",\"truncated\":" << (truncated ? "true" : "false") << "}\n";
+    out_ << "\n],\"row_count\":" << rows_ << ",\"truncated\":" << (truncated ? "true" : "false")
+         << "}\n";
     out_.flush();
   }
 

@@ -22,7 +22,9 @@ int IntegerRank(const std::string& t) {
   if (t == "BIGINT" || t == "UINTEGER") return 4;
   return 0;
 }
-bool IsSigned(const std::string& t) { return t == "TINYINT" || t == "SMALLINT" || t == "INTEGER" || t == "BIGINT"; }
+bool IsSigned(const std::string& t) {
+  return t == "TINYINT" || t == "SMALLINT" || t == "INTEGER" || t == "BIGINT";
+}
 
 std::optional<std::pair<int, int>> DecimalParams(const std::string& t) {
   int p, s;
@@ -31,8 +33,8 @@ std::optional<std::pair<int, int>> DecimalParams(const std::string& t) {
 }
 
 bool IsNested(const std::string& t) {
-  return t.find("[]") != std::string::npos || t.find(']') != std::string::npos || t.rfind("STRUCT", 0) == 0 ||
-         t.rfind("MAP", 0) == 0 || t.rfind("UNION", 0) == 0;
+  return t.find("[]") != std::string::npos || t.find(']') != std::string::npos ||
+         t.rfind("STRUCT", 0) == 0 || t.rfind("MAP", 0) == 0 || t.rfind("UNION", 0) == 0;
 }
 
 }  // namespace
@@ -65,7 +67,8 @@ Result<SchemaPlan> PlanSchema(const std::vector<Column>& base, const std::vector
     for (const auto& s : seen) {
       if (strcasecmp(s.c_str(), in.name.c_str()) == 0) {
         return Status::InvalidArgument(fmt::format(
-            "columns '{}' and '{}' differ only by case; SQL names are case-insensitive, rename one", s, in.name));
+            "columns '{}' and '{}' differ only by case; SQL names are case-insensitive, rename one",
+            s, in.name));
       }
     }
     seen.push_back(in.name);

@@ -26,7 +26,8 @@ const Column* FindIn(const std::vector<Column>& cols, const std::string& name) {
 namespace {
 
 // The SELECT list producing `wanted` from a file written with `file_cols`.
-std::string ProjectColumns(const std::vector<Column>& wanted, const std::vector<Column>& file_cols) {
+std::string ProjectColumns(const std::vector<Column>& wanted,
+                           const std::vector<Column>& file_cols) {
   std::string select;
   for (const auto& w : wanted) {
     if (!select.empty()) select += ", ";
@@ -34,7 +35,8 @@ std::string ProjectColumns(const std::vector<Column>& wanted, const std::vector<
     if (!fc) {
       select += fmt::format("CAST(NULL AS {}) AS {}", w.type, sql::Ident(w.name));
     } else if (fc->type != w.type) {
-      select += fmt::format("CAST({} AS {}) AS {}", sql::Ident(fc->name), w.type, sql::Ident(w.name));
+      select +=
+          fmt::format("CAST({} AS {}) AS {}", sql::Ident(fc->name), w.type, sql::Ident(w.name));
     } else {
       select += sql::Ident(fc->name) + (fc->name == w.name ? "" : " AS " + sql::Ident(w.name));
     }
@@ -50,7 +52,8 @@ std::string UnionAll(const std::vector<std::string>& parts) {
 
 }  // namespace
 
-std::string ScanSql(const Snapshot& snap, const std::function<std::string(const std::string&)>& read_path,
+std::string ScanSql(const Snapshot& snap,
+                    const std::function<std::string(const std::string&)>& read_path,
                     const ScanOptions& opt) {
   const std::vector<Column>& schema = opt.as_schema.empty() ? snap.schema : opt.as_schema;
   std::vector<Column> wanted;
@@ -85,29 +88,35 @@ std::string ScanSql(const Snapshot& snap, const std::function<std::string(const 
       continue;
     }
     rid_files.insert(f.key);
-    std::string rid = f.row_ids_stored ? std::string(kRowIdColumn)
-                                       : fmt::format("CAST({} + file_row_number AS BIGINT)", f.min_row_id);
-    std::string extra = opt.file_name ? fmt::format(", {} AS {}", sql::Literal(f.key), kFileNameColumn) : "";
-    rid_parts.push_back(fmt::format("SELECT {}, {} AS {}, {}{} FROM read_parquet({}{})",
-                                    ProjectColumns(wanted, file_cols(f.schema_id)), rid, kRowIdColumn,
-                                    kCommitTimeColumn, extra, sql::Literal(read_path(f.key)),
-                                    f.row_ids_stored ? "" : ", file_row_number=true"));
+    std::string rid = f.row_ids_stored
+                          ? std::string(kRowIdColumn)
+                          : fmt::format("CAST({} + file_row_number AS BIGINT)", f.min_row_id);
+    std::string extra =
+        opt.file_name ? fmt::format(", {} AS {}", sql::Literal(f.key), kFileNameColumn) : "";
+    rid_parts.push_back(fmt::format(
+        "SELECT {}, {} AS {}, {}{} FROM read_parquet({}{})",
+        ProjectColumns(wanted, file_cols(f.schema_id)), rid, kRowIdColumn, kCommitTimeColumn, extra,
+        sql::Literal(read_path(f.key)), f.row_ids_stored ? "" : ", file_row_number=true"));
   }
 
   std::string out_cols;
-  for (const auto& w : wanted) out_cols += (out_cols.empty() ? "__st_s." : ", __st_s.") + sql::Ident(w.name);
+  for (const auto& w : wanted)
+    out_cols += (out_cols.empty() ? "__st_s." : ", __st_s.") + sql::Ident(w.name);
   std::string out_tail;
-  if (opt.system_columns) out_tail += fmt::format(", __st_s.{}, __st_s.{}", kRowIdColumn, kCommitTimeColumn);
+  if (opt.system_columns)
+    out_tail += fmt::format(", __st_s.{}, __st_s.{}", kRowIdColumn, kCommitTimeColumn);
   if (opt.file_name) out_tail += fmt::format(", __st_s.{}", kFileNameColumn);
 
   std::vector<std::string> plain_parts;
   for (const auto& [schema_id, paths] : plain_groups) {
-    plain_parts.push_back(fmt::format("SELECT {} FROM read_parquet({})", ProjectColumns(wanted, file_cols(schema_id)),
+    plain_parts.push_back(fmt::format("SELECT {} FROM read_parquet({})",
+                                      ProjectColumns(wanted, file_cols(schema_id)),
                                       sql::LiteralList(paths)));
   }
 
   std::vector<std::string> finals;
-  if (!plain_parts.empty()) finals.push_back(fmt::format("SELECT {} FROM ({}) AS __st_s", out_cols, UnionAll(plain_parts)));
+  if (!plain_parts.empty())
+    finals.push_back(fmt::format("SELECT {} FROM ({}) AS __st_s", out_cols, UnionAll(plain_parts)));
   if (!rid_parts.empty()) {
     std::vector<std::string> delete_paths;
     for (const auto& d : snap.deletes) {
@@ -118,20 +127,24 @@ std::string ScanSql(const Snapshot& snap, const std::function<std::string(const 
         }
       }
     }
-    std::string anti = delete_paths.empty() || !opt.apply_deletes
-                           ? ""
-                           : fmt::format(" ANTI JOIN read_parquet({0}) AS __st_d ON __st_s.{1} = __st_d.{1}",
-                                         sql::LiteralList(delete_paths), kRowIdColumn);
-    finals.push_back(fmt::format("SELECT {}{} FROM ({}) AS __st_s{}", out_cols, out_tail, UnionAll(rid_parts), anti));
+    std::string anti =
+        delete_paths.empty() || !opt.apply_deletes
+            ? ""
+            : fmt::format(" ANTI JOIN read_parquet({0}) AS __st_d ON __st_s.{1} = __st_d.{1}",
+                          sql::LiteralList(delete_paths), kRowIdColumn);
+    finals.push_back(fmt::format("SELECT {}{} FROM ({}) AS __st_s{}", out_cols, out_tail,
+                                 UnionAll(rid_parts), anti));
   }
   if (finals.empty()) {
     // An empty table still has its columns and types.
     std::string cols;
     for (const auto& w : wanted) {
-      cols += fmt::format("{}CAST(NULL AS {}) AS {}", cols.empty() ? "" : ", ", w.type, sql::Ident(w.name));
+      cols += fmt::format("{}CAST(NULL AS {}) AS {}", cols.empty() ? "" : ", ", w.type,
+                          sql::Ident(w.name));
     }
     if (opt.system_columns) {
-      cols += fmt::format(", CAST(NULL AS BIGINT) AS {}, CAST(NULL AS TIMESTAMPTZ) AS {}", kRowIdColumn, kCommitTimeColumn);
+      cols += fmt::format(", CAST(NULL AS BIGINT) AS {}, CAST(NULL AS TIMESTAMPTZ) AS {}",
+                          kRowIdColumn, kCommitTimeColumn);
     }
     if (opt.file_name) cols += fmt::format(", CAST(NULL AS VARCHAR) AS {}", kFileNameColumn);
     return fmt::format("SELECT {} WHERE false", cols);

@@ -30,7 +30,8 @@ struct ScanOptions {
 };
 
 // A SELECT statement producing the snapshot's live rows.
-std::string ScanSql(const Snapshot& snapshot, const std::function<std::string(const std::string&)>& read_path,
+std::string ScanSql(const Snapshot& snapshot,
+                    const std::function<std::string(const std::string&)>& read_path,
                     const ScanOptions& options);
 
 // The name of the column that carries the source path when ScanOptions::file_name is set.

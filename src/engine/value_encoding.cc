@@ -124,8 +124,8 @@ json EncodeValue(const duckdb::Value& v) {
     case LogicalTypeId::LIST:
     case LogicalTypeId::ARRAY: {
       json arr = json::array();
-      const auto& children =
-          type.id() == LogicalTypeId::LIST ? duckdb::ListValue::GetChildren(v) : duckdb::ArrayValue::GetChildren(v);
+      const auto& children = type.id() == LogicalTypeId::LIST ? duckdb::ListValue::GetChildren(v)
+                                                              : duckdb::ArrayValue::GetChildren(v);
       for (const auto& c : children) arr.push_back(EncodeValue(c));
       return arr;
     }

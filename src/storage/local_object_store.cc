@@ -55,7 +55,8 @@ LocalObjectStore::LocalObjectStore(std::string root, std::string staging)
 
 Result<std::string> LocalObjectStore::PathFor(const std::string& key) const {
   // Keys come from our own code, but refuse anything that could escape the root all the same.
-  if (key.empty() || key[0] == '/' || key.find("..") != std::string::npos || key.find('\0') != std::string::npos) {
+  if (key.empty() || key[0] == '/' || key.find("..") != std::string::npos ||
+      key.find('\0') != std::string::npos) {
     return Status::InvalidArgument(fmt::format("invalid object key '{}'", key));
   }
   return root_ + "/" + key;
@@ -139,7 +140,8 @@ Result<std::string> LocalObjectStore::Get(const std::string& key) {
   return GetRange(key, 0, info.size);
 }
 
-Result<std::string> LocalObjectStore::GetRange(const std::string& key, int64_t offset, int64_t length) {
+Result<std::string> LocalObjectStore::GetRange(const std::string& key, int64_t offset,
+                                               int64_t length) {
   ST_ASSIGN_OR_RETURN(std::string path, PathFor(key));
   if (offset < 0 || length < 0) return Status::InvalidArgument("negative range");
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -175,13 +177,17 @@ Result<ObjectInfo> LocalObjectStore::Stat(const std::string& key) {
   return ObjectInfo{key, static_cast<int64_t>(st.st_size), MtimeMicros(st)};
 }
 
-Result<std::vector<ObjectInfo>> LocalObjectStore::List(const std::string& prefix) { return Walk(prefix, false); }
+Result<std::vector<ObjectInfo>> LocalObjectStore::List(const std::string& prefix) {
+  return Walk(prefix, false);
+}
 
-Result<int64_t> LocalObjectStore::RemoveAbandoned(const std::string& prefix, int64_t before_micros) {
+Result<int64_t> LocalObjectStore::RemoveAbandoned(const std::string& prefix,
+                                                  int64_t before_micros) {
   ST_ASSIGN_OR_RETURN(auto all, Walk(prefix, true));
   int64_t removed = 0;
   for (const auto& o : all) {
-    if (!IsTempName(fs::path(o.key).filename().string()) || o.modified_micros >= before_micros) continue;
+    if (!IsTempName(fs::path(o.key).filename().string()) || o.modified_micros >= before_micros)
+      continue;
     if (::unlink((root_ + "/" + o.key).c_str()) == 0) ++removed;
   }
   return removed;
@@ -190,12 +196,13 @@ Result<int64_t> LocalObjectStore::RemoveAbandoned(const std::string& prefix, int
 Result<std::vector<ObjectInfo>> LocalObjectStore::Walk(const std::string& prefix, bool temporary) {
   std::vector<ObjectInfo> out;
   // Walk from the deepest existing directory of the prefix, then filter by the full prefix.
-  std::string dir = prefix.substr(0, prefix.rfind('/') == std::string::npos ? 0 : prefix.rfind('/'));
+  std::string dir =
+      prefix.substr(0, prefix.rfind('/') == std::string::npos ? 0 : prefix.rfind('/'));
   std::string start = dir.empty() ? root_ : root_ + "/" + dir;
   std::error_code ec;
   if (!fs::exists(start, ec)) return out;
-  for (auto it = fs::recursive_directory_iterator(start, ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
+  for (auto it = fs::recursive_directory_iterator(start, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (!it->is_regular_file(ec)) continue;
     std::string rel = fs::relative(it->path(), root_, ec).string();
     if (rel.rfind(prefix, 0) != 0) continue;
@@ -206,7 +213,8 @@ Result<std::vector<ObjectInfo>> LocalObjectStore::Walk(const std::string& prefix
     out.push_back({rel, static_cast<int64_t>(st.st_size), MtimeMicros(st)});
   }
   if (ec) return Status::IoError(fmt::format("cannot list {}: {}", start, ec.message()));
-  std::sort(out.begin(), out.end(), [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
+  std::sort(out.begin(), out.end(),
+            [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
   return out;
 }
 

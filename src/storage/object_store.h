@@ -53,6 +53,7 @@ class ObjectStore {
 };
 
 // Builds the store the configuration names (STORAGE_TYPE); `home` is SUPERTABLE_HOME.
-Result<std::unique_ptr<ObjectStore>> OpenObjectStore(const std::string& storage_type, const std::string& home);
+Result<std::unique_ptr<ObjectStore>> OpenObjectStore(const std::string& storage_type,
+                                                     const std::string& home);
 
 }  // namespace supertable

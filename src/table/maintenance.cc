@@ -16,9 +16,11 @@ namespace supertable {
 namespace fs = std::filesystem;
 
 Result<CompactResult> Warehouse::Compact(const TableRef& t, const CompactOptions& options) {
-  int64_t target = options.target_file_bytes > 0 ? options.target_file_bytes : config_.target_file_bytes;
+  int64_t target =
+      options.target_file_bytes > 0 ? options.target_file_bytes : config_.target_file_bytes;
   ST_RETURN_IF_ERROR(RequireHead(t).status());
-  ST_ASSIGN_OR_RETURN(auto lock, catalog_->AcquireLock(TableLockName(t), config_.lock_ttl_ms, config_.lock_timeout_ms));
+  ST_ASSIGN_OR_RETURN(auto lock, catalog_->AcquireLock(TableLockName(t), config_.lock_ttl_ms,
+                                                       config_.lock_timeout_ms));
   LockKeeper keeper(*lock, config_.lock_ttl_ms);
   std::string prefix = TablePrefix(t.org, t.super_name, t.table);
   CompactResult result;
@@ -50,8 +52,9 @@ Result<CompactResult> Warehouse::Compact(const TableRef& t, const CompactOptions
     std::string staging = store_->StagingDir() + "/" + RandomId();
     std::error_code ec;
     fs::create_directories(staging, ec);
-    auto staged = engine_->RewriteFiles(base, rewrite, [this](const std::string& k) { return store_->ReadPath(k); },
-                                        staging, target);
+    auto staged = engine_->RewriteFiles(
+        base, rewrite, [this](const std::string& k) { return store_->ReadPath(k); }, staging,
+        target);
     if (!staged.ok()) {
       fs::remove_all(staging, ec);
       return staged.status();
@@ -93,14 +96,19 @@ Result<CompactResult> Warehouse::Compact(const TableRef& t, const CompactOptions
     result.files_rewritten = static_cast<int64_t>(rewrite.size());
     result.files_after = static_cast<int64_t>(next.files.size());
     if (s.ok()) {
-      std::string snap_key = fmt::format("{}_snapshots/{:010d}-{}.json", prefix, next.version, RandomId());
+      std::string snap_key =
+          fmt::format("{}_snapshots/{:010d}-{}.json", prefix, next.version, RandomId());
       next.committed_micros = NowMicros();
       s = store_->PutIfAbsent(snap_key, next.ToJson());
       if (s.ok()) {
         published.push_back(snap_key);
-        nlohmann::json summary = {{"files_rewritten", result.files_rewritten}, {"files_before", result.files_before},
-                                  {"files_after", result.files_after}, {"deletes_applied", result.deletes_applied}};
-        s = catalog_->Commit(t, head.version, {next.version, snap_key, next.committed_micros, "compact", summary.dump()});
+        nlohmann::json summary = {{"files_rewritten", result.files_rewritten},
+                                  {"files_before", result.files_before},
+                                  {"files_after", result.files_after},
+                                  {"deletes_applied", result.deletes_applied}};
+        s = catalog_->Commit(
+            t, head.version,
+            {next.version, snap_key, next.committed_micros, "compact", summary.dump()});
       }
     }
     if (s.ok()) {
@@ -111,7 +119,8 @@ Result<CompactResult> Warehouse::Compact(const TableRef& t, const CompactOptions
     for (const auto& k : published) (void)store_->Delete(k);
     if (s.code() != StatusCode::kConflict) return s;
   }
-  return Status::Conflict(fmt::format("{}: compaction kept losing to concurrent commits; try again", t.ToString()));
+  return Status::Conflict(
+      fmt::format("{}: compaction kept losing to concurrent commits; try again", t.ToString()));
 }
 
 Result<GcResult> Warehouse::Gc(const TableRef& t, const GcOptions& options) {
@@ -130,7 +139,8 @@ Result<GcResult> Warehouse::Gc(const TableRef& t, const GcOptions& options) {
   for (const auto& r : history) {
     if (r.version < keep_from) ++result.versions_expired;
   }
-  if (!options.dry_run && result.versions_expired > 0) ST_RETURN_IF_ERROR(catalog_->ExpireHistory(t, keep_from));
+  if (!options.dry_run && result.versions_expired > 0)
+    ST_RETURN_IF_ERROR(catalog_->ExpireHistory(t, keep_from));
 
   // 2. Everything a retained version needs. Read after expiry: a version that commits meanwhile
   //    only references files that are retained or younger than the grace period.
@@ -148,8 +158,9 @@ Result<GcResult> Warehouse::Gc(const TableRef& t, const GcOptions& options) {
   // 3. Delete the rest, except files young enough to belong to a write still in progress, and
   //    the temporary files of writes that crashed.
   if (!options.dry_run) {
-    ST_ASSIGN_OR_RETURN(int64_t leftovers, store_->RemoveAbandoned(TablePrefix(t.org, t.super_name, t.table),
-                                                                   now - options.grace_micros));
+    ST_ASSIGN_OR_RETURN(int64_t leftovers,
+                        store_->RemoveAbandoned(TablePrefix(t.org, t.super_name, t.table),
+                                                now - options.grace_micros));
     result.files_deleted += leftovers;
   }
   ST_ASSIGN_OR_RETURN(auto objects, store_->List(TablePrefix(t.org, t.super_name, t.table)));
@@ -175,7 +186,8 @@ Result<int64_t> Warehouse::CleanStaging(int64_t grace_micros) {
     // itself: judge an entry by the newest file in it.
     auto newest = e.last_write_time(ec);
     if (e.is_directory(ec)) {
-      for (const auto& f : fs::recursive_directory_iterator(e.path(), ec)) newest = std::max(newest, f.last_write_time(ec));
+      for (const auto& f : fs::recursive_directory_iterator(e.path(), ec))
+        newest = std::max(newest, f.last_write_time(ec));
     }
     if (newest < cutoff) {
       fs::remove_all(e.path(), ec);

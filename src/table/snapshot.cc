@@ -68,15 +68,21 @@ std::string Snapshot::ToJson() const {
   }
   j["files"] = json::array();
   for (const auto& f : files) {
-    json jf = {{"key", f.key},         {"rows", f.rows},       {"deleted_rows", f.deleted_rows},
-               {"bytes", f.bytes},     {"min_row_id", f.min_row_id}, {"max_row_id", f.max_row_id},
-               {"schema_id", f.schema_id}, {"row_ids_stored", f.row_ids_stored}};
+    json jf = {{"key", f.key},
+               {"rows", f.rows},
+               {"deleted_rows", f.deleted_rows},
+               {"bytes", f.bytes},
+               {"min_row_id", f.min_row_id},
+               {"max_row_id", f.max_row_id},
+               {"schema_id", f.schema_id},
+               {"row_ids_stored", f.row_ids_stored}};
     jf["stats"] = json::object();
     for (const auto& [name, s] : f.stats) jf["stats"][name] = StatsToJson(s);
     j["files"].push_back(std::move(jf));
   }
   j["deletes"] = json::array();
-  for (const auto& d : deletes) j["deletes"].push_back({{"key", d.key}, {"rows", d.rows}, {"targets", d.targets}});
+  for (const auto& d : deletes)
+    j["deletes"].push_back({{"key", d.key}, {"rows", d.rows}, {"targets", d.targets}});
   return j.dump();
 }
 
@@ -85,9 +91,9 @@ Result<Snapshot> Snapshot::FromJson(const std::string& text) {
     json j = json::parse(text);
     int fv = j.at("format_version").get<int>();
     if (fv > kFormatVersion) {
-      return Status::InvalidArgument(
-          fmt::format("snapshot format version {} is newer than this build understands ({}); upgrade", fv,
-                      kFormatVersion));
+      return Status::InvalidArgument(fmt::format(
+          "snapshot format version {} is newer than this build understands ({}); upgrade", fv,
+          kFormatVersion));
     }
     Snapshot s;
     s.version = j.at("version").get<int64_t>();
@@ -115,7 +121,8 @@ Result<Snapshot> Snapshot::FromJson(const std::string& text) {
       s.files.push_back(std::move(f));
     }
     for (const auto& jd : j.at("deletes")) {
-      s.deletes.push_back({jd.at("key"), jd.at("rows"), jd.at("targets").get<std::vector<std::string>>()});
+      s.deletes.push_back(
+          {jd.at("key"), jd.at("rows"), jd.at("targets").get<std::vector<std::string>>()});
     }
     return s;
   } catch (const std::exception& e) {
@@ -123,7 +130,8 @@ Result<Snapshot> Snapshot::FromJson(const std::string& text) {
   }
 }
 
-std::string TablePrefix(const std::string& org, const std::string& super_name, const std::string& table) {
+std::string TablePrefix(const std::string& org, const std::string& super_name,
+                        const std::string& table) {
   return org + "/" + super_name + "/" + table + "/";
 }
 

@@ -35,8 +35,8 @@ struct ColumnStats {
 };
 
 struct DataFile {
-  std::string key;        // ObjectStore key
-  int64_t rows = 0;       // rows in the file, including ones deleted later
+  std::string key;           // ObjectStore key
+  int64_t rows = 0;          // rows in the file, including ones deleted later
   int64_t deleted_rows = 0;  // rows of this file that delete files remove
   int64_t bytes = 0;
   // Row ids: a freshly written file's rows are min_row_id + their position in the file (nothing
@@ -44,7 +44,7 @@ struct DataFile {
   int64_t min_row_id = 0;
   int64_t max_row_id = 0;
   bool row_ids_stored = false;
-  int64_t schema_id = 0;  // the table schema the file was written with
+  int64_t schema_id = 0;                     // the table schema the file was written with
   std::map<std::string, ColumnStats> stats;  // by column name; user columns only
   int64_t live_rows() const { return rows - deleted_rows; }
 };
@@ -79,6 +79,7 @@ struct Snapshot {
 };
 
 // ObjectStore key layout for a table (docs/STORAGE_FORMAT.md).
-std::string TablePrefix(const std::string& org, const std::string& super_name, const std::string& table);
+std::string TablePrefix(const std::string& org, const std::string& super_name,
+                        const std::string& table);
 
 }  // namespace supertable

@@ -49,8 +49,9 @@ struct StagingDir {
 
 // Publishes staged files and the snapshot document, then tries the compare-and-swap. Returns
 // Conflict when another writer committed first; the published objects are then deleted.
-static Status PublishAndCommit(ObjectStore& store, Catalog& catalog, const TableRef& t, int64_t expected_version,
-                               Snapshot& snap, const std::vector<std::pair<std::string, std::string>>& moves,
+static Status PublishAndCommit(ObjectStore& store, Catalog& catalog, const TableRef& t,
+                               int64_t expected_version, Snapshot& snap,
+                               const std::vector<std::pair<std::string, std::string>>& moves,
                                const std::string& summary) {
   std::vector<std::string> published;
   auto rollback = [&](Status s) {
@@ -63,7 +64,8 @@ static Status PublishAndCommit(ObjectStore& store, Catalog& catalog, const Table
     published.push_back(key);
   }
   std::string snap_key =
-      fmt::format("{}_snapshots/{:010d}-{}.json", TablePrefix(t.org, t.super_name, t.table), snap.version, RandomId());
+      fmt::format("{}_snapshots/{:010d}-{}.json", TablePrefix(t.org, t.super_name, t.table),
+                  snap.version, RandomId());
   snap.committed_micros = NowMicros();
   Status s = store.PutIfAbsent(snap_key, snap.ToJson());
   if (!s.ok()) return rollback(s);
@@ -77,12 +79,14 @@ static Status PublishAndCommit(ObjectStore& store, Catalog& catalog, const Table
 // SQL names are case-insensitive: "Orders" and "orders" would be one view, so a new table or
 // super table may not differ from an existing one only by case.
 Status Warehouse::CheckNoCaseClash(const TableRef& t) {
-  auto clash = [](const std::string& kind, const std::string& name, const std::vector<std::string>& existing) {
+  auto clash = [](const std::string& kind, const std::string& name,
+                  const std::vector<std::string>& existing) {
     for (const auto& e : existing) {
       if (e != name && strcasecmp(e.c_str(), name.c_str()) == 0) {
-        return Status::InvalidArgument(fmt::format(
-            "{} '{}' differs from the existing '{}' only by case; SQL names are case-insensitive, use '{}'", kind,
-            name, e, e));
+        return Status::InvalidArgument(
+            fmt::format("{} '{}' differs from the existing '{}' only by case; SQL names are "
+                        "case-insensitive, use '{}'",
+                        kind, name, e, e));
       }
     }
     return Status::Ok();
@@ -99,10 +103,12 @@ Result<WriteResult> Warehouse::Write(const TableRef& t, const WriteRequest& req)
   ST_RETURN_IF_ERROR(ValidateName(t.super_name, "super table"));
   ST_RETURN_IF_ERROR(ValidateName(t.table, "table"));
   if (req.mode != WriteMode::kAppend && req.key_columns.empty()) {
-    return Status::InvalidArgument("upsert and delete_only need key columns (--overwrite-columns a,b)");
+    return Status::InvalidArgument(
+        "upsert and delete_only need key columns (--overwrite-columns a,b)");
   }
   if (req.newer_than && req.key_columns.empty()) {
-    return Status::InvalidArgument("--newer-than needs key columns (--overwrite-columns) to compare rows by");
+    return Status::InvalidArgument(
+        "--newer-than needs key columns (--overwrite-columns) to compare rows by");
   }
   std::error_code ec;
   if (!fs::is_regular_file(req.input_path, ec)) {
@@ -110,7 +116,8 @@ Result<WriteResult> Warehouse::Write(const TableRef& t, const WriteRequest& req)
   }
 
   ST_RETURN_IF_ERROR(CheckNoCaseClash(t));
-  ST_ASSIGN_OR_RETURN(auto lock, catalog_->AcquireLock(TableLockName(t), config_.lock_ttl_ms, config_.lock_timeout_ms));
+  ST_ASSIGN_OR_RETURN(auto lock, catalog_->AcquireLock(TableLockName(t), config_.lock_ttl_ms,
+                                                       config_.lock_timeout_ms));
   LockKeeper keeper(*lock, config_.lock_ttl_ms);
   std::string prefix = TablePrefix(t.org, t.super_name, t.table);
 
@@ -123,7 +130,8 @@ Result<WriteResult> Warehouse::Write(const TableRef& t, const WriteRequest& req)
       ST_ASSIGN_OR_RETURN(std::string doc, store_->Get(head->snapshot_key));
       ST_ASSIGN_OR_RETURN(base, Snapshot::FromJson(doc));
     } else if (req.mode == WriteMode::kDeleteOnly) {
-      return Status::NotFound(fmt::format("cannot delete from {}: the table does not exist", t.ToString()));
+      return Status::NotFound(
+          fmt::format("cannot delete from {}: the table does not exist", t.ToString()));
     }
 
     StagingDir staging{store_->StagingDir() + "/" + RandomId()};
@@ -181,13 +189,18 @@ Result<WriteResult> Warehouse::Write(const TableRef& t, const WriteRequest& req)
       next.deletes.push_back(std::move(d));
     }
 
-    nlohmann::json summary = {{"input_rows", out.input_rows},       {"inserted", out.inserted},
-                              {"deleted", out.deleted},             {"skipped_stale", out.skipped_stale},
-                              {"skipped_duplicates", out.skipped_duplicates}, {"files_added", out.data_files.size()},
-                              {"files_scanned", out.files_scanned}, {"files_pruned", out.files_pruned}};
+    nlohmann::json summary = {{"input_rows", out.input_rows},
+                              {"inserted", out.inserted},
+                              {"deleted", out.deleted},
+                              {"skipped_stale", out.skipped_stale},
+                              {"skipped_duplicates", out.skipped_duplicates},
+                              {"files_added", out.data_files.size()},
+                              {"files_scanned", out.files_scanned},
+                              {"files_pruned", out.files_pruned}};
     if (out.schema_changed) summary["schema_changed"] = true;
     if (req.before_commit) req.before_commit(attempt);
-    Status s = PublishAndCommit(*store_, *catalog_, t, head ? head->version : 0, next, moves, summary.dump());
+    Status s = PublishAndCommit(*store_, *catalog_, t, head ? head->version : 0, next, moves,
+                                summary.dump());
     if (s.code() == StatusCode::kConflict) {
       log::Info("{}: concurrent commit, retrying (attempt {})", t.ToString(), attempt);
       continue;
@@ -198,8 +211,9 @@ Result<WriteResult> Warehouse::Write(const TableRef& t, const WriteRequest& req)
     result.outcome = std::move(out);
     return result;  // the keeper stops, then the lock's destructor releases it
   }
-  return Status::Conflict(fmt::format("{}: gave up after {} attempts; other writers kept committing first",
-                                      t.ToString(), kMaxCommitAttempts));
+  return Status::Conflict(
+      fmt::format("{}: gave up after {} attempts; other writers kept committing first",
+                  t.ToString(), kMaxCommitAttempts));
 }
 
 }  // namespace supertable

@@ -20,8 +20,9 @@ namespace supertable {
 namespace {
 
 bool IsNumericType(const std::string& t) {
-  static const char* kNumeric[] = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
-                                   "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE"};
+  static const char* kNumeric[] = {"TINYINT", "SMALLINT", "INTEGER",   "BIGINT",
+                                   "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                                   "UBIGINT", "UHUGEINT", "FLOAT",     "DOUBLE"};
   for (const char* n : kNumeric) {
     if (t == n) return true;
   }
@@ -37,7 +38,9 @@ bool StatLess(const std::string& type, const std::string& a, const std::string& 
 
 }  // namespace
 
-std::string TableLockName(const TableRef& t) { return fmt::format("table:{}:{}:{}", t.org, t.super_name, t.table); }
+std::string TableLockName(const TableRef& t) {
+  return fmt::format("table:{}:{}:{}", t.org, t.super_name, t.table);
+}
 
 struct LockKeeper::State {
   std::mutex mu;
@@ -50,7 +53,8 @@ LockKeeper::LockKeeper(Lock& lock, int64_t ttl_ms) : state_(std::make_unique<Sta
   State* s = state_.get();
   s->thread = std::thread([s, &lock, ttl_ms] {
     std::unique_lock<std::mutex> lk(s->mu);
-    while (!s->cv.wait_for(lk, std::chrono::milliseconds(std::max<int64_t>(ttl_ms / 3, 10)), [s] { return s->done; })) {
+    while (!s->cv.wait_for(lk, std::chrono::milliseconds(std::max<int64_t>(ttl_ms / 3, 10)),
+                           [s] { return s->done; })) {
       Status st = lock.Renew();
       // A lost lock is not fatal: the commit's compare-and-swap still refuses a stale write.
       if (!st.ok()) log::Warn("{}", st.message());
@@ -70,17 +74,22 @@ LockKeeper::~LockKeeper() {
 Result<std::unique_ptr<Warehouse>> Warehouse::Open(const Config& config) {
   std::error_code ec;
   std::filesystem::create_directories(config.home, ec);
-  if (ec) return Status::IoError(fmt::format("cannot create SUPERTABLE_HOME {}: {}", config.home, ec.message()));
+  if (ec)
+    return Status::IoError(
+        fmt::format("cannot create SUPERTABLE_HOME {}: {}", config.home, ec.message()));
   ST_ASSIGN_OR_RETURN(auto catalog, OpenCatalog(config.locking_backend, config.home));
   ST_ASSIGN_OR_RETURN(auto store, OpenObjectStore(config.storage_type, config.home));
   std::filesystem::create_directories(store->StagingDir(), ec);
-  if (ec) return Status::IoError(fmt::format("cannot create staging {}: {}", store->StagingDir(), ec.message()));
+  if (ec)
+    return Status::IoError(
+        fmt::format("cannot create staging {}: {}", store->StagingDir(), ec.message()));
   EngineOptions eo;
   eo.threads = config.duckdb_threads;
   eo.memory_limit = config.duckdb_memory_limit;
   eo.temp_directory = config.home + "/tmp";
   ST_ASSIGN_OR_RETURN(auto engine, Engine::Open(eo));
-  return std::unique_ptr<Warehouse>(new Warehouse(config, std::move(catalog), std::move(store), std::move(engine)));
+  return std::unique_ptr<Warehouse>(
+      new Warehouse(config, std::move(catalog), std::move(store), std::move(engine)));
 }
 
 Status Warehouse::CheckSuperExists(const std::string& super_name) {
@@ -100,8 +109,8 @@ Result<CommitRecord> Warehouse::RequireHead(const TableRef& t) {
   ST_ASSIGN_OR_RETURN(auto tables, catalog_->ListTables(t.org, t.super_name));
   std::vector<std::string> names;
   for (const auto& e : tables) names.push_back(e.name);
-  return Status::NotFound(
-      fmt::format("unknown table '{}' in super table '{}'{}", t.table, t.super_name, DidYouMean(t.table, names)));
+  return Status::NotFound(fmt::format("unknown table '{}' in super table '{}'{}", t.table,
+                                      t.super_name, DidYouMean(t.table, names)));
 }
 
 Result<Snapshot> Warehouse::LoadSnapshot(const TableRef& t, std::optional<int64_t> version) {
@@ -109,10 +118,12 @@ Result<Snapshot> Warehouse::LoadSnapshot(const TableRef& t, std::optional<int64_
   std::string key = head.snapshot_key;
   if (version && *version != head.version) {
     ST_ASSIGN_OR_RETURN(auto history, catalog_->History(t));
-    auto it = std::find_if(history.begin(), history.end(), [&](const CommitRecord& r) { return r.version == *version; });
+    auto it = std::find_if(history.begin(), history.end(),
+                           [&](const CommitRecord& r) { return r.version == *version; });
     if (it == history.end()) {
-      return Status::NotFound(fmt::format("table {} has no version {} (current is {}; older versions may have expired)",
-                                          t.ToString(), *version, head.version));
+      return Status::NotFound(
+          fmt::format("table {} has no version {} (current is {}; older versions may have expired)",
+                      t.ToString(), *version, head.version));
     }
     key = it->snapshot_key;
   }
@@ -120,7 +131,9 @@ Result<Snapshot> Warehouse::LoadSnapshot(const TableRef& t, std::optional<int64_
   return Snapshot::FromJson(doc);
 }
 
-Result<std::vector<std::string>> Warehouse::ListSupers() { return catalog_->ListSupers(config_.organization); }
+Result<std::vector<std::string>> Warehouse::ListSupers() {
+  return catalog_->ListSupers(config_.organization);
+}
 
 Result<std::vector<TableSummary>> Warehouse::ListTables(const std::string& super_name) {
   ST_RETURN_IF_ERROR(CheckSuperExists(super_name));
@@ -129,8 +142,8 @@ Result<std::vector<TableSummary>> Warehouse::ListTables(const std::string& super
   for (const auto& e : entries) {
     ST_ASSIGN_OR_RETURN(std::string doc, store_->Get(e.head.snapshot_key));
     ST_ASSIGN_OR_RETURN(Snapshot s, Snapshot::FromJson(doc));
-    out.push_back({e.name, e.head.version, s.live_rows(), static_cast<int64_t>(s.files.size()), s.total_bytes(),
-                   e.head.committed_micros});
+    out.push_back({e.name, e.head.version, s.live_rows(), static_cast<int64_t>(s.files.size()),
+                   s.total_bytes(), e.head.committed_micros});
   }
   return out;
 }
@@ -139,8 +152,9 @@ Result<TableDescription> Warehouse::Describe(const TableRef& t) {
   ST_ASSIGN_OR_RETURN(CommitRecord head, RequireHead(t));
   ST_ASSIGN_OR_RETURN(Snapshot s, LoadSnapshot(t));
   TableDescription d;
-  d.summary = {t.table, head.version, s.live_rows(), static_cast<int64_t>(s.files.size()), s.total_bytes(),
-               head.committed_micros};
+  d.summary = {t.table,         head.version,
+               s.live_rows(),   static_cast<int64_t>(s.files.size()),
+               s.total_bytes(), head.committed_micros};
   d.delete_files = static_cast<int64_t>(s.deletes.size());
   for (const auto& f : s.files) d.deleted_rows += f.deleted_rows;
   for (const auto& c : s.schema) {
@@ -192,7 +206,8 @@ Result<QueryStats> Warehouse::Query(const QueryRequest& req, ResultSink& sink) {
     snapshots.push_back(std::move(s));
   }
   QuerySpec spec;
-  for (size_t i = 0; i < entries.size(); ++i) spec.tables.push_back({entries[i].name, &snapshots[i]});
+  for (size_t i = 0; i < entries.size(); ++i)
+    spec.tables.push_back({entries[i].name, &snapshots[i]});
   spec.read_path = [this](const std::string& key) { return store_->ReadPath(key); };
   spec.sql = req.sql;
   spec.row_limit = req.row_limit;
@@ -202,7 +217,8 @@ Result<QueryStats> Warehouse::Query(const QueryRequest& req, ResultSink& sink) {
 
 Status Warehouse::DropTable(const TableRef& t) {
   ST_RETURN_IF_ERROR(RequireHead(t).status());
-  ST_ASSIGN_OR_RETURN(auto lock, catalog_->AcquireLock(TableLockName(t), config_.lock_ttl_ms, config_.lock_timeout_ms));
+  ST_ASSIGN_OR_RETURN(auto lock, catalog_->AcquireLock(TableLockName(t), config_.lock_ttl_ms,
+                                                       config_.lock_timeout_ms));
   // Catalog first: once it is gone nobody can start reading it, then the files go.
   ST_RETURN_IF_ERROR(catalog_->DropTable(t));
   ST_ASSIGN_OR_RETURN(auto objects, store_->List(TablePrefix(t.org, t.super_name, t.table)));

@@ -35,7 +35,7 @@ struct WriteRequest {
 struct WriteResult {
   int64_t version = 0;  // the version committed; unchanged when nothing was written
   bool committed = false;
-  int attempts = 0;     // > 1 when a concurrent commit forced a retry
+  int attempts = 0;  // > 1 when a concurrent commit forced a retry
   WriteOutcome outcome;
 };
 
@@ -114,7 +114,8 @@ class Warehouse {
   Result<TableDescription> Describe(const TableRef& table);
   Result<std::vector<CommitRecord>> History(const TableRef& table);
   // The current snapshot (or the one of `version`) and the record it was committed with.
-  Result<Snapshot> LoadSnapshot(const TableRef& table, std::optional<int64_t> version = std::nullopt);
+  Result<Snapshot> LoadSnapshot(const TableRef& table,
+                                std::optional<int64_t> version = std::nullopt);
   Result<QueryStats> Query(const QueryRequest& request, ResultSink& sink);
 
   Result<CompactResult> Compact(const TableRef& table, const CompactOptions& options);
@@ -136,7 +137,10 @@ class Warehouse {
  private:
   Warehouse(Config config, std::unique_ptr<Catalog> catalog, std::unique_ptr<ObjectStore> store,
             std::unique_ptr<Engine> engine)
-      : config_(std::move(config)), catalog_(std::move(catalog)), store_(std::move(store)), engine_(std::move(engine)) {}
+      : config_(std::move(config)),
+        catalog_(std::move(catalog)),
+        store_(std::move(store)),
+        engine_(std::move(engine)) {}
 
   Config config_;
   std::unique_ptr<Catalog> catalog_;

@@ -15,7 +15,9 @@ class Cli : public ::testing::Test {
   TempDir dir_;
   std::string home() const { return dir_.path() + "/home"; }
   testing::CommandResult Run(std::vector<std::string> args) { return RunCli(args, home()); }
-  std::string File(const std::string& name, const std::string& content) { return dir_.Write(name, content); }
+  std::string File(const std::string& name, const std::string& content) {
+    return dir_.Write(name, content);
+  }
   // Bad input: exit 1, exactly one line on stderr starting with "error:" and mentioning `what`.
   void ExpectUserError(const testing::CommandResult& r, const std::string& what) {
     EXPECT_EQ(r.exit_code, 1) << r.err;
@@ -26,7 +28,8 @@ class Cli : public ::testing::Test {
 };
 
 TEST_F(Cli, HelpOnEveryCommand) {
-  for (const char* cmd : {"init", "ingest", "supers", "tables", "describe", "history", "query", "compact", "gc", "drop", "demo"}) {
+  for (const char* cmd : {"init", "ingest", "supers", "tables", "describe", "history", "query",
+                          "compact", "gc", "drop", "demo"}) {
     auto r = Run({cmd, "--help"});
     EXPECT_EQ(r.exit_code, 0) << cmd << r.err;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd;
@@ -42,14 +45,17 @@ TEST_F(Cli, HelpOnEveryCommand) {
 TEST_F(Cli, IngestQueryDescribeHistory) {
   auto init = Run({"init"});
   ASSERT_EQ(init.exit_code, 0) << init.err;
-  auto in = Run({"ingest", "shop", "orders", File("o.csv", "id,amount,day\n1,9.5,2024-01-02\n2,3.25,2024-01-03\n")});
+  auto in = Run({"ingest", "shop", "orders",
+                 File("o.csv", "id,amount,day\n1,9.5,2024-01-02\n2,3.25,2024-01-03\n")});
   ASSERT_EQ(in.exit_code, 0) << in.err;
   EXPECT_NE(in.out.find("version 1"), std::string::npos);
-  auto up = Run({"ingest", "shop", "orders", File("u.csv", "id,amount,day\n2,4,2024-01-04\n"), "--overwrite-columns", "id"});
+  auto up = Run({"ingest", "shop", "orders", File("u.csv", "id,amount,day\n2,4,2024-01-04\n"),
+                 "--overwrite-columns", "id"});
   ASSERT_EQ(up.exit_code, 0) << up.err;
   EXPECT_NE(up.out.find("1 inserted, 1 deleted"), std::string::npos) << up.out;
 
-  auto q = Run({"query", "shop", "SELECT id, amount, day FROM orders ORDER BY id", "--format", "json"});
+  auto q =
+      Run({"query", "shop", "SELECT id, amount, day FROM orders ORDER BY id", "--format", "json"});
   ASSERT_EQ(q.exit_code, 0) << q.err;
   auto j = nlohmann::json::parse(q.out);
   EXPECT_EQ(j["columns"][2]["type"], "DATE");
@@ -57,7 +63,8 @@ TEST_F(Cli, IngestQueryDescribeHistory) {
   EXPECT_EQ(j["rows"][1][2], "2024-01-04");
   EXPECT_EQ(j["truncated"], false);
 
-  auto csv = Run({"query", "shop", "SELECT id, 'a,b' AS s FROM orders ORDER BY id", "--format", "csv"});
+  auto csv =
+      Run({"query", "shop", "SELECT id, 'a,b' AS s FROM orders ORDER BY id", "--format", "csv"});
   EXPECT_EQ(csv.out, "id,s\n1,\"a,b\"\n2,\"a,b\"\n");
   auto limited = Run({"query", "shop", "SELECT * FROM orders", "--limit", "1", "--format", "json"});
   EXPECT_EQ(nlohmann::json::parse(limited.out)["truncated"], true);
@@ -70,7 +77,8 @@ TEST_F(Cli, IngestQueryDescribeHistory) {
   auto hj = nlohmann::json::parse(h.out);
   ASSERT_EQ(hj["rows"].size(), 2u);
   EXPECT_EQ(hj["rows"][1][2], "upsert");
-  auto sys = Run({"query", "shop", "SELECT count(*) FROM orders WHERE __st_row_id >= 0", "--system-columns", "--format", "csv"});
+  auto sys = Run({"query", "shop", "SELECT count(*) FROM orders WHERE __st_row_id >= 0",
+                  "--system-columns", "--format", "csv"});
   EXPECT_EQ(sys.out, "count_star()\n2\n") << sys.err;
   EXPECT_EQ(Run({"supers", "--format", "csv"}).out, "super,tables\nshop,1\n");
   EXPECT_EQ(Run({"tables", "shop", "--format", "csv"}).out.substr(0, 5), "table");
@@ -79,26 +87,39 @@ TEST_F(Cli, IngestQueryDescribeHistory) {
 TEST_F(Cli, BadInputsGetOneClearLineAndChangeNothing) {
   ASSERT_EQ(Run({"ingest", "s", "t", File("ok.csv", "id,v\n1,a\n")}).exit_code, 0);
 
-  ExpectUserError(Run({"ingest", "s", "t", dir_.path() + "/missing.csv"}), "missing.csv: no such file");
-  ExpectUserError(Run({"ingest", "s", "bad-name", File("a.csv", "id\n1\n")}), "invalid table name 'bad-name'");
+  ExpectUserError(Run({"ingest", "s", "t", dir_.path() + "/missing.csv"}),
+                  "missing.csv: no such file");
+  ExpectUserError(Run({"ingest", "s", "bad-name", File("a.csv", "id\n1\n")}),
+                  "invalid table name 'bad-name'");
   ExpectUserError(Run({"ingest", "9s", "t", File("b.csv", "id\n1\n")}), "invalid super table name");
   ExpectUserError(Run({"ingest", "s", "t", File("c.txt.bin", "id\n1\n")}), "--format");
   ExpectUserError(Run({"ingest", "s", "t", File("d.json", "[{\"id\": 1}, {\"id\": ")}), "d.json");
-  ExpectUserError(Run({"ingest", "s", "t", File("e.csv", "id,v\n2,\"unterminated\n")}), "closing quote");
-  ExpectUserError(Run({"ingest", "s", "t", File("e2.csv", "id,v\n1,2,3\n")}), "as many fields as the header");
+  ExpectUserError(Run({"ingest", "s", "t", File("e.csv", "id,v\n2,\"unterminated\n")}),
+                  "closing quote");
+  ExpectUserError(Run({"ingest", "s", "t", File("e2.csv", "id,v\n1,2,3\n")}),
+                  "as many fields as the header");
   ExpectUserError(Run({"ingest", "s", "t", File("d2.json", "[{\"id\": 1},\n")}), "not closed");
-  ExpectUserError(Run({"ingest", "s", "t", File("d3.ndjson", "{\"id\": 1}\n{\"id\": 2\n")}), "d3.ndjson");
+  ExpectUserError(Run({"ingest", "s", "t", File("d3.ndjson", "{\"id\": 1}\n{\"id\": 2\n")}),
+                  "d3.ndjson");
   ExpectUserError(Run({"ingest", "s", "t", File("d4.json", "  \n")}), "empty");
-  ExpectUserError(Run({"ingest", "s", "t", File("f.csv", "id,v\nnot a number,b\n")}), "not a number");
-  ExpectUserError(Run({"ingest", "s", "t", File("g.csv", "id,v\n1,a\n"), "--overwrite-columns", "idd"}), "did you mean 'id'");
-  ExpectUserError(Run({"ingest", "s", "t", File("h.csv", "id,v\n1,a\n"), "--newer-than", "v"}), "--newer-than needs key columns");
-  ExpectUserError(Run({"ingest", "s", "t", File("i.parquet", "PAR1 this is not parquet")}), "i.parquet");
-  ExpectUserError(Run({"ingest", "s", "t", File("j.csv", "id,__st_row_id\n1,2\n")}), "reserved prefix");
+  ExpectUserError(Run({"ingest", "s", "t", File("f.csv", "id,v\nnot a number,b\n")}),
+                  "not a number");
+  ExpectUserError(
+      Run({"ingest", "s", "t", File("g.csv", "id,v\n1,a\n"), "--overwrite-columns", "idd"}),
+      "did you mean 'id'");
+  ExpectUserError(Run({"ingest", "s", "t", File("h.csv", "id,v\n1,a\n"), "--newer-than", "v"}),
+                  "--newer-than needs key columns");
+  ExpectUserError(Run({"ingest", "s", "t", File("i.parquet", "PAR1 this is not parquet")}),
+                  "i.parquet");
+  ExpectUserError(Run({"ingest", "s", "t", File("j.csv", "id,__st_row_id\n1,2\n")}),
+                  "reserved prefix");
   ExpectUserError(Run({"query", "nosuch", "SELECT 1"}), "unknown super table 'nosuch'");
-  ExpectUserError(Run({"describe", "s", "tt"}), "unknown table 'tt' in super table 's'; did you mean 't'?");
+  ExpectUserError(Run({"describe", "s", "tt"}),
+                  "unknown table 'tt' in super table 's'; did you mean 't'?");
   ExpectUserError(Run({"history", "S_", "t"}), "unknown super table");
   ExpectUserError(Run({"query", "s", "SELECT nope FROM t"}), "nope");
-  ExpectUserError(Run({"query", "s", "SELECT 1", "--format", "xml"}), "expected table, csv or json");
+  ExpectUserError(Run({"query", "s", "SELECT 1", "--format", "xml"}),
+                  "expected table, csv or json");
   ExpectUserError(Run({"gc", "--grace", "soon"}), "invalid duration");
 
   // Nothing above changed the table.
@@ -109,7 +130,10 @@ TEST_F(Cli, BadInputsGetOneClearLineAndChangeNothing) {
 
 TEST_F(Cli, CompactGcDrop) {
   for (int i = 0; i < 3; ++i) {
-    ASSERT_EQ(Run({"ingest", "s", "t", File("x" + std::to_string(i) + ".csv", "id\n" + std::to_string(i) + "\n")}).exit_code, 0);
+    ASSERT_EQ(Run({"ingest", "s", "t",
+                   File("x" + std::to_string(i) + ".csv", "id\n" + std::to_string(i) + "\n")})
+                  .exit_code,
+              0);
   }
   auto c = Run({"compact", "s"});
   ASSERT_EQ(c.exit_code, 0) << c.err;
@@ -127,9 +151,12 @@ TEST_F(Cli, CompactGcDrop) {
 TEST_F(Cli, JsonEncodingOfTypes) {
   ASSERT_EQ(Run({"ingest", "s", "t", File("a.csv", "id\n1\n")}).exit_code, 0);
   auto r = Run({"query", "s",
-                "SELECT TIMETZ '12:34:56+02' AS a, TIMETZ '12:34:56.25+02' AS b, TIMESTAMPTZ '2024-01-02 03:04:05+00' AS c, "
-                "123456789012345678::DECIMAL(18,0) AS d, 'NaN'::DOUBLE AS e, INTERVAL 1 DAY + INTERVAL 90 MINUTE AS f, "
-                "'\\xAB'::BLOB AS g, {'k': [1, NULL]} AS h, MAP {'x': 1} AS i, 9007199254740993 AS j, NULL AS k",
+                "SELECT TIMETZ '12:34:56+02' AS a, TIMETZ '12:34:56.25+02' AS b, TIMESTAMPTZ "
+                "'2024-01-02 03:04:05+00' AS c, "
+                "123456789012345678::DECIMAL(18,0) AS d, 'NaN'::DOUBLE AS e, INTERVAL 1 DAY + "
+                "INTERVAL 90 MINUTE AS f, "
+                "'\\xAB'::BLOB AS g, {'k': [1, NULL]} AS h, MAP {'x': 1} AS i, 9007199254740993 AS "
+                "j, NULL AS k",
                 "--format", "json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto row = nlohmann::json::parse(r.out)["rows"][0];

@@ -62,7 +62,8 @@ TEST_F(Concurrency, FourProcessesLoseNothing) {
   }
   EXPECT_EQ(RowsText("SELECT count(*), count(DISTINCT (writer, seq)) FROM t"),
             fmt::format("{0},{0}", 1 + kWriters * kBatches * 50));
-  EXPECT_EQ(RowsText("SELECT count(*) FROM t WHERE v = 'updated'"), std::to_string(kWriters * (kBatches / 2)));
+  EXPECT_EQ(RowsText("SELECT count(*) FROM t WHERE v = 'updated'"),
+            std::to_string(kWriters * (kBatches / 2)));
   auto h = wh_->History(wh_->Ref("s", "t"));
   EXPECT_EQ(h->size(), static_cast<size_t>(1 + kWriters * kBatches));
 }
@@ -109,7 +110,8 @@ TEST_F(Concurrency, KillDuringIngestLeavesPreviousSnapshot) {
   {
     std::ofstream out(big);
     out << "id,name,amount\n";
-    for (int i = 1; i <= 1500000; ++i) out << i << ",name_" << (i % 9973) << "," << (i % 1000) * 0.25 << "\n";
+    for (int i = 1; i <= 1500000; ++i)
+      out << i << ",name_" << (i % 9973) << "," << (i % 1000) * 0.25 << "\n";
   }
   std::string home = MakeConfig().home;
   int64_t expected_rows = 1;
@@ -139,7 +141,8 @@ TEST_F(Concurrency, KillDuringIngestLeavesPreviousSnapshot) {
       expected_rows += 1500000;
     }
     (void)finished;
-    EXPECT_EQ(RowsText("SELECT count(*) FROM t"), std::to_string(expected_rows)) << "killed after " << delay_ms << " ms";
+    EXPECT_EQ(RowsText("SELECT count(*) FROM t"), std::to_string(expected_rows))
+        << "killed after " << delay_ms << " ms";
   }
   // The dead writers' locks do not block the next writer.
   auto start = std::chrono::steady_clock::now();

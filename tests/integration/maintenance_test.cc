@@ -22,7 +22,8 @@ class Maintenance : public WarehouseTest {
 };
 
 TEST_F(Maintenance, CompactMergesFilesAndAppliesDeletes) {
-  for (int i = 0; i < 5; ++i) Ingest("t", "id,v\n" + std::to_string(i) + ",a\n" + std::to_string(i + 10) + ",b\n");
+  for (int i = 0; i < 5; ++i)
+    Ingest("t", "id,v\n" + std::to_string(i) + ",a\n" + std::to_string(i + 10) + ",b\n");
   Ingest("t", "id,v\n3,X\n", WriteMode::kUpsert, {"id"});
   Ingest("t", "id\n4\n", WriteMode::kDeleteOnly, {"id"});
   std::string before = RowsText("SELECT id, v FROM t ORDER BY id");

@@ -11,8 +11,8 @@ using testing::WarehouseTest;
 
 class RealData : public WarehouseTest {
  protected:
-  WriteResult Load(const std::string& table, const std::string& file, WriteMode mode = WriteMode::kAppend,
-                   std::vector<std::string> keys = {}) {
+  WriteResult Load(const std::string& table, const std::string& file,
+                   WriteMode mode = WriteMode::kAppend, std::vector<std::string> keys = {}) {
     WriteRequest req;
     req.input_path = SharedDataFile(file);
     req.mode = mode;
@@ -30,7 +30,8 @@ TEST_F(RealData, ZipcodesKeepLeadingZerosThroughUpserts) {
   // Upserting the same file replaces every row once: same count, nothing duplicated.
   auto r = Load("zipcodes", "zipcodes.csv", WriteMode::kUpsert, {"zip_code"});
   EXPECT_EQ(r.outcome.deleted, 42049);
-  EXPECT_EQ(RowsText("SELECT count(*), count(DISTINCT zip_code) FROM zipcodes", "real"), "42049,42049");
+  EXPECT_EQ(RowsText("SELECT count(*), count(DISTINCT zip_code) FROM zipcodes", "real"),
+            "42049,42049");
 }
 
 TEST_F(RealData, BirdstrikesColumnsWithSpaces) {
@@ -46,7 +47,8 @@ TEST_F(RealData, JsonFiles) {
   EXPECT_EQ(Load("flights", "flights-20k.json").outcome.inserted, 20000);
   EXPECT_EQ(RowsText("SELECT count(DISTINCT origin) > 10 FROM flights", "real"), "true");
   EXPECT_EQ(Load("budget", "budget.json").outcome.inserted, 237);
-  EXPECT_EQ(RowsText("SELECT count(*) FROM budget WHERE \"Agency name\" IS NOT NULL", "real"), "237");
+  EXPECT_EQ(RowsText("SELECT count(*) FROM budget WHERE \"Agency name\" IS NOT NULL", "real"),
+            "237");
   // GeoJSON: one document with nested features; it stays one row with nested types, queryable.
   EXPECT_EQ(Load("earthquakes", "earthquakes.json").outcome.inserted, 1);
   EXPECT_EQ(RowsText("SELECT len(features) > 1000 FROM earthquakes", "real"), "true");

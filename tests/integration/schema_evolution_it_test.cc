@@ -30,7 +30,8 @@ TEST_F(SchemaEvolution, WideningIntToDouble) {
 TEST_F(SchemaEvolution, WideningInt32ToInt64ThroughParquetAndJson) {
   // JSON integers arrive as BIGINT; a table first written with INTEGER widens.
   ASSERT_TRUE(TryIngest("t", "[{\"n\": 1}]", WriteMode::kAppend, {}, {}, "json").ok());
-  ASSERT_TRUE(TryIngest("t", "[{\"n\": 9007199254740993}]", WriteMode::kAppend, {}, {}, "json").ok());
+  ASSERT_TRUE(
+      TryIngest("t", "[{\"n\": 9007199254740993}]", WriteMode::kAppend, {}, {}, "json").ok());
   EXPECT_EQ(RowsText("SELECT max(n) FROM t"), "9007199254740993");
 }
 
@@ -43,9 +44,11 @@ TEST_F(SchemaEvolution, TypeConflictRefusedAndTableUnchanged) {
   EXPECT_EQ(RowsText("SELECT id, amount FROM t"), "1,5");
   EXPECT_EQ(wh_->History(wh_->Ref("s", "t"))->size(), 1u);
   // A nested value where a number is stored is refused before anything is read.
-  auto nested = TryIngest("t", "[{\"id\": 3, \"amount\": {\"x\": 1}}]", WriteMode::kAppend, {}, {}, "json");
+  auto nested =
+      TryIngest("t", "[{\"id\": 3, \"amount\": {\"x\": 1}}]", WriteMode::kAppend, {}, {}, "json");
   ASSERT_FALSE(nested.ok());
-  EXPECT_NE(nested.status().message().find("'amount' is BIGINT in the table but STRUCT"), std::string::npos)
+  EXPECT_NE(nested.status().message().find("'amount' is BIGINT in the table but STRUCT"),
+            std::string::npos)
       << nested.status().message();
 }
 

@@ -57,7 +57,9 @@ TEST_F(WriteModes, SystemColumnsHiddenUnlessAsked) {
     void Row(const std::vector<nlohmann::json>& r) override { row = r; }
     void End(bool) override {}
   } cells;
-  ASSERT_TRUE(wh_->Query({"s", "SELECT count(DISTINCT __st_row_id), count(*) FROM t", -1, true}, cells).ok());
+  ASSERT_TRUE(
+      wh_->Query({"s", "SELECT count(DISTINCT __st_row_id), count(*) FROM t", -1, true}, cells)
+          .ok());
   EXPECT_EQ(cells.row.at(0), cells.row.at(1));
   EXPECT_EQ(cells.row.at(1), 3);
   EXPECT_FALSE(wh_->Query({"s", "SELECT __st_row_id FROM t", -1, false}, cells).ok());
@@ -92,8 +94,10 @@ TEST_F(WriteModes, UpsertIntoNewTableIsAnInsert) {
 
 TEST_F(WriteModes, NewerThanSkipsStaleRows) {
   Ingest("t", "id,ts,v\n1,10,old\n2,20,old\n3,,old\n");
-  auto r = Ingest("t", "id,ts,v\n1,11,new\n2,20,same\n3,5,new\n4,1,new\n", WriteMode::kUpsert, {"id"}, "ts");
-  // 1: newer -> replaced. 2: stored ts (20) >= incoming (20) -> dropped. 3: stored NULL is oldest -> replaced.
+  auto r = Ingest("t", "id,ts,v\n1,11,new\n2,20,same\n3,5,new\n4,1,new\n", WriteMode::kUpsert,
+                  {"id"}, "ts");
+  // 1: newer -> replaced. 2: stored ts (20) >= incoming (20) -> dropped. 3: stored NULL is oldest
+  // -> replaced.
   EXPECT_EQ(r.outcome.skipped_stale, 1);
   EXPECT_EQ(r.outcome.deleted, 2);
   EXPECT_EQ(RowsText("SELECT id, ts, v FROM t ORDER BY id"), "1,11,new|2,20,old|3,5,new|4,1,new");
@@ -139,7 +143,8 @@ TEST_F(WriteModes, StatisticsPruneFilesAnUpsertReads) {
   EXPECT_EQ(r.outcome.deleted, 0);
   auto r2 = Ingest("t", "id,v\n200,y\n", WriteMode::kUpsert, {"id"});
   EXPECT_EQ(r2.outcome.deleted, 1);
-  EXPECT_EQ(RowsText("SELECT id, v FROM t WHERE id BETWEEN 100 AND 200 ORDER BY id"), "100,a|150,x|200,y");
+  EXPECT_EQ(RowsText("SELECT id, v FROM t WHERE id BETWEEN 100 AND 200 ORDER BY id"),
+            "100,a|150,x|200,y");
 }
 
 TEST_F(WriteModes, RepeatedUpsertsStayConsistent) {
@@ -152,10 +157,12 @@ TEST_F(WriteModes, RepeatedUpsertsStayConsistent) {
 }
 
 TEST_F(WriteModes, JsonAndParquetInputs) {
-  ASSERT_TRUE(TryIngest("j", "[{\"id\": 1, \"tags\": [\"a\"]}, {\"id\": 2, \"tags\": []}]", WriteMode::kAppend, {}, {},
-                        "json").ok());
-  ASSERT_TRUE(TryIngest("j", "{\"id\": 3, \"tags\": [\"c\"]}\n{\"id\": 4, \"tags\": null}\n", WriteMode::kAppend, {}, {},
-                        "ndjson").ok());
+  ASSERT_TRUE(TryIngest("j", "[{\"id\": 1, \"tags\": [\"a\"]}, {\"id\": 2, \"tags\": []}]",
+                        WriteMode::kAppend, {}, {}, "json")
+                  .ok());
+  ASSERT_TRUE(TryIngest("j", "{\"id\": 3, \"tags\": [\"c\"]}\n{\"id\": 4, \"tags\": null}\n",
+                        WriteMode::kAppend, {}, {}, "ndjson")
+                  .ok());
   EXPECT_EQ(RowsText("SELECT id, tags FROM j ORDER BY id"), "1,[\"a\"]|2,[]|3,[\"c\"]|4,NULL");
 }
 
@@ -164,11 +171,13 @@ TEST_F(WriteModes, KeyColumnsMustExistInInputAndTable) {
   // A key missing from the input would read as NULL for every row and collapse the batch.
   auto r = TryIngest("t", "v\nx\ny\n", WriteMode::kUpsert, {"id"});
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("key column 'id' is not in the input"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("key column 'id' is not in the input"), std::string::npos)
+      << r.status().message();
   // A key missing from the table would match every stored row as NULL = NULL.
   auto d = TryIngest("t", "other\n\n", WriteMode::kDeleteOnly, {"other"});
   ASSERT_FALSE(d.ok());
-  EXPECT_NE(d.status().message().find("not in the table"), std::string::npos) << d.status().message();
+  EXPECT_NE(d.status().message().find("not in the table"), std::string::npos)
+      << d.status().message();
   auto n = TryIngest("t", "id,v\n1,z\n", WriteMode::kUpsert, {"id"}, "ts");
   ASSERT_FALSE(n.ok());
   EXPECT_NE(n.status().message().find("newer_than column 'ts'"), std::string::npos);
@@ -187,9 +196,11 @@ TEST_F(WriteModes, NamesDifferingOnlyByCaseAreRefused) {
 
 TEST_F(WriteModes, QueriesAreReadOnly) {
   Ingest("t", "id\n1\n");
-  for (const char* sql : {"INSERT INTO t VALUES (2)", "COPY (SELECT 1) TO '/tmp/supertable-should-not-exist.csv'",
-                          "SELECT 1; SELECT 2", "CREATE TABLE x AS SELECT 1", "DROP VIEW t", "SET threads = 1",
-                          "EXPLAIN ANALYZE COPY (SELECT 1) TO '/tmp/supertable-should-not-exist.csv'", "ATTACH ':memory:' AS m"}) {
+  for (const char* sql :
+       {"INSERT INTO t VALUES (2)", "COPY (SELECT 1) TO '/tmp/supertable-should-not-exist.csv'",
+        "SELECT 1; SELECT 2", "CREATE TABLE x AS SELECT 1", "DROP VIEW t", "SET threads = 1",
+        "EXPLAIN ANALYZE COPY (SELECT 1) TO '/tmp/supertable-should-not-exist.csv'",
+        "ATTACH ':memory:' AS m"}) {
     class Null : public ResultSink {
      public:
       void Begin(const std::vector<Column>&) override {}

@@ -58,9 +58,11 @@ Config WarehouseTest::MakeConfig() const {
   return config;
 }
 
-Result<WriteResult> WarehouseTest::TryIngest(const std::string& table, const std::string& content, WriteMode mode,
-                                             std::vector<std::string> keys, std::optional<std::string> newer,
-                                             const std::string& ext, const std::string& super_name) {
+Result<WriteResult> WarehouseTest::TryIngest(const std::string& table, const std::string& content,
+                                             WriteMode mode, std::vector<std::string> keys,
+                                             std::optional<std::string> newer,
+                                             const std::string& ext,
+                                             const std::string& super_name) {
   std::string path = dir_->Write("input" + std::to_string(++files_written_) + "." + ext, content);
   WriteRequest req;
   req.input_path = path;
@@ -92,7 +94,8 @@ class CollectSink : public ResultSink {
 };
 }  // namespace
 
-std::vector<std::vector<std::string>> WarehouseTest::Rows(const std::string& sql, const std::string& super_name) {
+std::vector<std::vector<std::string>> WarehouseTest::Rows(const std::string& sql,
+                                                          const std::string& super_name) {
   CollectSink sink;
   auto r = wh_->Query({super_name, sql, -1, false}, sink);
   EXPECT_TRUE(r.ok()) << r.status().message() << "\nSQL: " << sql;
@@ -144,6 +147,8 @@ CommandResult RunCli(const std::vector<std::string>& args, const std::string& ho
   return r;
 }
 
-std::string SharedDataFile(const std::string& name) { return std::string(SUPERTABLE_SHARED_DATA) + "/" + name; }
+std::string SharedDataFile(const std::string& name) {
+  return std::string(SUPERTABLE_SHARED_DATA) + "/" + name;
+}
 
 }  // namespace supertable::testing

@@ -34,14 +34,18 @@ class WarehouseTest : public ::testing::Test {
   Config MakeConfig() const;
 
   // Writes a CSV file and ingests it. Fails the test on error.
-  WriteResult Ingest(const std::string& table, const std::string& csv, WriteMode mode = WriteMode::kAppend,
-                     std::vector<std::string> keys = {}, std::optional<std::string> newer = std::nullopt,
+  WriteResult Ingest(const std::string& table, const std::string& csv,
+                     WriteMode mode = WriteMode::kAppend, std::vector<std::string> keys = {},
+                     std::optional<std::string> newer = std::nullopt,
                      const std::string& super_name = "s");
-  Result<WriteResult> TryIngest(const std::string& table, const std::string& content, WriteMode mode,
-                                std::vector<std::string> keys = {}, std::optional<std::string> newer = std::nullopt,
-                                const std::string& ext = "csv", const std::string& super_name = "s");
+  Result<WriteResult> TryIngest(const std::string& table, const std::string& content,
+                                WriteMode mode, std::vector<std::string> keys = {},
+                                std::optional<std::string> newer = std::nullopt,
+                                const std::string& ext = "csv",
+                                const std::string& super_name = "s");
   // Query results as text cells ("NULL" for null), rows in result order.
-  std::vector<std::vector<std::string>> Rows(const std::string& sql, const std::string& super_name = "s");
+  std::vector<std::vector<std::string>> Rows(const std::string& sql,
+                                             const std::string& super_name = "s");
   // "a,b|c,d" form of Rows() for compact assertions.
   std::string RowsText(const std::string& sql, const std::string& super_name = "s");
 

@@ -32,8 +32,8 @@ TEST(PlanSchema, NewTable) {
 }
 
 TEST(PlanSchema, AddsColumnsAndFillsMissing) {
-  auto p = PlanSchema({{"id", "BIGINT"}, {"name", "VARCHAR"}}, {{"ID", "BIGINT"}, {"email", "VARCHAR"}},
-                      InputFormat::kParquet);
+  auto p = PlanSchema({{"id", "BIGINT"}, {"name", "VARCHAR"}},
+                      {{"ID", "BIGINT"}, {"email", "VARCHAR"}}, InputFormat::kParquet);
   ASSERT_TRUE(p.ok()) << p.status().message();
   EXPECT_TRUE(p->schema_changed);
   ASSERT_EQ(p->schema.size(), 3u);
@@ -56,7 +56,8 @@ TEST(PlanSchema, WidensEitherWay) {
 TEST(PlanSchema, RefusesLossyChange) {
   auto p = PlanSchema({{"n", "BIGINT"}}, {{"n", "DATE"}}, InputFormat::kParquet);
   ASSERT_FALSE(p.ok());
-  EXPECT_NE(p.status().message().find("'n' is BIGINT in the table but DATE in the input"), std::string::npos);
+  EXPECT_NE(p.status().message().find("'n' is BIGINT in the table but DATE in the input"),
+            std::string::npos);
   auto nested = PlanSchema({{"n", "BIGINT"}}, {{"n", "STRUCT(a INTEGER)"}}, InputFormat::kJson);
   EXPECT_FALSE(nested.ok());
 }

@@ -84,7 +84,10 @@ TEST(SqliteCatalog, LockTimesOutNamingHolderAndExpires) {
 TEST(SqliteCatalog, DeadLocalOwnerIsBrokenAtOnce) {
   TempDir d;
   std::string path = d.path() + "/c.db";
-  { auto init = SqliteCatalog::Open(path); ASSERT_TRUE(init.ok()); }
+  {
+    auto init = SqliteCatalog::Open(path);
+    ASSERT_TRUE(init.ok());
+  }
   pid_t child = fork();
   if (child == 0) {
     auto cat = SqliteCatalog::Open(path);
