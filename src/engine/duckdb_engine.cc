@@ -1,5 +1,5 @@
-// The DuckDB implementation of Engine: the only file (with value_encoding) that includes
-// duckdb.hpp.
+// The DuckDB implementation of Engine. Like every file that includes duckdb.hpp, it lives in
+// src/engine/ (with value_encoding.cc and progress_watch.cc).
 #include <duckdb.hpp>
 #include <duckdb/parser/statement/explain_statement.hpp>
 
@@ -147,15 +147,28 @@ Result<InputFormat> JsonKind(const std::string& path) {
   return InputFormat::kJsonArray;
 }
 
-// The CSV delimiter as DuckDB's sniffer sees it. Sniffing the quote too would let it decide that
-// a file with an unterminated quote simply has no quoting; the reader instead fixes RFC 4180
-// quotes and keeps only the sniffed delimiter.
-Result<std::string> SniffDelimiter(Connection& con, const std::string& path) {
-  auto sniffed = Fetch(con, fmt::format("SELECT Delimiter FROM sniff_csv({})", sql::Literal(path)));
-  if (!sniffed.ok()) return sniffed.status();
-  auto& r = *sniffed;
-  if (r->RowCount() == 0 || r->GetValue(0, 0).IsNull()) return std::string(",");
-  return r->GetValue(0, 0).ToString();
+// The CSV delimiter, read off the header line: the candidate that occurs most often outside
+// quotes (',' when none does: a one-column file). DuckDB's sniffer is not asked, because it
+// judges the data rows and, given rows shorter than the header, picks a delimiter that turns the
+// whole file into one column. Quotes are fixed to RFC 4180's by the reader, for the same reason.
+Result<std::string> HeaderDelimiter(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string header;
+  if (!std::getline(in, header) || header.find_first_not_of(" \t\r") == std::string::npos) {
+    return Status::InvalidArgument("the file is empty; expected a header row naming the columns");
+  }
+  std::map<char, int> counts;
+  bool quoted = false;
+  for (char c : header) {
+    if (c == '"') quoted = !quoted;
+    if (!quoted && (c == ',' || c == '\t' || c == ';' || c == '|')) ++counts[c];
+  }
+  char best = ',';
+  int best_count = 0;
+  for (char c : {',', '\t', ';', '|'}) {
+    if (counts[c] > best_count) best = c, best_count = counts[c];
+  }
+  return std::string(1, best);
 }
 
 std::string ReaderSql(const std::string& path, InputFormat format,
@@ -417,7 +430,7 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
     format = *kind;
   }
   if (format == InputFormat::kCsv) {
-    auto d = SniffDelimiter(*con, spec.input_path);
+    auto d = HeaderDelimiter(spec.input_path);
     if (!d.ok()) return ctx(d.status());
     delimiter = *d;
   }
@@ -440,6 +453,14 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
   for (idx_t i = 0; i < described->RowCount(); ++i) {
     incoming.push_back(
         {described->GetValue(0, i).ToString(), described->GetValue(1, i).ToString()});
+  }
+  if (spec.mode == WriteMode::kDeleteOnly) {
+    // A delete reads only the keys; other columns of the file are neither checked nor stored.
+    std::erase_if(incoming, [&](const Column& c) {
+      return std::none_of(
+          spec.key_columns.begin(), spec.key_columns.end(),
+          [&](const std::string& k) { return strcasecmp(k.c_str(), c.name.c_str()) == 0; });
+    });
   }
   std::vector<Column> base_schema = spec.base ? spec.base->schema : std::vector<Column>{};
   auto plan_or = PlanSchema(base_schema, incoming, format);
@@ -752,7 +773,8 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
   try {
     return std::unique_ptr<Engine>(std::make_unique<DuckEngine>(options));
   } catch (const std::exception& e) {
-    return Status::InvalidArgument(fmt::format("cannot start DuckDB: {}", e.what()));
+    duckdb::ErrorData error(e);
+    return Status::InvalidArgument(fmt::format("cannot start DuckDB: {}", error.RawMessage()));
   }
 }
 

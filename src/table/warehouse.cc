@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "common/ids.h"
 #include "common/log.h"
 #include "common/names.h"
 
@@ -223,6 +224,9 @@ Status Warehouse::DropTable(const TableRef& t) {
   ST_RETURN_IF_ERROR(catalog_->DropTable(t));
   ST_ASSIGN_OR_RETURN(auto objects, store_->List(TablePrefix(t.org, t.super_name, t.table)));
   for (const auto& o : objects) ST_RETURN_IF_ERROR(store_->Delete(o.key));
+  // Temporary files of crashed writes too: no gc will visit a dropped table again.
+  ST_RETURN_IF_ERROR(
+      store_->RemoveAbandoned(TablePrefix(t.org, t.super_name, t.table), NowMicros()).status());
   return lock->Release();
 }
 

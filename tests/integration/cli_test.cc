@@ -98,6 +98,8 @@ TEST_F(Cli, BadInputsGetOneClearLineAndChangeNothing) {
                   "closing quote");
   ExpectUserError(Run({"ingest", "s", "t", File("e2.csv", "id,v\n1,2,3\n")}),
                   "as many fields as the header");
+  ExpectUserError(Run({"ingest", "s", "t", File("e3.csv", "a,b,c\n1,2\n3,4,5\n")}), "e3.csv");
+  ExpectUserError(Run({"ingest", "s", "t", File("e4.csv", "")}), "expected a header row");
   ExpectUserError(Run({"ingest", "s", "t", File("d2.json", "[{\"id\": 1},\n")}), "not closed");
   ExpectUserError(Run({"ingest", "s", "t", File("d3.ndjson", "{\"id\": 1}\n{\"id\": 2\n")}),
                   "d3.ndjson");

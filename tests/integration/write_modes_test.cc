@@ -121,10 +121,16 @@ TEST_F(WriteModes, DeleteOnlyRemovesKeys) {
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->summary.rows, 1);
   EXPECT_EQ(d->deleted_rows, 2);
+  // Other columns of a delete file are ignored, even ones that would not fit the table.
+  auto extra = Ingest("t", "id,v,junk\n1,not checked,{x}\n", WriteMode::kDeleteOnly, {"id"});
+  EXPECT_EQ(extra.outcome.deleted, 1);
+  EXPECT_FALSE(extra.outcome.schema_changed);
+  EXPECT_EQ(RowsText("SELECT count(*) FROM t"), "0");
+  Ingest("t", "id,v\n1,a\n");
   // Deleting keys that are not there commits nothing.
   auto none = Ingest("t", "id\n42\n", WriteMode::kDeleteOnly, {"id"});
   EXPECT_FALSE(none.committed);
-  EXPECT_EQ(none.version, 2);
+  EXPECT_EQ(none.version, 4);
 }
 
 TEST_F(WriteModes, DeleteFromMissingTableIsAnError) {
