@@ -2,6 +2,7 @@
 #include "cli/commands.h"
 
 #include <iostream>
+#include <map>
 #include <memory>
 
 #include <fmt/format.h>
@@ -72,34 +73,44 @@ std::vector<std::string> SplitComma(const std::string& s) {
   return out;
 }
 
+// "500ms", "90s", "15m", "12h", "7d"; a bare "0" means zero.
 Result<int64_t> ParseDurationMicros(const std::string& text) {
-  // "90s", "15m", "12h", "7d", or a bare number of hours.
-  if (text.empty()) return Status::InvalidArgument("empty duration");
+  auto bad = [&] {
+    return Status::InvalidArgument(fmt::format(
+        "invalid duration '{}': expected a number with a unit, e.g. 500ms, 30s, 15m, 12h, 7d",
+        text));
+  };
   size_t used = 0;
   double v;
   try {
     v = std::stod(text, &used);
   } catch (...) {
-    return Status::InvalidArgument(
-        fmt::format("invalid duration '{}': expected e.g. 30m, 12h, 7d", text));
+    return bad();
   }
   std::string unit = text.substr(used);
-  double mult = 3600e6;
-  if (unit == "s")
-    mult = 1e6;
-  else if (unit == "m")
-    mult = 60e6;
-  else if (unit == "h" || unit.empty())
-    mult = 3600e6;
-  else if (unit == "d")
-    mult = 86400e6;
-  else
+  static const std::map<std::string, double> kUnits = {
+      {"ms", 1e3}, {"s", 1e6}, {"m", 60e6}, {"h", 3600e6}, {"d", 86400e6}};
+  auto it = kUnits.find(unit);
+  if (v < 0 || (it == kUnits.end() && !(unit.empty() && v == 0))) return bad();
+  return static_cast<int64_t>(v * (it == kUnits.end() ? 0 : it->second));
+}
+
+// "7" is a version; anything else must be a timestamp ("2026-11-21 12:00:00", ISO 8601 with Z).
+Result<AsOf> ParseAsOf(const std::string& text) {
+  AsOf as_of;
+  if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) {
+    as_of.version = std::stoll(text);
+    return as_of;
+  }
+  int64_t micros = ParseTimestamp(text);
+  if (micros < 0) {
     return Status::InvalidArgument(
-        fmt::format("invalid duration '{}': expected a unit of s, m, h or d", text));
-  if (v < 0)
-    return Status::InvalidArgument(
-        fmt::format("invalid duration '{}': must not be negative", text));
-  return static_cast<int64_t>(v * mult);
+        fmt::format("invalid --as-of '{}': expected a version number or a UTC timestamp such as "
+                    "2026-11-21T12:00:00Z",
+                    text));
+  }
+  as_of.timestamp_micros = micros;
+  return as_of;
 }
 
 }  // namespace
@@ -292,7 +303,7 @@ int RunCli(int argc, char** argv) {
   });
 
   // query
-  std::string q_super, q_sql, fmt_query = "table";
+  std::string q_super, q_sql, fmt_query = "table", q_timeout, q_as_of;
   int64_t q_limit = -1;
   bool q_system = false;
   auto* query = app.add_subcommand(
@@ -303,6 +314,11 @@ int RunCli(int argc, char** argv) {
   query->add_option("--limit", q_limit,
                     "Stop after this many rows and say the result was truncated (default: 10000 "
                     "for table, none otherwise)");
+  query->add_option(
+      "--timeout", q_timeout,
+      "Stop the query after this long, e.g. 30s (default SUPERTABLE_QUERY_TIMEOUT_MS, 60s)");
+  query->add_option("--as-of", q_as_of,
+                    "Read every table as of this version number or UTC timestamp (time travel)");
   query->add_flag("--system-columns", q_system,
                   "Expose the hidden __st_row_id and __st_commit_time columns");
   query->callback([&] {
@@ -310,6 +326,13 @@ int RunCli(int argc, char** argv) {
       ST_ASSIGN_OR_RETURN(auto f, ParseOutputFormat(fmt_query));
       ST_ASSIGN_OR_RETURN(auto w, OpenWarehouse(g));
       QueryRequest req{q_super, q_sql, q_limit, q_system};
+      if (!q_as_of.empty()) {
+        ST_ASSIGN_OR_RETURN(req.as_of, ParseAsOf(q_as_of));
+      }
+      if (!q_timeout.empty()) {
+        ST_ASSIGN_OR_RETURN(int64_t micros, ParseDurationMicros(q_timeout));
+        req.timeout_ms = micros / 1000;
+      }
       // The text table holds rows in memory to align them; keep it bounded unless told otherwise.
       if (req.row_limit < 0 && f == OutputFormat::kTable) req.row_limit = 10000;
       auto sink = MakeResultSink(f, std::cout);

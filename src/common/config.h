@@ -26,7 +26,12 @@ struct Config {
       30000;  // SUPERTABLE_LOCK_TTL_MS: a held lock expires after this unless renewed
   int64_t target_file_bytes = 128ll
                               << 20;  // SUPERTABLE_TARGET_FILE_BYTES: size data files are cut at
-  std::string log_level = "warn";     // LOG_LEVEL
+  int64_t query_timeout_ms = 60000;   // SUPERTABLE_QUERY_TIMEOUT_MS; 0: no limit
+  int64_t max_result_bytes =
+      1ll << 30;                   // SUPERTABLE_MAX_RESULT_BYTES: JSON-encoded result cap; 0: none
+  int max_concurrent_queries = 4;  // SUPERTABLE_MAX_CONCURRENT_QUERIES
+  int query_queue = 16;            // SUPERTABLE_QUERY_QUEUE: queries waiting beyond that get "busy"
+  std::string log_level = "warn";  // LOG_LEVEL
 
   // Reads the environment (and .env) for every setting; flags are applied by the caller after.
   static Result<Config> FromEnvironment();

@@ -1,7 +1,6 @@
 // The DuckDB implementation of Engine. Like every file that includes duckdb.hpp, it lives in
 // src/engine/ (with value_encoding.cc and progress_watch.cc).
 #include <duckdb.hpp>
-#include <duckdb/parser/statement/explain_statement.hpp>
 
 #include <strings.h>
 
@@ -20,8 +19,10 @@
 
 #include "common/ids.h"
 #include "common/names.h"
+#include "engine/duck_errors.h"
 #include "engine/engine.h"
 #include "engine/progress_watch.h"
+#include "engine/query_sandbox.h"
 #include "engine/schema_evolution.h"
 #include "engine/sql_text.h"
 #include "engine/table_scan.h"
@@ -58,55 +59,6 @@ Result<InputFormat> ResolveInputFormat(InputFormat f, const std::string& path) {
 namespace {
 
 using duckdb::Connection;
-
-// DuckDB's messages span several lines (a SQL excerpt with a caret, CSV reader options, fix-it
-// hints). Users get one line: for CSV errors "line N: <what>", otherwise the first paragraph.
-std::string OneLine(const std::string& raw) {
-  std::vector<std::string> lines;
-  size_t start = 0;
-  while (start <= raw.size()) {
-    size_t nl = raw.find('\n', start);
-    lines.push_back(raw.substr(start, nl == std::string::npos ? std::string::npos : nl - start));
-    if (nl == std::string::npos) break;
-    start = nl + 1;
-  }
-  std::string out;
-  size_t i = 0;
-  const std::string csv_prefix = "CSV Error on Line: ";
-  if (!lines.empty() && lines[0].rfind(csv_prefix, 0) == 0) {
-    out = "line " + lines[0].substr(csv_prefix.size()) + ":";
-    i = 1;
-  }
-  for (; i < lines.size(); ++i) {
-    const std::string& l = lines[i];
-    if (l.empty()) {
-      if (!out.empty() && out.back() != ':') break;  // end of the first paragraph
-      continue;
-    }
-    // Reader option dumps and fix-it lists follow the message proper.
-    if (l.rfind("Possible fixes", 0) == 0 || l.rfind("The search space used", 0) == 0) break;
-    if (l.rfind("Original Line:", 0) == 0 || l.rfind("LINE ", 0) == 0 || l.rfind("* ", 0) == 0 ||
-        l.rfind("  ", 0) == 0) {
-      continue;
-    }
-    out += (out.empty() ? "" : " ") + l;
-  }
-  return out.empty() ? raw : out;
-}
-
-// Failures of the machine (I/O, memory, DuckDB internals) are not the user's to fix: exit code 2.
-Status FromDuckError(duckdb::ErrorData& error) {
-  std::string msg = OneLine(error.RawMessage());
-  switch (error.Type()) {
-    case duckdb::ExceptionType::IO:
-    case duckdb::ExceptionType::OUT_OF_MEMORY:
-    case duckdb::ExceptionType::INTERNAL:
-    case duckdb::ExceptionType::FATAL:
-      return Status::IoError(msg);
-    default:
-      return Status::InvalidArgument(msg);
-  }
-}
 
 Status Run(Connection& con, const std::string& sql) {
   auto r = con.Query(sql);
@@ -304,10 +256,16 @@ Result<std::vector<StagedDataFile>> CollectStagedFiles(Connection& con, const st
 
 class DuckEngine : public Engine {
  public:
+  // Two DuckDB instances: this one runs only SQL SuperTable writes (reading users' input files,
+  // writing staging files); users' SQL runs in the locked-down QuerySandbox.
   explicit DuckEngine(const EngineOptions& options) {
     duckdb::DBConfig config;
     Configure(options, config);
     db_ = std::make_unique<duckdb::DuckDB>(nullptr, &config);
+  }
+  Status OpenSandbox(const EngineOptions& options) {
+    ST_ASSIGN_OR_RETURN(sandbox_, QuerySandbox::Open(options));
+    return Status::Ok();
   }
 
   Result<WriteOutcome> PrepareWrite(const WriteSpec& spec) override;
@@ -315,7 +273,9 @@ class DuckEngine : public Engine {
       const Snapshot& snapshot, const std::vector<DataFile>& files,
       const std::function<std::string(const std::string&)>& read_path,
       const std::string& staging_dir, int64_t target_file_bytes) override;
-  Result<QueryStats> Query(const QuerySpec& spec, ResultSink& sink) override;
+  Result<QueryStats> Query(const QuerySpec& spec, ResultSink& sink) override {
+    return sandbox_->Query(spec, sink);
+  }
 
  private:
   static void Configure(const EngineOptions& o, duckdb::DBConfig& config) {
@@ -344,6 +304,7 @@ class DuckEngine : public Engine {
                                                  const ProgressFn& progress);
 
   std::unique_ptr<duckdb::DuckDB> db_;
+  std::unique_ptr<QuerySandbox> sandbox_;
 };
 
 Result<std::vector<StagedDataFile>> DuckEngine::WriteFiles(
@@ -686,92 +647,13 @@ Result<std::vector<StagedDataFile>> DuckEngine::RewriteFiles(
                     target_file_bytes, {});
 }
 
-// DuckDB suggests its own catalog's names ("pg_tables"); the user needs the super's tables.
-Status QueryError(duckdb::ErrorData& error, const QuerySpec& spec) {
-  const std::string& raw = error.RawMessage();
-  const std::string marker = "Table with name ";
-  size_t at = raw.find(marker);
-  if (error.Type() == duckdb::ExceptionType::CATALOG && at != std::string::npos) {
-    size_t end = raw.find(" does not exist", at);
-    std::string name =
-        raw.substr(at + marker.size(),
-                   end == std::string::npos ? std::string::npos : end - at - marker.size());
-    std::vector<std::string> names;
-    for (const auto& t : spec.tables) names.push_back(t.name);
-    return Status::NotFound(fmt::format("unknown table '{}'{}", name, DidYouMean(name, names)));
-  }
-  return FromDuckError(error);
-}
-
-// Users' SQL must be one read-only statement, decided by DuckDB's parser (never by keywords):
-// a query (SELECT, WITH, VALUES, DESCRIBE, SUMMARIZE) or an EXPLAIN of one.
-Status CheckReadOnly(Connection& con, const std::string& sql) {
-  duckdb::vector<duckdb::unique_ptr<duckdb::SQLStatement>> statements;
-  try {
-    statements = con.ExtractStatements(sql);
-  } catch (const std::exception& e) {
-    duckdb::ErrorData error(e);
-    return FromDuckError(error);
-  }
-  if (statements.size() != 1) {
-    return Status::InvalidArgument(
-        fmt::format("expected exactly one SQL statement, got {}", statements.size()));
-  }
-  const duckdb::SQLStatement* st = statements[0].get();
-  if (st->type == duckdb::StatementType::EXPLAIN_STATEMENT) {
-    st = static_cast<const duckdb::ExplainStatement*>(st)->stmt.get();
-  }
-  if (st->type != duckdb::StatementType::SELECT_STATEMENT) {
-    return Status::InvalidArgument(
-        fmt::format("only read-only queries are allowed (SELECT, WITH, EXPLAIN, DESCRIBE); this is "
-                    "a {} statement",
-                    duckdb::StatementTypeToString(st->type)));
-  }
-  return Status::Ok();
-}
-
-Result<QueryStats> DuckEngine::Query(const QuerySpec& spec, ResultSink& sink) {
-  auto con = NewConnection();
-  for (const auto& t : spec.tables) {
-    ScanOptions so;
-    so.system_columns = spec.system_columns;
-    ST_RETURN_IF_ERROR(Run(*con, fmt::format("CREATE TEMP VIEW {} AS {}", sql::Ident(t.name),
-                                             ScanSql(*t.snapshot, spec.read_path, so))));
-  }
-  ST_RETURN_IF_ERROR(CheckReadOnly(*con, spec.sql));
-  auto result = con->SendQuery(spec.sql);
-  if (result->HasError()) return QueryError(result->GetErrorObject(), spec);
-  std::vector<Column> columns;
-  for (idx_t i = 0; i < result->ColumnCount(); ++i) {
-    columns.push_back({result->ColumnName(i), result->types[i].ToString()});
-  }
-  sink.Begin(columns);
-  QueryStats stats;
-  std::vector<nlohmann::json> row(columns.size());
-  while (true) {
-    auto chunk = result->Fetch();
-    if (result->HasError()) return QueryError(result->GetErrorObject(), spec);
-    if (!chunk || chunk->size() == 0) break;
-    for (idx_t r = 0; r < chunk->size(); ++r) {
-      if (spec.row_limit >= 0 && stats.rows >= spec.row_limit) {
-        stats.truncated = true;
-        break;
-      }
-      for (idx_t c = 0; c < columns.size(); ++c) row[c] = EncodeValue(chunk->GetValue(c, r));
-      sink.Row(row);
-      ++stats.rows;
-    }
-    if (stats.truncated) break;
-  }
-  sink.End(stats.truncated);
-  return stats;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
   try {
-    return std::unique_ptr<Engine>(std::make_unique<DuckEngine>(options));
+    auto engine = std::make_unique<DuckEngine>(options);
+    ST_RETURN_IF_ERROR(engine->OpenSandbox(options));
+    return std::unique_ptr<Engine>(std::move(engine));
   } catch (const std::exception& e) {
     duckdb::ErrorData error(e);
     return Status::InvalidArgument(fmt::format("cannot start DuckDB: {}", error.RawMessage()));

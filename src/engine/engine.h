@@ -73,11 +73,34 @@ struct WriteOutcome {
   int64_t files_pruned = 0;        // stored files skipped thanks to their statistics
 };
 
-// A table as a query sees it: a pinned snapshot under the name SQL uses.
-struct TableView {
-  std::string name;
-  const Snapshot* snapshot = nullptr;
+// A moment in a table's history: a version, or the version current at a timestamp.
+struct AsOf {
+  std::optional<int64_t> version;
+  std::optional<int64_t> timestamp_micros;
 };
+
+// How a query names a table: `table` (super_name empty: the query's super) or `super.table`.
+struct TableName {
+  std::string super_name;
+  std::string table;
+  std::optional<AsOf> as_of;  // from AT (VERSION => n) / AT (TIMESTAMP => '...') in the SQL
+};
+
+// What one caller may see of one table. Enforced in the view the query reads, so `SELECT *`
+// yields only allowed columns and no query can see a filtered-out row.
+struct TablePolicy {
+  std::optional<std::vector<std::string>> columns;  // nullopt: every column
+  std::string row_filter;  // SQL predicate over the table's columns; empty: all rows
+};
+
+// A table reference resolved by the caller (the warehouse): the pinned snapshot and the policy.
+struct ResolvedTable {
+  std::string display_name;  // "super.table" as errors should name it
+  std::shared_ptr<const Snapshot> snapshot;
+  TablePolicy policy;
+};
+
+using TableResolver = std::function<Result<ResolvedTable>(const TableName& name)>;
 
 // Receives a query's result; rows are arrays of JSON-encoded cells (docs/USER_GUIDE.md, "Types").
 class ResultSink {
@@ -89,22 +112,31 @@ class ResultSink {
 };
 
 struct QuerySpec {
-  std::vector<TableView> tables;
+  TableResolver resolve;  // called once per distinct table the SQL names, before it runs
   std::function<std::string(const std::string& key)> read_path;
   std::string sql;
-  int64_t row_limit = -1;  // -1: no limit; otherwise stop after this many and report truncation
-  bool system_columns = false;  // expose __st_row_id and __st_commit_time in the views
+  int64_t row_limit = -1;          // -1: none; otherwise stop after this many rows: truncated
+  int64_t result_byte_limit = -1;  // -1: none; otherwise stop once the JSON-encoded rows pass it
+  int64_t timeout_ms = 0;          // 0: none; otherwise interrupt the query and fail
+  bool system_columns = false;     // expose __st_row_id and __st_commit_time in the views
 };
 
 struct QueryStats {
   int64_t rows = 0;
   bool truncated = false;
+  std::string truncated_reason;  // "row limit" or "result byte limit"
+  int64_t elapsed_micros = 0;
 };
 
 struct EngineOptions {
   int threads = 0;
   std::string memory_limit;
   std::string temp_directory;
+  // The only directories users' queries may read (the object store's data); everything else,
+  // files, network, extensions, settings, is closed to them.
+  std::vector<std::string> readable_directories;
+  int max_concurrent_queries = 4;  // queries running at once
+  int max_queued_queries = 16;     // queries waiting for a slot; beyond that: "busy"
 };
 
 class Engine {
@@ -122,6 +154,7 @@ class Engine {
       const std::function<std::string(const std::string&)>& read_path,
       const std::string& staging_dir, int64_t target_file_bytes) = 0;
 
+  // Runs users' SQL in the sandboxed DuckDB instance (docs/USER_GUIDE.md, "Queries").
   virtual Result<QueryStats> Query(const QuerySpec& spec, ResultSink& sink) = 0;
 };
 

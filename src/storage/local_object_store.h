@@ -23,6 +23,7 @@ class LocalObjectStore : public ObjectStore {
   Result<int64_t> RemoveAbandoned(const std::string& prefix, int64_t before_micros) override;
   std::string ReadPath(const std::string& key) const override;
   std::string StagingDir() const override { return staging_; }
+  std::string ReadRoot() const override { return root_ + "/"; }
 
  private:
   Result<std::string> PathFor(const std::string& key) const;

@@ -47,6 +47,8 @@ class ObjectStore {
 
   // A path DuckDB can open for `key`. Local stores return a filesystem path.
   virtual std::string ReadPath(const std::string& key) const = 0;
+  // The directory every ReadPath lies under: the only place users' queries may read.
+  virtual std::string ReadRoot() const = 0;
   // A local directory for files being prepared for PutFile; on the same filesystem as the
   // store where that makes PutFile a rename.
   virtual std::string StagingDir() const = 0;

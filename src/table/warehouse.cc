@@ -2,6 +2,8 @@
 // table_writer.cc, compaction and gc in maintenance.cc.
 #include "table/warehouse.h"
 
+#include <strings.h>
+
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -88,6 +90,9 @@ Result<std::unique_ptr<Warehouse>> Warehouse::Open(const Config& config) {
   eo.threads = config.duckdb_threads;
   eo.memory_limit = config.duckdb_memory_limit;
   eo.temp_directory = config.home + "/tmp";
+  eo.readable_directories = {store->ReadRoot()};
+  eo.max_concurrent_queries = config.max_concurrent_queries;
+  eo.max_queued_queries = config.query_queue;
   ST_ASSIGN_OR_RETURN(auto engine, Engine::Open(eo));
   return std::unique_ptr<Warehouse>(
       new Warehouse(config, std::move(catalog), std::move(store), std::move(engine)));
@@ -194,25 +199,80 @@ Result<std::vector<CommitRecord>> Warehouse::History(const TableRef& t) {
   return catalog_->History(t);
 }
 
+Result<CommitRecord> Warehouse::ResolveVersion(const TableRef& t,
+                                               const std::optional<AsOf>& as_of) {
+  ST_ASSIGN_OR_RETURN(CommitRecord head, RequireHead(t));
+  if (!as_of || (!as_of->version && !as_of->timestamp_micros)) return head;
+  ST_ASSIGN_OR_RETURN(auto history, catalog_->History(t));
+  if (as_of->version) {
+    for (const auto& r : history) {
+      if (r.version == *as_of->version) return r;
+    }
+    return Status::NotFound(fmt::format(
+        "table {} has no version {} (versions {}..{} are retained)", t.ToString(), *as_of->version,
+        history.empty() ? head.version : history.front().version, head.version));
+  }
+  const CommitRecord* found = nullptr;
+  for (const auto& r : history) {
+    if (r.committed_micros <= *as_of->timestamp_micros) found = &r;
+  }
+  if (!found) {
+    return Status::NotFound(fmt::format(
+        "table {} has no version as of {}: its oldest retained version was committed at {}",
+        t.ToString(), FormatTimestamp(*as_of->timestamp_micros),
+        FormatTimestamp(history.empty() ? head.committed_micros
+                                        : history.front().committed_micros)));
+  }
+  return *found;
+}
+
 Result<QueryStats> Warehouse::Query(const QueryRequest& req, ResultSink& sink) {
   ST_RETURN_IF_ERROR(CheckSuperExists(req.super_name));
-  ST_ASSIGN_OR_RETURN(auto entries, catalog_->ListTables(config_.organization, req.super_name));
-  // Every snapshot is pinned here, before the query starts: a commit that lands while the
-  // query runs cannot change what it reads.
-  std::vector<Snapshot> snapshots;
-  snapshots.reserve(entries.size());
-  for (const auto& e : entries) {
-    ST_ASSIGN_OR_RETURN(std::string doc, store_->Get(e.head.snapshot_key));
-    ST_ASSIGN_OR_RETURN(Snapshot s, Snapshot::FromJson(doc));
-    snapshots.push_back(std::move(s));
-  }
   QuerySpec spec;
-  for (size_t i = 0; i < entries.size(); ++i)
-    spec.tables.push_back({entries[i].name, &snapshots[i]});
+  // Called for each table the SQL names, before it runs: that is when the snapshot is pinned.
+  spec.resolve = [&](const TableName& name) -> Result<ResolvedTable> {
+    std::string super_name = name.super_name.empty() ? req.super_name : name.super_name;
+    ST_RETURN_IF_ERROR(ValidateName(super_name, "super table"));
+    ST_RETURN_IF_ERROR(ValidateName(name.table, "table"));
+    // Catalog names are exact; SQL names are not: find the table the way SQL would.
+    ST_ASSIGN_OR_RETURN(auto supers, catalog_->ListSupers(config_.organization));
+    for (const auto& s : supers) {
+      if (strcasecmp(s.c_str(), super_name.c_str()) == 0) super_name = s;
+    }
+    std::string table = name.table;
+    if (auto listed = catalog_->ListTables(config_.organization, super_name); listed.ok()) {
+      for (const auto& e : *listed) {
+        if (strcasecmp(e.name.c_str(), table.c_str()) == 0) table = e.name;
+      }
+    }
+    std::string full = super_name + "." + table;
+    TablePolicy policy;
+    if (req.policy) {
+      bool allowed = !req.policy->tables ||
+                     std::find(req.policy->tables->begin(), req.policy->tables->end(), full) !=
+                         req.policy->tables->end();
+      // A table the caller may not read looks exactly like one that does not exist.
+      if (!allowed)
+        return Status::NotFound(
+            fmt::format("unknown table '{}'", name.super_name.empty() ? table : full));
+      if (auto it = req.policy->table_policies.find(full); it != req.policy->table_policies.end())
+        policy = it->second;
+    }
+    TableRef ref = Ref(super_name, table);
+    ST_ASSIGN_OR_RETURN(CommitRecord rec, ResolveVersion(ref, name.as_of ? name.as_of : req.as_of));
+    ST_ASSIGN_OR_RETURN(std::string doc, store_->Get(rec.snapshot_key));
+    ST_ASSIGN_OR_RETURN(Snapshot snap, Snapshot::FromJson(doc));
+    return ResolvedTable{full, std::make_shared<const Snapshot>(std::move(snap)),
+                         std::move(policy)};
+  };
   spec.read_path = [this](const std::string& key) { return store_->ReadPath(key); };
   spec.sql = req.sql;
   spec.row_limit = req.row_limit;
   spec.system_columns = req.system_columns;
+  spec.timeout_ms = req.timeout_ms >= 0 ? req.timeout_ms : config_.query_timeout_ms;
+  spec.result_byte_limit = req.result_byte_limit >= 0     ? req.result_byte_limit
+                           : config_.max_result_bytes > 0 ? config_.max_result_bytes
+                                                          : -1;
   return engine_->Query(spec, sink);
 }
 

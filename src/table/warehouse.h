@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -61,11 +62,29 @@ struct TableDescription {
   int64_t deleted_rows = 0;
 };
 
+// Which tables, columns and rows one caller may read. Keys are "super.table". The security
+// layer fills it from users and roles; an absent policy (nullptr) allows everything.
+struct AccessPolicy {
+  std::optional<std::vector<std::string>> tables;  // nullopt: every table
+  std::map<std::string, TablePolicy> table_policies;
+};
+
 struct QueryRequest {
-  std::string super_name;
+  QueryRequest() = default;
+  QueryRequest(std::string super, std::string query, int64_t limit = -1, bool system = false)
+      : super_name(std::move(super)),
+        sql(std::move(query)),
+        row_limit(limit),
+        system_columns(system) {}
+
+  std::string super_name;  // the super whose tables unqualified names mean
   std::string sql;
-  int64_t row_limit = -1;
+  int64_t row_limit = -1;  // -1: none
   bool system_columns = false;
+  std::optional<AsOf> as_of;       // every table without its own AT clause is read as of this
+  int64_t timeout_ms = -1;         // -1: SUPERTABLE_QUERY_TIMEOUT_MS; 0: none
+  int64_t result_byte_limit = -1;  // -1: SUPERTABLE_MAX_RESULT_BYTES
+  const AccessPolicy* policy = nullptr;
 };
 
 struct CompactOptions {
@@ -117,6 +136,8 @@ class Warehouse {
   Result<Snapshot> LoadSnapshot(const TableRef& table,
                                 std::optional<int64_t> version = std::nullopt);
   Result<QueryStats> Query(const QueryRequest& request, ResultSink& sink);
+  // The version of `table` to read for `as_of` (the current one when absent).
+  Result<CommitRecord> ResolveVersion(const TableRef& table, const std::optional<AsOf>& as_of);
 
   Result<CompactResult> Compact(const TableRef& table, const CompactOptions& options);
   Result<GcResult> Gc(const TableRef& table, const GcOptions& options);

@@ -1,0 +1,294 @@
+// The sandboxed query instance and per-query limits.
+#include "engine/query_sandbox.h"
+
+#include <duckdb.hpp>
+
+#include <strings.h>
+
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "common/names.h"
+#include "engine/duck_errors.h"
+#include "engine/sql_guard.h"
+#include "engine/sql_text.h"
+#include "engine/table_scan.h"
+#include "engine/value_encoding.h"
+
+namespace supertable {
+
+namespace {
+
+Status Exec(duckdb::Connection& con, const std::string& sql) {
+  auto r = con.Query(sql);
+  if (r->HasError()) return FromDuckError(r->GetErrorObject());
+  return Status::Ok();
+}
+
+// Interrupts the connection's running query when the deadline passes.
+class Watchdog {
+ public:
+  Watchdog(duckdb::Connection& con, int64_t timeout_ms) {
+    if (timeout_ms <= 0) return;
+    thread_ = std::thread([this, &con, timeout_ms] {
+      std::unique_lock<std::mutex> lk(mu_);
+      if (!cv_.wait_for(lk, std::chrono::milliseconds(timeout_ms), [this] { return done_; })) {
+        fired_ = true;
+        con.Interrupt();
+      }
+    });
+  }
+  ~Watchdog() {
+    if (!thread_.joinable()) return;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  bool fired() {
+    std::lock_guard<std::mutex> g(mu_);
+    return fired_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  bool fired_ = false;
+  std::thread thread_;
+};
+
+// Roughly how many bytes a cell adds to a JSON result: cheap, and close enough for a guard.
+int64_t JsonSize(const nlohmann::json& j) {
+  switch (j.type()) {
+    case nlohmann::json::value_t::string:
+      return static_cast<int64_t>(j.get_ref<const std::string&>().size()) + 2;
+    case nlohmann::json::value_t::array:
+    case nlohmann::json::value_t::object: {
+      int64_t n = 2;
+      for (auto it = j.begin(); it != j.end(); ++it) {
+        n += JsonSize(*it) + 1;
+        if (j.is_object()) n += static_cast<int64_t>(it.key().size()) + 3;
+      }
+      return n;
+    }
+    case nlohmann::json::value_t::null:
+      return 4;
+    default:
+      return 8;
+  }
+}
+
+// The view text for one resolved table: allowed columns only, the row filter applied.
+Result<std::string> ViewSql(const ResolvedTable& t, const QuerySpec& spec,
+                            std::vector<std::string>* hidden) {
+  const Snapshot& snap = *t.snapshot;
+  ScanOptions so;
+  so.system_columns = spec.system_columns;
+  std::vector<std::string> cols;
+  if (t.policy.columns) {
+    for (const auto& c : *t.policy.columns) {
+      const Column* col = snap.FindColumn(c);
+      if (!col) continue;  // a policy may name columns a table does not have (yet)
+      cols.push_back(col->name);
+    }
+    if (cols.empty()) {
+      return Status::NotFound(
+          fmt::format("no column of table '{}' is accessible to you", t.display_name));
+    }
+    for (const auto& c : snap.schema) {
+      bool allowed = std::any_of(cols.begin(), cols.end(), [&](const std::string& a) {
+        return strcasecmp(a.c_str(), c.name.c_str()) == 0;
+      });
+      if (!allowed) hidden->push_back(c.name);
+    }
+  }
+  std::string inner = ScanSql(snap, spec.read_path, so);
+  std::string select = "*";
+  if (t.policy.columns) {
+    select.clear();
+    for (const auto& c : cols) select += (select.empty() ? "" : ", ") + sql::Ident(c);
+    if (spec.system_columns) select += fmt::format(", {}, {}", kRowIdColumn, kCommitTimeColumn);
+  }
+  std::string where = t.policy.row_filter.empty() ? "" : " WHERE (" + t.policy.row_filter + ")";
+  return fmt::format("SELECT {} FROM ({}) AS __st_t{}", select, inner, where);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<QuerySandbox>> QuerySandbox::Open(const EngineOptions& options) {
+  auto sandbox = std::unique_ptr<QuerySandbox>(new QuerySandbox(options));
+  duckdb::DBConfig config;
+  if (options.threads > 0)
+    config.SetOptionByName("threads", duckdb::Value::BIGINT(options.threads));
+  if (!options.memory_limit.empty())
+    config.SetOptionByName("memory_limit", duckdb::Value(options.memory_limit));
+  config.SetOptionByName("autoinstall_known_extensions", duckdb::Value::BOOLEAN(false));
+  config.SetOptionByName("autoload_known_extensions", duckdb::Value::BOOLEAN(false));
+  // 'file.parquet' or 'https://...' in FROM must not turn into a file read.
+  config.replacement_scans.clear();
+  sandbox->db_ = std::make_unique<duckdb::DuckDB>(nullptr, &config);
+  duckdb::Connection con(*sandbox->db_);
+  std::string dirs;
+  for (const auto& d : options.readable_directories)
+    dirs += (dirs.empty() ? "" : ", ") + sql::Literal(d);
+  // Order matters: allowed_directories can only be set while external access is still on, and
+  // nothing can be set once the configuration is locked.
+  for (const std::string& stmt : {fmt::format("SET allowed_directories = [{}]", dirs),
+                                  std::string("SET enable_external_access = false"),
+                                  std::string("SET lock_configuration = true")}) {
+    ST_RETURN_IF_ERROR(Exec(con, stmt).WithContext("cannot lock down the query engine"));
+  }
+  return sandbox;
+}
+
+QuerySandbox::~QuerySandbox() = default;
+
+Status QuerySandbox::Admit(int64_t wait_ms) {
+  std::unique_lock<std::mutex> lk(mu_);
+  if (running_ < options_.max_concurrent_queries) {
+    ++running_;
+    return Status::Ok();
+  }
+  if (waiting_ >= options_.max_queued_queries) {
+    return Status::Timeout(
+        fmt::format("busy: {} queries are running and {} are waiting; retry shortly (limits: "
+                    "SUPERTABLE_MAX_CONCURRENT_QUERIES, "
+                    "SUPERTABLE_QUERY_QUEUE)",
+                    running_, waiting_));
+  }
+  ++waiting_;
+  bool got = cv_.wait_for(lk, std::chrono::milliseconds(wait_ms > 0 ? wait_ms : 3600000),
+                          [this] { return running_ < options_.max_concurrent_queries; });
+  --waiting_;
+  if (!got) {
+    return Status::Timeout(
+        fmt::format("busy: no query slot became free within {} ms; retry shortly", wait_ms));
+  }
+  ++running_;
+  return Status::Ok();
+}
+
+void QuerySandbox::Leave() {
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    --running_;
+  }
+  cv_.notify_one();
+}
+
+Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) {
+  auto start = std::chrono::steady_clock::now();
+  ST_RETURN_IF_ERROR(Admit(spec.timeout_ms));
+  struct Slot {
+    QuerySandbox* s;
+    ~Slot() { s->Leave(); }
+  } slot{this};
+  auto remaining_ms = [&]() -> int64_t {
+    if (spec.timeout_ms <= 0) return 0;
+    auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - start)
+                     .count();
+    return std::max<int64_t>(1, spec.timeout_ms - spent);
+  };
+
+  duckdb::Connection con(*db_);
+  // Every table the SQL names becomes a private view over its pinned snapshot. Views are made
+  // while the statement is checked, so all snapshots are pinned before anything runs.
+  std::vector<std::pair<std::string, std::vector<std::string>>> hidden_by_table;
+  int views = 0;
+  ViewForTable view_for = [&](const TableName& name) -> Result<std::string> {
+    ST_ASSIGN_OR_RETURN(ResolvedTable t, spec.resolve(name));
+    std::vector<std::string> hidden;
+    ST_ASSIGN_OR_RETURN(std::string body, ViewSql(t, spec, &hidden));
+    std::string view = fmt::format("__st_view_{}", views++);
+    Status s = Exec(con, fmt::format("CREATE TEMP VIEW {} AS {}", view, body));
+    if (!s.ok()) return s.WithContext(t.display_name);
+    hidden_by_table.emplace_back(t.display_name, std::move(hidden));
+    return view;
+  };
+  ST_ASSIGN_OR_RETURN(auto statement, GuardStatement(con, spec.sql, view_for));
+
+  Watchdog watchdog(con, remaining_ms());
+  auto error = [&](duckdb::ErrorData& e) -> Status {
+    if (watchdog.fired() || e.Type() == duckdb::ExceptionType::INTERRUPT) {
+      return Status::Timeout(
+          fmt::format("the query ran longer than its time limit of {} ms and was stopped; narrow "
+                      "it (filters, LIMIT) or raise "
+                      "the timeout",
+                      spec.timeout_ms));
+    }
+    // A column hidden by policy: say so, rather than "not found".
+    const std::string& raw = e.RawMessage();
+    size_t at = raw.find("Referenced column \"");
+    if (e.Type() == duckdb::ExceptionType::BINDER && at != std::string::npos) {
+      size_t b = at + 19, end = raw.find('"', b);
+      std::string col = raw.substr(b, end - b);
+      for (const auto& [table, hidden] : hidden_by_table) {
+        for (const auto& h : hidden) {
+          if (strcasecmp(h.c_str(), col.c_str()) == 0) {
+            return Status::InvalidArgument(
+                fmt::format("column '{}' of table '{}' is not accessible under your access policy",
+                            col, table));
+          }
+        }
+      }
+    }
+    return FromDuckError(e);
+  };
+
+  duckdb::unique_ptr<duckdb::QueryResult> result;
+  {
+    auto pending = con.PendingQuery(std::move(statement), true);
+    if (pending->HasError()) return error(pending->GetErrorObject());
+    result = pending->Execute();
+  }
+  if (result->HasError()) return error(result->GetErrorObject());
+  std::vector<Column> columns;
+  for (duckdb::idx_t i = 0; i < result->ColumnCount(); ++i) {
+    columns.push_back({result->ColumnName(i), result->types[i].ToString()});
+  }
+  sink.Begin(columns);
+  QueryStats stats;
+  int64_t bytes = 0;
+  std::vector<nlohmann::json> row(columns.size());
+  while (!stats.truncated) {
+    auto chunk = result->Fetch();
+    if (result->HasError()) return error(result->GetErrorObject());
+    if (!chunk || chunk->size() == 0) break;
+    for (duckdb::idx_t r = 0; r < chunk->size(); ++r) {
+      // One row past the limit is what tells us the result was truncated.
+      if (spec.row_limit >= 0 && stats.rows >= spec.row_limit) {
+        stats.truncated = true;
+        stats.truncated_reason = "row limit";
+        break;
+      }
+      int64_t row_bytes = 0;
+      for (duckdb::idx_t c = 0; c < columns.size(); ++c) {
+        row[c] = EncodeValue(chunk->GetValue(c, r));
+        if (spec.result_byte_limit >= 0) row_bytes += JsonSize(row[c]) + 1;
+      }
+      if (spec.result_byte_limit >= 0 && bytes + row_bytes > spec.result_byte_limit) {
+        stats.truncated = true;
+        stats.truncated_reason = "result byte limit";
+        break;
+      }
+      bytes += row_bytes;
+      sink.Row(row);
+      ++stats.rows;
+    }
+  }
+  sink.End(stats.truncated);
+  stats.elapsed_micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::steady_clock::now() - start)
+                             .count();
+  return stats;
+}
+
+}  // namespace supertable

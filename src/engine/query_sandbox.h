@@ -1,0 +1,45 @@
+// QuerySandbox: the DuckDB instance that runs users' SQL, and the limits around it.
+//
+// The instance is locked down once, at start: external access off except the object store's
+// data directories, no extension install or autoload, no replacement scans (a string such as
+// 'x.csv' in FROM is not a file), configuration locked. Each query gets its own connection, its
+// own temporary views over the snapshots it names (policy applied in the view), a slot among
+// max_concurrent_queries (or a place in a bounded queue, else "busy"), a watchdog that
+// interrupts it at its timeout, and row and byte limits on what it returns.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+
+#include "common/status.h"
+#include "engine/engine.h"
+
+namespace duckdb {
+class DuckDB;
+}
+
+namespace supertable {
+
+class QuerySandbox {
+ public:
+  static Result<std::unique_ptr<QuerySandbox>> Open(const EngineOptions& options);
+  ~QuerySandbox();
+
+  Result<QueryStats> Query(const QuerySpec& spec, ResultSink& sink);
+
+ private:
+  explicit QuerySandbox(const EngineOptions& options) : options_(options) {}
+  // Waits for a slot; Busy-style Timeout when the queue is full or the wait outlasts `wait_ms`.
+  Status Admit(int64_t wait_ms);
+  void Leave();
+
+  EngineOptions options_;
+  std::unique_ptr<duckdb::DuckDB> db_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int running_ = 0;
+  int waiting_ = 0;
+};
+
+}  // namespace supertable
