@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 
 #include "common/ids.h"
+#include "engine/duck_errors.h"
 
 namespace supertable {
 
@@ -234,7 +235,7 @@ Result<duckdb::unique_ptr<duckdb::SQLStatement>> GuardStatement(duckdb::Connecti
     statements = con.ExtractStatements(sql);
   } catch (const std::exception& e) {
     duckdb::ErrorData error(e);
-    return Status::InvalidArgument(error.RawMessage());
+    return FromDuckError(error);
   }
   if (statements.size() != 1) {
     return Status::InvalidArgument(

@@ -175,6 +175,27 @@ TEST_F(Cli, JsonEncodingOfTypes) {
   EXPECT_TRUE(row[10].is_null());
 }
 
+TEST_F(Cli, QueryTimeTravelAndTimeout) {
+  ASSERT_EQ(Run({"ingest", "s", "t", File("a.csv", "id\n1\n")}).exit_code, 0);
+  ASSERT_EQ(Run({"ingest", "s", "t", File("b.csv", "id\n2\n")}).exit_code, 0);
+  EXPECT_EQ(Run({"query", "s", "SELECT count(*) AS n FROM t", "--format", "csv"}).out, "n\n2\n");
+  EXPECT_EQ(
+      Run({"query", "s", "SELECT count(*) AS n FROM t", "--as-of", "1", "--format", "csv"}).out,
+      "n\n1\n");
+  EXPECT_EQ(
+      Run({"query", "s", "SELECT count(*) AS n FROM t AT (VERSION => 1)", "--format", "csv"}).out,
+      "n\n1\n");
+  ExpectUserError(Run({"query", "s", "SELECT 1 FROM t", "--as-of", "2001-01-01"}),
+                  "has no version as of");
+  ExpectUserError(Run({"query", "s", "SELECT 1", "--as-of", "yesterday"}), "invalid --as-of");
+  ExpectUserError(
+      Run({"query", "s",
+           "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r",
+           "--timeout", "300ms"}),
+      "time limit of 300 ms");
+  ExpectUserError(Run({"query", "s", "SELECT * FROM read_csv('/etc/passwd')"}), "not allowed");
+}
+
 TEST_F(Cli, OrganizationsAreSeparate) {
   ASSERT_EQ(Run({"--org", "acme", "ingest", "s", "t", File("a.csv", "id\n1\n")}).exit_code, 0);
   EXPECT_EQ(Run({"--org", "acme", "supers", "--format", "csv"}).out, "super,tables\ns,1\n");
