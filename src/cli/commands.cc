@@ -2,6 +2,7 @@
 #include "cli/commands.h"
 
 #include <iostream>
+#include <limits>
 #include <map>
 #include <memory>
 
@@ -304,7 +305,7 @@ int RunCli(int argc, char** argv) {
 
   // query
   std::string q_super, q_sql, fmt_query = "table", q_timeout, q_as_of;
-  int64_t q_limit = -1;
+  int64_t q_limit = -1, q_max_bytes = -1;
   bool q_system = false;
   auto* query = app.add_subcommand(
       "query", "Run read-only SQL over the latest snapshots of a super table's tables");
@@ -317,6 +318,9 @@ int RunCli(int argc, char** argv) {
   query->add_option(
       "--timeout", q_timeout,
       "Stop the query after this long, e.g. 30s (default SUPERTABLE_QUERY_TIMEOUT_MS, 60s)");
+  query->add_option("--max-result-bytes", q_max_bytes,
+                    "Stop once the result's JSON encoding passes this many bytes (default "
+                    "SUPERTABLE_MAX_RESULT_BYTES, 1 GiB; 0: none)");
   query->add_option("--as-of", q_as_of,
                     "Read every table as of this version number or UTC timestamp (time travel)");
   query->add_flag("--system-columns", q_system,
@@ -329,6 +333,9 @@ int RunCli(int argc, char** argv) {
       if (!q_as_of.empty()) {
         ST_ASSIGN_OR_RETURN(req.as_of, ParseAsOf(q_as_of));
       }
+      // 0 means "no limit" to users; the engine spells that -1.
+      if (q_max_bytes == 0) req.result_byte_limit = std::numeric_limits<int64_t>::max();
+      if (q_max_bytes > 0) req.result_byte_limit = q_max_bytes;
       if (!q_timeout.empty()) {
         ST_ASSIGN_OR_RETURN(int64_t micros, ParseDurationMicros(q_timeout));
         req.timeout_ms = micros / 1000;

@@ -239,6 +239,24 @@ Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) 
           }
         }
       }
+      // DuckDB lists candidate columns; answer in the warehouse's words, with the nearest.
+      std::vector<std::string> candidates;
+      size_t c = raw.find("Candidate bindings:");
+      while (c != std::string::npos && (c = raw.find('"', c + 1)) != std::string::npos) {
+        size_t close = raw.find('"', c + 1);
+        if (close == std::string::npos) break;
+        std::string cand = raw.substr(c + 1, close - c - 1);
+        if (size_t dot = cand.rfind('.'); dot != std::string::npos) cand = cand.substr(dot + 1);
+        candidates.push_back(cand);
+        c = close;
+      }
+      std::string hint = DidYouMean(col, candidates);
+      if (hint.empty() && !candidates.empty()) {
+        hint = "; columns available here include ";
+        for (size_t i = 0; i < candidates.size(); ++i)
+          hint += (i ? ", '" : "'") + candidates[i] + "'";
+      }
+      return Status::InvalidArgument(fmt::format("unknown column '{}'{}", col, hint));
     }
     return FromDuckError(e);
   };

@@ -119,7 +119,9 @@ TEST_F(Cli, BadInputsGetOneClearLineAndChangeNothing) {
   ExpectUserError(Run({"describe", "s", "tt"}),
                   "unknown table 'tt' in super table 's'; did you mean 't'?");
   ExpectUserError(Run({"history", "S_", "t"}), "unknown super table");
-  ExpectUserError(Run({"query", "s", "SELECT nope FROM t"}), "nope");
+  ExpectUserError(Run({"query", "s", "SELECT nope FROM t"}), "unknown column 'nope'");
+  ExpectUserError(Run({"query", "s", "SELECT idd FROM t"}),
+                  "unknown column 'idd'; did you mean 'id'?");
   ExpectUserError(Run({"query", "s", "SELECT 1", "--format", "xml"}),
                   "expected table, csv or json");
   ExpectUserError(Run({"gc", "--grace", "soon"}), "invalid duration");
