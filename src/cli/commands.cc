@@ -17,7 +17,9 @@
 #include "common/log.h"
 #include "common/text.h"
 #include "engine/result_format.h"
+#include "mcp/stdio_transport.h"
 #include "table/warehouse.h"
+#include "tools/warehouse_tools.h"
 
 namespace supertable {
 
@@ -100,6 +102,8 @@ Result<int64_t> ParseDurationMicros(const std::string& text) {
 Result<AsOf> ParseAsOf(const std::string& text) {
   AsOf as_of;
   if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) {
+    if (text.size() > 18)
+      return Status::InvalidArgument(fmt::format("invalid --as-of '{}': version too large", text));
     as_of.version = std::stoll(text);
     return as_of;
   }
@@ -112,6 +116,26 @@ Result<AsOf> ParseAsOf(const std::string& text) {
   }
   as_of.timestamp_micros = micros;
   return as_of;
+}
+
+// MCP settings (docs/CONFIGURATION.md).
+Result<McpToolOptions> McpOptionsFromEnvironment() {
+  McpToolOptions o;
+  struct Setting {
+    const char* name;
+    int64_t* target;
+    int64_t min;
+  };
+  for (const auto& s : {Setting{"SUPERTABLE_MCP_MAX_RESPONSE_TOKENS", &o.max_response_tokens, 0},
+                        Setting{"SUPERTABLE_MCP_CACHE_TTL_MS", &o.cache_ttl_ms, 0},
+                        Setting{"SUPERTABLE_MCP_DEFAULT_LIMIT", &o.default_row_limit, 1},
+                        Setting{"SUPERTABLE_MCP_MAX_LIMIT", &o.max_row_limit, 1}}) {
+    if (auto v = GetSetting(s.name); v && !v->empty()) {
+      ST_ASSIGN_OR_RETURN(*s.target, ParseIntSetting(s.name, *v, s.min));
+    }
+  }
+  o.default_row_limit = std::min(o.default_row_limit, o.max_row_limit);
+  return o;
 }
 
 }  // namespace
@@ -451,6 +475,20 @@ int RunCli(int argc, char** argv) {
         std::cout << fmt::format("dropped {}.{}\n", dr_super, dr_table);
       }
       return Status::Ok();
+    };
+  });
+
+  // mcp (stdio)
+  auto* mcp_cmd = app.add_subcommand(
+      "mcp",
+      "Serve the Model Context Protocol over stdio (newline-delimited JSON-RPC; logs on stderr)");
+  mcp_cmd->callback([&] {
+    action = [&]() -> Status {
+      ST_ASSIGN_OR_RETURN(auto w, OpenWarehouse(g));
+      ST_ASSIGN_OR_RETURN(McpToolOptions opt, McpOptionsFromEnvironment());
+      auto server = MakeWarehouseMcpServer(*w, opt);
+      int rc = mcp::ServeStdio(*server, stdin, stdout);
+      return rc == 0 ? Status::Ok() : Status::Internal("the stdio transport failed");
     };
   });
 

@@ -24,7 +24,9 @@ const std::map<std::string, std::string>& DotEnv() {
   return values;
 }
 
-Result<int64_t> ParseInt(const std::string& name, const std::string& text, int64_t min) {
+}  // namespace
+
+Result<int64_t> ParseIntSetting(const std::string& name, const std::string& text, int64_t min) {
   try {
     size_t used = 0;
     long long v = std::stoll(text, &used);
@@ -35,6 +37,8 @@ Result<int64_t> ParseInt(const std::string& name, const std::string& text, int64
         fmt::format("{}='{}' is not valid: expected an integer >= {}", name, text, min));
   }
 }
+
+namespace {
 
 std::string Trim(const std::string& s) {
   size_t b = s.find_first_not_of(" \t\r");
@@ -97,7 +101,7 @@ Result<Config> Config::FromEnvironment() {
                         IntSetting{"SUPERTABLE_MAX_CONCURRENT_QUERIES", &concurrent, 1},
                         IntSetting{"SUPERTABLE_QUERY_QUEUE", &queue, 0}}) {
     if (auto v = GetSetting(s.name); v && !v->empty()) {
-      ST_ASSIGN_OR_RETURN(*s.target, ParseInt(s.name, *v, s.min));
+      ST_ASSIGN_OR_RETURN(*s.target, ParseIntSetting(s.name, *v, s.min));
     }
   }
   c.duckdb_threads = static_cast<int>(threads);

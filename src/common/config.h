@@ -43,6 +43,9 @@ struct Config {
 // few settings that belong to one subsystem only.
 std::optional<std::string> GetSetting(const std::string& name);
 
+// Parses an integer setting >= `min`; the error names the setting and what was expected.
+Result<int64_t> ParseIntSetting(const std::string& name, const std::string& text, int64_t min);
+
 // Parses "KEY=value" lines (comments, `export`, single/double quotes); used for .env files.
 std::map<std::string, std::string> ParseDotEnv(const std::string& text);
 

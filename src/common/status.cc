@@ -10,6 +10,7 @@ bool Status::IsUserError() const {
     case StatusCode::kAlreadyExists:
     case StatusCode::kConflict:
     case StatusCode::kTimeout:
+    case StatusCode::kCancelled:
       return true;
     default:
       return false;

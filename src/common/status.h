@@ -16,10 +16,11 @@ enum class StatusCode {
   kInvalidArgument,  // the caller sent something malformed (name, file, SQL, option)
   kNotFound,         // a super, table, snapshot or object that does not exist
   kAlreadyExists,
-  kConflict,  // a compare-and-swap lost against another writer
-  kTimeout,   // a lock or query waited longer than allowed
-  kIoError,   // the disk or a remote store failed
-  kInternal,  // a bug or an invariant that did not hold
+  kConflict,   // a compare-and-swap lost against another writer
+  kTimeout,    // a lock or query waited longer than allowed
+  kCancelled,  // the caller withdrew the request
+  kIoError,    // the disk or a remote store failed
+  kInternal,   // a bug or an invariant that did not hold
 };
 
 class Status {
@@ -33,6 +34,7 @@ class Status {
   static Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
   static Status Conflict(std::string m) { return {StatusCode::kConflict, std::move(m)}; }
   static Status Timeout(std::string m) { return {StatusCode::kTimeout, std::move(m)}; }
+  static Status Cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
   static Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 

@@ -418,9 +418,11 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
   if (spec.mode == WriteMode::kDeleteOnly) {
     // A delete reads only the keys; other columns of the file are neither checked nor stored.
     std::erase_if(incoming, [&](const Column& c) {
-      return std::none_of(
-          spec.key_columns.begin(), spec.key_columns.end(),
-          [&](const std::string& k) { return strcasecmp(k.c_str(), c.name.c_str()) == 0; });
+      bool is_newer = spec.newer_than && strcasecmp(spec.newer_than->c_str(), c.name.c_str()) == 0;
+      return !is_newer && std::none_of(spec.key_columns.begin(), spec.key_columns.end(),
+                                       [&](const std::string& k) {
+                                         return strcasecmp(k.c_str(), c.name.c_str()) == 0;
+                                       });
     });
   }
   std::vector<Column> base_schema = spec.base ? spec.base->schema : std::vector<Column>{};

@@ -129,6 +129,9 @@ Result<std::unique_ptr<QuerySandbox>> QuerySandbox::Open(const EngineOptions& op
     config.SetOptionByName("threads", duckdb::Value::BIGINT(options.threads));
   if (!options.memory_limit.empty())
     config.SetOptionByName("memory_limit", duckdb::Value(options.memory_limit));
+  // Spills go under SUPERTABLE_HOME, not into the working directory.
+  if (!options.temp_directory.empty())
+    config.SetOptionByName("temp_directory", duckdb::Value(options.temp_directory));
   config.SetOptionByName("autoinstall_known_extensions", duckdb::Value::BOOLEAN(false));
   config.SetOptionByName("autoload_known_extensions", duckdb::Value::BOOLEAN(false));
   // 'file.parquet' or 'https://...' in FROM must not turn into a file read.
@@ -216,7 +219,16 @@ Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) 
   ST_ASSIGN_OR_RETURN(auto statement, GuardStatement(con, spec.sql, view_for));
 
   Watchdog watchdog(con, remaining_ms());
+  if (spec.cancel) spec.cancel->SetInterrupt([&con] { con.Interrupt(); });
+  struct ClearCancel {
+    CancelToken* t;
+    ~ClearCancel() {
+      if (t) t->ClearInterrupt();
+    }
+  } clear_cancel{spec.cancel};
   auto error = [&](duckdb::ErrorData& e) -> Status {
+    if (spec.cancel && spec.cancel->cancelled())
+      return Status::Cancelled("the query was cancelled");
     if (watchdog.fired() || e.Type() == duckdb::ExceptionType::INTERRUPT) {
       return Status::Timeout(
           fmt::format("the query ran longer than its time limit of {} ms and was stopped; narrow "
@@ -302,6 +314,7 @@ Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) 
       ++stats.rows;
     }
   }
+  if (spec.cancel && spec.cancel->cancelled()) return Status::Cancelled("the query was cancelled");
   sink.End(stats.truncated);
   stats.elapsed_micros = std::chrono::duration_cast<std::chrono::microseconds>(
                              std::chrono::steady_clock::now() - start)

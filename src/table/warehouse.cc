@@ -269,6 +269,7 @@ Result<QueryStats> Warehouse::Query(const QueryRequest& req, ResultSink& sink) {
   spec.sql = req.sql;
   spec.row_limit = req.row_limit;
   spec.system_columns = req.system_columns;
+  spec.cancel = req.cancel;
   spec.timeout_ms = req.timeout_ms >= 0 ? req.timeout_ms : config_.query_timeout_ms;
   spec.result_byte_limit = req.result_byte_limit >= 0     ? req.result_byte_limit
                            : config_.max_result_bytes > 0 ? config_.max_result_bytes

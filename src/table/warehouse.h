@@ -85,6 +85,7 @@ struct QueryRequest {
   int64_t timeout_ms = -1;         // -1: SUPERTABLE_QUERY_TIMEOUT_MS; 0: none
   int64_t result_byte_limit = -1;  // -1: SUPERTABLE_MAX_RESULT_BYTES
   const AccessPolicy* policy = nullptr;
+  CancelToken* cancel = nullptr;  // see QuerySpec::cancel
 };
 
 struct CompactOptions {

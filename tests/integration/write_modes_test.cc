@@ -133,6 +133,14 @@ TEST_F(WriteModes, DeleteOnlyRemovesKeys) {
   EXPECT_EQ(none.version, 4);
 }
 
+TEST_F(WriteModes, DeleteOnlyWithNewerThan) {
+  // Regression: the newer_than column must survive the key-only projection of a delete.
+  Ingest("t", "id,ts\n1,5\n2,5\n");
+  auto r = Ingest("t", "id,ts\n1,9\n2,1\n", WriteMode::kDeleteOnly, {"id"}, "ts");
+  EXPECT_EQ(r.outcome.deleted, 1);  // id 2's stored row is newer than the delete
+  EXPECT_EQ(RowsText("SELECT id FROM t"), "2");
+}
+
 TEST_F(WriteModes, DeleteFromMissingTableIsAnError) {
   auto r = TryIngest("nope", "id\n1\n", WriteMode::kDeleteOnly, {"id"});
   ASSERT_FALSE(r.ok());

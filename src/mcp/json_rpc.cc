@@ -1,0 +1,81 @@
+// JSON-RPC 2.0 parsing and reply building.
+#include "mcp/json_rpc.h"
+
+namespace supertable::mcp {
+
+ParseOutcome ParseMessage(const std::string& text) {
+  ParseOutcome out;
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) {
+    out.error_reply = MakeError(nullptr, kParseError, "Parse error: the message is not valid JSON");
+    return out;
+  }
+  if (j.is_array()) {
+    out.error_reply = MakeError(
+        nullptr, kInvalidRequest,
+        "Invalid Request: JSON-RPC batches are not supported; send one message at a time");
+    return out;
+  }
+  if (!j.is_object()) {
+    out.error_reply =
+        MakeError(nullptr, kInvalidRequest, "Invalid Request: expected a JSON object");
+    return out;
+  }
+  json id = j.contains("id") ? j["id"] : json();
+  bool id_ok = !j.contains("id") || id.is_string() || id.is_number_integer();
+  if (!id_ok) {
+    out.error_reply =
+        MakeError(nullptr, kInvalidRequest, "Invalid Request: id must be a string or an integer");
+    return out;
+  }
+  if (!j.contains("jsonrpc") || j["jsonrpc"] != "2.0") {
+    out.error_reply =
+        MakeError(id, kInvalidRequest, "Invalid Request: \"jsonrpc\" must be \"2.0\"");
+    return out;
+  }
+  Message m;
+  m.id = id;
+  if (j.contains("method")) {
+    if (!j["method"].is_string()) {
+      out.error_reply = MakeError(id, kInvalidRequest, "Invalid Request: method must be a string");
+      return out;
+    }
+    m.method = j["method"];
+    if (j.contains("params")) {
+      if (!j["params"].is_object()) {
+        out.error_reply =
+            MakeError(id, kInvalidRequest, "Invalid Request: params must be an object");
+        return out;
+      }
+      m.params = j["params"];
+    }
+    m.kind = j.contains("id") ? Message::Kind::kRequest : Message::Kind::kNotification;
+    out.message = std::move(m);
+    return out;
+  }
+  if (j.contains("id") && (j.contains("result") || j.contains("error"))) {
+    m.kind = Message::Kind::kResponse;
+    m.result_or_error = j.contains("result") ? j["result"] : j["error"];
+    out.message = std::move(m);
+    return out;
+  }
+  out.error_reply =
+      MakeError(id, kInvalidRequest, "Invalid Request: expected a method, or a result or error");
+  return out;
+}
+
+json MakeResult(const json& id, json result) {
+  return json{{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}};
+}
+
+json MakeError(const json& id, int code, const std::string& message, const json& data) {
+  json err = {{"code", code}, {"message", message}};
+  if (!data.is_null()) err["data"] = data;
+  return json{{"jsonrpc", "2.0"}, {"id", id}, {"error", std::move(err)}};
+}
+
+json MakeNotification(const std::string& method, json params) {
+  return json{{"jsonrpc", "2.0"}, {"method", method}, {"params", std::move(params)}};
+}
+
+}  // namespace supertable::mcp

@@ -1,0 +1,399 @@
+// MCP method dispatch, lifecycle and the tool-call chain.
+#include "mcp/server.h"
+
+#include <fmt/format.h>
+
+#include "mcp/schema_validator.h"
+
+namespace supertable::mcp {
+
+namespace {
+
+const std::vector<std::string> kLevels = {"debug", "info",     "notice", "warning",
+                                          "error", "critical", "alert",  "emergency"};
+
+// Cursors are offsets, encoded so clients treat them as opaque.
+std::string EncodeCursor(size_t offset) { return fmt::format("o{}", offset); }
+std::optional<size_t> DecodeCursor(const json& params) {
+  if (!params.contains("cursor") || params["cursor"].is_null()) return size_t{0};
+  if (!params["cursor"].is_string()) return std::nullopt;
+  std::string c = params["cursor"];
+  if (c.size() < 2 || c[0] != 'o' || c.find_first_not_of("0123456789", 1) != std::string::npos)
+    return std::nullopt;
+  return static_cast<size_t>(std::stoull(c.substr(1)));
+}
+
+std::map<std::string, std::string> StringArgs(const json& j) {
+  std::map<std::string, std::string> out;
+  if (!j.is_object()) return out;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    out[it.key()] = it->is_string() ? it->get<std::string>() : it->dump();
+  }
+  return out;
+}
+
+}  // namespace
+
+int LogLevelRank(const std::string& level) {
+  for (size_t i = 0; i < kLevels.size(); ++i) {
+    if (kLevels[i] == level) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+ToolResult ToolResult::Error(const std::string& message, json details) {
+  ToolResult r;
+  r.is_error = true;
+  r.structured = {{"error", message}};
+  if (!details.is_null()) r.structured["details"] = std::move(details);
+  return r;
+}
+
+ToolContext::ToolContext(Session& session, const json& arguments, json progress_token,
+                         std::shared_ptr<CancelToken> cancel)
+    : session_(session),
+      arguments_(arguments),
+      progress_token_(std::move(progress_token)),
+      cancel_(std::move(cancel)) {}
+
+void ToolContext::Progress(double progress, std::optional<double> total,
+                           const std::string& message) {
+  if (progress_token_.is_null()) return;
+  json p = {{"progressToken", progress_token_}, {"progress", progress}};
+  if (total) p["total"] = *total;
+  if (!message.empty()) p["message"] = message;
+  session_.Send(MakeNotification("notifications/progress", std::move(p)));
+}
+
+void ToolContext::Log(const std::string& level, const json& data) {
+  if (LogLevelRank(level) < session_.log_rank.load()) return;
+  session_.Send(MakeNotification("notifications/message",
+                                 {{"level", level}, {"logger", "supertable"}, {"data", data}}));
+}
+
+void Server::AddTool(Tool tool) { tools_.push_back(std::move(tool)); }
+void Server::AddResourceTemplate(ResourceTemplate t) { templates_.push_back(std::move(t)); }
+void Server::AddPrompt(Prompt p) { prompts_.push_back(std::move(p)); }
+void Server::Use(Middleware m) { middleware_.push_back(std::move(m)); }
+
+json Server::ToolJson(const Tool& t) const {
+  json j = {{"name", t.name}, {"description", t.description}, {"inputSchema", t.input_schema}};
+  if (!t.title.empty()) j["title"] = t.title;
+  if (!t.output_schema.is_null()) j["outputSchema"] = t.output_schema;
+  j["annotations"] = {{"title", t.title.empty() ? t.name : t.title},
+                      {"readOnlyHint", t.annotations.read_only},
+                      {"destructiveHint", t.annotations.destructive},
+                      {"idempotentHint", t.annotations.idempotent},
+                      {"openWorldHint", t.annotations.open_world}};
+  return j;
+}
+
+json Server::Initialize(Session& s, const json& params) {
+  std::string requested = params.value("protocolVersion", "");
+  bool supported = false;
+  for (const auto& v : kSupportedProtocolVersions) supported = supported || v == requested;
+  // An unsupported request gets our newest; the client decides whether it can speak it.
+  s.protocol_version = supported ? requested : kSupportedProtocolVersions.front();
+  s.client_info = params.value("clientInfo", json::object());
+  json caps = {{"tools", {{"listChanged", true}}},
+               {"resources", {{"subscribe", true}, {"listChanged", true}}},
+               {"prompts", {{"listChanged", true}}},
+               {"logging", json::object()},
+               {"completions", json::object()}};
+  json server_info = {{"name", info_.name}, {"version", info_.version}};
+  if (!info_.title.empty()) server_info["title"] = info_.title;
+  json result = {
+      {"protocolVersion", s.protocol_version}, {"capabilities", caps}, {"serverInfo", server_info}};
+  if (!info_.instructions.empty()) result["instructions"] = info_.instructions;
+  return result;
+}
+
+json Server::CallTool(Session& s, const json& id, const json& params, bool* cancelled) {
+  if (!params.contains("name") || !params["name"].is_string()) {
+    return MakeError(id, kInvalidParams, "Invalid params: tools/call needs a string 'name'");
+  }
+  std::string name = params["name"];
+  const Tool* tool = nullptr;
+  for (const auto& t : tools_) {
+    if (t.name == name) tool = &t;
+  }
+  if (!tool) {
+    std::string known;
+    for (const auto& t : tools_) known += (known.empty() ? "" : ", ") + t.name;
+    return MakeError(id, kInvalidParams,
+                     fmt::format("Unknown tool: '{}'. Available tools: {}", name, known));
+  }
+  json args = params.value("arguments", json::object());
+  if (!args.is_object())
+    return MakeError(id, kInvalidParams, "Invalid params: 'arguments' must be an object");
+  json progress = params.contains("_meta") && params["_meta"].is_object()
+                      ? params["_meta"].value("progressToken", json())
+                      : json();
+  auto token = std::make_shared<CancelToken>();
+  std::string key = id.dump();
+  {
+    std::lock_guard<std::mutex> g(s.mu);
+    s.in_flight[key] = token;
+  }
+  ToolContext ctx(s, args, progress, token);
+  ToolResult result;
+  // Input is checked before the tool runs; a bad call is a tool error the model can correct.
+  std::string invalid = ValidateAgainstSchema(tool->input_schema, args);
+  if (!invalid.empty()) {
+    result =
+        ToolResult::Error("invalid arguments: " + invalid, {{"inputSchema", tool->input_schema}});
+  } else {
+    ToolCall call = [](const Tool& t, ToolContext& c) { return t.handler(c); };
+    for (auto it = middleware_.rbegin(); it != middleware_.rend(); ++it) {
+      call = [m = *it, next = call](const Tool& t, ToolContext& c) { return m(t, c, next); };
+    }
+    result = call(*tool, ctx);
+  }
+  {
+    std::lock_guard<std::mutex> g(s.mu);
+    s.in_flight.erase(key);
+  }
+  if (token->cancelled()) {
+    *cancelled = true;  // the client withdrew it: no response follows
+    return nullptr;
+  }
+  json content = json::array(
+      {{{"type", "text"},
+        {"text", result.structured.dump(-1, ' ', false, json::error_handler_t::replace)}}});
+  json r = {{"content", content}, {"isError", result.is_error}};
+  // Errors carry their text only: structuredContent must match the tool's outputSchema.
+  if (!result.is_error && result.structured.is_object()) r["structuredContent"] = result.structured;
+  return MakeResult(id, r);
+}
+
+std::optional<json> Server::ReadResource(const std::string& uri, std::string* error) {
+  for (const auto& t : templates_) {
+    auto vars = MatchUriTemplate(t.uri_template, uri);
+    if (!vars) continue;
+    auto content = t.read(*vars, error);
+    if (!content) return std::nullopt;
+    return json{{"contents", json::array({{{"uri", content->uri},
+                                           {"mimeType", content->mime_type},
+                                           {"text", content->text}}})}};
+  }
+  *error = fmt::format("no resource matches '{}'", uri);
+  return std::nullopt;
+}
+
+json Server::Complete(const json& params, std::string* error) {
+  json ref = params.value("ref", json::object());
+  json argument = params.value("argument", json::object());
+  std::string arg_name = argument.value("name", "");
+  std::string value = argument.value("value", "");
+  auto context = StringArgs(
+      params.contains("context") ? params["context"].value("arguments", json::object()) : json());
+  std::vector<std::string> values;
+  std::string type = ref.value("type", "");
+  if (type == "ref/prompt") {
+    std::string name = ref.value("name", "");
+    const Prompt* p = nullptr;
+    for (const auto& x : prompts_) {
+      if (x.name == name) p = &x;
+    }
+    if (!p) {
+      *error = fmt::format("unknown prompt '{}'", name);
+      return nullptr;
+    }
+    if (p->complete) values = p->complete(arg_name, value, context);
+  } else if (type == "ref/resource") {
+    std::string uri = ref.value("uri", "");
+    const ResourceTemplate* t = nullptr;
+    for (const auto& x : templates_) {
+      if (x.uri_template == uri) t = &x;
+    }
+    if (!t) {
+      *error = fmt::format("unknown resource template '{}'", uri);
+      return nullptr;
+    }
+    if (t->complete) values = t->complete(arg_name, value, context);
+  } else {
+    *error = "ref.type must be 'ref/prompt' or 'ref/resource'";
+    return nullptr;
+  }
+  size_t total = values.size();
+  if (values.size() > 100) values.resize(100);  // the specification's maximum per response
+  return json{
+      {"completion", {{"values", values}, {"total", total}, {"hasMore", total > values.size()}}}};
+}
+
+std::optional<json> Server::Handle(Session& s, const Message& m) {
+  using Kind = Message::Kind;
+  if (m.kind == Kind::kResponse) return std::nullopt;  // we send no requests that await answers
+  if (m.kind == Kind::kNotification) {
+    if (m.method == "notifications/initialized") {
+      s.initialized = true;
+    } else if (m.method == "notifications/cancelled") {
+      json rid = m.params.value("requestId", json());
+      std::lock_guard<std::mutex> g(s.mu);
+      auto it = s.in_flight.find(rid.dump());
+      if (it != s.in_flight.end()) it->second->Cancel();
+    }
+    return std::nullopt;  // unknown notifications are ignored, as JSON-RPC asks
+  }
+  const json& id = m.id;
+  const json& p = m.params;
+  if (m.method == "initialize") return MakeResult(id, Initialize(s, p));
+  if (m.method == "ping") return MakeResult(id, json::object());
+  if (s.protocol_version.empty()) {
+    return MakeError(id, kInvalidRequest,
+                     "Invalid Request: the session is not initialized; send initialize first");
+  }
+  auto page = [&](const json& all, const char* key) -> json {
+    auto offset = DecodeCursor(p);
+    if (!offset || *offset > all.size())
+      return MakeError(id, kInvalidParams, "Invalid params: unknown cursor");
+    json items = json::array();
+    for (size_t i = *offset; i < all.size() && i < *offset + page_size; ++i)
+      items.push_back(all[i]);
+    json r = {{key, items}};
+    if (*offset + page_size < all.size()) r["nextCursor"] = EncodeCursor(*offset + page_size);
+    return MakeResult(id, r);
+  };
+  if (m.method == "tools/list") {
+    json all = json::array();
+    for (const auto& t : tools_) all.push_back(ToolJson(t));
+    return page(all, "tools");
+  }
+  if (m.method == "tools/call") {
+    bool cancelled = false;
+    json r = CallTool(s, id, p, &cancelled);
+    if (cancelled) return std::nullopt;
+    return r;
+  }
+  if (m.method == "resources/list") {
+    json all = json::array();
+    for (const auto& t : templates_) {
+      if (!t.list) continue;
+      for (const auto& r : t.list()) {
+        json j = {{"uri", r.uri}, {"name", r.name}, {"mimeType", r.mime_type}};
+        if (!r.title.empty()) j["title"] = r.title;
+        if (!r.description.empty()) j["description"] = r.description;
+        all.push_back(j);
+      }
+    }
+    return page(all, "resources");
+  }
+  if (m.method == "resources/templates/list") {
+    json all = json::array();
+    for (const auto& t : templates_) {
+      json j = {{"uriTemplate", t.uri_template}, {"name", t.name}, {"mimeType", t.mime_type}};
+      if (!t.title.empty()) j["title"] = t.title;
+      if (!t.description.empty()) j["description"] = t.description;
+      all.push_back(j);
+    }
+    return page(all, "resourceTemplates");
+  }
+  if (m.method == "resources/read" || m.method == "resources/subscribe" ||
+      m.method == "resources/unsubscribe") {
+    if (!p.contains("uri") || !p["uri"].is_string()) {
+      return MakeError(id, kInvalidParams,
+                       fmt::format("Invalid params: {} needs a string 'uri'", m.method));
+    }
+    std::string uri = p["uri"];
+    if (m.method == "resources/unsubscribe") {
+      std::lock_guard<std::mutex> g(s.mu);
+      s.subscriptions.erase(uri);
+      return MakeResult(id, json::object());
+    }
+    std::string error;
+    auto r = ReadResource(uri, &error);
+    // -32002: resource not found, as the specification defines it.
+    if (!r) return MakeError(id, -32002, "Resource not found: " + error, {{"uri", uri}});
+    if (m.method == "resources/subscribe") {
+      std::lock_guard<std::mutex> g(s.mu);
+      s.subscriptions.insert(uri);
+      return MakeResult(id, json::object());
+    }
+    return MakeResult(id, *r);
+  }
+  if (m.method == "prompts/list") {
+    json all = json::array();
+    for (const auto& pr : prompts_) {
+      json args = json::array();
+      for (const auto& a : pr.arguments) {
+        args.push_back(
+            {{"name", a.name}, {"description", a.description}, {"required", a.required}});
+      }
+      json j = {{"name", pr.name}, {"description", pr.description}, {"arguments", args}};
+      if (!pr.title.empty()) j["title"] = pr.title;
+      all.push_back(j);
+    }
+    return page(all, "prompts");
+  }
+  if (m.method == "prompts/get") {
+    std::string name = p.value("name", "");
+    for (const auto& pr : prompts_) {
+      if (pr.name != name) continue;
+      auto args = StringArgs(p.value("arguments", json::object()));
+      for (const auto& a : pr.arguments) {
+        if (a.required && !args.count(a.name)) {
+          return MakeError(
+              id, kInvalidParams,
+              fmt::format("Invalid params: prompt '{}' needs argument '{}'", name, a.name));
+        }
+      }
+      return MakeResult(id, {{"description", pr.description}, {"messages", pr.render(args)}});
+    }
+    return MakeError(id, kInvalidParams, fmt::format("Invalid params: unknown prompt '{}'", name));
+  }
+  if (m.method == "completion/complete") {
+    std::string error;
+    json r = Complete(p, &error);
+    if (r.is_null()) return MakeError(id, kInvalidParams, "Invalid params: " + error);
+    return MakeResult(id, r);
+  }
+  if (m.method == "logging/setLevel") {
+    int rank = LogLevelRank(p.value("level", ""));
+    if (rank < 0) {
+      return MakeError(id, kInvalidParams,
+                       "Invalid params: level must be one of debug, info, notice, warning, error, "
+                       "critical, alert, emergency");
+    }
+    s.log_rank = rank;
+    return MakeResult(id, json::object());
+  }
+  return MakeError(id, kMethodNotFound, fmt::format("Method not found: '{}'", m.method));
+}
+
+void Server::NotifyResourceUpdated(Session& session, const std::string& uri) {
+  {
+    std::lock_guard<std::mutex> g(session.mu);
+    if (!session.subscriptions.count(uri)) return;
+  }
+  session.Send(MakeNotification("notifications/resources/updated", {{"uri", uri}}));
+}
+
+std::optional<std::map<std::string, std::string>> MatchUriTemplate(const std::string& tmpl,
+                                                                   const std::string& uri) {
+  std::map<std::string, std::string> vars;
+  size_t ti = 0, ui = 0;
+  while (ti < tmpl.size()) {
+    if (tmpl[ti] == '{') {
+      size_t close = tmpl.find('}', ti);
+      if (close == std::string::npos) return std::nullopt;
+      std::string var = tmpl.substr(ti + 1, close - ti - 1);
+      char stop = close + 1 < tmpl.size() ? tmpl[close + 1] : '\0';
+      size_t end = stop ? uri.find(stop, ui) : uri.size();
+      if (end == std::string::npos || end == ui) return std::nullopt;
+      std::string value = uri.substr(ui, end - ui);
+      if (value.find('/') != std::string::npos)
+        return std::nullopt;  // one path segment per variable
+      vars[var] = value;
+      ui = end;
+      ti = close + 1;
+    } else {
+      if (ui >= uri.size() || uri[ui] != tmpl[ti]) return std::nullopt;
+      ++ui;
+      ++ti;
+    }
+  }
+  if (ui != uri.size()) return std::nullopt;
+  return vars;
+}
+
+}  // namespace supertable::mcp

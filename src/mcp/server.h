@@ -1,0 +1,172 @@
+// McpServer: the Model Context Protocol, independent of transport and of what the tools do.
+// It owns the registries (tools, resources, resource templates, prompts, completions), runs
+// the lifecycle (initialize with version negotiation, initialized, ping), validates tool input
+// against each tool's JSON Schema, and runs tool calls through a middleware chain (logging,
+// error handling, size guard, caching live there, not in tools). A transport feeds it parsed
+// messages per Session and delivers what the session's `send` is given.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/cancel_token.h"
+#include "mcp/json_rpc.h"
+
+namespace supertable::mcp {
+
+inline const std::vector<std::string> kSupportedProtocolVersions = {"2025-11-25", "2025-06-18",
+                                                                    "2025-03-26", "2024-11-05"};
+
+// RFC 5424 levels, as MCP logging uses them, lowest first.
+int LogLevelRank(const std::string& level);  // -1 when unknown
+
+// One client connection's state. Transports create it and give it a way to send.
+class Session {
+ public:
+  explicit Session(std::function<void(const json&)> send) : send_(std::move(send)) {}
+  void Send(const json& message) { send_(message); }
+
+  std::string protocol_version;
+  std::atomic<bool> initialized{false};
+  std::atomic<int> log_rank{LogLevelRank("info")};
+  json client_info;
+
+  std::mutex mu;
+  std::set<std::string> subscriptions;                            // resource URIs
+  std::map<std::string, std::shared_ptr<CancelToken>> in_flight;  // request id (dumped) -> token
+
+ private:
+  std::function<void(const json&)> send_;
+};
+
+struct ToolAnnotations {
+  bool read_only = true;
+  bool destructive = false;
+  bool idempotent = true;
+  bool open_world = false;
+};
+
+struct ToolResult {
+  json structured;  // structuredContent (and, dumped, the text content)
+  bool is_error = false;
+  static ToolResult Error(const std::string& message, json details = nullptr);
+};
+
+// What a running tool can see and do: its arguments, progress, cancellation, logging.
+class ToolContext {
+ public:
+  ToolContext(Session& session, const json& arguments, json progress_token,
+              std::shared_ptr<CancelToken> cancel);
+  const json& arguments() const { return arguments_; }
+  CancelToken& cancel() { return *cancel_; }
+  bool cancelled() const { return cancel_->cancelled(); }
+  // notifications/progress, when the request asked for it with a progressToken.
+  void Progress(double progress, std::optional<double> total = std::nullopt,
+                const std::string& message = "");
+  // notifications/message, when the session's level admits it.
+  void Log(const std::string& level, const json& data);
+  Session& session() { return session_; }
+
+ private:
+  Session& session_;
+  const json& arguments_;
+  json progress_token_;
+  std::shared_ptr<CancelToken> cancel_;
+};
+
+struct Tool {
+  std::string name, title, description;
+  json input_schema;
+  json output_schema;  // null: none
+  ToolAnnotations annotations;
+  std::function<ToolResult(ToolContext&)> handler;
+};
+
+using ToolCall = std::function<ToolResult(const Tool&, ToolContext&)>;
+// Wraps a tool call: do something around `next(tool, ctx)`, or answer without calling it.
+using Middleware = std::function<ToolResult(const Tool&, ToolContext&, const ToolCall& next)>;
+
+struct ResourceContent {
+  std::string uri, mime_type, text;
+};
+
+struct Resource {
+  std::string uri, name, title, description, mime_type;
+};
+
+// A family of resources under a URI template such as "supertable://{super}/{table}".
+struct ResourceTemplate {
+  std::string uri_template, name, title, description, mime_type;
+  std::function<std::vector<Resource>()> list;  // concrete resources, for resources/list
+  // Reads one URI matching the template; variables filled from it. Error text on failure.
+  std::function<std::optional<ResourceContent>(const std::map<std::string, std::string>& vars,
+                                               std::string* error)>
+      read;
+  // Values for one variable, given what the client typed and the other variables.
+  std::function<std::vector<std::string>(const std::string& variable, const std::string& prefix,
+                                         const std::map<std::string, std::string>& context)>
+      complete;
+};
+
+struct PromptArgument {
+  std::string name, description;
+  bool required = false;
+};
+
+struct Prompt {
+  std::string name, title, description;
+  std::vector<PromptArgument> arguments;
+  std::function<json(const std::map<std::string, std::string>& args)> render;  // -> messages array
+  std::function<std::vector<std::string>(const std::string& argument, const std::string& prefix,
+                                         const std::map<std::string, std::string>& context)>
+      complete;
+};
+
+struct ServerInfo {
+  std::string name, title, version, instructions;
+};
+
+class Server {
+ public:
+  explicit Server(ServerInfo info) : info_(std::move(info)) {}
+
+  void AddTool(Tool tool);
+  void AddResourceTemplate(ResourceTemplate t);
+  void AddPrompt(Prompt p);
+  void Use(Middleware m);  // the first added runs outermost
+  size_t page_size = 50;   // items per tools/list, resources/list, prompts/list page
+
+  // Handles one parsed message. Returns the reply for a request (nullopt for notifications,
+  // responses, and requests cancelled by the client, which get no reply).
+  std::optional<json> Handle(Session& session, const Message& message);
+
+  // Sends notifications/resources/updated to `session` if it subscribed to `uri`.
+  void NotifyResourceUpdated(Session& session, const std::string& uri);
+  const std::vector<Tool>& tools() const { return tools_; }
+
+ private:
+  json Initialize(Session& s, const json& params);
+  json CallTool(Session& s, const json& id, const json& params, bool* cancelled);
+  json ToolJson(const Tool& t) const;
+  std::optional<json> ReadResource(const std::string& uri, std::string* error);
+  json Complete(const json& params, std::string* error);
+
+  ServerInfo info_;
+  std::vector<Tool> tools_;
+  std::vector<ResourceTemplate> templates_;
+  std::vector<Prompt> prompts_;
+  std::vector<Middleware> middleware_;
+};
+
+// Matches "supertable://{super}/{table}" against a URI; nullopt when it does not fit.
+std::optional<std::map<std::string, std::string>> MatchUriTemplate(const std::string& tmpl,
+                                                                   const std::string& uri);
+
+}  // namespace supertable::mcp

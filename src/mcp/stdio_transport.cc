@@ -1,0 +1,120 @@
+// Newline-delimited JSON-RPC over stdio.
+#include "mcp/stdio_transport.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "common/log.h"
+
+namespace supertable::mcp {
+
+namespace {
+volatile sig_atomic_t g_stop = 0;
+void OnSignal(int) { g_stop = 1; }
+}  // namespace
+
+int ServeStdio(Server& server, FILE* in, FILE* out, const StdioOptions& options) {
+  struct sigaction sa = {};
+  sa.sa_handler = OnSignal;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+
+  std::mutex out_mu;
+  Session session([&](const json& message) {
+    std::string line = message.dump(-1, ' ', false, json::error_handler_t::replace);
+    std::lock_guard<std::mutex> g(out_mu);
+    fwrite(line.data(), 1, line.size(), out);
+    fputc('\n', out);
+    fflush(out);
+  });
+
+  std::mutex mu;
+  std::condition_variable cv;
+  int running = 0;
+
+  int fd = fileno(in);
+  std::string buffer;
+  bool oversized = false;
+  char chunk[65536];
+  auto handle_line = [&](std::string line) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) return;
+    ParseOutcome parsed = ParseMessage(line);
+    if (parsed.error_reply) {
+      session.Send(*parsed.error_reply);
+      return;
+    }
+    Message m = std::move(*parsed.message);
+    // Notifications are quick and ordered (initialized must precede what follows); requests
+    // may be slow and run beside each other.
+    if (m.kind != Message::Kind::kRequest) {
+      (void)server.Handle(session, m);
+      return;
+    }
+    {
+      std::unique_lock<std::mutex> lk(mu);
+      cv.wait(lk, [&] { return running < options.max_workers; });
+      ++running;
+    }
+    // Detached: ServeStdio waits for `running` to reach zero before its locals go away.
+    std::thread([&, m = std::move(m)] {
+      try {
+        auto reply = server.Handle(session, m);
+        if (reply) session.Send(*reply);
+      } catch (const std::exception& e) {
+        session.Send(MakeError(m.id, kInternalError, fmt::format("Internal error: {}", e.what())));
+      }
+      {
+        std::lock_guard<std::mutex> g(mu);
+        --running;
+      }
+      cv.notify_all();
+    }).detach();
+  };
+
+  while (!g_stop) {
+    struct pollfd pfd = {fd, POLLIN, 0};
+    int pr = poll(&pfd, 1, 200);
+    if (pr < 0 && errno == EINTR) continue;
+    if (pr <= 0) continue;
+    ssize_t n = read(fd, chunk, sizeof(chunk));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // EOF: the client is gone
+    size_t start = 0;
+    for (ssize_t i = 0; i < n; ++i) {
+      if (chunk[i] != '\n') continue;
+      if (!oversized) {
+        buffer.append(chunk + start, static_cast<size_t>(i) - start);
+        handle_line(std::move(buffer));
+      }
+      buffer.clear();
+      oversized = false;
+      start = static_cast<size_t>(i) + 1;
+    }
+    if (!oversized) buffer.append(chunk + start, static_cast<size_t>(n) - start);
+    if (!oversized && buffer.size() > options.max_message_bytes) {
+      oversized = true;
+      buffer.clear();
+      session.Send(MakeError(
+          nullptr, kParseError,
+          fmt::format("Parse error: message longer than {} bytes", options.max_message_bytes)));
+    }
+  }
+  if (!buffer.empty() && !oversized) handle_line(std::move(buffer));
+  {
+    // Let requests in flight finish; a client that closed stdin may still read stdout.
+    std::unique_lock<std::mutex> lk(mu);
+    cv.wait(lk, [&] { return running == 0; });
+  }
+  return 0;
+}
+
+}  // namespace supertable::mcp

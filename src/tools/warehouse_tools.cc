@@ -1,0 +1,733 @@
+// Warehouse tools, resources and prompts for MCP.
+#include "tools/warehouse_tools.h"
+
+#include <strings.h>
+
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "common/ids.h"
+#include "engine/sql_text.h"
+#include "mcp/middleware.h"
+
+namespace supertable {
+
+namespace {
+
+using mcp::json;
+using mcp::Tool;
+using mcp::ToolContext;
+using mcp::ToolResult;
+
+const char* kVersion = "0.1.0";
+const auto kStart = std::chrono::steady_clock::now();
+
+// Collects a query's result as JSON for tool output.
+class JsonSink : public ResultSink {
+ public:
+  json columns = json::array();
+  json rows = json::array();
+  void Begin(const std::vector<Column>& cols) override {
+    for (const auto& c : cols) columns.push_back({{"name", c.name}, {"type", c.type}});
+  }
+  void Row(const std::vector<json>& cells) override { rows.push_back(cells); }
+  void End(bool) override {}
+};
+
+json Prop(const char* type, const std::string& description) {
+  return {{"type", type}, {"description", description}};
+}
+
+json ObjectSchema(json properties, std::vector<std::string> required) {
+  return {{"type", "object"},
+          {"properties", std::move(properties)},
+          {"required", required},
+          {"additionalProperties", false}};
+}
+
+json OutputSchema(json properties) {
+  return {{"type", "object"}, {"properties", std::move(properties)}};
+}
+
+const json kSuperProp =
+    Prop("string", "Super table (a group of related tables), e.g. 'shop'. list_supers shows them.");
+const json kTableProp =
+    Prop("string", "Table name inside the super table, e.g. 'orders'. list_tables shows them.");
+
+std::string Str(const json& args, const char* key, const std::string& fallback = "") {
+  return args.contains(key) && args[key].is_string() ? args[key].get<std::string>() : fallback;
+}
+
+ToolResult FromStatus(const Status& s) { return ToolResult::Error(s.message()); }
+
+// Time travel argument: a version number or a timestamp string.
+Result<std::optional<AsOf>> AsOfArg(const json& args) {
+  if (!args.contains("as_of") || args["as_of"].is_null()) return std::optional<AsOf>();
+  const json& a = args["as_of"];
+  AsOf out;
+  if (a.is_number_integer()) {
+    out.version = a.get<int64_t>();
+  } else if (a.is_string() && !a.get<std::string>().empty() &&
+             a.get<std::string>().find_first_not_of("0123456789") == std::string::npos) {
+    out.version = std::stoll(a.get<std::string>());
+  } else {
+    int64_t micros = a.is_string() ? ParseTimestamp(a.get<std::string>()) : -1;
+    if (micros < 0) {
+      return Status::InvalidArgument(
+          "as_of must be a version number or a UTC timestamp such as '2026-11-21T12:00:00Z'");
+    }
+    out.timestamp_micros = micros;
+  }
+  return std::optional<AsOf>(out);
+}
+
+class Tools {
+ public:
+  Tools(Warehouse& w, const McpToolOptions& o) : w_(w), o_(o) {}
+
+  void Register(mcp::Server& s) {
+    auto add = [&](Tool t) { s.AddTool(std::move(t)); };
+    add({"health",
+         "Health check",
+         "Check that the SuperTable server and its catalog answer. Returns status 'ok' or an "
+         "error.",
+         ObjectSchema(json::object(), {}),
+         OutputSchema({{"status", Prop("string", "")},
+                       {"version", Prop("string", "")},
+                       {"uptime_s", Prop("number", "")}}),
+         {},
+         [this](ToolContext&) { return Health(); }});
+    add({"info",
+         "Server information",
+         "Describe this SuperTable server: version, organization, storage and catalog backends, "
+         "and the query limits "
+         "that apply to query_sql.",
+         ObjectSchema(json::object(), {}),
+         OutputSchema({{"organization", Prop("string", "")}}),
+         {},
+         [this](ToolContext&) { return Info(); }});
+    add({"whoami",
+         "Who am I",
+         "Show the identity this session acts as and the organization it reads.",
+         ObjectSchema(json::object(), {}),
+         OutputSchema({{"user", Prop("string", "")}}),
+         {},
+         [this](ToolContext&) {
+           ToolResult r;
+           r.structured = {
+               {"user", "local"}, {"auth", o_.auth}, {"organization", w_.config().organization}};
+           return r;
+         }});
+    add({"list_supers",
+         "List super tables",
+         "List the super tables (groups of related tables) of the organization with their table "
+         "counts. Start here "
+         "to discover data.",
+         ObjectSchema(json::object(), {}),
+         OutputSchema({{"supers", Prop("array", "")}}),
+         {},
+         [this](ToolContext&) { return ListSupers(); }});
+    add({"list_tables",
+         "List tables",
+         "List the tables of one super table with their current version, row count, file count, "
+         "size and last "
+         "update time.",
+         ObjectSchema({{"super", kSuperProp}}, {"super"}),
+         OutputSchema({{"tables", Prop("array", "")}}),
+         {},
+         [this](ToolContext& c) { return ListTables(c.arguments()); }});
+    add({"describe_table",
+         "Describe a table",
+         "Show a table's columns with their types, null counts and min/max values, plus its row "
+         "count and version. "
+         "Use before writing SQL against it.",
+         ObjectSchema({{"super", kSuperProp}, {"table", kTableProp}}, {"super", "table"}),
+         OutputSchema({{"columns", Prop("array", "")}}),
+         {},
+         [this](ToolContext& c) { return Describe(c.arguments()); }});
+    add({"get_table_stats",
+         "Table statistics",
+         "Storage statistics of a table: rows, deleted rows awaiting compaction, data and delete "
+         "files, bytes, "
+         "average file size, retained versions.",
+         ObjectSchema({{"super", kSuperProp}, {"table", kTableProp}}, {"super", "table"}),
+         OutputSchema({{"rows", Prop("integer", "")}}),
+         {},
+         [this](ToolContext& c) { return Stats(c.arguments()); }});
+    add({"get_super_meta",
+         "Super table metadata",
+         "Summary of one super table: its tables, total rows and bytes, and when it last changed.",
+         ObjectSchema({{"super", kSuperProp}}, {"super"}),
+         OutputSchema({{"tables", Prop("array", "")}}),
+         {},
+         [this](ToolContext& c) { return SuperMeta(c.arguments()); }});
+    add({"get_table_history",
+         "Table history",
+         "The versions of a table, newest first: version number, commit time, operation (append, "
+         "upsert, delete, "
+         "compact) and its counters. Versions can be queried with as_of or AT (VERSION => n).",
+         ObjectSchema({{"super", kSuperProp},
+                       {"table", kTableProp},
+                       {"limit",
+                        {{"type", "integer"},
+                         {"minimum", 1},
+                         {"maximum", 1000},
+                         {"description", "Newest versions to return (default 20)"}}}},
+                      {"super", "table"}),
+         OutputSchema({{"versions", Prop("array", "")}}),
+         {},
+         [this](ToolContext& c) { return History(c.arguments()); }});
+    add({"sample_data",
+         "Sample rows",
+         "A random sample of a table's rows (default 10, at most 100), to see what the data looks "
+         "like.",
+         ObjectSchema({{"super", kSuperProp},
+                       {"table", kTableProp},
+                       {"limit",
+                        {{"type", "integer"},
+                         {"minimum", 1},
+                         {"maximum", 100},
+                         {"description", "Rows (default 10)"}}}},
+                      {"super", "table"}),
+         QueryOutputSchema(),
+         {},
+         [this](ToolContext& c) { return Sample(c); }});
+    add({"query_sql",
+         "Run a SQL query",
+         "Run one read-only SQL query (DuckDB dialect) over the tables of a super table. Name "
+         "tables as 'table' or "
+         "'super.table'; time travel with FROM t AT (VERSION => 3) or the as_of argument. Returns "
+         "typed columns, rows, "
+         "'truncated' when the row limit cut the result, and timing. Prefer aggregates and LIMIT "
+         "over fetching raw "
+         "rows.",
+         ObjectSchema(
+             {{"super", kSuperProp},
+              {"sql",
+               {{"type", "string"},
+                {"minLength", 1},
+                {"maxLength", 100000},
+                {"description", "One SELECT/WITH query"}}},
+              {"limit",
+               {{"type", "integer"},
+                {"minimum", 1},
+                {"maximum", o_.max_row_limit},
+                {"description",
+                 fmt::format("Maximum rows returned (default {})", o_.default_row_limit)}}},
+              {"timeout_ms",
+               {{"type", "integer"},
+                {"minimum", 1},
+                {"maximum", 600000},
+                {"description", "Stop the query after this many milliseconds"}}},
+              {"as_of",
+               {{"type", {"integer", "string"}},
+                {"description", "Read tables as of this version number or UTC timestamp"}}}},
+             {"super", "sql"}),
+         QueryOutputSchema(),
+         {},
+         [this](ToolContext& c) { return QuerySql(c); }});
+    add({"validate_sql",
+         "Validate SQL",
+         "Check a SQL query without running it: parses, resolves tables and columns, and returns "
+         "valid=true or the "
+         "error with suggestions.",
+         ObjectSchema({{"super", kSuperProp},
+                       {"sql", {{"type", "string"}, {"minLength", 1}, {"maxLength", 100000}}}},
+                      {"super", "sql"}),
+         OutputSchema({{"valid", Prop("boolean", "")}, {"error", Prop("string", "")}}),
+         {},
+         [this](ToolContext& c) { return Validate(c); }});
+    add({"explain_sql",
+         "Explain SQL",
+         "Show DuckDB's query plan for a SQL query without running it.",
+         ObjectSchema({{"super", kSuperProp},
+                       {"sql", {{"type", "string"}, {"minLength", 1}, {"maxLength", 100000}}}},
+                      {"super", "sql"}),
+         OutputSchema({{"plan", Prop("string", "")}}),
+         {},
+         [this](ToolContext& c) { return Explain(c); }});
+    add({"profile_column",
+         "Profile a column",
+         "Profile one column: row count, distinct values, nulls, min, max and the most frequent "
+         "values.",
+         ObjectSchema({{"super", kSuperProp},
+                       {"table", kTableProp},
+                       {"column", Prop("string", "Column name")},
+                       {"top",
+                        {{"type", "integer"},
+                         {"minimum", 1},
+                         {"maximum", 50},
+                         {"description", "How many frequent values (default 5)"}}}},
+                      {"super", "table", "column"}),
+         OutputSchema({{"distinct_count", Prop("integer", "")}}),
+         {},
+         [this](ToolContext& c) { return Profile(c); }});
+    add({"search_columns",
+         "Search columns",
+         "Find columns by name across tables: a case-insensitive substring, or a pattern with * "
+         "wildcards. "
+         "Optionally within one super table.",
+         ObjectSchema({{"pattern", {{"type", "string"}, {"minLength", 1}, {"maxLength", 200}}},
+                       {"super", kSuperProp}},
+                      {"pattern"}),
+         OutputSchema({{"matches", Prop("array", "")}}),
+         {},
+         [this](ToolContext& c) { return Search(c.arguments()); }});
+    add({"data_freshness",
+         "Data freshness",
+         "When each table of a super table (or one table) last changed, and how long ago, to judge "
+         "whether data is "
+         "current.",
+         ObjectSchema({{"super", kSuperProp}, {"table", kTableProp}}, {"super"}),
+         OutputSchema({{"tables", Prop("array", "")}}),
+         {},
+         [this](ToolContext& c) { return Freshness(c.arguments()); }});
+  }
+
+  static json QueryOutputSchema() {
+    return OutputSchema({{"columns", Prop("array", "Column names and DuckDB types")},
+                         {"rows", Prop("array", "Rows as arrays of JSON values")},
+                         {"row_count", Prop("integer", "")},
+                         {"truncated", Prop("boolean", "True when the limit cut the result")},
+                         {"elapsed_ms", Prop("number", "")}});
+  }
+
+  Result<json> RunQuery(const std::string& super_name, const std::string& sql, int64_t limit,
+                        ToolContext* ctx, int64_t timeout_ms = -1,
+                        std::optional<AsOf> as_of = std::nullopt) {
+    QueryRequest req{super_name, sql, limit};
+    req.timeout_ms = timeout_ms;
+    req.as_of = as_of;
+    if (ctx) req.cancel = &ctx->cancel();
+    JsonSink sink;
+    ST_ASSIGN_OR_RETURN(QueryStats stats, w_.Query(req, sink));
+    json out = {{"columns", sink.columns},
+                {"rows", sink.rows},
+                {"row_count", stats.rows},
+                {"truncated", stats.truncated},
+                {"elapsed_ms", static_cast<double>(stats.elapsed_micros) / 1000.0}};
+    if (stats.truncated) {
+      out["note"] =
+          fmt::format("result cut at the {}; add filters, aggregates or a LIMIT, or raise 'limit'",
+                      stats.truncated_reason);
+    }
+    return out;
+  }
+
+  ToolResult Wrap(Result<json> r) {
+    if (!r.ok()) return FromStatus(r.status());
+    ToolResult out;
+    out.structured = std::move(r).value();
+    return out;
+  }
+
+  ToolResult Health() {
+    auto supers = w_.ListSupers();
+    if (!supers.ok()) return ToolResult::Error("catalog unreachable: " + supers.status().message());
+    ToolResult r;
+    r.structured = {
+        {"status", "ok"},
+        {"version", kVersion},
+        {"uptime_s",
+         std::chrono::duration<double>(std::chrono::steady_clock::now() - kStart).count()}};
+    return r;
+  }
+
+  ToolResult Info() {
+    const Config& c = w_.config();
+    ToolResult r;
+    r.structured = {{"name", "supertable"},
+                    {"version", kVersion},
+                    {"organization", c.organization},
+                    {"storage_type", c.storage_type},
+                    {"catalog", c.locking_backend},
+                    {"limits",
+                     {{"query_timeout_ms", c.query_timeout_ms},
+                      {"default_row_limit", o_.default_row_limit},
+                      {"max_row_limit", o_.max_row_limit},
+                      {"max_response_tokens", o_.max_response_tokens},
+                      {"max_concurrent_queries", c.max_concurrent_queries}}}};
+    return r;
+  }
+
+  ToolResult ListSupers() {
+    auto names = w_.ListSupers();
+    if (!names.ok()) return FromStatus(names.status());
+    json supers = json::array();
+    for (const auto& n : *names) {
+      auto tables = w_.ListTables(n);
+      supers.push_back({{"name", n}, {"tables", tables.ok() ? tables->size() : 0}});
+    }
+    ToolResult r;
+    r.structured = {{"supers", supers}};
+    return r;
+  }
+
+  static json TableJson(const TableSummary& t) {
+    return {{"name", t.name},   {"version", t.version},
+            {"rows", t.rows},   {"files", t.files},
+            {"bytes", t.bytes}, {"updated_at", FormatTimestamp(t.committed_micros)}};
+  }
+
+  ToolResult ListTables(const json& a) {
+    auto list = w_.ListTables(Str(a, "super"));
+    if (!list.ok()) return FromStatus(list.status());
+    json tables = json::array();
+    for (const auto& t : *list) tables.push_back(TableJson(t));
+    ToolResult r;
+    r.structured = {{"super", Str(a, "super")}, {"tables", tables}};
+    return r;
+  }
+
+  ToolResult Describe(const json& a) {
+    auto d = w_.Describe(w_.Ref(Str(a, "super"), Str(a, "table")));
+    if (!d.ok()) return FromStatus(d.status());
+    json cols = json::array();
+    for (const auto& c : d->columns) {
+      cols.push_back({{"name", c.column.name},
+                      {"type", c.column.type},
+                      {"null_count", c.null_count},
+                      {"min", c.min ? json(*c.min) : json()},
+                      {"max", c.max ? json(*c.max) : json()}});
+    }
+    ToolResult r;
+    r.structured = {{"super", Str(a, "super")},
+                    {"table", Str(a, "table")},
+                    {"version", d->summary.version},
+                    {"rows", d->summary.rows},
+                    {"columns", cols}};
+    return r;
+  }
+
+  ToolResult Stats(const json& a) {
+    TableRef ref = w_.Ref(Str(a, "super"), Str(a, "table"));
+    auto d = w_.Describe(ref);
+    if (!d.ok()) return FromStatus(d.status());
+    auto h = w_.History(ref);
+    ToolResult r;
+    int64_t files = d->summary.files;
+    r.structured = {{"rows", d->summary.rows},
+                    {"deleted_rows_pending_compaction", d->deleted_rows},
+                    {"data_files", files},
+                    {"delete_files", d->delete_files},
+                    {"bytes", d->summary.bytes},
+                    {"avg_file_bytes", files ? d->summary.bytes / files : 0},
+                    {"version", d->summary.version},
+                    {"versions_retained", h.ok() ? h->size() : 0},
+                    {"updated_at", FormatTimestamp(d->summary.committed_micros)}};
+    return r;
+  }
+
+  ToolResult SuperMeta(const json& a) {
+    auto list = w_.ListTables(Str(a, "super"));
+    if (!list.ok()) return FromStatus(list.status());
+    int64_t rows = 0, bytes = 0, last = 0;
+    json tables = json::array();
+    for (const auto& t : *list) {
+      rows += t.rows;
+      bytes += t.bytes;
+      last = std::max(last, t.committed_micros);
+      tables.push_back(TableJson(t));
+    }
+    ToolResult r;
+    r.structured = {{"name", Str(a, "super")},
+                    {"table_count", list->size()},
+                    {"rows", rows},
+                    {"bytes", bytes},
+                    {"updated_at", last ? json(FormatTimestamp(last)) : json()},
+                    {"tables", tables}};
+    return r;
+  }
+
+  ToolResult History(const json& a) {
+    auto h = w_.History(w_.Ref(Str(a, "super"), Str(a, "table")));
+    if (!h.ok()) return FromStatus(h.status());
+    int64_t limit = a.value("limit", 20);
+    json versions = json::array();
+    for (auto it = h->rbegin(); it != h->rend() && static_cast<int64_t>(versions.size()) < limit;
+         ++it) {
+      json summary = json::parse(it->summary_json, nullptr, false);
+      versions.push_back({{"version", it->version},
+                          {"committed_at", FormatTimestamp(it->committed_micros)},
+                          {"operation", it->operation},
+                          {"summary", summary.is_discarded() ? json() : summary}});
+    }
+    ToolResult r;
+    r.structured = {{"versions", versions}, {"retained", h->size()}};
+    return r;
+  }
+
+  ToolResult Sample(ToolContext& c) {
+    const json& a = c.arguments();
+    int64_t n = a.value("limit", 10);
+    std::string sql =
+        fmt::format("SELECT * FROM {} USING SAMPLE {} ROWS", sql::Ident(Str(a, "table")), n);
+    return Wrap(RunQuery(Str(a, "super"), sql, n, &c));
+  }
+
+  ToolResult QuerySql(ToolContext& c) {
+    const json& a = c.arguments();
+    auto as_of = AsOfArg(a);
+    if (!as_of.ok()) return FromStatus(as_of.status());
+    int64_t limit = a.value("limit", o_.default_row_limit);
+    c.Progress(0, 1, "query started");
+    auto r = RunQuery(Str(a, "super"), Str(a, "sql"), limit, &c, a.value("timeout_ms", int64_t{-1}),
+                      *as_of);
+    c.Progress(1, 1, "query finished");
+    return Wrap(std::move(r));
+  }
+
+  ToolResult Validate(ToolContext& c) {
+    const json& a = c.arguments();
+    auto r = RunQuery(Str(a, "super"), "EXPLAIN " + Str(a, "sql"), 1000, &c);
+    ToolResult out;
+    out.structured =
+        r.ok() ? json{{"valid", true}} : json{{"valid", false}, {"error", r.status().message()}};
+    return out;
+  }
+
+  ToolResult Explain(ToolContext& c) {
+    const json& a = c.arguments();
+    auto r = RunQuery(Str(a, "super"), "EXPLAIN " + Str(a, "sql"), 1000, &c);
+    if (!r.ok()) return FromStatus(r.status());
+    std::string plan;
+    for (const auto& row : (*r)["rows"]) {
+      if (row.size() >= 2 && row[1].is_string()) plan += row[1].get<std::string>();
+    }
+    ToolResult out;
+    out.structured = {{"plan", plan}};
+    return out;
+  }
+
+  ToolResult Profile(ToolContext& c) {
+    const json& a = c.arguments();
+    std::string t = sql::Ident(Str(a, "table")), col = sql::Ident(Str(a, "column"));
+    int64_t top = a.value("top", 5);
+    auto stats = RunQuery(
+        Str(a, "super"),
+        fmt::format(
+            "SELECT count(*), count(DISTINCT {0}), count(*) - count({0}), min({0})::VARCHAR, "
+            "max({0})::VARCHAR FROM {1}",
+            col, t),
+        1, &c);
+    if (!stats.ok()) return FromStatus(stats.status());
+    auto freq = RunQuery(
+        Str(a, "super"),
+        fmt::format(
+            "SELECT {0}::VARCHAR AS value, count(*) AS count FROM {1} GROUP BY 1 ORDER BY 2 "
+            "DESC, 1 LIMIT {2}",
+            col, t, top),
+        top, &c);
+    if (!freq.ok()) return FromStatus(freq.status());
+    const json& row = (*stats)["rows"][0];
+    json top_values = json::array();
+    for (const auto& f : (*freq)["rows"]) top_values.push_back({{"value", f[0]}, {"count", f[1]}});
+    ToolResult out;
+    out.structured = {{"column", Str(a, "column")}, {"rows", row[0]}, {"distinct_count", row[1]},
+                      {"null_count", row[2]},       {"min", row[3]},  {"max", row[4]},
+                      {"top_values", top_values}};
+    return out;
+  }
+
+  ToolResult Search(const json& a) {
+    std::string pattern = Str(a, "pattern");
+    for (auto& ch : pattern) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    auto matches = [&](std::string name) {
+      for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (pattern.find('*') == std::string::npos) return name.find(pattern) != std::string::npos;
+      // Glob with '*' only: match pieces in order, anchored at both ends.
+      size_t pos = 0, start = 0;
+      bool first = true;
+      while (start <= pattern.size()) {
+        size_t star = pattern.find('*', start);
+        std::string piece =
+            pattern.substr(start, star == std::string::npos ? std::string::npos : star - start);
+        if (first && star != 0 && name.compare(0, piece.size(), piece) != 0) return false;
+        if (star == std::string::npos) {
+          return piece.empty() ||
+                 (name.size() >= piece.size() &&
+                  name.compare(name.size() - piece.size(), piece.size(), piece) == 0 &&
+                  name.size() - piece.size() >= pos);
+        }
+        size_t found = name.find(piece, pos);
+        if (found == std::string::npos) return false;
+        pos = found + piece.size();
+        start = star + 1;
+        first = false;
+      }
+      return true;
+    };
+    std::vector<std::string> supers;
+    if (a.contains("super")) {
+      supers.push_back(Str(a, "super"));
+    } else if (auto all = w_.ListSupers(); all.ok()) {
+      supers = *all;
+    }
+    json out = json::array();
+    for (const auto& s : supers) {
+      auto tables = w_.ListTables(s);
+      if (!tables.ok()) return FromStatus(tables.status());
+      for (const auto& t : *tables) {
+        auto snap = w_.LoadSnapshot(w_.Ref(s, t.name));
+        if (!snap.ok()) continue;
+        for (const auto& c : snap->schema) {
+          if (matches(c.name))
+            out.push_back({{"super", s}, {"table", t.name}, {"column", c.name}, {"type", c.type}});
+          if (out.size() >= 500) break;
+        }
+      }
+    }
+    ToolResult r;
+    r.structured = {{"matches", out}, {"count", out.size()}};
+    return r;
+  }
+
+  ToolResult Freshness(const json& a) {
+    auto list = w_.ListTables(Str(a, "super"));
+    if (!list.ok()) return FromStatus(list.status());
+    int64_t now = NowMicros();
+    json tables = json::array();
+    for (const auto& t : *list) {
+      if (a.contains("table") && strcasecmp(t.name.c_str(), Str(a, "table").c_str()) != 0) continue;
+      tables.push_back({{"table", t.name},
+                        {"version", t.version},
+                        {"updated_at", FormatTimestamp(t.committed_micros)},
+                        {"age_seconds", (now - t.committed_micros) / 1000000}});
+    }
+    if (a.contains("table") && tables.empty()) {
+      return FromStatus(w_.RequireHead(w_.Ref(Str(a, "super"), Str(a, "table"))).status());
+    }
+    ToolResult r;
+    r.structured = {{"tables", tables}};
+    return r;
+  }
+
+ private:
+  Warehouse& w_;
+  McpToolOptions o_;
+};
+
+std::vector<std::string> Prefixed(const std::vector<std::string>& names,
+                                  const std::string& prefix) {
+  std::vector<std::string> out;
+  for (const auto& n : names) {
+    if (strncasecmp(n.c_str(), prefix.c_str(), prefix.size()) == 0) out.push_back(n);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::unique_ptr<mcp::Server> MakeWarehouseMcpServer(Warehouse& w, const McpToolOptions& options) {
+  auto server = std::make_unique<mcp::Server>(
+      mcp::ServerInfo{"supertable", "SuperTable", kVersion,
+                      "SuperTable is a data warehouse of versioned tables grouped in super tables. "
+                      "Discover data with list_supers, "
+                      "list_tables and describe_table (or search_columns), then answer questions "
+                      "with query_sql: one read-only "
+                      "DuckDB SQL query per call, tables named as 'table' or 'super.table'. Prefer "
+                      "aggregates and LIMIT; results "
+                      "are capped and say when they were truncated."});
+  server->Use(mcp::ErrorMiddleware());
+  server->Use(mcp::LoggingMiddleware());
+  server->Use(mcp::SizeGuardMiddleware(options.max_response_tokens));
+  server->Use(mcp::CacheMiddleware(options.cache_ttl_ms));
+  auto tools = std::make_shared<Tools>(w, options);
+  tools->Register(*server);
+
+  auto super_names = [&w](const std::string& prefix) {
+    auto s = w.ListSupers();
+    return s.ok() ? Prefixed(*s, prefix) : std::vector<std::string>{};
+  };
+  auto table_names = [&w](const std::string& super_name, const std::string& prefix) {
+    std::vector<std::string> names;
+    if (auto t = w.ListTables(super_name); t.ok()) {
+      for (const auto& e : *t) names.push_back(e.name);
+    }
+    return Prefixed(names, prefix);
+  };
+  auto complete = [super_names, table_names](const std::string& arg, const std::string& prefix,
+                                             const std::map<std::string, std::string>& ctx) {
+    if (arg == "super") return super_names(prefix);
+    if (arg == "table") {
+      auto it = ctx.find("super");
+      return it == ctx.end() ? std::vector<std::string>{} : table_names(it->second, prefix);
+    }
+    return std::vector<std::string>{};
+  };
+
+  mcp::ResourceTemplate table_resource;
+  table_resource.uri_template = "supertable://{super}/{table}";
+  table_resource.name = "table";
+  table_resource.title = "Table schema and statistics";
+  table_resource.description = "A table's columns, types, statistics and current version, as JSON.";
+  table_resource.mime_type = "application/json";
+  table_resource.list = [&w] {
+    std::vector<mcp::Resource> out;
+    auto supers = w.ListSupers();
+    if (!supers.ok()) return out;
+    for (const auto& s : *supers) {
+      auto tables = w.ListTables(s);
+      if (!tables.ok()) continue;
+      for (const auto& t : *tables) {
+        out.push_back({"supertable://" + s + "/" + t.name, s + "." + t.name, "",
+                       "Schema and statistics of " + s + "." + t.name, "application/json"});
+      }
+    }
+    return out;
+  };
+  table_resource.read = [tools](const std::map<std::string, std::string>& vars,
+                                std::string* error) {
+    ToolResult r = tools->Describe({{"super", vars.at("super")}, {"table", vars.at("table")}});
+    if (r.is_error) {
+      *error = r.structured.value("error", "unknown table");
+      return std::optional<mcp::ResourceContent>();
+    }
+    return std::optional<mcp::ResourceContent>(
+        mcp::ResourceContent{"supertable://" + vars.at("super") + "/" + vars.at("table"),
+                             "application/json", r.structured.dump()});
+  };
+  table_resource.complete = complete;
+  server->AddResourceTemplate(std::move(table_resource));
+
+  auto text_message = [](const std::string& text) {
+    return json::array({{{"role", "user"}, {"content", {{"type", "text"}, {"text", text}}}}});
+  };
+  server->AddPrompt(
+      {"explore_table",
+       "Explore a table",
+       "Get to know a table: its columns, statistics, a sample and the questions it can answer.",
+       {{"super", "Super table", true}, {"table", "Table", true}},
+       [text_message](const std::map<std::string, std::string>& args) {
+         return text_message(
+             fmt::format("Explore the table {0}.{1} in SuperTable. Call describe_table (super "
+                         "'{0}', table '{1}') "
+                         "for its columns and statistics, sample_data for a few rows, and "
+                         "profile_column for the "
+                         "columns that look most important. Then summarize what the table holds, "
+                         "its grain (what "
+                         "one row is), data quality issues, and five questions it can answer.",
+                         args.at("super"), args.at("table")));
+       },
+       complete});
+  server->AddPrompt(
+      {"answer_with_sql",
+       "Answer a question with SQL",
+       "Answer a business question by writing and running SQL against a super table.",
+       {{"super", "Super table to query", true}, {"question", "The question to answer", true}},
+       [text_message](const std::map<std::string, std::string>& args) {
+         return text_message(fmt::format(
+             "Answer this question using the SuperTable super table '{0}': {1}\n\nFirst call "
+             "list_tables and describe_table to learn the schema; validate_sql your query; then "
+             "run it "
+             "with query_sql (aggregate in SQL, keep results small). Show the SQL you ran and "
+             "explain "
+             "the answer.",
+             args.at("super"), args.at("question")));
+       },
+       complete});
+  return server;
+}
+
+}  // namespace supertable

@@ -1,0 +1,25 @@
+// The warehouse's MCP face: tools (names as the original SuperTable used them), resources
+// (a table's schema and stats at supertable://{super}/{table}), prompts and completions,
+// all thin wrappers over Warehouse, registered on an mcp::Server.
+#pragma once
+
+#include <cstdint>
+
+#include "mcp/server.h"
+#include "table/warehouse.h"
+
+namespace supertable {
+
+struct McpToolOptions {
+  int64_t default_row_limit = 1000;  // query_sql rows when the caller names none
+  int64_t max_row_limit = 10000;
+  int64_t max_response_tokens = 25000;  // SUPERTABLE_MCP_MAX_RESPONSE_TOKENS
+  int64_t cache_ttl_ms = 0;             // SUPERTABLE_MCP_CACHE_TTL_MS
+  std::string auth = "none";            // how callers are identified, for whoami
+};
+
+// The server SuperTable serves, with every tool, resource, prompt and the middleware chain.
+std::unique_ptr<mcp::Server> MakeWarehouseMcpServer(Warehouse& warehouse,
+                                                    const McpToolOptions& options);
+
+}  // namespace supertable
