@@ -44,6 +44,14 @@ if [ ! -f "$DUCKDB_DIR/.complete" ]; then
   touch "$DUCKDB_DIR/.complete"
 fi
 
+# npm packages for the end-to-end tests (official MCP SDK client), exactly as the lock file pins
+# them; reinstalled only when the lock file changes.
+if [ ! -f tests/e2e/node_modules/.lock-stamp ] || ! cmp -s tests/e2e/package-lock.json tests/e2e/node_modules/.lock-stamp; then
+  echo "setup: installing npm packages for tests/e2e" >&2
+  (cd tests/e2e && npm ci --no-audit --no-fund --silent >&2)
+  cp tests/e2e/package-lock.json tests/e2e/node_modules/.lock-stamp
+fi
+
 # Configure once; later runs only build what changed.
 if [ ! -f build/build.ninja ]; then
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >&2
