@@ -206,6 +206,7 @@ Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) 
   // while the statement is checked, so all snapshots are pinned before anything runs.
   std::vector<std::pair<std::string, std::vector<std::string>>> hidden_by_table;
   int views = 0;
+  bool restricted = false;
   ViewForTable view_for = [&](const TableName& name) -> Result<std::string> {
     ST_ASSIGN_OR_RETURN(ResolvedTable t, spec.resolve(name));
     std::vector<std::string> hidden;
@@ -213,10 +214,16 @@ Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) 
     std::string view = fmt::format("__st_view_{}", views++);
     Status s = Exec(con, fmt::format("CREATE TEMP VIEW {} AS {}", view, body));
     if (!s.ok()) return s.WithContext(t.display_name);
+    restricted = restricted || t.policy.columns || !t.policy.row_filter.empty();
     hidden_by_table.emplace_back(t.display_name, std::move(hidden));
     return view;
   };
   ST_ASSIGN_OR_RETURN(auto statement, GuardStatement(con, spec.sql, view_for));
+  // A plan shows the view's text: the row filter and the columns it hides.
+  if (restricted && statement->type == duckdb::StatementType::EXPLAIN_STATEMENT) {
+    return Status::InvalidArgument(
+        "EXPLAIN is not available for tables you read under an access policy");
+  }
 
   Watchdog watchdog(con, remaining_ms());
   if (spec.cancel) spec.cancel->SetInterrupt([&con] { con.Interrupt(); });

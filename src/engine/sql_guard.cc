@@ -32,6 +32,10 @@ using duckdb::TableRef;
 
 // Table functions that only compute: they read nothing and reach nothing.
 const std::set<std::string> kAllowedTableFunctions = {"range", "generate_series", "unnest"};
+// Scalar functions that would tell a query about the server (settings include paths).
+const std::set<std::string> kDeniedScalarFunctions = {
+    "current_setting", "getvariable",      "getenv",        "version",
+    "pragma_version",  "current_database", "current_schema"};
 
 std::string Lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -89,6 +93,14 @@ class Guard {
 
   void WalkExpression(ParsedExpression& e) {
     if (!status_.ok()) return;
+    if (e.GetExpressionClass() == duckdb::ExpressionClass::FUNCTION) {
+      const auto& f = e.Cast<duckdb::FunctionExpression>();
+      if (kDeniedScalarFunctions.count(Lower(f.function_name))) {
+        Fail(Status::InvalidArgument(
+            fmt::format("function {}() is not available to queries", f.function_name)));
+        return;
+      }
+    }
     if (e.GetExpressionClass() == duckdb::ExpressionClass::SUBQUERY) {
       auto& sub = e.Cast<duckdb::SubqueryExpression>();
       (void)WalkNode(*sub.subquery->node);

@@ -248,15 +248,32 @@ Result<QueryStats> Warehouse::Query(const QueryRequest& req, ResultSink& sink) {
     std::string full = super_name + "." + table;
     TablePolicy policy;
     if (req.policy) {
-      bool allowed = !req.policy->tables ||
-                     std::find(req.policy->tables->begin(), req.policy->tables->end(), full) !=
-                         req.policy->tables->end();
-      // A table the caller may not read looks exactly like one that does not exist.
-      if (!allowed)
+      auto same = [](const std::string& a, const std::string& b) {
+        return strcasecmp(a.c_str(), b.c_str()) == 0;
+      };
+      auto permitted = [&](const std::string& t) {
+        return !req.policy->tables ||
+               std::any_of(req.policy->tables->begin(), req.policy->tables->end(),
+                           [&](const std::string& p) { return same(p, t); });
+      };
+      // A table the caller may not read looks exactly like one that does not exist: the
+      // message repeats the caller's spelling and suggests only tables they may read.
+      std::string asked = name.super_name.empty() ? name.table : name.super_name + "." + name.table;
+      bool exists = false;
+      std::vector<std::string> readable;
+      if (auto listed = catalog_->ListTables(config_.organization, super_name); listed.ok()) {
+        for (const auto& e : *listed) {
+          exists = exists || e.name == table;
+          if (permitted(super_name + "." + e.name)) readable.push_back(e.name);
+        }
+      }
+      if (!permitted(full) || !exists) {
         return Status::NotFound(
-            fmt::format("unknown table '{}'", name.super_name.empty() ? table : full));
-      if (auto it = req.policy->table_policies.find(full); it != req.policy->table_policies.end())
-        policy = it->second;
+            fmt::format("unknown table '{}'{}", asked, DidYouMean(name.table, readable)));
+      }
+      for (const auto& [key, tp] : req.policy->table_policies) {
+        if (same(key, full)) policy = tp;
+      }
     }
     TableRef ref = Ref(super_name, table);
     ST_ASSIGN_OR_RETURN(CommitRecord rec, ResolveVersion(ref, name.as_of ? name.as_of : req.as_of));

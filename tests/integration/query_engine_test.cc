@@ -122,6 +122,8 @@ TEST_F(QueryEngine, HostileQueriesAreRefused) {
       "SELECT * FROM orders AT (VERSION => (SELECT 1))",
       "SELECT * FROM other_super.orders",
       "SELECT * FROM ordrs",
+      "SELECT current_setting('allowed_directories')",
+      "SELECT getvariable('x')",
   };
   ASSERT_GE(hostile.size(), 40u);
   for (const auto& sql : hostile) {
