@@ -217,6 +217,17 @@ Result<std::optional<CommitRecord>> SqliteCatalog::GetHead(const TableRef& t) {
   return std::optional<CommitRecord>(rows[0]);
 }
 
+// Binds (org, super, name, version, snapshot_key, committed_micros, operation, summary) as ?1..?8.
+SqliteCatalog::Statement& SqliteCatalog::BindTableAndRecord(Statement& st, const TableRef& t,
+                                                            const CommitRecord& r) {
+  st.Bind(1, t.org)
+      .Bind(2, t.super_name)
+      .Bind(3, t.table)
+      .Bind(4, r.version)
+      .Bind(5, r.snapshot_key);
+  return st.Bind(6, r.committed_micros).Bind(7, r.operation).Bind(8, r.summary_json);
+}
+
 Status SqliteCatalog::Commit(const TableRef& t, int64_t expected_version, const CommitRecord& r) {
   if (r.version != expected_version + 1) {
     return Status::Internal(
@@ -234,12 +245,7 @@ Status SqliteCatalog::Commit(const TableRef& t, int64_t expected_version, const 
         db_,
         "INSERT OR IGNORE INTO tables(org, super, name, version, snapshot_key, committed_micros, "
         "operation, summary) VALUES(?,?,?,?,?,?,?,?)");
-    st.Bind(1, t.org)
-        .Bind(2, t.super_name)
-        .Bind(3, t.table)
-        .Bind(4, r.version)
-        .Bind(5, r.snapshot_key);
-    st.Bind(6, r.committed_micros).Bind(7, r.operation).Bind(8, r.summary_json).Step();
+    BindTableAndRecord(st, t, r).Step();
     if (!st.status().ok()) return fail(st.status());
     changed = sqlite3_changes(db_);
   } else {
@@ -265,12 +271,7 @@ Status SqliteCatalog::Commit(const TableRef& t, int64_t expected_version, const 
       db_,
       "INSERT OR REPLACE INTO history(org, super, name, version, snapshot_key, committed_micros, "
       "operation, summary) VALUES(?,?,?,?,?,?,?,?)");
-  h.Bind(1, t.org)
-      .Bind(2, t.super_name)
-      .Bind(3, t.table)
-      .Bind(4, r.version)
-      .Bind(5, r.snapshot_key);
-  h.Bind(6, r.committed_micros).Bind(7, r.operation).Bind(8, r.summary_json).Step();
+  BindTableAndRecord(h, t, r).Step();
   if (!h.status().ok()) return fail(h.status());
   Statement s(db_, "INSERT OR IGNORE INTO supers(org, name, created_micros) VALUES(?,?,?)");
   s.Bind(1, t.org).Bind(2, t.super_name).Bind(3, r.committed_micros).Step();

@@ -41,6 +41,7 @@ class SqliteCatalog : public Catalog {
   explicit SqliteCatalog(sqlite3* db) : db_(db) {}
   Status Exec(const std::string& sql);
   Status CommitOrRollback();
+  static Statement& BindTableAndRecord(Statement& st, const TableRef& t, const CommitRecord& r);
   // Runs `sql` (binding org, super, table) and reads commit records from its columns.
   Result<std::vector<CommitRecord>> Records(const char* sql, const TableRef& t);
   // Tries once to take the lock; returns the current holder's owner string when it is held.

@@ -19,6 +19,7 @@
 
 #include "common/ids.h"
 #include "common/names.h"
+#include "engine/duck_config.h"
 #include "engine/duck_errors.h"
 #include "engine/engine.h"
 #include "engine/progress_watch.h"
@@ -260,7 +261,7 @@ class DuckEngine : public Engine {
   // writing staging files); users' SQL runs in the locked-down QuerySandbox.
   explicit DuckEngine(const EngineOptions& options) {
     duckdb::DBConfig config;
-    Configure(options, config);
+    ApplyBaseConfig(options, config);
     db_ = std::make_unique<duckdb::DuckDB>(nullptr, &config);
   }
   Status OpenSandbox(const EngineOptions& options) {
@@ -278,15 +279,6 @@ class DuckEngine : public Engine {
   }
 
  private:
-  static void Configure(const EngineOptions& o, duckdb::DBConfig& config) {
-    if (o.threads > 0) config.SetOptionByName("threads", duckdb::Value::BIGINT(o.threads));
-    if (!o.memory_limit.empty())
-      config.SetOptionByName("memory_limit", duckdb::Value(o.memory_limit));
-    if (!o.temp_directory.empty())
-      config.SetOptionByName("temp_directory", duckdb::Value(o.temp_directory));
-    config.SetOptionByName("autoinstall_known_extensions", duckdb::Value::BOOLEAN(false));
-    config.SetOptionByName("autoload_known_extensions", duckdb::Value::BOOLEAN(false));
-  }
   // A connection with progress tracking on (but never printed: stdout is the user's).
   std::unique_ptr<Connection> NewConnection() {
     auto con = std::make_unique<Connection>(*db_);

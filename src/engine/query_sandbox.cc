@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/names.h"
+#include "engine/duck_config.h"
 #include "engine/duck_errors.h"
 #include "engine/sql_guard.h"
 #include "engine/sql_text.h"
@@ -125,15 +126,7 @@ Result<std::string> ViewSql(const ResolvedTable& t, const QuerySpec& spec,
 Result<std::unique_ptr<QuerySandbox>> QuerySandbox::Open(const EngineOptions& options) {
   auto sandbox = std::unique_ptr<QuerySandbox>(new QuerySandbox(options));
   duckdb::DBConfig config;
-  if (options.threads > 0)
-    config.SetOptionByName("threads", duckdb::Value::BIGINT(options.threads));
-  if (!options.memory_limit.empty())
-    config.SetOptionByName("memory_limit", duckdb::Value(options.memory_limit));
-  // Spills go under SUPERTABLE_HOME, not into the working directory.
-  if (!options.temp_directory.empty())
-    config.SetOptionByName("temp_directory", duckdb::Value(options.temp_directory));
-  config.SetOptionByName("autoinstall_known_extensions", duckdb::Value::BOOLEAN(false));
-  config.SetOptionByName("autoload_known_extensions", duckdb::Value::BOOLEAN(false));
+  ApplyBaseConfig(options, config);
   // 'file.parquet' or 'https://...' in FROM must not turn into a file read.
   config.replacement_scans.clear();
   sandbox->db_ = std::make_unique<duckdb::DuckDB>(nullptr, &config);
