@@ -95,7 +95,9 @@ Result<int64_t> ParseDurationMicros(const std::string& text) {
       {"ms", 1e3}, {"s", 1e6}, {"m", 60e6}, {"h", 3600e6}, {"d", 86400e6}};
   auto it = kUnits.find(unit);
   if (v < 0 || (it == kUnits.end() && !(unit.empty() && v == 0))) return bad();
-  return static_cast<int64_t>(v * (it == kUnits.end() ? 0 : it->second));
+  double micros = v * (it == kUnits.end() ? 0 : it->second);
+  if (!(micros < 1e17)) return bad();  // also refuses inf and nan: about three thousand years
+  return static_cast<int64_t>(micros);
 }
 
 // "7" is a version; anything else must be a timestamp ("2026-11-21 12:00:00", ISO 8601 with Z).
@@ -362,12 +364,19 @@ int RunCli(int argc, char** argv) {
       if (q_max_bytes > 0) req.result_byte_limit = q_max_bytes;
       if (!q_timeout.empty()) {
         ST_ASSIGN_OR_RETURN(int64_t micros, ParseDurationMicros(q_timeout));
-        req.timeout_ms = micros / 1000;
+        // Round up: "0.5ms" is a very short limit, not "no limit".
+        req.timeout_ms = (micros + 999) / 1000;
       }
       // The text table holds rows in memory to align them; keep it bounded unless told otherwise.
       if (req.row_limit < 0 && f == OutputFormat::kTable) req.row_limit = 10000;
       auto sink = MakeResultSink(f, std::cout);
-      return w->Query(req, *sink).status();
+      ST_ASSIGN_OR_RETURN(QueryStats stats, w->Query(req, *sink));
+      // CSV has no place for it in the data: say so where a person or a script's log sees it.
+      if (stats.truncated && f != OutputFormat::kTable) {
+        std::cerr << fmt::format("note: result truncated after {} rows by the {}\n", stats.rows,
+                                 stats.truncated_reason);
+      }
+      return Status::Ok();
     };
   });
 

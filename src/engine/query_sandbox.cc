@@ -165,7 +165,8 @@ Status QuerySandbox::Admit(int64_t wait_ms) {
   --waiting_;
   if (!got) {
     return Status::Timeout(
-        fmt::format("busy: no query slot became free within {} ms; retry shortly", wait_ms));
+        fmt::format("busy: no query slot became free within {} ms; retry shortly",
+                    wait_ms > 0 ? wait_ms : 3600000));
   }
   ++running_;
   return Status::Ok();

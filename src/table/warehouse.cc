@@ -229,6 +229,7 @@ Result<CommitRecord> Warehouse::ResolveVersion(const TableRef& t,
 Result<QueryStats> Warehouse::Query(const QueryRequest& req, ResultSink& sink) {
   ST_RETURN_IF_ERROR(CheckSuperExists(req.super_name));
   QuerySpec spec;
+  std::map<std::string, std::shared_ptr<const Snapshot>> pins;
   // Called for each table the SQL names, before it runs: that is when the snapshot is pinned.
   spec.resolve = [&](const TableName& name) -> Result<ResolvedTable> {
     std::string super_name = name.super_name.empty() ? req.super_name : name.super_name;
@@ -277,10 +278,17 @@ Result<QueryStats> Warehouse::Query(const QueryRequest& req, ResultSink& sink) {
     }
     TableRef ref = Ref(super_name, table);
     ST_ASSIGN_OR_RETURN(CommitRecord rec, ResolveVersion(ref, name.as_of ? name.as_of : req.as_of));
-    ST_ASSIGN_OR_RETURN(std::string doc, store_->Get(rec.snapshot_key));
-    ST_ASSIGN_OR_RETURN(Snapshot snap, Snapshot::FromJson(doc));
-    return ResolvedTable{full, std::make_shared<const Snapshot>(std::move(snap)),
-                         std::move(policy)};
+    // `orders` and `shop.orders` in one query are one table: one pinned snapshot, not two reads
+    // of the catalog that a commit could fall between.
+    std::string pin_key = full + "\x1f" + std::to_string(rec.version);
+    if (!name.as_of && !req.as_of) pin_key = full;
+    auto pinned = pins.find(pin_key);
+    if (pinned == pins.end()) {
+      ST_ASSIGN_OR_RETURN(std::string doc, store_->Get(rec.snapshot_key));
+      ST_ASSIGN_OR_RETURN(Snapshot snap, Snapshot::FromJson(doc));
+      pinned = pins.emplace(pin_key, std::make_shared<const Snapshot>(std::move(snap))).first;
+    }
+    return ResolvedTable{full, pinned->second, std::move(policy)};
   };
   spec.read_path = [this](const std::string& key) { return store_->ReadPath(key); };
   spec.sql = req.sql;

@@ -196,6 +196,19 @@ TEST_F(Cli, QueryTimeTravelAndTimeout) {
            "--timeout", "300ms"}),
       "time limit of 300 ms");
   ExpectUserError(Run({"query", "s", "SELECT * FROM read_csv('/etc/passwd')"}), "not allowed");
+  // Regressions: a sub-millisecond timeout is a limit, not "none"; absurd durations are refused.
+  ExpectUserError(
+      Run({"query", "s",
+           "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r",
+           "--timeout", "0.5ms"}),
+      "time limit of 1 ms");
+  ExpectUserError(Run({"query", "s", "SELECT 1", "--timeout", "1e30d"}), "invalid duration");
+  ExpectUserError(Run({"query", "s", "SELECT 1", "--as-of", "99999999999999999999"}),
+                  "version too large");
+  // A truncated CSV result says so on stderr.
+  auto cut = Run({"query", "s", "SELECT * FROM range(10)", "--format", "csv", "--limit", "3"});
+  EXPECT_EQ(cut.exit_code, 0);
+  EXPECT_NE(cut.err.find("truncated after 3 rows by the row limit"), std::string::npos) << cut.err;
 }
 
 TEST_F(Cli, OrganizationsAreSeparate) {
