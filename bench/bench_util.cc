@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <set>
@@ -109,6 +110,70 @@ void Progress::Update(double fraction) {
   }
   std::fflush(stderr);
   drawn_ = true;
+}
+
+namespace {
+
+// FNV-1a: stable across runs and builds, unlike std::hash.
+uint64_t Fnv(uint64_t h, const void* data, size_t n) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < n; ++i) {
+    h ^= p[i];
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+}  // namespace
+
+void ResultDigest::StartRow(size_t columns) {
+  if (column_sums.size() < columns) column_sums.resize(columns, 0.0);
+  row_hash_ = 14695981039346656037ull;
+}
+
+void ResultDigest::Number(size_t column, double value) {
+  if (column >= column_sums.size()) column_sums.resize(column + 1, 0.0);
+  column_sums[column] += value;
+}
+
+void ResultDigest::Text(size_t column, const std::string& text) {
+  uint64_t c = column;
+  row_hash_ = Fnv(row_hash_, &c, sizeof c);
+  row_hash_ = Fnv(row_hash_, text.data(), text.size());
+  row_hash_ = Fnv(row_hash_, "\x1f", 1);
+}
+
+void ResultDigest::Null(size_t column) { Text(column, "\x01NULL"); }
+
+void ResultDigest::FinishRow() {
+  text_hash += row_hash_;
+  ++rows;
+}
+
+std::string ResultDigest::Compare(const ResultDigest& other) const {
+  if (rows != other.rows) return fmt::format("{} rows vs {}", rows, other.rows);
+  if (text_hash != other.text_hash) return "the text, date or NULL cells differ";
+  if (column_sums.size() != other.column_sums.size()) {
+    return fmt::format("{} columns vs {}", column_sums.size(), other.column_sums.size());
+  }
+  for (size_t c = 0; c < column_sums.size(); ++c) {
+    double a = column_sums[c], b = other.column_sums[c];
+    double scale = std::max({std::abs(a), std::abs(b), 1.0});
+    if (std::abs(a - b) > 1e-9 * scale) {
+      return fmt::format("column {}: numbers sum to {} vs {}", c + 1, a, b);
+    }
+  }
+  return "";
+}
+
+bool IsNumericTypeName(const std::string& type) {
+  static const char* kNumeric[] = {"TINYINT", "SMALLINT", "INTEGER",   "BIGINT",
+                                   "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                                   "UBIGINT", "UHUGEINT", "FLOAT",     "DOUBLE"};
+  for (const char* n : kNumeric) {
+    if (type == n) return true;
+  }
+  return type.rfind("DECIMAL", 0) == 0;
 }
 
 Result<int64_t> QueryInt(Warehouse& warehouse, const std::string& super_name,

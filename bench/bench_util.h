@@ -102,6 +102,35 @@ class CollectSink : public ResultSink {
   std::vector<std::vector<nlohmann::json>> rows;
 };
 
+// An order-insensitive fingerprint of a query result, so that the query benchmark can tell that
+// SuperTable and plain DuckDB returned the same rows, not only as many: per column, the sum of
+// the numeric cells (compared with a relative tolerance: floating-point sums of a parallel
+// aggregation differ in their last bits from run to run); and the wrapping sum of one hash per
+// row over its non-numeric cells (text, dates, NULLs) with their positions. Both sides feed it
+// cells in their own encoding: SuperTable's JSON cells (numbers, DECIMAL as exact text) and
+// DuckDB values; the text of dates, strings and decimals is the same in both.
+struct ResultDigest {
+  int64_t rows = 0;
+  std::vector<double> column_sums;
+  uint64_t text_hash = 0;
+
+  // Per row: Start, one call per cell in column order, Finish.
+  void StartRow(size_t columns);
+  void Number(size_t column, double value);
+  void Text(size_t column, const std::string& text);
+  void Null(size_t column);
+  void FinishRow();
+
+  // Empty when equal; otherwise what differs.
+  std::string Compare(const ResultDigest& other) const;
+
+ private:
+  uint64_t row_hash_ = 0;
+};
+
+// Whether a column of this DuckDB type name is summed (numbers) or hashed (everything else).
+bool IsNumericTypeName(const std::string& type);
+
 // Runs a query that returns one integer through Warehouse::Query, the path every front door
 // uses, so a check sees exactly what users would see.
 Result<int64_t> QueryInt(Warehouse& warehouse, const std::string& super_name,

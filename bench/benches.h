@@ -19,11 +19,21 @@ struct UpsertOptions {
   int64_t target_file_bytes = 64ll << 20;  // small enough that the table has several files
 };
 
+struct QueryOptions {
+  double scale_factor = 1.0;  // TPC-H-like scale: 1.0 is lineitem ~6M rows
+  int runs = 5;
+  int tiny_runs = 30;  // runs of the tiny query, per way of running it
+};
+
 // CSV to Parquet: Warehouse::Write append vs DuckDB's COPY of the same file.
 int RunIngest(const IngestOptions& options);
 
 // 1% key-scattered upsert: Warehouse::Write upsert (merge-on-read) vs rewriting the whole table
 // (what a copy-on-write system pays).
 int RunUpsert(const UpsertOptions& options);
+
+// TPC-H-like analytic queries: Warehouse::Query vs plain DuckDB over the table's own data
+// files; then the end-to-end cost of a tiny query through the CLI and in process.
+int RunQuery(const QueryOptions& options);
 
 }  // namespace supertable::bench

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "bench_util.h"
 #include "engine/progress_watch.h"
 
 namespace supertable::bench {
@@ -35,10 +36,12 @@ Result<std::unique_ptr<DuckSession>> DuckSession::Open(const DuckSessionOptions&
     // SuperTable's engine turns progress tracking on for every connection; the baseline does the
     // same so that neither side pays for bookkeeping the other skips. Never printed: stdout
     // carries the figures.
-    for (const char* s :
-         {"SET enable_progress_bar = true", "SET enable_progress_bar_print = false"}) {
-      auto r = impl->con->Query(s);
-      if (r->HasError()) return Status::Internal(r->GetError());
+    if (options.track_progress) {
+      for (const char* s :
+           {"SET enable_progress_bar = true", "SET enable_progress_bar_print = false"}) {
+        auto r = impl->con->Query(s);
+        if (r->HasError()) return Status::Internal(r->GetError());
+      }
     }
     return std::unique_ptr<DuckSession>(new DuckSession(std::move(impl)));
   } catch (const std::exception& e) {
@@ -65,6 +68,36 @@ Status DuckSession::Run(const std::string& sql, const ProgressFn& progress, int6
     } catch (const std::exception& e) {
       return Status::Internal(fmt::format("result is not an integer: {}", e.what()));
     }
+  }
+  return Status::Ok();
+}
+
+Status DuckSession::Query(const std::string& sql, ResultDigest* digest) {
+  auto r = impl_->con->Query(sql);
+  if (r->HasError()) return Status::InvalidArgument(r->GetError());
+  try {
+    std::vector<bool> numeric;
+    for (const auto& t : r->types) numeric.push_back(t.IsNumeric());
+    while (auto chunk = r->Fetch()) {
+      if (chunk->size() == 0) break;
+      for (duckdb::idx_t row = 0; row < chunk->size(); ++row) {
+        digest->StartRow(numeric.size());
+        for (duckdb::idx_t c = 0; c < numeric.size(); ++c) {
+          duckdb::Value v = chunk->GetValue(c, row);
+          if (v.IsNull()) {
+            digest->Null(c);
+          } else if (numeric[c]) {
+            digest->Number(c, v.GetValue<double>());
+          } else {
+            digest->Text(c, v.ToString());
+          }
+        }
+        digest->FinishRow();
+      }
+    }
+    if (r->HasError()) return Status::InvalidArgument(r->GetError());
+  } catch (const std::exception& e) {
+    return Status::Internal(fmt::format("reading the result: {}", e.what()));
   }
   return Status::Ok();
 }

@@ -19,7 +19,12 @@ struct DuckSessionOptions {
   std::string memory_limit;
   // Where DuckDB spills; inside the benchmark's temp directory so that cleanup removes it.
   std::string temp_directory;
+  // Progress tracking on, as SuperTable's write connections have it. The query benchmark turns
+  // it off: SuperTable's query sandbox does not track progress, and plain DuckDB does not either.
+  bool track_progress = true;
 };
+
+struct ResultDigest;
 
 class DuckSession {
  public:
@@ -33,6 +38,11 @@ class DuckSession {
   // the number of rows it wrote, which is how a baseline checks its output).
   Status Run(const std::string& sql, const ProgressFn& progress = {},
              int64_t* first_value = nullptr);
+
+  // Runs a query the way a plain DuckDB client would (Connection::Query, materialized result)
+  // and reads every cell of the result into `digest` (ResultDigest, bench_util.h), so that the
+  // baseline pays for consuming its result as SuperTable's sinks do.
+  Status Query(const std::string& sql, ResultDigest* digest);
 
  private:
   struct Impl;

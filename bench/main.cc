@@ -1,4 +1,5 @@
-// supertable_bench: ingest and upsert benchmarks against DuckDB baselines (bench/README.md).
+// supertable_bench: ingest, upsert and query benchmarks against DuckDB baselines
+// (bench/README.md).
 #include <algorithm>
 #include <cstdint>
 
@@ -21,9 +22,11 @@ int main(int argc, char** argv) {
   // Global flags may also follow the subcommand: `supertable_bench all --quick`.
   app.fallthrough();
   bool quick = false;
-  int runs = 3;
-  app.add_flag("--quick", quick, "Small sizes for a smoke run (ingest 200k rows, upsert 1M rows)");
-  app.add_option("--runs", runs, "Runs per side; the median is reported")->check(CLI::Range(1, 99));
+  int runs = 0;  // 0 = not given: each benchmark's own default
+  app.add_flag("--quick", quick,
+               "Small sizes for a smoke run (ingest 200k rows, upsert 1M rows, query scale 0.05)");
+  app.add_option("--runs", runs, "Runs per side; the median is reported (default 3, query 5)")
+      ->check(CLI::Range(1, 99));
 
   // 0 = not given: the default size, or the --quick size.
   int64_t ingest_rows = 0, upsert_rows = 0;
@@ -35,29 +38,44 @@ int main(int argc, char** argv) {
       app.add_subcommand("upsert", "1% scattered-key upsert vs rewriting the whole table");
   upsert->add_option("--rows", upsert_rows, "Rows in the table (default 10,000,000)")
       ->check(CLI::PositiveNumber);
-  auto* all = app.add_subcommand("all", "ingest, then upsert");
+  // 0 = not given, as above.
+  double scale_factor = 0;
+  auto* query = app.add_subcommand(
+      "query",
+      "TPC-H-like queries: Warehouse::Query vs plain DuckDB on the same files; then a "
+      "tiny query through the CLI");
+  query
+      ->add_option("--sf", scale_factor, "TPC-H-like scale factor (default 1.0: lineitem ~6M rows)")
+      ->check(CLI::Range(0.001, 100.0));
+  auto* all = app.add_subcommand("all", "ingest, then upsert, then query");
   all->add_option("--ingest-rows", ingest_rows, "Rows for the ingest benchmark")
       ->check(CLI::PositiveNumber);
   all->add_option("--upsert-rows", upsert_rows, "Rows for the upsert benchmark")
       ->check(CLI::PositiveNumber);
+  all->add_option("--sf", scale_factor, "Scale factor for the query benchmark")
+      ->check(CLI::Range(0.001, 100.0));
 
   CLI11_PARSE(app, argc, argv);
 
   IngestOptions io;
   UpsertOptions uo;
+  QueryOptions qo;
   if (quick) {
     io.rows = 200'000;
     uo.rows = 1'000'000;
     // At 1M rows the table is ~15 MiB: a smaller target keeps it at several files, so the smoke
     // run goes through the same multi-file code paths as the full one.
     uo.target_file_bytes = 8ll << 20;
+    qo.scale_factor = 0.05;
   }
   if (ingest_rows > 0) io.rows = ingest_rows;
   if (upsert_rows > 0) uo.rows = upsert_rows;
-  io.runs = uo.runs = runs;
+  if (scale_factor > 0) qo.scale_factor = scale_factor;
+  if (runs > 0) io.runs = uo.runs = qo.runs = runs;
 
   int rc = 0;
   if (*ingest || *all) rc = std::max(rc, RunIngest(io));
   if (*upsert || *all) rc = std::max(rc, RunUpsert(uo));
+  if (*query || *all) rc = std::max(rc, RunQuery(qo));
   return rc;
 }

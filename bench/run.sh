@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 if [ ! -f build/build.ninja ] || [ ! -f third_party/duckdb-1.4.4/.complete ]; then
   ./scripts/setup.sh
 fi
-# Only this target: the tree may be shared with other builds, and the bench needs nothing else.
+# Only this target (and the supertable CLI, which the query benchmark runs): the tree may be
+# shared with other builds, and the bench needs nothing else.
 cmake --build build --target supertable_bench
 exec build/bench/supertable_bench all "$@"
