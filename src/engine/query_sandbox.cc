@@ -255,7 +255,9 @@ Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) 
       // DuckDB lists candidate columns; answer in the warehouse's words, with the nearest.
       std::vector<std::string> candidates;
       size_t c = raw.find("Candidate bindings:");
-      while (c != std::string::npos && (c = raw.find('"', c + 1)) != std::string::npos) {
+      size_t line_end =
+          c == std::string::npos ? c : raw.find('\n', c);  // only that line lists them
+      while (c != std::string::npos && (c = raw.find('"', c + 1)) < line_end) {
         size_t close = raw.find('"', c + 1);
         if (close == std::string::npos) break;
         std::string cand = raw.substr(c + 1, close - c - 1);

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <condition_variable>
+#include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -36,9 +38,30 @@ int ServeStdio(Server& server, FILE* in, FILE* out, const StdioOptions& options)
     fflush(out);
   });
 
+  // Requests run on up to max_workers threads; more wait in `pending`. The reader never
+  // blocks on them, so pings and cancellations are read while every worker is busy.
   std::mutex mu;
   std::condition_variable cv;
   int running = 0;
+  std::deque<Message> pending;
+  std::function<void(Message)> work = [&](Message m) {
+    while (true) {
+      try {
+        auto reply = server.Handle(session, m);
+        if (reply) session.Send(*reply);
+      } catch (const std::exception& e) {
+        session.Send(MakeError(m.id, kInternalError, fmt::format("Internal error: {}", e.what())));
+      }
+      std::lock_guard<std::mutex> g(mu);
+      if (pending.empty()) {
+        --running;
+        cv.notify_all();
+        return;
+      }
+      m = std::move(pending.front());
+      pending.pop_front();
+    }
+  };
 
   int fd = fileno(in);
   std::string buffer;
@@ -53,31 +76,21 @@ int ServeStdio(Server& server, FILE* in, FILE* out, const StdioOptions& options)
       return;
     }
     Message m = std::move(*parsed.message);
-    // Notifications are quick and ordered (initialized must precede what follows); requests
-    // may be slow and run beside each other.
-    if (m.kind != Message::Kind::kRequest) {
-      (void)server.Handle(session, m);
+    // Notifications, initialize and ping are quick and order-sensitive (a request sent right
+    // after initialize must find the session initialized): the reader answers them itself.
+    if (m.kind != Message::Kind::kRequest || m.method == "initialize" || m.method == "ping") {
+      auto reply = server.Handle(session, m);
+      if (reply) session.Send(*reply);
       return;
     }
-    {
-      std::unique_lock<std::mutex> lk(mu);
-      cv.wait(lk, [&] { return running < options.max_workers; });
-      ++running;
+    std::lock_guard<std::mutex> g(mu);
+    if (running >= options.max_workers) {
+      pending.push_back(std::move(m));
+      return;
     }
+    ++running;
     // Detached: ServeStdio waits for `running` to reach zero before its locals go away.
-    std::thread([&, m = std::move(m)] {
-      try {
-        auto reply = server.Handle(session, m);
-        if (reply) session.Send(*reply);
-      } catch (const std::exception& e) {
-        session.Send(MakeError(m.id, kInternalError, fmt::format("Internal error: {}", e.what())));
-      }
-      {
-        std::lock_guard<std::mutex> g(mu);
-        --running;
-      }
-      cv.notify_all();
-    }).detach();
+    std::thread(work, std::move(m)).detach();
   };
 
   while (!g_stop) {
@@ -109,6 +122,13 @@ int ServeStdio(Server& server, FILE* in, FILE* out, const StdioOptions& options)
     }
   }
   if (!buffer.empty() && !oversized) handle_line(std::move(buffer));
+  if (g_stop) {
+    // Asked to stop: withdraw what is queued and interrupt what runs, then wait for it.
+    std::lock_guard<std::mutex> g(mu);
+    pending.clear();
+    std::lock_guard<std::mutex> s(session.mu);
+    for (auto& [id, token] : session.in_flight) token->Cancel();
+  }
   {
     // Let requests in flight finish; a client that closed stdin may still read stdout.
     std::unique_lock<std::mutex> lk(mu);

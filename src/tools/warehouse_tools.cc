@@ -531,6 +531,7 @@ class Tools {
   }
 
   ToolResult Search(const json& a) {
+    constexpr size_t kMaxMatches = 500;  // a search, not a catalog dump
     std::string pattern = Str(a, "pattern");
     for (auto& ch : pattern) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     auto matches = [&](std::string name) {
@@ -569,17 +570,19 @@ class Tools {
       auto tables = w_.ListTables(s);
       if (!tables.ok()) return FromStatus(tables.status());
       for (const auto& t : *tables) {
+        if (out.size() >= kMaxMatches) break;
         auto snap = w_.LoadSnapshot(w_.Ref(s, t.name));
         if (!snap.ok()) continue;
         for (const auto& c : snap->schema) {
           if (matches(c.name))
             out.push_back({{"super", s}, {"table", t.name}, {"column", c.name}, {"type", c.type}});
-          if (out.size() >= 500) break;
+          if (out.size() >= kMaxMatches) break;
         }
       }
     }
     ToolResult r;
-    r.structured = {{"matches", out}, {"count", out.size()}};
+    r.structured = {
+        {"matches", out}, {"count", out.size()}, {"truncated", out.size() >= kMaxMatches}};
     return r;
   }
 

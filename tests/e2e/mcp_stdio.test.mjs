@@ -3,7 +3,7 @@
 // SUPERTABLE_DEMO_DATA set.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -168,4 +168,39 @@ test("cancellation stops a long query and the server carries on", async () => {
   const r = await client.callTool({ name: "query_sql", arguments: { super: "shop", sql: "SELECT 42 AS x" } });
   assert.equal(r.structuredContent.rows[0][0], 42);
   assert.ok(Date.now() - start < 30000);
+});
+
+test("raw stdio: a request sent right after initialize, without waiting, is served", async () => {
+  // Regression: initialize ran on a worker thread, so an eager client's next request could
+  // arrive before the session knew it was initialized.
+  const child = spawn(bin, ["mcp"], { env: { ...process.env, SUPERTABLE_HOME: home }, stdio: ["pipe", "pipe", "ignore"] });
+  const lines = [];
+  let buf = "";
+  child.stdout.on("data", (d) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      lines.push(JSON.parse(buf.slice(0, i)));
+      buf = buf.slice(i + 1);
+    }
+  });
+  const send = (m) => child.stdin.write(JSON.stringify(m) + "\n");
+  send({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } });
+  send({ jsonrpc: "2.0", method: "notifications/initialized" });
+  send({ jsonrpc: "2.0", id: 2, method: "tools/list" });
+  send({ jsonrpc: "2.0", id: 3, method: "ping" });
+  child.stdin.write("this is not json\n");
+  send([{ jsonrpc: "2.0", id: 4, method: "ping" }]);
+  send({ jsonrpc: "2.0", id: 5, method: "no/such/method" });
+  for (let i = 0; i < 100 && lines.length < 6; i++) await new Promise((r) => setTimeout(r, 50));
+  child.stdin.end();
+  await new Promise((r) => child.on("exit", r));
+  const byId = Object.fromEntries(lines.filter((l) => l.id !== null).map((l) => [l.id, l]));
+  assert.equal(byId[1].result.protocolVersion, "2025-06-18");
+  assert.ok(byId[2].result.tools.length >= 16, JSON.stringify(byId[2]));
+  assert.deepEqual(byId[3].result, {});
+  assert.equal(byId[5].error.code, -32601);
+  const errors = lines.filter((l) => l.id === null).map((l) => l.error.code).sort((a, b) => a - b);
+  assert.deepEqual(errors, [-32700, -32600]);
+  assert.equal(child.exitCode, 0);
 });

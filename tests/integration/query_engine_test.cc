@@ -149,6 +149,12 @@ TEST_F(QueryEngine, HostileQueriesAreRefused) {
             std::string::npos);
 }
 
+TEST_F(QueryEngine, UnknownColumnsSuggestFromTheCandidatesOnly) {
+  // Regression: quotes elsewhere in DuckDB's message were read as candidate names.
+  EXPECT_EQ(Fails("SELECT count(\"custmer\") FROM orders").message(),
+            "unknown column 'custmer'; did you mean 'customer'?");
+}
+
 TEST_F(QueryEngine, RunawayQueriesAreStoppedByTheTimeout) {
   QueryRequest req;
   req.timeout_ms = 300;
