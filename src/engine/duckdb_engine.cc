@@ -259,15 +259,9 @@ class DuckEngine : public Engine {
  public:
   // Two DuckDB instances: this one runs only SQL SuperTable writes (reading users' input files,
   // writing staging files); users' SQL runs in the locked-down QuerySandbox.
-  explicit DuckEngine(const EngineOptions& options) {
-    duckdb::DBConfig config;
-    ApplyBaseConfig(options, config);
-    db_ = std::make_unique<duckdb::DuckDB>(nullptr, &config);
-  }
-  Status OpenSandbox(const EngineOptions& options) {
-    ST_ASSIGN_OR_RETURN(sandbox_, QuerySandbox::Open(options));
-    return Status::Ok();
-  }
+  // Each instance opens on first use (about 25 ms apiece): a CLI query never pays for the
+  // writer, an ingest never pays for the sandbox.
+  explicit DuckEngine(const EngineOptions& options) : options_(options) {}
 
   Result<WriteOutcome> PrepareWrite(const WriteSpec& spec) override;
   Result<std::vector<StagedDataFile>> RewriteFiles(
@@ -275,11 +269,31 @@ class DuckEngine : public Engine {
       const std::function<std::string(const std::string&)>& read_path,
       const std::string& staging_dir, int64_t target_file_bytes) override;
   Result<QueryStats> Query(const QuerySpec& spec, ResultSink& sink) override {
+    {
+      std::lock_guard<std::mutex> g(open_mu_);
+      if (!sandbox_) {
+        ST_ASSIGN_OR_RETURN(sandbox_, QuerySandbox::Open(options_));
+      }
+    }
     return sandbox_->Query(spec, sink);
   }
 
  private:
   // A connection with progress tracking on (but never printed: stdout is the user's).
+  Status EnsureWriter() {
+    std::lock_guard<std::mutex> g(open_mu_);
+    if (db_) return Status::Ok();
+    try {
+      duckdb::DBConfig config;
+      ApplyBaseConfig(options_, config);
+      db_ = std::make_unique<duckdb::DuckDB>(nullptr, &config);
+    } catch (const std::exception& e) {
+      duckdb::ErrorData error(e);
+      return Status::InvalidArgument(fmt::format("cannot start DuckDB: {}", error.RawMessage()));
+    }
+    return Status::Ok();
+  }
+  // Callers have run EnsureWriter.
   std::unique_ptr<Connection> NewConnection() {
     auto con = std::make_unique<Connection>(*db_);
     (void)Run(*con, "SET enable_progress_bar = true");
@@ -295,6 +309,8 @@ class DuckEngine : public Engine {
                                                  int64_t target_file_bytes,
                                                  const ProgressFn& progress);
 
+  EngineOptions options_;
+  std::mutex open_mu_;
   std::unique_ptr<duckdb::DuckDB> db_;
   std::unique_ptr<QuerySandbox> sandbox_;
 };
@@ -367,6 +383,7 @@ std::vector<std::string> CandidateFiles(Connection& con, const Snapshot& base,
 }
 
 Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
+  ST_RETURN_IF_ERROR(EnsureWriter());
   auto con = NewConnection();
   ST_ASSIGN_OR_RETURN(InputFormat format, ResolveInputFormat(spec.format, spec.input_path));
   std::error_code ec;
@@ -631,6 +648,7 @@ Result<std::vector<StagedDataFile>> DuckEngine::RewriteFiles(
     const Snapshot& snapshot, const std::vector<DataFile>& files,
     const std::function<std::string(const std::string&)>& read_path, const std::string& staging_dir,
     int64_t target_file_bytes) {
+  ST_RETURN_IF_ERROR(EnsureWriter());
   auto con = NewConnection();
   ScanOptions so;
   so.system_columns = true;
@@ -644,14 +662,7 @@ Result<std::vector<StagedDataFile>> DuckEngine::RewriteFiles(
 }  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
-  try {
-    auto engine = std::make_unique<DuckEngine>(options);
-    ST_RETURN_IF_ERROR(engine->OpenSandbox(options));
-    return std::unique_ptr<Engine>(std::move(engine));
-  } catch (const std::exception& e) {
-    duckdb::ErrorData error(e);
-    return Status::InvalidArgument(fmt::format("cannot start DuckDB: {}", error.RawMessage()));
-  }
+  return std::unique_ptr<Engine>(std::make_unique<DuckEngine>(options));
 }
 
 }  // namespace supertable

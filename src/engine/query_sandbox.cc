@@ -124,6 +124,15 @@ Result<std::string> ViewSql(const ResolvedTable& t, const QuerySpec& spec,
 }  // namespace
 
 Result<std::unique_ptr<QuerySandbox>> QuerySandbox::Open(const EngineOptions& options) {
+  try {
+    return OpenOrThrow(options);
+  } catch (const std::exception& e) {
+    duckdb::ErrorData error(e);
+    return Status::InvalidArgument(fmt::format("cannot start DuckDB: {}", error.RawMessage()));
+  }
+}
+
+Result<std::unique_ptr<QuerySandbox>> QuerySandbox::OpenOrThrow(const EngineOptions& options) {
   auto sandbox = std::unique_ptr<QuerySandbox>(new QuerySandbox(options));
   duckdb::DBConfig config;
   ApplyBaseConfig(options, config);
@@ -136,7 +145,9 @@ Result<std::unique_ptr<QuerySandbox>> QuerySandbox::Open(const EngineOptions& op
     dirs += (dirs.empty() ? "" : ", ") + sql::Literal(d);
   // Order matters: allowed_directories can only be set while external access is still on, and
   // nothing can be set once the configuration is locked.
-  for (const std::string& stmt : {fmt::format("SET allowed_directories = [{}]", dirs),
+  // Data files never change once written, so their footers can be cached across queries.
+  for (const std::string& stmt : {std::string("SET GLOBAL parquet_metadata_cache = true"),
+                                  fmt::format("SET allowed_directories = [{}]", dirs),
                                   std::string("SET enable_external_access = false"),
                                   std::string("SET lock_configuration = true")}) {
     ST_RETURN_IF_ERROR(Exec(con, stmt).WithContext("cannot lock down the query engine"));

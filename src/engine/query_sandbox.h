@@ -30,6 +30,8 @@ class QuerySandbox {
 
  private:
   explicit QuerySandbox(const EngineOptions& options) : options_(options) {}
+  // DuckDB reports bad settings by throwing; Open turns that into a Status.
+  static Result<std::unique_ptr<QuerySandbox>> OpenOrThrow(const EngineOptions& options);
   // Waits for a slot; Busy-style Timeout when the queue is full or the wait outlasts `wait_ms`.
   Status Admit(int64_t wait_ms);
   void Leave();

@@ -211,6 +211,17 @@ TEST_F(Cli, QueryTimeTravelAndTimeout) {
   EXPECT_NE(cut.err.find("truncated after 3 rows by the row limit"), std::string::npos) << cut.err;
 }
 
+TEST_F(Cli, BadDuckDbSettingIsOneClearError) {
+  // Regression: the engines open on first use, and their settings errors must still be caught.
+  ASSERT_EQ(Run({"ingest", "s", "t", File("a.csv", "id\n1\n")}).exit_code, 0);
+  setenv("SUPERTABLE_DUCKDB_MEMORY_LIMIT", "lots", 1);
+  auto q = Run({"query", "s", "SELECT 1"});
+  auto i = Run({"ingest", "s", "t", File("b.csv", "id\n2\n")});
+  unsetenv("SUPERTABLE_DUCKDB_MEMORY_LIMIT");
+  ExpectUserError(q, "cannot start DuckDB");
+  ExpectUserError(i, "cannot start DuckDB");
+}
+
 TEST_F(Cli, OrganizationsAreSeparate) {
   ASSERT_EQ(Run({"--org", "acme", "ingest", "s", "t", File("a.csv", "id\n1\n")}).exit_code, 0);
   EXPECT_EQ(Run({"--org", "acme", "supers", "--format", "csv"}).out, "super,tables\ns,1\n");
