@@ -166,16 +166,6 @@ std::string ResultDigest::Compare(const ResultDigest& other) const {
   return "";
 }
 
-bool IsNumericTypeName(const std::string& type) {
-  static const char* kNumeric[] = {"TINYINT", "SMALLINT", "INTEGER",   "BIGINT",
-                                   "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-                                   "UBIGINT", "UHUGEINT", "FLOAT",     "DOUBLE"};
-  for (const char* n : kNumeric) {
-    if (type == n) return true;
-  }
-  return type.rfind("DECIMAL", 0) == 0;
-}
-
 Result<int64_t> QueryInt(Warehouse& warehouse, const std::string& super_name,
                          const std::string& sql) {
   CollectSink sink;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "common/text.h"
+#include "engine/schema_evolution.h"
 
 #include <chrono>
 #include <cstdint>
@@ -129,7 +130,6 @@ struct ResultDigest {
 };
 
 // Whether a column of this DuckDB type name is summed (numbers) or hashed (everything else).
-bool IsNumericTypeName(const std::string& type);
 
 // Runs a query that returns one integer through Warehouse::Query, the path every front door
 // uses, so a check sees exactly what users would see.

@@ -39,6 +39,16 @@ bool IsNested(const std::string& t) {
 
 }  // namespace
 
+bool IsNumericTypeName(const std::string& type) {
+  static const char* kNumeric[] = {"TINYINT", "SMALLINT", "INTEGER",   "BIGINT",
+                                   "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                                   "UBIGINT", "UHUGEINT", "FLOAT",     "DOUBLE"};
+  for (const char* n : kNumeric) {
+    if (type == n) return true;
+  }
+  return type.rfind("DECIMAL", 0) == 0;
+}
+
 bool IsLosslessWidening(const std::string& from, const std::string& to) {
   if (from == to) return true;
   int rf = IntegerRank(from), rt = IntegerRank(to);

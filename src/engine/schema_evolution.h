@@ -30,6 +30,9 @@ struct SchemaPlan {
 // beyond 2^53 round), wider DECIMAL.
 bool IsLosslessWidening(const std::string& from, const std::string& to);
 
+// True for DuckDB's integer, floating-point and DECIMAL type names.
+bool IsNumericTypeName(const std::string& type);
+
 // `incoming` are the reader's columns as DuckDB sniffed them; `base` is empty for a new table.
 Result<SchemaPlan> PlanSchema(const std::vector<Column>& base, const std::vector<Column>& incoming,
                               InputFormat format);

@@ -17,25 +17,17 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/names.h"
+#include "engine/schema_evolution.h"
 
 namespace supertable {
 
 namespace {
 
-bool IsNumericType(const std::string& t) {
-  static const char* kNumeric[] = {"TINYINT", "SMALLINT", "INTEGER",   "BIGINT",
-                                   "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-                                   "UBIGINT", "UHUGEINT", "FLOAT",     "DOUBLE"};
-  for (const char* n : kNumeric) {
-    if (t == n) return true;
-  }
-  return t.rfind("DECIMAL", 0) == 0;
-}
-
 // Orders two statistics values of one column type. Text forms of dates and timestamps sort
 // like the values; numbers need parsing.
 bool StatLess(const std::string& type, const std::string& a, const std::string& b) {
-  if (IsNumericType(type)) return std::strtod(a.c_str(), nullptr) < std::strtod(b.c_str(), nullptr);
+  if (IsNumericTypeName(type))
+    return std::strtod(a.c_str(), nullptr) < std::strtod(b.c_str(), nullptr);
   return a < b;
 }
 

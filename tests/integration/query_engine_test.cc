@@ -317,18 +317,23 @@ TEST_F(QueryEngine, BusyWhenQueueIsFull) {
   c.query_queue = 0;
   auto w = Warehouse::Open(c);
   ASSERT_TRUE(w.ok());
-  std::atomic<bool> started{false};
+  std::atomic<bool> done{false};
   std::thread slow([&] {
     QueryRequest req{"s", "SELECT count(*) FROM range(100000000) a, range(100000000) b"};
-    req.timeout_ms = 1500;
+    req.timeout_ms = 5000;
     CollectSink sink;
-    started = true;
     (void)(*w)->Query(req, sink);
+    done = true;
   });
-  while (!started) std::this_thread::yield();
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Until the slow query holds the only slot, a quick one gets through; then it must be refused.
+  // Bounded: the slow query stops itself after 5 s.
   CollectSink sink;
-  auto busy = (*w)->Query({"s", "SELECT 1"}, sink);
+  Result<QueryStats> busy = QueryStats{};
+  while (!done) {
+    busy = (*w)->Query({"s", "SELECT 1"}, sink);
+    if (!busy.ok()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   slow.join();
   ASSERT_FALSE(busy.ok());
   EXPECT_NE(busy.status().message().find("busy"), std::string::npos) << busy.status().message();
