@@ -222,20 +222,33 @@ Result<QueryStats> Warehouse::Query(const QueryRequest& req, ResultSink& sink) {
   ST_RETURN_IF_ERROR(CheckSuperExists(req.super_name));
   QuerySpec spec;
   std::map<std::string, std::shared_ptr<const Snapshot>> pins;
+  std::optional<std::vector<std::string>> supers_listed;
+  std::map<std::string, std::vector<TableEntry>> tables_listed;
   // Called for each table the SQL names, before it runs: that is when the snapshot is pinned.
   spec.resolve = [&](const TableName& name) -> Result<ResolvedTable> {
     std::string super_name = name.super_name.empty() ? req.super_name : name.super_name;
     ST_RETURN_IF_ERROR(ValidateName(super_name, "super table"));
     ST_RETURN_IF_ERROR(ValidateName(name.table, "table"));
-    // Catalog names are exact; SQL names are not: find the table the way SQL would.
-    ST_ASSIGN_OR_RETURN(auto supers, catalog_->ListSupers(config_.organization));
-    for (const auto& s : supers) {
+    // Catalog names are exact; SQL names are not: find the table the way SQL would. The
+    // listings are read once per query, however many tables it names.
+    if (!supers_listed) {
+      ST_ASSIGN_OR_RETURN(supers_listed, catalog_->ListSupers(config_.organization));
+    }
+    for (const auto& s : *supers_listed) {
       if (strcasecmp(s.c_str(), super_name.c_str()) == 0) super_name = s;
     }
+    auto listed_it = tables_listed.find(super_name);
+    if (listed_it == tables_listed.end()) {
+      ST_ASSIGN_OR_RETURN(auto entries, catalog_->ListTables(config_.organization, super_name));
+      listed_it = tables_listed.emplace(super_name, std::move(entries)).first;
+    }
+    const std::vector<TableEntry>& listed = listed_it->second;
     std::string table = name.table;
-    if (auto listed = catalog_->ListTables(config_.organization, super_name); listed.ok()) {
-      for (const auto& e : *listed) {
-        if (strcasecmp(e.name.c_str(), table.c_str()) == 0) table = e.name;
+    const TableEntry* entry = nullptr;
+    for (const auto& e : listed) {
+      if (strcasecmp(e.name.c_str(), table.c_str()) == 0) {
+        table = e.name;
+        entry = &e;
       }
     }
     std::string full = super_name + "." + table;
@@ -252,15 +265,11 @@ Result<QueryStats> Warehouse::Query(const QueryRequest& req, ResultSink& sink) {
       // A table the caller may not read looks exactly like one that does not exist: the
       // message repeats the caller's spelling and suggests only tables they may read.
       std::string asked = name.super_name.empty() ? name.table : name.super_name + "." + name.table;
-      bool exists = false;
       std::vector<std::string> readable;
-      if (auto listed = catalog_->ListTables(config_.organization, super_name); listed.ok()) {
-        for (const auto& e : *listed) {
-          exists = exists || e.name == table;
-          if (permitted(super_name + "." + e.name)) readable.push_back(e.name);
-        }
+      for (const auto& e : listed) {
+        if (permitted(super_name + "." + e.name)) readable.push_back(e.name);
       }
-      if (!permitted(full) || !exists) {
+      if (!permitted(full) || !entry) {
         return Status::NotFound(
             fmt::format("unknown table '{}'{}", asked, DidYouMean(name.table, readable)));
       }
@@ -269,7 +278,15 @@ Result<QueryStats> Warehouse::Query(const QueryRequest& req, ResultSink& sink) {
       }
     }
     TableRef ref = Ref(super_name, table);
-    ST_ASSIGN_OR_RETURN(CommitRecord rec, ResolveVersion(ref, name.as_of ? name.as_of : req.as_of));
+    const std::optional<AsOf>& as_of = name.as_of ? name.as_of : req.as_of;
+    // The listing already holds the current version; history is read only for time travel, and
+    // the catalog only again to explain a name that was not found.
+    CommitRecord rec;
+    if (entry && !as_of) {
+      rec = entry->head;
+    } else {
+      ST_ASSIGN_OR_RETURN(rec, ResolveVersion(ref, as_of));
+    }
     // `orders` and `shop.orders` in one query are one table: one pinned snapshot, not two reads
     // of the catalog that a commit could fall between.
     std::string pin_key = full + "\x1f" + std::to_string(rec.version);
