@@ -95,9 +95,10 @@ json Server::Initialize(Session& s, const json& params) {
   // An unsupported request gets our newest; the client decides whether it can speak it.
   s.protocol_version = supported ? requested : kSupportedProtocolVersions.front();
   s.client_info = params.value("clientInfo", json::object());
-  json caps = {{"tools", {{"listChanged", true}}},
-               {"resources", {{"subscribe", true}, {"listChanged", true}}},
-               {"prompts", {{"listChanged", true}}},
+  // listChanged is false: the tool and prompt sets are fixed for the life of the server.
+  json caps = {{"tools", {{"listChanged", false}}},
+               {"resources", {{"subscribe", true}, {"listChanged", false}}},
+               {"prompts", {{"listChanged", false}}},
                {"logging", json::object()},
                {"completions", json::object()}};
   json server_info = {{"name", info_.name}, {"version", info_.version}};
@@ -305,8 +306,9 @@ std::optional<json> Server::Handle(Session& s, const Message& m) {
     // -32002: resource not found, as the specification defines it.
     if (!r) return MakeError(id, -32002, "Resource not found: " + error, {{"uri", uri}});
     if (m.method == "resources/subscribe") {
+      std::string fp = Fingerprint(uri);
       std::lock_guard<std::mutex> g(s.mu);
-      s.subscriptions.insert(uri);
+      s.subscriptions[uri] = fp;
       return MakeResult(id, json::object());
     }
     return MakeResult(id, *r);
@@ -360,12 +362,31 @@ std::optional<json> Server::Handle(Session& s, const Message& m) {
   return MakeError(id, kMethodNotFound, fmt::format("Method not found: '{}'", m.method));
 }
 
-void Server::NotifyResourceUpdated(Session& session, const std::string& uri) {
+std::string Server::Fingerprint(const std::string& uri) {
+  for (const auto& t : templates_) {
+    auto vars = MatchUriTemplate(t.uri_template, uri);
+    if (vars && t.fingerprint) return t.fingerprint(*vars);
+  }
+  return "";
+}
+
+void Server::PollSubscriptions(Session& session) {
+  std::map<std::string, std::string> subs;
   {
     std::lock_guard<std::mutex> g(session.mu);
-    if (!session.subscriptions.count(uri)) return;
+    subs = session.subscriptions;
   }
-  session.Send(MakeNotification("notifications/resources/updated", {{"uri", uri}}));
+  for (const auto& [uri, seen] : subs) {
+    std::string now = Fingerprint(uri);
+    if (now == seen) continue;
+    {
+      std::lock_guard<std::mutex> g(session.mu);
+      auto it = session.subscriptions.find(uri);
+      if (it == session.subscriptions.end()) continue;  // unsubscribed meanwhile
+      it->second = now;
+    }
+    session.Send(MakeNotification("notifications/resources/updated", {{"uri", uri}}));
+  }
 }
 
 std::optional<std::map<std::string, std::string>> MatchUriTemplate(const std::string& tmpl,

@@ -39,7 +39,7 @@ class Session {
   json client_info;
 
   std::mutex mu;
-  std::set<std::string> subscriptions;                            // resource URIs
+  std::map<std::string, std::string> subscriptions;  // resource URI -> fingerprint last seen
   std::map<std::string, std::shared_ptr<CancelToken>> in_flight;  // request id (dumped) -> token
 
  private:
@@ -113,6 +113,10 @@ struct ResourceTemplate {
   std::function<std::vector<std::string>(const std::string& variable, const std::string& prefix,
                                          const std::map<std::string, std::string>& context)>
       complete;
+  // A cheap fingerprint of a resource's current state (e.g. a table version); when it changes,
+  // subscribers get notifications/resources/updated. Empty: resources of this template never
+  // change.
+  std::function<std::string(const std::map<std::string, std::string>& vars)> fingerprint;
 };
 
 struct PromptArgument {
@@ -147,8 +151,9 @@ class Server {
   // responses, and requests cancelled by the client, which get no reply).
   std::optional<json> Handle(Session& session, const Message& message);
 
-  // Sends notifications/resources/updated to `session` if it subscribed to `uri`.
-  void NotifyResourceUpdated(Session& session, const std::string& uri);
+  // Sends notifications/resources/updated for every subscribed resource whose fingerprint changed
+  // since the last call. Transports call it every second or so.
+  void PollSubscriptions(Session& session);
   const std::vector<Tool>& tools() const { return tools_; }
 
  private:
@@ -156,6 +161,7 @@ class Server {
   json CallTool(Session& s, const json& id, const json& params, bool* cancelled);
   json ToolJson(const Tool& t) const;
   std::optional<json> ReadResource(const std::string& uri, std::string* error);
+  std::string Fingerprint(const std::string& uri);
   json Complete(const json& params, std::string* error);
 
   ServerInfo info_;

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -93,7 +94,12 @@ int ServeStdio(Server& server, FILE* in, FILE* out, const StdioOptions& options)
     std::thread(work, std::move(m)).detach();
   };
 
+  auto last_poll = std::chrono::steady_clock::now();
   while (!g_stop) {
+    if (std::chrono::steady_clock::now() - last_poll > std::chrono::seconds(1)) {
+      server.PollSubscriptions(session);
+      last_poll = std::chrono::steady_clock::now();
+    }
     struct pollfd pfd = {fd, POLLIN, 0};
     int pr = poll(&pfd, 1, 200);
     if (pr < 0 && errno == EINTR) continue;

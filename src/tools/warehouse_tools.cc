@@ -692,6 +692,11 @@ std::unique_ptr<mcp::Server> MakeWarehouseMcpServer(Warehouse& w, const McpToolO
                              "application/json", r.structured.dump()});
   };
   table_resource.complete = complete;
+  // A table's version changes with every commit: that is when its schema or stats can change.
+  table_resource.fingerprint = [&w](const std::map<std::string, std::string>& vars) {
+    auto head = w.catalog().GetHead(w.Ref(vars.at("super"), vars.at("table")));
+    return head.ok() && *head ? std::to_string((*head)->version) : std::string("missing");
+  };
   server->AddResourceTemplate(std::move(table_resource));
 
   auto text_message = [](const std::string& text) {

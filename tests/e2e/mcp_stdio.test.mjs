@@ -10,13 +10,14 @@ import { join } from "node:path";
 
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import { LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 
 const bin = process.env.SUPERTABLE_BIN;
 const data = process.env.SUPERTABLE_DEMO_DATA;
 let home;
 let client;
 const logs = [];
+const updates = [];
 
 before(async () => {
   home = mkdtempSync(join(tmpdir(), "supertable-e2e-"));
@@ -27,6 +28,7 @@ before(async () => {
   const transport = new StdioClientTransport({ command: bin, args: ["mcp"], env, stderr: "ignore" });
   client = new Client({ name: "supertable-e2e", version: "1.0.0" });
   client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => logs.push(n.params));
+  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => updates.push(n.params.uri));
   await client.connect(transport);
 });
 
@@ -123,8 +125,13 @@ test("resources, templates, subscriptions", async () => {
   const body = JSON.parse(r.contents[0].text);
   assert.ok(body.columns.some((c) => c.name === "order_id"));
   await assert.rejects(client.readResource({ uri: "supertable://shop/nope" }), /Resource not found/);
-  await client.subscribeResource({ uri: "supertable://shop/orders" });
-  await client.unsubscribeResource({ uri: "supertable://shop/orders" });
+  await client.subscribeResource({ uri: "supertable://shop/customers" });
+  // A commit to the table changes the resource: subscribers hear of it.
+  execFileSync(bin, ["ingest", "shop", "customers", join(data, "customers.csv"), "--overwrite-columns", "customer_id"],
+               { env: { ...process.env, SUPERTABLE_HOME: home } });
+  for (let i = 0; i < 100 && !updates.includes("supertable://shop/customers"); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(updates, ["supertable://shop/customers"]);
+  await client.unsubscribeResource({ uri: "supertable://shop/customers" });
 });
 
 test("prompts and completions", async () => {
