@@ -82,6 +82,14 @@ Result<std::optional<AsOf>> AsOfArg(const json& args) {
   return std::optional<AsOf>(out);
 }
 
+// Plans a query without running it; SQL that already asks for a plan is left as it is (the
+// guard still decides what may run).
+std::string AsExplain(const std::string& sql) {
+  size_t start = sql.find_first_not_of(" \t\r\n");
+  bool already = start != std::string::npos && strncasecmp(sql.c_str() + start, "explain", 7) == 0;
+  return already ? sql : "EXPLAIN " + sql;
+}
+
 class Tools {
  public:
   Tools(Warehouse& w, const McpToolOptions& o) : w_(w), o_(o) {}
@@ -480,7 +488,7 @@ class Tools {
 
   ToolResult Validate(ToolContext& c) {
     const json& a = c.arguments();
-    auto r = RunQuery(Str(a, "super"), "EXPLAIN " + Str(a, "sql"), 1000, &c);
+    auto r = RunQuery(Str(a, "super"), AsExplain(Str(a, "sql")), 1000, &c);
     ToolResult out;
     out.structured =
         r.ok() ? json{{"valid", true}} : json{{"valid", false}, {"error", r.status().message()}};
@@ -489,7 +497,7 @@ class Tools {
 
   ToolResult Explain(ToolContext& c) {
     const json& a = c.arguments();
-    auto r = RunQuery(Str(a, "super"), "EXPLAIN " + Str(a, "sql"), 1000, &c);
+    auto r = RunQuery(Str(a, "super"), AsExplain(Str(a, "sql")), 1000, &c);
     if (!r.ok()) return FromStatus(r.status());
     std::string plan;
     for (const auto& row : (*r)["rows"]) {

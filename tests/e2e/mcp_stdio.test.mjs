@@ -100,6 +100,9 @@ test("errors come back as results the model can act on", async () => {
   assert.match(bad.content[0].text, /limit: must be >= 1/);
   const valid = await client.callTool({ name: "validate_sql", arguments: { super: "shop", sql: "SELECT nope FROM orders" } });
   assert.equal(valid.structuredContent.valid, false);
+  // Regression: SQL that already starts with EXPLAIN is valid, not "EXPLAIN EXPLAIN".
+  const explained = await client.callTool({ name: "validate_sql", arguments: { super: "shop", sql: "  explain SELECT 1" } });
+  assert.equal(explained.structuredContent.valid, true);
   await assert.rejects(client.callTool({ name: "no_such_tool", arguments: {} }), /Unknown tool/);
 });
 
