@@ -192,6 +192,12 @@ Result<Config> BenchConfig(const std::string& home) {
   return c;
 }
 
+int ExitCode(const Result<int>& run, const char* what) {
+  if (run.ok()) return *run;
+  Note("{} failed: {}", what, run.status().ToString());
+  return 2;
+}
+
 std::string FormatCount(int64_t n) {
   std::string digits = std::to_string(n < 0 ? -n : n);
   std::string out;

@@ -140,6 +140,10 @@ Result<int64_t> QueryInt(Warehouse& warehouse, const std::string& super_name,
 // memory limit) but never the user's own SUPERTABLE_HOME.
 Result<Config> BenchConfig(const std::string& home);
 
+// A benchmark's exit code: its own (0 pass, 1 a sanity check failed), or 2 with a note on
+// stderr when the run itself failed.
+int ExitCode(const Result<int>& run, const char* what);
+
 std::string FormatCount(int64_t n);  // 2,000,000: easier to read in a report than 2000000
 int64_t FileBytes(const std::string& path);
 

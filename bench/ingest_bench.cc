@@ -137,13 +137,6 @@ Result<int> Ingest(const IngestOptions& o) {
 
 }  // namespace
 
-int RunIngest(const IngestOptions& options) {
-  auto r = Ingest(options);
-  if (!r.ok()) {
-    Note("ingest failed: {}", r.status().ToString());
-    return 2;
-  }
-  return *r;
-}
+int RunIngest(const IngestOptions& options) { return ExitCode(Ingest(options), "ingest"); }
 
 }  // namespace supertable::bench

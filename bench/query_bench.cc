@@ -619,13 +619,6 @@ Result<int> QueryBench(const QueryOptions& o) {
 
 }  // namespace
 
-int RunQuery(const QueryOptions& options) {
-  auto r = QueryBench(options);
-  if (!r.ok()) {
-    Note("query failed: {}", r.status().ToString());
-    return 2;
-  }
-  return *r;
-}
+int RunQuery(const QueryOptions& options) { return ExitCode(QueryBench(options), "query"); }
 
 }  // namespace supertable::bench

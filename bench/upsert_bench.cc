@@ -216,13 +216,6 @@ Result<int> Upsert(const UpsertOptions& o) {
 
 }  // namespace
 
-int RunUpsert(const UpsertOptions& options) {
-  auto r = Upsert(options);
-  if (!r.ok()) {
-    Note("upsert failed: {}", r.status().ToString());
-    return 2;
-  }
-  return *r;
-}
+int RunUpsert(const UpsertOptions& options) { return ExitCode(Upsert(options), "upsert"); }
 
 }  // namespace supertable::bench
