@@ -379,17 +379,17 @@ class Tools {
   }
 
   ToolResult ListTables(const json& a) {
-    auto list = w_.ListTables(Str(a, "super"));
+    auto list = w_.ListTables(Super(a));
     if (!list.ok()) return FromStatus(list.status());
     json tables = json::array();
     for (const auto& t : *list) tables.push_back(TableJson(t));
     ToolResult r;
-    r.structured = {{"super", Str(a, "super")}, {"tables", tables}};
+    r.structured = {{"super", Super(a)}, {"tables", tables}};
     return r;
   }
 
   ToolResult Describe(const json& a) {
-    auto d = w_.Describe(w_.Ref(Str(a, "super"), Str(a, "table")));
+    auto d = w_.Describe(w_.Ref(Super(a), Table(a)));
     if (!d.ok()) return FromStatus(d.status());
     json cols = json::array();
     for (const auto& c : d->columns) {
@@ -400,8 +400,8 @@ class Tools {
                       {"max", c.max ? json(*c.max) : json()}});
     }
     ToolResult r;
-    r.structured = {{"super", Str(a, "super")},
-                    {"table", Str(a, "table")},
+    r.structured = {{"super", Super(a)},
+                    {"table", Table(a)},
                     {"version", d->summary.version},
                     {"rows", d->summary.rows},
                     {"columns", cols}};
@@ -409,7 +409,7 @@ class Tools {
   }
 
   ToolResult Stats(const json& a) {
-    TableRef ref = w_.Ref(Str(a, "super"), Str(a, "table"));
+    TableRef ref = w_.Ref(Super(a), Table(a));
     auto d = w_.Describe(ref);
     if (!d.ok()) return FromStatus(d.status());
     auto h = w_.History(ref);
@@ -428,7 +428,7 @@ class Tools {
   }
 
   ToolResult SuperMeta(const json& a) {
-    auto list = w_.ListTables(Str(a, "super"));
+    auto list = w_.ListTables(Super(a));
     if (!list.ok()) return FromStatus(list.status());
     int64_t rows = 0, bytes = 0, last = 0;
     json tables = json::array();
@@ -439,7 +439,7 @@ class Tools {
       tables.push_back(TableJson(t));
     }
     ToolResult r;
-    r.structured = {{"name", Str(a, "super")},
+    r.structured = {{"name", Super(a)},
                     {"table_count", list->size()},
                     {"rows", rows},
                     {"bytes", bytes},
@@ -449,7 +449,7 @@ class Tools {
   }
 
   ToolResult History(const json& a) {
-    auto h = w_.History(w_.Ref(Str(a, "super"), Str(a, "table")));
+    auto h = w_.History(w_.Ref(Super(a), Table(a)));
     if (!h.ok()) return FromStatus(h.status());
     int64_t limit = a.value("limit", 20);
     json versions = json::array();
@@ -469,9 +469,8 @@ class Tools {
   ToolResult Sample(ToolContext& c) {
     const json& a = c.arguments();
     int64_t n = a.value("limit", 10);
-    std::string sql =
-        fmt::format("SELECT * FROM {} USING SAMPLE {} ROWS", sql::Ident(Str(a, "table")), n);
-    return Wrap(RunQuery(Str(a, "super"), sql, n, &c));
+    std::string sql = fmt::format("SELECT * FROM {} USING SAMPLE {} ROWS", sql::Ident(Table(a)), n);
+    return Wrap(RunQuery(Super(a), sql, n, &c));
   }
 
   ToolResult QuerySql(ToolContext& c) {
@@ -480,15 +479,15 @@ class Tools {
     if (!as_of.ok()) return FromStatus(as_of.status());
     int64_t limit = a.value("limit", o_.default_row_limit);
     c.Progress(0, 1, "query started");
-    auto r = RunQuery(Str(a, "super"), Str(a, "sql"), limit, &c, a.value("timeout_ms", int64_t{-1}),
-                      *as_of);
+    auto r =
+        RunQuery(Super(a), Str(a, "sql"), limit, &c, a.value("timeout_ms", int64_t{-1}), *as_of);
     c.Progress(1, 1, "query finished");
     return Wrap(std::move(r));
   }
 
   ToolResult Validate(ToolContext& c) {
     const json& a = c.arguments();
-    auto r = RunQuery(Str(a, "super"), AsExplain(Str(a, "sql")), 1000, &c);
+    auto r = RunQuery(Super(a), AsExplain(Str(a, "sql")), 1000, &c);
     ToolResult out;
     out.structured =
         r.ok() ? json{{"valid", true}} : json{{"valid", false}, {"error", r.status().message()}};
@@ -497,7 +496,7 @@ class Tools {
 
   ToolResult Explain(ToolContext& c) {
     const json& a = c.arguments();
-    auto r = RunQuery(Str(a, "super"), AsExplain(Str(a, "sql")), 1000, &c);
+    auto r = RunQuery(Super(a), AsExplain(Str(a, "sql")), 1000, &c);
     if (!r.ok()) return FromStatus(r.status());
     std::string plan;
     for (const auto& row : (*r)["rows"]) {
@@ -510,10 +509,10 @@ class Tools {
 
   ToolResult Profile(ToolContext& c) {
     const json& a = c.arguments();
-    std::string t = sql::Ident(Str(a, "table")), col = sql::Ident(Str(a, "column"));
+    std::string t = sql::Ident(Table(a)), col = sql::Ident(Str(a, "column"));
     int64_t top = a.value("top", 5);
     auto stats = RunQuery(
-        Str(a, "super"),
+        Super(a),
         fmt::format(
             "SELECT count(*), count(DISTINCT {0}), count(*) - count({0}), min({0})::VARCHAR, "
             "max({0})::VARCHAR FROM {1}",
@@ -521,7 +520,7 @@ class Tools {
         1, &c);
     if (!stats.ok()) return FromStatus(stats.status());
     auto freq = RunQuery(
-        Str(a, "super"),
+        Super(a),
         fmt::format(
             "SELECT {0}::VARCHAR AS value, count(*) AS count FROM {1} GROUP BY 1 ORDER BY 2 "
             "DESC, 1 LIMIT {2}",
@@ -569,7 +568,7 @@ class Tools {
     };
     std::vector<std::string> supers;
     if (a.contains("super")) {
-      supers.push_back(Str(a, "super"));
+      supers.push_back(Super(a));
     } else if (auto all = w_.ListSupers(); all.ok()) {
       supers = *all;
     }
@@ -595,23 +594,45 @@ class Tools {
   }
 
   ToolResult Freshness(const json& a) {
-    auto list = w_.ListTables(Str(a, "super"));
+    auto list = w_.ListTables(Super(a));
     if (!list.ok()) return FromStatus(list.status());
     int64_t now = NowMicros();
     json tables = json::array();
     for (const auto& t : *list) {
-      if (a.contains("table") && strcasecmp(t.name.c_str(), Str(a, "table").c_str()) != 0) continue;
+      if (a.contains("table") && strcasecmp(t.name.c_str(), Table(a).c_str()) != 0) continue;
       tables.push_back({{"table", t.name},
                         {"version", t.version},
                         {"updated_at", FormatTimestamp(t.committed_micros)},
                         {"age_seconds", (now - t.committed_micros) / 1000000}});
     }
     if (a.contains("table") && tables.empty()) {
-      return FromStatus(w_.RequireHead(w_.Ref(Str(a, "super"), Str(a, "table"))).status());
+      return FromStatus(w_.RequireHead(w_.Ref(Super(a), Table(a))).status());
     }
     ToolResult r;
     r.structured = {{"tables", tables}};
     return r;
+  }
+
+  // Names as the catalog spells them: models type "Shop" or "ORDERS" as readily as SQL does,
+  // and SQL names are case-insensitive, so tool arguments are too. Unknown names pass through
+  // for the warehouse to report (with suggestions).
+  std::string Super(const json& a) {
+    std::string name = Str(a, "super");
+    if (auto supers = w_.ListSupers(); supers.ok()) {
+      for (const auto& s : *supers) {
+        if (strcasecmp(s.c_str(), name.c_str()) == 0) return s;
+      }
+    }
+    return name;
+  }
+  std::string Table(const json& a) {
+    std::string name = Str(a, "table");
+    if (auto tables = w_.ListTables(Super(a)); tables.ok()) {
+      for (const auto& t : *tables) {
+        if (strcasecmp(t.name.c_str(), name.c_str()) == 0) return t.name;
+      }
+    }
+    return name;
   }
 
  private:

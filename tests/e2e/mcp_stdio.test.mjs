@@ -82,6 +82,10 @@ test("every tool answers", async () => {
     assert.ok(r.structuredContent, name);
     assert.deepEqual(JSON.parse(r.content[0].text), r.structuredContent, name);
   }
+  // Names are case-insensitive in tools as in SQL.
+  const upper = await client.callTool({ name: "describe_table", arguments: { super: "SHOP", table: "Orders" } });
+  assert.equal(upper.isError, false, JSON.stringify(upper.content));
+  assert.equal(upper.structuredContent.table, "orders");
   const q = await client.callTool({ name: "query_sql", arguments: calls.query_sql.valueOf() });
   assert.equal(q.structuredContent.row_count, 4);
   assert.deepEqual(q.structuredContent.columns.map((c) => c.type), ["VARCHAR", "BIGINT"]);
