@@ -387,9 +387,7 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
   auto con = NewConnection();
   ST_ASSIGN_OR_RETURN(InputFormat format, ResolveInputFormat(spec.format, spec.input_path));
   std::error_code ec;
-  if (!fs::is_regular_file(spec.input_path, ec)) {
-    return Status::InvalidArgument(fmt::format("{}: no such file", spec.input_path));
-  }
+  // Warehouse::Write has checked that the input exists, before taking the table lock.
   auto ctx = [&](Status s) { return s.WithContext(spec.input_path); };
 
   // 1. What the input looks like, and how it maps onto the table.

@@ -3,10 +3,10 @@
 // Used by the engine and by the benchmarks' DuckDB baselines, so both report alike.
 #pragma once
 
-#include <condition_variable>
 #include <functional>
-#include <mutex>
-#include <thread>
+#include <optional>
+
+#include "common/periodic_task.h"
 
 namespace duckdb {
 class Connection;
@@ -18,17 +18,9 @@ class ProgressWatch {
  public:
   // `fn` receives fractions in [0, 1] every 100 ms while the watch lives; empty `fn`: no thread.
   ProgressWatch(duckdb::Connection& con, std::function<void(double)> fn);
-  ~ProgressWatch();
-  ProgressWatch(const ProgressWatch&) = delete;
-  ProgressWatch& operator=(const ProgressWatch&) = delete;
 
  private:
-  duckdb::Connection& con_;
-  std::function<void(double)> fn_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  std::thread thread_;
+  std::optional<PeriodicTask> poll_;
 };
 
 }  // namespace supertable

@@ -5,7 +5,9 @@
 
 #include <strings.h>
 
+#include <atomic>
 #include <chrono>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -13,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/names.h"
+#include "common/periodic_task.h"
 #include "engine/duck_config.h"
 #include "engine/duck_errors.h"
 #include "engine/sql_guard.h"
@@ -30,39 +33,22 @@ Status Exec(duckdb::Connection& con, const std::string& sql) {
   return Status::Ok();
 }
 
-// Interrupts the connection's running query when the deadline passes.
+// Interrupts the connection's running query when the deadline passes (and again at every
+// further interval, which is harmless: the query is already stopping).
 class Watchdog {
  public:
   Watchdog(duckdb::Connection& con, int64_t timeout_ms) {
     if (timeout_ms <= 0) return;
-    thread_ = std::thread([this, &con, timeout_ms] {
-      std::unique_lock<std::mutex> lk(mu_);
-      if (!cv_.wait_for(lk, std::chrono::milliseconds(timeout_ms), [this] { return done_; })) {
-        fired_ = true;
-        con.Interrupt();
-      }
+    task_.emplace(std::chrono::milliseconds(timeout_ms), [this, &con] {
+      fired_ = true;
+      con.Interrupt();
     });
   }
-  ~Watchdog() {
-    if (!thread_.joinable()) return;
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      done_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  bool fired() {
-    std::lock_guard<std::mutex> g(mu_);
-    return fired_;
-  }
+  bool fired() const { return fired_; }
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  bool fired_ = false;
-  std::thread thread_;
+  std::atomic<bool> fired_{false};
+  std::optional<PeriodicTask> task_;  // last: stopped before fired_ goes away
 };
 
 // Roughly how many bytes a cell adds to a JSON result: cheap, and close enough for a guard.

@@ -64,16 +64,12 @@ Result<CompactResult> Warehouse::Compact(const TableRef& t, const CompactOptions
     next.parent_version = head.version;
     next.operation = "compact";
     next.files = keep;
-    std::vector<std::string> published;
-    Status s;
+    std::vector<std::pair<std::string, std::string>> moves;
     for (auto& f : *staged) {
       f.meta.key = prefix + "data/" + RandomId() + ".parquet";
-      s = store_->PutFile(f.meta.key, f.local_path);
-      if (!s.ok()) break;
-      published.push_back(f.meta.key);
+      moves.emplace_back(f.local_path, f.meta.key);
       next.files.push_back(f.meta);
     }
-    fs::remove_all(staging, ec);
     // Delete files survive only for the files they still target.
     std::set<std::string> kept_keys;
     for (const auto& f : keep) kept_keys.insert(f.key);
@@ -95,28 +91,17 @@ Result<CompactResult> Warehouse::Compact(const TableRef& t, const CompactOptions
     for (const auto& f : rewrite) result.deletes_applied += f.deleted_rows;
     result.files_rewritten = static_cast<int64_t>(rewrite.size());
     result.files_after = static_cast<int64_t>(next.files.size());
-    if (s.ok()) {
-      std::string snap_key =
-          fmt::format("{}_snapshots/{:010d}-{}.json", prefix, next.version, RandomId());
-      next.committed_micros = NowMicros();
-      s = store_->PutIfAbsent(snap_key, next.ToJson());
-      if (s.ok()) {
-        published.push_back(snap_key);
-        nlohmann::json summary = {{"files_rewritten", result.files_rewritten},
-                                  {"files_before", result.files_before},
-                                  {"files_after", result.files_after},
-                                  {"deletes_applied", result.deletes_applied}};
-        s = catalog_->Commit(
-            t, head.version,
-            {next.version, snap_key, next.committed_micros, "compact", summary.dump()});
-      }
-    }
+    nlohmann::json summary = {{"files_rewritten", result.files_rewritten},
+                              {"files_before", result.files_before},
+                              {"files_after", result.files_after},
+                              {"deletes_applied", result.deletes_applied}};
+    Status s = PublishAndCommit(t, head.version, next, moves, summary.dump());
+    fs::remove_all(staging, ec);
     if (s.ok()) {
       result.version = next.version;
       result.committed = true;
       return result;
     }
-    for (const auto& k : published) (void)store_->Delete(k);
     if (s.code() != StatusCode::kConflict) return s;
   }
   return Status::Conflict(

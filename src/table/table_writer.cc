@@ -49,10 +49,10 @@ struct StagingDir {
 
 // Publishes staged files and the snapshot document, then tries the compare-and-swap. Returns
 // Conflict when another writer committed first; the published objects are then deleted.
-static Status PublishAndCommit(ObjectStore& store, Catalog& catalog, const TableRef& t,
-                               int64_t expected_version, Snapshot& snap,
-                               const std::vector<std::pair<std::string, std::string>>& moves,
-                               const std::string& summary) {
+Status Warehouse::PublishAndCommit(const TableRef& t, int64_t expected_version, Snapshot& snap,
+                                   const std::vector<std::pair<std::string, std::string>>& moves,
+                                   const std::string& summary) {
+  ObjectStore& store = *store_;
   std::vector<std::string> published;
   auto rollback = [&](Status s) {
     for (const auto& key : published) (void)store.Delete(key);
@@ -71,7 +71,7 @@ static Status PublishAndCommit(ObjectStore& store, Catalog& catalog, const Table
   if (!s.ok()) return rollback(s);
   published.push_back(snap_key);
   CommitRecord rec{snap.version, snap_key, snap.committed_micros, snap.operation, summary};
-  s = catalog.Commit(t, expected_version, rec);
+  s = catalog_->Commit(t, expected_version, rec);
   if (!s.ok()) return rollback(s);
   return Status::Ok();
 }
@@ -199,8 +199,7 @@ Result<WriteResult> Warehouse::Write(const TableRef& t, const WriteRequest& req)
                               {"files_pruned", out.files_pruned}};
     if (out.schema_changed) summary["schema_changed"] = true;
     if (req.before_commit) req.before_commit(attempt);
-    Status s = PublishAndCommit(*store_, *catalog_, t, head ? head->version : 0, next, moves,
-                                summary.dump());
+    Status s = PublishAndCommit(t, head ? head->version : 0, next, moves, summary.dump());
     if (s.code() == StatusCode::kConflict) {
       log::Info("{}: concurrent commit, retrying (attempt {})", t.ToString(), attempt);
       continue;

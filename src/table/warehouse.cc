@@ -37,34 +37,12 @@ std::string TableLockName(const TableRef& t) {
   return fmt::format("table:{}:{}:{}", t.org, t.super_name, t.table);
 }
 
-struct LockKeeper::State {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  std::thread thread;
-};
-
-LockKeeper::LockKeeper(Lock& lock, int64_t ttl_ms) : state_(std::make_unique<State>()) {
-  State* s = state_.get();
-  s->thread = std::thread([s, &lock, ttl_ms] {
-    std::unique_lock<std::mutex> lk(s->mu);
-    while (!s->cv.wait_for(lk, std::chrono::milliseconds(std::max<int64_t>(ttl_ms / 3, 10)),
-                           [s] { return s->done; })) {
-      Status st = lock.Renew();
-      // A lost lock is not fatal: the commit's compare-and-swap still refuses a stale write.
-      if (!st.ok()) log::Warn("{}", st.message());
-    }
-  });
-}
-
-LockKeeper::~LockKeeper() {
-  {
-    std::lock_guard<std::mutex> g(state_->mu);
-    state_->done = true;
-  }
-  state_->cv.notify_all();
-  state_->thread.join();
-}
+LockKeeper::LockKeeper(Lock& lock, int64_t ttl_ms)
+    : renew_(std::chrono::milliseconds(std::max<int64_t>(ttl_ms / 3, 10)), [&lock] {
+        Status st = lock.Renew();
+        // A lost lock is not fatal: the commit's compare-and-swap still refuses a stale write.
+        if (!st.ok()) log::Warn("{}", st.message());
+      }) {}
 
 Result<std::unique_ptr<Warehouse>> Warehouse::Open(const Config& config) {
   std::error_code ec;

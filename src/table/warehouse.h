@@ -14,6 +14,7 @@
 
 #include "catalog/catalog.h"
 #include "common/config.h"
+#include "common/periodic_task.h"
 #include "common/status.h"
 #include "engine/engine.h"
 #include "storage/object_store.h"
@@ -164,6 +165,13 @@ class Warehouse {
         store_(std::move(store)),
         engine_(std::move(engine)) {}
 
+  // Moves staged files (local path, key) into the store, writes `snap` as a new snapshot
+  // document and compare-and-swaps it in as the table's current version. On any failure,
+  // Conflict included, the published objects are deleted again. Every commit goes through here.
+  Status PublishAndCommit(const TableRef& table, int64_t expected_version, Snapshot& snap,
+                          const std::vector<std::pair<std::string, std::string>>& moves,
+                          const std::string& summary);
+
   Config config_;
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<ObjectStore> store_;
@@ -174,13 +182,9 @@ class Warehouse {
 class LockKeeper {
  public:
   LockKeeper(Lock& lock, int64_t ttl_ms);
-  ~LockKeeper();
-  LockKeeper(const LockKeeper&) = delete;
-  LockKeeper& operator=(const LockKeeper&) = delete;
 
  private:
-  struct State;
-  std::unique_ptr<State> state_;
+  PeriodicTask renew_;
 };
 
 // The lock that serializes writers (and maintenance) of one table.

@@ -379,17 +379,20 @@ class Tools {
   }
 
   ToolResult ListTables(const json& a) {
-    auto list = w_.ListTables(Super(a));
+    const std::string sup = Super(a);
+    auto list = w_.ListTables(sup);
     if (!list.ok()) return FromStatus(list.status());
     json tables = json::array();
     for (const auto& t : *list) tables.push_back(TableJson(t));
     ToolResult r;
-    r.structured = {{"super", Super(a)}, {"tables", tables}};
+    r.structured = {{"super", sup}, {"tables", tables}};
     return r;
   }
 
   ToolResult Describe(const json& a) {
-    auto d = w_.Describe(w_.Ref(Super(a), Table(a)));
+    const std::string sup = Super(a);
+    const std::string tab = Table(a, sup);
+    auto d = w_.Describe(w_.Ref(sup, tab));
     if (!d.ok()) return FromStatus(d.status());
     json cols = json::array();
     for (const auto& c : d->columns) {
@@ -400,8 +403,8 @@ class Tools {
                       {"max", c.max ? json(*c.max) : json()}});
     }
     ToolResult r;
-    r.structured = {{"super", Super(a)},
-                    {"table", Table(a)},
+    r.structured = {{"super", sup},
+                    {"table", tab},
                     {"version", d->summary.version},
                     {"rows", d->summary.rows},
                     {"columns", cols}};
@@ -409,7 +412,9 @@ class Tools {
   }
 
   ToolResult Stats(const json& a) {
-    TableRef ref = w_.Ref(Super(a), Table(a));
+    const std::string sup = Super(a);
+    const std::string tab = Table(a, sup);
+    TableRef ref = w_.Ref(sup, tab);
     auto d = w_.Describe(ref);
     if (!d.ok()) return FromStatus(d.status());
     auto h = w_.History(ref);
@@ -428,7 +433,8 @@ class Tools {
   }
 
   ToolResult SuperMeta(const json& a) {
-    auto list = w_.ListTables(Super(a));
+    const std::string sup = Super(a);
+    auto list = w_.ListTables(sup);
     if (!list.ok()) return FromStatus(list.status());
     int64_t rows = 0, bytes = 0, last = 0;
     json tables = json::array();
@@ -439,7 +445,7 @@ class Tools {
       tables.push_back(TableJson(t));
     }
     ToolResult r;
-    r.structured = {{"name", Super(a)},
+    r.structured = {{"name", sup},
                     {"table_count", list->size()},
                     {"rows", rows},
                     {"bytes", bytes},
@@ -449,7 +455,9 @@ class Tools {
   }
 
   ToolResult History(const json& a) {
-    auto h = w_.History(w_.Ref(Super(a), Table(a)));
+    const std::string sup = Super(a);
+    const std::string tab = Table(a, sup);
+    auto h = w_.History(w_.Ref(sup, tab));
     if (!h.ok()) return FromStatus(h.status());
     int64_t limit = a.value("limit", 20);
     json versions = json::array();
@@ -468,26 +476,29 @@ class Tools {
 
   ToolResult Sample(ToolContext& c) {
     const json& a = c.arguments();
+    const std::string sup = Super(a);
+    const std::string tab = Table(a, sup);
     int64_t n = a.value("limit", 10);
-    std::string sql = fmt::format("SELECT * FROM {} USING SAMPLE {} ROWS", sql::Ident(Table(a)), n);
-    return Wrap(RunQuery(Super(a), sql, n, &c));
+    std::string sql = fmt::format("SELECT * FROM {} USING SAMPLE {} ROWS", sql::Ident(tab), n);
+    return Wrap(RunQuery(sup, sql, n, &c));
   }
 
   ToolResult QuerySql(ToolContext& c) {
     const json& a = c.arguments();
+    const std::string sup = Super(a);
     auto as_of = AsOfArg(a);
     if (!as_of.ok()) return FromStatus(as_of.status());
     int64_t limit = a.value("limit", o_.default_row_limit);
     c.Progress(0, 1, "query started");
-    auto r =
-        RunQuery(Super(a), Str(a, "sql"), limit, &c, a.value("timeout_ms", int64_t{-1}), *as_of);
+    auto r = RunQuery(sup, Str(a, "sql"), limit, &c, a.value("timeout_ms", int64_t{-1}), *as_of);
     c.Progress(1, 1, "query finished");
     return Wrap(std::move(r));
   }
 
   ToolResult Validate(ToolContext& c) {
     const json& a = c.arguments();
-    auto r = RunQuery(Super(a), AsExplain(Str(a, "sql")), 1000, &c);
+    const std::string sup = Super(a);
+    auto r = RunQuery(sup, AsExplain(Str(a, "sql")), 1000, &c);
     ToolResult out;
     out.structured =
         r.ok() ? json{{"valid", true}} : json{{"valid", false}, {"error", r.status().message()}};
@@ -496,7 +507,8 @@ class Tools {
 
   ToolResult Explain(ToolContext& c) {
     const json& a = c.arguments();
-    auto r = RunQuery(Super(a), AsExplain(Str(a, "sql")), 1000, &c);
+    const std::string sup = Super(a);
+    auto r = RunQuery(sup, AsExplain(Str(a, "sql")), 1000, &c);
     if (!r.ok()) return FromStatus(r.status());
     std::string plan;
     for (const auto& row : (*r)["rows"]) {
@@ -509,10 +521,12 @@ class Tools {
 
   ToolResult Profile(ToolContext& c) {
     const json& a = c.arguments();
-    std::string t = sql::Ident(Table(a)), col = sql::Ident(Str(a, "column"));
+    const std::string sup = Super(a);
+    const std::string tab = Table(a, sup);
+    std::string t = sql::Ident(tab), col = sql::Ident(Str(a, "column"));
     int64_t top = a.value("top", 5);
     auto stats = RunQuery(
-        Super(a),
+        sup,
         fmt::format(
             "SELECT count(*), count(DISTINCT {0}), count(*) - count({0}), min({0})::VARCHAR, "
             "max({0})::VARCHAR FROM {1}",
@@ -520,7 +534,7 @@ class Tools {
         1, &c);
     if (!stats.ok()) return FromStatus(stats.status());
     auto freq = RunQuery(
-        Super(a),
+        sup,
         fmt::format(
             "SELECT {0}::VARCHAR AS value, count(*) AS count FROM {1} GROUP BY 1 ORDER BY 2 "
             "DESC, 1 LIMIT {2}",
@@ -594,19 +608,21 @@ class Tools {
   }
 
   ToolResult Freshness(const json& a) {
-    auto list = w_.ListTables(Super(a));
+    const std::string sup = Super(a);
+    const std::string tab = Table(a, sup);
+    auto list = w_.ListTables(sup);
     if (!list.ok()) return FromStatus(list.status());
     int64_t now = NowMicros();
     json tables = json::array();
     for (const auto& t : *list) {
-      if (a.contains("table") && strcasecmp(t.name.c_str(), Table(a).c_str()) != 0) continue;
+      if (a.contains("table") && strcasecmp(t.name.c_str(), tab.c_str()) != 0) continue;
       tables.push_back({{"table", t.name},
                         {"version", t.version},
                         {"updated_at", FormatTimestamp(t.committed_micros)},
                         {"age_seconds", (now - t.committed_micros) / 1000000}});
     }
     if (a.contains("table") && tables.empty()) {
-      return FromStatus(w_.RequireHead(w_.Ref(Super(a), Table(a))).status());
+      return FromStatus(w_.RequireHead(w_.Ref(sup, tab)).status());
     }
     ToolResult r;
     r.structured = {{"tables", tables}};
@@ -625,9 +641,9 @@ class Tools {
     }
     return name;
   }
-  std::string Table(const json& a) {
+  std::string Table(const json& a, const std::string& super_name) {
     std::string name = Str(a, "table");
-    if (auto tables = w_.ListTables(Super(a)); tables.ok()) {
+    if (auto tables = w_.ListTables(super_name); tables.ok()) {
       for (const auto& t : *tables) {
         if (strcasecmp(t.name.c_str(), name.c_str()) == 0) return t.name;
       }
