@@ -12,6 +12,7 @@
 
 #include "cli/demo.h"
 #include "cli/progress.h"
+#include "cli/serve.h"
 #include "common/config.h"
 #include "common/ids.h"
 #include "common/log.h"
@@ -59,21 +60,6 @@ void PrintRows(OutputFormat format, const std::vector<Column>& columns,
   sink->Begin(columns);
   for (const auto& r : rows) sink->Row(r);
   sink->End(false);
-}
-
-std::vector<std::string> SplitComma(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    size_t comma = s.find(',', start);
-    std::string part =
-        s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    size_t b = part.find_first_not_of(' '), e = part.find_last_not_of(' ');
-    if (b != std::string::npos) out.push_back(part.substr(b, e - b + 1));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
 }
 
 // "500ms", "90s", "15m", "12h", "7d"; a bare "0" means zero.
@@ -501,6 +487,32 @@ int RunCli(int argc, char** argv) {
     };
   });
 
+  // serve (streamable HTTP)
+  ServeFlags serve_flags;
+  int serve_port = -1;
+  auto* serve = app.add_subcommand(
+      "serve",
+      "Serve the Model Context Protocol over streamable HTTP (default http://127.0.0.1:8000/mcp)");
+  serve->add_option("--host", serve_flags.host,
+                    "Address to listen on (SUPERTABLE_MCP_HTTP_HOST; default 127.0.0.1)");
+  serve->add_option("--port", serve_port,
+                    "Port; 0 picks a free one (SUPERTABLE_MCP_HTTP_PORT; default 8000)");
+  serve->add_option("--path", serve_flags.path, "Endpoint path (SUPERTABLE_MCP_HTTP_PATH; /mcp)");
+  serve->add_flag("--allow-unauthenticated", serve_flags.allow_unauthenticated,
+                  "Listen on a non-loopback address without SUPERTABLE_REQUIRE_TOKEN, knowingly");
+  serve->add_flag("--demo", serve_flags.demo,
+                  "First build the demo warehouse in a temporary home and serve that");
+  serve->add_option("--demo-data", serve_flags.demo_data,
+                    "Directory with the demo CSV files (default: demo/data)");
+  serve->callback([&] {
+    action = [&]() -> Status {
+      if (serve_port != -1) serve_flags.port = serve_port;
+      ST_ASSIGN_OR_RETURN(Config c, LoadConfig(g));
+      ST_ASSIGN_OR_RETURN(McpToolOptions opt, McpOptionsFromEnvironment());
+      return RunServe(c, serve_flags, opt);
+    };
+  });
+
   // demo
   DemoOptions demo_opt;
   auto* demo = app.add_subcommand(
@@ -511,7 +523,7 @@ int RunCli(int argc, char** argv) {
   demo->callback([&] {
     action = [&]() -> Status {
       ST_ASSIGN_OR_RETURN(Config c, LoadConfig(g));
-      return RunDemo(c, demo_opt);
+      return RunDemo(c, demo_opt).status();
     };
   });
 

@@ -33,7 +33,7 @@ Status Show(Warehouse& w, const std::string& sql) {
 
 }  // namespace
 
-Status RunDemo(Config config, const DemoOptions& options) {
+Result<std::string> RunDemo(Config config, const DemoOptions& options) {
   std::string data = options.data_dir.empty() ? std::string(SUPERTABLE_SOURCE_DIR) + "/demo/data"
                                               : options.data_dir;
   if (!fs::exists(data + "/orders.csv")) {
@@ -110,10 +110,10 @@ Status RunDemo(Config config, const DemoOptions& options) {
   std::cout << fmt::format(
       "version {}, {} live rows in {} file(s), {} rows hidden by delete files\n", d.summary.version,
       d.summary.rows, d.summary.files, d.deleted_rows);
-  if (options.keep) {
+  if (options.keep && !options.for_serve) {
     std::cout << fmt::format("\nThe warehouse is kept: supertable --home {} tables shop\n", tmpl);
   }
-  return Status::Ok();
+  return tmpl;
 }
 
 }  // namespace supertable

@@ -10,10 +10,12 @@
 namespace supertable {
 
 struct DemoOptions {
-  std::string data_dir;  // empty: demo/data next to the binary's source tree
-  bool keep = false;     // keep the temporary home and print its path
+  std::string data_dir;    // empty: demo/data next to the binary's source tree
+  bool keep = false;       // keep the temporary home and print its path
+  bool for_serve = false;  // the caller serves the home next (and removes it): say nothing of it
 };
 
-Status RunDemo(Config config, const DemoOptions& options);
+// Returns the home it built (removed again unless `keep`).
+Result<std::string> RunDemo(Config config, const DemoOptions& options);
 
 }  // namespace supertable

@@ -3,10 +3,14 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace supertable {
 
 // "512 B", "1.5 KiB", "30.6 MiB": sizes for people (binary units).
 std::string FormatBytes(int64_t bytes);
+
+// "a, b,,c" -> {"a", "b", "c"}: comma lists in flags and settings, blanks trimmed and dropped.
+std::vector<std::string> SplitComma(const std::string& s);
 
 }  // namespace supertable

@@ -55,7 +55,8 @@ ParseOutcome ParseMessage(const std::string& text) {
   }
   if (j.contains("id") && (j.contains("result") || j.contains("error"))) {
     m.kind = Message::Kind::kResponse;
-    m.result_or_error = j.contains("result") ? j["result"] : j["error"];
+    m.is_error = !j.contains("result");
+    m.result_or_error = m.is_error ? j["error"] : j["result"];
     out.message = std::move(m);
     return out;
   }

@@ -29,6 +29,7 @@ struct Message {
   std::string method;
   json params = json::object();
   json result_or_error;
+  bool is_error = false;  // a response carrying "error" rather than "result"
 };
 
 // Either a message or the error reply it deserves (id null when it could not be read).

@@ -49,9 +49,10 @@ ToolResult ToolResult::Error(const std::string& message, json details) {
   return r;
 }
 
-ToolContext::ToolContext(Session& session, const json& arguments, json progress_token,
-                         std::shared_ptr<CancelToken> cancel)
+ToolContext::ToolContext(Session& session, json request_id, const json& arguments,
+                         json progress_token, std::shared_ptr<CancelToken> cancel)
     : session_(session),
+      request_id_(std::move(request_id)),
       arguments_(arguments),
       progress_token_(std::move(progress_token)),
       cancel_(std::move(cancel)) {}
@@ -62,13 +63,60 @@ void ToolContext::Progress(double progress, std::optional<double> total,
   json p = {{"progressToken", progress_token_}, {"progress", progress}};
   if (total) p["total"] = *total;
   if (!message.empty()) p["message"] = message;
-  session_.Send(MakeNotification("notifications/progress", std::move(p)));
+  session_.Send(MakeNotification("notifications/progress", std::move(p)), request_id_);
 }
 
 void ToolContext::Log(const std::string& level, const json& data) {
   if (LogLevelRank(level) < session_.log_rank.load()) return;
   session_.Send(MakeNotification("notifications/message",
-                                 {{"level", level}, {"logger", "supertable"}, {"data", data}}));
+                                 {{"level", level}, {"logger", session_.logger}, {"data", data}}),
+                request_id_);
+}
+
+Result<json> ToolContext::AskClient(const std::string& method, json params, int64_t timeout_ms) {
+  return session_.Request(method, std::move(params), request_id_, timeout_ms, cancel_.get());
+}
+
+Result<json> Session::Request(const std::string& method, json params, const json& related,
+                              int64_t timeout_ms, const CancelToken* cancel) {
+  auto pending = std::make_shared<Pending>();
+  json id;
+  {
+    std::lock_guard<std::mutex> g(mu);
+    id = fmt::format("s{}", next_request_id_++);
+    awaiting_[id.dump()] = pending;
+  }
+  Send(json{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}},
+       related);
+  std::unique_lock<std::mutex> lk(mu);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  // Woken by Resolve; the short period lets a cancel be noticed without a second wake-up path.
+  while (!pending->done && !(cancel && cancel->cancelled()) &&
+         std::chrono::steady_clock::now() < deadline) {
+    answered_.wait_for(lk, std::chrono::milliseconds(50));
+  }
+  awaiting_.erase(id.dump());
+  if (!pending->done) {
+    if (cancel && cancel->cancelled()) return Status::Cancelled(method + " was cancelled");
+    return Status::Timeout(
+        fmt::format("the client did not answer {} within {} ms", method, timeout_ms));
+  }
+  const Message& r = pending->response;
+  if (r.is_error) {
+    return Status::InvalidArgument(fmt::format("the client refused {}: {}", method,
+                                               r.result_or_error.value("message", "no reason")));
+  }
+  return r.result_or_error;
+}
+
+bool Session::Resolve(const Message& response) {
+  std::lock_guard<std::mutex> g(mu);
+  auto it = awaiting_.find(response.id.dump());
+  if (it == awaiting_.end()) return false;
+  it->second->done = true;
+  it->second->response = response;
+  answered_.notify_all();
+  return true;
 }
 
 void Server::AddTool(Tool tool) { tools_.push_back(std::move(tool)); }
@@ -95,6 +143,7 @@ json Server::Initialize(Session& s, const json& params) {
   // An unsupported request gets our newest; the client decides whether it can speak it.
   s.protocol_version = supported ? requested : kSupportedProtocolVersions.front();
   s.client_info = params.value("clientInfo", json::object());
+  s.logger = info_.name;
   // listChanged is false: the tool and prompt sets are fixed for the life of the server.
   json caps = {{"tools", {{"listChanged", false}}},
                {"resources", {{"subscribe", true}, {"listChanged", false}}},
@@ -136,7 +185,7 @@ json Server::CallTool(Session& s, const json& id, const json& params, bool* canc
     std::lock_guard<std::mutex> g(s.mu);
     s.in_flight[key] = token;
   }
-  ToolContext ctx(s, args, progress, token);
+  ToolContext ctx(s, id, args, progress, token);
   ToolResult result;
   // Input is checked before the tool runs; a bad call is a tool error the model can correct.
   std::string invalid = ValidateAgainstSchema(tool->input_schema, args);
@@ -158,9 +207,12 @@ json Server::CallTool(Session& s, const json& id, const json& params, bool* canc
     *cancelled = true;  // the client withdrew it: no response follows
     return nullptr;
   }
-  json content = json::array(
-      {{{"type", "text"},
-        {"text", result.structured.dump(-1, ' ', false, json::error_handler_t::replace)}}});
+  json content =
+      !result.content.is_null()
+          ? result.content
+          : json::array({{{"type", "text"},
+                          {"text", result.structured.dump(-1, ' ', false,
+                                                          json::error_handler_t::replace)}}});
   json r = {{"content", content}, {"isError", result.is_error}};
   // Errors carry their text only: structuredContent must match the tool's outputSchema.
   if (!result.is_error && result.structured.is_object()) r["structuredContent"] = result.structured;
@@ -173,9 +225,13 @@ std::optional<json> Server::ReadResource(const std::string& uri, std::string* er
     if (!vars) continue;
     auto content = t.read(*vars, error);
     if (!content) return std::nullopt;
-    return json{{"contents", json::array({{{"uri", content->uri},
-                                           {"mimeType", content->mime_type},
-                                           {"text", content->text}}})}};
+    json c = {{"uri", content->uri}, {"mimeType", content->mime_type}};
+    if (content->blob.empty()) {
+      c["text"] = content->text;
+    } else {
+      c["blob"] = content->blob;
+    }
+    return json{{"contents", json::array({c})}};
   }
   *error = fmt::format("no resource matches '{}'", uri);
   return std::nullopt;
@@ -224,7 +280,10 @@ json Server::Complete(const json& params, std::string* error) {
 
 std::optional<json> Server::Handle(Session& s, const Message& m) {
   using Kind = Message::Kind;
-  if (m.kind == Kind::kResponse) return std::nullopt;  // we send no requests that await answers
+  if (m.kind == Kind::kResponse) {
+    s.Resolve(m);  // an answer to nothing awaited (late, after a timeout) is dropped
+    return std::nullopt;
+  }
   if (m.kind == Kind::kNotification) {
     if (m.method == "notifications/initialized") {
       s.initialized = true;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "common/cancel_token.h"
+#include "common/status.h"
 #include "mcp/json_rpc.h"
 
 namespace supertable::mcp {
@@ -27,11 +29,29 @@ inline const std::vector<std::string> kSupportedProtocolVersions = {"2025-11-25"
 // RFC 5424 levels, as MCP logging uses them, lowest first.
 int LogLevelRank(const std::string& level);  // -1 when unknown
 
+// How a transport delivers a message. `related` is the id of the client request the message
+// belongs to (progress, logs and nested requests of a tool call; the final response) or null;
+// the HTTP transport uses it to pick the SSE stream, stdio ignores it.
+using SendFn = std::function<void(const json& message, const json& related)>;
+
 // One client connection's state. Transports create it and give it a way to send.
 class Session {
  public:
-  explicit Session(std::function<void(const json&)> send) : send_(std::move(send)) {}
-  void Send(const json& message) { send_(message); }
+  explicit Session(SendFn send) : send_(std::move(send)) {}
+  void Send(const json& message, const json& related = nullptr) { send_(message, related); }
+
+  // Sends a request to the client (sampling, elicitation, roots) and waits for its answer.
+  // The result, or an error saying what the client answered, that it did not answer within
+  // `timeout_ms`, or that `cancel` fired.
+  Result<json> Request(const std::string& method, json params, const json& related,
+                       int64_t timeout_ms, const CancelToken* cancel = nullptr);
+  // Delivers a client's response to the Request waiting for it; false when none waits.
+  bool Resolve(const Message& response);
+  // Ends the transport stream of a request that is still running, without answering it: the
+  // client reconnects and receives the answer later (SSE polling). Transports that have no
+  // such stream set nothing and the call does nothing.
+  std::function<void(const json& request_id)> close_request_stream;
+  std::string logger = "mcp";  // the "logger" of notifications/message: the server's name
 
   std::string protocol_version;
   std::atomic<bool> initialized{false};
@@ -43,7 +63,14 @@ class Session {
   std::map<std::string, std::shared_ptr<CancelToken>> in_flight;  // request id (dumped) -> token
 
  private:
-  std::function<void(const json&)> send_;
+  struct Pending {
+    bool done = false;
+    Message response;
+  };
+  SendFn send_;
+  std::condition_variable answered_;
+  int64_t next_request_id_ = 1;
+  std::map<std::string, std::shared_ptr<Pending>> awaiting_;  // our request id -> its answer
 };
 
 struct ToolAnnotations {
@@ -55,6 +82,9 @@ struct ToolAnnotations {
 
 struct ToolResult {
   json structured;  // structuredContent (and, dumped, the text content)
+  // Explicit content blocks (text, image, audio, resource, ...); null: `structured` dumped as
+  // one text block.
+  json content;
   bool is_error = false;
   static ToolResult Error(const std::string& message, json details = nullptr);
 };
@@ -62,7 +92,7 @@ struct ToolResult {
 // What a running tool can see and do: its arguments, progress, cancellation, logging.
 class ToolContext {
  public:
-  ToolContext(Session& session, const json& arguments, json progress_token,
+  ToolContext(Session& session, json request_id, const json& arguments, json progress_token,
               std::shared_ptr<CancelToken> cancel);
   const json& arguments() const { return arguments_; }
   CancelToken& cancel() { return *cancel_; }
@@ -72,10 +102,18 @@ class ToolContext {
                 const std::string& message = "");
   // notifications/message, when the session's level admits it.
   void Log(const std::string& level, const json& data);
+  // Closes this call's response stream now; the answer follows when the client reconnects.
+  void CloseStream() {
+    if (session_.close_request_stream) session_.close_request_stream(request_id_);
+  }
+  // A request to the client on behalf of this call (sampling/createMessage, elicitation/create).
+  Result<json> AskClient(const std::string& method, json params, int64_t timeout_ms = 60000);
   Session& session() { return session_; }
+  const json& request_id() const { return request_id_; }
 
  private:
   Session& session_;
+  json request_id_;
   const json& arguments_;
   json progress_token_;
   std::shared_ptr<CancelToken> cancel_;
@@ -95,6 +133,7 @@ using Middleware = std::function<ToolResult(const Tool&, ToolContext&, const Too
 
 struct ResourceContent {
   std::string uri, mime_type, text;
+  std::string blob;  // base64, for binary resources (then `text` is unused)
 };
 
 struct Resource {

@@ -31,7 +31,7 @@ int ServeStdio(Server& server, FILE* in, FILE* out, const StdioOptions& options)
   sigaction(SIGINT, &sa, nullptr);
 
   std::mutex out_mu;
-  Session session([&](const json& message) {
+  Session session([&](const json& message, const json& /*related: one stream here*/) {
     std::string line = message.dump(-1, ' ', false, json::error_handler_t::replace);
     std::lock_guard<std::mutex> g(out_mu);
     fwrite(line.data(), 1, line.size(), out);

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "common/ids.h"
+#include "common/version.h"
 #include "engine/sql_text.h"
 #include "mcp/middleware.h"
 
@@ -20,7 +21,6 @@ using mcp::Tool;
 using mcp::ToolContext;
 using mcp::ToolResult;
 
-const char* kVersion = "0.1.0";
 const auto kStart = std::chrono::steady_clock::now();
 
 // Collects a query's result as JSON for tool output.
@@ -734,7 +734,7 @@ std::unique_ptr<mcp::Server> MakeWarehouseMcpServer(Warehouse& w, const McpToolO
     }
     return std::optional<mcp::ResourceContent>(
         mcp::ResourceContent{"supertable://" + vars.at("super") + "/" + vars.at("table"),
-                             "application/json", r.structured.dump()});
+                             "application/json", r.structured.dump(), ""});
   };
   table_resource.complete = complete;
   // A table's version changes with every commit: that is when its schema or stats can change.

@@ -76,7 +76,7 @@ TEST(Server, LifecycleAndPagination) {
                     }});
   }
   std::vector<json> sent;
-  Session s([&](const json& m) { sent.push_back(m); });
+  Session s([&](const json& m, const json&) { sent.push_back(m); });
   auto req = [&](const std::string& method, json params) {
     Message m;
     m.id = 1;

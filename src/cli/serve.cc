@@ -1,0 +1,168 @@
+// `supertable serve`: settings, the safety checks before listening, and the banner a user
+// copies a client configuration from.
+#include "cli/serve.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/demo.h"
+#include "common/log.h"
+#include "common/text.h"
+#include "common/version.h"
+#include "mcp/streamable_http.h"
+#include "table/warehouse.h"
+
+namespace supertable {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool IsLoopback(const std::string& host) {
+  return host == "127.0.0.1" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+bool Truthy(const std::string& v) { return v == "1" || v == "true" || v == "TRUE" || v == "yes"; }
+
+// SUPERTABLE_MCP_* HTTP settings (docs/CONFIGURATION.md), then the flags over them.
+Result<mcp::HttpTransportOptions> HttpOptions(const ServeFlags& f, bool* require_token) {
+  mcp::HttpTransportOptions o;
+  o.http.port = 8000;
+  auto get = [](const char* name) { return GetSetting(name).value_or(""); };
+  o.http.host = f.host.empty() ? get("SUPERTABLE_MCP_HTTP_HOST") : f.host;
+  if (o.http.host.empty()) o.http.host = "127.0.0.1";
+  if (o.http.host == "localhost") o.http.host = "127.0.0.1";
+  o.path = f.path.empty() ? get("SUPERTABLE_MCP_HTTP_PATH") : f.path;
+  if (o.path.empty()) o.path = "/mcp";
+  if (o.path[0] != '/' || o.path == "/health" || o.path.find_first_of("?# ") != std::string::npos)
+    return Status::InvalidArgument(fmt::format(
+        "invalid MCP path '{}': expected an absolute path such as /mcp (not /health)", o.path));
+  if (f.port) {
+    o.http.port = *f.port;
+  } else if (auto v = get("SUPERTABLE_MCP_HTTP_PORT"); !v.empty()) {
+    ST_ASSIGN_OR_RETURN(int64_t p, ParseIntSetting("SUPERTABLE_MCP_HTTP_PORT", v, 0));
+    o.http.port = static_cast<int>(p);
+  }
+  if (o.http.port < 0 || o.http.port > 65535)
+    return Status::InvalidArgument(
+        fmt::format("invalid port {}: expected 0 (any free port) to 65535", o.http.port));
+  struct IntSetting {
+    const char* name;
+    int64_t min;
+    std::function<void(int64_t)> set;
+  };
+  for (const auto& s : std::vector<IntSetting>{
+           {"SUPERTABLE_MCP_MAX_BODY_BYTES", 1024,
+            [&](int64_t v) { o.http.max_body_bytes = static_cast<size_t>(v); }},
+           {"SUPERTABLE_MCP_SESSION_IDLE_MS", 1000, [&](int64_t v) { o.session_idle_ms = v; }},
+           {"SUPERTABLE_MCP_MAX_SESSIONS", 1,
+            [&](int64_t v) { o.max_sessions = static_cast<size_t>(v); }},
+           {"SUPERTABLE_MCP_WORKERS", 1, [&](int64_t v) { o.workers = static_cast<int>(v); }},
+       }) {
+    if (auto v = get(s.name); !v.empty()) {
+      ST_ASSIGN_OR_RETURN(int64_t n, ParseIntSetting(s.name, v, s.min));
+      s.set(n);
+    }
+  }
+  o.allowed_hosts = SplitComma(get("SUPERTABLE_MCP_ALLOWED_HOSTS"));
+  o.allowed_origins = SplitComma(get("SUPERTABLE_MCP_ALLOWED_ORIGINS"));
+  o.json_response = Truthy(get("SUPERTABLE_MCP_JSON_RESPONSE"));
+  *require_token = Truthy(get("SUPERTABLE_REQUIRE_TOKEN"));
+  std::string token = get("SUPERTABLE_MCP_AUTH_TOKEN");
+  if (*require_token) {
+    if (token.size() < 16) {
+      return Status::InvalidArgument(
+          "SUPERTABLE_REQUIRE_TOKEN=1 needs SUPERTABLE_MCP_AUTH_TOKEN of at least 16 characters "
+          "(e.g. `openssl rand -hex 32`)");
+    }
+    o.auth_token = token;
+  } else if (!token.empty()) {
+    log::Warn(
+        "SUPERTABLE_MCP_AUTH_TOKEN is set but SUPERTABLE_REQUIRE_TOKEN is not 1: the token is not "
+        "checked");
+  }
+  if (!*require_token && !IsLoopback(o.http.host) && !f.allow_unauthenticated) {
+    return Status::InvalidArgument(fmt::format(
+        "refusing to serve on {} without a token: anyone who can reach it could read the "
+        "warehouse. Set SUPERTABLE_REQUIRE_TOKEN=1 and SUPERTABLE_MCP_AUTH_TOKEN, or pass "
+        "--allow-unauthenticated if that is intended",
+        o.http.host));
+  }
+  return o;
+}
+
+void PrintBanner(const mcp::HttpTransportOptions& o, int port, const Config& c, size_t tables,
+                 bool token) {
+  std::string host = o.http.host == "0.0.0.0" ? "127.0.0.1" : o.http.host;
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  std::string url = fmt::format("http://{}:{}{}", host, port, o.path);
+  nlohmann::json http_cfg = {{"type", "http"}, {"url", url}};
+  if (token) http_cfg["headers"] = {{"Authorization", "Bearer ${SUPERTABLE_MCP_AUTH_TOKEN}"}};
+  nlohmann::json cfg = {{"mcpServers", {{"supertable", http_cfg}}}};
+  std::cout << fmt::format(
+      "SuperTable MCP server (streamable HTTP) listening on {}\n"
+      "  warehouse  {} (organization '{}', {} tables)\n"
+      "  health     http://{}:{}/health\n"
+      "  auth       {}\n\n"
+      "Connect a client:\n"
+      "  Claude Code:  claude mcp add --transport http supertable {}{}\n"
+      "  Client configuration (Claude Desktop via a connector, Cursor, VS Code, ...):\n{}\n\n"
+      "Press Ctrl+C to stop.\n",
+      url, c.home, c.organization, tables, host, port,
+      token ? "bearer token required (SUPERTABLE_MCP_AUTH_TOKEN)" : "none (loopback only)", url,
+      token ? " --header \"Authorization: Bearer $SUPERTABLE_MCP_AUTH_TOKEN\"" : "", cfg.dump(2));
+  std::cout.flush();
+}
+
+}  // namespace
+
+Status RunServe(Config config, const ServeFlags& flags, McpToolOptions tool_options) {
+  bool require_token = false;
+  ST_ASSIGN_OR_RETURN(mcp::HttpTransportOptions o, HttpOptions(flags, &require_token));
+  // Signals are taken by sigwait below; block them before any thread starts so none is
+  // interrupted by them.
+  mcp::BlockStopSignals();
+  struct Cleanup {
+    std::string path;
+    ~Cleanup() {
+      std::error_code ec;
+      if (!path.empty()) fs::remove_all(path, ec);
+    }
+  } cleanup;
+  if (flags.demo) {
+    DemoOptions d;
+    d.data_dir = flags.demo_data;
+    d.keep = true;
+    d.for_serve = true;
+    ST_ASSIGN_OR_RETURN(config.home, RunDemo(config, d));
+    cleanup.path = config.home;
+    std::cout << "\n";
+  }
+  ST_ASSIGN_OR_RETURN(auto w, Warehouse::Open(config));
+  tool_options.auth = require_token ? "bearer token" : "none";
+  auto server = MakeWarehouseMcpServer(*w, tool_options);
+  size_t tables = 0;
+  if (auto supers = w->ListSupers(); supers.ok()) {
+    for (const auto& s : *supers) {
+      if (auto t = w->ListTables(s); t.ok()) tables += t->size();
+    }
+  }
+  o.health = [v = std::string(kVersion)] {
+    return nlohmann::json{{"service", "supertable"}, {"version", v}};
+  };
+  mcp::HttpTransport transport(*server, o);
+  ST_ASSIGN_OR_RETURN(int port, transport.Start());
+  PrintBanner(o, port, config, tables, require_token);
+  int sig = mcp::WaitForStopSignal();
+  log::Info("serve: signal {} received; shutting down", sig);
+  std::cerr << "supertable serve: shutting down\n";
+  transport.Stop(10000);
+  return Status::Ok();
+}
+
+}  // namespace supertable

@@ -1,0 +1,682 @@
+// Streamable HTTP: sessions, streams and resumption on top of the HTTP server. Messages for the
+// client are routed to a stream: progress, logs, nested requests and the final response of a
+// request answered by SSE go to that request's stream; everything else goes to the session's
+// GET stream. Each stream keeps its last events, so a client that reconnects with
+// Last-Event-ID gets what it missed.
+#include "mcp/streamable_http.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+
+#include <fmt/format.h>
+
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/work_queue.h"
+
+namespace supertable::mcp {
+
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// An HTTP error whose body is a JSON-RPC error without id, as the specification asks.
+http::Response RpcError(int status, int code, const std::string& message,
+                        const json& id = nullptr) {
+  http::Response r;
+  r.status = status;
+  r.body = MakeError(id, code, message).dump();
+  return r;
+}
+
+// True when an Accept header admits `type` ("text/event-stream"), wildcards included.
+bool Accepts(const std::optional<std::string>& accept, const std::string& type) {
+  if (!accept) return false;
+  std::string a = Lower(*accept);
+  std::string major = type.substr(0, type.find('/'));
+  size_t pos = 0;
+  while (pos <= a.size()) {
+    size_t end = a.find(',', pos);
+    if (end == std::string::npos) end = a.size();
+    std::string item = a.substr(pos, end - pos);
+    item = item.substr(0, item.find(';'));
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (item == type || item == "*/*" || item == major + "/*") return true;
+    pos = end + 1;
+  }
+  return false;
+}
+
+// "host:port" or "[v6]:port" -> host without port, lowercased.
+std::string HostOnly(const std::string& host_header) {
+  std::string h = Lower(host_header);
+  if (!h.empty() && h[0] == '[') {
+    size_t close = h.find(']');
+    return close == std::string::npos ? h : h.substr(0, close + 1);
+  }
+  return h.substr(0, h.find(':'));
+}
+
+bool IsLoopbackName(const std::string& host) {
+  return host == "localhost" || host == "127.0.0.1" || host == "[::1]" || host == "::1";
+}
+
+std::string SseEvent(const std::string& id, const json& message) {
+  return fmt::format("id: {}\nevent: message\ndata: {}\n\n", id,
+                     message.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+}  // namespace
+
+bool SecretEquals(const std::string& a, const std::string& b) {
+  // Length is not secret (tokens are fixed-length in practice); the content comparison is
+  // constant-time: every byte is examined whatever the first difference.
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    diff |= static_cast<unsigned char>(a[i]) ^ static_cast<unsigned char>(b[i]);
+  }
+  return diff == 0;
+}
+
+void BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int WaitForStopSignal() {
+  BlockStopSignals();
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+namespace {
+
+struct StreamState {
+  json request_id;                                   // null for the session's GET stream
+  std::deque<std::pair<uint64_t, std::string>> log;  // (sequence, event bytes) for replay
+  uint64_t next_seq = 1;
+  std::shared_ptr<http::EventStream> conn;  // the connection now receiving it, if any
+  bool done = false;  // the request was answered: nothing more will be written
+  int64_t last_write_ms = 0;
+};
+
+struct HttpSession {
+  std::string id;
+  std::unique_ptr<Session> mcp;
+  std::mutex mu;  // guards the fields below
+  int next_stream = 1;
+  std::map<int, StreamState> streams;
+  std::map<std::string, int> request_stream;  // request id (dumped) -> its live SSE stream
+  int standalone = 0;                         // the GET stream's number; 0: none yet
+  std::atomic<int64_t> last_active_ms{0};
+  std::atomic<int> busy{0};  // requests being handled
+  std::atomic<bool> polling{false};
+};
+
+}  // namespace
+
+struct HttpTransport::Impl {
+  Server& server;
+  HttpTransportOptions o;
+  std::unique_ptr<WorkQueue> work;
+  std::unique_ptr<http::Server> http;
+  mutable std::shared_mutex sessions_mu;
+  std::map<std::string, std::shared_ptr<HttpSession>> sessions;
+  std::vector<std::string> allowed_hosts;  // resolved at Start
+  int port = 0;
+
+  Impl(Server& s, HttpTransportOptions opt) : server(s), o(std::move(opt)) {}
+
+  std::optional<http::Response> CheckHeaders(const http::Request& r);
+  void Handle(http::Request r, std::shared_ptr<http::Exchange> ex);
+  void Post(http::Request& r, const std::shared_ptr<http::Exchange>& ex);
+  void Get(http::Request& r, const std::shared_ptr<http::Exchange>& ex);
+  void Delete(http::Request& r, const std::shared_ptr<http::Exchange>& ex);
+  std::shared_ptr<HttpSession> Find(const std::string& id) {
+    std::shared_lock<std::shared_mutex> g(sessions_mu);
+    auto it = sessions.find(id);
+    return it == sessions.end() ? nullptr : it->second;
+  }
+  // Looks up the request's session; on failure fills `error` with the right refusal.
+  std::shared_ptr<HttpSession> SessionFor(const http::Request& r,
+                                          std::optional<http::Response>* error);
+  std::shared_ptr<HttpSession> NewSession();
+  void EndSession(const std::shared_ptr<HttpSession>& s);
+  void Route(HttpSession& s, const json& message, const json& related);
+  void Append(HttpSession& s, int stream, const json& message);
+  std::shared_ptr<http::EventStream> Attach(const std::shared_ptr<HttpSession>& s, int stream,
+                                            http::Exchange& ex, bool prime);
+  void Housekeeping();
+};
+
+std::shared_ptr<HttpSession> HttpTransport::Impl::NewSession() {
+  auto s = std::make_shared<HttpSession>();
+  s->id = RandomId();  // 128 bits from the OS: not guessable, so it cannot be hijacked
+  std::weak_ptr<HttpSession> weak = s;
+  s->mcp = std::make_unique<Session>([this, weak](const json& message, const json& related) {
+    if (auto live = weak.lock()) Route(*live, message, related);
+  });
+  // The stream closes, the request stays: its events are kept and replayed on resumption.
+  s->mcp->close_request_stream = [weak](const json& request_id) {
+    auto live = weak.lock();
+    if (!live) return;
+    std::lock_guard<std::mutex> g(live->mu);
+    auto it = live->request_stream.find(request_id.dump());
+    if (it == live->request_stream.end()) return;
+    StreamState& st = live->streams[it->second];
+    if (st.conn) st.conn->Close();
+    st.conn.reset();
+  };
+  s->last_active_ms = NowMs();
+  return s;
+}
+
+void HttpTransport::Impl::Route(HttpSession& s, const json& message, const json& related) {
+  std::lock_guard<std::mutex> g(s.mu);
+  // A response travels on its own request's stream; other messages on their related request's
+  // stream while it is open, else on the GET stream.
+  json key = message.contains("method") ? related : message.value("id", json());
+  int stream = 0;
+  if (!key.is_null()) {
+    auto it = s.request_stream.find(key.dump());
+    if (it != s.request_stream.end()) stream = it->second;
+  }
+  if (stream == 0) stream = s.standalone;
+  if (stream == 0) {
+    log::Debug("mcp http: no stream for a message in session {}; dropped", s.id.substr(0, 8));
+    return;
+  }
+  Append(s, stream, message);
+  bool is_final = !message.contains("method") && stream != s.standalone;
+  if (is_final) {
+    StreamState& st = s.streams[stream];
+    st.done = true;
+    s.request_stream.erase(key.dump());
+    if (st.conn) st.conn->Close();
+  }
+}
+
+void HttpTransport::Impl::Append(HttpSession& s, int stream, const json& message) {
+  StreamState& st = s.streams[stream];
+  uint64_t seq = st.next_seq++;
+  std::string bytes = SseEvent(fmt::format("{}_{}", stream, seq), message);
+  if (st.conn && st.conn->open()) st.conn->Send(bytes);
+  st.last_write_ms = NowMs();
+  st.log.emplace_back(seq, std::move(bytes));
+  while (st.log.size() > o.replay_events) st.log.pop_front();
+}
+
+// Makes `ex` the live connection of `stream` (s->mu held by the caller).
+std::shared_ptr<http::EventStream> HttpTransport::Impl::Attach(
+    const std::shared_ptr<HttpSession>& s, int stream, http::Exchange& ex, bool prime) {
+  auto es = ex.StartStream({{"Mcp-Session-Id", s->id}});
+  std::weak_ptr<HttpSession> weak = s;
+  es->OnClosed([weak, stream, raw = es.get()] {
+    auto live = weak.lock();
+    if (!live) return;
+    std::lock_guard<std::mutex> g(live->mu);
+    auto it = live->streams.find(stream);
+    if (it != live->streams.end() && it->second.conn.get() == raw) it->second.conn.reset();
+  });
+  StreamState& st = s->streams[stream];
+  st.conn = es;
+  st.last_write_ms = NowMs();
+  // A priming event (an id, no data) lets a client that loses this stream before any message
+  // resume it; clients older than 2025-11-25 do not expect empty events.
+  if (prime && s->mcp->protocol_version >= "2025-11-25") {
+    es->Send(fmt::format("id: {}_0\nretry: {}\ndata: \n\n", stream, o.sse_retry_ms));
+  }
+  return es;
+}
+
+std::optional<http::Response> HttpTransport::Impl::CheckHeaders(const http::Request& r) {
+  // DNS rebinding: a browser tricked into calling us carries the attacker's Host or Origin.
+  if (auto host = r.Header("host")) {
+    bool ok = false;
+    std::string h = Lower(*host), bare = HostOnly(*host);
+    for (const auto& a : allowed_hosts) ok = ok || a == "*" || a == h || a == bare;
+    if (!ok) {
+      return RpcError(403, -32000,
+                      fmt::format("Forbidden: Host '{}' is not allowed (set "
+                                  "SUPERTABLE_MCP_ALLOWED_HOSTS to accept it)",
+                                  *host));
+    }
+  }
+  if (auto origin = r.Header("origin")) {
+    std::string lo = Lower(*origin);
+    bool ok = false;
+    if (o.allowed_origins.empty()) {
+      for (const char* scheme : {"http://", "https://"}) {
+        if (lo.rfind(scheme, 0) != 0) continue;
+        std::string rest = lo.substr(std::string(scheme).size());
+        ok = ok || IsLoopbackName(HostOnly(rest));
+      }
+    } else {
+      for (const auto& a : o.allowed_origins) ok = ok || a == "*" || Lower(a) == lo;
+    }
+    if (!ok) {
+      return RpcError(403, -32000,
+                      fmt::format("Forbidden: Origin '{}' is not allowed (set "
+                                  "SUPERTABLE_MCP_ALLOWED_ORIGINS to accept it)",
+                                  *origin));
+    }
+  }
+  if (!o.auth_token.empty()) {
+    auto auth = r.Header("authorization");
+    const std::string prefix = "bearer ";
+    bool ok = auth && auth->size() > prefix.size() &&
+              Lower(auth->substr(0, prefix.size())) == prefix &&
+              SecretEquals(auth->substr(prefix.size()), o.auth_token);
+    if (!ok) {
+      http::Response res = RpcError(
+          401, -32001,
+          auth ? "Unauthorized: the bearer token is not valid"
+               : "Unauthorized: send 'Authorization: Bearer <token>' (SUPERTABLE_MCP_AUTH_TOKEN)");
+      res.headers.emplace_back("WWW-Authenticate",
+                               auth ? R"(Bearer realm="supertable", error="invalid_token")"
+                                    : R"(Bearer realm="supertable")");
+      return res;
+    }
+  }
+  if (r.path == "/health") {
+    if (r.method != "GET" && r.method != "HEAD") {
+      auto res = RpcError(405, -32000, "Method Not Allowed: /health answers GET");
+      res.headers.emplace_back("Allow", "GET, HEAD");
+      return res;
+    }
+    return std::nullopt;
+  }
+  if (r.path != o.path) {
+    return RpcError(404, -32000,
+                    fmt::format("Not Found: '{}'; the MCP endpoint is '{}'", r.path, o.path));
+  }
+  if (r.method != "POST" && r.method != "GET" && r.method != "DELETE") {
+    auto res = RpcError(
+        405, -32000,
+        fmt::format("Method Not Allowed: {} on {}; use POST, GET or DELETE", r.method, o.path));
+    res.headers.emplace_back("Allow", "POST, GET, DELETE");
+    return res;
+  }
+  if (auto v = r.Header("mcp-protocol-version")) {
+    if (std::find(kSupportedProtocolVersions.begin(), kSupportedProtocolVersions.end(), *v) ==
+        kSupportedProtocolVersions.end()) {
+      return RpcError(400, -32000,
+                      fmt::format("Bad Request: unsupported MCP-Protocol-Version '{}' (supported: "
+                                  "{})",
+                                  *v, fmt::join(kSupportedProtocolVersions, ", ")));
+    }
+  }
+  if (r.method == "POST") {
+    auto ct = r.Header("content-type");
+    if (!ct || Lower(ct->substr(0, ct->find(';'))).find("application/json") == std::string::npos) {
+      return RpcError(415, -32000, "Unsupported Media Type: Content-Type must be application/json");
+    }
+  }
+  return std::nullopt;
+}
+
+std::shared_ptr<HttpSession> HttpTransport::Impl::SessionFor(const http::Request& r,
+                                                             std::optional<http::Response>* error) {
+  auto id = r.Header("mcp-session-id");
+  if (!id) {
+    *error = RpcError(400, -32000,
+                      "Bad Request: Mcp-Session-Id header is required; send initialize first to "
+                      "get one");
+    return nullptr;
+  }
+  auto s = Find(*id);
+  if (!s) {
+    *error = RpcError(404, -32001,
+                      "Session not found: it ended or expired; send initialize without "
+                      "Mcp-Session-Id to start a new one");
+  }
+  return s;
+}
+
+void HttpTransport::Impl::Handle(http::Request r, std::shared_ptr<http::Exchange> ex) {
+  if (r.path == "/health") {
+    size_t open;
+    {
+      std::shared_lock<std::shared_mutex> g(sessions_mu);
+      open = sessions.size();
+    }
+    json body = {{"status", "ok"}, {"sessions", open}};
+    if (o.health) body.update(o.health());
+    http::Response res;
+    res.body = body.dump();
+    return ex->Respond(std::move(res));
+  }
+  if (r.method == "POST") return Post(r, ex);
+  if (r.method == "GET") return Get(r, ex);
+  return Delete(r, ex);
+}
+
+void HttpTransport::Impl::Post(http::Request& r, const std::shared_ptr<http::Exchange>& ex) {
+  auto accept = r.Header("accept");
+  bool sse_ok = Accepts(accept, "text/event-stream");
+  bool json_ok = Accepts(accept, "application/json");
+  if (!sse_ok && !json_ok) {
+    return ex->Respond(RpcError(
+        406, -32000, "Not Acceptable: Accept must include application/json and text/event-stream"));
+  }
+  ParseOutcome parsed = ParseMessage(r.body);
+  if (parsed.error_reply) {
+    http::Response res;
+    res.status = 400;
+    res.body = parsed.error_reply->dump();
+    return ex->Respond(std::move(res));
+  }
+  Message m = std::move(*parsed.message);
+  bool is_init = m.kind == Message::Kind::kRequest && m.method == "initialize";
+  std::shared_ptr<HttpSession> s;
+  if (is_init) {
+    if (auto existing = r.Header("mcp-session-id"); existing && Find(*existing)) {
+      return ex->Respond(RpcError(400, -32600,
+                                  "Invalid Request: this session is already initialized; send "
+                                  "initialize without Mcp-Session-Id for a new session",
+                                  m.id));
+    }
+    {
+      std::shared_lock<std::shared_mutex> g(sessions_mu);
+      if (sessions.size() >= o.max_sessions) {
+        return ex->Respond(RpcError(
+            503, -32000,
+            fmt::format("Service Unavailable: {} sessions are open; end unused sessions with "
+                        "DELETE or retry later",
+                        o.max_sessions),
+            m.id));
+      }
+    }
+    s = NewSession();
+    auto reply = server.Handle(*s->mcp, m);
+    {
+      std::unique_lock<std::shared_mutex> g(sessions_mu);
+      sessions[s->id] = s;
+    }
+    log::Info("mcp http: session {} started by {}", s->id.substr(0, 8), r.remote);
+    http::Response res;
+    res.headers.emplace_back("Mcp-Session-Id", s->id);
+    res.body = reply->dump();
+    if (!json_ok) {  // the client takes SSE only: one event, then the end of the stream
+      res.content_type = "text/event-stream";
+      res.body = SseEvent("0_1", *reply);
+    }
+    return ex->Respond(std::move(res));
+  }
+  std::optional<http::Response> error;
+  s = SessionFor(r, &error);
+  if (!s) return ex->Respond(std::move(*error));
+  s->last_active_ms = NowMs();
+  if (m.kind != Message::Kind::kRequest) {
+    server.Handle(*s->mcp, m);  // notifications and responses are quick
+    http::Response res;
+    res.status = 202;
+    return ex->Respond(std::move(res));
+  }
+  bool use_sse = sse_ok && (!json_ok || (!o.json_response && m.method == "tools/call"));
+  if (use_sse) {
+    std::lock_guard<std::mutex> g(s->mu);
+    if (s->request_stream.count(m.id.dump())) {
+      return ex->Respond(RpcError(
+          400, -32600,
+          fmt::format("Invalid Request: request id {} is already in flight", m.id.dump()), m.id));
+    }
+    int stream = s->next_stream++;
+    s->streams[stream].request_id = m.id;
+    s->request_stream[m.id.dump()] = stream;
+    Attach(s, stream, *ex, true);
+  }
+  s->busy++;
+  bool queued = work->TryPost([this, s, m = std::move(m), ex, use_sse] {
+    std::optional<json> reply;
+    try {
+      reply = server.Handle(*s->mcp, m);
+    } catch (const std::exception& e) {
+      reply = MakeError(m.id, kInternalError, fmt::format("Internal error: {}", e.what()));
+    }
+    s->last_active_ms = NowMs();
+    if (use_sse) {
+      if (reply) {
+        Route(*s, *reply, m.id);
+      } else {  // cancelled by the client: no response, just the end of the stream
+        std::lock_guard<std::mutex> g(s->mu);
+        auto it = s->request_stream.find(m.id.dump());
+        if (it != s->request_stream.end()) {
+          StreamState& st = s->streams[it->second];
+          st.done = true;
+          if (st.conn) st.conn->Close();
+          s->request_stream.erase(it);
+        }
+      }
+    } else {
+      http::Response res;
+      res.headers.emplace_back("Mcp-Session-Id", s->id);
+      if (reply) {
+        res.body = reply->dump(-1, ' ', false, json::error_handler_t::replace);
+      } else {
+        res.status = 202;
+      }
+      ex->Respond(std::move(res));
+    }
+    s->busy--;
+  });
+  if (!queued) {
+    s->busy--;
+    json err =
+        MakeError(m.id, -32000, "Server busy: too many requests are waiting; retry in a moment");
+    if (use_sse) {
+      Route(*s, err, m.id);
+    } else {
+      http::Response res;
+      res.status = 503;
+      res.body = err.dump();
+      ex->Respond(std::move(res));
+    }
+  }
+}
+
+void HttpTransport::Impl::Get(http::Request& r, const std::shared_ptr<http::Exchange>& ex) {
+  if (!Accepts(r.Header("accept"), "text/event-stream")) {
+    return ex->Respond(
+        RpcError(406, -32000, "Not Acceptable: a GET stream needs Accept: text/event-stream"));
+  }
+  std::optional<http::Response> error;
+  auto s = SessionFor(r, &error);
+  if (!s) return ex->Respond(std::move(*error));
+  s->last_active_ms = NowMs();
+  std::lock_guard<std::mutex> g(s->mu);
+  auto last = r.Header("last-event-id");
+  if (!last) {
+    if (s->standalone == 0) s->standalone = s->next_stream++;
+    StreamState& st = s->streams[s->standalone];
+    if (st.conn && st.conn->open()) {
+      return ex->Respond(
+          RpcError(409, -32000,
+                   "Conflict: this session already has an open GET stream; close it first or "
+                   "resume with Last-Event-ID"));
+    }
+    Attach(s, s->standalone, *ex, true);
+    return;
+  }
+  // "<stream>_<sequence>", as this server numbers its events.
+  int stream = 0;
+  uint64_t seq = 0;
+  size_t sep = last->find('_');
+  bool ok = sep != std::string::npos && sep > 0 && sep + 1 < last->size() &&
+            last->find_first_not_of("0123456789_") == std::string::npos &&
+            last->find('_', sep + 1) == std::string::npos && sep < 10 && last->size() - sep < 20;
+  if (ok) {
+    stream = std::stoi(last->substr(0, sep));
+    seq = std::stoull(last->substr(sep + 1));
+  }
+  auto it = ok ? s->streams.find(stream) : s->streams.end();
+  if (it == s->streams.end()) {
+    return ex->Respond(RpcError(
+        400, -32000,
+        fmt::format("Bad Request: Last-Event-ID '{}' names no stream of this session; open a new "
+                    "GET stream without Last-Event-ID",
+                    *last)));
+  }
+  StreamState& st = it->second;
+  if (st.conn && st.conn->open()) {
+    return ex->Respond(
+        RpcError(409, -32000, "Conflict: that stream already has an open connection"));
+  }
+  auto es = Attach(s, stream, *ex, false);
+  for (const auto& [n, bytes] : st.log) {
+    if (n > seq) es->Send(bytes);
+  }
+  if (st.done) es->Close();  // everything the request produced has been replayed
+}
+
+void HttpTransport::Impl::Delete(http::Request& r, const std::shared_ptr<http::Exchange>& ex) {
+  std::optional<http::Response> error;
+  auto s = SessionFor(r, &error);
+  if (!s) return ex->Respond(std::move(*error));
+  EndSession(s);
+  log::Info("mcp http: session {} deleted by the client", s->id.substr(0, 8));
+  http::Response res;
+  res.status = 200;
+  ex->Respond(std::move(res));
+}
+
+void HttpTransport::Impl::EndSession(const std::shared_ptr<HttpSession>& s) {
+  {
+    std::unique_lock<std::shared_mutex> g(sessions_mu);
+    sessions.erase(s->id);
+  }
+  {
+    std::lock_guard<std::mutex> g(s->mcp->mu);
+    for (auto& [id, token] : s->mcp->in_flight) token->Cancel();
+  }
+  std::lock_guard<std::mutex> g(s->mu);
+  for (auto& [n, st] : s->streams) {
+    st.done = true;
+    if (st.conn) st.conn->Close();
+  }
+  s->request_stream.clear();
+}
+
+void HttpTransport::Impl::Housekeeping() {
+  int64_t now = NowMs();
+  std::vector<std::shared_ptr<HttpSession>> all;
+  {
+    std::shared_lock<std::shared_mutex> g(sessions_mu);
+    for (auto& [id, s] : sessions) all.push_back(s);
+  }
+  for (auto& s : all) {
+    bool live_stream = false;
+    {
+      std::lock_guard<std::mutex> g(s->mu);
+      for (auto& [n, st] : s->streams) {
+        if (!st.conn || !st.conn->open()) continue;
+        live_stream = true;
+        if (now - st.last_write_ms >= o.heartbeat_ms) {
+          st.conn->Send(": keep-alive\n\n");  // a comment: clients ignore it
+          st.last_write_ms = now;
+        }
+      }
+    }
+    if (!live_stream && s->busy == 0 && now - s->last_active_ms > o.session_idle_ms) {
+      log::Info("mcp http: session {} expired after {} ms idle", s->id.substr(0, 8),
+                now - s->last_active_ms.load());
+      EndSession(s);
+      continue;
+    }
+    bool subscribed;
+    {
+      std::lock_guard<std::mutex> g(s->mcp->mu);
+      subscribed = !s->mcp->subscriptions.empty();
+    }
+    if (subscribed && !s->polling.exchange(true)) {
+      // Fingerprints read the catalog: off the I/O thread.
+      if (!work->TryPost([this, s] {
+            server.PollSubscriptions(*s->mcp);
+            s->polling = false;
+          }))
+        s->polling = false;
+    }
+  }
+}
+
+HttpTransport::HttpTransport(Server& server, HttpTransportOptions options)
+    : impl_(std::make_unique<Impl>(server, std::move(options))) {}
+
+HttpTransport::~HttpTransport() { Stop(0); }
+
+Result<int> HttpTransport::Start() {
+  auto& d = *impl_;
+  d.allowed_hosts = d.o.allowed_hosts;
+  const std::string& host = d.o.http.host;
+  bool loopback = host == "127.0.0.1" || host == "::1" || host == "localhost";
+  if (d.allowed_hosts.empty()) {
+    if (loopback) {
+      d.allowed_hosts = {"localhost", "127.0.0.1", "[::1]"};
+    } else if (host == "0.0.0.0" || host == "::") {
+      d.allowed_hosts = {"*"};  // any interface: names unknown; the token is the defence
+    } else {
+      d.allowed_hosts = {Lower(host), host.find(':') != std::string::npos ? "[" + host + "]" : ""};
+    }
+  }
+  for (auto& h : d.allowed_hosts) h = Lower(h);
+  d.work = std::make_unique<WorkQueue>(d.o.workers, d.o.max_queued);
+  d.http = std::make_unique<http::Server>(
+      d.o.http, [&d](const http::Request& r) { return d.CheckHeaders(r); },
+      [&d](http::Request r, std::shared_ptr<http::Exchange> ex) {
+        d.Handle(std::move(r), std::move(ex));
+      });
+  d.http->Every(1000, [&d] { d.Housekeeping(); });
+  ST_ASSIGN_OR_RETURN(d.port, d.http->Start());
+  return d.port;
+}
+
+void HttpTransport::Stop(int64_t drain_ms) {
+  auto& d = *impl_;
+  if (!d.http) return;
+  {
+    // Interrupt running tool calls; their (cancelled) answers end the streams they hold.
+    std::shared_lock<std::shared_mutex> g(d.sessions_mu);
+    for (auto& [id, s] : d.sessions) {
+      std::lock_guard<std::mutex> l(s->mcp->mu);
+      for (auto& [rid, token] : s->mcp->in_flight) token->Cancel();
+    }
+  }
+  d.http->Stop(drain_ms);
+  d.work->Stop();
+  d.http.reset();
+  std::unique_lock<std::shared_mutex> g(d.sessions_mu);
+  d.sessions.clear();
+}
+
+size_t HttpTransport::session_count() const {
+  std::shared_lock<std::shared_mutex> g(impl_->sessions_mu);
+  return impl_->sessions.size();
+}
+
+}  // namespace supertable::mcp

@@ -1,0 +1,66 @@
+// The MCP streamable HTTP transport (specification 2025-11-25, "Transports"): one endpoint for
+// POST (a client message), GET (a stream of server-initiated messages) and DELETE (end the
+// session). Sessions get cryptographically random ids; requests answer with JSON or an SSE
+// stream as the client's Accept header allows; SSE events carry ids so a client that lost its
+// connection resumes with Last-Event-ID; Host and Origin are checked against allowlists
+// (DNS-rebinding protection) and, when a token is configured, every request needs it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "mcp/server.h"
+#include "server/http_server.h"
+
+namespace supertable::mcp {
+
+struct HttpTransportOptions {
+  http::ServerOptions http;  // listen address, port, body and header limits
+  std::string path = "/mcp";
+  // Host header values accepted (host or host:port). Empty: the loopback names when listening
+  // on loopback, the listen address otherwise; "*" accepts any.
+  std::vector<std::string> allowed_hosts;
+  // Origin header values accepted (when a request carries one). Empty: http(s) origins on
+  // localhost, 127.0.0.1 and [::1]; "*" accepts any.
+  std::vector<std::string> allowed_origins;
+  std::string auth_token;       // non-empty: every request needs "Authorization: Bearer <it>"
+  int workers = 16;             // threads running requests (tool calls block on queries)
+  size_t max_queued = 1024;     // requests waiting for a worker; beyond it 503
+  size_t max_sessions = 10000;  // beyond it initialize gets 503
+  int64_t session_idle_ms = 30 * 60 * 1000;  // sessions unused this long (and no open stream) end
+  size_t replay_events = 512;                // events kept per stream for Last-Event-ID resumption
+  int64_t sse_retry_ms = 1000;               // reconnection delay suggested to clients
+  int64_t heartbeat_ms = 15000;  // an SSE comment on idle streams, so dead peers are noticed
+  bool json_response = false;    // answer tools/call with JSON even when SSE is accepted
+  std::function<json()> health;  // extra fields for GET /health
+};
+
+class HttpTransport {
+ public:
+  HttpTransport(Server& server, HttpTransportOptions options);
+  ~HttpTransport();
+  // Listens and serves. Returns the bound port.
+  Result<int> Start();
+  // Graceful: refuses new work, cancels running tool calls, ends open streams, waits for the
+  // answers in flight (at most `drain_ms`), then stops the threads.
+  void Stop(int64_t drain_ms = 5000);
+  size_t session_count() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Blocks until SIGTERM or SIGINT arrives (those signals are blocked in every thread started
+// after the first call, so call it, or BlockStopSignals, before starting threads).
+void BlockStopSignals();
+int WaitForStopSignal();
+
+// Constant-time comparison, for secrets: the time taken does not depend on where they differ.
+bool SecretEquals(const std::string& a, const std::string& b);
+
+}  // namespace supertable::mcp

@@ -1,0 +1,561 @@
+// The HTTP/1.1 server on Boost.Beast (parsing) and Asio (sockets, timers). Responses are written
+// as plain bytes: a status line, headers and a body, or chunked SSE events. Every connection runs
+// on its own strand, so its state needs no lock; other threads reach it by posting to the strand.
+#include "server/http_server.h"
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+#include "common/log.h"
+
+namespace supertable::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+
+std::optional<std::string> Request::Header(std::string_view lower_name) const {
+  std::optional<std::string> out;
+  for (const auto& [k, v] : headers) {
+    if (k != lower_name) continue;
+    out = out ? *out + ", " + v : v;
+  }
+  return out;
+}
+
+Response JsonError(int status, const std::string& code, const std::string& message) {
+  Response r;
+  r.status = status;
+  r.body = nlohmann::json{{"error", {{"code", code}, {"message", message}}}}.dump();
+  return r;
+}
+
+namespace {
+
+std::string StatusLine(int status) {
+  auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(status));
+  return fmt::format("HTTP/1.1 {} {}\r\n", status,
+                     reason.empty() ? "Unknown" : std::string_view(reason.data(), reason.size()));
+}
+
+std::string Chunk(const std::string& bytes) {
+  return fmt::format("{:x}\r\n{}\r\n", bytes.size(), bytes);
+}
+
+}  // namespace
+
+class Connection;
+
+struct Server::Impl {
+  struct Periodic {
+    explicit Periodic(asio::io_context& ioc) : timer(ioc) {}
+    asio::steady_timer timer;
+    int64_t period_ms = 1000;
+    std::function<void()> fn;
+  };
+  // Declared before the io_context: its destructor destroys pending handlers, which destroy
+  // connections, which unregister themselves here.
+  ServerOptions o;
+  HeaderCheck check;
+  Handler handler;
+  mutable std::mutex mu;
+  std::map<Connection*, std::weak_ptr<Connection>> conns;
+  std::atomic<bool> stopping{false};
+  bool started = false, stopped = false;
+
+  asio::io_context ioc;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  tcp::acceptor acceptor{ioc};
+  std::vector<std::thread> threads;
+  std::vector<std::unique_ptr<Periodic>> periodic;
+
+  void Accept();
+  void Arm(Periodic* p) {
+    p->timer.expires_after(std::chrono::milliseconds(p->period_ms));
+    p->timer.async_wait([this, p](beast::error_code ec) {
+      if (ec || stopping) return;
+      try {
+        p->fn();
+      } catch (const std::exception& e) {
+        log::Warn("http: periodic task failed: {}", e.what());
+      }
+      Arm(p);
+    });
+  }
+};
+
+class StreamImpl;
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(Server::Impl& srv, tcp::socket socket) : srv_(srv), stream_(std::move(socket)) {
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = fmt::format("{}:{}", ep.address().to_string(), ep.port());
+  }
+  ~Connection() {
+    std::lock_guard<std::mutex> g(srv_.mu);
+    srv_.conns.erase(this);
+  }
+
+  void Start() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
+  }
+  auto executor() { return stream_.get_executor(); }
+
+  // All of the following run on the connection's strand.
+  void WriteResponse(const Response& r);
+  void BeginStream(const std::shared_ptr<StreamImpl>& s,
+                   const std::vector<std::pair<std::string, std::string>>& headers);
+  void StreamWrite(const StreamImpl* s, std::string bytes);
+  void EndStream(const StreamImpl* s);
+  void Shutdown();
+
+ private:
+  enum class State { kReading, kHandling, kStreaming, kClosed };
+
+  void ReadHeader();
+  void OnHeader(beast::error_code ec);
+  void OnBody(beast::error_code ec);
+  void Refuse(Response r) {
+    r.close = true;
+    WriteResponse(r);
+  }
+  void Enqueue(std::string bytes);
+  void WriteNext();
+  void AfterDrain();
+  void WatchClose();
+  void Abort();  // the peer is gone or misbehaved: drop everything
+
+  Server::Impl& srv_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  Request req_;
+  std::string remote_;
+  State state_ = State::kReading;
+  bool keep_alive_ = true;
+  std::deque<std::string> outq_;
+  bool writing_ = false;
+  enum class Then { kNothing, kReadNext, kClose } then_ = Then::kNothing;
+  std::shared_ptr<StreamImpl> current_;
+  bool shutdown_requested_ = false;
+};
+
+class StreamImpl : public EventStream, public std::enable_shared_from_this<StreamImpl> {
+ public:
+  explicit StreamImpl(std::shared_ptr<Connection> c) : conn_(std::move(c)) {}
+  bool Send(std::string bytes) override {
+    std::lock_guard<std::mutex> g(mu_);
+    if (!open_ || !conn_) return false;
+    asio::post(conn_->executor(), [c = conn_, self = shared_from_this(), b = std::move(bytes)] {
+      c->StreamWrite(self.get(), std::move(b));
+    });
+    return true;
+  }
+  void Close() override {
+    std::lock_guard<std::mutex> g(mu_);
+    if (!open_ || !conn_) return;
+    asio::post(conn_->executor(),
+               [c = conn_, self = shared_from_this()] { c->EndStream(self.get()); });
+  }
+  bool open() const override {
+    std::lock_guard<std::mutex> g(mu_);
+    return open_;
+  }
+  void OnClosed(std::function<void()> cb) override {
+    std::lock_guard<std::mutex> g(mu_);
+    on_closed_ = std::move(cb);
+  }
+  // On the connection's strand, once: breaks the connection <-> stream cycle.
+  void MarkClosed() {
+    std::function<void()> cb;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      if (!open_) return;
+      open_ = false;
+      conn_.reset();
+      cb = std::move(on_closed_);
+    }
+    if (cb) cb();
+  }
+
+ private:
+  mutable std::mutex mu_;
+  bool open_ = true;
+  std::shared_ptr<Connection> conn_;
+  std::function<void()> on_closed_;
+};
+
+class ExchangeImpl : public Exchange {
+ public:
+  explicit ExchangeImpl(std::shared_ptr<Connection> c) : conn_(std::move(c)) {}
+  ~ExchangeImpl() override {
+    if (!answered_.exchange(true)) {
+      auto c = conn_;
+      asio::post(c->executor(), [c] {
+        c->WriteResponse(JsonError(500, "internal", "the request was dropped without an answer"));
+      });
+    }
+  }
+  void Respond(Response r) override {
+    if (answered_.exchange(true)) return;
+    asio::post(conn_->executor(), [c = conn_, r = std::move(r)] { c->WriteResponse(r); });
+  }
+  std::shared_ptr<EventStream> StartStream(
+      std::vector<std::pair<std::string, std::string>> headers) override {
+    auto s = std::make_shared<StreamImpl>(conn_);
+    if (answered_.exchange(true)) {
+      s->MarkClosed();
+      return s;
+    }
+    asio::post(conn_->executor(), [c = conn_, s, h = std::move(headers)] { c->BeginStream(s, h); });
+    return s;
+  }
+
+ private:
+  std::shared_ptr<Connection> conn_;
+  std::atomic<bool> answered_{false};
+};
+
+void Connection::ReadHeader() {
+  if (srv_.stopping) return Abort();
+  state_ = State::kReading;
+  parser_.emplace();
+  parser_->header_limit(static_cast<uint32_t>(srv_.o.max_header_bytes));
+  parser_->body_limit(srv_.o.max_body_bytes);
+  stream_.expires_after(std::chrono::milliseconds(srv_.o.idle_timeout_ms));
+  bhttp::async_read_header(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+}
+
+void Connection::OnHeader(beast::error_code ec) {
+  if (state_ == State::kClosed) return;
+  if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
+      ec == beast::error::timeout || ec == asio::error::eof || ec == asio::error::connection_reset)
+    return Abort();
+  if (ec == bhttp::error::header_limit) {
+    return Refuse(
+        JsonError(431, "headers_too_large",
+                  fmt::format("request headers exceed {} bytes; send fewer or shorter headers",
+                              srv_.o.max_header_bytes)));
+  }
+  if (ec) {
+    return Refuse(
+        JsonError(400, "bad_request",
+                  fmt::format("malformed HTTP request: {}; expected HTTP/1.1", ec.message())));
+  }
+  const auto& h = parser_->get();
+  req_ = Request{};
+  req_.method = std::string(h.method_string());
+  req_.target = std::string(h.target());
+  req_.path = req_.target.substr(0, req_.target.find('?'));
+  req_.remote = remote_;
+  for (const auto& f : h) {
+    std::string name(f.name_string());
+    for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    req_.headers.emplace_back(std::move(name), std::string(f.value()));
+  }
+  keep_alive_ = h.keep_alive();
+  if (srv_.stopping) {
+    return Refuse(JsonError(503, "shutting_down", "the server is shutting down; retry elsewhere"));
+  }
+  if (auto refused = srv_.check ? srv_.check(req_) : std::nullopt) return Refuse(*refused);
+  if (auto len = parser_->content_length(); len && *len > srv_.o.max_body_bytes) {
+    return Refuse(JsonError(413, "body_too_large",
+                            fmt::format("request body of {} bytes exceeds the limit of {} bytes",
+                                        *len, srv_.o.max_body_bytes)));
+  }
+  if (auto expect = req_.Header("expect"); expect && beast::iequals(*expect, "100-continue")) {
+    Enqueue("HTTP/1.1 100 Continue\r\n\r\n");
+  }
+  stream_.expires_after(std::chrono::milliseconds(srv_.o.idle_timeout_ms));
+  bhttp::async_read(stream_, buffer_, *parser_,
+                    [self = shared_from_this()](beast::error_code e, size_t) { self->OnBody(e); });
+}
+
+void Connection::OnBody(beast::error_code ec) {
+  if (state_ == State::kClosed) return;
+  if (ec == bhttp::error::body_limit) {
+    return Refuse(JsonError(
+        413, "body_too_large",
+        fmt::format("request body exceeds the limit of {} bytes", srv_.o.max_body_bytes)));
+  }
+  if (ec == asio::error::operation_aborted || ec == beast::error::timeout ||
+      ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+      ec == asio::error::connection_reset)
+    return Abort();
+  if (ec) {
+    return Refuse(JsonError(400, "bad_request",
+                            fmt::format("malformed HTTP request body: {}", ec.message())));
+  }
+  req_.body = std::move(parser_->get().body());
+  parser_.reset();
+  state_ = State::kHandling;
+  stream_.expires_never();
+  auto ex = std::make_shared<ExchangeImpl>(shared_from_this());
+  try {
+    srv_.handler(std::move(req_), ex);
+  } catch (const std::exception& e) {
+    ex->Respond(JsonError(500, "internal", e.what()));
+  }
+}
+
+void Connection::WriteResponse(const Response& r) {
+  if (state_ == State::kClosed) return;
+  bool close = r.close || !keep_alive_ || srv_.stopping || shutdown_requested_;
+  std::string out = StatusLine(r.status);
+  if (!r.body.empty() || r.status >= 200) {
+    if (!r.content_type.empty() && !r.body.empty())
+      out += fmt::format("Content-Type: {}\r\n", r.content_type);
+    out += fmt::format("Content-Length: {}\r\n", r.body.size());
+  }
+  for (const auto& [k, v] : r.headers) out += fmt::format("{}: {}\r\n", k, v);
+  if (close) out += "Connection: close\r\n";
+  out += "\r\n";
+  out += r.body;
+  state_ = State::kHandling;
+  Enqueue(std::move(out));
+  then_ = close ? Then::kClose : Then::kReadNext;
+  if (!writing_) AfterDrain();
+}
+
+void Connection::BeginStream(const std::shared_ptr<StreamImpl>& s,
+                             const std::vector<std::pair<std::string, std::string>>& headers) {
+  if (state_ == State::kClosed) return s->MarkClosed();
+  std::string out = StatusLine(200);
+  out +=
+      "Content-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+      "X-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n";
+  for (const auto& [k, v] : headers) out += fmt::format("{}: {}\r\n", k, v);
+  out += "\r\n";
+  state_ = State::kStreaming;
+  current_ = s;
+  Enqueue(std::move(out));
+  WatchClose();
+  if (shutdown_requested_ || srv_.stopping) EndStream(s.get());
+}
+
+void Connection::StreamWrite(const StreamImpl* s, std::string bytes) {
+  if (state_ != State::kStreaming || current_.get() != s || bytes.empty()) return;
+  Enqueue(Chunk(bytes));
+}
+
+void Connection::EndStream(const StreamImpl* s) {
+  if (state_ != State::kStreaming || current_.get() != s) return;
+  Enqueue("0\r\n\r\n");
+  auto ended = std::move(current_);
+  state_ = State::kHandling;
+  then_ = keep_alive_ && !shutdown_requested_ && !srv_.stopping ? Then::kReadNext : Then::kClose;
+  ended->MarkClosed();
+  if (!writing_) AfterDrain();
+}
+
+// While a stream is open the client sends nothing, so readability means it hung up.
+void Connection::WatchClose() {
+  stream_.socket().async_wait(
+      tcp::socket::wait_read,
+      asio::bind_executor(stream_.get_executor(), [self =
+                                                       shared_from_this()](beast::error_code ec) {
+        if (self->state_ != State::kStreaming) return;
+        if (ec) return self->Abort();
+        char b;
+        ssize_t n = ::recv(self->stream_.socket().native_handle(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN)) return self->Abort();
+        // Data: a pipelined request, read after the
+        // stream ends. Stop watching.
+      }));
+}
+
+void Connection::Enqueue(std::string bytes) {
+  outq_.push_back(std::move(bytes));
+  if (!writing_) WriteNext();
+}
+
+void Connection::WriteNext() {
+  if (outq_.empty()) {
+    writing_ = false;
+    return AfterDrain();
+  }
+  writing_ = true;
+  // Coalesce queued pieces (SSE events arrive in bursts) into one write.
+  if (outq_.size() > 1) {
+    std::string all;
+    for (auto& p : outq_) all += p;
+    outq_.clear();
+    outq_.push_back(std::move(all));
+  }
+  stream_.expires_after(std::chrono::milliseconds(srv_.o.write_timeout_ms));
+  asio::async_write(stream_, asio::buffer(outq_.front()),
+                    [self = shared_from_this()](beast::error_code ec, size_t) {
+                      if (ec) return self->Abort();
+                      self->outq_.pop_front();
+                      self->WriteNext();
+                    });
+}
+
+void Connection::AfterDrain() {
+  if (state_ == State::kStreaming || state_ == State::kClosed) {
+    if (state_ == State::kStreaming) stream_.expires_never();
+    return;
+  }
+  Then t = then_;
+  then_ = Then::kNothing;
+  if (t == Then::kReadNext) return ReadHeader();
+  if (t == Then::kClose) {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    return Abort();
+  }
+}
+
+void Connection::Abort() {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  if (current_) {
+    auto s = std::move(current_);
+    s->MarkClosed();
+  }
+  beast::error_code ec;
+  stream_.socket().close(ec);
+  outq_.clear();
+}
+
+void Connection::Shutdown() {
+  shutdown_requested_ = true;
+  if (state_ == State::kReading) return Abort();
+  if (state_ == State::kStreaming) EndStream(current_.get());
+  // kHandling: the response being prepared goes out with Connection: close.
+}
+
+void Server::Impl::Accept() {
+  acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+      log::Warn("http: accept failed: {}", ec.message());
+      return Accept();
+    }
+    size_t open;
+    {
+      std::lock_guard<std::mutex> g(mu);
+      open = conns.size();
+    }
+    if (open >= o.max_connections) {
+      // Best effort: a short refusal the client can read, then close.
+      static const std::string kBusy =
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+          "Connection: close\r\nContent-Length: 78\r\n\r\n"
+          "{\"error\":{\"code\":\"busy\",\"message\":\"too many open connections; retry later\"}}";
+      beast::error_code ignored;
+      s.non_blocking(true, ignored);
+      s.write_some(asio::buffer(kBusy), ignored);
+      s.close(ignored);
+      return Accept();
+    }
+    auto c = std::make_shared<Connection>(*this, std::move(s));
+    {
+      std::lock_guard<std::mutex> g(mu);
+      conns[c.get()] = c;
+    }
+    c->Start();
+    Accept();
+  });
+}
+
+Server::Server(ServerOptions options, HeaderCheck check, Handler handler)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->o = std::move(options);
+  impl_->check = std::move(check);
+  impl_->handler = std::move(handler);
+}
+
+Server::~Server() { Stop(0); }
+
+Result<int> Server::Start() {
+  auto& d = *impl_;
+  beast::error_code ec;
+  auto address = asio::ip::make_address(d.o.host, ec);
+  if (ec) {
+    return Status::InvalidArgument(fmt::format(
+        "invalid listen address '{}': expected an IP address such as 127.0.0.1", d.o.host));
+  }
+  tcp::endpoint ep(address, static_cast<unsigned short>(d.o.port));
+  d.acceptor.open(ep.protocol(), ec);
+  if (!ec) d.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) d.acceptor.bind(ep, ec);
+  if (!ec) d.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status::IoError(
+        fmt::format("cannot listen on {}:{}: {}", d.o.host, d.o.port, ec.message()));
+  }
+  int port = d.acceptor.local_endpoint().port();
+  d.work.emplace(asio::make_work_guard(d.ioc));
+  d.Accept();
+  for (int i = 0; i < std::max(1, d.o.io_threads); ++i) {
+    d.threads.emplace_back([&d] { d.ioc.run(); });
+  }
+  d.started = true;
+  return port;
+}
+
+void Server::Every(int64_t period_ms, std::function<void()> fn) {
+  auto p = std::make_unique<Impl::Periodic>(impl_->ioc);
+  p->period_ms = period_ms;
+  p->fn = std::move(fn);
+  impl_->Arm(p.get());
+  impl_->periodic.push_back(std::move(p));
+}
+
+size_t Server::open_connections() const {
+  std::lock_guard<std::mutex> g(impl_->mu);
+  return impl_->conns.size();
+}
+
+void Server::Stop(int64_t drain_ms) {
+  auto& d = *impl_;
+  if (!d.started || d.stopped) return;
+  d.stopped = true;
+  d.stopping = true;
+  asio::post(d.ioc, [&d] {
+    beast::error_code ec;
+    d.acceptor.close(ec);
+    for (auto& p : d.periodic) p->timer.cancel();
+  });
+  std::vector<std::shared_ptr<Connection>> live;
+  {
+    std::lock_guard<std::mutex> g(d.mu);
+    for (auto& [p, w] : d.conns) {
+      if (auto c = w.lock()) live.push_back(std::move(c));
+    }
+  }
+  for (auto& c : live) asio::post(c->executor(), [c] { c->Shutdown(); });
+  live.clear();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(drain_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    {
+      std::lock_guard<std::mutex> g(d.mu);
+      if (d.conns.empty()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  d.work.reset();
+  d.ioc.stop();
+  for (auto& t : d.threads) t.join();
+  d.threads.clear();
+}
+
+}  // namespace supertable::http

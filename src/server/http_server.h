@@ -1,0 +1,104 @@
+// A small asynchronous HTTP/1.1 server (Boost.Beast/Asio behind a firewall of this header, so
+// callers compile without Boost). It reads requests with strict size limits, hands each one to
+// a handler, and lets the handler answer later from any thread, either with one response or
+// with a chunked text/event-stream that stays open without holding a thread: hundreds of open
+// SSE streams cost a socket and a few buffers each.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+
+namespace supertable::http {
+
+struct Request {
+  std::string method;                                        // "GET", "POST", ...
+  std::string target;                                        // as sent: path and query
+  std::string path;                                          // target without the query
+  std::vector<std::pair<std::string, std::string>> headers;  // names lowercased
+  std::string body;
+  std::string remote;  // peer address, for logs
+  // The value of a header (name in lowercase), joined with ", " when repeated.
+  std::optional<std::string> Header(std::string_view lower_name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+  std::string body;
+  bool close = false;  // close the connection after this response
+};
+
+// An open text/event-stream response. Send and Close may be called from any thread; they
+// queue bytes for the connection's own executor and never block on the network.
+class EventStream {
+ public:
+  virtual ~EventStream() = default;
+  // Queues bytes (one or more complete SSE events). False when the stream is closed.
+  virtual bool Send(std::string bytes) = 0;
+  // Ends the response after what is queued; the connection then serves its next request.
+  virtual void Close() = 0;
+  virtual bool open() const = 0;
+  // Called once, on the connection's executor, when the stream ends for any reason (Close,
+  // the client going away, shutdown). Set it before anything can close the stream.
+  virtual void OnClosed(std::function<void()> callback) = 0;
+};
+
+// One request awaiting its answer. Exactly one of Respond or StartStream is called, once,
+// from any thread; an Exchange dropped unanswered answers 500, so no client hangs.
+class Exchange {
+ public:
+  virtual ~Exchange() = default;
+  virtual void Respond(Response response) = 0;
+  // Starts a 200 text/event-stream response with the given extra headers.
+  virtual std::shared_ptr<EventStream> StartStream(
+      std::vector<std::pair<std::string, std::string>> headers) = 0;
+};
+
+using Handler = std::function<void(Request, std::shared_ptr<Exchange>)>;
+// Runs after the headers arrive and before the body is read: a non-empty response refuses the
+// request at once (wrong token, wrong Host), so a refused client cannot make us read its body.
+using HeaderCheck = std::function<std::optional<Response>(const Request& headers_only)>;
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 0;  // 0: any free port
+  int io_threads = 2;
+  size_t max_body_bytes = 4 << 20;  // larger bodies get 413
+  size_t max_header_bytes = 16 << 10;
+  int64_t idle_timeout_ms = 60000;   // a keep-alive connection waiting for a request
+  int64_t write_timeout_ms = 30000;  // a client that stops reading is dropped
+  size_t max_connections = 4096;     // beyond this new connections get 503 and are closed
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, HeaderCheck check, Handler handler);
+  ~Server();
+  // Binds and starts the I/O threads. Returns the bound port.
+  Result<int> Start();
+  // Stops accepting, ends open event streams, closes idle connections, and waits up to
+  // `drain_ms` for requests being answered. Safe to call twice.
+  void Stop(int64_t drain_ms = 5000);
+  // Runs `fn` every `period_ms` on an I/O thread until Stop (housekeeping: session expiry).
+  void Every(int64_t period_ms, std::function<void()> fn);
+  size_t open_connections() const;
+
+  struct Impl;  // opaque; public so the connection classes in http_server.cc can name it
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// A JSON error body in one place, so every refusal reads alike: {"error": {"code", "message"}}.
+Response JsonError(int status, const std::string& code, const std::string& message);
+
+}  // namespace supertable::http
