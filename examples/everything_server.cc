@@ -1,0 +1,360 @@
+// The conformance "everything" server: every MCP feature the official conformance suite
+// (@modelcontextprotocol/conformance) exercises, built on SuperTable's own protocol library and
+// HTTP transport, with the fixtures the suite expects (tools test_*, resources test://...,
+// prompts test_*). It knows nothing of tables; it exists to prove the library.
+//
+//   mcp_everything_server --port 3001     serves http://127.0.0.1:3001/mcp until SIGTERM/SIGINT
+#include <signal.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include "mcp/server.h"
+#include "mcp/streamable_http.h"
+
+using supertable::mcp::json;
+namespace mcp = supertable::mcp;
+
+namespace {
+
+// A 1x1 PNG and a two-sample WAV, as the conformance reference server sends them.
+const char* kPng =
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg"
+    "==";
+const char* kWav = "UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAAB9AAACABAAZGF0YQIAAAA=";
+
+json NoArgs() { return {{"type", "object"}, {"properties", json::object()}}; }
+
+mcp::ToolResult Content(json blocks) {
+  mcp::ToolResult r;
+  r.content = std::move(blocks);
+  return r;
+}
+
+json Text(const std::string& t) { return {{"type", "text"}, {"text", t}}; }
+
+void Sleep(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+// Runs an elicitation and reports what the client answered, as the reference server does.
+mcp::ToolResult Elicit(mcp::ToolContext& ctx, const std::string& prefix, json request) {
+  if (!ctx.session().client_capabilities.contains("elicitation")) {
+    return mcp::ToolResult::Error("the client did not declare the elicitation capability");
+  }
+  auto answer = ctx.AskClient("elicitation/create", std::move(request));
+  if (!answer.ok()) return mcp::ToolResult::Error(answer.status().message());
+  return Content(json::array({Text(prefix + "action=" + answer->value("action", "") + ", content=" +
+                                   answer->value("content", json::object()).dump())}));
+}
+
+void AddTools(mcp::Server& s) {
+  auto add = [&](std::string name, std::string description, json schema,
+                 std::function<mcp::ToolResult(mcp::ToolContext&)> fn) {
+    mcp::Tool t;
+    t.name = std::move(name);
+    t.description = std::move(description);
+    t.input_schema = std::move(schema);
+    t.annotations.idempotent = false;
+    t.handler = std::move(fn);
+    s.AddTool(std::move(t));
+  };
+  add("test_simple_text", "Tests simple text content response", NoArgs(), [](mcp::ToolContext&) {
+    return Content(json::array({Text("This is a simple text response for testing.")}));
+  });
+  add("test_image_content", "Tests image content response", NoArgs(), [](mcp::ToolContext&) {
+    return Content(json::array({{{"type", "image"}, {"data", kPng}, {"mimeType", "image/png"}}}));
+  });
+  add("test_audio_content", "Tests audio content response", NoArgs(), [](mcp::ToolContext&) {
+    return Content(json::array({{{"type", "audio"}, {"data", kWav}, {"mimeType", "audio/wav"}}}));
+  });
+  add("test_embedded_resource", "Tests embedded resource content response", NoArgs(),
+      [](mcp::ToolContext&) {
+        return Content(json::array({{{"type", "resource"},
+                                     {"resource",
+                                      {{"uri", "test://embedded-resource"},
+                                       {"mimeType", "text/plain"},
+                                       {"text", "This is an embedded resource content."}}}}}));
+      });
+  add("test_multiple_content_types",
+      "Tests response with multiple content types (text, image, resource)", NoArgs(),
+      [](mcp::ToolContext&) {
+        return Content(json::array({Text("Multiple content types test:"),
+                                    {{"type", "image"}, {"data", kPng}, {"mimeType", "image/png"}},
+                                    {{"type", "resource"},
+                                     {"resource",
+                                      {{"uri", "test://mixed-content-resource"},
+                                       {"mimeType", "application/json"},
+                                       {"text", R"({"test":"data","value":123})"}}}}}));
+      });
+  add("test_tool_with_logging", "Tests tool that emits log messages during execution", NoArgs(),
+      [](mcp::ToolContext& ctx) {
+        ctx.Log("info", "Tool execution started");
+        Sleep(50);
+        ctx.Log("info", "Tool processing data");
+        Sleep(50);
+        ctx.Log("info", "Tool execution completed");
+        return Content(json::array({Text("Tool with logging executed successfully")}));
+      });
+  add("test_tool_with_progress", "Tests tool that reports progress notifications", NoArgs(),
+      [](mcp::ToolContext& ctx) {
+        for (int step : {0, 50, 100}) {
+          ctx.Progress(step, 100, "Completed step " + std::to_string(step) + " of 100");
+          if (step < 100) Sleep(50);
+        }
+        const json& token = ctx.progress_token();
+        std::string t = token.is_string() ? token.get<std::string>() : token.dump();
+        return Content(json::array({Text(t)}));
+      });
+  add("test_error_handling", "Tests error response handling", NoArgs(), [](mcp::ToolContext&) {
+    mcp::ToolResult r =
+        Content(json::array({Text("This tool intentionally returns an error for testing")}));
+    r.is_error = true;
+    return r;
+  });
+  add("test_reconnection",
+      "Tests SSE stream disconnection and client reconnection (SEP-1699). Server will close the "
+      "stream mid-call and send the result after client reconnects.",
+      NoArgs(), [](mcp::ToolContext& ctx) {
+        ctx.CloseStream();
+        Sleep(100);
+        return Content(json::array(
+            {Text("Reconnection test completed successfully. If you received this, the client "
+                  "properly reconnected after stream closure.")}));
+      });
+  add("test_sampling", "Tests server-initiated sampling (LLM completion request)",
+      {{"type", "object"},
+       {"properties",
+        {{"prompt", {{"type", "string"}, {"description", "The prompt to send to the LLM"}}}}},
+       {"required", {"prompt"}}},
+      [](mcp::ToolContext& ctx) {
+        if (!ctx.session().client_capabilities.contains("sampling")) {
+          return mcp::ToolResult::Error("the client did not declare the sampling capability");
+        }
+        json request = {
+            {"messages",
+             json::array({{{"role", "user"}, {"content", Text(ctx.arguments()["prompt"])}}})},
+            {"maxTokens", 100}};
+        auto answer = ctx.AskClient("sampling/createMessage", request);
+        if (!answer.ok()) return mcp::ToolResult::Error(answer.status().message());
+        json content = answer->value("content", json::object());
+        std::string text = content.is_object() ? content.value("text", "") : "";
+        return Content(json::array({Text("LLM response: " + text)}));
+      });
+  add("test_elicitation", "Tests server-initiated elicitation (user input request)",
+      {{"type", "object"},
+       {"properties",
+        {{"message", {{"type", "string"}, {"description", "The message to show the user"}}}}},
+       {"required", {"message"}}},
+      [](mcp::ToolContext& ctx) {
+        json schema = {{"type", "object"},
+                       {"properties",
+                        {{"username", {{"type", "string"}, {"description", "User's response"}}},
+                         {"email", {{"type", "string"}, {"description", "User's email address"}}}}},
+                       {"required", {"username", "email"}}};
+        return Elicit(ctx, "User response: ",
+                      {{"message", ctx.arguments()["message"]}, {"requestedSchema", schema}});
+      });
+  add("test_elicitation_sep1034_defaults", "Tests elicitation with default values per SEP-1034",
+      NoArgs(), [](mcp::ToolContext& ctx) {
+        json props = {
+            {"name", {{"type", "string"}, {"description", "User name"}, {"default", "John Doe"}}},
+            {"age", {{"type", "integer"}, {"description", "User age"}, {"default", 30}}},
+            {"score", {{"type", "number"}, {"description", "User score"}, {"default", 95.5}}},
+            {"status",
+             {{"type", "string"},
+              {"description", "User status"},
+              {"enum", {"active", "inactive", "pending"}},
+              {"default", "active"}}},
+            {"verified",
+             {{"type", "boolean"}, {"description", "Verification status"}, {"default", true}}}};
+        return Elicit(ctx, "Elicitation completed: ",
+                      {{"message", "Please review and update the form fields with defaults"},
+                       {"requestedSchema",
+                        {{"type", "object"}, {"properties", props}, {"required", json::array()}}}});
+      });
+  add("test_elicitation_sep1330_enums",
+      "Tests elicitation with enum schema improvements per SEP-1330", NoArgs(),
+      [](mcp::ToolContext& ctx) {
+        auto titled = [](const char* prefix, const char* word) {
+          json out = json::array();
+          const char* ordinals[] = {"First", "Second", "Third"};
+          for (int i = 0; i < 3; ++i) {
+            out.push_back({{"const", std::string(prefix) + std::to_string(i + 1)},
+                           {"title", std::string(ordinals[i]) + " " + word}});
+          }
+          return out;
+        };
+        json props = {
+            {"untitledSingle",
+             {{"type", "string"},
+              {"description", "Select one option"},
+              {"enum", {"option1", "option2", "option3"}}}},
+            {"titledSingle",
+             {{"type", "string"},
+              {"description", "Select one option with titles"},
+              {"oneOf", titled("value", "Option")}}},
+            {"legacyEnum",
+             {{"type", "string"},
+              {"description", "Select one option (legacy)"},
+              {"enum", {"opt1", "opt2", "opt3"}},
+              {"enumNames", {"Option One", "Option Two", "Option Three"}}}},
+            {"untitledMulti",
+             {{"type", "array"},
+              {"description", "Select multiple options"},
+              {"minItems", 1},
+              {"maxItems", 3},
+              {"items", {{"type", "string"}, {"enum", {"option1", "option2", "option3"}}}}}},
+            {"titledMulti",
+             {{"type", "array"},
+              {"description", "Select multiple options with titles"},
+              {"minItems", 1},
+              {"maxItems", 3},
+              {"items", {{"anyOf", titled("value", "Choice")}}}}}};
+        return Elicit(ctx, "Elicitation completed: ",
+                      {{"message", "Please select options from the enum fields"},
+                       {"requestedSchema",
+                        {{"type", "object"}, {"properties", props}, {"required", json::array()}}}});
+      });
+  add("json_schema_2020_12_tool",
+      "Tool with JSON Schema 2020-12 features for conformance testing (SEP-1613)",
+      json::parse(R"({"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object",
+        "$defs":{"address":{"type":"object","properties":{"street":{"type":"string"},
+        "city":{"type":"string"}}}},"properties":{"name":{"type":"string"},
+        "address":{"$ref":"#/$defs/address"}},"additionalProperties":false})"),
+      [](mcp::ToolContext& ctx) {
+        return Content(
+            json::array({Text("JSON Schema 2020-12 tool called with: " + ctx.arguments().dump())}));
+      });
+}
+
+// A resource without variables in its URI is a single resource.
+void AddResource(mcp::Server& s, std::string uri, std::string name, std::string title,
+                 std::string description, std::string mime, std::string text, std::string blob) {
+  mcp::ResourceTemplate t;
+  t.uri_template = uri;
+  t.name = name;
+  t.title = title;
+  t.description = description;
+  t.mime_type = mime;
+  mcp::Resource r{uri, name, title, description, mime};
+  t.list = [r] { return std::vector<mcp::Resource>{r}; };
+  t.read = [uri, mime, text, blob](const std::map<std::string, std::string>&, std::string*) {
+    return std::optional<mcp::ResourceContent>(mcp::ResourceContent{uri, mime, text, blob});
+  };
+  s.AddResourceTemplate(std::move(t));
+}
+
+void AddResources(mcp::Server& s) {
+  AddResource(s, "test://static-text", "static-text", "Static Text Resource",
+              "A static text resource for testing", "text/plain",
+              "This is the content of the static text resource.", "");
+  AddResource(s, "test://static-binary", "static-binary", "Static Binary Resource",
+              "A static binary resource (image) for testing", "image/png", "", kPng);
+  AddResource(s, "test://watched-resource", "watched-resource", "Watched Resource",
+              "A resource clients can subscribe to", "text/plain", "Watched resource content", "");
+  mcp::ResourceTemplate t;
+  t.uri_template = "test://template/{id}/data";
+  t.name = "template";
+  t.title = "Resource Template";
+  t.description = "A resource template with parameter substitution";
+  t.mime_type = "application/json";
+  t.read = [](const std::map<std::string, std::string>& vars, std::string*) {
+    const std::string& id = vars.at("id");
+    json body = {{"id", id}, {"templateTest", true}, {"data", "Data for ID: " + id}};
+    return std::optional<mcp::ResourceContent>(mcp::ResourceContent{
+        "test://template/" + id + "/data", "application/json", body.dump(), ""});
+  };
+  s.AddResourceTemplate(std::move(t));
+}
+
+void AddPrompts(mcp::Server& s) {
+  auto user = [](json content) { return json{{"role", "user"}, {"content", std::move(content)}}; };
+  s.AddPrompt({"test_simple_prompt",
+               "Simple Test Prompt",
+               "A simple prompt without arguments",
+               {},
+               [user](const std::map<std::string, std::string>&) {
+                 return json::array({user(Text("This is a simple prompt for testing."))});
+               },
+               nullptr});
+  s.AddPrompt({"test_prompt_with_arguments",
+               "Prompt With Arguments",
+               "A prompt with required arguments",
+               {{"arg1", "First test argument", true}, {"arg2", "Second test argument", true}},
+               [user](const std::map<std::string, std::string>& a) {
+                 return json::array({user(Text("Prompt with arguments: arg1='" + a.at("arg1") +
+                                               "', arg2='" + a.at("arg2") + "'"))});
+               },
+               nullptr});
+  s.AddPrompt({"test_prompt_with_embedded_resource",
+               "Prompt With Embedded Resource",
+               "A prompt that includes an embedded resource",
+               {{"resourceUri", "URI of the resource to embed", true}},
+               [user](const std::map<std::string, std::string>& a) {
+                 return json::array({user({{"type", "resource"},
+                                           {"resource",
+                                            {{"uri", a.at("resourceUri")},
+                                             {"mimeType", "text/plain"},
+                                             {"text", "Embedded resource content for testing."}}}}),
+                                     user(Text("Please process the embedded resource above."))});
+               },
+               nullptr});
+  s.AddPrompt({"test_prompt_with_image",
+               "Prompt With Image",
+               "A prompt that includes image content",
+               {},
+               [user](const std::map<std::string, std::string>&) {
+                 return json::array(
+                     {user({{"type", "image"}, {"data", kPng}, {"mimeType", "image/png"}}),
+                      user(Text("Please analyze the image above."))});
+               },
+               nullptr});
+}
+
+int Usage() {
+  std::cerr << "usage: mcp_everything_server [--port N] [--host 127.0.0.1]\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  mcp::HttpTransportOptions o;
+  o.http.port = 3001;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if ((a == "--port" || a == "--host") && i + 1 < argc) {
+      std::string v = argv[++i];
+      if (a == "--host") {
+        o.http.host = v;
+        continue;
+      }
+      char* end = nullptr;
+      long p = std::strtol(v.c_str(), &end, 10);
+      if (*end || p < 0 || p > 65535) return Usage();
+      o.http.port = static_cast<int>(p);
+    } else {
+      return Usage();
+    }
+  }
+  mcp::BlockStopSignals();
+  mcp::Server server({"mcp-everything-server", "SuperTable MCP everything server", "1.0.0",
+                      "Conformance fixtures for SuperTable's MCP library."});
+  AddTools(server);
+  AddResources(server);
+  AddPrompts(server);
+  mcp::HttpTransport transport(server, o);
+  auto port = transport.Start();
+  if (!port.ok()) {
+    std::cerr << "error: " << port.status().message() << "\n";
+    return 1;
+  }
+  std::cout << "MCP everything server on http://" << o.http.host << ":" << *port << o.path
+            << std::endl;
+  mcp::WaitForStopSignal();
+  transport.Stop();
+  return 0;
+}
