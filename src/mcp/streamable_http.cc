@@ -646,6 +646,9 @@ Result<int> HttpTransport::Start() {
   }
   for (auto& h : d.allowed_hosts) h = Lower(h);
   d.work = std::make_unique<WorkQueue>(d.o.workers, d.o.max_queued);
+  d.o.http.error_response = [](int status, const std::string& message) {
+    return RpcError(status, -32000, message);
+  };
   d.http = std::make_unique<http::Server>(
       d.o.http, [&d](const http::Request& r) { return d.CheckHeaders(r); },
       [&d](http::Request r, std::shared_ptr<http::Exchange> ex) {

@@ -5,6 +5,7 @@
 
 #include <sys/socket.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <deque>
@@ -36,10 +37,10 @@ std::optional<std::string> Request::Header(std::string_view lower_name) const {
   return out;
 }
 
-Response JsonError(int status, const std::string& code, const std::string& message) {
+Response JsonError(int status, const std::string& message) {
   Response r;
   r.status = status;
-  r.body = nlohmann::json{{"error", {{"code", code}, {"message", message}}}}.dump();
+  r.body = nlohmann::json{{"error", {{"status", status}, {"message", message}}}}.dump();
   return r;
 }
 
@@ -83,6 +84,9 @@ struct Server::Impl {
   std::vector<std::unique_ptr<Periodic>> periodic;
 
   void Accept();
+  Response Error(int status, const std::string& message) const {
+    return o.error_response ? o.error_response(status, message) : JsonError(status, message);
+  }
   void Arm(Periodic* p) {
     p->timer.expires_after(std::chrono::milliseconds(p->period_ms));
     p->timer.async_wait([this, p](beast::error_code ec) {
@@ -115,6 +119,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
   }
   auto executor() { return stream_.get_executor(); }
+  const Server::Impl& server() const { return srv_; }
 
   // All of the following run on the connection's strand.
   void WriteResponse(const Response& r);
@@ -125,7 +130,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Shutdown();
 
  private:
-  enum class State { kReading, kHandling, kStreaming, kClosed };
+  enum class State { kReading, kHandling, kStreaming, kLingering, kClosed };
 
   void ReadHeader();
   void OnHeader(beast::error_code ec);
@@ -138,6 +143,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void WriteNext();
   void AfterDrain();
   void WatchClose();
+  void Linger();
   void Abort();  // the peer is gone or misbehaved: drop everything
 
   Server::Impl& srv_;
@@ -153,6 +159,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   enum class Then { kNothing, kReadNext, kClose } then_ = Then::kNothing;
   std::shared_ptr<StreamImpl> current_;
   bool shutdown_requested_ = false;
+  size_t lingered_ = 0;
+  std::array<char, 16384> discard_;
 };
 
 class StreamImpl : public EventStream, public std::enable_shared_from_this<StreamImpl> {
@@ -207,7 +215,7 @@ class ExchangeImpl : public Exchange {
     if (!answered_.exchange(true)) {
       auto c = conn_;
       asio::post(c->executor(), [c] {
-        c->WriteResponse(JsonError(500, "internal", "the request was dropped without an answer"));
+        c->WriteResponse(c->server().Error(500, "the request was dropped without an answer"));
       });
     }
   }
@@ -248,16 +256,18 @@ void Connection::OnHeader(beast::error_code ec) {
   if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
       ec == beast::error::timeout || ec == asio::error::eof || ec == asio::error::connection_reset)
     return Abort();
+  if (ec == bhttp::error::body_limit) {  // a Content-Length over the limit, seen in the headers
+    return Refuse(srv_.Error(
+        413, fmt::format("request body exceeds the limit of {} bytes", srv_.o.max_body_bytes)));
+  }
   if (ec == bhttp::error::header_limit) {
-    return Refuse(
-        JsonError(431, "headers_too_large",
-                  fmt::format("request headers exceed {} bytes; send fewer or shorter headers",
-                              srv_.o.max_header_bytes)));
+    return Refuse(srv_.Error(
+        431, fmt::format("request headers exceed {} bytes; send fewer or shorter headers",
+                         srv_.o.max_header_bytes)));
   }
   if (ec) {
-    return Refuse(
-        JsonError(400, "bad_request",
-                  fmt::format("malformed HTTP request: {}; expected HTTP/1.1", ec.message())));
+    return Refuse(srv_.Error(
+        400, fmt::format("malformed HTTP request: {}; expected HTTP/1.1", ec.message())));
   }
   const auto& h = parser_->get();
   req_ = Request{};
@@ -272,13 +282,13 @@ void Connection::OnHeader(beast::error_code ec) {
   }
   keep_alive_ = h.keep_alive();
   if (srv_.stopping) {
-    return Refuse(JsonError(503, "shutting_down", "the server is shutting down; retry elsewhere"));
+    return Refuse(srv_.Error(503, "the server is shutting down; retry elsewhere"));
   }
   if (auto refused = srv_.check ? srv_.check(req_) : std::nullopt) return Refuse(*refused);
   if (auto len = parser_->content_length(); len && *len > srv_.o.max_body_bytes) {
-    return Refuse(JsonError(413, "body_too_large",
-                            fmt::format("request body of {} bytes exceeds the limit of {} bytes",
-                                        *len, srv_.o.max_body_bytes)));
+    return Refuse(
+        srv_.Error(413, fmt::format("request body of {} bytes exceeds the limit of {} bytes", *len,
+                                    srv_.o.max_body_bytes)));
   }
   if (auto expect = req_.Header("expect"); expect && beast::iequals(*expect, "100-continue")) {
     Enqueue("HTTP/1.1 100 Continue\r\n\r\n");
@@ -291,17 +301,15 @@ void Connection::OnHeader(beast::error_code ec) {
 void Connection::OnBody(beast::error_code ec) {
   if (state_ == State::kClosed) return;
   if (ec == bhttp::error::body_limit) {
-    return Refuse(JsonError(
-        413, "body_too_large",
-        fmt::format("request body exceeds the limit of {} bytes", srv_.o.max_body_bytes)));
+    return Refuse(srv_.Error(
+        413, fmt::format("request body exceeds the limit of {} bytes", srv_.o.max_body_bytes)));
   }
   if (ec == asio::error::operation_aborted || ec == beast::error::timeout ||
       ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
       ec == asio::error::connection_reset)
     return Abort();
   if (ec) {
-    return Refuse(JsonError(400, "bad_request",
-                            fmt::format("malformed HTTP request body: {}", ec.message())));
+    return Refuse(srv_.Error(400, fmt::format("malformed HTTP request body: {}", ec.message())));
   }
   req_.body = std::move(parser_->get().body());
   parser_.reset();
@@ -311,7 +319,7 @@ void Connection::OnBody(beast::error_code ec) {
   try {
     srv_.handler(std::move(req_), ex);
   } catch (const std::exception& e) {
-    ex->Respond(JsonError(500, "internal", e.what()));
+    ex->Respond(srv_.Error(500, e.what()));
   }
 }
 
@@ -419,8 +427,21 @@ void Connection::AfterDrain() {
   if (t == Then::kClose) {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    return Abort();
+    state_ = State::kLingering;
+    stream_.expires_after(std::chrono::seconds(2));
+    return Linger();
   }
+}
+
+// After refusing a request whose body is still arriving (413, 401), read and drop that body for
+// a moment: closing at once would reset the connection and the client would never read why.
+void Connection::Linger() {
+  stream_.async_read_some(asio::buffer(discard_),
+                          [self = shared_from_this()](beast::error_code ec, size_t n) {
+                            self->lingered_ += n;
+                            if (ec || self->lingered_ > (64u << 20)) return self->Abort();
+                            self->Linger();
+                          });
 }
 
 void Connection::Abort() {
@@ -437,7 +458,7 @@ void Connection::Abort() {
 
 void Connection::Shutdown() {
   shutdown_requested_ = true;
-  if (state_ == State::kReading) return Abort();
+  if (state_ == State::kReading || state_ == State::kLingering) return Abort();
   if (state_ == State::kStreaming) EndStream(current_.get());
   // kHandling: the response being prepared goes out with Connection: close.
 }

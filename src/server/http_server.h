@@ -77,6 +77,9 @@ struct ServerOptions {
   int64_t idle_timeout_ms = 60000;   // a keep-alive connection waiting for a request
   int64_t write_timeout_ms = 30000;  // a client that stops reading is dropped
   size_t max_connections = 4096;     // beyond this new connections get 503 and are closed
+  // The body of the server's own refusals (400, 413, 431, 503): protocols on top want their
+  // own error shape. Default: JsonError.
+  std::function<Response(int status, const std::string& message)> error_response;
 };
 
 class Server {
@@ -98,7 +101,7 @@ class Server {
   std::unique_ptr<Impl> impl_;
 };
 
-// A JSON error body in one place, so every refusal reads alike: {"error": {"code", "message"}}.
-Response JsonError(int status, const std::string& code, const std::string& message);
+// A JSON error response: {"error": {"status": 413, "message": "..."}}.
+Response JsonError(int status, const std::string& message);
 
 }  // namespace supertable::http

@@ -1,0 +1,187 @@
+// The session tests both transports run: the official MCP TypeScript SDK client drives a full
+// session (every tool, resources, subscriptions, prompts, completions, logging, progress,
+// cancellation) against `supertable mcp` (stdio) or `supertable serve` (streamable HTTP).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+
+export const bin = process.env.SUPERTABLE_BIN;
+export const data = process.env.SUPERTABLE_DEMO_DATA;
+
+// A new warehouse home with the demo tables shop.customers, shop.products, shop.orders.
+export function demoWarehouse() {
+  const home = mkdtempSync(join(tmpdir(), "supertable-e2e-"));
+  const env = { ...process.env, SUPERTABLE_HOME: home };
+  for (const t of ["customers", "products", "orders"]) {
+    execFileSync(bin, ["ingest", "shop", t, join(data, `${t}.csv`)], { env });
+  }
+  return home;
+}
+
+// An SDK client that records log messages and resource updates into `state`.
+export function newClient(state) {
+  state.logs = [];
+  state.updates = [];
+  const client = new Client({ name: "supertable-e2e", version: "1.0.0" });
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => state.logs.push(n.params));
+  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => state.updates.push(n.params.uri));
+  return client;
+}
+
+// Registers the tests; `state.client` and `state.home` are set by the caller's before().
+export function sessionTests(state) {
+  test("initialize negotiated the newest protocol and described the server", () => {
+    assert.equal(state.client.getServerVersion().name, "supertable");
+    assert.ok(state.client.getServerCapabilities().tools);
+    assert.ok(state.client.getServerCapabilities().resources.subscribe);
+    assert.match(state.client.getInstructions(), /query_sql/);
+  });
+
+  test("every tool is listed with schemas and annotations", async () => {
+    const { tools } = await state.client.listTools();
+    const names = tools.map((t) => t.name).sort();
+    for (const n of ["health", "info", "whoami", "list_supers", "list_tables", "describe_table", "get_table_stats",
+                     "get_super_meta", "get_table_history", "sample_data", "query_sql", "validate_sql", "explain_sql",
+                     "profile_column", "search_columns", "data_freshness"]) {
+      assert.ok(names.includes(n), `missing tool ${n}`);
+    }
+    for (const t of tools) {
+      assert.equal(t.inputSchema.type, "object", t.name);
+      assert.equal(t.annotations.readOnlyHint, true, t.name);
+      assert.equal(t.annotations.destructiveHint, false, t.name);
+      assert.ok(t.description.length > 20, t.name);
+    }
+  });
+
+  test("every tool answers", async () => {
+    const calls = {
+      health: {}, info: {}, whoami: {}, list_supers: {},
+      list_tables: { super: "shop" },
+      describe_table: { super: "shop", table: "orders" },
+      get_table_stats: { super: "shop", table: "orders" },
+      get_super_meta: { super: "shop" },
+      get_table_history: { super: "shop", table: "orders" },
+      sample_data: { super: "shop", table: "customers", limit: 3 },
+      query_sql: { super: "shop", sql: "SELECT status, count(*) AS n FROM orders GROUP BY 1 ORDER BY 2 DESC" },
+      validate_sql: { super: "shop", sql: "SELECT * FROM orders" },
+      explain_sql: { super: "shop", sql: "SELECT count(*) FROM orders" },
+      profile_column: { super: "shop", table: "orders", column: "status" },
+      search_columns: { pattern: "*_id" },
+      data_freshness: { super: "shop" },
+    };
+    for (const [name, args] of Object.entries(calls)) {
+      const r = await state.client.callTool({ name, arguments: args });
+      assert.equal(r.isError, false, `${name}: ${JSON.stringify(r.content)}`);
+      assert.ok(r.structuredContent, name);
+      assert.deepEqual(JSON.parse(r.content[0].text), r.structuredContent, name);
+    }
+    // Names are case-insensitive in tools as in SQL.
+    const upper = await state.client.callTool({ name: "describe_table", arguments: { super: "SHOP", table: "Orders" } });
+    assert.equal(upper.isError, false, JSON.stringify(upper.content));
+    assert.equal(upper.structuredContent.table, "orders");
+    const q = await state.client.callTool({ name: "query_sql", arguments: calls.query_sql.valueOf() });
+    assert.equal(q.structuredContent.row_count, 4);
+    assert.deepEqual(q.structuredContent.columns.map((c) => c.type), ["VARCHAR", "BIGINT"]);
+    assert.equal((await state.client.callTool({ name: "sample_data", arguments: calls.sample_data })).structuredContent.rows.length, 3);
+  });
+
+  test("errors come back as results the model can act on", async () => {
+    const typo = await state.client.callTool({ name: "describe_table", arguments: { super: "shop", table: "ordrs" } });
+    assert.equal(typo.isError, true);
+    assert.match(typo.content[0].text, /did you mean 'orders'/);
+    const hostile = await state.client.callTool({ name: "query_sql", arguments: { super: "shop", sql: "SELECT * FROM read_csv('/etc/passwd')" } });
+    assert.equal(hostile.isError, true);
+    assert.match(hostile.content[0].text, /not allowed/);
+    const bad = await state.client.callTool({ name: "query_sql", arguments: { super: "shop", sql: "SELECT 1", limit: -1 } });
+    assert.equal(bad.isError, true);
+    assert.match(bad.content[0].text, /limit: must be >= 1/);
+    const valid = await state.client.callTool({ name: "validate_sql", arguments: { super: "shop", sql: "SELECT nope FROM orders" } });
+    assert.equal(valid.structuredContent.valid, false);
+    // Regression: SQL that already starts with EXPLAIN is valid, not "EXPLAIN EXPLAIN".
+    const explained = await state.client.callTool({ name: "validate_sql", arguments: { super: "shop", sql: "  explain SELECT 1" } });
+    assert.equal(explained.structuredContent.valid, true);
+    await assert.rejects(state.client.callTool({ name: "no_such_tool", arguments: {} }), /Unknown tool/);
+  });
+
+  test("truncation is explicit", async () => {
+    const r = await state.client.callTool({ name: "query_sql", arguments: { super: "shop", sql: "SELECT * FROM orders", limit: 5 } });
+    assert.equal(r.structuredContent.row_count, 5);
+    assert.equal(r.structuredContent.truncated, true);
+  });
+
+  test("time travel through as_of and AT", async () => {
+    const v1 = await state.client.callTool({ name: "query_sql", arguments: { super: "shop", sql: "SELECT count(*) AS n FROM orders", as_of: 1 } });
+    assert.equal(v1.structuredContent.rows[0][0], 4000);
+    const at = await state.client.callTool({ name: "query_sql", arguments: { super: "shop", sql: "SELECT count(*) AS n FROM orders AT (VERSION => 1)" } });
+    assert.equal(at.structuredContent.rows[0][0], 4000);
+  });
+
+  test("resources, templates, subscriptions", async () => {
+    const { resources } = await state.client.listResources();
+    assert.ok(resources.some((r) => r.uri === "supertable://shop/orders"));
+    const { resourceTemplates } = await state.client.listResourceTemplates();
+    assert.equal(resourceTemplates[0].uriTemplate, "supertable://{super}/{table}");
+    const r = await state.client.readResource({ uri: "supertable://shop/orders" });
+    const body = JSON.parse(r.contents[0].text);
+    assert.ok(body.columns.some((c) => c.name === "order_id"));
+    await assert.rejects(state.client.readResource({ uri: "supertable://shop/nope" }), /Resource not found/);
+    await state.client.subscribeResource({ uri: "supertable://shop/customers" });
+    // A commit to the table changes the resource: subscribers hear of it.
+    execFileSync(bin, ["ingest", "shop", "customers", join(data, "customers.csv"), "--overwrite-columns", "customer_id"],
+                 { env: { ...process.env, SUPERTABLE_HOME: state.home } });
+    for (let i = 0; i < 100 && !state.updates.includes("supertable://shop/customers"); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(state.updates, ["supertable://shop/customers"]);
+    await state.client.unsubscribeResource({ uri: "supertable://shop/customers" });
+  });
+
+  test("prompts and completions", async () => {
+    const { prompts } = await state.client.listPrompts();
+    assert.deepEqual(prompts.map((p) => p.name).sort(), ["answer_with_sql", "explore_table"]);
+    const p = await state.client.getPrompt({ name: "explore_table", arguments: { super: "shop", table: "orders" } });
+    assert.match(p.messages[0].content.text, /shop\.orders/);
+    const supers = await state.client.complete({ ref: { type: "ref/prompt", name: "explore_table" }, argument: { name: "super", value: "sh" } });
+    assert.deepEqual(supers.completion.values, ["shop"]);
+    const tables = await state.client.complete({
+      ref: { type: "ref/resource", uri: "supertable://{super}/{table}" },
+      argument: { name: "table", value: "o" },
+      context: { arguments: { super: "shop" } },
+    });
+    assert.deepEqual(tables.completion.values, ["orders"]);
+  });
+
+  test("logging and progress notifications", async () => {
+    await state.client.setLoggingLevel("debug");
+    const progress = [];
+    // A query that takes a moment: the SDK client drops progress that arrives after the reply has
+    // been handled, so an instant query could make this test flaky.
+    await state.client.callTool({ name: "query_sql", arguments: { super: "shop", sql: "SELECT sum(x * x) FROM range(60000000) t(x)" } }, undefined, {
+      onprogress: (p) => progress.push(p),
+    });
+    assert.ok(progress.length >= 1);
+    assert.ok(state.logs.some((l) => l.data && l.data.tool === "query_sql"));
+    await state.client.setLoggingLevel("error");
+  });
+
+  test("cancellation stops a long query and the server carries on", async () => {
+    const ac = new AbortController();
+    const start = Date.now();
+    const call = state.client.callTool(
+      { name: "query_sql", arguments: { super: "shop", sql: "SELECT count(*) FROM range(100000000) a, range(100000000) b" } },
+      undefined,
+      { signal: ac.signal, timeout: 120000 },
+    );
+    setTimeout(() => ac.abort("user changed their mind"), 300);
+    await assert.rejects(call);
+    await state.client.ping();
+    // The cancelled query released its slot: a new query answers at once.
+    const r = await state.client.callTool({ name: "query_sql", arguments: { super: "shop", sql: "SELECT 42 AS x" } });
+    assert.equal(r.structuredContent.rows[0][0], 42);
+    assert.ok(Date.now() - start < 30000);
+  });
+}
