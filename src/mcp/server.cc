@@ -424,6 +424,21 @@ std::optional<json> Server::Handle(Session& s, const Message& m) {
   return MakeError(id, kMethodNotFound, fmt::format("Method not found: '{}'", m.method));
 }
 
+bool Server::CanRunInline(const Message& m) const {
+  if (m.kind != Message::Kind::kRequest) return true;
+  if (m.method == "ping" || m.method == "initialize" || m.method == "tools/list" ||
+      m.method == "prompts/list" || m.method == "resources/templates/list" ||
+      m.method == "logging/setLevel")
+    return true;
+  if (m.method != "tools/call" || !m.params.contains("name") || !m.params["name"].is_string())
+    return false;
+  const std::string& name = m.params["name"].get_ref<const std::string&>();
+  for (const auto& t : tools_) {
+    if (t.name == name) return t.quick;
+  }
+  return true;  // an unknown tool: the error is immediate
+}
+
 std::string Server::Fingerprint(const std::string& uri) {
   for (const auto& t : templates_) {
     auto vars = MatchUriTemplate(t.uri_template, uri);

@@ -127,6 +127,9 @@ struct Tool {
   json output_schema;  // null: none
   ToolAnnotations annotations;
   std::function<ToolResult(ToolContext&)> handler;
+  // Answers in microseconds from memory, never blocking on I/O: a transport may run it on its
+  // network thread instead of handing it to a worker (no thread switch per call).
+  bool quick = false;
 };
 
 using ToolCall = std::function<ToolResult(const Tool&, ToolContext&)>;
@@ -198,6 +201,9 @@ class Server {
   // since the last call. Transports call it every second or so.
   void PollSubscriptions(Session& session);
   const std::vector<Tool>& tools() const { return tools_; }
+  // True when handling `m` is quick and never blocks (ping, the fixed lists, quick tools), so a
+  // transport may answer it on its network thread.
+  bool CanRunInline(const Message& m) const;
 
  private:
   json Initialize(Session& s, const json& params);

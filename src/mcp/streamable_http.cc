@@ -169,7 +169,7 @@ struct HttpTransport::Impl {
   std::shared_ptr<HttpSession> NewSession();
   void EndSession(const std::shared_ptr<HttpSession>& s);
   void Route(HttpSession& s, const json& message, const json& related);
-  void Append(HttpSession& s, int stream, const json& message);
+  void Append(HttpSession& s, int stream, const json& message, bool last = false);
   std::shared_ptr<http::EventStream> Attach(const std::shared_ptr<HttpSession>& s, int stream,
                                             http::Exchange& ex, bool prime);
   void Housekeeping();
@@ -212,21 +212,21 @@ void HttpTransport::Impl::Route(HttpSession& s, const json& message, const json&
     log::Debug("mcp http: no stream for a message in session {}; dropped", s.id.substr(0, 8));
     return;
   }
-  Append(s, stream, message);
   bool is_final = !message.contains("method") && stream != s.standalone;
+  Append(s, stream, message, is_final);
   if (is_final) {
-    StreamState& st = s.streams[stream];
-    st.done = true;
+    s.streams[stream].done = true;
     s.request_stream.erase(key.dump());
-    if (st.conn) st.conn->Close();
   }
 }
 
-void HttpTransport::Impl::Append(HttpSession& s, int stream, const json& message) {
+// Writes one event to a stream's live connection, if any, and keeps it for replay. `last`: the
+// request's answer, after which its stream ends.
+void HttpTransport::Impl::Append(HttpSession& s, int stream, const json& message, bool last) {
   StreamState& st = s.streams[stream];
   uint64_t seq = st.next_seq++;
   std::string bytes = SseEvent(fmt::format("{}_{}", stream, seq), message);
-  if (st.conn && st.conn->open()) st.conn->Send(bytes);
+  if (st.conn && st.conn->open()) st.conn->Send(bytes, last);
   st.last_write_ms = NowMs();
   st.log.emplace_back(seq, std::move(bytes));
   while (st.log.size() > o.replay_events) st.log.pop_front();
@@ -437,6 +437,19 @@ void HttpTransport::Impl::Post(http::Request& r, const std::shared_ptr<http::Exc
     server.Handle(*s->mcp, m);  // notifications and responses are quick
     http::Response res;
     res.status = 202;
+    return ex->Respond(std::move(res));
+  }
+  if (json_ok && server.CanRunInline(m)) {
+    // Quick and non-blocking: answered here on the network thread, as one JSON response, with
+    // no hand-off to a worker.
+    auto reply = server.Handle(*s->mcp, m);
+    http::Response res;
+    res.headers.emplace_back("Mcp-Session-Id", s->id);
+    if (reply) {
+      res.body = reply->dump(-1, ' ', false, json::error_handler_t::replace);
+    } else {
+      res.status = 202;
+    }
     return ex->Respond(std::move(res));
   }
   bool use_sse = sse_ok && (!json_ok || (!o.json_response && m.method == "tools/call"));

@@ -166,12 +166,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
 class StreamImpl : public EventStream, public std::enable_shared_from_this<StreamImpl> {
  public:
   explicit StreamImpl(std::shared_ptr<Connection> c) : conn_(std::move(c)) {}
-  bool Send(std::string bytes) override {
+  bool Send(std::string bytes, bool last) override {
     std::lock_guard<std::mutex> g(mu_);
     if (!open_ || !conn_) return false;
-    asio::post(conn_->executor(), [c = conn_, self = shared_from_this(), b = std::move(bytes)] {
-      c->StreamWrite(self.get(), std::move(b));
-    });
+    asio::post(conn_->executor(),
+               [c = conn_, self = shared_from_this(), b = std::move(bytes), last] {
+                 c->StreamWrite(self.get(), std::move(b));
+                 if (last) c->EndStream(self.get());
+               });
     return true;
   }
   void Close() override {
@@ -487,6 +489,10 @@ void Server::Impl::Accept() {
       s.close(ignored);
       return Accept();
     }
+    // Responses go out in pieces (SSE events): without NODELAY, Nagle holds each piece until
+    // the client's delayed ACK, about 40 ms.
+    beast::error_code ignored;
+    s.set_option(tcp::no_delay(true), ignored);
     auto c = std::make_shared<Connection>(*this, std::move(s));
     {
       std::lock_guard<std::mutex> g(mu);

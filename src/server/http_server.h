@@ -42,8 +42,9 @@ struct Response {
 class EventStream {
  public:
   virtual ~EventStream() = default;
-  // Queues bytes (one or more complete SSE events). False when the stream is closed.
-  virtual bool Send(std::string bytes) = 0;
+  // Queues bytes (one or more complete SSE events), then ends the stream if `last`. False when
+  // the stream is closed.
+  virtual bool Send(std::string bytes, bool last = false) = 0;
   // Ends the response after what is queued; the connection then serves its next request.
   virtual void Close() = 0;
   virtual bool open() const = 0;

@@ -3,7 +3,9 @@
 
 #include <strings.h>
 
+#include <atomic>
 #include <chrono>
+#include <mutex>
 
 #include <fmt/format.h>
 
@@ -105,7 +107,8 @@ class Tools {
                        {"version", Prop("string", "")},
                        {"uptime_s", Prop("number", "")}}),
          {},
-         [this](ToolContext&) { return Health(); }});
+         [this](ToolContext&) { return Health(); },
+         true});
     add({"info",
          "Server information",
          "Describe this SuperTable server: version, organization, storage and catalog backends, "
@@ -330,9 +333,24 @@ class Tools {
     return out;
   }
 
+  // The catalog is asked at most once a second: health is polled by load balancers and agents,
+  // and must stay quick enough to run on the network thread.
   ToolResult Health() {
-    auto supers = w_.ListSupers();
-    if (!supers.ok()) return ToolResult::Error("catalog unreachable: " + supers.status().message());
+    int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - kStart)
+                      .count();
+    if (now - health_checked_ms_.load() >= 1000) {
+      std::lock_guard<std::mutex> g(health_mu_);
+      if (now - health_checked_ms_.load() >= 1000) {
+        auto supers = w_.ListSupers();
+        health_error_ = supers.ok() ? "" : "catalog unreachable: " + supers.status().message();
+        health_checked_ms_ = now;
+      }
+    }
+    {
+      std::lock_guard<std::mutex> g(health_mu_);
+      if (!health_error_.empty()) return ToolResult::Error(health_error_);
+    }
     ToolResult r;
     r.structured = {
         {"status", "ok"},
@@ -652,6 +670,9 @@ class Tools {
   }
 
  private:
+  std::mutex health_mu_;
+  std::atomic<int64_t> health_checked_ms_{-1000000};
+  std::string health_error_;  // empty: the catalog answered at the last check
   Warehouse& w_;
   McpToolOptions o_;
 };

@@ -1,0 +1,481 @@
+// mcp_http_bench: MCP tools/call over streamable HTTP, `supertable serve` against an equivalent
+// server written with the official TypeScript SDK (bench/mcp_http/sdk_server.mjs), both started
+// here on loopback and driven by the same client: throughput and p50/p99 latency of `health` and
+// a small `query_sql` at 1, 16 and 64 concurrent sessions, and resident memory with 100 idle
+// sessions. When nginx is installed, nginx returning a fixed body to the same requests gives
+// the loopback ceiling. Ratios are the figures; nothing is asserted.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// ---- child processes ----------------------------------------------------------------------
+
+struct Proc {
+  pid_t pid = -1;
+  int port = 0;
+  std::string name;
+};
+
+// Starts argv with extra environment, reads its stdout until it prints
+// "http://127.0.0.1:N/mcp" (or `ready_port` is given: waits for the port to accept).
+std::optional<Proc> Spawn(const std::string& name, const std::vector<std::string>& argv,
+                          const std::map<std::string, std::string>& env) {
+  int out[2];
+  if (pipe(out) != 0) return std::nullopt;
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], 1);
+    close(out[0]);
+    close(out[1]);
+    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  close(out[1]);
+  std::string seen;
+  char buf[4096];
+  auto deadline = Clock::now() + std::chrono::seconds(60);
+  while (Clock::now() < deadline) {
+    ssize_t n = read(out[0], buf, sizeof(buf));
+    if (n <= 0) break;
+    seen.append(buf, static_cast<size_t>(n));
+    auto at = seen.find("http://127.0.0.1:");
+    if (at == std::string::npos) continue;
+    size_t start = at + 17, end = seen.find('/', start);
+    if (end == std::string::npos) continue;
+    Proc p;
+    p.pid = pid;
+    p.port = std::stoi(seen.substr(start, end - start));
+    p.name = name;
+    // Keep draining its stdout in the background so it never blocks on a full pipe.
+    std::thread([fd = out[0]] {
+      char b[4096];
+      while (read(fd, b, sizeof(b)) > 0) {
+      }
+      close(fd);
+    }).detach();
+    return p;
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  std::cerr << name << " did not start; it printed:\n" << seen << "\n";
+  return std::nullopt;
+}
+
+void Stop(Proc& p) {
+  if (p.pid <= 0) return;
+  kill(p.pid, SIGTERM);
+  for (int i = 0; i < 100; ++i) {
+    if (waitpid(p.pid, nullptr, WNOHANG) == p.pid) {
+      p.pid = -1;
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  kill(p.pid, SIGKILL);
+  waitpid(p.pid, nullptr, 0);
+  p.pid = -1;
+}
+
+long RssKb(pid_t pid) {
+  std::ifstream f(fmt::format("/proc/{}/status", pid));
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+// ---- a minimal HTTP/1.1 keep-alive client -------------------------------------------------
+
+struct Reply {
+  int status = 0;
+  std::string session, body;
+};
+
+class Conn {
+ public:
+  explicit Conn(int port) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+      close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~Conn() {
+    if (fd_ >= 0) close(fd_);
+  }
+  bool ok() const { return fd_ >= 0; }
+
+  bool Post(int port, const std::string& session, const std::string& body, Reply* r) {
+    std::string req = fmt::format(
+        "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\n"
+        "Accept: application/json, text/event-stream\r\nMcp-Protocol-Version: 2025-11-25\r\n"
+        "{}Content-Length: {}\r\n\r\n{}",
+        port, session.empty() ? "" : "Mcp-Session-Id: " + session + "\r\n", body.size(), body);
+    size_t sent = 0;
+    while (sent < req.size()) {
+      ssize_t n = send(fd_, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      sent += static_cast<size_t>(n);
+    }
+    return Read(r);
+  }
+
+ private:
+  bool Fill() {
+    char b[16384];
+    ssize_t n = recv(fd_, b, sizeof(b), 0);
+    if (n <= 0) return false;
+    buf_.append(b, static_cast<size_t>(n));
+    return true;
+  }
+  bool Read(Reply* r) {
+    size_t end;
+    while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {
+      if (!Fill()) return false;
+    }
+    std::string head = buf_.substr(0, end);
+    buf_.erase(0, end + 4);
+    r->status = std::atoi(head.c_str() + 9);
+    std::string lower = head;
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (auto at = lower.find("\r\nmcp-session-id: "); at != std::string::npos) {
+      size_t s = at + 18;
+      r->session = head.substr(s, head.find("\r\n", s) - s);
+    }
+    r->body.clear();
+    if (lower.find("transfer-encoding: chunked") != std::string::npos) {
+      while (true) {
+        size_t eol;
+        while ((eol = buf_.find("\r\n")) == std::string::npos) {
+          if (!Fill()) return false;
+        }
+        size_t size = std::stoul(buf_.substr(0, eol), nullptr, 16);
+        while (buf_.size() < eol + 2 + size + 2) {
+          if (!Fill()) return false;
+        }
+        r->body.append(buf_, eol + 2, size);
+        buf_.erase(0, eol + 2 + size + 2);
+        if (size == 0) return true;
+      }
+    }
+    size_t len = 0;
+    if (auto at = lower.find("content-length: "); at != std::string::npos)
+      len = std::stoul(lower.substr(at + 16));
+    while (buf_.size() < len) {
+      if (!Fill()) return false;
+    }
+    r->body = buf_.substr(0, len);
+    buf_.erase(0, len);
+    return true;
+  }
+  int fd_ = -1;
+  std::string buf_;
+};
+
+const char* kInit =
+    R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25",)"
+    R"("capabilities":{},"clientInfo":{"name":"mcp_http_bench","version":"1"}}})";
+const char* kInitialized = R"({"jsonrpc":"2.0","method":"notifications/initialized"})";
+
+// Opens a session on `c`: initialize, then notifications/initialized. The session id, or "" for
+// servers without sessions (the nginx ceiling).
+std::optional<std::string> OpenSession(Conn& c, int port) {
+  Reply r;
+  if (!c.Post(port, "", kInit, &r) || r.status != 200) return std::nullopt;
+  std::string sid = r.session;
+  if (!c.Post(port, sid, kInitialized, &r) || r.status / 100 != 2) return std::nullopt;
+  return sid;
+}
+
+struct Load {
+  double calls_per_s = 0, p50_ms = 0, p99_ms = 0;
+  long errors = 0;
+};
+
+// `sessions` client threads, each with its own connection and session, calling `call_body`
+// back to back: a warm-up, then `measure_ms` counted.
+Load Drive(int port, int sessions, const std::string& call_body, int64_t measure_ms,
+           const std::string& expect) {
+  std::atomic<int> phase{0};  // 0 warm-up, 1 measuring, 2 stop
+  std::atomic<int> ready{0};
+  std::vector<std::vector<double>> lat(static_cast<size_t>(sessions));
+  std::vector<long> errors(static_cast<size_t>(sessions), 0);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < sessions; ++i) {
+    threads.emplace_back([&, i] {
+      Conn c(port);
+      auto sid = c.ok() ? OpenSession(c, port) : std::nullopt;
+      ready++;
+      if (!sid) {
+        errors[static_cast<size_t>(i)]++;
+        return;
+      }
+      int64_t id = 1;
+      Reply r;
+      while (phase.load() < 2) {
+        std::string body = call_body;
+        body.replace(body.find("\"id\":1"), 6, fmt::format("\"id\":{}", ++id));
+        auto t0 = Clock::now();
+        bool ok = c.Post(port, *sid, body, &r);
+        double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+        if (!ok) {
+          errors[static_cast<size_t>(i)]++;
+          return;
+        }
+        if (phase.load() != 1) continue;
+        if (r.status != 200 || r.body.find(expect) == std::string::npos ||
+            r.body.find("\"isError\":true") != std::string::npos) {
+          errors[static_cast<size_t>(i)]++;
+        }
+        lat[static_cast<size_t>(i)].push_back(ms);
+      }
+    });
+  }
+  while (ready.load() < sessions) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  phase = 1;
+  auto t0 = Clock::now();
+  std::this_thread::sleep_for(std::chrono::milliseconds(measure_ms));
+  phase = 2;
+  double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  for (auto& t : threads) t.join();
+  std::vector<double> all;
+  Load l;
+  for (size_t i = 0; i < lat.size(); ++i) {
+    all.insert(all.end(), lat[i].begin(), lat[i].end());
+    l.errors += errors[i];
+  }
+  std::sort(all.begin(), all.end());
+  if (!all.empty()) {
+    l.calls_per_s = static_cast<double>(all.size()) / secs;
+    l.p50_ms = all[all.size() / 2];
+    l.p99_ms = all[std::min(all.size() - 1, all.size() * 99 / 100)];
+  }
+  return l;
+}
+
+std::string ToolCall(const std::string& name, const std::string& args) {
+  return fmt::format(
+      R"({{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"{}","arguments":{}}}}})",
+      name, args);
+}
+
+std::string Find(const std::string& name, const std::vector<std::string>& candidates) {
+  for (const auto& c : candidates) {
+    if (fs::exists(c)) return c;
+  }
+  static_cast<void>(name);
+  return "";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool quick = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--quick") {
+      quick = true;
+    } else {
+      std::cerr << "usage: mcp_http_bench [--quick]\n";
+      return 2;
+    }
+  }
+  signal(SIGPIPE, SIG_IGN);
+  const int64_t measure_ms = quick ? 1000 : 3000;
+  std::string src = SUPERTABLE_SOURCE_DIR;
+  std::string supertable = SUPERTABLE_BIN;
+  std::string node = "node";
+  std::string sdk_server = src + "/bench/mcp_http/sdk_server.mjs";
+  if (!fs::exists(src + "/bench/mcp_http/node_modules/@modelcontextprotocol/sdk")) {
+    std::cerr << "mcp_http_bench: the SDK baseline's npm packages are missing: run "
+                 "scripts/setup.sh\n";
+    return 2;
+  }
+  std::string tmpl = (fs::temp_directory_path() / "supertable-bench-http-XXXXXX").string();
+  if (!mkdtemp(tmpl.data())) return 2;
+  std::string home = tmpl + "/home";
+  struct Cleanup {
+    std::string dir;
+    std::vector<Proc*> procs;
+    ~Cleanup() {
+      for (auto* p : procs) Stop(*p);
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } cleanup{tmpl, {}};
+
+  // The same table for both: shop.orders from the demo data, one Parquet file.
+  std::cerr << "mcp_http_bench: building the warehouse\n";
+  std::string cmd =
+      fmt::format("SUPERTABLE_HOME={} {} ingest shop orders {}/demo/data/orders.csv >/dev/null",
+                  home, supertable, src);
+  if (std::system(cmd.c_str()) != 0) return 2;
+  std::vector<std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(home)) {
+    std::string p = e.path().string();
+    if (p.find("/shop/orders/data/") != std::string::npos && e.path().extension() == ".parquet")
+      files.push_back(p);
+  }
+  std::string view = "orders=";
+  for (size_t i = 0; i < files.size(); ++i) view += (i ? "," : "") + files[i];
+
+  Proc ours, sdk, nginx;
+  cleanup.procs = {&ours, &sdk, &nginx};
+  {
+    auto p = Spawn("supertable serve", {supertable, "serve", "--port", "0"},
+                   {{"SUPERTABLE_HOME", home}, {"LOG_LEVEL", "warn"}});
+    if (!p) return 2;
+    ours = *p;
+  }
+  {
+    auto p = Spawn("SDK server", {node, sdk_server, "--port", "0", "--view", view}, {});
+    if (!p) return 2;
+    sdk = *p;
+  }
+  std::string nginx_bin = Find("nginx", {"/usr/sbin/nginx", "/usr/bin/nginx"});
+  // nginx returns a fixed body: the most a loopback HTTP server answers on this machine.
+  if (!nginx_bin.empty()) {
+    // A free port: bind a throwaway socket to port 0 and read what it got.
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    bind(s, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+    getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+    int port = ntohs(a.sin_port);
+    close(s);
+    std::ofstream conf(tmpl + "/nginx.conf");
+    conf << fmt::format(
+        "daemon off; worker_processes 1; pid {0}/nginx.pid; error_log {0}/nginx.err;\n"
+        "events {{ worker_connections 4096; }}\n"
+        "http {{ access_log off; client_body_temp_path {0}; proxy_temp_path {0};\n"
+        "  fastcgi_temp_path {0}; uwsgi_temp_path {0}; scgi_temp_path {0};\n"
+        "  keepalive_requests 1000000;\n"
+        "  server {{ listen 127.0.0.1:{1}; location / {{ default_type application/json;\n"
+        "    return 200 '{{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{{\"content\":[]}}}}'; }} }} "
+        "}}\n",
+        tmpl, port);
+    conf.close();
+    pid_t pid = fork();
+    if (pid == 0) {
+      int devnull = open("/dev/null", O_WRONLY);
+      dup2(devnull, 1);
+      dup2(devnull, 2);
+      execl(nginx_bin.c_str(), nginx_bin.c_str(), "-c", (tmpl + "/nginx.conf").c_str(), "-p",
+            tmpl.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    nginx.pid = pid;
+    nginx.port = port;
+    nginx.name = "nginx";
+    for (int i = 0; i < 100 && !Conn(port).ok(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+
+  const std::string health = ToolCall("health", "{}");
+  const std::string query = ToolCall(
+      "query_sql",
+      R"({"super":"shop","sql":"SELECT status, count(*) AS n, round(sum(amount), 2) AS revenue FROM orders GROUP BY status ORDER BY n DESC"})");
+
+  std::cout << fmt::format(
+      "MCP tools/call over streamable HTTP, {} ms per run after a 0.5 s warm-up; the same client "
+      "(one thread, connection and session per concurrent session) drives both servers\n\n",
+      measure_ms);
+  std::cout << fmt::format("{:<10} {:>8} | {:>12} {:>8} {:>8} | {:>12} {:>8} {:>8} | {:>9}\n",
+                           "tool", "sessions", "ours call/s", "p50 ms", "p99 ms", "SDK call/s",
+                           "p50 ms", "p99 ms", "ours/SDK");
+  double best_health = 0;
+  long errors = 0;
+  for (const auto& [tool, body, expect] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"health", health, "\"status\""}, {"query_sql", query, "\"revenue\""}}) {
+    for (int sessions : {1, 16, 64}) {
+      std::cerr << fmt::format("mcp_http_bench: {} with {} sessions\n", tool, sessions);
+      Load o = Drive(ours.port, sessions, body, measure_ms, expect);
+      Load s = Drive(sdk.port, sessions, body, measure_ms, expect);
+      errors += o.errors + s.errors;
+      if (tool == "health") best_health = std::max(best_health, o.calls_per_s);
+      std::cout << fmt::format(
+          "{:<10} {:>8} | {:>12.0f} {:>8.2f} {:>8.2f} | {:>12.0f} {:>8.2f} {:>8.2f} | {:>8.1f}x\n",
+          tool, sessions, o.calls_per_s, o.p50_ms, o.p99_ms, s.calls_per_s, s.p50_ms, s.p99_ms,
+          s.calls_per_s > 0 ? o.calls_per_s / s.calls_per_s : 0.0);
+      if (o.errors || s.errors)
+        std::cout << fmt::format("  errors: ours {}, SDK {}\n", o.errors, s.errors);
+    }
+  }
+  if (nginx.pid > 0) {
+    std::cerr << "mcp_http_bench: nginx ceiling\n";
+    double ceiling = 0;
+    for (int sessions : {16, 64}) {
+      ceiling =
+          std::max(ceiling, Drive(nginx.port, sessions, health, measure_ms, "result").calls_per_s);
+    }
+    std::cout << fmt::format(
+        "\nnginx returning a fixed body to the same requests: {:.0f} req/s; our best health "
+        "throughput is {:.0f}% of that ceiling\n",
+        ceiling, ceiling > 0 ? 100.0 * best_health / ceiling : 0.0);
+  } else {
+    std::cout << "\nnginx is not installed (apt install nginx-light): loopback ceiling not "
+                 "measured\n";
+  }
+
+  // Memory: resident set before and after 100 sessions that then sit idle.
+  std::cout << "\nResident memory with 100 idle sessions:\n";
+  for (Proc* p : {&ours, &sdk}) {
+    long before = RssKb(p->pid);
+    std::vector<std::unique_ptr<Conn>> conns;
+    int opened = 0;
+    for (int i = 0; i < 100; ++i) {
+      conns.push_back(std::make_unique<Conn>(p->port));
+      if (conns.back()->ok() && OpenSession(*conns.back(), p->port)) ++opened;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    long after = RssKb(p->pid);
+    std::cout << fmt::format(
+        "  {:<17} {} sessions: RSS {:.1f} MiB (after the load runs above), +{:.1f} MiB for "
+        "these sessions ({:.1f} KiB each)\n",
+        p->name, opened, after / 1024.0, (after - before) / 1024.0,
+        opened ? static_cast<double>(after - before) / opened : 0.0);
+  }
+  if (errors) std::cout << fmt::format("\nFAIL: {} calls failed or answered wrongly\n", errors);
+  return errors ? 1 : 0;
+}
