@@ -1,6 +1,8 @@
 // MCP method dispatch, lifecycle and the tool-call chain.
 #include "mcp/server.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "mcp/schema_validator.h"
@@ -119,7 +121,61 @@ bool Session::Resolve(const Message& response) {
   return true;
 }
 
-void Server::AddTool(Tool tool) { tools_.push_back(std::move(tool)); }
+void Server::AddTool(Tool tool) {
+  {
+    std::unique_lock<std::shared_mutex> g(tools_mu_);
+    auto t = std::make_shared<const Tool>(std::move(tool));
+    auto it = std::find_if(tools_.begin(), tools_.end(),
+                           [&](const auto& x) { return x->name == t->name; });
+    if (it != tools_.end()) {
+      *it = std::move(t);
+    } else {
+      tools_.push_back(std::move(t));
+    }
+  }
+  BroadcastToolsChanged();
+}
+
+bool Server::RemoveTool(const std::string& name) {
+  {
+    std::unique_lock<std::shared_mutex> g(tools_mu_);
+    auto it =
+        std::find_if(tools_.begin(), tools_.end(), [&](const auto& x) { return x->name == name; });
+    if (it == tools_.end()) return false;
+    tools_.erase(it);
+  }
+  BroadcastToolsChanged();
+  return true;
+}
+
+std::vector<std::shared_ptr<const Tool>> Server::tools() const {
+  std::shared_lock<std::shared_mutex> g(tools_mu_);
+  return tools_;
+}
+
+std::shared_ptr<const Tool> Server::FindTool(const std::string& name) const {
+  std::shared_lock<std::shared_mutex> g(tools_mu_);
+  for (const auto& t : tools_) {
+    if (t->name == name) return t;
+  }
+  return nullptr;
+}
+
+void Server::BroadcastToolsChanged() {
+  std::vector<std::weak_ptr<SessionLink>> links;
+  {
+    std::lock_guard<std::mutex> g(sessions_mu_);
+    std::erase_if(sessions_, [](const auto& w) { return w.expired(); });
+    links = sessions_;
+  }
+  json note = MakeNotification("notifications/tools/list_changed", json::object());
+  for (const auto& w : links) {
+    auto link = w.lock();
+    if (!link) continue;
+    std::lock_guard<std::mutex> g(link->mu);
+    if (link->session && link->session->initialized) link->session->Send(note);
+  }
+}
 void Server::AddResourceTemplate(ResourceTemplate t) { templates_.push_back(std::move(t)); }
 void Server::AddPrompt(Prompt p) { prompts_.push_back(std::move(p)); }
 void Server::Use(Middleware m) { middleware_.push_back(std::move(m)); }
@@ -137,6 +193,7 @@ json Server::ToolJson(const Tool& t) const {
 }
 
 json Server::Initialize(Session& s, const json& params) {
+  bool first = s.protocol_version.empty();
   std::string requested = params.value("protocolVersion", "");
   bool supported = false;
   for (const auto& v : kSupportedProtocolVersions) supported = supported || v == requested;
@@ -146,8 +203,13 @@ json Server::Initialize(Session& s, const json& params) {
   s.logger = info_.name;
   json client_caps = params.value("capabilities", json::object());
   s.client_capabilities = client_caps.is_object() ? client_caps : json::object();
-  // listChanged is false: the tool and prompt sets are fixed for the life of the server.
-  json caps = {{"tools", {{"listChanged", false}}},
+  if (first) {
+    std::lock_guard<std::mutex> g(sessions_mu_);
+    std::erase_if(sessions_, [](const auto& w) { return w.expired(); });
+    sessions_.push_back(s.link());
+  }
+  // Tools can change at run time (AddTool, RemoveTool); prompts and resources are fixed.
+  json caps = {{"tools", {{"listChanged", true}}},
                {"resources", {{"subscribe", true}, {"listChanged", false}}},
                {"prompts", {{"listChanged", false}}},
                {"logging", json::object()},
@@ -165,13 +227,10 @@ json Server::CallTool(Session& s, const json& id, const json& params, bool* canc
     return MakeError(id, kInvalidParams, "Invalid params: tools/call needs a string 'name'");
   }
   std::string name = params["name"];
-  const Tool* tool = nullptr;
-  for (const auto& t : tools_) {
-    if (t.name == name) tool = &t;
-  }
+  std::shared_ptr<const Tool> tool = FindTool(name);
   if (!tool) {
     std::string known;
-    for (const auto& t : tools_) known += (known.empty() ? "" : ", ") + t.name;
+    for (const auto& t : tools()) known += (known.empty() ? "" : ", ") + t->name;
     return MakeError(id, kInvalidParams,
                      fmt::format("Unknown tool: '{}'. Available tools: {}", name, known));
   }
@@ -318,7 +377,7 @@ std::optional<json> Server::Handle(Session& s, const Message& m) {
   };
   if (m.method == "tools/list") {
     json all = json::array();
-    for (const auto& t : tools_) all.push_back(ToolJson(t));
+    for (const auto& t : tools()) all.push_back(ToolJson(*t));
     return page(all, "tools");
   }
   if (m.method == "tools/call") {
@@ -432,11 +491,8 @@ bool Server::CanRunInline(const Message& m) const {
     return true;
   if (m.method != "tools/call" || !m.params.contains("name") || !m.params["name"].is_string())
     return false;
-  const std::string& name = m.params["name"].get_ref<const std::string&>();
-  for (const auto& t : tools_) {
-    if (t.name == name) return t.quick;
-  }
-  return true;  // an unknown tool: the error is immediate
+  auto tool = FindTool(m.params["name"].get_ref<const std::string&>());
+  return !tool || tool->quick;  // an unknown tool: the error is immediate
 }
 
 std::string Server::Fingerprint(const std::string& uri) {

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -34,10 +35,26 @@ int LogLevelRank(const std::string& level);  // -1 when unknown
 // the HTTP transport uses it to pick the SSE stream, stdio ignores it.
 using SendFn = std::function<void(const json& message, const json& related)>;
 
+// Lets the server reach live sessions (list_changed broadcasts) without owning them: the
+// session clears it when it goes away.
+struct SessionLink {
+  std::mutex mu;
+  class Session* session = nullptr;
+};
+
 // One client connection's state. Transports create it and give it a way to send.
 class Session {
  public:
-  explicit Session(SendFn send) : send_(std::move(send)) {}
+  explicit Session(SendFn send) : send_(std::move(send)), link_(std::make_shared<SessionLink>()) {
+    link_->session = this;
+  }
+  ~Session() {
+    std::lock_guard<std::mutex> g(link_->mu);
+    link_->session = nullptr;
+  }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+  std::weak_ptr<SessionLink> link() const { return link_; }
   void Send(const json& message, const json& related = nullptr) { send_(message, related); }
 
   // Sends a request to the client (sampling, elicitation, roots) and waits for its answer.
@@ -69,6 +86,7 @@ class Session {
     Message response;
   };
   SendFn send_;
+  std::shared_ptr<SessionLink> link_;
   std::condition_variable answered_;
   int64_t next_request_id_ = 1;
   std::map<std::string, std::shared_ptr<Pending>> awaiting_;  // our request id -> its answer
@@ -187,7 +205,11 @@ class Server {
  public:
   explicit Server(ServerInfo info) : info_(std::move(info)) {}
 
+  // Tools may be added and removed while sessions are open (a library of approved queries):
+  // initialized sessions then get notifications/tools/list_changed. A tool of the same name is
+  // replaced.
   void AddTool(Tool tool);
+  bool RemoveTool(const std::string& name);
   void AddResourceTemplate(ResourceTemplate t);
   void AddPrompt(Prompt p);
   void Use(Middleware m);  // the first added runs outermost
@@ -200,7 +222,7 @@ class Server {
   // Sends notifications/resources/updated for every subscribed resource whose fingerprint changed
   // since the last call. Transports call it every second or so.
   void PollSubscriptions(Session& session);
-  const std::vector<Tool>& tools() const { return tools_; }
+  std::vector<std::shared_ptr<const Tool>> tools() const;
   // True when handling `m` is quick and never blocks (ping, the fixed lists, quick tools), so a
   // transport may answer it on its network thread.
   bool CanRunInline(const Message& m) const;
@@ -214,7 +236,13 @@ class Server {
   json Complete(const json& params, std::string* error);
 
   ServerInfo info_;
-  std::vector<Tool> tools_;
+  std::shared_ptr<const Tool> FindTool(const std::string& name) const;
+  void BroadcastToolsChanged();
+
+  mutable std::shared_mutex tools_mu_;  // tools change at run time; calls copy what they use
+  std::vector<std::shared_ptr<const Tool>> tools_;
+  std::mutex sessions_mu_;
+  std::vector<std::weak_ptr<SessionLink>> sessions_;  // initialized sessions, for broadcasts
   std::vector<ResourceTemplate> templates_;
   std::vector<Prompt> prompts_;
   std::vector<Middleware> middleware_;

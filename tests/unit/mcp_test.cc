@@ -4,6 +4,12 @@
 #include "mcp/json_rpc.h"
 #include "mcp/schema_validator.h"
 #include "mcp/server.h"
+#include "mcp/streamable_http.h"
+
+#include <atomic>
+#include <thread>
+
+#include "common/work_queue.h"
 
 namespace supertable::mcp {
 
@@ -72,7 +78,7 @@ TEST(Server, LifecycleAndPagination) {
                     nullptr,
                     {},
                     [](ToolContext&) {
-                      return ToolResult{{{"ok", true}}, false};
+                      return ToolResult{{{"ok", true}}, nullptr, false};
                     }});
   }
   std::vector<json> sent;
@@ -107,6 +113,122 @@ TEST(Server, LifecycleAndPagination) {
   auto call = req("tools/call", {{"name", "tool1"}, {"arguments", json::object()}});
   EXPECT_EQ(call["result"]["isError"], false);
   EXPECT_EQ(call["result"]["structuredContent"]["ok"], true);
+}
+
+namespace {
+
+Tool SimpleTool(const std::string& name, bool quick = false) {
+  Tool t{name, "", "a tool", {{"type", "object"}}, nullptr, {}, [](ToolContext&) {
+           return ToolResult{{{"ok", true}}, nullptr, false};
+         }};
+  t.quick = quick;
+  return t;
+}
+
+Message Request(const std::string& method, json params = json::object(), json id = 1) {
+  Message m;
+  m.id = std::move(id);
+  m.method = method;
+  m.params = std::move(params);
+  return m;
+}
+
+}  // namespace
+
+TEST(Server, ToolsChangingAtRunTimeNotifyInitializedSessions) {
+  Server server({"t", "", "1", ""});
+  server.AddTool(SimpleTool("a"));
+  std::vector<json> sent;
+  auto s = std::make_unique<Session>([&](const json& m, const json&) { sent.push_back(m); });
+  auto init = server.Handle(*s, Request("initialize", {{"protocolVersion", "2025-11-25"}}));
+  EXPECT_EQ((*init)["result"]["capabilities"]["tools"]["listChanged"], true);
+  server.AddTool(SimpleTool("b"));
+  EXPECT_TRUE(sent.empty());  // not initialized yet: nothing is sent before initialized
+  Message note;
+  note.kind = Message::Kind::kNotification;
+  note.method = "notifications/initialized";
+  server.Handle(*s, note);
+  server.AddTool(SimpleTool("c"));
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0]["method"], "notifications/tools/list_changed");
+  EXPECT_TRUE(server.RemoveTool("a"));
+  EXPECT_FALSE(server.RemoveTool("a"));
+  EXPECT_EQ(sent.size(), 2u);
+  auto list = server.Handle(*s, Request("tools/list"));
+  EXPECT_EQ((*list)["result"]["tools"].size(), 2u);
+  s.reset();  // a session that went away is skipped, not touched
+  server.AddTool(SimpleTool("d"));
+  EXPECT_EQ(sent.size(), 2u);
+}
+
+TEST(Server, InlineOnlyWhatCannotBlock) {
+  Server server({"t", "", "1", ""});
+  server.AddTool(SimpleTool("slow"));
+  server.AddTool(SimpleTool("fast", true));
+  EXPECT_TRUE(server.CanRunInline(Request("ping")));
+  EXPECT_TRUE(server.CanRunInline(Request("tools/list")));
+  EXPECT_TRUE(server.CanRunInline(Request("tools/call", {{"name", "fast"}})));
+  EXPECT_FALSE(server.CanRunInline(Request("tools/call", {{"name", "slow"}})));
+  EXPECT_FALSE(server.CanRunInline(Request("resources/list")));
+  EXPECT_FALSE(server.CanRunInline(Request("completion/complete")));
+}
+
+TEST(Session, RequestToTheClientWaitsForItsAnswerOrTimesOut) {
+  json sent_request;
+  std::atomic<bool> sent{false};
+  Session s([&](const json& m, const json& related) {
+    EXPECT_EQ(related, 9);  // routed with the tool call it belongs to
+    sent_request = m;
+    sent = true;
+  });
+  std::thread client([&] {
+    while (!sent) std::this_thread::yield();
+    Message answer;
+    answer.kind = Message::Kind::kResponse;
+    answer.id = sent_request["id"];
+    answer.result_or_error = {{"action", "accept"}};
+    EXPECT_TRUE(s.Resolve(answer));
+  });
+  auto r = s.Request("elicitation/create", {{"message", "?"}}, 9, 5000);
+  client.join();
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ((*r)["action"], "accept");
+  EXPECT_EQ(sent_request["method"], "elicitation/create");
+  auto late = s.Request("sampling/createMessage", json::object(), 9, 50);
+  EXPECT_FALSE(late.ok());
+  EXPECT_NE(late.status().message().find("did not answer"), std::string::npos);
+  Message stray;
+  stray.kind = Message::Kind::kResponse;
+  stray.id = "nobody-asked";
+  EXPECT_FALSE(s.Resolve(stray));
+}
+
+TEST(Http, SecretEqualsComparesEveryByte) {
+  EXPECT_TRUE(SecretEquals("abcdef", "abcdef"));
+  EXPECT_FALSE(SecretEquals("abcdef", "abcdeg"));
+  EXPECT_FALSE(SecretEquals("abcdef", "bbcdef"));
+  EXPECT_FALSE(SecretEquals("abc", "abcdef"));
+  EXPECT_FALSE(SecretEquals("", "x"));
+}
+
+TEST(WorkQueue, BoundedBacklogAndStopRunsWhatIsQueued) {
+  std::atomic<int> ran{0};
+  std::atomic<bool> started{false}, release{false};
+  WorkQueue q(1, 2);
+  EXPECT_TRUE(q.TryPost([&] {
+    started = true;
+    while (!release) std::this_thread::yield();
+    ran++;
+  }));
+  while (!started) std::this_thread::yield();
+  // The only thread is busy: two jobs may wait, the rest are refused.
+  int accepted = 0;
+  for (int i = 0; i < 5; ++i) accepted += q.TryPost([&] { ran++; }) ? 1 : 0;
+  EXPECT_EQ(accepted, 2);
+  release = true;
+  q.Stop();
+  EXPECT_EQ(ran.load(), 3);
+  EXPECT_FALSE(q.TryPost([] {}));
 }
 
 }  // namespace supertable::mcp
