@@ -309,12 +309,18 @@ std::string Find(const std::string& name, const std::vector<std::string>& candid
 
 int main(int argc, char** argv) {
   bool quick = false;
+  std::string only_tool;  // --tool NAME: one tool only (profiling)
+  std::vector<int> session_counts = {1, 16, 64};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--quick") {
       quick = true;
+    } else if (a == "--tool" && i + 1 < argc) {
+      only_tool = argv[++i];
+    } else if (a == "--sessions" && i + 1 < argc) {
+      session_counts = {std::atoi(argv[++i])};
     } else {
-      std::cerr << "usage: mcp_http_bench [--quick]\n";
+      std::cerr << "usage: mcp_http_bench [--quick] [--tool health|query_sql] [--sessions N]\n";
       return 2;
     }
   }
@@ -428,7 +434,8 @@ int main(int argc, char** argv) {
   for (const auto& [tool, body, expect] :
        std::vector<std::tuple<std::string, std::string, std::string>>{
            {"health", health, "\"status\""}, {"query_sql", query, "\"revenue\""}}) {
-    for (int sessions : {1, 16, 64}) {
+    if (!only_tool.empty() && tool != only_tool) continue;
+    for (int sessions : session_counts) {
       std::cerr << fmt::format("mcp_http_bench: {} with {} sessions\n", tool, sessions);
       Load o = Drive(ours.port, sessions, body, measure_ms, expect);
       Load s = Drive(sdk.port, sessions, body, measure_ms, expect);
