@@ -97,6 +97,8 @@ bool SecretEquals(const std::string& a, const std::string& b) {
 }
 
 void BlockStopSignals() {
+  // A client that goes away must not kill the server through a write to its socket.
+  signal(SIGPIPE, SIG_IGN);
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
@@ -305,9 +307,9 @@ std::optional<http::Response> HttpTransport::Impl::CheckHeaders(const http::Requ
     }
   }
   if (r.path == "/health") {
-    if (r.method != "GET" && r.method != "HEAD") {
+    if (r.method != "GET") {
       auto res = RpcError(405, -32000, "Method Not Allowed: /health answers GET");
-      res.headers.emplace_back("Allow", "GET, HEAD");
+      res.headers.emplace_back("Allow", "GET");
       return res;
     }
     return std::nullopt;
@@ -685,9 +687,13 @@ void HttpTransport::Stop(int64_t drain_ms) {
   }
   d.http->Stop(drain_ms);
   d.work->Stop();
+  {
+    // Sessions go before the HTTP server: their streams may still hold connections, which
+    // unregister from the server when they are destroyed.
+    std::unique_lock<std::shared_mutex> g(d.sessions_mu);
+    d.sessions.clear();
+  }
   d.http.reset();
-  std::unique_lock<std::shared_mutex> g(d.sessions_mu);
-  d.sessions.clear();
 }
 
 size_t HttpTransport::session_count() const {

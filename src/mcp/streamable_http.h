@@ -55,8 +55,9 @@ class HttpTransport {
   std::unique_ptr<Impl> impl_;
 };
 
-// Blocks until SIGTERM or SIGINT arrives (those signals are blocked in every thread started
-// after the first call, so call it, or BlockStopSignals, before starting threads).
+// For servers: ignores SIGPIPE and blocks SIGTERM and SIGINT in the calling thread and every
+// thread it starts afterwards, so call it before starting threads; WaitForStopSignal then
+// returns the first of them to arrive.
 void BlockStopSignals();
 int WaitForStopSignal();
 
