@@ -141,6 +141,18 @@ struct HttpSession {
   std::atomic<bool> polling{false};
 };
 
+// A request's answer as one JSON body; 202 and no body when it has none (the client cancelled it).
+http::Response JsonAnswer(const HttpSession& s, const std::optional<json>& reply) {
+  http::Response res;
+  res.headers.emplace_back("Mcp-Session-Id", s.id);
+  if (reply) {
+    res.body = reply->dump(-1, ' ', false, json::error_handler_t::replace);
+  } else {
+    res.status = 202;
+  }
+  return res;
+}
+
 }  // namespace
 
 struct HttpTransport::Impl {
@@ -444,15 +456,7 @@ void HttpTransport::Impl::Post(http::Request& r, const std::shared_ptr<http::Exc
   if (json_ok && server.CanRunInline(m)) {
     // Quick and non-blocking: answered here on the network thread, as one JSON response, with
     // no hand-off to a worker.
-    auto reply = server.Handle(*s->mcp, m);
-    http::Response res;
-    res.headers.emplace_back("Mcp-Session-Id", s->id);
-    if (reply) {
-      res.body = reply->dump(-1, ' ', false, json::error_handler_t::replace);
-    } else {
-      res.status = 202;
-    }
-    return ex->Respond(std::move(res));
+    return ex->Respond(JsonAnswer(*s, server.Handle(*s->mcp, m)));
   }
   bool use_sse = sse_ok && (!json_ok || (!o.json_response && m.method == "tools/call"));
   if (use_sse) {
@@ -490,14 +494,7 @@ void HttpTransport::Impl::Post(http::Request& r, const std::shared_ptr<http::Exc
         }
       }
     } else {
-      http::Response res;
-      res.headers.emplace_back("Mcp-Session-Id", s->id);
-      if (reply) {
-        res.body = reply->dump(-1, ' ', false, json::error_handler_t::replace);
-      } else {
-        res.status = 202;
-      }
-      ex->Respond(std::move(res));
+      ex->Respond(JsonAnswer(*s, reply));
     }
     s->busy--;
   });
