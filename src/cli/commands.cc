@@ -17,6 +17,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/text.h"
+#include "common/version.h"
 #include "engine/result_format.h"
 #include "mcp/stdio_transport.h"
 #include "table/warehouse.h"
@@ -135,6 +136,7 @@ int RunCli(int argc, char** argv) {
       "SUPERTABLE_ORGANIZATION, ...),\n"
       "then a .env file in the working directory. See docs/CONFIGURATION.md.",
       "supertable"};
+  app.set_version_flag("--version", std::string("supertable ") + kVersion);
   app.require_subcommand(1);
   app.fallthrough();
   GlobalFlags g;
@@ -532,6 +534,8 @@ int RunCli(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);

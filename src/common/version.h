@@ -1,4 +1,5 @@
-// The release version, reported by `--version`, MCP serverInfo, the health tool and /health.
+// The release version, reported by `supertable --version`, MCP serverInfo, the health and info
+// tools, and GET /health.
 #pragma once
 
 namespace supertable {

@@ -29,7 +29,7 @@ class Cli : public ::testing::Test {
 
 TEST_F(Cli, HelpOnEveryCommand) {
   for (const char* cmd : {"init", "ingest", "supers", "tables", "describe", "history", "query",
-                          "compact", "gc", "drop", "demo"}) {
+                          "compact", "gc", "drop", "demo", "mcp", "serve"}) {
     auto r = Run({cmd, "--help"});
     EXPECT_EQ(r.exit_code, 0) << cmd << r.err;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd;
@@ -37,6 +37,9 @@ TEST_F(Cli, HelpOnEveryCommand) {
   auto top = Run({"--help"});
   EXPECT_EQ(top.exit_code, 0);
   EXPECT_NE(top.out.find("ingest"), std::string::npos);
+  auto version = Run({"--version"});
+  EXPECT_EQ(version.exit_code, 0);  // regression: CLI11's version exception was a parse error
+  EXPECT_EQ(version.out, "supertable 0.1.0\n");
   auto none = Run({});
   EXPECT_EQ(none.exit_code, 1);
   EXPECT_EQ(Run({"frobnicate"}).exit_code, 1);
