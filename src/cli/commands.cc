@@ -481,6 +481,18 @@ int RunCli(int argc, char** argv) {
       "Serve the Model Context Protocol over stdio (newline-delimited JSON-RPC; logs on stderr)");
   mcp_cmd->callback([&] {
     action = [&]() -> Status {
+      // SUPERTABLE_MCP_TRANSPORT, as the original SuperTable names it, may pick HTTP instead.
+      std::string transport = GetSetting("SUPERTABLE_MCP_TRANSPORT").value_or("");
+      if (transport == "streamable-http" || transport == "http") {
+        ST_ASSIGN_OR_RETURN(Config c, LoadConfig(g));
+        ST_ASSIGN_OR_RETURN(McpToolOptions opt, McpOptionsFromEnvironment());
+        return RunServe(c, ServeFlags{}, opt);
+      }
+      if (!transport.empty() && transport != "stdio") {
+        return Status::InvalidArgument(fmt::format(
+            "SUPERTABLE_MCP_TRANSPORT='{}' is not valid: expected stdio or streamable-http",
+            transport));
+      }
       ST_ASSIGN_OR_RETURN(auto w, OpenWarehouse(g));
       ST_ASSIGN_OR_RETURN(McpToolOptions opt, McpOptionsFromEnvironment());
       auto server = MakeWarehouseMcpServer(*w, opt);

@@ -254,6 +254,26 @@ test("serve refuses a non-loopback address without a token unless told", async (
   assert.match(err, /refusing to serve on 0.0.0.0 without a token/);
 });
 
+test("SUPERTABLE_MCP_TRANSPORT=streamable-http makes `supertable mcp` serve HTTP", async () => {
+  const child = spawn(bin, ["mcp"], {
+    env: { ...process.env, SUPERTABLE_HOME: state.home, SUPERTABLE_MCP_TRANSPORT: "streamable-http", SUPERTABLE_MCP_HTTP_PORT: "0" },
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  let out = "";
+  child.stdout.on("data", (d) => (out += d));
+  let port;
+  for (let i = 0; i < 200 && !port; i++) {
+    port = out.match(/listening on http:\/\/127\.0\.0\.1:(\d+)\/mcp/)?.[1];
+    if (!port) await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.ok(port, out);
+  const health = await raw(Number(port), { method: "GET", path: "/health" });
+  assert.equal(health.json.status, "ok");
+  const exited = new Promise((r) => child.on("exit", r));
+  child.kill("SIGTERM");
+  assert.equal(await exited, 0);
+});
+
 test("idle sessions expire; graceful shutdown ends open streams and exits 0", async () => {
   const server = await serve({ SUPERTABLE_MCP_SESSION_IDLE_MS: "1000" });
   const idle = await rawSession(server.port);
