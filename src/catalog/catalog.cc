@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "catalog/redis_catalog.h"
 #include "catalog/sqlite_catalog.h"
 
 namespace supertable {
@@ -14,8 +15,13 @@ Result<std::unique_ptr<Catalog>> OpenCatalog(const std::string& backend, const s
     ST_ASSIGN_OR_RETURN(auto cat, SqliteCatalog::Open(home + "/catalog.db"));
     return std::unique_ptr<Catalog>(std::move(cat));
   }
+  if (backend == "redis") {
+    ST_ASSIGN_OR_RETURN(RedisConfig config, RedisConfigFromEnvironment());
+    ST_ASSIGN_OR_RETURN(auto cat, RedisCatalog::Open(std::move(config)));
+    return std::unique_ptr<Catalog>(std::move(cat));
+  }
   return Status::InvalidArgument(
-      fmt::format("LOCKING_BACKEND={} is not supported; expected sqlite", backend));
+      fmt::format("LOCKING_BACKEND={} is not supported; expected sqlite or redis", backend));
 }
 
 std::string LockOwnerIdentity() {

@@ -7,7 +7,8 @@
 // ever lost, even when a lock expires while its holder is still working (see
 // docs/COMMIT_PROTOCOL.md).
 //
-// Implementations: SqliteCatalog (embedded, default). Redis follows behind the same interface.
+// Implementations: SqliteCatalog (embedded, default) and RedisCatalog (shared by many processes
+// and machines).
 #pragma once
 
 #include <cstdint>

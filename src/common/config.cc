@@ -125,11 +125,12 @@ Status Config::Finish() {
   }
   for (auto& ch : locking_backend)
     ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  if (locking_backend != "sqlite" && locking_backend != "file" && locking_backend != "embedded") {
+  if (locking_backend == "file" || locking_backend == "embedded") locking_backend = "sqlite";
+  if (locking_backend != "sqlite" && locking_backend != "redis") {
     return Status::InvalidArgument(fmt::format(
-        "LOCKING_BACKEND={} is not available in this build; expected sqlite", locking_backend));
+        "LOCKING_BACKEND={} is not valid; expected sqlite (embedded, the default) or redis",
+        locking_backend));
   }
-  locking_backend = "sqlite";
   return Status::Ok();
 }
 

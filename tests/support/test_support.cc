@@ -1,15 +1,22 @@
 // Test fixtures.
 #include "support/test_support.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "engine/result_format.h"
@@ -149,6 +156,97 @@ CommandResult RunCli(const std::vector<std::string>& args, const std::string& ho
 
 std::string SharedDataFile(const std::string& name) {
   return std::string(SUPERTABLE_SHARED_DATA) + "/" + name;
+}
+
+int FreePort() {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  bind(s, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  int port = ntohs(a.sin_port);
+  close(s);
+  return port;
+}
+
+RedisServer::RedisServer(std::vector<std::string> args) : RedisServer(std::move(args), false, {}) {}
+
+std::unique_ptr<RedisServer> RedisServer::Sentinel(const std::vector<std::string>& config_lines) {
+  return std::unique_ptr<RedisServer>(new RedisServer({}, true, config_lines));
+}
+
+RedisServer::RedisServer(std::vector<std::string> args, bool sentinel,
+                         std::vector<std::string> config)
+    : dir_(std::make_unique<TempDir>()), args_(std::move(args)), sentinel_(sentinel) {
+  port_ = FreePort();
+  if (sentinel_) {
+    std::string conf = fmt::format("port {}\ndir {}\n", port_, dir_->path());
+    for (const auto& line : config) conf += line + "\n";
+    dir_->Write("sentinel.conf", conf);
+  }
+  Start();
+}
+
+RedisServer::~RedisServer() {
+  if (pid_ > 0) {
+    kill(pid_, SIGTERM);
+    waitpid(pid_, nullptr, 0);
+  }
+}
+
+std::string RedisServer::url(int db) const {
+  return fmt::format("redis://127.0.0.1:{}/{}", port_, db);
+}
+
+void RedisServer::Start() {
+  pid_ = fork();
+  if (pid_ == 0) {
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    std::vector<std::string> argv;
+    if (sentinel_) {
+      argv = {"redis-sentinel", dir_->path() + "/sentinel.conf"};
+    } else {
+      argv = {"redis-server", "--port",    std::to_string(port_),
+              "--bind",       "127.0.0.1", "--dir",
+              dir_->path(),   "--save",    ""};
+      argv.insert(argv.end(), args_.begin(), args_.end());
+    }
+    std::vector<char*> c;
+    for (auto& a : argv) c.push_back(a.data());
+    c.push_back(nullptr);
+    execvp(c[0], c.data());
+    _exit(127);
+  }
+  // Ready when it accepts connections (at most 10 s).
+  for (int i = 0; i < 200; ++i) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port_));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = connect(s, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+    close(s);
+    if (ok) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ADD_FAILURE() << (sentinel_ ? "redis-sentinel" : "redis-server") << " did not start on port "
+                << port_;
+}
+
+void RedisServer::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+void RedisServer::Restart() {
+  Kill();
+  Start();
 }
 
 }  // namespace supertable::testing

@@ -65,4 +65,30 @@ CommandResult RunCli(const std::vector<std::string>& args, const std::string& ho
 
 std::string SharedDataFile(const std::string& name);
 
+// A port on 127.0.0.1 nothing listens on right now.
+int FreePort();
+
+// A real redis-server (or redis-sentinel, given its configuration lines) on a free loopback port,
+// in a directory of its own, stopped when destroyed.
+class RedisServer {
+ public:
+  explicit RedisServer(std::vector<std::string> args = {});
+  static std::unique_ptr<RedisServer> Sentinel(const std::vector<std::string>& config_lines);
+  ~RedisServer();
+  int port() const { return port_; }
+  std::string url(int db = 0) const;
+  void Kill();     // SIGKILL, as a crash
+  void Restart();  // the same port, directory and arguments
+  bool running() const { return pid_ > 0; }
+
+ private:
+  RedisServer(std::vector<std::string> args, bool sentinel, std::vector<std::string> config);
+  void Start();
+  std::unique_ptr<TempDir> dir_;
+  std::vector<std::string> args_;
+  bool sentinel_ = false;
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
 }  // namespace supertable::testing
