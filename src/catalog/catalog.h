@@ -77,6 +77,12 @@ class Catalog {
   virtual Status DropTable(const TableRef& table) = 0;
   virtual Status DropSuper(const std::string& org, const std::string& super_name) = 0;
 
+  // For moving a warehouse between catalogs (catalog_transfer.h). RestoreTable recreates a
+  // table exactly: `history` oldest first, its last record the current version; AlreadyExists
+  // when the table exists. RestoreSuper creates a super table (a no-op when it exists).
+  virtual Status RestoreTable(const TableRef& table, const std::vector<CommitRecord>& history) = 0;
+  virtual Status RestoreSuper(const std::string& org, const std::string& super_name) = 0;
+
   // Waits up to `timeout_ms` for the named lock; the lease lasts `ttl_ms` unless renewed.
   // Returns Timeout with the holder's identity when it cannot be had.
   virtual Result<std::unique_ptr<Lock>> AcquireLock(const std::string& name, int64_t ttl_ms,

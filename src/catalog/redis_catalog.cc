@@ -124,6 +124,16 @@ redis.call('DEL', KEYS[2])
 return redis.call('HDEL', KEYS[1], ARGV[1])
 )lua";
 
+// KEYS: tables hash, history hash, supers hash. ARGV: table, super, created micros, head
+// record, then (version, record) pairs. Returns 0 when the table exists.
+constexpr const char* kRestoreScript = R"lua(
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
+for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+redis.call('HSETNX', KEYS[3], ARGV[2], ARGV[3])
+return 1
+)lua";
+
 // KEYS: lock. ARGV: value, ttl ms. Extends the lease only for the holder.
 constexpr const char* kRenewScript = R"lua(
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -623,6 +633,34 @@ Status RedisCatalog::DropSuper(const std::string& org, const std::string& super_
   return Run({"EVAL", kDropSuperScript, "2", Key(org), TablesKey(org, super_name), super_name,
               fmt::format("supertable:{}:{}:", org, super_name)})
       .status();
+}
+
+Status RedisCatalog::RestoreTable(const TableRef& t, const std::vector<CommitRecord>& history) {
+  if (history.empty()) return Status::InvalidArgument("a restored table needs its history");
+  std::vector<std::string> argv = {"EVAL",
+                                   kRestoreScript,
+                                   "3",
+                                   TablesKey(t.org, t.super_name),
+                                   HistoryKey(t),
+                                   Key(t.org),
+                                   t.table,
+                                   t.super_name,
+                                   std::to_string(history.front().committed_micros),
+                                   EncodeRecord(history.back())};
+  for (const auto& r : history) {
+    argv.push_back(std::to_string(r.version));
+    argv.push_back(EncodeRecord(r));
+  }
+  std::lock_guard<std::mutex> g(mu_);
+  ST_ASSIGN_OR_RETURN(auto r, Run(argv));
+  if (r.integer != 1)
+    return Status::AlreadyExists(fmt::format("table {} already exists", t.ToString()));
+  return Status::Ok();
+}
+
+Status RedisCatalog::RestoreSuper(const std::string& org, const std::string& super_name) {
+  std::lock_guard<std::mutex> g(mu_);
+  return Run({"HSETNX", Key(org), super_name, std::to_string(NowMicros())}).status();
 }
 
 Result<std::unique_ptr<Lock>> RedisCatalog::AcquireLock(const std::string& name, int64_t ttl_ms,

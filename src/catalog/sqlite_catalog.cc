@@ -328,6 +328,42 @@ Status SqliteCatalog::DropSuper(const std::string& org, const std::string& super
   return CommitOrRollback();
 }
 
+Status SqliteCatalog::RestoreTable(const TableRef& t, const std::vector<CommitRecord>& history) {
+  if (history.empty()) return Status::InvalidArgument("a restored table needs its history");
+  std::lock_guard<std::mutex> g(mu_);
+  ST_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  auto fail = [&](Status s) {
+    (void)Exec("ROLLBACK");
+    return s;
+  };
+  Statement head(
+      db_,
+      "INSERT OR IGNORE INTO tables(org, super, name, version, snapshot_key, committed_micros, "
+      "operation, summary) VALUES(?,?,?,?,?,?,?,?)");
+  BindTableAndRecord(head, t, history.back()).Step();
+  if (!head.status().ok()) return fail(head.status());
+  if (sqlite3_changes(db_) != 1)
+    return fail(Status::AlreadyExists(fmt::format("table {} already exists", t.ToString())));
+  for (const auto& r : history) {
+    Statement h(db_,
+                "INSERT OR REPLACE INTO history(org, super, name, version, snapshot_key, "
+                "committed_micros, operation, summary) VALUES(?,?,?,?,?,?,?,?)");
+    BindTableAndRecord(h, t, r).Step();
+    if (!h.status().ok()) return fail(h.status());
+  }
+  Statement s(db_, "INSERT OR IGNORE INTO supers(org, name, created_micros) VALUES(?,?,?)");
+  s.Bind(1, t.org).Bind(2, t.super_name).Bind(3, history.front().committed_micros).Step();
+  if (!s.status().ok()) return fail(s.status());
+  return CommitOrRollback();
+}
+
+Status SqliteCatalog::RestoreSuper(const std::string& org, const std::string& super_name) {
+  std::lock_guard<std::mutex> g(mu_);
+  Statement s(db_, "INSERT OR IGNORE INTO supers(org, name, created_micros) VALUES(?,?,?)");
+  s.Bind(1, org).Bind(2, super_name).Bind(3, NowMicros()).Step();
+  return s.status();
+}
+
 Result<std::optional<std::string>> SqliteCatalog::TryAcquire(const std::string& name,
                                                              const std::string& token,
                                                              int64_t ttl_ms) {

@@ -29,6 +29,8 @@ class SqliteCatalog : public Catalog {
   Status ExpireHistory(const TableRef& table, int64_t keep_from) override;
   Status DropTable(const TableRef& table) override;
   Status DropSuper(const std::string& org, const std::string& super_name) override;
+  Status RestoreTable(const TableRef& table, const std::vector<CommitRecord>& history) override;
+  Status RestoreSuper(const std::string& org, const std::string& super_name) override;
   Result<std::unique_ptr<Lock>> AcquireLock(const std::string& name, int64_t ttl_ms,
                                             int64_t timeout_ms) override;
 

@@ -1,6 +1,7 @@
 // Subcommands of the `supertable` CLI.
 #include "cli/commands.h"
 
+#include <fstream>
 #include <iostream>
 #include <limits>
 #include <map>
@@ -10,6 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "catalog/catalog_transfer.h"
 #include "cli/demo.h"
 #include "cli/progress.h"
 #include "cli/serve.h"
@@ -498,6 +500,61 @@ int RunCli(int argc, char** argv) {
       auto server = MakeWarehouseMcpServer(*w, opt);
       int rc = mcp::ServeStdio(*server, stdin, stdout);
       return rc == 0 ? Status::Ok() : Status::Internal("the stdio transport failed");
+    };
+  });
+
+  // catalog export / import
+  auto* catalog_cmd = app.add_subcommand(
+      "catalog", "Move the catalog between backends (LOCKING_BACKEND=sqlite or redis)");
+  catalog_cmd->require_subcommand(1);
+  std::string export_path, import_path;
+  auto* cat_export = catalog_cmd->add_subcommand(
+      "export", "Write the organization's catalog (tables, versions, history) as JSON");
+  cat_export->add_option("--output,-o", export_path, "File to write (default: stdout)");
+  cat_export->callback([&] {
+    action = [&]() -> Status {
+      ST_ASSIGN_OR_RETURN(auto w, OpenWarehouse(g));
+      ST_ASSIGN_OR_RETURN(json doc, ExportCatalog(w->catalog(), w->config().organization));
+      std::string text = doc.dump(1) + "\n";
+      if (export_path.empty()) {
+        std::cout << text;
+        return Status::Ok();
+      }
+      std::ofstream out(export_path, std::ios::binary | std::ios::trunc);
+      out << text;
+      out.close();
+      if (!out) return Status::IoError(fmt::format("cannot write {}", export_path));
+      std::cerr << fmt::format("exported {} tables of organization '{}' to {}\n",
+                               doc["tables"].size(), w->config().organization, export_path);
+      return Status::Ok();
+    };
+  });
+  auto* cat_import = catalog_cmd->add_subcommand(
+      "import", "Restore an exported catalog into this backend (the data files stay in place)");
+  cat_import->add_option("file", import_path, "A file written by `catalog export`")->required();
+  cat_import->callback([&] {
+    action = [&]() -> Status {
+      std::ifstream in(import_path, std::ios::binary);
+      if (!in) return Status::InvalidArgument(fmt::format("cannot read {}", import_path));
+      json doc = json::parse(in, nullptr, false);
+      if (doc.is_discarded())
+        return Status::InvalidArgument(
+            fmt::format("{} is not valid JSON; expected a file written by `supertable catalog "
+                        "export`",
+                        import_path));
+      ST_ASSIGN_OR_RETURN(auto w, OpenWarehouse(g));
+      if (doc.is_object() && doc.contains("organization") && doc["organization"].is_string() &&
+          doc["organization"] != w->config().organization) {
+        return Status::InvalidArgument(
+            fmt::format("{} holds organization '{}' but this command works on '{}'; pass --org {}",
+                        import_path, doc.value("organization", ""), w->config().organization,
+                        doc.value("organization", "")));
+      }
+      ST_ASSIGN_OR_RETURN(auto r, ImportCatalog(w->catalog(), doc));
+      std::cout << fmt::format(
+          "imported {} tables ({} already there) and {} super tables into the {} catalog\n",
+          r.tables_restored, r.tables_already_there, r.supers, w->config().locking_backend);
+      return Status::Ok();
     };
   });
 

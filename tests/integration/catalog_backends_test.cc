@@ -9,6 +9,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -283,6 +285,71 @@ TEST(RedisCatalog, ProcessesSharingOneRedisLoseNoRows) {
   EXPECT_EQ(failures, 0);
   EXPECT_NE(q.out.find("1200,1200"), std::string::npos) << q.out << q.err;
   EXPECT_EQ(std::count(h.out.begin(), h.out.end(), '\n'), 1 + kProcs * kBatches) << h.out;
+}
+
+// `catalog export` / `import`: embedded -> Redis -> a new embedded catalog, losing nothing.
+TEST(CatalogTransfer, EmbeddedToRedisAndBack) {
+  RedisServer redis;
+  TempDir dir;
+  std::string home = dir.path() + "/home";
+  std::string a = dir.Write("a.csv", "id,v\n1,x\n2,y\n3,z\n");
+  std::string b = dir.Write("b.csv", "id,v\n2,Y\n4,w\n");
+  ASSERT_EQ(RunCli({"ingest", "s", "t", a}, home).exit_code, 0);
+  ASSERT_EQ(RunCli({"ingest", "s", "t", b, "--overwrite-columns", "id"}, home).exit_code, 0);
+  ASSERT_EQ(RunCli({"ingest", "s2", "u", a}, home).exit_code, 0);
+  std::string exported = dir.path() + "/catalog.json";
+  ASSERT_EQ(RunCli({"catalog", "export", "-o", exported}, home).exit_code, 0);
+  auto query = [&] {
+    return RunCli({"query", "s", "SELECT id, v FROM t ORDER BY id", "--format", "csv"}, home).out;
+  };
+  std::string before = query();
+  // Into Redis: the same tables, versions and history, and the same answers.
+  setenv("LOCKING_BACKEND", "redis", 1);
+  setenv("SUPERTABLE_REDIS_URL", redis.url(6).c_str(), 1);
+  auto imported = RunCli({"catalog", "import", exported}, home);
+  EXPECT_EQ(imported.exit_code, 0) << imported.err;
+  EXPECT_NE(imported.out.find("imported 2 tables"), std::string::npos) << imported.out;
+  EXPECT_EQ(query(), before);
+  auto history = RunCli({"history", "s", "t", "--format", "csv"}, home);
+  EXPECT_NE(history.out.find("upsert"), std::string::npos) << history.out;
+  auto again = RunCli({"catalog", "import", exported}, home);  // re-running finishes, adds nothing
+  EXPECT_NE(again.out.find("imported 0 tables (2 already there)"), std::string::npos) << again.out;
+  std::string from_redis = dir.path() + "/from_redis.json";
+  ASSERT_EQ(RunCli({"catalog", "export", "-o", from_redis}, home).exit_code, 0);
+  // A table that moved on since the export is never overwritten.
+  ASSERT_EQ(RunCli({"ingest", "s", "t", b}, home).exit_code, 0);
+  auto clash = RunCli({"catalog", "import", exported}, home);
+  EXPECT_EQ(clash.exit_code, 1);
+  EXPECT_NE(clash.err.find("already exists at version 3 (the export has version 2)"),
+            std::string::npos)
+      << clash.err;
+  unsetenv("LOCKING_BACKEND");
+  unsetenv("SUPERTABLE_REDIS_URL");
+  // And back into a new embedded catalog: byte for byte the same export.
+  std::filesystem::remove(home + "/catalog.db");
+  ASSERT_EQ(RunCli({"catalog", "import", from_redis}, home).exit_code, 0);
+  std::string round_trip = dir.path() + "/round_trip.json";
+  ASSERT_EQ(RunCli({"catalog", "export", "-o", round_trip}, home).exit_code, 0);
+  auto read = [](const std::string& p) {
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  EXPECT_EQ(read(round_trip), read(exported));
+  EXPECT_EQ(query(), before);
+  // Hostile documents: one clear error each, nothing written.
+  for (
+      const auto& [content, message] : std::vector<std::pair<std::string, std::string>>{
+          {"{nope", "is not valid JSON"},
+          {R"({"format":"other"})", "not a catalog export"},
+          {R"({"format":"supertable-catalog","format_version":1,"organization":"default","supers":[],"tables":[{"super":"s","table":"x","history":[{"version":"1"}]}]})",
+           "tables[0].history[0]: 'version' is missing or has the wrong type"},
+          {R"({"format":"supertable-catalog","format_version":1,"organization":"default","supers":["../etc"],"tables":[]})",
+           "super table"}}) {
+    std::string f = dir.Write("bad.json", content);
+    auto r = RunCli({"catalog", "import", f}, home);
+    EXPECT_EQ(r.exit_code, 1) << content;
+    EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+  }
 }
 
 }  // namespace supertable
