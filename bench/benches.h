@@ -25,6 +25,13 @@ struct QueryOptions {
   int tiny_runs = 30;  // runs of the tiny query, per way of running it
 };
 
+struct CatalogOptions {
+  int operations = 2000;
+};
+
+// Lock acquire+release and commit latency on Redis against the embedded SQLite catalog.
+int RunCatalog(const CatalogOptions& options);
+
 // CSV to Parquet: Warehouse::Write append vs DuckDB's COPY of the same file.
 int RunIngest(const IngestOptions& options);
 

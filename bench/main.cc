@@ -47,7 +47,12 @@ int main(int argc, char** argv) {
   query
       ->add_option("--sf", scale_factor, "TPC-H-like scale factor (default 1.0: lineitem ~6M rows)")
       ->check(CLI::Range(0.001, 100.0));
-  auto* all = app.add_subcommand("all", "ingest, then upsert, then query");
+  int catalog_ops = 0;
+  auto* catalog = app.add_subcommand(
+      "catalog", "Lock and commit latency: Redis (started here) vs the embedded SQLite catalog");
+  catalog->add_option("--ops", catalog_ops, "Operations per figure (default 2000)")
+      ->check(CLI::PositiveNumber);
+  auto* all = app.add_subcommand("all", "ingest, then upsert, then query, then catalog");
   all->add_option("--ingest-rows", ingest_rows, "Rows for the ingest benchmark")
       ->check(CLI::PositiveNumber);
   all->add_option("--upsert-rows", upsert_rows, "Rows for the upsert benchmark")
@@ -77,5 +82,9 @@ int main(int argc, char** argv) {
   if (*ingest || *all) rc = std::max(rc, RunIngest(io));
   if (*upsert || *all) rc = std::max(rc, RunUpsert(uo));
   if (*query || *all) rc = std::max(rc, RunQuery(qo));
+  CatalogOptions co;
+  if (quick) co.operations = 300;
+  if (catalog_ops > 0) co.operations = catalog_ops;
+  if (*catalog || *all) rc = std::max(rc, RunCatalog(co));
   return rc;
 }

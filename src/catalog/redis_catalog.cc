@@ -260,7 +260,10 @@ Result<RedisConfig> RedisConfigFromEnvironment() {
     if (auto h = get("REDIS_HOST"); !h.empty()) c.host = h;
     if (auto p = get("REDIS_PORT"); !p.empty()) {
       ST_ASSIGN_OR_RETURN(int64_t port, ParseIntSetting("REDIS_PORT", p, 1));
-      c.port = static_cast<int>(std::min<int64_t>(port, 65535));
+      if (port > 65535)
+        return Status::InvalidArgument(
+            fmt::format("REDIS_PORT='{}' is not valid: expected 1 to 65535", p));
+      c.port = static_cast<int>(port);
     }
     if (auto d = get("REDIS_DB"); !d.empty()) {
       ST_ASSIGN_OR_RETURN(int64_t db, ParseIntSetting("REDIS_DB", d, 0));
@@ -269,7 +272,14 @@ Result<RedisConfig> RedisConfigFromEnvironment() {
     c.password = get("REDIS_PASSWORD");
   }
   std::string sentinel = GetSetting("SUPERTABLE_REDIS_SENTINEL").value_or("");
-  c.sentinel = sentinel == "1" || sentinel == "true" || sentinel == "TRUE" || sentinel == "yes";
+  for (auto& ch : sentinel) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (sentinel == "1" || sentinel == "true" || sentinel == "yes" || sentinel == "on") {
+    c.sentinel = true;
+  } else if (!sentinel.empty() && sentinel != "0" && sentinel != "false" && sentinel != "no" &&
+             sentinel != "off") {
+    return Status::InvalidArgument(fmt::format(
+        "SUPERTABLE_REDIS_SENTINEL='{}' is not valid: expected true or false", sentinel));
+  }
   if (c.sentinel) {
     std::string list = GetSetting("SUPERTABLE_REDIS_SENTINELS").value_or("");
     for (const auto& item : SplitComma(list)) {
@@ -281,7 +291,8 @@ Result<RedisConfig> RedisConfigFromEnvironment() {
           "SUPERTABLE_REDIS_SENTINEL=true needs SUPERTABLE_REDIS_SENTINELS, e.g. "
           "127.0.0.1:26379,127.0.0.1:26380");
     }
-    c.master = GetSetting("SUPERTABLE_REDIS_SENTINEL_MASTER").value_or("mymaster");
+    c.master = GetSetting("SUPERTABLE_REDIS_SENTINEL_MASTER").value_or("");
+    if (c.master.empty()) c.master = "mymaster";
     c.sentinel_password = GetSetting("SUPERTABLE_REDIS_SENTINEL_PASSWORD").value_or("");
   }
   if (auto r = GetSetting("SUPERTABLE_REDIS_MIN_REPLICAS_ACK").value_or(""); !r.empty()) {
@@ -369,7 +380,14 @@ Result<std::pair<std::string, int>> RedisCatalog::DiscoverMaster() {
     if (!config_.sentinel_password.empty()) {
       auto* a = static_cast<redisReply*>(redisCommand(
           s, "AUTH %b", config_.sentinel_password.data(), config_.sentinel_password.size()));
+      bool refused = !a || a->type == REDIS_REPLY_ERROR;
       if (a) freeReplyObject(a);
+      if (refused) {
+        errors.push_back(
+            fmt::format("sentinel {}:{} refused SUPERTABLE_REDIS_SENTINEL_PASSWORD", host, port));
+        redisFree(s);
+        continue;
+      }
     }
     auto* r = static_cast<redisReply*>(redisCommand(s, "SENTINEL get-master-addr-by-name %b",
                                                     config_.master.data(), config_.master.size()));
@@ -529,22 +547,28 @@ Status RedisCatalog::Commit(const TableRef& t, int64_t expected_version, const C
       if (!c.ok()) last = c;
     }
     if (ctx_ && maybe_applied) {
-      auto head = RunOnce({"HGET", TablesKey(t.org, t.super_name), t.table}, &lost);
-      if (head.ok()) {
-        std::optional<CommitRecord> rec;
-        if (head->type == RedisValue::Type::kString) {
-          ST_ASSIGN_OR_RETURN(rec, DecodeRecord(head->str));
+      // Our version's history record says whether the script ran, even if another writer has
+      // committed on top since.
+      auto mine = RunOnce({"HGET", HistoryKey(t), std::to_string(r.version)}, &lost);
+      auto head = lost ? mine : RunOnce({"HGET", TablesKey(t.org, t.super_name), t.table}, &lost);
+      if (mine.ok() && head.ok()) {
+        if (mine->type == RedisValue::Type::kString) {
+          ST_ASSIGN_OR_RETURN(auto rec, DecodeRecord(mine->str));
+          if (rec.snapshot_key == r.snapshot_key) break;
         }
-        if (rec && rec->version == r.version && rec->snapshot_key == r.snapshot_key) break;
-        if ((rec ? rec->version : 0) != expected_version) {
+        std::optional<CommitRecord> cur;
+        if (head->type == RedisValue::Type::kString) {
+          ST_ASSIGN_OR_RETURN(cur, DecodeRecord(head->str));
+        }
+        if ((cur ? cur->version : 0) != expected_version) {
           return Status::Conflict(fmt::format("table {} changed since version {} was read",
                                               t.ToString(), expected_version));
         }
         maybe_applied = false;  // it did not run: run it now
       } else if (!lost) {
-        return head.status();
+        return mine.ok() ? head.status() : mine.status();
       } else {
-        last = head.status();
+        last = mine.ok() ? head.status() : mine.status();
       }
     }
     if (ctx_ && !maybe_applied) {

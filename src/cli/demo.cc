@@ -43,6 +43,9 @@ Result<std::string> RunDemo(Config config, const DemoOptions& options) {
   std::string tmpl = (fs::temp_directory_path() / "supertable-demo-XXXXXX").string();
   if (!mkdtemp(tmpl.data())) return Status::IoError("cannot create a temporary directory");
   config.home = tmpl;
+  // The demo's warehouse lives and dies in its temporary home: its catalog too, whatever
+  // LOCKING_BACKEND says.
+  config.locking_backend = "sqlite";
   ST_ASSIGN_OR_RETURN(auto w, Warehouse::Open(config));
   struct Cleanup {
     std::string path;

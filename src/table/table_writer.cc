@@ -48,7 +48,8 @@ struct StagingDir {
 }  // namespace
 
 // Publishes staged files and the snapshot document, then tries the compare-and-swap. Returns
-// Conflict when another writer committed first; the published objects are then deleted.
+// Conflict when another writer committed first; the published objects are then deleted (but
+// not after an I/O error of the catalog, whose outcome is unknown).
 Status Warehouse::PublishAndCommit(const TableRef& t, int64_t expected_version, Snapshot& snap,
                                    const std::vector<std::pair<std::string, std::string>>& moves,
                                    const std::string& summary) {
@@ -72,6 +73,13 @@ Status Warehouse::PublishAndCommit(const TableRef& t, int64_t expected_version, 
   published.push_back(snap_key);
   CommitRecord rec{snap.version, snap_key, snap.committed_micros, snap.operation, summary};
   s = catalog_->Commit(t, expected_version, rec);
+  // A conflict is a definite "no": the files are ours alone. An I/O error may hide a commit that
+  // landed (a remote catalog's reply lost for good), so its files stay; if the commit did not
+  // land they are unreferenced, and gc removes them after the grace period.
+  if (s.code() == StatusCode::kIoError || s.code() == StatusCode::kTimeout) {
+    return s.WithContext(fmt::format("commit of {} version {} (outcome unknown; snapshot {})",
+                                     t.ToString(), snap.version, snap_key));
+  }
   if (!s.ok()) return rollback(s);
   return Status::Ok();
 }

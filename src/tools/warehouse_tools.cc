@@ -108,7 +108,9 @@ class Tools {
                        {"uptime_s", Prop("number", "")}}),
          {},
          [this](ToolContext&) { return Health(); },
-         true});
+         // Quick (answered on the network thread) only when its catalog check cannot block on
+         // the network: a remote catalog may retry for seconds.
+         w_.config().locking_backend == "sqlite"});
     add({"info",
          "Server information",
          "Describe this SuperTable server: version, organization, storage and catalog backends, "
