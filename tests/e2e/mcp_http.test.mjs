@@ -5,14 +5,15 @@
 // serving. Servers run on 127.0.0.1 with free ports and are always stopped.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import http from "node:http";
 import net from "node:net";
 
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
-import { bin, demoWarehouse, newClient, sessionTests } from "./session_suite.mjs";
+import { bin, data, demoWarehouse, newClient, sessionTests } from "./session_suite.mjs";
 
 const state = {};
 const servers = [];
@@ -272,6 +273,51 @@ test("SUPERTABLE_MCP_TRANSPORT=streamable-http makes `supertable mcp` serve HTTP
   const exited = new Promise((r) => child.on("exit", r));
   child.kill("SIGTERM");
   assert.equal(await exited, 0);
+});
+
+test("two servers on one Redis catalog see each other's commits at once", async () => {
+  // A real redis-server on a free port, and a warehouse whose catalog lives there.
+  const port = await new Promise((resolve) => {
+    const probe = net.createServer().listen(0, "127.0.0.1", () => {
+      const p = probe.address().port;
+      probe.close(() => resolve(p));
+    });
+  });
+  const redis = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", ""], { stdio: "ignore" });
+  try {
+    for (let i = 0; i < 100; i++) {
+      const up = await new Promise((r) => {
+        const c = net.connect(port, "127.0.0.1", () => { c.destroy(); r(true); });
+        c.on("error", () => r(false));
+      });
+      if (up) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const env = { LOCKING_BACKEND: "redis", SUPERTABLE_REDIS_URL: `redis://127.0.0.1:${port}/0` };
+    const cliEnv = { ...process.env, SUPERTABLE_HOME: state.home, ...env };
+    execFileSync(bin, ["ingest", "shared", "events", join(data, "orders.csv")], { env: cliEnv });
+    const a = await serve(env);
+    const b = await serve(env);
+    const clients = [];
+    for (const s of [a, b]) {
+      const c = newClient({});
+      await c.connect(new StreamableHTTPClientTransport(new URL(s.url)));
+      clients.push(c);
+    }
+    const count = async (c) =>
+      (await c.callTool({ name: "query_sql", arguments: { super: "shared", sql: "SELECT count(*) FROM events" } })).structuredContent.rows[0][0];
+    assert.deepEqual([await count(clients[0]), await count(clients[1])], [4000, 4000]);
+    // A writer commits through the same Redis: both servers answer with it on the next call.
+    execFileSync(bin, ["ingest", "shared", "events", join(data, "orders_update.csv"), "--overwrite-columns", "order_id"], { env: cliEnv });
+    assert.deepEqual([await count(clients[0]), await count(clients[1])], [4100, 4100]);
+    const info = await clients[1].callTool({ name: "info", arguments: {} });
+    assert.equal(info.structuredContent.catalog, "redis");
+    for (const c of clients) await c.close();
+    assert.equal(await stop(a), 0);
+    assert.equal(await stop(b), 0);
+  } finally {
+    redis.kill("SIGKILL");
+  }
 });
 
 test("idle sessions expire; graceful shutdown ends open streams and exits 0", async () => {
