@@ -1,10 +1,7 @@
 // The catalog benchmark: lock acquire+release and commit latency on Redis (a redis-server this
 // benchmark starts on a free loopback port) against the embedded SQLite catalog, in one run.
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +13,7 @@
 #include "catalog/redis_catalog.h"
 #include "catalog/sqlite_catalog.h"
 #include "common/ids.h"
+#include "common/net.h"
 
 namespace supertable::bench {
 
@@ -63,18 +61,6 @@ Result<Figures> Measure(Catalog& cat, int n) {
         return cat.Commit(t, i, r);
       }));
   return f;
-}
-
-int FreeLoopbackPort() {
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  bind(s, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  close(s);
-  return ntohs(a.sin_port);
 }
 
 Result<int> Run(const CatalogOptions& o) {

@@ -29,6 +29,8 @@
 
 #include <fmt/format.h>
 
+#include "common/net.h"
+
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
@@ -379,16 +381,7 @@ int main(int argc, char** argv) {
   std::string nginx_bin = Find("nginx", {"/usr/sbin/nginx", "/usr/bin/nginx"});
   // nginx returns a fixed body: the most a loopback HTTP server answers on this machine.
   if (!nginx_bin.empty()) {
-    // A free port: bind a throwaway socket to port 0 and read what it got.
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(a);
-    bind(s, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-    getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-    int port = ntohs(a.sin_port);
-    close(s);
+    int port = supertable::FreeLoopbackPort();
     std::ofstream conf(tmpl + "/nginx.conf");
     conf << fmt::format(
         "daemon off; worker_processes 1; pid {0}/nginx.pid; error_log {0}/nginx.err;\n"

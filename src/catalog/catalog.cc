@@ -1,7 +1,11 @@
 // Chooses the Catalog implementation for LOCKING_BACKEND.
 #include "catalog/catalog.h"
 
+#include <signal.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
 
 #include <fmt/format.h>
 
@@ -28,6 +32,15 @@ std::string LockOwnerIdentity() {
   char host[256] = {0};
   gethostname(host, sizeof(host) - 1);
   return fmt::format("{}:{}", host, getpid());
+}
+
+bool OwnerIsDeadLocalProcess(const std::string& owner) {
+  size_t colon = owner.rfind(':');
+  std::string mine = LockOwnerIdentity();
+  if (colon == std::string::npos || owner.substr(0, colon) != mine.substr(0, mine.rfind(':')))
+    return false;
+  pid_t pid = static_cast<pid_t>(std::atoll(owner.c_str() + colon + 1));
+  return pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH;
 }
 
 }  // namespace supertable

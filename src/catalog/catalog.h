@@ -51,9 +51,41 @@ class Lock {
   virtual Status Release() = 0;
 };
 
-class Catalog {
+// What a catalog offers the locks it hands out: renewal and release by name and token.
+class LockIssuer {
  public:
-  virtual ~Catalog() = default;
+  virtual ~LockIssuer() = default;
+  // Extends the lease of `name` if `token` still holds it; Conflict when the lock was lost.
+  virtual Status RenewLock(const std::string& name, const std::string& token, int64_t ttl_ms) = 0;
+  // Releases `name` if `token` still holds it (another holder's lock is left alone).
+  virtual Status ReleaseLock(const std::string& name, const std::string& token) = 0;
+};
+
+// A lock held by `token`, renewed and released through the catalog that issued it, which
+// outlives its locks. Destroying it releases it.
+class LeasedLock : public Lock {
+ public:
+  LeasedLock(LockIssuer* issuer, std::string name, std::string token, int64_t ttl_ms)
+      : issuer_(issuer), name_(std::move(name)), token_(std::move(token)), ttl_ms_(ttl_ms) {}
+  ~LeasedLock() override {
+    if (!released_) (void)Release();
+  }
+  Status Renew() override { return issuer_->RenewLock(name_, token_, ttl_ms_); }
+  Status Release() override {
+    released_ = true;
+    return issuer_->ReleaseLock(name_, token_);
+  }
+
+ private:
+  LockIssuer* issuer_;
+  std::string name_, token_;
+  int64_t ttl_ms_;
+  bool released_ = false;
+};
+
+class Catalog : public LockIssuer {
+ public:
+  ~Catalog() override = default;
 
   virtual Result<bool> SuperExists(const std::string& org, const std::string& super_name) = 0;
   virtual Result<std::vector<std::string>> ListSupers(const std::string& org) = 0;
@@ -95,5 +127,9 @@ Result<std::unique_ptr<Catalog>> OpenCatalog(const std::string& backend, const s
 // "host:pid" of this process: recorded as a lock's owner so errors can name who holds it and the
 // embedded catalog can break locks whose owner process has died.
 std::string LockOwnerIdentity();
+
+// True when `owner` (a LockOwnerIdentity) names a process on this host that no longer exists:
+// its lock can be taken at once instead of waiting for the lease (a crashed local writer).
+bool OwnerIsDeadLocalProcess(const std::string& owner);
 
 }  // namespace supertable

@@ -3,7 +3,6 @@
 #include "catalog/redis_catalog.h"
 
 #include <hiredis/hiredis.h>
-#include <signal.h>
 
 #include <chrono>
 #include <random>
@@ -147,37 +146,6 @@ constexpr const char* kReleaseScript = R"lua(
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 )lua";
-
-// True when `owner` ("host:pid") is a process on this host that no longer exists: its lock can
-// be taken at once instead of waiting for the lease (a crashed local writer).
-bool OwnerIsDeadLocalProcess(const std::string& owner) {
-  size_t colon = owner.rfind(':');
-  std::string mine = LockOwnerIdentity();
-  if (colon == std::string::npos || owner.substr(0, colon) != mine.substr(0, mine.rfind(':')))
-    return false;
-  pid_t pid = static_cast<pid_t>(std::atoll(owner.c_str() + colon + 1));
-  return pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH;
-}
-
-class RedisLock : public Lock {
- public:
-  RedisLock(RedisCatalog* cat, std::string name, std::string value, int64_t ttl_ms)
-      : cat_(cat), name_(std::move(name)), value_(std::move(value)), ttl_ms_(ttl_ms) {}
-  ~RedisLock() override {
-    if (!released_) (void)Release();
-  }
-  Status Renew() override { return cat_->RenewLock(name_, value_, ttl_ms_); }
-  Status Release() override {
-    released_ = true;
-    return cat_->ReleaseLock(name_, value_);
-  }
-
- private:
-  RedisCatalog* cat_;
-  std::string name_, value_;
-  int64_t ttl_ms_;
-  bool released_ = false;
-};
 
 Result<std::pair<std::string, int>> ParseHostPort(const std::string& text, const char* setting) {
   size_t colon = text.rfind(':');
@@ -701,12 +669,12 @@ Result<std::unique_ptr<Lock>> RedisCatalog::AcquireLock(const std::string& name,
       ST_ASSIGN_OR_RETURN(auto r,
                           Run({"SET", LockKey(name), value, "NX", "PX", std::to_string(ttl_ms)}));
       if (r.type == RedisValue::Type::kStatus) {
-        return std::unique_ptr<Lock>(std::make_unique<RedisLock>(this, name, value, ttl_ms));
+        return std::unique_ptr<Lock>(std::make_unique<LeasedLock>(this, name, value, ttl_ms));
       }
       ST_ASSIGN_OR_RETURN(auto cur, Run({"GET", LockKey(name)}));
       // Our own SET may have landed before a lost reply was retried.
       if (cur.str == value)
-        return std::unique_ptr<Lock>(std::make_unique<RedisLock>(this, name, value, ttl_ms));
+        return std::unique_ptr<Lock>(std::make_unique<LeasedLock>(this, name, value, ttl_ms));
       holder = cur.str.substr(cur.str.find(' ') + 1);
       if (cur.type == RedisValue::Type::kString && OwnerIsDeadLocalProcess(holder)) {
         ST_RETURN_IF_ERROR(Run({"EVAL", kReleaseScript, "1", LockKey(name), cur.str}).status());

@@ -77,9 +77,8 @@ class RedisCatalog : public Catalog {
   Result<std::unique_ptr<Lock>> AcquireLock(const std::string& name, int64_t ttl_ms,
                                             int64_t timeout_ms) override;
 
-  // Used by the locks this catalog hands out.
-  Status RenewLock(const std::string& name, const std::string& value, int64_t ttl_ms);
-  Status ReleaseLock(const std::string& name, const std::string& value);
+  Status RenewLock(const std::string& name, const std::string& value, int64_t ttl_ms) override;
+  Status ReleaseLock(const std::string& name, const std::string& value) override;
 
  private:
   explicit RedisCatalog(RedisConfig c) : config_(std::move(c)) {}

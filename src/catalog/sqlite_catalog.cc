@@ -36,18 +36,6 @@ CREATE TABLE IF NOT EXISTS locks(
   name TEXT PRIMARY KEY, token TEXT NOT NULL, owner TEXT NOT NULL, expires_micros INTEGER NOT NULL);
 )sql";
 
-// True when `owner` ("host:pid") names a process on this host that no longer exists. Such a lock
-// can be broken at once instead of waiting for its lease: the embedded catalog is one machine's.
-bool OwnerIsDeadLocalProcess(const std::string& owner) {
-  size_t colon = owner.rfind(':');
-  if (colon == std::string::npos) return false;
-  std::string mine = LockOwnerIdentity();
-  if (owner.substr(0, colon) != mine.substr(0, mine.rfind(':'))) return false;
-  pid_t pid = static_cast<pid_t>(std::atoll(owner.c_str() + colon + 1));
-  if (pid <= 0) return false;
-  return ::kill(pid, 0) != 0 && errno == ESRCH;
-}
-
 }  // namespace
 
 // RAII prepared statement with typed binds.
@@ -89,27 +77,6 @@ class SqliteCatalog::Statement {
 };
 
 namespace {
-
-// A held lock in the embedded catalog. Holds a raw pointer: the catalog outlives its locks.
-class SqliteLock : public Lock {
- public:
-  SqliteLock(SqliteCatalog* cat, std::string name, std::string token, int64_t ttl_ms)
-      : cat_(cat), name_(std::move(name)), token_(std::move(token)), ttl_ms_(ttl_ms) {}
-  ~SqliteLock() override {
-    if (!released_) (void)Release();
-  }
-  Status Renew() override { return cat_->RenewLock(name_, token_, ttl_ms_); }
-  Status Release() override {
-    released_ = true;
-    return cat_->ReleaseLock(name_, token_);
-  }
-
- private:
-  SqliteCatalog* cat_;
-  std::string name_, token_;
-  int64_t ttl_ms_;
-  bool released_ = false;
-};
 
 CommitRecord ReadRecord(const auto& st, int first) {
   CommitRecord r;
@@ -404,7 +371,7 @@ Result<std::unique_ptr<Lock>> SqliteCatalog::AcquireLock(const std::string& name
   while (true) {
     ST_ASSIGN_OR_RETURN(auto holder, TryAcquire(name, token, ttl_ms));
     if (!holder)
-      return std::unique_ptr<Lock>(std::make_unique<SqliteLock>(this, name, token, ttl_ms));
+      return std::unique_ptr<Lock>(std::make_unique<LeasedLock>(this, name, token, ttl_ms));
     if (std::chrono::steady_clock::now() >= deadline) {
       return Status::Timeout(
           fmt::format("could not lock {} within {} ms: it is held by {}; retry later or raise "

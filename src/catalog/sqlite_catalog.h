@@ -34,9 +34,8 @@ class SqliteCatalog : public Catalog {
   Result<std::unique_ptr<Lock>> AcquireLock(const std::string& name, int64_t ttl_ms,
                                             int64_t timeout_ms) override;
 
-  // Used by SqliteLock; not part of the Catalog interface.
-  Status RenewLock(const std::string& name, const std::string& token, int64_t ttl_ms);
-  Status ReleaseLock(const std::string& name, const std::string& token);
+  Status RenewLock(const std::string& name, const std::string& token, int64_t ttl_ms) override;
+  Status ReleaseLock(const std::string& name, const std::string& token) override;
 
  private:
   class Statement;

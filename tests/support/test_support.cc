@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "common/net.h"
 #include "engine/result_format.h"
 
 namespace supertable::testing {
@@ -158,18 +159,7 @@ std::string SharedDataFile(const std::string& name) {
   return std::string(SUPERTABLE_SHARED_DATA) + "/" + name;
 }
 
-int FreePort() {
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  bind(s, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  int port = ntohs(a.sin_port);
-  close(s);
-  return port;
-}
+int FreePort() { return FreeLoopbackPort(); }
 
 RedisServer::RedisServer(std::vector<std::string> args) : RedisServer(std::move(args), false, {}) {}
 
