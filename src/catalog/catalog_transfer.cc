@@ -57,11 +57,13 @@ Result<json> ExportCatalog(Catalog& catalog, const std::string& org) {
     ST_ASSIGN_OR_RETURN(auto entries, catalog.ListTables(org, s));
     for (const auto& e : entries) {
       ST_ASSIGN_OR_RETURN(auto history, catalog.History({org, s, e.name}));
+      // The listing's head is the export's current version: a commit that lands meanwhile is
+      // left out, so the history ends exactly at the head.
       json h = json::array();
-      for (const auto& r : history) h.push_back(RecordJson(r));
-      // The head is always in the history; say so explicitly all the same.
-      if (history.empty() || history.back().version != e.head.version)
-        h.push_back(RecordJson(e.head));
+      for (const auto& r : history) {
+        if (r.version < e.head.version) h.push_back(RecordJson(r));
+      }
+      h.push_back(RecordJson(e.head));
       tables.push_back({{"super", s}, {"table", e.name}, {"history", h}});
     }
   }
@@ -103,6 +105,11 @@ Result<ImportResult> ImportCatalog(Catalog& catalog, const json& doc) {
           "catalog import: {} needs 'super', 'table' and a non-empty 'history'", where));
     PlannedTable p;
     p.ref = {org, t["super"], t["table"]};
+    for (const auto& q : plan) {
+      if (q.ref.super_name == p.ref.super_name && q.ref.table == p.ref.table)
+        return Status::InvalidArgument(
+            fmt::format("catalog import: {} lists table {} twice", where, p.ref.ToString()));
+    }
     ST_RETURN_IF_ERROR(ValidateName(p.ref.super_name, "super table"));
     ST_RETURN_IF_ERROR(ValidateName(p.ref.table, "table"));
     for (size_t k = 0; k < t["history"].size(); ++k) {

@@ -304,33 +304,40 @@ Status RedisCatalog::ConnectTo(const std::string& host, int port) {
   redisEnableKeepAlive(c);
   ctx_ = c;
   connected_to_ = fmt::format("{}:{}", host, port);
-  bool lost = false;
-  if (!config_.password.empty()) {
-    std::vector<std::string> auth = {"AUTH"};
-    if (!config_.username.empty()) auth.push_back(config_.username);
-    auth.push_back(config_.password);
-    auto r = RunOnce(auth, &lost);
-    if (!r.ok())
-      return Status::IoError(
-          fmt::format("{}: authentication failed: {}", connected_to_, r.status().message()));
-  }
-  if (config_.db != 0) {
-    auto r = RunOnce({"SELECT", std::to_string(config_.db)}, &lost);
-    if (!r.ok()) return r.status();
-  }
-  if (config_.sentinel) {
-    // Sentinel may still name a master that has just been demoted: make sure.
-    auto role = RunOnce({"ROLE"}, &lost);
-    if (!role.ok()) return role.status();
-    if (role->elements.empty() || role->elements[0].str != "master") {
-      Disconnect();
-      return Status::IoError(fmt::format("{} is not a master (yet)", connected_to_));
+  // Every step must succeed on this connection, or it is dropped: a refused SELECT must not
+  // leave later commands running against database 0.
+  auto handshake = [&]() -> Status {
+    bool lost = false;
+    if (!config_.password.empty()) {
+      std::vector<std::string> auth = {"AUTH"};
+      if (!config_.username.empty()) auth.push_back(config_.username);
+      auth.push_back(config_.password);
+      auto r = RunOnce(auth, &lost);
+      if (!r.ok())
+        return Status::IoError(
+            fmt::format("{}: authentication failed: {}", connected_to_, r.status().message()));
     }
-  } else {
-    auto pong = RunOnce({"PING"}, &lost);
-    if (!pong.ok()) return pong.status();
-  }
-  return Status::Ok();
+    if (config_.db != 0) {
+      auto r = RunOnce({"SELECT", std::to_string(config_.db)}, &lost);
+      if (!r.ok()) return r.status();
+    }
+    if (config_.sentinel) {
+      // Sentinel may still name a master that has just been demoted: make sure.
+      auto role = RunOnce({"ROLE"}, &lost);
+      if (!role.ok()) return role.status();
+      if (role->elements.empty() || role->elements[0].str != "master") {
+        Disconnect();
+        return Status::IoError(fmt::format("{} is not a master (yet)", connected_to_));
+      }
+    } else {
+      auto pong = RunOnce({"PING"}, &lost);
+      if (!pong.ok()) return pong.status();
+    }
+    return Status::Ok();
+  };
+  Status s = handshake();
+  if (!s.ok()) Disconnect();
+  return s;
 }
 
 Result<std::pair<std::string, int>> RedisCatalog::DiscoverMaster() {
@@ -528,7 +535,16 @@ Status RedisCatalog::Commit(const TableRef& t, int64_t expected_version, const C
         if (head->type == RedisValue::Type::kString) {
           ST_ASSIGN_OR_RETURN(cur, DecodeRecord(head->str));
         }
-        if ((cur ? cur->version : 0) != expected_version) {
+        int64_t now = cur ? cur->version : 0;
+        if (now > expected_version) {
+          // Someone committed on top, and our record is not in the history: either it never
+          // ran, or it ran and its record has been expired since. Only "unknown" is honest.
+          return Status::IoError(fmt::format(
+              "commit of {} version {}: outcome unknown after a lost connection (the table is "
+              "now at version {})",
+              t.ToString(), r.version, now));
+        }
+        if (now != expected_version) {
           return Status::Conflict(fmt::format("table {} changed since version {} was read",
                                               t.ToString(), expected_version));
         }

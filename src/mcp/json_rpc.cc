@@ -1,10 +1,52 @@
 // JSON-RPC 2.0 parsing and reply building.
 #include "mcp/json_rpc.h"
 
+#include <algorithm>
+
+#include <fmt/format.h>
+
 namespace supertable::mcp {
+
+namespace {
+
+// Deepest nesting of arrays and objects in `text` (outside strings). Copying a JSON value
+// recurses, so a small message nested 100,000 deep would exhaust the stack: such messages are
+// refused before they are parsed.
+int NestingDepth(const std::string& text) {
+  int depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+constexpr int kMaxDepth = 64;
+
+}  // namespace
 
 ParseOutcome ParseMessage(const std::string& text) {
   ParseOutcome out;
+  if (NestingDepth(text) > kMaxDepth) {
+    out.error_reply =
+        MakeError(nullptr, kInvalidRequest,
+                  fmt::format("Invalid Request: JSON nested deeper than {} levels", kMaxDepth));
+    return out;
+  }
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) {
     out.error_reply = MakeError(nullptr, kParseError, "Parse error: the message is not valid JSON");

@@ -244,6 +244,11 @@ json Server::CallTool(Session& s, const json& id, const json& params, bool* canc
   std::string key = id.dump();
   {
     std::lock_guard<std::mutex> g(s.mu);
+    // Two running requests under one id could not be told apart (cancellation, replies).
+    if (s.in_flight.count(key)) {
+      return MakeError(id, kInvalidRequest,
+                       fmt::format("Invalid Request: request id {} is already in flight", key));
+    }
     s.in_flight[key] = token;
   }
   ToolContext ctx(s, id, args, progress, token);

@@ -55,6 +55,11 @@ class Session {
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
   std::weak_ptr<SessionLink> link() const { return link_; }
+  // Stops server broadcasts from reaching this session; transports call it when it ends.
+  void Detach() {
+    std::lock_guard<std::mutex> g(link_->mu);
+    link_->session = nullptr;
+  }
   void Send(const json& message, const json& related = nullptr) { send_(message, related); }
 
   // Sends a request to the client (sampling, elicitation, roots) and waits for its answer.

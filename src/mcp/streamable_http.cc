@@ -41,7 +41,8 @@ http::Response RpcError(int status, int code, const std::string& message,
                         const json& id = nullptr) {
   http::Response r;
   r.status = status;
-  r.body = MakeError(id, code, message).dump();
+  // Messages quote what the client sent (Host, Origin, paths), which may not be valid UTF-8.
+  r.body = MakeError(id, code, message).dump(-1, ' ', false, json::error_handler_t::replace);
   return r;
 }
 
@@ -416,9 +417,13 @@ void HttpTransport::Impl::Post(http::Request& r, const std::shared_ptr<http::Exc
                                   "initialize without Mcp-Session-Id for a new session",
                                   m.id));
     }
+    s = NewSession();
+    auto reply = server.Handle(*s->mcp, m);
     {
-      std::shared_lock<std::shared_mutex> g(sessions_mu);
+      // Checked and inserted under one lock, so simultaneous initializes cannot pass the cap.
+      std::unique_lock<std::shared_mutex> g(sessions_mu);
       if (sessions.size() >= o.max_sessions) {
+        s->mcp->Detach();
         return ex->Respond(RpcError(
             503, -32000,
             fmt::format("Service Unavailable: {} sessions are open; end unused sessions with "
@@ -426,11 +431,6 @@ void HttpTransport::Impl::Post(http::Request& r, const std::shared_ptr<http::Exc
                         o.max_sessions),
             m.id));
       }
-    }
-    s = NewSession();
-    auto reply = server.Handle(*s->mcp, m);
-    {
-      std::unique_lock<std::shared_mutex> g(sessions_mu);
       sessions[s->id] = s;
     }
     log::Info("mcp http: session {} started by {}", s->id.substr(0, 8), r.remote);
@@ -579,6 +579,7 @@ void HttpTransport::Impl::Delete(http::Request& r, const std::shared_ptr<http::E
 }
 
 void HttpTransport::Impl::EndSession(const std::shared_ptr<HttpSession>& s) {
+  s->mcp->Detach();  // broadcasts stop reaching it before the last reference can go
   {
     std::unique_lock<std::shared_mutex> g(sessions_mu);
     sessions.erase(s->id);
@@ -606,6 +607,13 @@ void HttpTransport::Impl::Housekeeping() {
     bool live_stream = false;
     {
       std::lock_guard<std::mutex> g(s->mu);
+      // Answered request streams nobody is reading are kept a minute for resumption, then
+      // dropped with their events.
+      std::erase_if(s->streams, [&](const auto& e) {
+        const StreamState& st = e.second;
+        return e.first != s->standalone && st.done && !(st.conn && st.conn->open()) &&
+               now - st.last_write_ms > 60000;
+      });
       for (auto& [n, st] : s->streams) {
         if (!st.conn || !st.conn->open()) continue;
         live_stream = true;
@@ -688,6 +696,7 @@ void HttpTransport::Stop(int64_t drain_ms) {
     // Sessions go before the HTTP server: their streams may still hold connections, which
     // unregister from the server when they are destroyed.
     std::unique_lock<std::shared_mutex> g(d.sessions_mu);
+    for (auto& [id, s] : d.sessions) s->mcp->Detach();
     d.sessions.clear();
   }
   d.http.reset();

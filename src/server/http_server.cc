@@ -40,7 +40,8 @@ std::optional<std::string> Request::Header(std::string_view lower_name) const {
 Response JsonError(int status, const std::string& message) {
   Response r;
   r.status = status;
-  r.body = nlohmann::json{{"error", {{"status", status}, {"message", message}}}}.dump();
+  r.body = nlohmann::json{{"error", {{"status", status}, {"message", message}}}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
   return r;
 }
 
@@ -80,6 +81,7 @@ struct Server::Impl {
   asio::io_context ioc;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   tcp::acceptor acceptor{ioc};
+  asio::steady_timer accept_retry{ioc};
   std::vector<std::thread> threads;
   std::vector<std::unique_ptr<Periodic>> periodic;
 
@@ -286,7 +288,13 @@ void Connection::OnHeader(beast::error_code ec) {
   if (srv_.stopping) {
     return Refuse(srv_.Error(503, "the server is shutting down; retry elsewhere"));
   }
-  if (auto refused = srv_.check ? srv_.check(req_) : std::nullopt) return Refuse(*refused);
+  std::optional<Response> refused;
+  try {
+    refused = srv_.check ? srv_.check(req_) : std::nullopt;
+  } catch (const std::exception& e) {  // nothing a client sends may end the I/O thread
+    refused = srv_.Error(400, fmt::format("bad request headers: {}", e.what()));
+  }
+  if (refused) return Refuse(*refused);
   if (auto len = parser_->content_length(); len && *len > srv_.o.max_body_bytes) {
     return Refuse(
         srv_.Error(413, fmt::format("request body of {} bytes exceeds the limit of {} bytes", *len,
@@ -412,7 +420,8 @@ void Connection::WriteNext() {
   stream_.expires_after(std::chrono::milliseconds(srv_.o.write_timeout_ms));
   asio::async_write(stream_, asio::buffer(outq_.front()),
                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                      if (ec) return self->Abort();
+                      // Aborted meanwhile (the peer hung up): the queue is already gone.
+                      if (ec || self->state_ == State::kClosed) return self->Abort();
                       self->outq_.pop_front();
                       self->WriteNext();
                     });
@@ -469,8 +478,12 @@ void Server::Impl::Accept() {
   acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
-      log::Warn("http: accept failed: {}", ec.message());
-      return Accept();
+      // Out of file descriptors, say: retrying at once would spin; wait a moment.
+      log::Warn("http: accept failed: {}; retrying in 100 ms", ec.message());
+      accept_retry.expires_after(std::chrono::milliseconds(100));
+      return accept_retry.async_wait([this](beast::error_code e) {
+        if (!e && !stopping) Accept();
+      });
     }
     size_t open;
     {

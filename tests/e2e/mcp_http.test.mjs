@@ -182,6 +182,22 @@ test("raw HTTP: each refusal is the right status with a JSON-RPC error, and the 
     req.end();
   });
   assert.equal(chunked.status, 413, chunked.text);
+  // Regressions: bytes that are not UTF-8 in a header, and a body nested 100,000 deep, each
+  // killed the server; now each is refused and the server keeps serving.
+  const badHost = await new Promise((resolve) => {
+    const c = net.connect(port, "127.0.0.1", () => {
+      c.write(Buffer.concat([Buffer.from("GET /mcp HTTP/1.1\r\nHost: "), Buffer.from([0xff, 0xfe]), Buffer.from("\r\nConnection: close\r\n\r\n")]));
+    });
+    let t = "";
+    c.on("data", (d) => (t += d.toString("latin1")));
+    c.on("close", () => resolve(t));
+    c.on("error", () => resolve(t));
+  });
+  assert.match(badHost, /^HTTP\/1\.1 403/);
+  const deep = await raw(port, { headers: jsonHeaders({ "mcp-session-id": sid }),
+                                 body: `{"jsonrpc":"2.0","id":1,"method":"ping","params":{"a":${"[".repeat(100000)}${"]".repeat(100000)}}}` });
+  assert.equal(deep.status, 400);
+  assert.match(deep.json.error.message, /nested deeper than 64 levels/);
   // Unknown method and bad params are JSON-RPC errors in a 200 reply.
   const unknown = await raw(port, { headers: jsonHeaders({ "mcp-session-id": sid }), body: JSON.stringify({ jsonrpc: "2.0", id: 8, method: "no/such" }) });
   assert.equal(unknown.json.error.code, -32601);

@@ -31,6 +31,13 @@ TEST(JsonRpc, ParsesAndRefuses) {
   EXPECT_EQ(code(R"({"jsonrpc":"2.0","id":1,"method":5})"), kInvalidRequest);
   EXPECT_EQ(code(R"({"jsonrpc":"2.0","id":1,"method":"x","params":[1]})"), kInvalidRequest);
   EXPECT_EQ(code("42"), kInvalidRequest);
+  // Regression: a small message nested 100,000 deep overflowed the stack when copied.
+  std::string deep = R"({"jsonrpc":"2.0","id":1,"method":"x","params":{"a":)" +
+                     std::string(100000, '[') + std::string(100000, ']') + "}}";
+  EXPECT_EQ(code(deep), kInvalidRequest);
+  std::string bracket_in_string =
+      R"({"jsonrpc":"2.0","id":1,"method":"x","params":{"a":")" + std::string(1000, '[') + R"("}})";
+  EXPECT_TRUE(ParseMessage(bracket_in_string).message);  // brackets inside strings do not count
   auto reply = ParseMessage(R"({"jsonrpc":"2.0","id":1,"method":"x","params":[1]})").error_reply;
   EXPECT_EQ((*reply)["id"], 1);  // the id is echoed when it could be read
 }
