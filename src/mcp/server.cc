@@ -434,6 +434,13 @@ std::optional<json> Server::Handle(Session& s, const Message& m) {
     if (m.method == "resources/subscribe") {
       std::string fp = Fingerprint(uri);
       std::lock_guard<std::mutex> g(s.mu);
+      // Every subscription is polled: a client may not make the server poll without end.
+      if (!s.subscriptions.count(uri) && s.subscriptions.size() >= kMaxSubscriptions) {
+        return MakeError(id, kInvalidParams,
+                         fmt::format("Invalid params: a session may hold {} subscriptions; "
+                                     "unsubscribe from one first",
+                                     kMaxSubscriptions));
+      }
       s.subscriptions[uri] = fp;
       return MakeResult(id, json::object());
     }

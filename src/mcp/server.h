@@ -24,6 +24,8 @@
 
 namespace supertable::mcp {
 
+inline constexpr size_t kMaxSubscriptions = 100;  // per session
+
 inline const std::vector<std::string> kSupportedProtocolVersions = {"2025-11-25", "2025-06-18",
                                                                     "2025-03-26", "2024-11-05"};
 

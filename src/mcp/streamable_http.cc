@@ -164,6 +164,7 @@ struct HttpTransport::Impl {
   mutable std::shared_mutex sessions_mu;
   std::map<std::string, std::shared_ptr<HttpSession>> sessions;
   std::vector<std::string> allowed_hosts;  // resolved at Start
+  std::atomic<bool> stopping{false};
   int port = 0;
 
   Impl(Server& s, HttpTransportOptions opt) : server(s), o(std::move(opt)) {}
@@ -475,7 +476,10 @@ void HttpTransport::Impl::Post(http::Request& r, const std::shared_ptr<http::Exc
   bool queued = work->TryPost([this, s, m = std::move(m), ex, use_sse] {
     std::optional<json> reply;
     try {
-      reply = server.Handle(*s->mcp, m);
+      // Queued before shutdown began: answered, not run, so shutdown does not wait for work
+      // nobody will read.
+      reply = stopping ? MakeError(m.id, -32000, "Server shutting down; retry elsewhere")
+                       : server.Handle(*s->mcp, m);
     } catch (const std::exception& e) {
       reply = MakeError(m.id, kInternalError, fmt::format("Internal error: {}", e.what()));
     }
@@ -682,6 +686,7 @@ Result<int> HttpTransport::Start() {
 void HttpTransport::Stop(int64_t drain_ms) {
   auto& d = *impl_;
   if (!d.http) return;
+  d.stopping = true;
   {
     // Interrupt running tool calls; their (cancelled) answers end the streams they hold.
     std::shared_lock<std::shared_mutex> g(d.sessions_mu);

@@ -162,6 +162,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::shared_ptr<StreamImpl> current_;
   bool shutdown_requested_ = false;
   size_t lingered_ = 0;
+  size_t queued_bytes_ = 0;  // written to outq_ and not yet sent
+  static constexpr size_t kMaxQueuedBytes = 64u << 20;
   std::array<char, 16384> discard_;
 };
 
@@ -400,7 +402,15 @@ void Connection::WatchClose() {
 }
 
 void Connection::Enqueue(std::string bytes) {
+  queued_bytes_ += bytes.size();
   outq_.push_back(std::move(bytes));
+  // A client that reads too slowly for its stream is dropped rather than buffered without end
+  // (it may resume with Last-Event-ID).
+  if (queued_bytes_ > kMaxQueuedBytes) {
+    log::Warn("http: {} reads too slowly ({} bytes waiting); dropping the connection", remote_,
+              queued_bytes_);
+    return Abort();
+  }
   if (!writing_) WriteNext();
 }
 
@@ -419,9 +429,10 @@ void Connection::WriteNext() {
   }
   stream_.expires_after(std::chrono::milliseconds(srv_.o.write_timeout_ms));
   asio::async_write(stream_, asio::buffer(outq_.front()),
-                    [self = shared_from_this()](beast::error_code ec, size_t) {
+                    [self = shared_from_this()](beast::error_code ec, size_t n) {
                       // Aborted meanwhile (the peer hung up): the queue is already gone.
                       if (ec || self->state_ == State::kClosed) return self->Abort();
+                      self->queued_bytes_ -= std::min(self->queued_bytes_, n);
                       self->outq_.pop_front();
                       self->WriteNext();
                     });
@@ -465,6 +476,7 @@ void Connection::Abort() {
   beast::error_code ec;
   stream_.socket().close(ec);
   outq_.clear();
+  queued_bytes_ = 0;
 }
 
 void Connection::Shutdown() {

@@ -168,6 +168,28 @@ TEST(Server, ToolsChangingAtRunTimeNotifyInitializedSessions) {
   EXPECT_EQ(sent.size(), 2u);
 }
 
+TEST(Server, SubscriptionsPerSessionAreCapped) {
+  Server server({"t", "", "1", ""});
+  ResourceTemplate t;
+  t.uri_template = "t://{x}";
+  t.name = "t";
+  t.read = [](const std::map<std::string, std::string>& v, std::string*) {
+    return std::optional<ResourceContent>(
+        ResourceContent{"t://" + v.at("x"), "text/plain", "x", ""});
+  };
+  server.AddResourceTemplate(std::move(t));
+  Session s([](const json&, const json&) {});
+  server.Handle(s, Request("initialize", {{"protocolVersion", "2025-11-25"}}));
+  auto subscribe = [&](int i) {
+    return *server.Handle(s, Request("resources/subscribe", {{"uri", "t://" + std::to_string(i)}}));
+  };
+  for (size_t i = 0; i < kMaxSubscriptions; ++i)
+    ASSERT_TRUE(subscribe(static_cast<int>(i)).contains("result"));
+  auto refused = subscribe(static_cast<int>(kMaxSubscriptions));
+  EXPECT_EQ(refused["error"]["code"], kInvalidParams);
+  EXPECT_TRUE(subscribe(0).contains("result"));  // renewing one already held is fine
+}
+
 TEST(Server, InlineOnlyWhatCannotBlock) {
   Server server({"t", "", "1", ""});
   server.AddTool(SimpleTool("slow"));
