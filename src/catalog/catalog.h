@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -127,6 +128,12 @@ Result<std::unique_ptr<Catalog>> OpenCatalog(const std::string& backend, const s
 // "host:pid" of this process: recorded as a lock's owner so errors can name who holds it and the
 // embedded catalog can break locks whose owner process has died.
 std::string LockOwnerIdentity();
+
+// The one waiting policy of every catalog's AcquireLock: calls `try_once` (nullopt: it took the
+// lock; otherwise who holds it) with back-off, 5 ms doubling to 100 ms plus jitter, until it
+// succeeds or `timeout_ms` has passed; then Timeout naming the holder.
+Status WaitForLock(const std::string& name, int64_t timeout_ms,
+                   const std::function<Result<std::optional<std::string>>()>& try_once);
 
 // True when `owner` (a LockOwnerIdentity) names a process on this host that no longer exists:
 // its lock can be taken at once instead of waiting for the lease (a crashed local writer).

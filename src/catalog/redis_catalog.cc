@@ -5,7 +5,6 @@
 #include <hiredis/hiredis.h>
 
 #include <chrono>
-#include <random>
 #include <thread>
 
 #include <fmt/format.h>
@@ -146,6 +145,24 @@ constexpr const char* kReleaseScript = R"lua(
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 )lua";
+
+// How a command rides out a lost connection: attempts until `window_ms` has passed, sleeping
+// 50 ms doubling to 1 s in between.
+class RetryWindow {
+ public:
+  explicit RetryWindow(int64_t window_ms)
+      : deadline_(std::chrono::steady_clock::now() + std::chrono::milliseconds(window_ms)) {}
+  bool Expired() const { return std::chrono::steady_clock::now() >= deadline_; }
+  int64_t next_ms() const { return next_ms_; }
+  void Sleep() {
+    std::this_thread::sleep_for(std::chrono::milliseconds(next_ms_));
+    next_ms_ = std::min<int64_t>(next_ms_ * 2, 1000);
+  }
+
+ private:
+  std::chrono::steady_clock::time_point deadline_;
+  int64_t next_ms_ = 50;
+};
 
 Result<std::pair<std::string, int>> ParseHostPort(const std::string& text, const char* setting) {
   size_t colon = text.rfind(':');
@@ -424,9 +441,7 @@ Result<RedisValue> RedisCatalog::RunOnce(const std::vector<std::string>& argv, b
 }
 
 Result<RedisValue> RedisCatalog::Run(const std::vector<std::string>& argv) {
-  auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.retry_window_ms);
-  int64_t backoff_ms = 50;
+  RetryWindow retry(config_.retry_window_ms);
   Status last = Status::Ok();
   while (true) {
     bool lost = false;
@@ -439,13 +454,12 @@ Result<RedisValue> RedisCatalog::Run(const std::vector<std::string>& argv) {
       if (c.ok()) continue;
       last = c;
     }
-    if (std::chrono::steady_clock::now() >= deadline) {
+    if (retry.Expired()) {
       return Status::IoError(fmt::format("the Redis catalog ({}) is unreachable: {}",
                                          config_.Describe(), last.message()));
     }
-    log::Warn("redis catalog: {}; retrying in {} ms", last.message(), backoff_ms);
-    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
-    backoff_ms = std::min<int64_t>(backoff_ms * 2, 1000);
+    log::Warn("redis catalog: {}; retrying in {} ms", last.message(), retry.next_ms());
+    retry.Sleep();
   }
 }
 
@@ -508,9 +522,7 @@ Status RedisCatalog::Commit(const TableRef& t, int64_t expected_version, const C
                                    std::to_string(r.version),
                                    t.super_name,
                                    std::to_string(r.committed_micros)};
-  auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.retry_window_ms);
-  int64_t backoff_ms = 50;
+  RetryWindow retry(config_.retry_window_ms);
   // After a lost connection the script may or may not have run: the head says which. A blind
   // retry could turn our own success into a conflict, and the writer would write twice.
   bool maybe_applied = false;
@@ -570,15 +582,14 @@ Status RedisCatalog::Commit(const TableRef& t, int64_t expected_version, const C
       maybe_applied = true;
       last = reply.status();
     }
-    if (std::chrono::steady_clock::now() >= deadline) {
+    if (retry.Expired()) {
       return Status::IoError(
           fmt::format("commit of {} version {}: the Redis catalog ({}) is unreachable: {}",
                       t.ToString(), r.version, config_.Describe(), last.message()));
     }
     log::Warn("redis catalog: commit of {} interrupted ({}); retrying", t.ToString(),
               last.message());
-    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
-    backoff_ms = std::min<int64_t>(backoff_ms * 2, 1000);
+    retry.Sleep();
   }
   // Under Sentinel a commit counts once a replica has it, so a failover cannot take it back.
   // Only replicas that are connected are waited for: with none (the old master is down, the
@@ -675,39 +686,24 @@ Result<std::unique_ptr<Lock>> RedisCatalog::AcquireLock(const std::string& name,
                                                         int64_t timeout_ms) {
   // The value names the holder, so a refusal can say who holds it.
   std::string value = RandomId() + " " + LockOwnerIdentity();
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  std::minstd_rand jitter(static_cast<unsigned>(NowMicros()));
-  int64_t backoff_ms = 5;
-  while (true) {
-    std::string holder;
-    {
-      std::lock_guard<std::mutex> g(mu_);
+  auto try_once = [&]() -> Result<std::optional<std::string>> {
+    std::lock_guard<std::mutex> g(mu_);
+    while (true) {
       ST_ASSIGN_OR_RETURN(auto r,
                           Run({"SET", LockKey(name), value, "NX", "PX", std::to_string(ttl_ms)}));
-      if (r.type == RedisValue::Type::kStatus) {
-        return std::unique_ptr<Lock>(std::make_unique<LeasedLock>(this, name, value, ttl_ms));
-      }
+      if (r.type == RedisValue::Type::kStatus) return std::optional<std::string>();
       ST_ASSIGN_OR_RETURN(auto cur, Run({"GET", LockKey(name)}));
       // Our own SET may have landed before a lost reply was retried.
-      if (cur.str == value)
-        return std::unique_ptr<Lock>(std::make_unique<LeasedLock>(this, name, value, ttl_ms));
-      holder = cur.str.substr(cur.str.find(' ') + 1);
-      if (cur.type == RedisValue::Type::kString && OwnerIsDeadLocalProcess(holder)) {
-        ST_RETURN_IF_ERROR(Run({"EVAL", kReleaseScript, "1", LockKey(name), cur.str}).status());
-        log::Info("redis catalog: broke lock {} of dead process {}", name, holder);
-        continue;
-      }
+      if (cur.str == value) return std::optional<std::string>();
+      std::string holder = cur.str.substr(cur.str.find(' ') + 1);
+      if (cur.type != RedisValue::Type::kString || !OwnerIsDeadLocalProcess(holder))
+        return std::optional<std::string>(holder);
+      ST_RETURN_IF_ERROR(Run({"EVAL", kReleaseScript, "1", LockKey(name), cur.str}).status());
+      log::Info("redis catalog: broke lock {} of dead process {}", name, holder);
     }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return Status::Timeout(
-          fmt::format("could not lock {} within {} ms: it is held by {}; retry later or raise "
-                      "SUPERTABLE_LOCK_TIMEOUT_MS",
-                      name, timeout_ms, holder.empty() ? "another writer" : holder));
-    }
-    std::this_thread::sleep_for(
-        std::chrono::milliseconds(backoff_ms + static_cast<int64_t>(jitter() % 5)));
-    backoff_ms = std::min<int64_t>(backoff_ms * 2, 100);
-  }
+  };
+  ST_RETURN_IF_ERROR(WaitForLock(name, timeout_ms, try_once));
+  return std::unique_ptr<Lock>(std::make_unique<LeasedLock>(this, name, value, ttl_ms));
 }
 
 Status RedisCatalog::RenewLock(const std::string& name, const std::string& value, int64_t ttl_ms) {

@@ -365,23 +365,9 @@ Result<std::optional<std::string>> SqliteCatalog::TryAcquire(const std::string& 
 Result<std::unique_ptr<Lock>> SqliteCatalog::AcquireLock(const std::string& name, int64_t ttl_ms,
                                                          int64_t timeout_ms) {
   std::string token = RandomId();
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  std::minstd_rand jitter(static_cast<unsigned>(NowMicros()));
-  int64_t backoff_ms = 5;
-  while (true) {
-    ST_ASSIGN_OR_RETURN(auto holder, TryAcquire(name, token, ttl_ms));
-    if (!holder)
-      return std::unique_ptr<Lock>(std::make_unique<LeasedLock>(this, name, token, ttl_ms));
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return Status::Timeout(
-          fmt::format("could not lock {} within {} ms: it is held by {}; retry later or raise "
-                      "SUPERTABLE_LOCK_TIMEOUT_MS",
-                      name, timeout_ms, *holder));
-    }
-    std::this_thread::sleep_for(
-        std::chrono::milliseconds(backoff_ms + static_cast<int64_t>(jitter() % 5)));
-    backoff_ms = std::min<int64_t>(backoff_ms * 2, 100);
-  }
+  ST_RETURN_IF_ERROR(
+      WaitForLock(name, timeout_ms, [&] { return TryAcquire(name, token, ttl_ms); }));
+  return std::unique_ptr<Lock>(std::make_unique<LeasedLock>(this, name, token, ttl_ms));
 }
 
 Status SqliteCatalog::RenewLock(const std::string& name, const std::string& token, int64_t ttl_ms) {

@@ -12,6 +12,7 @@
 
 #include "cli/demo.h"
 #include "common/log.h"
+#include "common/net.h"
 #include "common/text.h"
 #include "common/version.h"
 #include "mcp/streamable_http.h"
@@ -22,10 +23,6 @@ namespace supertable {
 namespace fs = std::filesystem;
 
 namespace {
-
-bool IsLoopback(const std::string& host) {
-  return host == "127.0.0.1" || host == "::1" || host.rfind("127.", 0) == 0;
-}
 
 bool Truthy(const std::string& v) { return v == "1" || v == "true" || v == "TRUE" || v == "yes"; }
 
@@ -86,7 +83,7 @@ Result<mcp::HttpTransportOptions> HttpOptions(const ServeFlags& f, bool* require
         "SUPERTABLE_MCP_AUTH_TOKEN is set but SUPERTABLE_REQUIRE_TOKEN is not 1: the token is not "
         "checked");
   }
-  if (!*require_token && !IsLoopback(o.http.host) && !f.allow_unauthenticated) {
+  if (!*require_token && !IsLoopbackHost(o.http.host) && !f.allow_unauthenticated) {
     return Status::InvalidArgument(fmt::format(
         "refusing to serve on {} without a token: anyone who can reach it could read the "
         "warehouse. Set SUPERTABLE_REQUIRE_TOKEN=1 and SUPERTABLE_MCP_AUTH_TOKEN, or pass "

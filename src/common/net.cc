@@ -22,4 +22,8 @@ int FreeLoopbackPort() {
   return port;
 }
 
+bool IsLoopbackHost(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
+}
+
 }  // namespace supertable

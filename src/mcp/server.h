@@ -57,6 +57,11 @@ class Session {
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
   std::weak_ptr<SessionLink> link() const { return link_; }
+  // Interrupts every request of this session that is running (session end, shutdown).
+  void CancelAll() {
+    std::lock_guard<std::mutex> g(mu);
+    for (auto& [id, token] : in_flight) token->Cancel();
+  }
   // Stops server broadcasts from reaching this session; transports call it when it ends.
   void Detach() {
     std::lock_guard<std::mutex> g(link_->mu);

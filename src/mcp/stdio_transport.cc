@@ -132,8 +132,7 @@ int ServeStdio(Server& server, FILE* in, FILE* out, const StdioOptions& options)
     // Asked to stop: withdraw what is queued and interrupt what runs, then wait for it.
     std::lock_guard<std::mutex> g(mu);
     pending.clear();
-    std::lock_guard<std::mutex> s(session.mu);
-    for (auto& [id, token] : session.in_flight) token->Cancel();
+    session.CancelAll();
   }
   {
     // Let requests in flight finish; a client that closed stdin may still read stdout.

@@ -19,6 +19,7 @@
 
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/net.h"
 #include "common/work_queue.h"
 
 namespace supertable::mcp {
@@ -73,10 +74,6 @@ std::string HostOnly(const std::string& host_header) {
     return close == std::string::npos ? h : h.substr(0, close + 1);
   }
   return h.substr(0, h.find(':'));
-}
-
-bool IsLoopbackName(const std::string& host) {
-  return host == "localhost" || host == "127.0.0.1" || host == "[::1]" || host == "::1";
 }
 
 std::string SseEvent(const std::string& id, const json& message) {
@@ -291,7 +288,7 @@ std::optional<http::Response> HttpTransport::Impl::CheckHeaders(const http::Requ
       for (const char* scheme : {"http://", "https://"}) {
         if (lo.rfind(scheme, 0) != 0) continue;
         std::string rest = lo.substr(std::string(scheme).size());
-        ok = ok || IsLoopbackName(HostOnly(rest));
+        ok = ok || IsLoopbackHost(HostOnly(rest));
       }
     } else {
       for (const auto& a : o.allowed_origins) ok = ok || a == "*" || Lower(a) == lo;
@@ -588,10 +585,7 @@ void HttpTransport::Impl::EndSession(const std::shared_ptr<HttpSession>& s) {
     std::unique_lock<std::shared_mutex> g(sessions_mu);
     sessions.erase(s->id);
   }
-  {
-    std::lock_guard<std::mutex> g(s->mcp->mu);
-    for (auto& [id, token] : s->mcp->in_flight) token->Cancel();
-  }
+  s->mcp->CancelAll();
   std::lock_guard<std::mutex> g(s->mu);
   for (auto& [n, st] : s->streams) {
     st.done = true;
@@ -658,10 +652,9 @@ Result<int> HttpTransport::Start() {
   auto& d = *impl_;
   d.allowed_hosts = d.o.allowed_hosts;
   const std::string& host = d.o.http.host;
-  bool loopback = host == "127.0.0.1" || host == "::1" || host == "localhost";
   if (d.allowed_hosts.empty()) {
-    if (loopback) {
-      d.allowed_hosts = {"localhost", "127.0.0.1", "[::1]"};
+    if (IsLoopbackHost(host)) {
+      d.allowed_hosts = {"localhost", "127.0.0.1", "[::1]", host};
     } else if (host == "0.0.0.0" || host == "::") {
       d.allowed_hosts = {"*"};  // any interface: names unknown; the token is the defence
     } else {
@@ -690,10 +683,7 @@ void HttpTransport::Stop(int64_t drain_ms) {
   {
     // Interrupt running tool calls; their (cancelled) answers end the streams they hold.
     std::shared_lock<std::shared_mutex> g(d.sessions_mu);
-    for (auto& [id, s] : d.sessions) {
-      std::lock_guard<std::mutex> l(s->mcp->mu);
-      for (auto& [rid, token] : s->mcp->in_flight) token->Cancel();
-    }
+    for (auto& [id, s] : d.sessions) s->mcp->CancelAll();
   }
   d.http->Stop(drain_ms);
   d.work->Stop();
