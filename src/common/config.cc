@@ -99,7 +99,8 @@ Result<Config> Config::FromEnvironment() {
                         IntSetting{"SUPERTABLE_QUERY_TIMEOUT_MS", &c.query_timeout_ms, 0},
                         IntSetting{"SUPERTABLE_MAX_RESULT_BYTES", &c.max_result_bytes, 0},
                         IntSetting{"SUPERTABLE_MAX_CONCURRENT_QUERIES", &concurrent, 1},
-                        IntSetting{"SUPERTABLE_QUERY_QUEUE", &queue, 0}}) {
+                        IntSetting{"SUPERTABLE_QUERY_QUEUE", &queue, 0},
+                        IntSetting{"SUPERTABLE_CACHE_MAX_BYTES", &c.cache_max_bytes, 0}}) {
     if (auto v = GetSetting(s.name); v && !v->empty()) {
       ST_ASSIGN_OR_RETURN(*s.target, ParseIntSetting(s.name, *v, s.min));
     }
@@ -119,9 +120,10 @@ Status Config::Finish() {
   ST_RETURN_IF_ERROR(ValidateName(organization, "organization"));
   for (auto& ch : storage_type)
     ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-  if (storage_type != "LOCAL") {
+  if (storage_type != "LOCAL" && storage_type != "MINIO" && storage_type != "S3" &&
+      storage_type != "GCP" && storage_type != "AZURE") {
     return Status::InvalidArgument(fmt::format(
-        "STORAGE_TYPE={} is not available in this build; expected LOCAL", storage_type));
+        "STORAGE_TYPE={} is not known; expected LOCAL, MINIO, S3, GCP or AZURE", storage_type));
   }
   for (auto& ch : locking_backend)
     ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));

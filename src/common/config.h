@@ -15,7 +15,7 @@ namespace supertable {
 struct Config {
   std::string home;             // SUPERTABLE_HOME: catalog, local data, staging
   std::string organization;     // SUPERTABLE_ORGANIZATION
-  std::string storage_type;     // STORAGE_TYPE: LOCAL (more in later releases)
+  std::string storage_type;     // STORAGE_TYPE: LOCAL, MINIO, S3, GCP, AZURE
   std::string locking_backend;  // LOCKING_BACKEND: sqlite (embedded default)
   int duckdb_threads = 0;       // SUPERTABLE_DUCKDB_THREADS; 0 = DuckDB's default (all cores)
   std::string
@@ -32,6 +32,8 @@ struct Config {
   int max_concurrent_queries = 4;  // SUPERTABLE_MAX_CONCURRENT_QUERIES
   int query_queue = 16;            // SUPERTABLE_QUERY_QUEUE: queries waiting beyond that get "busy"
   std::string log_level = "warn";  // LOG_LEVEL
+  // SUPERTABLE_CACHE_MAX_BYTES: local disk cache of remote objects under home/cache; 0: none
+  int64_t cache_max_bytes = 2ll << 30;
 
   // Reads the environment (and .env) for every setting; flags are applied by the caller after.
   static Result<Config> FromEnvironment();

@@ -22,6 +22,7 @@
 #include "engine/duck_config.h"
 #include "engine/duck_errors.h"
 #include "engine/engine.h"
+#include "engine/object_file_system.h"
 #include "engine/progress_watch.h"
 #include "engine/query_sandbox.h"
 #include "engine/schema_evolution.h"
@@ -287,6 +288,7 @@ class DuckEngine : public Engine {
       duckdb::DBConfig config;
       ApplyBaseConfig(options_, config);
       db_ = std::make_unique<duckdb::DuckDB>(nullptr, &config);
+      if (options_.object_cache) RegisterObjectFileSystem(*db_, options_.object_cache);
     } catch (const std::exception& e) {
       duckdb::ErrorData error(e);
       return Status::InvalidArgument(fmt::format("cannot start DuckDB: {}", error.RawMessage()));

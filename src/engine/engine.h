@@ -21,6 +21,8 @@
 
 namespace supertable {
 
+class ObjectCache;
+
 // kJsonArray is kJson after the reader has seen a '[' first; users name only kJson.
 enum class InputFormat { kAuto, kCsv, kJson, kJsonArray, kParquet };
 // "csv", "json", "ndjson", "jsonl", "parquet"; auto resolves from the file extension.
@@ -139,6 +141,9 @@ struct EngineOptions {
   std::vector<std::string> readable_directories;
   int max_concurrent_queries = 4;  // queries running at once
   int max_queued_queries = 16;     // queries waiting for a slot; beyond that: "busy"
+  // Remote objects (paths under kRemoteScheme) are read through this cache; nullptr when the
+  // store is local. Must outlive the engine.
+  ObjectCache* object_cache = nullptr;
 };
 
 class Engine {

@@ -18,6 +18,7 @@
 #include "common/periodic_task.h"
 #include "engine/duck_config.h"
 #include "engine/duck_errors.h"
+#include "engine/object_file_system.h"
 #include "engine/sql_guard.h"
 #include "engine/sql_text.h"
 #include "engine/table_scan.h"
@@ -125,6 +126,7 @@ Result<std::unique_ptr<QuerySandbox>> QuerySandbox::OpenOrThrow(const EngineOpti
   // 'file.parquet' or 'https://...' in FROM must not turn into a file read.
   config.replacement_scans.clear();
   sandbox->db_ = std::make_unique<duckdb::DuckDB>(nullptr, &config);
+  if (options.object_cache) RegisterObjectFileSystem(*sandbox->db_, options.object_cache);
   duckdb::Connection con(*sandbox->db_);
   std::string dirs;
   for (const auto& d : options.readable_directories)

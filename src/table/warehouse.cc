@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/names.h"
 #include "engine/schema_evolution.h"
+#include "storage/remote_object_store.h"
 
 namespace supertable {
 
@@ -63,9 +64,15 @@ Result<std::unique_ptr<Warehouse>> Warehouse::Open(const Config& config) {
   eo.readable_directories = {store->ReadRoot()};
   eo.max_concurrent_queries = config.max_concurrent_queries;
   eo.max_queued_queries = config.query_queue;
+  std::unique_ptr<ObjectCache> cache;
+  if (auto* remote = dynamic_cast<RemoteObjectStore*>(store.get())) {
+    cache = std::make_unique<ObjectCache>(remote, remote->Describe(), config.home + "/cache",
+                                          config.cache_max_bytes);
+    eo.object_cache = cache.get();
+  }
   ST_ASSIGN_OR_RETURN(auto engine, Engine::Open(eo));
-  return std::unique_ptr<Warehouse>(
-      new Warehouse(config, std::move(catalog), std::move(store), std::move(engine)));
+  return std::unique_ptr<Warehouse>(new Warehouse(config, std::move(catalog), std::move(store),
+                                                  std::move(cache), std::move(engine)));
 }
 
 Status Warehouse::CheckSuperExists(const std::string& super_name) {

@@ -17,6 +17,7 @@
 #include "common/periodic_task.h"
 #include "common/status.h"
 #include "engine/engine.h"
+#include "storage/object_cache.h"
 #include "storage/object_store.h"
 #include "table/snapshot.h"
 
@@ -124,6 +125,8 @@ class Warehouse {
   Catalog& catalog() { return *catalog_; }
   ObjectStore& store() { return *store_; }
   Engine& engine() { return *engine_; }
+  // nullptr when the store is local.
+  ObjectCache* object_cache() { return cache_.get(); }
   TableRef Ref(const std::string& super_name, const std::string& table) const {
     return {config_.organization, super_name, table};
   }
@@ -159,10 +162,11 @@ class Warehouse {
 
  private:
   Warehouse(Config config, std::unique_ptr<Catalog> catalog, std::unique_ptr<ObjectStore> store,
-            std::unique_ptr<Engine> engine)
+            std::unique_ptr<ObjectCache> cache, std::unique_ptr<Engine> engine)
       : config_(std::move(config)),
         catalog_(std::move(catalog)),
         store_(std::move(store)),
+        cache_(std::move(cache)),
         engine_(std::move(engine)) {}
 
   // Moves staged files (local path, key) into the store, writes `snap` as a new snapshot
@@ -175,6 +179,7 @@ class Warehouse {
   Config config_;
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<ObjectStore> store_;
+  std::unique_ptr<ObjectCache> cache_;  // remote stores only; the engine reads through it
   std::unique_ptr<Engine> engine_;
 };
 

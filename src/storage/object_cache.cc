@@ -1,0 +1,200 @@
+// Block cache of immutable remote objects on local disk.
+#include "storage/object_cache.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "common/ids.h"
+#include "common/log.h"
+#include "storage/crypto.h"
+#include "storage/object_store.h"
+
+namespace supertable {
+
+namespace fs = std::filesystem;
+
+ObjectCache::ObjectCache(ObjectStore* store, std::string identity, std::string dir,
+                         int64_t max_bytes)
+    : store_(store), identity_(std::move(identity)), dir_(std::move(dir)), max_bytes_(max_bytes) {
+  if (max_bytes_ > 0) Scan();
+}
+
+void ObjectCache::Scan() {
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  if (ec) {
+    log::Warn("object cache {} unavailable ({}); reading without it", dir_, ec.message());
+    max_bytes_ = 0;
+    return;
+  }
+  // Earlier runs' blocks stay useful; their modification times order them for eviction.
+  std::vector<std::pair<int64_t, std::pair<std::string, int64_t>>> found;
+  for (auto it = fs::recursive_directory_iterator(dir_, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    std::string name = it->path().filename().string();
+    if (name.rfind(".tmp-", 0) == 0) {
+      fs::remove(it->path(), ec);  // a block whose writer died
+      continue;
+    }
+    auto mtime = fs::last_write_time(it->path(), ec).time_since_epoch().count();
+    found.push_back({static_cast<int64_t>(mtime),
+                     {it->path().string(), static_cast<int64_t>(it->file_size(ec))}});
+  }
+  std::sort(found.begin(), found.end());
+  std::lock_guard<std::mutex> g(mu_);
+  for (auto& [mtime, f] : found) {
+    blocks_[f.first] = Entry{f.second, ++clock_};
+    resident_ += f.second;
+  }
+  EvictLocked();
+}
+
+std::string ObjectCache::BlockPath(const std::string& key, int64_t block) const {
+  std::string h = HexEncode(Sha256(identity_ + "\n" + key)).substr(0, 32);
+  return fmt::format("{}/{}/{}.{}", dir_, h.substr(0, 2), h, block);
+}
+
+Result<int64_t> ObjectCache::Size(const std::string& key) {
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    if (auto it = sizes_.find(key); it != sizes_.end()) return it->second;
+  }
+  remote_requests_.fetch_add(1);
+  ST_ASSIGN_OR_RETURN(ObjectInfo info, store_->Stat(key));
+  std::lock_guard<std::mutex> g(mu_);
+  sizes_[key] = info.size;
+  return info.size;
+}
+
+bool ObjectCache::LoadBlock(const std::string& path, int64_t expected, std::string* out) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  out->resize(static_cast<size_t>(expected));
+  ssize_t n = ::pread(fd, out->data(), out->size(), 0);
+  char extra;
+  bool exact = n == expected && ::pread(fd, &extra, 1, expected) == 0;
+  ::close(fd);
+  if (!exact) {
+    // Not what we wrote (a foreign or damaged file): drop it and fetch again.
+    ::unlink(path.c_str());
+    return false;
+  }
+  return true;
+}
+
+void ObjectCache::StoreBlock(const std::string& path, const std::string& data) {
+  std::error_code ec;
+  fs::path p(path);
+  fs::create_directories(p.parent_path(), ec);
+  std::string tmp = (p.parent_path() / (".tmp-" + RandomId())).string();
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return;  // caching is best effort; the read itself has succeeded
+  bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return;
+  }
+  Touch(path, static_cast<int64_t>(data.size()));
+}
+
+void ObjectCache::Touch(const std::string& path, int64_t bytes) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto [it, inserted] = blocks_.try_emplace(path, Entry{bytes, 0});
+  if (inserted) resident_ += bytes;
+  it->second.tick = ++clock_;
+  EvictLocked();
+}
+
+void ObjectCache::EvictLocked() {
+  if (resident_ <= max_bytes_) return;
+  // Down to 90% so that eviction runs now and then rather than on every new block.
+  std::vector<std::pair<uint64_t, std::string>> order;
+  order.reserve(blocks_.size());
+  for (const auto& [path, e] : blocks_) order.emplace_back(e.tick, path);
+  std::sort(order.begin(), order.end());
+  for (const auto& [tick, path] : order) {
+    if (resident_ <= max_bytes_ / 10 * 9) break;
+    resident_ -= blocks_[path].bytes;
+    blocks_.erase(path);
+    ::unlink(path.c_str());
+  }
+}
+
+Status ObjectCache::Read(const std::string& key, int64_t offset, int64_t length, char* out) {
+  if (length <= 0) return Status::Ok();
+  ST_ASSIGN_OR_RETURN(int64_t size, Size(key));
+  if (offset < 0 || offset + length > size) {
+    return Status::InvalidArgument(fmt::format("read of {} bytes at {} is past the end of {} ({} bytes)",
+                                               length, offset, key, size));
+  }
+  if (max_bytes_ <= 0) {
+    remote_requests_.fetch_add(1);
+    ST_ASSIGN_OR_RETURN(std::string data, store_->GetRange(key, offset, length));
+    if (static_cast<int64_t>(data.size()) != length) {
+      return Status::IoError(fmt::format("short read of {}: {} of {} bytes at {}", key,
+                                         data.size(), length, offset));
+    }
+    remote_bytes_.fetch_add(length);
+    std::copy(data.begin(), data.end(), out);
+    return Status::Ok();
+  }
+  const int64_t first = offset / kBlockBytes, last = (offset + length - 1) / kBlockBytes;
+  auto block_len = [&](int64_t b) { return std::min(kBlockBytes, size - b * kBlockBytes); };
+  // Copies the part of block `b` (held in `data`) that the read covers.
+  auto deliver = [&](int64_t b, const std::string& data) {
+    int64_t start = std::max(offset, b * kBlockBytes);
+    int64_t end = std::min(offset + length, b * kBlockBytes + block_len(b));
+    std::copy(data.begin() + (start - b * kBlockBytes), data.begin() + (end - b * kBlockBytes),
+              out + (start - offset));
+  };
+  std::string data;
+  for (int64_t b = first; b <= last;) {
+    std::string path = BlockPath(key, b);
+    if (LoadBlock(path, block_len(b), &data)) {
+      Touch(path, block_len(b));
+      cache_bytes_.fetch_add(block_len(b));
+      deliver(b, data);
+      ++b;
+      continue;
+    }
+    // A run of missing blocks, fetched in one request.
+    int64_t run_end = b + 1;
+    while (run_end <= last && ::access(BlockPath(key, run_end).c_str(), F_OK) != 0) ++run_end;
+    int64_t from = b * kBlockBytes, to = (run_end - 1) * kBlockBytes + block_len(run_end - 1);
+    remote_requests_.fetch_add(1);
+    ST_ASSIGN_OR_RETURN(std::string run, store_->GetRange(key, from, to - from));
+    if (static_cast<int64_t>(run.size()) != to - from) {
+      return Status::IoError(fmt::format("short read of {}: {} of {} bytes at {}", key,
+                                         run.size(), to - from, from));
+    }
+    remote_bytes_.fetch_add(to - from);
+    for (int64_t k = b; k < run_end; ++k) {
+      std::string piece = run.substr(static_cast<size_t>((k - b) * kBlockBytes),
+                                     static_cast<size_t>(block_len(k)));
+      StoreBlock(BlockPath(key, k), piece);
+      deliver(k, piece);
+    }
+    b = run_end;
+  }
+  return Status::Ok();
+}
+
+ObjectCacheStats ObjectCache::stats() const {
+  ObjectCacheStats s;
+  s.remote_requests = remote_requests_.load();
+  s.remote_bytes = remote_bytes_.load();
+  s.cache_bytes = cache_bytes_.load();
+  std::lock_guard<std::mutex> g(mu_);
+  s.resident_bytes = resident_;
+  return s;
+}
+
+}  // namespace supertable

@@ -1,0 +1,74 @@
+// ObjectCache: byte ranges of remote objects, read through a size-bounded cache on local disk.
+//
+// SuperTable never changes an object once written (object_store.h), so a cached byte is valid
+// for as long as the object exists: no revalidation, no version tags. Objects are cached in
+// aligned blocks; a read fetches only the blocks it lacks, consecutive missing blocks in one
+// ranged GET, so a selective query downloads the row groups and columns it reads and no more.
+// Least recently used blocks are evicted past `max_bytes`. Blocks are written to a temporary
+// file and renamed, so a crash or a second process sharing the directory never sees half a
+// block; a block that vanished (evicted by another process) is simply fetched again.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "common/status.h"
+
+namespace supertable {
+
+class ObjectStore;
+
+struct ObjectCacheStats {
+  int64_t remote_requests = 0;  // ranged GETs and HEADs sent
+  int64_t remote_bytes = 0;     // bytes downloaded
+  int64_t cache_bytes = 0;      // bytes served from local blocks
+  int64_t resident_bytes = 0;   // bytes the cache holds now
+};
+
+class ObjectCache {
+ public:
+  static constexpr int64_t kBlockBytes = 256 << 10;
+
+  // `identity` names the store (endpoint and bucket) so two warehouses never share entries;
+  // `max_bytes` 0 turns the disk cache off (reads go straight to the store).
+  ObjectCache(ObjectStore* store, std::string identity, std::string dir, int64_t max_bytes);
+
+  Result<int64_t> Size(const std::string& key);
+  // Fills out[0, length) with the object's bytes at [offset, offset + length); the range must
+  // lie inside the object.
+  Status Read(const std::string& key, int64_t offset, int64_t length, char* out);
+
+  ObjectCacheStats stats() const;
+
+ private:
+  struct Entry {
+    int64_t bytes = 0;
+    uint64_t tick = 0;
+  };
+  std::string BlockPath(const std::string& key, int64_t block) const;
+  bool LoadBlock(const std::string& path, int64_t expected, std::string* out);
+  void StoreBlock(const std::string& path, const std::string& data);
+  void Touch(const std::string& path, int64_t bytes);
+  void EvictLocked();
+  void Scan();
+
+  ObjectStore* store_;
+  std::string identity_;
+  std::string dir_;
+  int64_t max_bytes_;
+
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, int64_t> sizes_;  // key -> object size (objects are immutable)
+  std::unordered_map<std::string, Entry> blocks_;   // block file -> entry
+  int64_t resident_ = 0;
+  uint64_t clock_ = 0;
+
+  std::atomic<int64_t> remote_requests_{0};
+  std::atomic<int64_t> remote_bytes_{0};
+  std::atomic<int64_t> cache_bytes_{0};
+};
+
+}  // namespace supertable

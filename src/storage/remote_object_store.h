@@ -1,0 +1,75 @@
+// RemoteObjectStore: what the S3 and Azure stores share. Objects live behind HTTP; files being
+// prepared live in a local staging directory; DuckDB reads objects through the paths ReadPath
+// returns (kRemoteScheme + key), which the engine's file system turns into ranged reads.
+//
+// PutFile uploads a finished local file. Small files go up in one request; larger ones in
+// parts (S3 multipart upload, Azure blocks), committed at the end, so an object is never
+// visible half-written; a failed upload is aborted and leaves nothing visible.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "storage/http_client.h"
+#include "storage/object_store.h"
+
+namespace supertable {
+
+// Paths DuckDB opens for remote objects: "supertable-object://<key>".
+inline constexpr const char* kRemoteScheme = "supertable-object://";
+
+struct RemoteStoreOptions {
+  std::string staging_dir;
+  int64_t part_bytes = 16ll << 20;  // files larger than this are uploaded in parts of this size
+  HttpClientOptions http;
+};
+
+class RemoteObjectStore : public ObjectStore {
+ public:
+  Status PutFile(const std::string& key, const std::string& local_path) override;
+  std::string ReadPath(const std::string& key) const override { return kRemoteScheme + key; }
+  std::string ReadRoot() const override { return kRemoteScheme; }
+  std::string StagingDir() const override { return options_.staging_dir; }
+
+  // "s3://bucket at http://127.0.0.1:9000": names the store in errors and keys the local cache.
+  virtual std::string Describe() const = 0;
+
+  // Requests and bytes received since start (for benchmarks and `health`).
+  int64_t requests() const { return requests_.load(); }
+  int64_t bytes_received() const { return bytes_received_.load(); }
+
+ protected:
+  explicit RemoteObjectStore(RemoteStoreOptions options);
+
+  // An upload in parts: begin, send parts 1..n in order, complete (or abort on failure).
+  virtual Result<std::string> BeginUpload(const std::string& key) = 0;  // upload id
+  // Returns the part's receipt (S3 ETag, Azure block id) for CompleteUpload.
+  virtual Result<std::string> UploadPart(const std::string& key, const std::string& upload_id,
+                                         int part_number, const std::string& data) = 0;
+  virtual Status CompleteUpload(const std::string& key, const std::string& upload_id,
+                                const std::vector<std::string>& receipts) = 0;
+  virtual void AbortUpload(const std::string& key, const std::string& upload_id) = 0;
+
+  // One clear error for an unexpected answer: the operation, the HTTP status and the server's
+  // own error code and message when the body carries them (S3 and Azure both use <Error>).
+  Status HttpError(const std::string& what, const HttpResponse& response) const;
+  // Counts a finished request for the statistics above.
+  void Count(const HttpResponse& response) {
+    requests_.fetch_add(1);
+    bytes_received_.fetch_add(static_cast<int64_t>(response.body.size()));
+  }
+
+  RemoteStoreOptions options_;
+  HttpClient http_;
+
+ private:
+  std::atomic<int64_t> requests_{0};
+  std::atomic<int64_t> bytes_received_{0};
+};
+
+// Reads a local file whole (for uploads of small files and tests).
+Result<std::string> ReadLocalFile(const std::string& path);
+
+}  // namespace supertable
