@@ -152,7 +152,7 @@ Result<HttpResponse> AzureBlobStore::Call(const std::string& method, const std::
   ST_ASSIGN_OR_RETURN(
       HttpResponse r,
       http_.SendWithRetry([&] { return Build(method, key, params, headers, body); },
-                          fmt::format("{} {}", what, Describe())));
+                          fmt::format("{} on {}", what, Describe())));
   Count(r);
   return r;
 }

@@ -157,8 +157,8 @@ Result<HttpResponse> HttpClient::SendWithRetry(const std::function<HttpRequest()
     int64_t sleep_ms = std::uniform_int_distribution<int64_t>(delay_ms / 2, delay_ms)(rng);
     if (Clock::now() + std::chrono::milliseconds(sleep_ms) >= deadline) {
       if (!r.ok()) {
-        return Status::IoError(fmt::format("{} failed after {} attempts over {} ms: {}", what,
-                                           attempt, options_.retry_window_ms, failure));
+        return Status::IoError(fmt::format("{}: no answer after {} attempts in {} ms (last: {})",
+                                           what, attempt, options_.retry_window_ms, failure));
       }
       return r;  // the caller turns the last 5xx answer into its own error
     }

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "common/text.h"
 #include "storage/xml_scan.h"
 
 namespace supertable {
@@ -59,8 +60,7 @@ Status RemoteObjectStore::PutFile(const std::string& key, const std::string& loc
     if (s.ok()) s = CompleteUpload(key, upload, receipts);
     if (!s.ok()) {
       AbortUpload(key, upload);
-      return s.WithContext(fmt::format("upload of {} ({} bytes in parts) to {}", key, size,
-                                       Describe()));
+      return s.WithContext(fmt::format("upload of {} ({} in parts)", key, FormatBytes(size)));
     }
   }
   if (!s.ok()) return s;

@@ -89,7 +89,7 @@ Result<HttpResponse> S3ObjectStore::Call(const std::string& method, const std::s
   ST_ASSIGN_OR_RETURN(
       HttpResponse r,
       http_.SendWithRetry([&] { return Build(method, key, params, headers, body); },
-                          fmt::format("{} {}", what, Describe())));
+                          fmt::format("{} on {}", what, Describe())));
   Count(r);
   return r;
 }

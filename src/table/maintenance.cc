@@ -112,7 +112,13 @@ Result<GcResult> Warehouse::Gc(const TableRef& t, const GcOptions& options) {
   ST_ASSIGN_OR_RETURN(CommitRecord head, RequireHead(t));
   GcResult result;
   int64_t now = NowMicros();
-  int64_t cutoff = now - options.retention_micros;
+  // A query anywhere may still be reading the version that was current when it started, and no
+  // query runs longer than the query timeout: whatever the retention asked for, versions current
+  // within that window (plus slack for clocks and snapshot loading) stay.
+  const int64_t running_query_window = options.running_query_window_micros.value_or(
+      (config_.query_timeout_ms > 0 ? config_.query_timeout_ms : 24ll * 3600 * 1000) * 1000 +
+      kGcClockSlackMicros);
+  int64_t cutoff = now - std::max(options.retention_micros, running_query_window);
 
   // 1. Expire history older than the retention window, but keep the newest version that was
   //    already current at the cutoff: "as of" any moment inside the window must still resolve.

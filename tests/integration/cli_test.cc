@@ -147,7 +147,8 @@ TEST_F(Cli, CompactGcDrop) {
   EXPECT_NE(c.out.find("3 -> 1 files"), std::string::npos) << c.out;
   auto g = Run({"gc", "--retention", "0", "--grace", "0"});
   ASSERT_EQ(g.exit_code, 0) << g.err;
-  EXPECT_NE(g.out.find("3 version(s) expired"), std::string::npos) << g.out;
+  // Versions current within the query timeout stay: a running query may have pinned them.
+  EXPECT_NE(g.out.find("0 version(s) expired"), std::string::npos) << g.out;
   EXPECT_EQ(Run({"query", "s", "SELECT sum(id) FROM t", "--format", "csv"}).out, "sum(id)\n3\n");
   ASSERT_EQ(Run({"drop", "s", "t"}).exit_code, 0);
   ExpectUserError(Run({"query", "s", "SELECT * FROM t"}), "t");

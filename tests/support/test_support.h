@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -89,6 +90,41 @@ class RedisServer {
   bool sentinel_ = false;
   int port_ = 0;
   pid_t pid_ = -1;
+};
+
+// An object-storage server for tests: s3rver (S3 API) or azurite (Azure Blob), from the npm
+// packages of tests/storage, on a free loopback port with a data directory of its own; stopped
+// when destroyed. Kill and Restart keep the data, as a storage outage would.
+class StorageServer {
+ public:
+  enum class Kind { kS3, kAzure };
+  explicit StorageServer(Kind kind);
+  ~StorageServer();
+  int port() const { return port_; }
+  Kind kind() const { return kind_; }
+  // The settings that point SuperTable at this server (STORAGE_TYPE, endpoint, credentials,
+  // bucket or container `bucket`).
+  std::vector<std::pair<std::string, std::string>> Settings(const std::string& bucket) const;
+  void Kill();
+  void Restart();
+  bool running() const { return pid_ > 0; }
+
+ private:
+  void Start();
+  Kind kind_;
+  std::unique_ptr<TempDir> dir_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+// Sets environment variables for the life of the object and restores them afterwards.
+class ScopedEnv {
+ public:
+  explicit ScopedEnv(const std::vector<std::pair<std::string, std::string>>& vars);
+  ~ScopedEnv();
+
+ private:
+  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
 };
 
 }  // namespace supertable::testing
