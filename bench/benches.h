@@ -29,6 +29,15 @@ struct CatalogOptions {
   int operations = 2000;
 };
 
+struct StorageOptions {
+  int64_t rows = 5'000'000;
+  int runs = 3;
+};
+
+// A selective query over object storage (s3rver) cold, warm and hot against local disk, with the
+// bytes each fetched.
+int RunStorage(const StorageOptions& options);
+
 // Lock acquire+release and commit latency on Redis against the embedded SQLite catalog.
 int RunCatalog(const CatalogOptions& options);
 

@@ -52,7 +52,13 @@ int main(int argc, char** argv) {
       "catalog", "Lock and commit latency: Redis (started here) vs the embedded SQLite catalog");
   catalog->add_option("--ops", catalog_ops, "Operations per figure (default 2000)")
       ->check(CLI::PositiveNumber);
-  auto* all = app.add_subcommand("all", "ingest, then upsert, then query, then catalog");
+  int64_t storage_rows = 0;
+  auto* storage = app.add_subcommand(
+      "storage", "Selective query over object storage (s3rver, started here): cold, warm, hot vs local");
+  storage->add_option("--rows", storage_rows, "Rows in the table (default 5,000,000)")
+      ->check(CLI::PositiveNumber);
+  auto* all =
+      app.add_subcommand("all", "ingest, then upsert, then query, then catalog, then storage");
   all->add_option("--ingest-rows", ingest_rows, "Rows for the ingest benchmark")
       ->check(CLI::PositiveNumber);
   all->add_option("--upsert-rows", upsert_rows, "Rows for the upsert benchmark")
@@ -86,5 +92,10 @@ int main(int argc, char** argv) {
   if (quick) co.operations = 300;
   if (catalog_ops > 0) co.operations = catalog_ops;
   if (*catalog || *all) rc = std::max(rc, RunCatalog(co));
+  StorageOptions so;
+  if (quick) so.rows = 500'000;
+  if (storage_rows > 0) so.rows = storage_rows;
+  if (runs > 0) so.runs = runs;
+  if (*storage || *all) rc = std::max(rc, RunStorage(so));
   return rc;
 }

@@ -188,14 +188,7 @@ pid_t SpawnQuiet(const std::vector<std::string>& argv, const std::string& log_pa
 // True once something accepts connections on 127.0.0.1:`port`.
 bool WaitForPort(int port, int timeout_ms) {
   for (int waited = 0; waited < timeout_ms; waited += 50) {
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = connect(s, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
-    close(s);
-    if (ok) return true;
+    if (LoopbackPortAccepts(port)) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return false;
