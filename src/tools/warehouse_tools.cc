@@ -376,6 +376,14 @@ class Tools {
                       {"max_row_limit", o_.max_row_limit},
                       {"max_response_tokens", o_.max_response_tokens},
                       {"max_concurrent_queries", c.max_concurrent_queries}}}};
+    if (ObjectCache* cache = w_.object_cache()) {
+      ObjectCacheStats st = cache->stats();
+      r.structured["object_cache"] = {{"max_bytes", c.cache_max_bytes},
+                                      {"resident_bytes", st.resident_bytes},
+                                      {"fetched_bytes", st.remote_bytes},
+                                      {"served_from_cache_bytes", st.cache_bytes},
+                                      {"remote_requests", st.remote_requests}};
+    }
     return r;
   }
 

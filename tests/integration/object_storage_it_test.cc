@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "storage/http_client.h"
 #include "storage/object_cache.h"
 #include "storage/object_store.h"
 #include "support/test_support.h"
@@ -164,6 +165,113 @@ TEST(ObjectStoreErrors, WrongCredentialsAndUnreachableServersSayWhatIsWrong) {
     ASSERT_FALSE(r.ok());
     EXPECT_NE(r.status().message().find("STORAGE_ENDPOINT_URL"), std::string::npos);
   }
+}
+
+// A loopback HTTP server that answers each request with the next canned status (the last one
+// repeats), for the retry policy: s3rver and azurite cannot be made to throttle.
+class CannedHttpServer {
+ public:
+  explicit CannedHttpServer(std::vector<int> statuses) : statuses_(std::move(statuses)) {
+    listen_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    bind(listen_, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+    listen(listen_, 16);
+    getsockname(listen_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] {
+      while (true) {
+        int c = accept(listen_, nullptr, nullptr);
+        if (c < 0) return;
+        char buf[65536];
+        std::string req;
+        while (req.find("\r\n\r\n") == std::string::npos) {
+          ssize_t n = recv(c, buf, sizeof buf, 0);
+          if (n <= 0) break;
+          req.append(buf, static_cast<size_t>(n));
+        }
+        int i = served_++;
+        int status = statuses_[std::min<size_t>(static_cast<size_t>(i), statuses_.size() - 1)];
+        std::string body = status == 503 ? "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>" : "ok";
+        std::string resp = fmt::format("HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}", status, body.size(), body);
+        send(c, resp.data(), resp.size(), MSG_NOSIGNAL);
+        close(c);
+      }
+    });
+  }
+  ~CannedHttpServer() {
+    shutdown(listen_, SHUT_RDWR);
+    close(listen_);
+    thread_.join();
+  }
+  int port() const { return port_; }
+  int served() const { return served_; }
+
+ private:
+  std::vector<int> statuses_;
+  int listen_, port_;
+  std::atomic<int> served_{0};
+  std::thread thread_;
+};
+
+TEST(HttpRetry, ThrottlingAndServerErrorsAreRetriedOtherAnswersAreNot) {
+  HttpClientOptions o;
+  o.retry_window_ms = 10000;
+  HttpClient http(o);
+  auto request = [](int port) {
+    return [port] {
+      HttpRequest r;
+      r.url = fmt::format("http://127.0.0.1:{}/b/k", port);
+      return r;
+    };
+  };
+  {
+    CannedHttpServer server({503, 500, 429, 200});
+    auto r = http.SendWithRetry(request(server.port()), "GET k");
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(server.served(), 4);
+  }
+  {
+    CannedHttpServer server({403});
+    auto r = http.SendWithRetry(request(server.port()), "GET k");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, 403);
+    EXPECT_EQ(server.served(), 1) << "a refusal is final";
+  }
+  {
+    // A server that keeps throttling: the window ends the retries and the last answer is kept.
+    HttpClientOptions shortw;
+    shortw.retry_window_ms = 700;
+    HttpClient impatient(shortw);
+    CannedHttpServer server({503});
+    auto start = std::chrono::steady_clock::now();
+    auto r = impatient.SendWithRetry(request(server.port()), "GET k");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, 503);
+    EXPECT_GE(server.served(), 3);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  }
+}
+
+TEST(ObjectStoreUrls, VirtualHostedStyleNamesTheBucketInTheHost) {
+  // s3rver takes the bucket from "<bucket>.s3.localhost"; libcurl resolves *.localhost to
+  // loopback itself.
+  StorageServer s3(StorageServer::Kind::kS3, {"--service-endpoint", "localhost"});
+  TempDir home;
+  auto settings = s3.Settings("vhost-bucket");
+  settings.push_back({"STORAGE_ENDPOINT_URL", fmt::format("http://s3.localhost:{}", s3.port())});
+  settings.push_back({"STORAGE_FORCE_PATH_STYLE", "false"});
+  ScopedEnv env(settings);
+  auto store = OpenObjectStore("MINIO", home.path());
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  ASSERT_TRUE((*store)->Put("a/b c.json", "{}").ok());
+  EXPECT_EQ(*(*store)->Get("a/b c.json"), "{}");
+  ASSERT_EQ((*store)->List("a/")->size(), 1u);
+  // The objects landed in the bucket the host named.
+  EXPECT_TRUE(std::filesystem::exists(s3.data_dir() + "/vhost-bucket"));
 }
 
 TEST(ObjectCacheTest, FetchesOnlyMissingBlocksAndStaysWithinItsBound) {

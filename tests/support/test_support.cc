@@ -250,7 +250,8 @@ void RedisServer::Restart() {
   Start();
 }
 
-StorageServer::StorageServer(Kind kind) : kind_(kind), dir_(std::make_unique<TempDir>()) {
+StorageServer::StorageServer(Kind kind, std::vector<std::string> extra_args)
+    : kind_(kind), extra_args_(std::move(extra_args)), dir_(std::make_unique<TempDir>()) {
   port_ = FreePort();
   Start();
 }
@@ -272,6 +273,7 @@ void StorageServer::Start() {
             std::to_string(port_), "--location", dir_->path() + "/data", "--silent",
             "--skipApiVersionCheck", "--loose", "--disableTelemetry"};
   }
+  argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
   pid_ = SpawnQuiet(argv, dir_->path() + "/server.log");
   if (!WaitForPort(port_, 30000)) {
     ADD_FAILURE() << argv[kind_ == Kind::kS3 ? 2 : 1] << " did not start on port " << port_ << ": "

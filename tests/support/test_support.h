@@ -98,10 +98,11 @@ class RedisServer {
 class StorageServer {
  public:
   enum class Kind { kS3, kAzure };
-  explicit StorageServer(Kind kind);
+  explicit StorageServer(Kind kind, std::vector<std::string> extra_args = {});
   ~StorageServer();
   int port() const { return port_; }
   Kind kind() const { return kind_; }
+  std::string data_dir() const { return dir_->path() + "/data"; }
   // The settings that point SuperTable at this server (STORAGE_TYPE, endpoint, credentials,
   // bucket or container `bucket`).
   std::vector<std::pair<std::string, std::string>> Settings(const std::string& bucket) const;
@@ -112,6 +113,7 @@ class StorageServer {
  private:
   void Start();
   Kind kind_;
+  std::vector<std::string> extra_args_;
   std::unique_ptr<TempDir> dir_;
   int port_ = 0;
   pid_t pid_ = -1;
