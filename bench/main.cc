@@ -54,7 +54,8 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   int64_t storage_rows = 0;
   auto* storage = app.add_subcommand(
-      "storage", "Selective query over object storage (s3rver, started here): cold, warm, hot vs local");
+      "storage",
+      "Selective query over object storage (s3rver, started here): cold, warm, hot vs local");
   storage->add_option("--rows", storage_rows, "Rows in the table (default 5,000,000)")
       ->check(CLI::PositiveNumber);
   auto* all =

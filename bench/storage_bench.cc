@@ -160,15 +160,15 @@ Result<int> StorageRun(const StorageOptions& o) {
   ST_ASSIGN_OR_RETURN(Figures sel, measure(selective));
   ST_ASSIGN_OR_RETURN(Figures col, measure(kOneColumn));
 
-  fmt::print("\n## storage: {} rows ({}) in s3rver on loopback vs local disk, median of {} runs\n\n",
-             FormatCount(o.rows), FormatBytes(table_bytes), o.runs);
+  fmt::print(
+      "\n## storage: {} rows ({}) in s3rver on loopback vs local disk, median of {} runs\n\n",
+      FormatCount(o.rows), FormatBytes(table_bytes), o.runs);
   fmt::print("{:<34} {:>9} {:>9} {:>9} | {:>9} {:>9} | {:>12} {:>8} {:>9}\n", "query", "cold ms",
              "warm ms", "local ms", "hot ms", "local ms", "cold fetch", "of table", "requests");
   auto row = [&](const char* name, const Figures& f) {
     fmt::print("{:<34} {:>9.1f} {:>9.1f} {:>9.1f} | {:>9.1f} {:>9.1f} | {:>12} {:>7.1f}% {:>9}\n",
                name, Median(f.cold), Median(f.warm), Median(f.local), Median(f.hot),
-               Median(f.local_hot),
-               FormatBytes(f.cold_fetch.remote_bytes),
+               Median(f.local_hot), FormatBytes(f.cold_fetch.remote_bytes),
                100.0 * static_cast<double>(f.cold_fetch.remote_bytes) /
                    static_cast<double>(std::max<int64_t>(table_bytes, 1)),
                f.cold_fetch.remote_requests);

@@ -122,7 +122,7 @@ struct QuerySpec {
   int64_t result_byte_limit = -1;  // -1: none; otherwise stop once the JSON-encoded rows pass it
   int64_t timeout_ms = 0;          // 0: none; otherwise interrupt the query and fail
   bool system_columns = false;     // expose __st_row_id and __st_commit_time in the views
-  CancelToken* cancel = nullptr;  // Cancel() stops the query; it then fails with kCancelled
+  CancelToken* cancel = nullptr;   // Cancel() stops the query; it then fails with kCancelled
 };
 
 struct QueryStats {

@@ -30,9 +30,7 @@ class ObjectFileSystem : public duckdb::FileSystem {
   std::string GetName() const override { return "SupertableObjectFileSystem"; }
   // No later registration may take these paths over.
   bool IsManuallySet() override { return true; }
-  bool CanHandleFile(const std::string& path) override {
-    return path.rfind(kRemoteScheme, 0) == 0;
-  }
+  bool CanHandleFile(const std::string& path) override { return path.rfind(kRemoteScheme, 0) == 0; }
 
   duckdb::unique_ptr<duckdb::FileHandle> OpenFile(
       const std::string& path, duckdb::FileOpenFlags flags,
@@ -55,8 +53,8 @@ class ObjectFileSystem : public duckdb::FileSystem {
   void Read(duckdb::FileHandle& handle, void* buffer, int64_t nr_bytes,
             duckdb::idx_t location) override {
     auto& h = handle.Cast<ObjectFileHandle>();
-    Status s = cache_->Read(h.key, static_cast<int64_t>(location), nr_bytes,
-                            static_cast<char*>(buffer));
+    Status s =
+        cache_->Read(h.key, static_cast<int64_t>(location), nr_bytes, static_cast<char*>(buffer));
     if (!s.ok()) throw duckdb::IOException("cannot read %s: %s", h.path, s.message());
   }
   int64_t Read(duckdb::FileHandle& handle, void* buffer, int64_t nr_bytes) override {
@@ -80,7 +78,7 @@ class ObjectFileSystem : public duckdb::FileSystem {
   }
   // Paths are exact object keys, never patterns: a read names one object.
   duckdb::vector<duckdb::OpenFileInfo> Glob(const std::string& path,
-                                           duckdb::FileOpener* = nullptr) override {
+                                            duckdb::FileOpener* = nullptr) override {
     KeyOf(path);
     return {duckdb::OpenFileInfo(path)};
   }

@@ -46,11 +46,16 @@ Result<AzureConfig> ParseAzureConnectionString(const std::string& text) {
     size_t eq = part.find('=');
     if (part.empty() || eq == std::string::npos) continue;
     std::string name = part.substr(0, eq), value = part.substr(eq + 1);
-    if (name == "AccountName") c.account = value;
-    else if (name == "AccountKey") c.key = value;
-    else if (name == "BlobEndpoint") c.blob_endpoint = value;
-    else if (name == "DefaultEndpointsProtocol") protocol = value;
-    else if (name == "EndpointSuffix") suffix = value;
+    if (name == "AccountName")
+      c.account = value;
+    else if (name == "AccountKey")
+      c.key = value;
+    else if (name == "BlobEndpoint")
+      c.blob_endpoint = value;
+    else if (name == "DefaultEndpointsProtocol")
+      protocol = value;
+    else if (name == "EndpointSuffix")
+      suffix = value;
   }
   if (c.account.empty() || c.key.empty()) {
     return Status::InvalidArgument(
@@ -75,8 +80,8 @@ Result<std::unique_ptr<AzureBlobStore>> AzureBlobStore::Open(AzureConfig config,
   }
   if (config.blob_endpoint.rfind("http://", 0) != 0 &&
       config.blob_endpoint.rfind("https://", 0) != 0) {
-    return Status::InvalidArgument(fmt::format("the Azure blob endpoint '{}' is not an http(s) URL",
-                                               config.blob_endpoint));
+    return Status::InvalidArgument(
+        fmt::format("the Azure blob endpoint '{}' is not an http(s) URL", config.blob_endpoint));
   }
   auto store = std::unique_ptr<AzureBlobStore>(new AzureBlobStore(std::move(config), options));
   if (!Base64Decode(store->config_.key, &store->decoded_key_) || store->decoded_key_.empty()) {
@@ -134,8 +139,9 @@ HttpRequest AzureBlobStore::Build(const std::string& method, const std::string& 
       header("content-language"), length, header("content-md5"), header("content-type"),
       /*Date*/ "", header("if-modified-since"), header("if-match"), header("if-none-match"),
       header("if-unmodified-since"), /*Range*/ "", canonical_headers, canonical_resource);
-  headers.emplace_back("Authorization", fmt::format("SharedKey {}:{}", config_.account,
-                                                    Base64Encode(HmacSha256(decoded_key_, to_sign))));
+  headers.emplace_back("Authorization",
+                       fmt::format("SharedKey {}:{}", config_.account,
+                                   Base64Encode(HmacSha256(decoded_key_, to_sign))));
   HttpRequest req;
   req.method = method;
   req.url = config_.blob_endpoint + path;
@@ -149,30 +155,29 @@ HttpRequest AzureBlobStore::Build(const std::string& method, const std::string& 
 Result<HttpResponse> AzureBlobStore::Call(const std::string& method, const std::string& key,
                                           const Params& params, const Params& headers,
                                           std::string_view body, const std::string& what) {
-  ST_ASSIGN_OR_RETURN(
-      HttpResponse r,
-      http_.SendWithRetry([&] { return Build(method, key, params, headers, body); },
-                          fmt::format("{} on {}", what, Describe())));
+  ST_ASSIGN_OR_RETURN(HttpResponse r,
+                      http_.SendWithRetry([&] { return Build(method, key, params, headers, body); },
+                                          fmt::format("{} on {}", what, Describe())));
   Count(r);
   return r;
 }
 
 Status AzureBlobStore::EnsureContainer() {
-  ST_ASSIGN_OR_RETURN(HttpResponse head, Call("HEAD", "", {{"restype", "container"}}, {}, {},
-                                              "checking container"));
+  ST_ASSIGN_OR_RETURN(HttpResponse head,
+                      Call("HEAD", "", {{"restype", "container"}}, {}, {}, "checking container"));
   if (head.status == 200) return Status::Ok();
   if (head.status != 404 || !config_.create_container) {
     return HttpError("checking container", head);
   }
-  ST_ASSIGN_OR_RETURN(HttpResponse made, Call("PUT", "", {{"restype", "container"}}, {}, {},
-                                              "creating container"));
+  ST_ASSIGN_OR_RETURN(HttpResponse made,
+                      Call("PUT", "", {{"restype", "container"}}, {}, {}, "creating container"));
   if (made.status == 201 || made.status == 409) return Status::Ok();
   return HttpError("creating container", made);
 }
 
 Status AzureBlobStore::Put(const std::string& key, const std::string& data) {
-  ST_ASSIGN_OR_RETURN(HttpResponse r, Call("PUT", key, {}, {{"x-ms-blob-type", "BlockBlob"}},
-                                           data, "PUT " + key));
+  ST_ASSIGN_OR_RETURN(HttpResponse r,
+                      Call("PUT", key, {}, {{"x-ms-blob-type", "BlockBlob"}}, data, "PUT " + key));
   if (r.status == 201) return Status::Ok();
   return HttpError("PUT " + key, r);
 }

@@ -58,9 +58,8 @@ class AzureBlobStore : public RemoteObjectStore {
   // A SharedKey-signed request for blob `key` ("" = the container) with query `params`.
   HttpRequest Build(const std::string& method, const std::string& key, const Params& params,
                     Params headers, std::string_view body) const;
-  Result<HttpResponse> Call(const std::string& method, const std::string& key,
-                            const Params& params, const Params& headers, std::string_view body,
-                            const std::string& what);
+  Result<HttpResponse> Call(const std::string& method, const std::string& key, const Params& params,
+                            const Params& headers, std::string_view body, const std::string& what);
   Status EnsureContainer();
 
   AzureConfig config_;

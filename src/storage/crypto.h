@@ -9,7 +9,7 @@ namespace supertable {
 std::string Sha256(std::string_view data);  // raw 32 bytes
 std::string Sha256Hex(std::string_view data);
 std::string HmacSha256(std::string_view key, std::string_view data);  // raw 32 bytes
-std::string Md5(std::string_view data);                                // raw 16 bytes
+std::string Md5(std::string_view data);                               // raw 16 bytes
 std::string HexEncode(std::string_view bytes);
 std::string Base64Encode(std::string_view bytes);
 // Returns false when `text` is not valid base64.

@@ -125,8 +125,8 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request) {
   curl_slist_free_all(headers);
   if (rc != CURLE_OK) {
     curl_easy_cleanup(curl);  // a broken connection is not worth keeping
-    return Status::IoError(fmt::format("{} {}: {}", request.method, request.url,
-                                       curl_easy_strerror(rc)));
+    return Status::IoError(
+        fmt::format("{} {}: {}", request.method, request.url, curl_easy_strerror(rc)));
   }
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
   ReturnHandle(curl);

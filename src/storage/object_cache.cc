@@ -132,15 +132,15 @@ Status ObjectCache::Read(const std::string& key, int64_t offset, int64_t length,
   if (length <= 0) return Status::Ok();
   ST_ASSIGN_OR_RETURN(int64_t size, Size(key));
   if (offset < 0 || offset + length > size) {
-    return Status::InvalidArgument(fmt::format("read of {} bytes at {} is past the end of {} ({} bytes)",
-                                               length, offset, key, size));
+    return Status::InvalidArgument(fmt::format(
+        "read of {} bytes at {} is past the end of {} ({} bytes)", length, offset, key, size));
   }
   if (max_bytes_ <= 0) {
     remote_requests_.fetch_add(1);
     ST_ASSIGN_OR_RETURN(std::string data, store_->GetRange(key, offset, length));
     if (static_cast<int64_t>(data.size()) != length) {
-      return Status::IoError(fmt::format("short read of {}: {} of {} bytes at {}", key,
-                                         data.size(), length, offset));
+      return Status::IoError(
+          fmt::format("short read of {}: {} of {} bytes at {}", key, data.size(), length, offset));
     }
     remote_bytes_.fetch_add(length);
     std::copy(data.begin(), data.end(), out);
@@ -172,13 +172,13 @@ Status ObjectCache::Read(const std::string& key, int64_t offset, int64_t length,
     remote_requests_.fetch_add(1);
     ST_ASSIGN_OR_RETURN(std::string run, store_->GetRange(key, from, to - from));
     if (static_cast<int64_t>(run.size()) != to - from) {
-      return Status::IoError(fmt::format("short read of {}: {} of {} bytes at {}", key,
-                                         run.size(), to - from, from));
+      return Status::IoError(
+          fmt::format("short read of {}: {} of {} bytes at {}", key, run.size(), to - from, from));
     }
     remote_bytes_.fetch_add(to - from);
     for (int64_t k = b; k < run_end; ++k) {
-      std::string piece = run.substr(static_cast<size_t>((k - b) * kBlockBytes),
-                                     static_cast<size_t>(block_len(k)));
+      std::string piece =
+          run.substr(static_cast<size_t>((k - b) * kBlockBytes), static_cast<size_t>(block_len(k)));
       StoreBlock(BlockPath(key, k), piece);
       deliver(k, piece);
     }

@@ -74,8 +74,8 @@ HttpRequest S3ObjectStore::Build(const std::string& method, const std::string& k
   HttpRequest req;
   req.method = method;
   std::string query = CanonicalQuery(params);
-  req.url = fmt::format("{}://{}{}{}{}", scheme_, sig.host, sig.path, query.empty() ? "" : "?",
-                        query);
+  req.url =
+      fmt::format("{}://{}{}{}{}", scheme_, sig.host, sig.path, query.empty() ? "" : "?", query);
   headers.emplace_back("Authorization",
                        SignV4(sig, config_.credentials, config_.region, "s3", amz_date));
   req.headers = std::move(headers);
@@ -86,10 +86,9 @@ HttpRequest S3ObjectStore::Build(const std::string& method, const std::string& k
 Result<HttpResponse> S3ObjectStore::Call(const std::string& method, const std::string& key,
                                          const Params& params, const Params& headers,
                                          std::string_view body, const std::string& what) {
-  ST_ASSIGN_OR_RETURN(
-      HttpResponse r,
-      http_.SendWithRetry([&] { return Build(method, key, params, headers, body); },
-                          fmt::format("{} on {}", what, Describe())));
+  ST_ASSIGN_OR_RETURN(HttpResponse r,
+                      http_.SendWithRetry([&] { return Build(method, key, params, headers, body); },
+                                          fmt::format("{} on {}", what, Describe())));
   Count(r);
   return r;
 }
@@ -144,9 +143,8 @@ Result<std::string> S3ObjectStore::Get(const std::string& key) {
 Result<std::string> S3ObjectStore::GetRange(const std::string& key, int64_t offset,
                                             int64_t length) {
   if (length <= 0) return std::string();
-  ST_ASSIGN_OR_RETURN(
-      HttpResponse r,
-      Call("GET", key, {}, {{"Range", RangeHeader(offset, length)}}, {}, "GET " + key));
+  ST_ASSIGN_OR_RETURN(HttpResponse r, Call("GET", key, {}, {{"Range", RangeHeader(offset, length)}},
+                                           {}, "GET " + key));
   if (r.status == 206) {
     if (static_cast<int64_t>(r.body.size()) != length && r.body.size() == 0) {
       return Status::IoError(fmt::format("GET {} range {}+{}: empty answer", key, offset, length));
@@ -205,8 +203,8 @@ Status S3ObjectStore::Delete(const std::string& key) {
 Result<int64_t> S3ObjectStore::RemoveAbandoned(const std::string& prefix, int64_t before_micros) {
   // The leftovers of an interrupted PutFile are unfinished multipart uploads: invisible, but
   // billed. Servers without ListMultipartUploads have nothing to clean.
-  ST_ASSIGN_OR_RETURN(HttpResponse r, Call("GET", "", {{"uploads", ""}, {"prefix", prefix}}, {},
-                                           {}, "LIST uploads " + prefix));
+  ST_ASSIGN_OR_RETURN(HttpResponse r, Call("GET", "", {{"uploads", ""}, {"prefix", prefix}}, {}, {},
+                                           "LIST uploads " + prefix));
   if (r.status != 200) return int64_t{0};
   int64_t removed = 0;
   for (std::string_view u : XmlElements(r.body, "Upload")) {
@@ -226,8 +224,8 @@ Result<std::string> S3ObjectStore::BeginUpload(const std::string& key) {
   if (r.status != 200) return HttpError("starting upload of " + key, r);
   auto id = XmlText(r.body, "UploadId");
   if (!id || id->empty()) {
-    return Status::IoError(fmt::format("starting upload of {} on {}: no UploadId in the answer",
-                                       key, Describe()));
+    return Status::IoError(
+        fmt::format("starting upload of {} on {}: no UploadId in the answer", key, Describe()));
   }
   return *id;
 }
@@ -235,13 +233,14 @@ Result<std::string> S3ObjectStore::BeginUpload(const std::string& key) {
 Result<std::string> S3ObjectStore::UploadPart(const std::string& key, const std::string& upload_id,
                                               int part_number, const std::string& data) {
   std::string what = fmt::format("uploading part {} of {}", part_number, key);
-  ST_ASSIGN_OR_RETURN(HttpResponse r,
-                      Call("PUT", key,
-                           {{"partNumber", std::to_string(part_number)}, {"uploadId", upload_id}},
-                           {}, data, what));
+  ST_ASSIGN_OR_RETURN(
+      HttpResponse r,
+      Call("PUT", key, {{"partNumber", std::to_string(part_number)}, {"uploadId", upload_id}}, {},
+           data, what));
   if (r.status != 200) return HttpError(what, r);
   auto etag = r.Header("etag");
-  if (!etag) return Status::IoError(fmt::format("{} on {}: no ETag in the answer", what, Describe()));
+  if (!etag)
+    return Status::IoError(fmt::format("{} on {}: no ETag in the answer", what, Describe()));
   return *etag;
 }
 
@@ -254,8 +253,7 @@ Status S3ObjectStore::CompleteUpload(const std::string& key, const std::string& 
   }
   body += "</CompleteMultipartUpload>";
   std::string what = "completing upload of " + key;
-  ST_ASSIGN_OR_RETURN(HttpResponse r,
-                      Call("POST", key, {{"uploadId", upload_id}}, {}, body, what));
+  ST_ASSIGN_OR_RETURN(HttpResponse r, Call("POST", key, {{"uploadId", upload_id}}, {}, body, what));
   // S3 may answer 200 and still fail: the error is then in the body.
   if (r.status == 200 && r.body.find("<Error>") == std::string::npos) return Status::Ok();
   return HttpError(what, r);

@@ -61,9 +61,8 @@ class S3ObjectStore : public RemoteObjectStore {
   HttpRequest Build(const std::string& method, const std::string& key, const Params& params,
                     Params headers, std::string_view body) const;
   // Build + SendWithRetry + Count.
-  Result<HttpResponse> Call(const std::string& method, const std::string& key,
-                            const Params& params, const Params& headers, std::string_view body,
-                            const std::string& what);
+  Result<HttpResponse> Call(const std::string& method, const std::string& key, const Params& params,
+                            const Params& headers, std::string_view body, const std::string& what);
 };
 
 }  // namespace supertable

@@ -92,15 +92,14 @@ std::string SignV4(const SigV4Request& req, const AwsCredentials& creds, const s
                   CanonicalQuery(req.query), canonical_headers, signed_headers, req.payload_hash);
   std::string date = amz_date.substr(0, 8);
   std::string scope = fmt::format("{}/{}/{}/aws4_request", date, region, service);
-  std::string to_sign = fmt::format("AWS4-HMAC-SHA256\n{}\n{}\n{}", amz_date, scope,
-                                    Sha256Hex(canonical_request));
+  std::string to_sign =
+      fmt::format("AWS4-HMAC-SHA256\n{}\n{}\n{}", amz_date, scope, Sha256Hex(canonical_request));
   std::string key = HmacSha256("AWS4" + creds.secret_key, date);
   key = HmacSha256(key, region);
   key = HmacSha256(key, service);
   key = HmacSha256(key, "aws4_request");
   return fmt::format("AWS4-HMAC-SHA256 Credential={}/{}, SignedHeaders={}, Signature={}",
-                     creds.access_key, scope, signed_headers,
-                     HexEncode(HmacSha256(key, to_sign)));
+                     creds.access_key, scope, signed_headers, HexEncode(HmacSha256(key, to_sign)));
 }
 
 }  // namespace supertable

@@ -72,17 +72,23 @@ std::string XmlDecode(std::string_view text) {
       continue;
     }
     std::string_view ent = text.substr(i + 1, semi - i - 1);
-    if (ent == "lt") out.push_back('<');
-    else if (ent == "gt") out.push_back('>');
-    else if (ent == "amp") out.push_back('&');
-    else if (ent == "quot") out.push_back('"');
-    else if (ent == "apos") out.push_back('\'');
+    if (ent == "lt")
+      out.push_back('<');
+    else if (ent == "gt")
+      out.push_back('>');
+    else if (ent == "amp")
+      out.push_back('&');
+    else if (ent == "quot")
+      out.push_back('"');
+    else if (ent == "apos")
+      out.push_back('\'');
     else if (!ent.empty() && ent[0] == '#') {
       std::string num(ent.substr(1));
       long cp = num[0] == 'x' ? std::strtol(num.c_str() + 1, nullptr, 16)
                               : std::strtol(num.c_str(), nullptr, 10);
       // UTF-8 encode the code point.
-      if (cp < 0x80) out.push_back(static_cast<char>(cp));
+      if (cp < 0x80)
+        out.push_back(static_cast<char>(cp));
       else if (cp < 0x800) {
         out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
         out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
@@ -108,12 +114,23 @@ std::string XmlEscape(std::string_view text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out.push_back(c);
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;

@@ -48,8 +48,9 @@ std::string BackendName(Backend b) {
 // parts so that pagination and multipart uploads are exercised by small tests.
 struct StoreUnderTest {
   explicit StoreUnderTest(Backend b) {
-    std::vector<std::pair<std::string, std::string>> settings = {
-        {"STORAGE_TYPE", "LOCAL"}, {"STORAGE_LIST_PAGE_SIZE", "2"}, {"STORAGE_PART_BYTES", "5242880"}};
+    std::vector<std::pair<std::string, std::string>> settings = {{"STORAGE_TYPE", "LOCAL"},
+                                                                 {"STORAGE_LIST_PAGE_SIZE", "2"},
+                                                                 {"STORAGE_PART_BYTES", "5242880"}};
     if (b != Backend::kLocal) {
       server = std::make_unique<StorageServer>(b == Backend::kS3 ? StorageServer::Kind::kS3
                                                                  : StorageServer::Kind::kAzure);
@@ -93,9 +94,9 @@ TEST_P(ObjectStoreContract, KeepsEveryPromise) {
   EXPECT_EQ(s.Stat("o/s/t/data/none.parquet").status().code(), StatusCode::kNotFound);
 
   // Keys with spaces, '+' and non-ASCII travel intact; listing pages through them in order.
-  const std::vector<std::string> keys = {"o/s/t/_snapshots/1 a+b.json", "o/s/t/_snapshots/2-\xc3\xa9.json",
-                                         "o/s/t/_snapshots/3.json", "o/s/t/_snapshots/4.json",
-                                         "o/s/t/_snapshots/5.json"};
+  const std::vector<std::string> keys = {
+      "o/s/t/_snapshots/1 a+b.json", "o/s/t/_snapshots/2-\xc3\xa9.json", "o/s/t/_snapshots/3.json",
+      "o/s/t/_snapshots/4.json", "o/s/t/_snapshots/5.json"};
   for (const auto& k : keys) ASSERT_TRUE(s.PutIfAbsent(k, "doc " + k).ok()) << k;
   EXPECT_EQ(s.PutIfAbsent(keys[0], "again").code(), StatusCode::kAlreadyExists);
   EXPECT_EQ(*s.Get(keys[0]), "doc " + keys[0]);
@@ -148,11 +149,12 @@ TEST(ObjectStoreErrors, WrongCredentialsAndUnreachableServersSayWhatIsWrong) {
     EXPECT_NE(r.status().message().find("403"), std::string::npos) << r.status().message();
   }
   {
-    ScopedEnv env({{"STORAGE_ENDPOINT_URL", fmt::format("http://127.0.0.1:{}", testing::FreePort())},
-                   {"STORAGE_ACCESS_KEY", "k"},
-                   {"STORAGE_SECRET_KEY", "s"},
-                   {"STORAGE_BUCKET", "b"},
-                   {"STORAGE_RETRY_WINDOW_MS", "300"}});
+    ScopedEnv env(
+        {{"STORAGE_ENDPOINT_URL", fmt::format("http://127.0.0.1:{}", testing::FreePort())},
+         {"STORAGE_ACCESS_KEY", "k"},
+         {"STORAGE_SECRET_KEY", "s"},
+         {"STORAGE_BUCKET", "b"},
+         {"STORAGE_RETRY_WINDOW_MS", "300"}});
     auto start = std::chrono::steady_clock::now();
     auto r = OpenObjectStore("MINIO", home.path());
     ASSERT_FALSE(r.ok());
@@ -194,8 +196,12 @@ class CannedHttpServer {
         }
         int i = served_++;
         int status = statuses_[std::min<size_t>(static_cast<size_t>(i), statuses_.size() - 1)];
-        std::string body = status == 503 ? "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>" : "ok";
-        std::string resp = fmt::format("HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}", status, body.size(), body);
+        std::string body = status == 503 ? "<Error><Code>SlowDown</Code><Message>Please reduce "
+                                           "your request rate.</Message></Error>"
+                                         : "ok";
+        std::string resp =
+            fmt::format("HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+                        status, body.size(), body);
         send(c, resp.data(), resp.size(), MSG_NOSIGNAL);
         close(c);
       }
@@ -297,7 +303,8 @@ TEST(ObjectCacheTest, FetchesOnlyMissingBlocksAndStaysWithinItsBound) {
     ASSERT_TRUE(cache.Read("k/data.bin", 0, static_cast<int64_t>(body.size()), all.data()).ok());
     EXPECT_TRUE(all == body);
     EXPECT_EQ(cache.stats().remote_bytes, static_cast<int64_t>(body.size()));
-    EXPECT_FALSE(cache.Read("k/data.bin", static_cast<int64_t>(body.size()) - 5, 10, all.data()).ok())
+    EXPECT_FALSE(
+        cache.Read("k/data.bin", static_cast<int64_t>(body.size()) - 5, 10, all.data()).ok())
         << "a read past the end is refused";
   }
   {
@@ -363,9 +370,9 @@ TEST_P(RemoteWarehouse, IngestQueryUpsertCompactGcThroughTheCli) {
   auto again = RunCli({"ingest", "demo", "flights", testing::SharedDataFile("flights-20k.json")},
                       home.path());
   ASSERT_EQ(again.exit_code, 0) << again.err;
-  auto q = RunCli({"query", "demo", "SELECT count(*) AS n, min(delay) AS d FROM flights", "--format",
-                   "csv"},
-                  home.path());
+  auto q = RunCli(
+      {"query", "demo", "SELECT count(*) AS n, min(delay) AS d FROM flights", "--format", "csv"},
+      home.path());
   ASSERT_EQ(q.exit_code, 0) << q.err;
   EXPECT_NE(q.out.find("40000"), std::string::npos) << q.out;
   // The data went to the server, not to SUPERTABLE_HOME.
@@ -376,8 +383,8 @@ TEST_P(RemoteWarehouse, IngestQueryUpsertCompactGcThroughTheCli) {
   ASSERT_EQ(gc.exit_code, 0) << gc.err;
   // A second home (another machine) with an empty cache reads the same table from the store.
   TempDir other;
-  auto q2 = RunCli({"query", "demo", "SELECT count(*) FROM flights", "--format", "csv"},
-                   other.path());
+  auto q2 =
+      RunCli({"query", "demo", "SELECT count(*) FROM flights", "--format", "csv"}, other.path());
   ASSERT_EQ(q2.exit_code, 0) << q2.err;
   EXPECT_NE(q2.out.find("40000"), std::string::npos);
 }

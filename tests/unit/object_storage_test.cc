@@ -26,21 +26,48 @@ TEST(SigV4Test, MatchesTheAwsTestSuite) {
   const AwsCredentials creds{"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", ""};
   const std::string empty = Sha256Hex("");
   const std::vector<SuiteCase> cases = {
-      {"get-vanilla", "GET", "/", {}, {}, "host;x-amz-date",
+      {"get-vanilla",
+       "GET",
+       "/",
+       {},
+       {},
+       "host;x-amz-date",
        "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"},
-      {"post-vanilla", "POST", "/", {}, {}, "host;x-amz-date",
+      {"post-vanilla",
+       "POST",
+       "/",
+       {},
+       {},
+       "host;x-amz-date",
        "5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b"},
-      {"get-vanilla-query-order-key-case", "GET", "/", {{"Param2", "value2"}, {"Param1", "value1"}},
-       {}, "host;x-amz-date", "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500"},
-      {"post-header-value-case", "POST", "/", {}, {{"My-Header1", "VALUE1"}},
+      {"get-vanilla-query-order-key-case",
+       "GET",
+       "/",
+       {{"Param2", "value2"}, {"Param1", "value1"}},
+       {},
+       "host;x-amz-date",
+       "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500"},
+      {"post-header-value-case",
+       "POST",
+       "/",
+       {},
+       {{"My-Header1", "VALUE1"}},
        "host;my-header1;x-amz-date",
        "cdbc9802e29d2942e5e10b5bccfdd67c5f22c7c4e8ae67b53629efa58b974b7d"},
-      {"get-header-value-trim", "GET", "/", {}, {{"My-Header1", " value1"}, {"My-Header2", "\"a   b   c\""}},
+      {"get-header-value-trim",
+       "GET",
+       "/",
+       {},
+       {{"My-Header1", " value1"}, {"My-Header2", "\"a   b   c\""}},
        "host;my-header1;my-header2;x-amz-date",
        "acc3ed3afb60bb290fc8d2dd0098b9911fcaa05412b367055dee359757a9c736"},
-      {"get-unreserved", "GET",
-       "/-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", {}, {},
-       "host;x-amz-date", "07ef7494c76fa4850883e2b006601f940f8a34d404d0cfa977f52a65bbf5f24f"},
+      {"get-unreserved",
+       "GET",
+       "/-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+       {},
+       {},
+       "host;x-amz-date",
+       "07ef7494c76fa4850883e2b006601f940f8a34d404d0cfa977f52a65bbf5f24f"},
   };
   for (const auto& c : cases) {
     SigV4Request req;
@@ -61,15 +88,15 @@ TEST(SigV4Test, MatchesTheAwsTestSuite) {
 
 // The S3 examples of the SigV4 documentation ("Examples of signature calculations").
 TEST(SigV4Test, MatchesTheS3DocumentationExamples) {
-  const AwsCredentials creds{"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ""};
+  const AwsCredentials creds{"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                             ""};
   const std::string empty = Sha256Hex("");
   SigV4Request get;
   get.method = "GET";
   get.host = "examplebucket.s3.amazonaws.com";
   get.path = "/test.txt";
-  get.headers = {{"Range", "bytes=0-9"},
-                 {"x-amz-content-sha256", empty},
-                 {"x-amz-date", "20130524T000000Z"}};
+  get.headers = {
+      {"Range", "bytes=0-9"}, {"x-amz-content-sha256", empty}, {"x-amz-date", "20130524T000000Z"}};
   get.payload_hash = empty;
   EXPECT_EQ(SignV4(get, creds, "us-east-1", "s3", "20130524T000000Z"),
             "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, "
@@ -167,7 +194,8 @@ TEST(AzureSettingsTest, ParsesConnectionStrings) {
   EXPECT_EQ(c->key, "a2V5");
   EXPECT_EQ(c->blob_endpoint, "http://127.0.0.1:10000/dev");
   auto cloud = ParseAzureConnectionString(
-      "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=a2V5;EndpointSuffix=core.windows.net");
+      "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=a2V5;EndpointSuffix=core.windows."
+      "net");
   ASSERT_TRUE(cloud.ok());
   EXPECT_EQ(cloud->blob_endpoint, "https://acme.blob.core.windows.net");
   auto bad = ParseAzureConnectionString("AccountName=acme");
