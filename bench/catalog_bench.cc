@@ -14,6 +14,7 @@
 #include "catalog/sqlite_catalog.h"
 #include "common/ids.h"
 #include "common/net.h"
+#include "common/process.h"
 
 namespace supertable::bench {
 
@@ -67,27 +68,12 @@ Result<int> Run(const CatalogOptions& o) {
   ST_ASSIGN_OR_RETURN(TempDir dir, TempDir::Create("catalog"));
   int port = FreeLoopbackPort();
   // Redis as a production deployment keeps it: append-only file, fsync every second.
-  pid_t pid = fork();
-  if (pid == 0) {
-    // Not the benchmark's blocked signal mask (InstallInterruptCleanup): SIGTERM must stop it.
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    int devnull = open("/dev/null", O_WRONLY);
-    dup2(devnull, 1);
-    dup2(devnull, 2);
-    execlp("redis-server", "redis-server", "--port", std::to_string(port).c_str(), "--bind",
-           "127.0.0.1", "--dir", dir.path().c_str(), "--appendonly", "yes", "--appendfsync",
-           "everysec", "--save", "", static_cast<char*>(nullptr));
-    _exit(127);
-  }
   struct Stop {
     pid_t pid;
-    ~Stop() {
-      kill(pid, SIGTERM);
-      waitpid(pid, nullptr, 0);
-    }
-  } stop{pid};
+    ~Stop() { StopProcess(&pid, SIGTERM); }
+  } stop{
+      SpawnQuiet({"redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1", "--dir",
+                  dir.path(), "--appendonly", "yes", "--appendfsync", "everysec", "--save", ""})};
   RedisConfig rc;
   rc.port = port;
   Result<std::unique_ptr<RedisCatalog>> redis = Status::IoError("not started");

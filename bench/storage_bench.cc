@@ -18,6 +18,7 @@
 #include "bench_util.h"
 #include "benches.h"
 #include "common/net.h"
+#include "common/process.h"
 #include "duck_session.h"
 #include "storage/object_cache.h"
 
@@ -34,27 +35,12 @@ constexpr const char* kOneColumn = "SELECT sum(amount) FROM events";
 class S3rver {
  public:
   explicit S3rver(const std::string& data_dir) : port_(FreeLoopbackPort()) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      // Not the benchmark's blocked signal mask (InstallInterruptCleanup): SIGTERM must stop it.
-      sigset_t none;
-      sigemptyset(&none);
-      sigprocmask(SIG_SETMASK, &none, nullptr);
-      int devnull = open("/dev/null", O_WRONLY);
-      dup2(devnull, 1);
-      dup2(devnull, 2);
-      std::string script =
-          std::string(SUPERTABLE_SOURCE_DIR) + "/tests/storage/node_modules/s3rver/bin/s3rver.js";
-      execlp("node", "node", "--openssl-legacy-provider", script.c_str(), "-s", "-a", "127.0.0.1",
-             "-p", std::to_string(port_).c_str(), "-d", data_dir.c_str(),
-             static_cast<char*>(nullptr));
-      _exit(127);
-    }
+    pid_ = SpawnQuiet(
+        {"node", "--openssl-legacy-provider",
+         std::string(SUPERTABLE_SOURCE_DIR) + "/tests/storage/node_modules/s3rver/bin/s3rver.js",
+         "-s", "-a", "127.0.0.1", "-p", std::to_string(port_), "-d", data_dir});
   }
-  ~S3rver() {
-    kill(pid_, SIGTERM);
-    waitpid(pid_, nullptr, 0);
-  }
+  ~S3rver() { StopProcess(&pid_, SIGTERM); }
   int port() const { return port_; }
 
  private:

@@ -96,9 +96,9 @@ std::string AzureBlobStore::Describe() const {
   return fmt::format("azure container {} at {}", config_.container, config_.blob_endpoint);
 }
 
-HttpRequest AzureBlobStore::Build(const std::string& method, const std::string& key,
-                                  const Params& params, Params headers,
-                                  std::string_view body) const {
+HttpRequest AzureBlobStore::Sign(const std::string& method, const std::string& key,
+                                 const Params& params, Params headers,
+                                 std::string_view body) const {
   headers.emplace_back("x-ms-date", HttpDateNow());
   headers.emplace_back("x-ms-version", kApiVersion);
   // The URL path as sent; SharedKey signs it after "/<account>" (azurite's path already starts
@@ -152,16 +152,6 @@ HttpRequest AzureBlobStore::Build(const std::string& method, const std::string& 
   return req;
 }
 
-Result<HttpResponse> AzureBlobStore::Call(const std::string& method, const std::string& key,
-                                          const Params& params, const Params& headers,
-                                          std::string_view body, const std::string& what) {
-  ST_ASSIGN_OR_RETURN(HttpResponse r,
-                      http_.SendWithRetry([&] { return Build(method, key, params, headers, body); },
-                                          fmt::format("{} on {}", what, Describe())));
-  Count(r);
-  return r;
-}
-
 Status AzureBlobStore::EnsureContainer() {
   ST_ASSIGN_OR_RETURN(HttpResponse head,
                       Call("HEAD", "", {{"restype", "container"}}, {}, {}, "checking container"));
@@ -194,37 +184,6 @@ Status AzureBlobStore::PutIfAbsent(const std::string& key, const std::string& da
   return HttpError("PUT " + key, r);
 }
 
-Result<std::string> AzureBlobStore::Get(const std::string& key) {
-  ST_ASSIGN_OR_RETURN(HttpResponse r, Call("GET", key, {}, {}, {}, "GET " + key));
-  if (r.status != 200) return HttpError("GET " + key, r);
-  return std::move(r.body);
-}
-
-Result<std::string> AzureBlobStore::GetRange(const std::string& key, int64_t offset,
-                                             int64_t length) {
-  if (length <= 0) return std::string();
-  ST_ASSIGN_OR_RETURN(
-      HttpResponse r,
-      Call("GET", key, {}, {{"x-ms-range", RangeHeader(offset, length)}}, {}, "GET " + key));
-  if (r.status == 206) return std::move(r.body);
-  if (r.status == 200) {
-    if (offset >= static_cast<int64_t>(r.body.size())) return std::string();
-    return r.body.substr(static_cast<size_t>(offset), static_cast<size_t>(length));
-  }
-  if (r.status == 416) return std::string();
-  return HttpError("GET " + key, r);
-}
-
-Result<ObjectInfo> AzureBlobStore::Stat(const std::string& key) {
-  ST_ASSIGN_OR_RETURN(HttpResponse r, Call("HEAD", key, {}, {}, {}, "HEAD " + key));
-  if (r.status != 200) return HttpError("HEAD " + key, r);
-  ObjectInfo info;
-  info.key = key;
-  info.size = std::stoll(r.Header("content-length").value_or("0"));
-  info.modified_micros = ParseHttpDateMicros(r.Header("last-modified").value_or(""));
-  return info;
-}
-
 Result<std::vector<ObjectInfo>> AzureBlobStore::List(const std::string& prefix) {
   std::vector<ObjectInfo> out;
   std::string marker;
@@ -249,12 +208,6 @@ Result<std::vector<ObjectInfo>> AzureBlobStore::List(const std::string& prefix) 
   std::sort(out.begin(), out.end(),
             [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
   return out;
-}
-
-Status AzureBlobStore::Delete(const std::string& key) {
-  ST_ASSIGN_OR_RETURN(HttpResponse r, Call("DELETE", key, {}, {}, {}, "DELETE " + key));
-  if (r.status == 202 || r.status == 200 || r.status == 404) return Status::Ok();
-  return HttpError("DELETE " + key, r);
 }
 
 Result<std::string> AzureBlobStore::BeginUpload(const std::string&) {

@@ -35,11 +35,7 @@ class AzureBlobStore : public RemoteObjectStore {
 
   Status Put(const std::string& key, const std::string& data) override;
   Status PutIfAbsent(const std::string& key, const std::string& data) override;
-  Result<std::string> Get(const std::string& key) override;
-  Result<std::string> GetRange(const std::string& key, int64_t offset, int64_t length) override;
-  Result<ObjectInfo> Stat(const std::string& key) override;
   Result<std::vector<ObjectInfo>> List(const std::string& prefix) override;
-  Status Delete(const std::string& key) override;
   // Uncommitted blocks of an interrupted upload are discarded by the service itself.
   Result<int64_t> RemoveAbandoned(const std::string&, int64_t) override { return int64_t{0}; }
   std::string Describe() const override;
@@ -53,13 +49,10 @@ class AzureBlobStore : public RemoteObjectStore {
   void AbortUpload(const std::string&, const std::string&) override {}
 
  private:
-  using Params = std::vector<std::pair<std::string, std::string>>;
   AzureBlobStore(AzureConfig config, RemoteStoreOptions options);
-  // A SharedKey-signed request for blob `key` ("" = the container) with query `params`.
-  HttpRequest Build(const std::string& method, const std::string& key, const Params& params,
-                    Params headers, std::string_view body) const;
-  Result<HttpResponse> Call(const std::string& method, const std::string& key, const Params& params,
-                            const Params& headers, std::string_view body, const std::string& what);
+  HttpRequest Sign(const std::string& method, const std::string& key, const Params& params,
+                   Params headers, std::string_view body) const override;
+  const char* RangeHeaderName() const override { return "x-ms-range"; }
   Status EnsureContainer();
 
   AzureConfig config_;

@@ -68,6 +68,56 @@ Status RemoteObjectStore::PutFile(const std::string& key, const std::string& loc
   return Status::Ok();
 }
 
+Result<HttpResponse> RemoteObjectStore::Call(const std::string& method, const std::string& key,
+                                             const Params& params, const Params& headers,
+                                             std::string_view body, const std::string& what) {
+  ST_ASSIGN_OR_RETURN(HttpResponse r,
+                      http_.SendWithRetry([&] { return Sign(method, key, params, headers, body); },
+                                          fmt::format("{} on {}", what, Describe())));
+  Count(r);
+  return r;
+}
+
+Result<std::string> RemoteObjectStore::Get(const std::string& key) {
+  ST_ASSIGN_OR_RETURN(HttpResponse r, Call("GET", key, {}, {}, {}, "GET " + key));
+  if (r.status != 200) return HttpError("GET " + key, r);
+  return std::move(r.body);
+}
+
+Result<std::string> RemoteObjectStore::GetRange(const std::string& key, int64_t offset,
+                                                int64_t length) {
+  if (length <= 0) return std::string();
+  ST_ASSIGN_OR_RETURN(
+      HttpResponse r,
+      Call("GET", key, {}, {{RangeHeaderName(), RangeHeader(offset, length)}}, {}, "GET " + key));
+  if (r.status == 206) return std::move(r.body);
+  if (r.status == 200) {  // a server that ignores Range sends the whole object
+    if (offset >= static_cast<int64_t>(r.body.size())) return std::string();
+    return r.body.substr(static_cast<size_t>(offset), static_cast<size_t>(length));
+  }
+  if (r.status == 416) return std::string();  // the range starts past the end
+  return HttpError("GET " + key, r);
+}
+
+Result<ObjectInfo> RemoteObjectStore::Stat(const std::string& key) {
+  ST_ASSIGN_OR_RETURN(HttpResponse r, Call("HEAD", key, {}, {}, {}, "HEAD " + key));
+  if (r.status != 200) return HttpError("HEAD " + key, r);
+  ObjectInfo info;
+  info.key = key;
+  info.size = std::stoll(r.Header("content-length").value_or("0"));
+  info.modified_micros = ParseHttpDateMicros(r.Header("last-modified").value_or(""));
+  return info;
+}
+
+Status RemoteObjectStore::Delete(const std::string& key) {
+  ST_ASSIGN_OR_RETURN(HttpResponse r, Call("DELETE", key, {}, {}, {}, "DELETE " + key));
+  // 204 (S3), 202 (Azure); a missing key is not an error (gc may race with another gc).
+  if (r.status == 204 || r.status == 202 || r.status == 200 || r.status == 404) {
+    return Status::Ok();
+  }
+  return HttpError("DELETE " + key, r);
+}
+
 Status RemoteObjectStore::HttpError(const std::string& what, const HttpResponse& response) const {
   std::string detail;
   if (auto code = XmlText(response.body, "Code")) detail = *code;

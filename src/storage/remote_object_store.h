@@ -28,6 +28,11 @@ struct RemoteStoreOptions {
 
 class RemoteObjectStore : public ObjectStore {
  public:
+  // The parts of the REST dialects that S3 and Azure share; each store signs its own requests.
+  Result<std::string> Get(const std::string& key) override;
+  Result<std::string> GetRange(const std::string& key, int64_t offset, int64_t length) override;
+  Result<ObjectInfo> Stat(const std::string& key) override;
+  Status Delete(const std::string& key) override;
   Status PutFile(const std::string& key, const std::string& local_path) override;
   std::string ReadPath(const std::string& key) const override { return kRemoteScheme + key; }
   std::string ReadRoot() const override { return kRemoteScheme; }
@@ -41,7 +46,19 @@ class RemoteObjectStore : public ObjectStore {
   int64_t bytes_received() const { return bytes_received_.load(); }
 
  protected:
+  using Params = std::vector<std::pair<std::string, std::string>>;
+
   explicit RemoteObjectStore(RemoteStoreOptions options);
+
+  // A signed request for object `key` ("" = the bucket or container itself) with query
+  // `params` (raw, not encoded) and extra headers; built afresh for each attempt.
+  virtual HttpRequest Sign(const std::string& method, const std::string& key, const Params& params,
+                           Params headers, std::string_view body) const = 0;
+  // The header a ranged GET carries ("Range"; Azure signs "x-ms-range" more simply).
+  virtual const char* RangeHeaderName() const { return "Range"; }
+  // Sign + HttpClient::SendWithRetry + counting; `what` names the operation in errors.
+  Result<HttpResponse> Call(const std::string& method, const std::string& key, const Params& params,
+                            const Params& headers, std::string_view body, const std::string& what);
 
   // An upload in parts: begin, send parts 1..n in order, complete (or abort on failure).
   virtual Result<std::string> BeginUpload(const std::string& key) = 0;  // upload id

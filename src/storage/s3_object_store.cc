@@ -50,9 +50,8 @@ std::string S3ObjectStore::Describe() const {
   return fmt::format("s3://{} at {}://{}", config_.bucket, scheme_, hostport_);
 }
 
-HttpRequest S3ObjectStore::Build(const std::string& method, const std::string& key,
-                                 const Params& params, Params headers,
-                                 std::string_view body) const {
+HttpRequest S3ObjectStore::Sign(const std::string& method, const std::string& key,
+                                const Params& params, Params headers, std::string_view body) const {
   SigV4Request sig;
   sig.method = method;
   std::string encoded_key = AwsUriEncode(key, true);
@@ -81,16 +80,6 @@ HttpRequest S3ObjectStore::Build(const std::string& method, const std::string& k
   req.headers = std::move(headers);
   req.body = body;
   return req;
-}
-
-Result<HttpResponse> S3ObjectStore::Call(const std::string& method, const std::string& key,
-                                         const Params& params, const Params& headers,
-                                         std::string_view body, const std::string& what) {
-  ST_ASSIGN_OR_RETURN(HttpResponse r,
-                      http_.SendWithRetry([&] { return Build(method, key, params, headers, body); },
-                                          fmt::format("{} on {}", what, Describe())));
-  Count(r);
-  return r;
 }
 
 Status S3ObjectStore::EnsureBucket() {
@@ -134,41 +123,6 @@ Status S3ObjectStore::PutIfAbsent(const std::string& key, const std::string& dat
   return HttpError("PUT " + key, r);
 }
 
-Result<std::string> S3ObjectStore::Get(const std::string& key) {
-  ST_ASSIGN_OR_RETURN(HttpResponse r, Call("GET", key, {}, {}, {}, "GET " + key));
-  if (r.status != 200) return HttpError("GET " + key, r);
-  return std::move(r.body);
-}
-
-Result<std::string> S3ObjectStore::GetRange(const std::string& key, int64_t offset,
-                                            int64_t length) {
-  if (length <= 0) return std::string();
-  ST_ASSIGN_OR_RETURN(HttpResponse r, Call("GET", key, {}, {{"Range", RangeHeader(offset, length)}},
-                                           {}, "GET " + key));
-  if (r.status == 206) {
-    if (static_cast<int64_t>(r.body.size()) != length && r.body.size() == 0) {
-      return Status::IoError(fmt::format("GET {} range {}+{}: empty answer", key, offset, length));
-    }
-    return std::move(r.body);
-  }
-  if (r.status == 200) {  // a server that ignores Range sends the whole object
-    if (offset >= static_cast<int64_t>(r.body.size())) return std::string();
-    return r.body.substr(static_cast<size_t>(offset), static_cast<size_t>(length));
-  }
-  if (r.status == 416) return std::string();
-  return HttpError("GET " + key, r);
-}
-
-Result<ObjectInfo> S3ObjectStore::Stat(const std::string& key) {
-  ST_ASSIGN_OR_RETURN(HttpResponse r, Call("HEAD", key, {}, {}, {}, "HEAD " + key));
-  if (r.status != 200) return HttpError("HEAD " + key, r);
-  ObjectInfo info;
-  info.key = key;
-  info.size = std::stoll(r.Header("content-length").value_or("0"));
-  info.modified_micros = ParseHttpDateMicros(r.Header("last-modified").value_or(""));
-  return info;
-}
-
 Result<std::vector<ObjectInfo>> S3ObjectStore::List(const std::string& prefix) {
   std::vector<ObjectInfo> out;
   std::string token;
@@ -192,12 +146,6 @@ Result<std::vector<ObjectInfo>> S3ObjectStore::List(const std::string& prefix) {
   std::sort(out.begin(), out.end(),
             [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
   return out;
-}
-
-Status S3ObjectStore::Delete(const std::string& key) {
-  ST_ASSIGN_OR_RETURN(HttpResponse r, Call("DELETE", key, {}, {}, {}, "DELETE " + key));
-  if (r.status == 204 || r.status == 200 || r.status == 404) return Status::Ok();
-  return HttpError("DELETE " + key, r);
 }
 
 Result<int64_t> S3ObjectStore::RemoveAbandoned(const std::string& prefix, int64_t before_micros) {

@@ -33,11 +33,7 @@ class S3ObjectStore : public RemoteObjectStore {
 
   Status Put(const std::string& key, const std::string& data) override;
   Status PutIfAbsent(const std::string& key, const std::string& data) override;
-  Result<std::string> Get(const std::string& key) override;
-  Result<std::string> GetRange(const std::string& key, int64_t offset, int64_t length) override;
-  Result<ObjectInfo> Stat(const std::string& key) override;
   Result<std::vector<ObjectInfo>> List(const std::string& prefix) override;
-  Status Delete(const std::string& key) override;
   Result<int64_t> RemoveAbandoned(const std::string& prefix, int64_t before_micros) override;
   std::string Describe() const override;
 
@@ -50,19 +46,14 @@ class S3ObjectStore : public RemoteObjectStore {
   void AbortUpload(const std::string& key, const std::string& upload_id) override;
 
  private:
-  using Params = std::vector<std::pair<std::string, std::string>>;
   S3Config config_;
   std::string scheme_;    // "http" or "https"
   std::string hostport_;  // endpoint host[:port]
 
   S3ObjectStore(S3Config config, RemoteStoreOptions options);
   Status EnsureBucket();
-  // A signed request for `key` ("" = the bucket itself) with query `params` and extra headers.
-  HttpRequest Build(const std::string& method, const std::string& key, const Params& params,
-                    Params headers, std::string_view body) const;
-  // Build + SendWithRetry + Count.
-  Result<HttpResponse> Call(const std::string& method, const std::string& key, const Params& params,
-                            const Params& headers, std::string_view body, const std::string& what);
+  HttpRequest Sign(const std::string& method, const std::string& key, const Params& params,
+                   Params headers, std::string_view body) const override;
 };
 
 }  // namespace supertable

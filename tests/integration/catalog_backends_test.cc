@@ -206,73 +206,27 @@ TEST(RedisCatalog, CarriesOnAfterARestart) {
 // script runs on the server, and the client sees its connection drop instead of the answer.
 class LossyProxy {
  public:
-  explicit LossyProxy(int upstream) : upstream_(upstream) {
-    listen_ = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(listen_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(a);
-    bind(listen_, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-    listen(listen_, 16);
-    getsockname(listen_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    accept_ = std::thread([this] { AcceptLoop(); });
-  }
-  ~LossyProxy() {
-    stop_ = true;
-    shutdown(listen_, SHUT_RDWR);
-    close(listen_);
-    accept_.join();
-    for (auto& t : pumps_) t.join();
-  }
-  int port() const { return port_; }
+  explicit LossyProxy(int upstream)
+      : proxy_(upstream, [this](int client, int server, std::string_view chunk) {
+          if (!lose_ || chunk.find("HSETNX', KEYS[3]") == std::string_view::npos) {
+            return testing::LoopbackProxy::Action::kForward;
+          }
+          // Cut the client off first, so no reply can reach it; then let the script run.
+          lose_ = false;
+          shutdown(client, SHUT_RDWR);
+          send(server, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+          lost_++;
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+          return testing::LoopbackProxy::Action::kCut;
+        }) {}
+  int port() const { return proxy_.port(); }
   void LoseNextCommitReply() { lose_ = true; }
   int lost() const { return lost_; }
 
  private:
-  void AcceptLoop() {
-    while (!stop_) {
-      int c = accept(listen_, nullptr, nullptr);
-      if (c < 0) return;
-      int u = socket(AF_INET, SOCK_STREAM, 0);
-      sockaddr_in a{};
-      a.sin_family = AF_INET;
-      a.sin_port = htons(static_cast<uint16_t>(upstream_));
-      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      connect(u, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-      pumps_.emplace_back([this, c, u] { Pump(c, u, true); });
-      pumps_.emplace_back([this, c, u] { Pump(u, c, false); });
-    }
-  }
-  void Pump(int from, int to, bool to_server) {
-    char buf[65536];
-    while (true) {
-      ssize_t n = recv(from, buf, sizeof(buf), 0);
-      if (n <= 0) break;
-      bool commit =
-          to_server && lose_ &&
-          std::string(buf, static_cast<size_t>(n)).find("HSETNX', KEYS[3]") != std::string::npos;
-      if (commit) {
-        // Cut the client off first, so no reply can reach it; then let the script run.
-        lose_ = false;
-        shutdown(from, SHUT_RDWR);
-        send(to, buf, static_cast<size_t>(n), MSG_NOSIGNAL);
-        lost_++;
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        break;
-      }
-      send(to, buf, static_cast<size_t>(n), MSG_NOSIGNAL);
-    }
-    shutdown(from, SHUT_RDWR);
-    shutdown(to, SHUT_RDWR);
-  }
-  int upstream_, listen_, port_;
-  std::atomic<bool> stop_{false}, lose_{false};
+  std::atomic<bool> lose_{false};
   std::atomic<int> lost_{0};
-  std::thread accept_;
-  std::vector<std::thread> pumps_;
+  testing::LoopbackProxy proxy_;  // last: its threads use the members above
 };
 
 TEST(RedisCatalog, ALostCommitReplyIsNeitherAConflictNorADoubleCommit) {

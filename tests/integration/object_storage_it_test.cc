@@ -174,15 +174,7 @@ TEST(ObjectStoreErrors, WrongCredentialsAndUnreachableServersSayWhatIsWrong) {
 class CannedHttpServer {
  public:
   explicit CannedHttpServer(std::vector<int> statuses) : statuses_(std::move(statuses)) {
-    listen_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(a);
-    bind(listen_, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-    listen(listen_, 16);
-    getsockname(listen_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
+    listen_ = testing::ListenLoopback(&port_);
     thread_ = std::thread([this] {
       while (true) {
         int c = accept(listen_, nullptr, nullptr);
@@ -393,81 +385,6 @@ INSTANTIATE_TEST_SUITE_P(RemoteStores, RemoteWarehouse,
                          ::testing::Values(Backend::kS3, Backend::kAzure),
                          [](const auto& info) { return BackendName(info.param); });
 
-// A loopback proxy that calls `on_cut` once `limit` bytes have gone towards the server, then
-// drops every connection and refuses new ones (it forwards them to a dead port).
-class CuttingProxy {
- public:
-  CuttingProxy(int upstream, int64_t limit, std::function<void()> on_cut)
-      : upstream_(upstream), limit_(limit), on_cut_(std::move(on_cut)) {
-    listen_ = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(listen_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(a);
-    bind(listen_, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-    listen(listen_, 64);
-    getsockname(listen_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    accept_ = std::thread([this] { AcceptLoop(); });
-  }
-  ~CuttingProxy() {
-    stop_ = true;
-    shutdown(listen_, SHUT_RDWR);
-    close(listen_);
-    accept_.join();
-    for (auto& t : pumps_) t.join();
-  }
-  int port() const { return port_; }
-  bool cut() const { return cut_; }
-
- private:
-  void AcceptLoop() {
-    while (!stop_) {
-      int c = accept(listen_, nullptr, nullptr);
-      if (c < 0) return;
-      if (cut_) {
-        close(c);
-        continue;
-      }
-      int u = socket(AF_INET, SOCK_STREAM, 0);
-      sockaddr_in a{};
-      a.sin_family = AF_INET;
-      a.sin_port = htons(static_cast<uint16_t>(upstream_));
-      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      if (connect(u, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
-        close(c);
-        close(u);
-        continue;
-      }
-      pumps_.emplace_back([this, c, u] { Pump(c, u, true); });
-      pumps_.emplace_back([this, c, u] { Pump(u, c, false); });
-    }
-  }
-  void Pump(int from, int to, bool to_server) {
-    char buf[65536];
-    while (!cut_) {
-      ssize_t n = recv(from, buf, sizeof(buf), 0);
-      if (n <= 0) break;
-      if (to_server && (sent_ += n) > limit_ && !cut_.exchange(true)) {
-        on_cut_();
-        break;
-      }
-      send(to, buf, static_cast<size_t>(n), MSG_NOSIGNAL);
-    }
-    shutdown(from, SHUT_RDWR);
-    shutdown(to, SHUT_RDWR);
-  }
-  int upstream_, listen_, port_;
-  int64_t limit_;
-  std::function<void()> on_cut_;
-  std::atomic<int64_t> sent_{0};
-  std::atomic<bool> stop_{false}, cut_{false};
-  std::thread accept_;
-  std::vector<std::thread> pumps_;
-};
-
 TEST(StorageFaults, AServerThatDiesMidUploadFailsTheCommitCleanly) {
   StorageServer server(StorageServer::Kind::kS3);
   TempDir home, inputs;
@@ -480,14 +397,26 @@ TEST(StorageFaults, AServerThatDiesMidUploadFailsTheCommitCleanly) {
   }
   {
     // The server dies after 3 MiB of a write whose data file is uploaded in 5 MiB parts.
-    CuttingProxy proxy(server.port(), 3 << 20, [&] { server.Kill(); });
+    std::atomic<int64_t> sent{0};
+    std::atomic<bool> cut{false};
+    testing::LoopbackProxy* self = nullptr;
+    testing::LoopbackProxy proxy(server.port(), [&](int, int, std::string_view chunk) {
+      if ((sent += static_cast<int64_t>(chunk.size())) <= (3 << 20) || cut.exchange(true)) {
+        return cut ? testing::LoopbackProxy::Action::kCut
+                   : testing::LoopbackProxy::Action::kForward;
+      }
+      self->RefuseNew();
+      server.Kill();
+      return testing::LoopbackProxy::Action::kCut;
+    });
+    self = &proxy;
     auto settings = server.Settings("faults");
     settings.push_back({"STORAGE_ENDPOINT_URL", fmt::format("http://127.0.0.1:{}", proxy.port())});
     settings.push_back({"STORAGE_PART_BYTES", "5242880"});
     settings.push_back({"STORAGE_RETRY_WINDOW_MS", "1500"});
     ScopedEnv env(settings);
     auto r = RunCli({"ingest", "s", "t", big}, home.path());
-    EXPECT_TRUE(proxy.cut());
+    EXPECT_TRUE(cut);
     EXPECT_NE(r.exit_code, 0);
     EXPECT_NE(r.err.find("127.0.0.1"), std::string::npos) << r.err;
     EXPECT_EQ(r.err.find("terminate"), std::string::npos) << r.err;

@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/net.h"
+#include "common/process.h"
 #include "engine/result_format.h"
 
 namespace supertable::testing {
@@ -163,28 +164,6 @@ int FreePort() { return FreeLoopbackPort(); }
 
 namespace {
 
-// Forks and execs `argv` with its output discarded (or sent to `log_path`).
-pid_t SpawnQuiet(const std::vector<std::string>& argv, const std::string& log_path = "") {
-  pid_t pid = fork();
-  if (pid == 0) {
-    // Our own parent may block signals (the serve tests do); the child must not inherit that.
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    int out = log_path.empty() ? open("/dev/null", O_WRONLY)
-                               : open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    dup2(out, 1);
-    dup2(out, 2);
-    std::vector<std::string> copy = argv;
-    std::vector<char*> c;
-    for (auto& a : copy) c.push_back(a.data());
-    c.push_back(nullptr);
-    execvp(c[0], c.data());
-    _exit(127);
-  }
-  return pid;
-}
-
 // True once something accepts connections on 127.0.0.1:`port`.
 bool WaitForPort(int port, int timeout_ms) {
   for (int waited = 0; waited < timeout_ms; waited += 50) {
@@ -192,13 +171,6 @@ bool WaitForPort(int port, int timeout_ms) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return false;
-}
-
-void StopChild(pid_t* pid, int sig) {
-  if (*pid <= 0) return;
-  kill(*pid, sig);
-  waitpid(*pid, nullptr, 0);
-  *pid = -1;
 }
 
 }  // namespace
@@ -221,7 +193,7 @@ RedisServer::RedisServer(std::vector<std::string> args, bool sentinel,
   Start();
 }
 
-RedisServer::~RedisServer() { StopChild(&pid_, SIGTERM); }
+RedisServer::~RedisServer() { StopProcess(&pid_, SIGTERM); }
 
 std::string RedisServer::url(int db) const {
   return fmt::format("redis://127.0.0.1:{}/{}", port_, db);
@@ -244,7 +216,7 @@ void RedisServer::Start() {
   }
 }
 
-void RedisServer::Kill() { StopChild(&pid_, SIGKILL); }
+void RedisServer::Kill() { StopProcess(&pid_, SIGKILL); }
 
 void RedisServer::Restart() {
   Kill();
@@ -257,7 +229,7 @@ StorageServer::StorageServer(Kind kind, std::vector<std::string> extra_args)
   Start();
 }
 
-StorageServer::~StorageServer() { StopChild(&pid_, SIGTERM); }
+StorageServer::~StorageServer() { StopProcess(&pid_, SIGTERM); }
 
 void StorageServer::Start() {
   const std::string pkg = std::string(SUPERTABLE_SOURCE_DIR) + "/tests/storage/node_modules";
@@ -298,7 +270,7 @@ void StorageServer::Start() {
   }
 }
 
-void StorageServer::Kill() { StopChild(&pid_, SIGKILL); }
+void StorageServer::Kill() { StopProcess(&pid_, SIGKILL); }
 
 void StorageServer::Restart() {
   Kill();
@@ -322,6 +294,69 @@ std::vector<std::pair<std::string, std::string>> StorageServer::Settings(
                        "devstoreaccount1;",
                        port_)},
           {"STORAGE_BUCKET", bucket}};
+}
+
+int ListenLoopback(int* port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  listen(fd, 64);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+LoopbackProxy::LoopbackProxy(int upstream, Filter filter)
+    : upstream_(upstream), filter_(std::move(filter)) {
+  listen_ = ListenLoopback(&port_);
+  accept_ = std::thread([this] { AcceptLoop(); });
+}
+
+LoopbackProxy::~LoopbackProxy() {
+  stop_ = true;
+  shutdown(listen_, SHUT_RDWR);
+  close(listen_);
+  accept_.join();
+  for (auto& t : pumps_) t.join();
+}
+
+void LoopbackProxy::AcceptLoop() {
+  while (!stop_) {
+    int c = accept(listen_, nullptr, nullptr);
+    if (c < 0) return;
+    int u = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(upstream_));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (refuse_ || connect(u, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+      close(c);
+      close(u);
+      continue;
+    }
+    pumps_.emplace_back([this, c, u] { Pump(c, u, true); });
+    pumps_.emplace_back([this, c, u] { Pump(u, c, false); });
+  }
+}
+
+void LoopbackProxy::Pump(int from, int to, bool to_server) {
+  char buf[65536];
+  while (true) {
+    ssize_t n = recv(from, buf, sizeof(buf), 0);
+    if (n <= 0) break;
+    if (to_server &&
+        filter_(from, to, std::string_view(buf, static_cast<size_t>(n))) == Action::kCut) {
+      break;
+    }
+    send(to, buf, static_cast<size_t>(n), MSG_NOSIGNAL);
+  }
+  shutdown(from, SHUT_RDWR);
+  shutdown(to, SHUT_RDWR);
 }
 
 ScopedEnv::ScopedEnv(const std::vector<std::pair<std::string, std::string>>& vars) {

@@ -2,10 +2,14 @@
 // the real `supertable` binary.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -117,6 +121,32 @@ class StorageServer {
   std::unique_ptr<TempDir> dir_;
   int port_ = 0;
   pid_t pid_ = -1;
+};
+
+// A socket listening on a free 127.0.0.1 port; *port gets the port.
+int ListenLoopback(int* port);
+
+// A TCP proxy on 127.0.0.1 in front of 127.0.0.1:`upstream`, for fault tests. Every chunk a
+// client sends passes through `filter` first: kForward sends it on; kCut ends that connection
+// without sending it (the filter may have done something else with it first). After
+// RefuseNew(), new connections are closed at once, as if the server were gone.
+class LoopbackProxy {
+ public:
+  enum class Action { kForward, kCut };
+  using Filter = std::function<Action(int client_fd, int server_fd, std::string_view chunk)>;
+  LoopbackProxy(int upstream, Filter filter);
+  ~LoopbackProxy();
+  int port() const { return port_; }
+  void RefuseNew() { refuse_ = true; }
+
+ private:
+  void AcceptLoop();
+  void Pump(int from, int to, bool to_server);
+  int upstream_, listen_, port_ = 0;
+  Filter filter_;
+  std::atomic<bool> stop_{false}, refuse_{false};
+  std::thread accept_;
+  std::vector<std::thread> pumps_;
 };
 
 // Sets environment variables for the life of the object and restores them afterwards.
