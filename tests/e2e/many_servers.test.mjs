@@ -9,12 +9,11 @@ import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import net from "node:net";
 import { promisify } from "node:util";
 
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
-import { bin, data, newClient } from "./session_suite.mjs";
+import { bin, data, freePort, newClient, waitForPort } from "./session_suite.mjs";
 
 const run = promisify(execFile);
 const children = [];
@@ -28,27 +27,6 @@ function tempDir() {
   const d = mkdtempSync(join(tmpdir(), "supertable-many-"));
   dirs.push(d);
   return d;
-}
-
-async function freePort() {
-  return new Promise((resolve) => {
-    const probe = net.createServer().listen(0, "127.0.0.1", () => {
-      const p = probe.address().port;
-      probe.close(() => resolve(p));
-    });
-  });
-}
-
-async function waitForPort(port, what) {
-  for (let i = 0; i < 600; i++) {
-    const up = await new Promise((r) => {
-      const c = net.connect(port, "127.0.0.1", () => { c.destroy(); r(true); });
-      c.on("error", () => r(false));
-    });
-    if (up) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${what} did not start on port ${port}`);
 }
 
 async function startServers() {

@@ -13,7 +13,7 @@ import net from "node:net";
 
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
-import { bin, data, demoWarehouse, newClient, sessionTests } from "./session_suite.mjs";
+import { bin, data, demoWarehouse, freePort, newClient, sessionTests, waitForPort } from "./session_suite.mjs";
 
 const state = {};
 const servers = [];
@@ -293,22 +293,10 @@ test("SUPERTABLE_MCP_TRANSPORT=streamable-http makes `supertable mcp` serve HTTP
 
 test("two servers on one Redis catalog see each other's commits at once", async () => {
   // A real redis-server on a free port, and a warehouse whose catalog lives there.
-  const port = await new Promise((resolve) => {
-    const probe = net.createServer().listen(0, "127.0.0.1", () => {
-      const p = probe.address().port;
-      probe.close(() => resolve(p));
-    });
-  });
+  const port = await freePort();
   const redis = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", ""], { stdio: "ignore" });
   try {
-    for (let i = 0; i < 100; i++) {
-      const up = await new Promise((r) => {
-        const c = net.connect(port, "127.0.0.1", () => { c.destroy(); r(true); });
-        c.on("error", () => r(false));
-      });
-      if (up) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitForPort(port, "redis-server");
     const env = { LOCKING_BACKEND: "redis", SUPERTABLE_REDIS_URL: `redis://127.0.0.1:${port}/0` };
     const cliEnv = { ...process.env, SUPERTABLE_HOME: state.home, ...env };
     execFileSync(bin, ["ingest", "shared", "events", join(data, "orders.csv")], { env: cliEnv });

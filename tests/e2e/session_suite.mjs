@@ -7,11 +7,35 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import net from "node:net";
 
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 
 export const bin = process.env.SUPERTABLE_BIN;
+
+// A port on 127.0.0.1 nothing listens on right now.
+export async function freePort() {
+  return new Promise((resolve) => {
+    const probe = net.createServer().listen(0, "127.0.0.1", () => {
+      const p = probe.address().port;
+      probe.close(() => resolve(p));
+    });
+  });
+}
+
+// Resolves once something accepts connections on 127.0.0.1:`port` (30 s at most).
+export async function waitForPort(port, what) {
+  for (let i = 0; i < 600; i++) {
+    const up = await new Promise((r) => {
+      const c = net.connect(port, "127.0.0.1", () => { c.destroy(); r(true); });
+      c.on("error", () => r(false));
+    });
+    if (up) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${what} did not start on port ${port}`);
+}
 export const data = process.env.SUPERTABLE_DEMO_DATA;
 
 // A new warehouse home with the demo tables shop.customers, shop.products, shop.orders.
