@@ -33,6 +33,12 @@ Status Show(Warehouse& w, const std::string& sql) {
 
 }  // namespace
 
+void UseDemoHome(Config& config, const std::string& home) {
+  config.home = home;
+  config.locking_backend = "sqlite";
+  config.storage_type = "LOCAL";
+}
+
 Result<std::string> RunDemo(Config config, const DemoOptions& options) {
   std::string data = options.data_dir.empty() ? std::string(SUPERTABLE_SOURCE_DIR) + "/demo/data"
                                               : options.data_dir;
@@ -42,10 +48,7 @@ Result<std::string> RunDemo(Config config, const DemoOptions& options) {
   }
   std::string tmpl = (fs::temp_directory_path() / "supertable-demo-XXXXXX").string();
   if (!mkdtemp(tmpl.data())) return Status::IoError("cannot create a temporary directory");
-  config.home = tmpl;
-  // The demo's warehouse lives and dies in its temporary home: its catalog too, whatever
-  // LOCKING_BACKEND says.
-  config.locking_backend = "sqlite";
+  UseDemoHome(config, tmpl);
   ST_ASSIGN_OR_RETURN(auto w, Warehouse::Open(config));
   struct Cleanup {
     std::string path;

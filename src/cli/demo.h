@@ -15,6 +15,11 @@ struct DemoOptions {
   bool for_serve = false;  // the caller serves the home next (and removes it): say nothing of it
 };
 
+// Points `config` at the demo's home `home`, with the embedded catalog and local files there,
+// whatever LOCKING_BACKEND and STORAGE_TYPE say: the demo must not leave tables in a team's
+// Redis or bucket, and `serve --demo` must open what the demo built.
+void UseDemoHome(Config& config, const std::string& home);
+
 // Returns the home it built (removed again unless `keep`).
 Result<std::string> RunDemo(Config config, const DemoOptions& options);
 

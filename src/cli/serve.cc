@@ -136,8 +136,9 @@ Status RunServe(Config config, const ServeFlags& flags, McpToolOptions tool_opti
     d.data_dir = flags.demo_data;
     d.keep = true;
     d.for_serve = true;
-    ST_ASSIGN_OR_RETURN(config.home, RunDemo(config, d));
-    cleanup.path = config.home;
+    ST_ASSIGN_OR_RETURN(std::string home, RunDemo(config, d));
+    UseDemoHome(config, home);
+    cleanup.path = home;
     std::cout << "\n";
   }
   ST_ASSIGN_OR_RETURN(auto w, Warehouse::Open(config));

@@ -73,6 +73,11 @@ Result<int64_t> ObjectCache::Size(const std::string& key) {
   return info.size;
 }
 
+void ObjectCache::NoteSize(const std::string& key, int64_t size) {
+  std::lock_guard<std::mutex> g(mu_);
+  sizes_.emplace(key, size);
+}
+
 bool ObjectCache::LoadBlock(const std::string& path, int64_t expected, std::string* out) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;

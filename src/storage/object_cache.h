@@ -37,6 +37,9 @@ class ObjectCache {
   ObjectCache(ObjectStore* store, std::string identity, std::string dir, int64_t max_bytes);
 
   Result<int64_t> Size(const std::string& key);
+  // Records an object's size known from elsewhere (a snapshot lists its files' sizes), so that
+  // opening it costs no HEAD request.
+  void NoteSize(const std::string& key, int64_t size);
   // Fills out[0, length) with the object's bytes at [offset, offset + length); the range must
   // lie inside the object.
   Status Read(const std::string& key, int64_t offset, int64_t length, char* out);

@@ -1,12 +1,16 @@
 // Shared upload logic and error reporting for remote object stores.
 #include "storage/remote_object_store.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 
@@ -18,45 +22,67 @@ namespace supertable {
 RemoteObjectStore::RemoteObjectStore(RemoteStoreOptions options)
     : options_(std::move(options)), http_(options_.http) {}
 
-Result<std::string> ReadLocalFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IoError(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return Status::IoError(fmt::format("cannot read {}", path));
-  return ss.str();
-}
-
 Status RemoteObjectStore::PutFile(const std::string& key, const std::string& local_path) {
-  std::ifstream in(local_path, std::ios::binary | std::ios::ate);
-  if (!in) {
+  int fd = ::open(local_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
     return Status::IoError(
         fmt::format("cannot open {} for upload: {}", local_path, std::strerror(errno)));
   }
-  const int64_t size = static_cast<int64_t>(in.tellg());
-  in.seekg(0);
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return Status::IoError("cannot stat " + local_path);
+  const int64_t size = static_cast<int64_t>(st.st_size);
+  // Reads [offset, offset + n) of the file into `buf`.
+  auto read_part = [&](int64_t offset, int64_t n, std::string* buf) -> Status {
+    buf->resize(static_cast<size_t>(n));
+    for (int64_t done = 0; done < n;) {
+      ssize_t got = ::pread(fd, buf->data() + done, static_cast<size_t>(n - done), offset + done);
+      if (got <= 0) return Status::IoError(fmt::format("cannot read {}", local_path));
+      done += got;
+    }
+    return Status::Ok();
+  };
   Status s;
   if (size <= options_.part_bytes) {
-    std::string data(static_cast<size_t>(size), '\0');
-    if (!in.read(data.data(), size)) return Status::IoError("cannot read " + local_path);
+    std::string data;
+    ST_RETURN_IF_ERROR(read_part(0, size, &data));
     s = Put(key, data);
   } else {
     ST_ASSIGN_OR_RETURN(std::string upload, BeginUpload(key));
-    std::vector<std::string> receipts;
-    std::string part;
-    for (int64_t off = 0; off < size && s.ok(); off += options_.part_bytes) {
-      part.resize(static_cast<size_t>(std::min(options_.part_bytes, size - off)));
-      if (!in.read(part.data(), static_cast<std::streamsize>(part.size()))) {
-        s = Status::IoError("cannot read " + local_path);
-        break;
+    // A few parts in flight at once: one request at a time leaves most of a link idle while each
+    // part's response comes back.
+    const int64_t parts = (size + options_.part_bytes - 1) / options_.part_bytes;
+    std::vector<std::string> receipts(static_cast<size_t>(parts));
+    std::atomic<int64_t> next{0};
+    std::mutex mu;
+    auto worker = [&] {
+      std::string buf;
+      for (int64_t i = next++; i < parts; i = next++) {
+        {
+          std::lock_guard<std::mutex> g(mu);
+          if (!s.ok()) return;
+        }
+        int64_t off = i * options_.part_bytes;
+        Status part = read_part(off, std::min(options_.part_bytes, size - off), &buf);
+        if (part.ok()) {
+          auto receipt = UploadPart(key, upload, static_cast<int>(i) + 1, buf);
+          if (receipt.ok()) receipts[static_cast<size_t>(i)] = std::move(*receipt);
+          part = receipt.status();
+        }
+        if (!part.ok()) {
+          std::lock_guard<std::mutex> g(mu);
+          if (s.ok()) s = part;
+          return;
+        }
       }
-      auto receipt = UploadPart(key, upload, static_cast<int>(receipts.size()) + 1, part);
-      if (!receipt.ok()) {
-        s = receipt.status();
-        break;
-      }
-      receipts.push_back(std::move(*receipt));
-    }
+    };
+    std::vector<std::thread> threads;
+    for (int64_t t = 0; t < std::min<int64_t>(kPartsInFlight, parts); ++t)
+      threads.emplace_back(worker);
+    for (auto& t : threads) t.join();
     if (s.ok()) s = CompleteUpload(key, upload, receipts);
     if (!s.ok()) {
       AbortUpload(key, upload);

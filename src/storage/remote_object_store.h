@@ -20,6 +20,9 @@ namespace supertable {
 // Paths DuckDB opens for remote objects: "supertable-object://<key>".
 inline constexpr const char* kRemoteScheme = "supertable-object://";
 
+// Parts of one file uploaded at once (each holds a part in memory).
+inline constexpr int64_t kPartsInFlight = 4;
+
 struct RemoteStoreOptions {
   std::string staging_dir;
   int64_t part_bytes = 16ll << 20;  // files larger than this are uploaded in parts of this size
@@ -85,8 +88,5 @@ class RemoteObjectStore : public ObjectStore {
   std::atomic<int64_t> requests_{0};
   std::atomic<int64_t> bytes_received_{0};
 };
-
-// Reads a local file whole (for uploads of small files and tests).
-Result<std::string> ReadLocalFile(const std::string& path);
 
 }  // namespace supertable

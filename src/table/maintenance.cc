@@ -26,8 +26,8 @@ Result<CompactResult> Warehouse::Compact(const TableRef& t, const CompactOptions
   CompactResult result;
   for (int attempt = 0; attempt < 8; ++attempt) {
     ST_ASSIGN_OR_RETURN(CommitRecord head, RequireHead(t));
-    ST_ASSIGN_OR_RETURN(std::string doc, store_->Get(head.snapshot_key));
-    ST_ASSIGN_OR_RETURN(Snapshot base, Snapshot::FromJson(doc));
+    ST_ASSIGN_OR_RETURN(auto base_doc, ReadSnapshot(head.snapshot_key));
+    const Snapshot& base = *base_doc;
     result = CompactResult{};
     result.version = head.version;
     result.files_before = static_cast<int64_t>(base.files.size());
@@ -140,10 +140,9 @@ Result<GcResult> Warehouse::Gc(const TableRef& t, const GcOptions& options) {
   for (const auto& r : history) {
     if (r.version < keep_from) continue;  // dry run: expiry did not happen
     referenced.insert(r.snapshot_key);
-    ST_ASSIGN_OR_RETURN(std::string doc, store_->Get(r.snapshot_key));
-    ST_ASSIGN_OR_RETURN(Snapshot s, Snapshot::FromJson(doc));
-    for (const auto& f : s.files) referenced.insert(f.key);
-    for (const auto& d : s.deletes) referenced.insert(d.key);
+    ST_ASSIGN_OR_RETURN(auto s, ReadSnapshot(r.snapshot_key));
+    for (const auto& f : s->files) referenced.insert(f.key);
+    for (const auto& d : s->deletes) referenced.insert(d.key);
   }
 
   // 3. Delete the rest, except files young enough to belong to a write still in progress, and

@@ -135,8 +135,8 @@ Result<WriteResult> Warehouse::Write(const TableRef& t, const WriteRequest& req)
     ST_ASSIGN_OR_RETURN(auto head, catalog_->GetHead(t));
     std::optional<Snapshot> base;
     if (head) {
-      ST_ASSIGN_OR_RETURN(std::string doc, store_->Get(head->snapshot_key));
-      ST_ASSIGN_OR_RETURN(base, Snapshot::FromJson(doc));
+      ST_ASSIGN_OR_RETURN(auto snap, ReadSnapshot(head->snapshot_key));
+      base = *snap;
     } else if (req.mode == WriteMode::kDeleteOnly) {
       return Status::NotFound(
           fmt::format("cannot delete from {}: the table does not exist", t.ToString()));

@@ -110,8 +110,34 @@ Result<Snapshot> Warehouse::LoadSnapshot(const TableRef& t, std::optional<int64_
     }
     key = it->snapshot_key;
   }
+  ST_ASSIGN_OR_RETURN(auto snap, ReadSnapshot(key));
+  return *snap;
+}
+
+Result<std::shared_ptr<const Snapshot>> Warehouse::ReadSnapshot(const std::string& key) {
+  {
+    std::lock_guard<std::mutex> g(snapshots_mu_);
+    for (auto it = snapshots_.begin(); it != snapshots_.end(); ++it) {
+      if (it->first != key) continue;
+      snapshots_.splice(snapshots_.begin(), snapshots_, it);
+      return it->second;
+    }
+  }
   ST_ASSIGN_OR_RETURN(std::string doc, store_->Get(key));
-  return Snapshot::FromJson(doc);
+  ST_ASSIGN_OR_RETURN(Snapshot parsed, Snapshot::FromJson(doc));
+  auto snap = std::make_shared<const Snapshot>(std::move(parsed));
+  if (cache_) {
+    for (const auto& f : snap->files) cache_->NoteSize(f.key, f.bytes);
+  }
+  auto weight = [](const Snapshot& s) { return s.files.size() + s.deletes.size() + 1; };
+  std::lock_guard<std::mutex> g(snapshots_mu_);
+  snapshots_.emplace_front(key, snap);
+  snapshot_files_ += weight(*snap);
+  while (snapshot_files_ > kSnapshotCacheFiles && snapshots_.size() > 1) {
+    snapshot_files_ -= weight(*snapshots_.back().second);
+    snapshots_.pop_back();
+  }
+  return snap;
 }
 
 Result<std::vector<std::string>> Warehouse::ListSupers() {
@@ -123,10 +149,9 @@ Result<std::vector<TableSummary>> Warehouse::ListTables(const std::string& super
   ST_ASSIGN_OR_RETURN(auto entries, catalog_->ListTables(config_.organization, super_name));
   std::vector<TableSummary> out;
   for (const auto& e : entries) {
-    ST_ASSIGN_OR_RETURN(std::string doc, store_->Get(e.head.snapshot_key));
-    ST_ASSIGN_OR_RETURN(Snapshot s, Snapshot::FromJson(doc));
-    out.push_back({e.name, e.head.version, s.live_rows(), static_cast<int64_t>(s.files.size()),
-                   s.total_bytes(), e.head.committed_micros});
+    ST_ASSIGN_OR_RETURN(auto s, ReadSnapshot(e.head.snapshot_key));
+    out.push_back({e.name, e.head.version, s->live_rows(), static_cast<int64_t>(s->files.size()),
+                   s->total_bytes(), e.head.committed_micros});
   }
   return out;
 }
@@ -278,9 +303,8 @@ Result<QueryStats> Warehouse::Query(const QueryRequest& req, ResultSink& sink) {
     if (!name.as_of && !req.as_of) pin_key = full;
     auto pinned = pins.find(pin_key);
     if (pinned == pins.end()) {
-      ST_ASSIGN_OR_RETURN(std::string doc, store_->Get(rec.snapshot_key));
-      ST_ASSIGN_OR_RETURN(Snapshot snap, Snapshot::FromJson(doc));
-      pinned = pins.emplace(pin_key, std::make_shared<const Snapshot>(std::move(snap))).first;
+      ST_ASSIGN_OR_RETURN(auto snap, ReadSnapshot(rec.snapshot_key));
+      pinned = pins.emplace(pin_key, std::move(snap)).first;
     }
     return ResolvedTable{full, pinned->second, std::move(policy)};
   };

@@ -6,8 +6,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -167,6 +169,13 @@ class Warehouse {
 
   std::string ReadPath(const std::string& key) const { return store_->ReadPath(key); }
 
+  // The snapshot document under `key`. Documents never change once written, so parsed ones are
+  // kept (the most recently used, up to kSnapshotCacheFiles file entries in all, about 1 KiB
+  // each): a repeated query on object storage
+  // then costs no GET for its snapshot. Data file sizes go to the object cache, which then
+  // needs no HEAD to open them.
+  Result<std::shared_ptr<const Snapshot>> ReadSnapshot(const std::string& key);
+
  private:
   Warehouse(Config config, std::unique_ptr<Catalog> catalog, std::unique_ptr<ObjectStore> store,
             std::unique_ptr<ObjectCache> cache, std::unique_ptr<Engine> engine)
@@ -188,6 +197,11 @@ class Warehouse {
   std::unique_ptr<ObjectStore> store_;
   std::unique_ptr<ObjectCache> cache_;  // remote stores only; the engine reads through it
   std::unique_ptr<Engine> engine_;
+
+  static constexpr size_t kSnapshotCacheFiles = 50000;
+  std::mutex snapshots_mu_;
+  std::list<std::pair<std::string, std::shared_ptr<const Snapshot>>> snapshots_;  // MRU first
+  size_t snapshot_files_ = 0;  // file entries (plus one per document) in snapshots_
 };
 
 // Keeps a lock's lease alive from a background thread while a long write runs.

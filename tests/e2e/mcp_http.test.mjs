@@ -262,6 +262,22 @@ test("a bearer token guards every request, compared without leaking it", async (
   assert.ok(!server.stdout().includes(token), "the token appears in the banner");
 });
 
+test("serve --demo serves its own warehouse whatever LOCKING_BACKEND and STORAGE_TYPE say", async () => {
+  // Both point at ports nothing listens on: the demo must use neither.
+  const server = await serve(
+    { LOCKING_BACKEND: "redis", SUPERTABLE_REDIS_URL: "redis://127.0.0.1:9/0", STORAGE_TYPE: "MINIO", STORAGE_ENDPOINT_URL: "http://127.0.0.1:9", STORAGE_BUCKET: "team" },
+    ["--demo", "--demo-data", data],
+  );
+  const client = newClient({});
+  await client.connect(new StreamableHTTPClientTransport(new URL(server.url)));
+  const r = await client.callTool({ name: "query_sql", arguments: { super: "shop", sql: "SELECT count(*) FROM orders" } });
+  assert.equal(r.structuredContent.rows[0][0], 4100);
+  const info = await client.callTool({ name: "info", arguments: {} });
+  assert.deepEqual([info.structuredContent.catalog, info.structuredContent.storage_type], ["sqlite", "LOCAL"]);
+  await client.close();
+  assert.equal(await stop(server), 0);
+});
+
 test("serve refuses a non-loopback address without a token unless told", async () => {
   const child = spawn(bin, ["serve", "--host", "0.0.0.0", "--port", "0"], { env: { ...process.env, SUPERTABLE_HOME: state.home } });
   let err = "";
