@@ -198,7 +198,12 @@ Result<std::vector<ObjectInfo>> AzureBlobStore::List(const std::string& prefix) 
     for (std::string_view b : XmlElements(r.body, "Blob")) {
       ObjectInfo info;
       info.key = XmlText(b, "Name").value_or("");
-      info.size = std::stoll(XmlText(b, "Content-Length").value_or("0"));
+      auto size = ParseSize(XmlText(b, "Content-Length").value_or(""));
+      if (!size) {
+        return Status::IoError(fmt::format("LIST {} on {}: an entry without a valid <Content-Length>",
+                                           prefix, Describe()));
+      }
+      info.size = *size;
       info.modified_micros = ParseHttpDateMicros(XmlText(b, "Last-Modified").value_or(""));
       if (!info.key.empty()) out.push_back(std::move(info));
     }

@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -166,6 +167,15 @@ Result<HttpResponse> HttpClient::SendWithRetry(const std::function<HttpRequest()
     std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
     delay_ms = std::min<int64_t>(delay_ms * 2, 3200);
   }
+}
+
+std::optional<int64_t> ParseSize(const std::string& text) {
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty() || v < 0) {
+    return std::nullopt;
+  }
+  return v;
 }
 
 std::string RangeHeader(int64_t offset, int64_t length) {

@@ -70,6 +70,10 @@ class HttpClient {
   std::vector<void*> idle_;  // CURL* kept for connection reuse
 };
 
+// A size a server sent (Content-Length, <Size>): a non-negative decimal integer, nullopt for
+// anything else. Answers are untrusted input; a garbled one must give an error, not a crash.
+std::optional<int64_t> ParseSize(const std::string& text);
+
 // "bytes=<offset>-<offset+length-1>"
 std::string RangeHeader(int64_t offset, int64_t length);
 

@@ -130,7 +130,12 @@ Result<ObjectInfo> RemoteObjectStore::Stat(const std::string& key) {
   if (r.status != 200) return HttpError("HEAD " + key, r);
   ObjectInfo info;
   info.key = key;
-  info.size = std::stoll(r.Header("content-length").value_or("0"));
+  auto size = ParseSize(r.Header("content-length").value_or(""));
+  if (!size) {
+    return Status::IoError(fmt::format("HEAD {} on {}: the answer has no valid Content-Length",
+                                       key, Describe()));
+  }
+  info.size = *size;
   info.modified_micros = ParseHttpDateMicros(r.Header("last-modified").value_or(""));
   return info;
 }

@@ -136,7 +136,12 @@ Result<std::vector<ObjectInfo>> S3ObjectStore::List(const std::string& prefix) {
     for (std::string_view c : XmlElements(r.body, "Contents")) {
       ObjectInfo info;
       info.key = XmlText(c, "Key").value_or("");
-      info.size = std::stoll(XmlText(c, "Size").value_or("0"));
+      auto size = ParseSize(XmlText(c, "Size").value_or(""));
+      if (!size) {
+        return Status::IoError(fmt::format("LIST {} on {}: an entry without a valid <Size>",
+                                           prefix, Describe()));
+      }
+      info.size = *size;
       info.modified_micros = ParseHttpDateMicros(XmlText(c, "LastModified").value_or(""));
       if (!info.key.empty()) out.push_back(std::move(info));
     }

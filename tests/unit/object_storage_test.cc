@@ -183,6 +183,10 @@ TEST(HttpDateTest, ParsesBothFormats) {
   EXPECT_EQ(ParseHttpDateMicros("1994-11-06T08:49:37.250Z"), 784111777250000);
   EXPECT_EQ(ParseHttpDateMicros("yesterday"), 0);
   EXPECT_EQ(RangeHeader(10, 10), "bytes=10-19");
+  EXPECT_EQ(ParseSize("12345"), 12345);
+  for (const char* bad : {"", "-1", "12a", " 1", "99999999999999999999999", "0x10"}) {
+    EXPECT_EQ(ParseSize(bad), std::nullopt) << bad;
+  }
 }
 
 TEST(AzureSettingsTest, ParsesConnectionStrings) {
