@@ -1,6 +1,8 @@
 // Configuration loading from the environment and .env.
 #include "common/config.h"
 
+#include <algorithm>
+
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -109,6 +111,11 @@ Result<Config> Config::FromEnvironment() {
   c.max_concurrent_queries = static_cast<int>(std::min<int64_t>(concurrent, 1024));
   c.query_queue = static_cast<int>(std::min<int64_t>(queue, 100000));
   return c;
+}
+
+int64_t Config::LongestQueryMs() const {
+  if (query_timeout_ms <= 0) return 24ll * 3600 * 1000;
+  return std::max(query_timeout_ms, kMaxRequestTimeoutMs);
 }
 
 Status Config::Finish() {

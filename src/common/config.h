@@ -12,6 +12,10 @@
 
 namespace supertable {
 
+// The largest timeout one query request (MCP query_sql timeout_ms, query --timeout) may ask for
+// when it exceeds SUPERTABLE_QUERY_TIMEOUT_MS.
+inline constexpr int64_t kMaxRequestTimeoutMs = 600000;
+
 struct Config {
   std::string home;             // SUPERTABLE_HOME: catalog, local data, staging
   std::string organization;     // SUPERTABLE_ORGANIZATION
@@ -34,6 +38,12 @@ struct Config {
   std::string log_level = "warn";  // LOG_LEVEL
   // SUPERTABLE_CACHE_MAX_BYTES: local disk cache of remote objects under home/cache; 0: none
   int64_t cache_max_bytes = 2ll << 30;
+
+  // The longest any query may run in this process, in milliseconds: the configured limit, but
+  // at least kMaxRequestTimeoutMs (a request may ask for up to that), and 24 h when queries have
+  // no limit. gc keeps every version current within this window, because a query on any server
+  // may still be reading it; so no query may outlast it either.
+  int64_t LongestQueryMs() const;
 
   // Reads the environment (and .env) for every setting; flags are applied by the caller after.
   static Result<Config> FromEnvironment();

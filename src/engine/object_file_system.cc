@@ -74,7 +74,11 @@ class ObjectFileSystem : public duckdb::FileSystem {
     return duckdb::timestamp_t(0);
   }
   bool FileExists(const std::string& path, duckdb::optional_ptr<duckdb::FileOpener>) override {
-    return cache_->Size(KeyOf(path)).ok();
+    auto size = cache_->Size(KeyOf(path));
+    if (size.ok()) return true;
+    // Only "not there" is false: an outage must not pass for a missing file.
+    if (size.status().code() == StatusCode::kNotFound) return false;
+    throw duckdb::IOException("cannot check %s: %s", path, size.status().message());
   }
   // Paths are exact object keys, never patterns: a read names one object.
   duckdb::vector<duckdb::OpenFileInfo> Glob(const std::string& path,

@@ -178,9 +178,7 @@ Status AzureBlobStore::PutIfAbsent(const std::string& key, const std::string& da
       Call("PUT", key, {}, {{"x-ms-blob-type", "BlockBlob"}, {"If-None-Match", "*"}}, data,
            "PUT " + key));
   if (r.status == 201) return Status::Ok();
-  if (r.status == 409 || r.status == 412) {
-    return Status::AlreadyExists(fmt::format("object {} already exists in {}", key, Describe()));
-  }
+  if (r.status == 409 || r.status == 412) return ExistsUnlessOurs(key, data);
   return HttpError("PUT " + key, r);
 }
 
@@ -200,11 +198,11 @@ Result<std::vector<ObjectInfo>> AzureBlobStore::List(const std::string& prefix) 
       info.key = XmlText(b, "Name").value_or("");
       auto size = ParseSize(XmlText(b, "Content-Length").value_or(""));
       if (!size) {
-        return Status::IoError(fmt::format("LIST {} on {}: an entry without a valid <Content-Length>",
-                                           prefix, Describe()));
+        return Status::IoError(fmt::format(
+            "LIST {} on {}: an entry without a valid <Content-Length>", prefix, Describe()));
       }
       info.size = *size;
-      info.modified_micros = ParseHttpDateMicros(XmlText(b, "Last-Modified").value_or(""));
+      info.modified_micros = ModifiedMicrosOrNow(XmlText(b, "Last-Modified").value_or(""));
       if (!info.key.empty()) out.push_back(std::move(info));
     }
     marker = XmlText(r.body, "NextMarker").value_or("");
@@ -232,7 +230,7 @@ Result<std::string> AzureBlobStore::UploadPart(const std::string& key, const std
 }
 
 Status AzureBlobStore::CompleteUpload(const std::string& key, const std::string&,
-                                      const std::vector<std::string>& receipts) {
+                                      const std::vector<std::string>& receipts, int64_t) {
   std::string body = "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>";
   for (const auto& id : receipts) body += "<Latest>" + id + "</Latest>";
   body += "</BlockList>";

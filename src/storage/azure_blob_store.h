@@ -45,7 +45,10 @@ class AzureBlobStore : public RemoteObjectStore {
   Result<std::string> UploadPart(const std::string& key, const std::string& upload_id,
                                  int part_number, const std::string& data) override;
   Status CompleteUpload(const std::string& key, const std::string& upload_id,
-                        const std::vector<std::string>& receipts) override;
+                        const std::vector<std::string>& receipts, int64_t total_bytes) override;
+  std::string CredentialsHint() const override {
+    return "check AccountName and AccountKey in AZURE_STORAGE_CONNECTION_STRING";
+  }
   void AbortUpload(const std::string&, const std::string&) override {}
 
  private:

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "common/ids.h"
 #include "common/log.h"
 
 namespace supertable {
@@ -126,8 +127,15 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request) {
   curl_slist_free_all(headers);
   if (rc != CURLE_OK) {
     curl_easy_cleanup(curl);  // a broken connection is not worth keeping
-    return Status::IoError(
-        fmt::format("{} {}: {}", request.method, request.url, curl_easy_strerror(rc)));
+    std::string text =
+        fmt::format("{} {}: {}", request.method, request.url, curl_easy_strerror(rc));
+    // A misspelt endpoint or a certificate problem is a setting to fix, not a server to wait for.
+    if (rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_PEER_FAILED_VERIFICATION ||
+        rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM ||
+        rc == CURLE_UNSUPPORTED_PROTOCOL) {
+      return Status::InvalidArgument(text + " (check STORAGE_ENDPOINT_URL)");
+    }
+    return Status::IoError(text);
   }
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
   ReturnHandle(curl);
@@ -147,7 +155,9 @@ Result<HttpResponse> HttpClient::SendWithRetry(const std::function<HttpRequest()
   for (int attempt = 1;; ++attempt) {
     Result<HttpResponse> r = Send(build());
     std::string failure;
-    if (!r.ok()) {
+    if (!r.ok() && r.status().code() == StatusCode::kInvalidArgument) {
+      return r.status().WithContext(what);
+    } else if (!r.ok()) {
       failure = r.status().message();
     } else if (IsRetryableStatus(r->status)) {
       failure = fmt::format("HTTP {}", r->status);
@@ -182,21 +192,26 @@ std::string RangeHeader(int64_t offset, int64_t length) {
   return fmt::format("bytes={}-{}", offset, offset + length - 1);
 }
 
-int64_t ParseHttpDateMicros(const std::string& text) {
+std::optional<int64_t> ParseHttpDateMicros(const std::string& text) {
   struct tm tm;
   std::memset(&tm, 0, sizeof tm);
   const char* end = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
   int64_t micros = 0;
-  if (end == nullptr) {
+  if (end == nullptr || *end != '\0') {
     std::memset(&tm, 0, sizeof tm);
     end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-    if (end == nullptr) return 0;
+    if (end == nullptr) return std::nullopt;
     if (*end == '.') {
       int64_t scale = 100000;
       for (++end; *end >= '0' && *end <= '9'; ++end, scale /= 10) micros += (*end - '0') * scale;
     }
+    if (std::strcmp(end, "Z") != 0) return std::nullopt;
   }
   return static_cast<int64_t>(timegm(&tm)) * 1000000 + micros;
+}
+
+int64_t ModifiedMicrosOrNow(const std::string& text) {
+  return ParseHttpDateMicros(text).value_or(NowMicros());
 }
 
 }  // namespace supertable

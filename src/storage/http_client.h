@@ -51,7 +51,8 @@ class HttpClient {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
-  // One attempt. IoError when no HTTP answer arrived (refused, reset, timed out).
+  // One attempt. IoError when no HTTP answer arrived (refused, reset, timed out);
+  // InvalidArgument when retrying cannot help (an unknown host name, a TLS certificate refused).
   Result<HttpResponse> Send(const HttpRequest& request);
 
   // Attempts `build()` until an answer that is not worth retrying, or the window runs out.
@@ -78,7 +79,11 @@ std::optional<int64_t> ParseSize(const std::string& text);
 std::string RangeHeader(int64_t offset, int64_t length);
 
 // Unix microseconds from an RFC 1123 HTTP date ("Sun, 06 Nov 1994 08:49:37 GMT") or an ISO 8601
-// timestamp ("2024-01-02T03:04:05.678Z"); 0 when neither parses.
-int64_t ParseHttpDateMicros(const std::string& text);
+// timestamp ("2024-01-02T03:04:05.678Z"); nullopt when neither parses.
+std::optional<int64_t> ParseHttpDateMicros(const std::string& text);
+
+// An object's modification time from a server's answer. One that cannot be read counts as
+// now: gc then keeps the object for its grace period rather than judging it ancient.
+int64_t ModifiedMicrosOrNow(const std::string& text);
 
 }  // namespace supertable

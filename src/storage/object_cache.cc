@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <vector>
 
@@ -39,11 +40,15 @@ void ObjectCache::Scan() {
        it.increment(ec)) {
     if (!it->is_regular_file(ec)) continue;
     std::string name = it->path().filename().string();
+    auto written = fs::last_write_time(it->path(), ec);
     if (name.rfind(".tmp-", 0) == 0) {
-      fs::remove(it->path(), ec);  // a block whose writer died
+      // A block whose writer died; a young one may be another live process's write.
+      if (fs::file_time_type::clock::now() - written > std::chrono::minutes(1)) {
+        fs::remove(it->path(), ec);
+      }
       continue;
     }
-    auto mtime = fs::last_write_time(it->path(), ec).time_since_epoch().count();
+    auto mtime = written.time_since_epoch().count();
     found.push_back({static_cast<int64_t>(mtime),
                      {it->path().string(), static_cast<int64_t>(it->file_size(ec))}});
   }

@@ -24,7 +24,11 @@ Result<RemoteStoreOptions> RemoteOptions(const std::string& home) {
   o.staging_dir = home + "/staging";
   if (auto v = Setting({"STORAGE_PART_BYTES"}); !v.empty()) {
     // 5 MiB is S3's smallest part (every part but the last).
-    ST_ASSIGN_OR_RETURN(o.part_bytes, ParseIntSetting("STORAGE_PART_BYTES", v, 5ll << 20));
+    ST_ASSIGN_OR_RETURN(o.part_bytes, ParseIntSetting("STORAGE_PART_BYTES", v, kMinPartBytes));
+    if (o.part_bytes > kMaxPartBytes) {
+      return Status::InvalidArgument(fmt::format(
+          "STORAGE_PART_BYTES='{}' is not valid: expected at most {} (1 GiB)", v, kMaxPartBytes));
+    }
   }
   if (auto v = Setting({"STORAGE_RETRY_WINDOW_MS"}); !v.empty()) {
     ST_ASSIGN_OR_RETURN(o.http.retry_window_ms, ParseIntSetting("STORAGE_RETRY_WINDOW_MS", v, 0));
@@ -49,8 +53,10 @@ Result<S3Config> S3ConfigFromEnvironment(const std::string& type) {
     c.endpoint = type == "GCP" ? "https://storage.googleapis.com"
                                : fmt::format("https://s3.{}.amazonaws.com", c.region);
   }
-  // MinIO and most self-hosted servers want path-style; AWS and GCS prefer virtual hosts.
-  c.path_style = type == "MINIO";
+  // MinIO and most self-hosted servers want path-style; AWS and GCS prefer virtual hosts. An
+  // endpoint given as an IP address or localhost has no names for buckets under it.
+  auto endpoint = ParseEndpoint(c.endpoint);
+  c.path_style = type == "MINIO" || (endpoint.ok() && endpoint->host_is_ip_or_localhost);
   if (auto v = Setting({"STORAGE_FORCE_PATH_STYLE"}); !v.empty()) {
     if (v != "true" && v != "false" && v != "1" && v != "0") {
       return Status::InvalidArgument(

@@ -66,11 +66,16 @@ Status RemoteObjectStore::PutFile(const std::string& key, const std::string& loc
           if (!s.ok()) return;
         }
         int64_t off = i * options_.part_bytes;
-        Status part = read_part(off, std::min(options_.part_bytes, size - off), &buf);
-        if (part.ok()) {
-          auto receipt = UploadPart(key, upload, static_cast<int>(i) + 1, buf);
-          if (receipt.ok()) receipts[static_cast<size_t>(i)] = std::move(*receipt);
-          part = receipt.status();
+        Status part;
+        try {
+          part = read_part(off, std::min(options_.part_bytes, size - off), &buf);
+          if (part.ok()) {
+            auto receipt = UploadPart(key, upload, static_cast<int>(i) + 1, buf);
+            if (receipt.ok()) receipts[static_cast<size_t>(i)] = std::move(*receipt);
+            part = receipt.status();
+          }
+        } catch (const std::exception& e) {  // bad_alloc of a part buffer, say
+          part = Status::Internal(fmt::format("uploading part {}: {}", i + 1, e.what()));
         }
         if (!part.ok()) {
           std::lock_guard<std::mutex> g(mu);
@@ -79,11 +84,25 @@ Status RemoteObjectStore::PutFile(const std::string& key, const std::string& loc
         }
       }
     };
-    std::vector<std::thread> threads;
-    for (int64_t t = 0; t < std::min<int64_t>(kPartsInFlight, parts); ++t)
-      threads.emplace_back(worker);
-    for (auto& t : threads) t.join();
-    if (s.ok()) s = CompleteUpload(key, upload, receipts);
+    {
+      // Joined however this scope ends: a thread left joinable would end the process.
+      std::vector<std::thread> threads;
+      struct Joiner {
+        std::vector<std::thread>& threads;
+        ~Joiner() {
+          for (auto& t : threads) t.join();
+        }
+      } joiner{threads};
+      try {
+        for (int64_t t = 0; t < std::min<int64_t>(kPartsInFlight, parts); ++t) {
+          threads.emplace_back(worker);
+        }
+      } catch (const std::exception& e) {
+        std::lock_guard<std::mutex> g(mu);
+        if (s.ok()) s = Status::Internal(fmt::format("cannot start upload threads: {}", e.what()));
+      }
+    }
+    if (s.ok()) s = CompleteUpload(key, upload, receipts, size);
     if (!s.ok()) {
       AbortUpload(key, upload);
       return s.WithContext(fmt::format("upload of {} ({} in parts)", key, FormatBytes(size)));
@@ -132,11 +151,11 @@ Result<ObjectInfo> RemoteObjectStore::Stat(const std::string& key) {
   info.key = key;
   auto size = ParseSize(r.Header("content-length").value_or(""));
   if (!size) {
-    return Status::IoError(fmt::format("HEAD {} on {}: the answer has no valid Content-Length",
-                                       key, Describe()));
+    return Status::IoError(
+        fmt::format("HEAD {} on {}: the answer has no valid Content-Length", key, Describe()));
   }
   info.size = *size;
-  info.modified_micros = ParseHttpDateMicros(r.Header("last-modified").value_or(""));
+  info.modified_micros = ModifiedMicrosOrNow(r.Header("last-modified").value_or(""));
   return info;
 }
 
@@ -147,6 +166,12 @@ Status RemoteObjectStore::Delete(const std::string& key) {
     return Status::Ok();
   }
   return HttpError("DELETE " + key, r);
+}
+
+Status RemoteObjectStore::ExistsUnlessOurs(const std::string& key, const std::string& data) {
+  auto current = Get(key);
+  if (current.ok() && *current == data) return Status::Ok();
+  return Status::AlreadyExists(fmt::format("object {} already exists in {}", key, Describe()));
 }
 
 Status RemoteObjectStore::HttpError(const std::string& what, const HttpResponse& response) const {
@@ -160,9 +185,23 @@ Status RemoteObjectStore::HttpError(const std::string& what, const HttpResponse&
   if (detail.empty()) detail = response.body.substr(0, 200);
   std::string text = fmt::format("{} on {}: HTTP {}{}{}", what, Describe(), response.status,
                                  detail.empty() ? "" : " ", detail);
+  if (detail.empty()) {
+    // HEAD answers carry no body; some stores name the error in a header instead.
+    if (auto code = response.Header("x-ms-error-code")) text += " " + *code;
+  }
+  if (auto region = response.Header("x-amz-bucket-region")) {
+    if (response.status == 301 || response.status == 400 || response.status == 403) {
+      text += fmt::format(" (the bucket is in region {}: set STORAGE_REGION={})", *region, *region);
+      return Status::InvalidArgument(text);
+    }
+  }
+  if (detail.find("RequestTimeTooSkewed") != std::string::npos) {
+    return Status::InvalidArgument(text +
+                                   " (this machine's clock is off; requests are signed "
+                                   "with the time)");
+  }
   if (response.status == 403 || response.status == 401) {
-    text += " (check STORAGE_ACCESS_KEY / STORAGE_SECRET_KEY, or the connection string)";
-    return Status::InvalidArgument(text);
+    return Status::InvalidArgument(text + " (" + CredentialsHint() + ")");
   }
   if (response.status == 404) return Status::NotFound(text);
   if (response.status == 409 || response.status == 412) return Status::AlreadyExists(text);

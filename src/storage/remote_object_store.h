@@ -22,6 +22,9 @@ inline constexpr const char* kRemoteScheme = "supertable-object://";
 
 // Parts of one file uploaded at once (each holds a part in memory).
 inline constexpr int64_t kPartsInFlight = 4;
+// STORAGE_PART_BYTES bounds: S3's smallest part, and what 4 parts in memory may reasonably take.
+inline constexpr int64_t kMinPartBytes = 5ll << 20;
+inline constexpr int64_t kMaxPartBytes = 1ll << 30;
 
 struct RemoteStoreOptions {
   std::string staging_dir;
@@ -68,13 +71,21 @@ class RemoteObjectStore : public ObjectStore {
   // Returns the part's receipt (S3 ETag, Azure block id) for CompleteUpload.
   virtual Result<std::string> UploadPart(const std::string& key, const std::string& upload_id,
                                          int part_number, const std::string& data) = 0;
+  // `total_bytes` is the file's size: a completion whose reply was lost is recognised by the
+  // object being there with that size.
   virtual Status CompleteUpload(const std::string& key, const std::string& upload_id,
-                                const std::vector<std::string>& receipts) = 0;
+                                const std::vector<std::string>& receipts, int64_t total_bytes) = 0;
   virtual void AbortUpload(const std::string& key, const std::string& upload_id) = 0;
 
   // One clear error for an unexpected answer: the operation, the HTTP status and the server's
   // own error code and message when the body carries them (S3 and Azure both use <Error>).
   Status HttpError(const std::string& what, const HttpResponse& response) const;
+  // What to check when the server refuses the credentials (the settings differ per store).
+  virtual std::string CredentialsHint() const = 0;
+  // After a conditional put was refused because the key exists: success if the object holds
+  // exactly `data` (a retried request whose first attempt landed, its reply lost; SuperTable's
+  // keys carry random ids, so such an object is ours), AlreadyExists otherwise.
+  Status ExistsUnlessOurs(const std::string& key, const std::string& data);
   // Counts a finished request for the statistics above.
   void Count(const HttpResponse& response) {
     requests_.fetch_add(1);

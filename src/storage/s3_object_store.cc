@@ -18,36 +18,67 @@ constexpr const char* kEmptySha256 =
 
 }  // namespace
 
-S3ObjectStore::S3ObjectStore(S3Config config, RemoteStoreOptions options)
-    : RemoteObjectStore(std::move(options)), config_(std::move(config)) {
-  std::string e = config_.endpoint;
-  size_t sep = e.find("://");
-  scheme_ = sep == std::string::npos ? "https" : e.substr(0, sep);
-  hostport_ = sep == std::string::npos ? e : e.substr(sep + 3);
-  while (!hostport_.empty() && hostport_.back() == '/') hostport_.pop_back();
+Result<Endpoint> ParseEndpoint(const std::string& url) {
+  Endpoint e;
+  size_t sep = url.find("://");
+  if (sep == std::string::npos) {
+    return Status::InvalidArgument(
+        fmt::format("STORAGE_ENDPOINT_URL '{}' is not an http:// or https:// URL", url));
+  }
+  e.scheme = url.substr(0, sep);
+  if (e.scheme != "http" && e.scheme != "https") {
+    return Status::InvalidArgument(
+        fmt::format("STORAGE_ENDPOINT_URL '{}' is not an http:// or https:// URL", url));
+  }
+  std::string rest = url.substr(sep + 3);
+  size_t slash = rest.find('/');
+  e.hostport = rest.substr(0, slash);
+  if (slash != std::string::npos) e.path = rest.substr(slash);
+  while (!e.path.empty() && e.path.back() == '/') e.path.pop_back();
+  if (e.hostport.empty() || e.hostport.find_first_of("?#@ ") != std::string::npos ||
+      e.path.find_first_of("?# ") != std::string::npos) {
+    return Status::InvalidArgument(fmt::format(
+        "STORAGE_ENDPOINT_URL '{}' is not valid: expected http(s)://host[:port][/path]", url));
+  }
+  const std::string default_port = e.scheme == "https" ? ":443" : ":80";
+  if (e.hostport.size() > default_port.size() &&
+      e.hostport.compare(e.hostport.size() - default_port.size(), default_port.size(),
+                         default_port) == 0) {
+    e.hostport.resize(e.hostport.size() - default_port.size());
+  }
+  std::string host =
+      e.hostport.substr(0, e.hostport.rfind(':') == std::string::npos || e.hostport.front() == '['
+                               ? std::string::npos
+                               : e.hostport.rfind(':'));
+  e.host_is_ip_or_localhost = host == "localhost" || host.front() == '[' ||
+                              host.find_first_not_of("0123456789.") == std::string::npos;
+  return e;
 }
+
+S3ObjectStore::S3ObjectStore(S3Config config, RemoteStoreOptions options)
+    : RemoteObjectStore(std::move(options)), config_(std::move(config)) {}
 
 Result<std::unique_ptr<S3ObjectStore>> S3ObjectStore::Open(S3Config config,
                                                            RemoteStoreOptions options) {
   if (config.bucket.empty()) {
     return Status::InvalidArgument("STORAGE_BUCKET is not set; object storage needs a bucket name");
   }
-  if (config.endpoint.rfind("http://", 0) != 0 && config.endpoint.rfind("https://", 0) != 0) {
-    return Status::InvalidArgument(fmt::format(
-        "STORAGE_ENDPOINT_URL '{}' is not an http:// or https:// URL", config.endpoint));
-  }
+  ST_ASSIGN_OR_RETURN(Endpoint endpoint, ParseEndpoint(config.endpoint));
   if (config.credentials.access_key.empty() || config.credentials.secret_key.empty()) {
     return Status::InvalidArgument(
         "object storage credentials are missing: set STORAGE_ACCESS_KEY and STORAGE_SECRET_KEY "
         "(or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)");
   }
   auto store = std::unique_ptr<S3ObjectStore>(new S3ObjectStore(std::move(config), options));
+  store->scheme_ = endpoint.scheme;
+  store->hostport_ = endpoint.hostport;
+  store->base_path_ = endpoint.path;
   ST_RETURN_IF_ERROR(store->EnsureBucket());
   return store;
 }
 
 std::string S3ObjectStore::Describe() const {
-  return fmt::format("s3://{} at {}://{}", config_.bucket, scheme_, hostport_);
+  return fmt::format("s3://{} at {}://{}{}", config_.bucket, scheme_, hostport_, base_path_);
 }
 
 HttpRequest S3ObjectStore::Sign(const std::string& method, const std::string& key,
@@ -57,10 +88,10 @@ HttpRequest S3ObjectStore::Sign(const std::string& method, const std::string& ke
   std::string encoded_key = AwsUriEncode(key, true);
   if (config_.path_style) {
     sig.host = hostport_;
-    sig.path = "/" + config_.bucket + (key.empty() ? "" : "/" + encoded_key);
+    sig.path = base_path_ + "/" + config_.bucket + (key.empty() ? "" : "/" + encoded_key);
   } else {
     sig.host = config_.bucket + "." + hostport_;
-    sig.path = "/" + encoded_key;
+    sig.path = base_path_ + "/" + encoded_key;
   }
   sig.query = params;
   sig.payload_hash = body.empty() ? kEmptySha256 : Sha256Hex(body);
@@ -95,8 +126,16 @@ Status S3ObjectStore::EnsureBucket() {
         XmlEscape(config_.region));
   }
   ST_ASSIGN_OR_RETURN(HttpResponse made, Call("PUT", "", {}, {}, body, "creating bucket"));
-  // Another server may have created it in the meantime: that is success too.
-  if (made.status == 200 || made.status == 409) return Status::Ok();
+  if (made.status == 200) return Status::Ok();
+  if (made.status == 409) {
+    // Created meanwhile by another server of ours (fine), or a name someone else owns.
+    ST_ASSIGN_OR_RETURN(HttpResponse again, Call("HEAD", "", {}, {}, {}, "checking bucket"));
+    if (again.status == 200) return Status::Ok();
+    return Status::InvalidArgument(fmt::format(
+        "bucket {} exists but is not usable with these credentials (bucket names are global on "
+        "AWS and GCS: choose another STORAGE_BUCKET)",
+        config_.bucket));
+  }
   return HttpError("creating bucket", made);
 }
 
@@ -117,9 +156,7 @@ Status S3ObjectStore::PutIfAbsent(const std::string& key, const std::string& dat
   ST_ASSIGN_OR_RETURN(HttpResponse r,
                       Call("PUT", key, {}, {{"If-None-Match", "*"}}, data, "PUT " + key));
   if (r.status == 200) return Status::Ok();
-  if (r.status == 412 || r.status == 409) {
-    return Status::AlreadyExists(fmt::format("object {} already exists in {}", key, Describe()));
-  }
+  if (r.status == 412 || r.status == 409) return ExistsUnlessOurs(key, data);
   return HttpError("PUT " + key, r);
 }
 
@@ -138,15 +175,22 @@ Result<std::vector<ObjectInfo>> S3ObjectStore::List(const std::string& prefix) {
       info.key = XmlText(c, "Key").value_or("");
       auto size = ParseSize(XmlText(c, "Size").value_or(""));
       if (!size) {
-        return Status::IoError(fmt::format("LIST {} on {}: an entry without a valid <Size>",
-                                           prefix, Describe()));
+        return Status::IoError(
+            fmt::format("LIST {} on {}: an entry without a valid <Size>", prefix, Describe()));
       }
       info.size = *size;
-      info.modified_micros = ParseHttpDateMicros(XmlText(c, "LastModified").value_or(""));
+      info.modified_micros = ModifiedMicrosOrNow(XmlText(c, "LastModified").value_or(""));
       if (!info.key.empty()) out.push_back(std::move(info));
     }
     token = XmlText(r.body, "NextContinuationToken").value_or("");
-    if (XmlText(r.body, "IsTruncated").value_or("false") != "true" || token.empty()) break;
+    if (XmlText(r.body, "IsTruncated").value_or("false") != "true") break;
+    // A partial list taken for the whole would make drop and gc leave objects behind.
+    if (token.empty()) {
+      return Status::IoError(fmt::format(
+          "LIST {} on {}: the server says the listing is truncated but gives no continuation "
+          "token (it does not speak ListObjectsV2)",
+          prefix, Describe()));
+    }
   }
   std::sort(out.begin(), out.end(),
             [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
@@ -156,17 +200,28 @@ Result<std::vector<ObjectInfo>> S3ObjectStore::List(const std::string& prefix) {
 Result<int64_t> S3ObjectStore::RemoveAbandoned(const std::string& prefix, int64_t before_micros) {
   // The leftovers of an interrupted PutFile are unfinished multipart uploads: invisible, but
   // billed. Servers without ListMultipartUploads have nothing to clean.
-  ST_ASSIGN_OR_RETURN(HttpResponse r, Call("GET", "", {{"uploads", ""}, {"prefix", prefix}}, {}, {},
-                                           "LIST uploads " + prefix));
-  if (r.status != 200) return int64_t{0};
   int64_t removed = 0;
-  for (std::string_view u : XmlElements(r.body, "Upload")) {
-    std::string key = XmlText(u, "Key").value_or("");
-    std::string id = XmlText(u, "UploadId").value_or("");
-    int64_t started = ParseHttpDateMicros(XmlText(u, "Initiated").value_or(""));
-    if (key.empty() || id.empty() || started >= before_micros) continue;
-    AbortUpload(key, id);
-    ++removed;
+  std::string key_marker, id_marker;
+  while (true) {
+    Params params = {{"uploads", ""}, {"prefix", prefix}};
+    if (!key_marker.empty()) {
+      params.emplace_back("key-marker", key_marker);
+      params.emplace_back("upload-id-marker", id_marker);
+    }
+    ST_ASSIGN_OR_RETURN(HttpResponse r, Call("GET", "", params, {}, {}, "LIST uploads " + prefix));
+    if (r.status != 200) return removed;
+    for (std::string_view u : XmlElements(r.body, "Upload")) {
+      std::string key = XmlText(u, "Key").value_or("");
+      std::string id = XmlText(u, "UploadId").value_or("");
+      // An upload whose start cannot be read may be running: leave it.
+      auto started = ParseHttpDateMicros(XmlText(u, "Initiated").value_or(""));
+      if (key.empty() || id.empty() || !started || *started >= before_micros) continue;
+      AbortUpload(key, id);
+      ++removed;
+    }
+    key_marker = XmlText(r.body, "NextKeyMarker").value_or("");
+    id_marker = XmlText(r.body, "NextUploadIdMarker").value_or("");
+    if (XmlText(r.body, "IsTruncated").value_or("false") != "true" || key_marker.empty()) break;
   }
   return removed;
 }
@@ -198,7 +253,8 @@ Result<std::string> S3ObjectStore::UploadPart(const std::string& key, const std:
 }
 
 Status S3ObjectStore::CompleteUpload(const std::string& key, const std::string& upload_id,
-                                     const std::vector<std::string>& receipts) {
+                                     const std::vector<std::string>& receipts,
+                                     int64_t total_bytes) {
   std::string body = "<CompleteMultipartUpload>";
   for (size_t i = 0; i < receipts.size(); ++i) {
     body += fmt::format("<Part><PartNumber>{}</PartNumber><ETag>{}</ETag></Part>", i + 1,
@@ -206,10 +262,25 @@ Status S3ObjectStore::CompleteUpload(const std::string& key, const std::string& 
   }
   body += "</CompleteMultipartUpload>";
   std::string what = "completing upload of " + key;
-  ST_ASSIGN_OR_RETURN(HttpResponse r, Call("POST", key, {{"uploadId", upload_id}}, {}, body, what));
-  // S3 may answer 200 and still fail: the error is then in the body.
-  if (r.status == 200 && r.body.find("<Error>") == std::string::npos) return Status::Ok();
-  return HttpError(what, r);
+  for (int attempt = 1;; ++attempt) {
+    ST_ASSIGN_OR_RETURN(HttpResponse r,
+                        Call("POST", key, {{"uploadId", upload_id}}, {}, body, what));
+    // S3 may answer 200 and fail all the same, the error in the body; InternalError and
+    // SlowDown there are worth another try, as they would be as statuses.
+    bool error_body = r.body.find("<Error>") != std::string::npos;
+    if (r.status == 200 && !error_body) return Status::Ok();
+    std::string code = XmlText(r.body, "Code").value_or("");
+    if (r.status == 200 && (code == "InternalError" || code == "SlowDown") && attempt < 4) {
+      continue;
+    }
+    // A retried completion whose first attempt landed finds the upload gone: the object is
+    // there, whole, with our size.
+    if (r.status == 404 && code == "NoSuchUpload") {
+      auto info = Stat(key);
+      if (info.ok() && info->size == total_bytes) return Status::Ok();
+    }
+    return HttpError(what, r);
+  }
 }
 
 void S3ObjectStore::AbortUpload(const std::string& key, const std::string& upload_id) {

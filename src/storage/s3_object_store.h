@@ -15,6 +15,15 @@
 
 namespace supertable {
 
+// Splits an endpoint URL into scheme, host[:port] as an HTTP client sends it in Host (the
+// scheme's default port dropped: libcurl leaves it out, and SigV4 signs the Host sent) and a
+// path prefix without trailing '/'. InvalidArgument for anything but http(s)://host[:port][/path].
+struct Endpoint {
+  std::string scheme, hostport, path;
+  bool host_is_ip_or_localhost = false;
+};
+Result<Endpoint> ParseEndpoint(const std::string& url);
+
 struct S3Config {
   std::string endpoint;  // "http://127.0.0.1:9000", "https://s3.eu-west-1.amazonaws.com"
   std::string bucket;
@@ -42,13 +51,18 @@ class S3ObjectStore : public RemoteObjectStore {
   Result<std::string> UploadPart(const std::string& key, const std::string& upload_id,
                                  int part_number, const std::string& data) override;
   Status CompleteUpload(const std::string& key, const std::string& upload_id,
-                        const std::vector<std::string>& receipts) override;
+                        const std::vector<std::string>& receipts, int64_t total_bytes) override;
+  std::string CredentialsHint() const override {
+    return "check STORAGE_ACCESS_KEY and STORAGE_SECRET_KEY (or AWS_ACCESS_KEY_ID and "
+           "AWS_SECRET_ACCESS_KEY), and that the key may use this bucket";
+  }
   void AbortUpload(const std::string& key, const std::string& upload_id) override;
 
  private:
   S3Config config_;
-  std::string scheme_;    // "http" or "https"
-  std::string hostport_;  // endpoint host[:port]
+  std::string scheme_;     // "http" or "https"
+  std::string hostport_;   // endpoint host, with ":port" only when not the scheme's default
+  std::string base_path_;  // the endpoint's own path ("" or "/prefix"), before the bucket
 
   S3ObjectStore(S3Config config, RemoteStoreOptions options);
   Status EnsureBucket();

@@ -116,8 +116,7 @@ Result<GcResult> Warehouse::Gc(const TableRef& t, const GcOptions& options) {
   // query runs longer than the query timeout: whatever the retention asked for, versions current
   // within that window (plus slack for clocks and snapshot loading) stay.
   const int64_t running_query_window = options.running_query_window_micros.value_or(
-      (config_.query_timeout_ms > 0 ? config_.query_timeout_ms : 24ll * 3600 * 1000) * 1000 +
-      kGcClockSlackMicros);
+      config_.LongestQueryMs() * 1000 + kGcClockSlackMicros);
   int64_t cutoff = now - std::max(options.retention_micros, running_query_window);
 
   // 1. Expire history older than the retention window, but keep the newest version that was

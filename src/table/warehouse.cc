@@ -314,6 +314,11 @@ Result<QueryStats> Warehouse::Query(const QueryRequest& req, ResultSink& sink) {
   spec.system_columns = req.system_columns;
   spec.cancel = req.cancel;
   spec.timeout_ms = req.timeout_ms >= 0 ? req.timeout_ms : config_.query_timeout_ms;
+  // gc's running-query window (Config::LongestQueryMs) only protects queries that end within
+  // it: none may ask for longer, "no limit" included.
+  if (spec.timeout_ms <= 0 || spec.timeout_ms > config_.LongestQueryMs()) {
+    spec.timeout_ms = config_.LongestQueryMs();
+  }
   spec.result_byte_limit = req.result_byte_limit >= 0     ? req.result_byte_limit
                            : config_.max_result_bytes > 0 ? config_.max_result_bytes
                                                           : -1;

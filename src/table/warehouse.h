@@ -110,8 +110,8 @@ struct GcOptions {
   // Keep history this long; in effect never less than running_query_window_micros.
   int64_t retention_micros = 7LL * 24 * 3600 * 1000000;
   // Versions current within this window are kept whatever the retention: a query on any server
-  // may still be reading the version it pinned at its start. Default: SUPERTABLE_QUERY_TIMEOUT_MS
-  // (24 h when queries have no timeout) plus kGcClockSlackMicros.
+  // may still be reading the version it pinned at its start. Default: Config::LongestQueryMs()
+  // plus kGcClockSlackMicros.
   std::optional<int64_t> running_query_window_micros;
   int64_t grace_micros = 3600LL * 1000000;  // never delete unreferenced files younger than this
   bool dry_run = false;

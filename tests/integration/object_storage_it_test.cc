@@ -162,6 +162,19 @@ TEST(ObjectStoreErrors, WrongCredentialsAndUnreachableServersSayWhatIsWrong) {
     EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
   }
   {
+    // A host name that does not resolve is a setting to fix: no retrying for the whole window.
+    ScopedEnv env({{"STORAGE_ENDPOINT_URL", "http://no-such-host.invalid:9000"},
+                   {"STORAGE_ACCESS_KEY", "k"},
+                   {"STORAGE_SECRET_KEY", "s"},
+                   {"STORAGE_BUCKET", "b"}});
+    auto start = std::chrono::steady_clock::now();
+    auto r = OpenObjectStore("MINIO", home.path());
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.status().message().find("check STORAGE_ENDPOINT_URL"), std::string::npos)
+        << r.status().message();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  }
+  {
     ScopedEnv env({{"STORAGE_ENDPOINT_URL", ""}, {"STORAGE_BUCKET", "b"}});
     auto r = OpenObjectStore("MINIO", home.path());
     ASSERT_FALSE(r.ok());
@@ -252,6 +265,68 @@ TEST(HttpRetry, ThrottlingAndServerErrorsAreRetriedOtherAnswersAreNot) {
     EXPECT_GE(server.served(), 3);
     EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
   }
+}
+
+// The reply to a request that the server carried out is lost; the client's retry must not turn
+// its own success into a failure.
+TEST(StorageFaults, ALostReplyToAConditionalPutIsNotAConflict) {
+  // azurite honours If-None-Match (s3rver ignores it, so the retry would simply overwrite).
+  StorageServer azure(StorageServer::Kind::kAzure);
+  std::atomic<bool> lost{false};
+  testing::LoopbackProxy proxy(azure.port(), [&](int client, int server, std::string_view chunk) {
+    if (lost || chunk.find("If-None-Match") == std::string_view::npos) {
+      return testing::LoopbackProxy::Action::kForward;
+    }
+    lost = true;
+    shutdown(client, SHUT_RDWR);  // no reply can reach the client
+    send(server, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    return testing::LoopbackProxy::Action::kCut;
+  });
+  auto settings = azure.Settings("lost");
+  std::string& conn = settings[1].second;
+  conn.replace(conn.find(std::to_string(azure.port())), std::to_string(azure.port()).size(),
+               std::to_string(proxy.port()));
+  TempDir home;
+  ScopedEnv env(settings);
+  auto store = OpenObjectStore("AZURE", home.path());
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  Status s = (*store)->PutIfAbsent("t/_snapshots/1.json", "{\"v\":1}");
+  EXPECT_TRUE(lost);
+  EXPECT_TRUE(s.ok()) << s.message();
+  // Someone else's object under the key is still a conflict.
+  EXPECT_EQ((*store)->PutIfAbsent("t/_snapshots/1.json", "{\"v\":2}").code(),
+            StatusCode::kAlreadyExists);
+}
+
+TEST(StorageFaults, ALostReplyToAMultipartCompletionIsNotAFailure) {
+  StorageServer s3(StorageServer::Kind::kS3);
+  std::atomic<bool> lost{false};
+  testing::LoopbackProxy proxy(s3.port(), [&](int client, int server, std::string_view chunk) {
+    if (lost || chunk.rfind("POST ", 0) != 0 || chunk.find("uploadId=") == std::string_view::npos) {
+      return testing::LoopbackProxy::Action::kForward;
+    }
+    lost = true;
+    shutdown(client, SHUT_RDWR);
+    send(server, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    return testing::LoopbackProxy::Action::kCut;
+  });
+  auto settings = s3.Settings("lost");
+  settings.push_back({"STORAGE_ENDPOINT_URL", fmt::format("http://127.0.0.1:{}", proxy.port())});
+  settings.push_back({"STORAGE_PART_BYTES", "5242880"});
+  TempDir home;
+  ScopedEnv env(settings);
+  auto store = OpenObjectStore("MINIO", home.path());
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  std::filesystem::create_directories(home.path() + "/staging");
+  const std::string big = RandomBytes(11 << 20, 9);
+  std::string local = home.path() + "/staging/big";
+  std::ofstream(local, std::ios::binary) << big;
+  Status s = (*store)->PutFile("t/data/big.parquet", local);
+  EXPECT_TRUE(lost);
+  EXPECT_TRUE(s.ok()) << s.message();
+  EXPECT_TRUE(*(*store)->Get("t/data/big.parquet") == big);
 }
 
 TEST(ObjectStoreUrls, VirtualHostedStyleNamesTheBucketInTheHost) {

@@ -54,4 +54,14 @@ TEST(Config, EnvironmentAndValidation) {
   unsetenv("STORAGE_TYPE");
 }
 
+TEST(ConfigLongestQuery, CoversEveryTimeoutARequestMayAskFor) {
+  Config c;
+  c.query_timeout_ms = 60000;
+  EXPECT_EQ(c.LongestQueryMs(), kMaxRequestTimeoutMs);  // a request may ask for 10 minutes
+  c.query_timeout_ms = 3600000;
+  EXPECT_EQ(c.LongestQueryMs(), 3600000);
+  c.query_timeout_ms = 0;  // no limit configured: queries are still cut at a day
+  EXPECT_EQ(c.LongestQueryMs(), 24ll * 3600 * 1000);
+}
+
 }  // namespace supertable

@@ -5,6 +5,7 @@
 #include "storage/azure_blob_store.h"
 #include "storage/crypto.h"
 #include "storage/http_client.h"
+#include "storage/s3_object_store.h"
 #include "storage/sigv4.h"
 #include "storage/xml_scan.h"
 
@@ -181,11 +182,36 @@ TEST(XmlScanTest, FindsElementsAndDecodesEntities) {
 TEST(HttpDateTest, ParsesBothFormats) {
   EXPECT_EQ(ParseHttpDateMicros("Sun, 06 Nov 1994 08:49:37 GMT"), 784111777000000);
   EXPECT_EQ(ParseHttpDateMicros("1994-11-06T08:49:37.250Z"), 784111777250000);
-  EXPECT_EQ(ParseHttpDateMicros("yesterday"), 0);
+  EXPECT_EQ(ParseHttpDateMicros("yesterday"), std::nullopt);
+  // A format off by a little is unknown, not the epoch (gc would take the object for ancient).
+  EXPECT_EQ(ParseHttpDateMicros("2024-01-02 03:04:05"), std::nullopt);
+  EXPECT_EQ(ParseHttpDateMicros("Sun, 06 Nov 1994 08:49:37 GMT+junk"), std::nullopt);
+  EXPECT_GT(ModifiedMicrosOrNow("garbage"), 1700000000ll * 1000000);
   EXPECT_EQ(RangeHeader(10, 10), "bytes=10-19");
   EXPECT_EQ(ParseSize("12345"), 12345);
   for (const char* bad : {"", "-1", "12a", " 1", "99999999999999999999999", "0x10"}) {
     EXPECT_EQ(ParseSize(bad), std::nullopt) << bad;
+  }
+}
+
+TEST(EndpointTest, HostIsWhatTheClientSendsAndPathsArePrefixes) {
+  auto e = ParseEndpoint("http://minio:80/");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->hostport, "minio") << "curl sends no default port in Host, so it is not signed";
+  EXPECT_EQ(e->path, "");
+  EXPECT_FALSE(e->host_is_ip_or_localhost);
+  e = ParseEndpoint("https://gw.example.com:443/s3/");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->hostport, "gw.example.com");
+  EXPECT_EQ(e->path, "/s3");
+  e = ParseEndpoint("http://127.0.0.1:9000");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->hostport, "127.0.0.1:9000");
+  EXPECT_TRUE(e->host_is_ip_or_localhost);
+  EXPECT_TRUE(ParseEndpoint("http://localhost:9000")->host_is_ip_or_localhost);
+  EXPECT_TRUE(ParseEndpoint("http://[::1]:9000")->host_is_ip_or_localhost);
+  for (const char* bad : {"minio:9000", "ftp://x", "http://", "http://a b", "http://u@h/"}) {
+    EXPECT_FALSE(ParseEndpoint(bad).ok()) << bad;
   }
 }
 
