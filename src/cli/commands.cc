@@ -154,8 +154,9 @@ int RunCli(int argc, char** argv) {
   init->callback([&] {
     action = [&]() -> Status {
       ST_ASSIGN_OR_RETURN(auto w, OpenWarehouse(g));
-      std::cout << fmt::format("warehouse ready at {} (organization '{}')\n", w->config().home,
-                               w->config().organization);
+      std::cout << fmt::format(
+          "warehouse ready at {} (organization '{}', files on {}, catalog {})\n", w->config().home,
+          w->config().organization, w->store().Describe(), w->config().locking_backend);
       return Status::Ok();
     };
   });

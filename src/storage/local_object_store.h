@@ -24,6 +24,7 @@ class LocalObjectStore : public ObjectStore {
   std::string ReadPath(const std::string& key) const override;
   std::string StagingDir() const override { return staging_; }
   std::string ReadRoot() const override { return root_ + "/"; }
+  std::string Describe() const override { return "local disk " + root_; }
 
  private:
   Result<std::string> PathFor(const std::string& key) const;

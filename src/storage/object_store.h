@@ -45,6 +45,10 @@ class ObjectStore {
   // was last modified before `before_micros`. Returns how many leftovers it removed.
   virtual Result<int64_t> RemoveAbandoned(const std::string& prefix, int64_t before_micros) = 0;
 
+  // Where the objects are, for people: "local disk /home/me/.supertable/data",
+  // "s3://bucket at http://host:9000". Never contains a secret.
+  virtual std::string Describe() const = 0;
+
   // A path DuckDB can open for `key`. Local stores return a filesystem path.
   virtual std::string ReadPath(const std::string& key) const = 0;
   // The directory every ReadPath lies under: the only place users' queries may read.

@@ -44,8 +44,8 @@ class RemoteObjectStore : public ObjectStore {
   std::string ReadRoot() const override { return kRemoteScheme; }
   std::string StagingDir() const override { return options_.staging_dir; }
 
-  // "s3://bucket at http://127.0.0.1:9000": names the store in errors and keys the local cache.
-  virtual std::string Describe() const = 0;
+  // Also names the store in errors and keys the local cache.
+  std::string Describe() const override = 0;
 
   // Requests and bytes received since start (for benchmarks and `health`).
   int64_t requests() const { return requests_.load(); }

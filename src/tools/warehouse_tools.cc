@@ -369,6 +369,7 @@ class Tools {
                     {"version", kVersion},
                     {"organization", c.organization},
                     {"storage_type", c.storage_type},
+                    {"storage", w_.store().Describe()},
                     {"catalog", c.locking_backend},
                     {"limits",
                      {{"query_timeout_ms", c.query_timeout_ms},
