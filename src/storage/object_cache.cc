@@ -4,9 +4,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <tuple>
 #include <vector>
 
 #include <fmt/format.h>
@@ -34,31 +37,43 @@ void ObjectCache::Scan() {
     max_bytes_ = 0;
     return;
   }
-  // Earlier runs' blocks stay useful; their modification times order them for eviction.
-  std::vector<std::pair<int64_t, std::pair<std::string, int64_t>>> found;
+  std::lock_guard<std::mutex> g(mu_);
+  SweepLocked(/*evict=*/true);
+}
+
+void ObjectCache::SweepLocked(bool evict) {
+  // The directory is the index: every process sharing it sees every block, and a block's
+  // modification time is its last use (hits refresh it). So the bound holds for all of them
+  // together, and the oldest block anyone holds goes first.
+  std::error_code ec;
+  std::vector<std::tuple<fs::file_time_type, std::string, int64_t>> found;
+  int64_t total = 0;
+  const auto now = fs::file_time_type::clock::now();
   for (auto it = fs::recursive_directory_iterator(dir_, ec); !ec && it != fs::end(it);
        it.increment(ec)) {
-    if (!it->is_regular_file(ec)) continue;
-    std::string name = it->path().filename().string();
-    auto written = fs::last_write_time(it->path(), ec);
-    if (name.rfind(".tmp-", 0) == 0) {
+    std::error_code fec;
+    if (!it->is_regular_file(fec)) continue;
+    auto written = fs::last_write_time(it->path(), fec);
+    if (fec) continue;  // removed meanwhile by another process
+    if (it->path().filename().string().rfind(".tmp-", 0) == 0) {
       // A block whose writer died; a young one may be another live process's write.
-      if (fs::file_time_type::clock::now() - written > std::chrono::minutes(1)) {
-        fs::remove(it->path(), ec);
-      }
+      if (now - written > std::chrono::minutes(1)) fs::remove(it->path(), fec);
       continue;
     }
-    auto mtime = written.time_since_epoch().count();
-    found.push_back({static_cast<int64_t>(mtime),
-                     {it->path().string(), static_cast<int64_t>(it->file_size(ec))}});
+    auto size = static_cast<int64_t>(it->file_size(fec));
+    if (fec) continue;
+    total += size;
+    found.emplace_back(written, it->path().string(), size);
   }
-  std::sort(found.begin(), found.end());
-  std::lock_guard<std::mutex> g(mu_);
-  for (auto& [mtime, f] : found) {
-    blocks_[f.first] = Entry{f.second, ++clock_};
-    resident_ += f.second;
+  if (evict && total > max_bytes_) {
+    // Down to 90%, so that sweeps run now and then rather than on every new block.
+    std::sort(found.begin(), found.end());
+    for (const auto& [written, path, size] : found) {
+      if (total <= max_bytes_ / 10 * 9) break;
+      if (::unlink(path.c_str()) == 0) total -= size;
+    }
   }
-  EvictLocked();
+  resident_ = total;
 }
 
 std::string ObjectCache::BlockPath(const std::string& key, int64_t block) const {
@@ -112,30 +127,13 @@ void ObjectCache::StoreBlock(const std::string& path, const std::string& data) {
     ::unlink(tmp.c_str());
     return;
   }
-  Touch(path, static_cast<int64_t>(data.size()));
+  Added(static_cast<int64_t>(data.size()));
 }
 
-void ObjectCache::Touch(const std::string& path, int64_t bytes) {
+void ObjectCache::Added(int64_t bytes) {
   std::lock_guard<std::mutex> g(mu_);
-  auto [it, inserted] = blocks_.try_emplace(path, Entry{bytes, 0});
-  if (inserted) resident_ += bytes;
-  it->second.tick = ++clock_;
-  EvictLocked();
-}
-
-void ObjectCache::EvictLocked() {
-  if (resident_ <= max_bytes_) return;
-  // Down to 90% so that eviction runs now and then rather than on every new block.
-  std::vector<std::pair<uint64_t, std::string>> order;
-  order.reserve(blocks_.size());
-  for (const auto& [path, e] : blocks_) order.emplace_back(e.tick, path);
-  std::sort(order.begin(), order.end());
-  for (const auto& [tick, path] : order) {
-    if (resident_ <= max_bytes_ / 10 * 9) break;
-    resident_ -= blocks_[path].bytes;
-    blocks_.erase(path);
-    ::unlink(path.c_str());
-  }
+  resident_ += bytes;
+  if (resident_ > max_bytes_) SweepLocked(/*evict=*/true);
 }
 
 Status ObjectCache::Read(const std::string& key, int64_t offset, int64_t length, char* out) {
@@ -169,7 +167,7 @@ Status ObjectCache::Read(const std::string& key, int64_t offset, int64_t length,
   for (int64_t b = first; b <= last;) {
     std::string path = BlockPath(key, b);
     if (LoadBlock(path, block_len(b), &data)) {
-      Touch(path, block_len(b));
+      ::utimensat(AT_FDCWD, path.c_str(), nullptr, 0);  // a use: last to be evicted
       cache_bytes_.fetch_add(block_len(b));
       deliver(b, data);
       ++b;

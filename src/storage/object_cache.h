@@ -4,9 +4,11 @@
 // for as long as the object exists: no revalidation, no version tags. Objects are cached in
 // aligned blocks; a read fetches only the blocks it lacks, consecutive missing blocks in one
 // ranged GET, so a selective query downloads the row groups and columns it reads and no more.
-// Least recently used blocks are evicted past `max_bytes`. Blocks are written to a temporary
-// file and renamed, so a crash or a second process sharing the directory never sees half a
-// block; a block that vanished (evicted by another process) is simply fetched again.
+// Least recently used blocks are evicted past `max_bytes`, counted over the whole directory, so
+// processes sharing a home share the bound (a block's modification time is its last use).
+// Blocks are written to a temporary file and renamed, so a crash or a second process sharing the
+// directory never sees half a block; a block that vanished (evicted by another process) is
+// simply fetched again.
 #pragma once
 
 #include <atomic>
@@ -47,15 +49,14 @@ class ObjectCache {
   ObjectCacheStats stats() const;
 
  private:
-  struct Entry {
-    int64_t bytes = 0;
-    uint64_t tick = 0;
-  };
   std::string BlockPath(const std::string& key, int64_t block) const;
   bool LoadBlock(const std::string& path, int64_t expected, std::string* out);
   void StoreBlock(const std::string& path, const std::string& data);
-  void Touch(const std::string& path, int64_t bytes);
-  void EvictLocked();
+  // Counts a new block; past the bound, sweeps with eviction.
+  void Added(int64_t bytes);
+  // Walks the directory: removes dead writers' temporary blocks, recounts resident_ and, when
+  // `evict`, removes the least recently used blocks down to 90% of the bound.
+  void SweepLocked(bool evict);
   void Scan();
 
   ObjectStore* store_;
@@ -65,9 +66,7 @@ class ObjectCache {
 
   mutable std::mutex mu_;
   std::unordered_map<std::string, int64_t> sizes_;  // key -> object size (objects are immutable)
-  std::unordered_map<std::string, Entry> blocks_;   // block file -> entry
-  int64_t resident_ = 0;
-  uint64_t clock_ = 0;
+  int64_t resident_ = 0;  // bytes in the directory, as of the last sweep plus blocks added since
 
   std::atomic<int64_t> remote_requests_{0};
   std::atomic<int64_t> remote_bytes_{0};

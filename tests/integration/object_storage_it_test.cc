@@ -400,6 +400,20 @@ TEST(ObjectCacheTest, FetchesOnlyMissingBlocksAndStaysWithinItsBound) {
     EXPECT_LE(bytes, 4 * B);
   }
   {
+    // Two processes (two caches) sharing the directory share the bound too.
+    ASSERT_TRUE(t.store->Put("k/other.bin", body).ok());
+    ObjectCache a(t.store.get(), "s3rver", dir, 6 * B), b(t.store.get(), "s3rver", dir, 6 * B);
+    std::string all(body.size(), '\0');
+    ASSERT_TRUE(a.Read("k/data.bin", 0, static_cast<int64_t>(body.size()), all.data()).ok());
+    ASSERT_TRUE(b.Read("k/other.bin", 0, static_cast<int64_t>(body.size()), all.data()).ok());
+    EXPECT_TRUE(all == body);
+    int64_t bytes = 0;
+    for (auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+      if (e.is_regular_file()) bytes += static_cast<int64_t>(e.file_size());
+    }
+    EXPECT_LE(bytes, 6 * B);
+  }
+  {
     // No disk cache at all: every read goes to the store, exactly the bytes asked for.
     ObjectCache cache(t.store.get(), "s3rver", dir + "-off", 0);
     std::string out(10, '\0');
