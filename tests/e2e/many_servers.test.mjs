@@ -13,7 +13,7 @@ import { promisify } from "node:util";
 
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
-import { bin, data, freePort, newClient, waitForPort } from "./session_suite.mjs";
+import { bin, data, freePort, newClient, startServe, waitForPort } from "./session_suite.mjs";
 
 const run = promisify(execFile);
 const children = [];
@@ -50,23 +50,10 @@ async function startServers() {
 }
 
 async function serve(env) {
-  const child = spawn(bin, ["serve", "--port", "0"], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  let out = "";
-  let err = "";
-  child.stdout.on("data", (d) => (out += d));
-  child.stderr.on("data", (d) => (err += d));
-  for (let i = 0; i < 400; i++) {
-    const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+\/mcp)/);
-    if (m) {
-      const client = newClient({});
-      await client.connect(new StreamableHTTPClientTransport(new URL(m[1])));
-      return { child, client, stderr: () => err };
-    }
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`serve did not start: ${err}`);
+  const server = await startServe(env, [], (child) => children.push(child));
+  const client = newClient({});
+  await client.connect(new StreamableHTTPClientTransport(new URL(server.url)));
+  return { ...server, client };
 }
 
 async function sql(server, text, extra = {}) {

@@ -13,29 +13,14 @@ import net from "node:net";
 
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
-import { bin, data, demoWarehouse, freePort, newClient, sessionTests, waitForPort } from "./session_suite.mjs";
+import { bin, data, demoWarehouse, freePort, newClient, sessionTests, startServe, waitForPort } from "./session_suite.mjs";
 
 const state = {};
 const servers = [];
 
-// Starts `supertable serve --port 0` and waits for the URL it prints.
-async function serve(env = {}, args = []) {
-  const child = spawn(bin, ["serve", "--port", "0", ...args], {
-    env: { ...process.env, SUPERTABLE_HOME: state.home, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  servers.push(child);
-  let out = "";
-  let err = "";
-  child.stdout.on("data", (d) => (out += d));
-  child.stderr.on("data", (d) => (err += d));
-  for (let i = 0; i < 200; i++) {
-    const m = out.match(/listening on (http:\/\/127\.0\.0\.1:(\d+)\/mcp)/);
-    if (m) return { child, url: m[1], port: Number(m[2]), stderr: () => err, stdout: () => out };
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`serve did not start: ${err}`);
+// `supertable serve` on the shared test home.
+function serve(env = {}, args = []) {
+  return startServe({ SUPERTABLE_HOME: state.home, ...env }, args, (child) => servers.push(child));
 }
 
 async function stop(server) {

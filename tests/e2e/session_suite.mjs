@@ -3,7 +3,7 @@
 // cancellation) against `supertable mcp` (stdio) or `supertable serve` (streamable HTTP).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +13,27 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 
 export const bin = process.env.SUPERTABLE_BIN;
+
+// Starts `supertable serve --port 0` with `env` on top of this process's environment, waits
+// for the URL it prints, and calls `track(child)` at once so the caller can always stop it.
+export async function startServe(env, args = [], track = () => {}) {
+  const child = spawn(bin, ["serve", "--port", "0", ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  track(child);
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (d) => (out += d));
+  child.stderr.on("data", (d) => (err += d));
+  for (let i = 0; i < 400; i++) {
+    const m = out.match(/listening on (http:\/\/127\.0\.0\.1:(\d+)\/mcp)/);
+    if (m) return { child, url: m[1], port: Number(m[2]), stderr: () => err, stdout: () => out };
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`serve did not start: ${err}`);
+}
 
 // A port on 127.0.0.1 nothing listens on right now.
 export async function freePort() {
