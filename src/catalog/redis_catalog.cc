@@ -233,11 +233,7 @@ Result<RedisConfig> ParseRedisUrl(const std::string& url) {
 
 Result<RedisConfig> RedisConfigFromEnvironment() {
   // The SUPERTABLE_ name wins over the plain one the original SuperTable also read.
-  auto get = [](const std::string& name) {
-    auto v = GetSetting("SUPERTABLE_" + name);
-    if (!v || v->empty()) v = GetSetting(name);
-    return v.value_or("");
-  };
+  auto get = [](const std::string& name) { return FirstSetting({"SUPERTABLE_" + name, name}); };
   RedisConfig c;
   if (auto url = GetSetting("SUPERTABLE_REDIS_URL").value_or(""); !url.empty()) {
     ST_ASSIGN_OR_RETURN(c, ParseRedisUrl(url));

@@ -80,6 +80,13 @@ std::optional<std::string> GetSetting(const std::string& name) {
   return std::nullopt;
 }
 
+std::string FirstSetting(std::initializer_list<std::string> names) {
+  for (const auto& n : names) {
+    if (auto v = GetSetting(n); v && !v->empty()) return *v;
+  }
+  return "";
+}
+
 Result<Config> Config::FromEnvironment() {
   Config c;
   c.home = GetSetting("SUPERTABLE_HOME").value_or("");

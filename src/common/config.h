@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -54,6 +55,11 @@ struct Config {
 // Looks up one variable with the precedence above (environment, then .env). Exposed for the
 // few settings that belong to one subsystem only.
 std::optional<std::string> GetSetting(const std::string& name);
+
+// The value of the first of `names` that is set and not empty (each looked up as GetSetting
+// does); "" when none is. For settings with fallback names (STORAGE_ACCESS_KEY, then
+// AWS_ACCESS_KEY_ID).
+std::string FirstSetting(std::initializer_list<std::string> names);
 
 // Parses an integer setting >= `min`; the error names the setting and what was expected.
 Result<int64_t> ParseIntSetting(const std::string& name, const std::string& text, int64_t min);

@@ -78,12 +78,11 @@ Result<std::unique_ptr<AzureBlobStore>> AzureBlobStore::Open(AzureConfig config,
   if (config.container.empty()) {
     return Status::InvalidArgument("STORAGE_BUCKET is not set; Azure storage needs a container");
   }
-  if (config.blob_endpoint.rfind("http://", 0) != 0 &&
-      config.blob_endpoint.rfind("https://", 0) != 0) {
-    return Status::InvalidArgument(
-        fmt::format("the Azure blob endpoint '{}' is not an http(s) URL", config.blob_endpoint));
-  }
+  ST_ASSIGN_OR_RETURN(
+      Endpoint endpoint,
+      ParseEndpoint(config.blob_endpoint, "the blob endpoint of AZURE_STORAGE_CONNECTION_STRING"));
   auto store = std::unique_ptr<AzureBlobStore>(new AzureBlobStore(std::move(config), options));
+  store->endpoint_path_ = endpoint.path;
   if (!Base64Decode(store->config_.key, &store->decoded_key_) || store->decoded_key_.empty()) {
     return Status::InvalidArgument(
         "the AccountKey in AZURE_STORAGE_CONNECTION_STRING is not valid base64");
@@ -101,13 +100,6 @@ HttpRequest AzureBlobStore::Sign(const std::string& method, const std::string& k
                                  std::string_view body) const {
   headers.emplace_back("x-ms-date", HttpDateNow());
   headers.emplace_back("x-ms-version", kApiVersion);
-  // The URL path as sent; SharedKey signs it after "/<account>" (azurite's path already starts
-  // with the account name, so it appears twice there, as the service expects).
-  std::string endpoint_path;
-  if (size_t s = config_.blob_endpoint.find("://"); s != std::string::npos) {
-    size_t slash = config_.blob_endpoint.find('/', s + 3);
-    if (slash != std::string::npos) endpoint_path = config_.blob_endpoint.substr(slash);
-  }
   std::string path = "/" + AwsUriEncode(config_.container, false) +
                      (key.empty() ? "" : "/" + AwsUriEncode(key, true));
   auto header = [&](const char* name) {
@@ -124,7 +116,9 @@ HttpRequest AzureBlobStore::Sign(const std::string& method, const std::string& k
   std::vector<std::pair<std::string, std::string>> q;
   for (const auto& [k, v] : params) q.emplace_back(Lower(k), v);
   std::sort(q.begin(), q.end());
-  std::string canonical_resource = "/" + config_.account + endpoint_path + path;
+  // SharedKey signs the URL path as sent after "/<account>" (azurite's path already starts with
+  // the account name, so it appears twice there, as the service expects).
+  std::string canonical_resource = "/" + config_.account + endpoint_path_ + path;
   for (size_t i = 0; i < q.size(); ++i) {
     if (i > 0 && q[i].first == q[i - 1].first) {
       canonical_resource += "," + q[i].second;

@@ -60,6 +60,7 @@ class AzureBlobStore : public RemoteObjectStore {
 
   AzureConfig config_;
   std::string decoded_key_;
+  std::string endpoint_path_;  // the blob endpoint's own path ("/devstoreaccount1" on azurite)
 };
 
 }  // namespace supertable

@@ -76,9 +76,9 @@ void ObjectCache::SweepLocked(bool evict) {
   resident_ = total;
 }
 
-std::string ObjectCache::BlockPath(const std::string& key, int64_t block) const {
+std::string ObjectCache::BlockPrefix(const std::string& key) const {
   std::string h = HexEncode(Sha256(identity_ + "\n" + key)).substr(0, 32);
-  return fmt::format("{}/{}/{}.{}", dir_, h.substr(0, 2), h, block);
+  return fmt::format("{}/{}/{}.", dir_, h.substr(0, 2), h);
 }
 
 Result<int64_t> ObjectCache::Size(const std::string& key) {
@@ -163,9 +163,12 @@ Status ObjectCache::Read(const std::string& key, int64_t offset, int64_t length,
     std::copy(data.begin() + (start - b * kBlockBytes), data.begin() + (end - b * kBlockBytes),
               out + (start - offset));
   };
+  // Block b of this object is prefix + b; hashed once per read, not once per block.
+  const std::string prefix = BlockPrefix(key);
+  auto block_path = [&](int64_t b) { return prefix + std::to_string(b); };
   std::string data;
   for (int64_t b = first; b <= last;) {
-    std::string path = BlockPath(key, b);
+    std::string path = block_path(b);
     if (LoadBlock(path, block_len(b), &data)) {
       ::utimensat(AT_FDCWD, path.c_str(), nullptr, 0);  // a use: last to be evicted
       cache_bytes_.fetch_add(block_len(b));
@@ -175,7 +178,7 @@ Status ObjectCache::Read(const std::string& key, int64_t offset, int64_t length,
     }
     // A run of missing blocks, fetched in one request.
     int64_t run_end = b + 1;
-    while (run_end <= last && ::access(BlockPath(key, run_end).c_str(), F_OK) != 0) ++run_end;
+    while (run_end <= last && ::access(block_path(run_end).c_str(), F_OK) != 0) ++run_end;
     int64_t from = b * kBlockBytes, to = (run_end - 1) * kBlockBytes + block_len(run_end - 1);
     remote_requests_.fetch_add(1);
     ST_ASSIGN_OR_RETURN(std::string run, store_->GetRange(key, from, to - from));
@@ -187,7 +190,7 @@ Status ObjectCache::Read(const std::string& key, int64_t offset, int64_t length,
     for (int64_t k = b; k < run_end; ++k) {
       std::string piece =
           run.substr(static_cast<size_t>((k - b) * kBlockBytes), static_cast<size_t>(block_len(k)));
-      StoreBlock(BlockPath(key, k), piece);
+      StoreBlock(block_path(k), piece);
       deliver(k, piece);
     }
     b = run_end;

@@ -49,7 +49,8 @@ class ObjectCache {
   ObjectCacheStats stats() const;
 
  private:
-  std::string BlockPath(const std::string& key, int64_t block) const;
+  // The path of the object's blocks without the block number: "<dir>/<h[0:2]>/<h>.".
+  std::string BlockPrefix(const std::string& key) const;
   bool LoadBlock(const std::string& path, int64_t expected, std::string* out);
   void StoreBlock(const std::string& path, const std::string& data);
   // Counts a new block; past the bound, sweeps with eviction.

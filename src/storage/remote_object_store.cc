@@ -19,6 +19,43 @@
 
 namespace supertable {
 
+Result<Endpoint> ParseEndpoint(const std::string& url, const std::string& setting) {
+  Endpoint e;
+  size_t sep = url.find("://");
+  if (sep == std::string::npos) {
+    return Status::InvalidArgument(
+        fmt::format("{} '{}' is not an http:// or https:// URL", setting, url));
+  }
+  e.scheme = url.substr(0, sep);
+  if (e.scheme != "http" && e.scheme != "https") {
+    return Status::InvalidArgument(
+        fmt::format("{} '{}' is not an http:// or https:// URL", setting, url));
+  }
+  std::string rest = url.substr(sep + 3);
+  size_t slash = rest.find('/');
+  e.hostport = rest.substr(0, slash);
+  if (slash != std::string::npos) e.path = rest.substr(slash);
+  while (!e.path.empty() && e.path.back() == '/') e.path.pop_back();
+  if (e.hostport.empty() || e.hostport.find_first_of("?#@ ") != std::string::npos ||
+      e.path.find_first_of("?# ") != std::string::npos) {
+    return Status::InvalidArgument(
+        fmt::format("{} '{}' is not valid: expected http(s)://host[:port][/path]", setting, url));
+  }
+  const std::string default_port = e.scheme == "https" ? ":443" : ":80";
+  if (e.hostport.size() > default_port.size() &&
+      e.hostport.compare(e.hostport.size() - default_port.size(), default_port.size(),
+                         default_port) == 0) {
+    e.hostport.resize(e.hostport.size() - default_port.size());
+  }
+  std::string host =
+      e.hostport.substr(0, e.hostport.rfind(':') == std::string::npos || e.hostport.front() == '['
+                               ? std::string::npos
+                               : e.hostport.rfind(':'));
+  e.host_is_ip_or_localhost = host == "localhost" || host.front() == '[' ||
+                              host.find_first_not_of("0123456789.") == std::string::npos;
+  return e;
+}
+
 RemoteObjectStore::RemoteObjectStore(RemoteStoreOptions options)
     : options_(std::move(options)), http_(options_.http) {}
 
@@ -116,11 +153,8 @@ Status RemoteObjectStore::PutFile(const std::string& key, const std::string& loc
 Result<HttpResponse> RemoteObjectStore::Call(const std::string& method, const std::string& key,
                                              const Params& params, const Params& headers,
                                              std::string_view body, const std::string& what) {
-  ST_ASSIGN_OR_RETURN(HttpResponse r,
-                      http_.SendWithRetry([&] { return Sign(method, key, params, headers, body); },
-                                          fmt::format("{} on {}", what, Describe())));
-  Count(r);
-  return r;
+  return http_.SendWithRetry([&] { return Sign(method, key, params, headers, body); },
+                             fmt::format("{} on {}", what, Describe()));
 }
 
 Result<std::string> RemoteObjectStore::Get(const std::string& key) {

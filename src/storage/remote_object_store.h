@@ -7,7 +7,6 @@
 // visible half-written; a failed upload is aborted and leaves nothing visible.
 #pragma once
 
-#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +24,17 @@ inline constexpr int64_t kPartsInFlight = 4;
 // STORAGE_PART_BYTES bounds: S3's smallest part, and what 4 parts in memory may reasonably take.
 inline constexpr int64_t kMinPartBytes = 5ll << 20;
 inline constexpr int64_t kMaxPartBytes = 1ll << 30;
+
+// Splits an endpoint URL into scheme, host[:port] as an HTTP client sends it in Host (the
+// scheme's default port dropped: libcurl leaves it out, and SigV4 signs the Host sent) and a
+// path prefix without trailing '/'. InvalidArgument for anything but http(s)://host[:port][/path].
+struct Endpoint {
+  std::string scheme, hostport, path;
+  bool host_is_ip_or_localhost = false;
+};
+// `setting` names where the URL came from, for the error.
+Result<Endpoint> ParseEndpoint(const std::string& url,
+                               const std::string& setting = "STORAGE_ENDPOINT_URL");
 
 struct RemoteStoreOptions {
   std::string staging_dir;
@@ -46,10 +56,6 @@ class RemoteObjectStore : public ObjectStore {
 
   // Also names the store in errors and keys the local cache.
   std::string Describe() const override = 0;
-
-  // Requests and bytes received since start (for benchmarks and `health`).
-  int64_t requests() const { return requests_.load(); }
-  int64_t bytes_received() const { return bytes_received_.load(); }
 
  protected:
   using Params = std::vector<std::pair<std::string, std::string>>;
@@ -86,18 +92,9 @@ class RemoteObjectStore : public ObjectStore {
   // exactly `data` (a retried request whose first attempt landed, its reply lost; SuperTable's
   // keys carry random ids, so such an object is ours), AlreadyExists otherwise.
   Status ExistsUnlessOurs(const std::string& key, const std::string& data);
-  // Counts a finished request for the statistics above.
-  void Count(const HttpResponse& response) {
-    requests_.fetch_add(1);
-    bytes_received_.fetch_add(static_cast<int64_t>(response.body.size()));
-  }
 
   RemoteStoreOptions options_;
   HttpClient http_;
-
- private:
-  std::atomic<int64_t> requests_{0};
-  std::atomic<int64_t> bytes_received_{0};
 };
 
 }  // namespace supertable

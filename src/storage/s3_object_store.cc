@@ -18,43 +18,6 @@ constexpr const char* kEmptySha256 =
 
 }  // namespace
 
-Result<Endpoint> ParseEndpoint(const std::string& url) {
-  Endpoint e;
-  size_t sep = url.find("://");
-  if (sep == std::string::npos) {
-    return Status::InvalidArgument(
-        fmt::format("STORAGE_ENDPOINT_URL '{}' is not an http:// or https:// URL", url));
-  }
-  e.scheme = url.substr(0, sep);
-  if (e.scheme != "http" && e.scheme != "https") {
-    return Status::InvalidArgument(
-        fmt::format("STORAGE_ENDPOINT_URL '{}' is not an http:// or https:// URL", url));
-  }
-  std::string rest = url.substr(sep + 3);
-  size_t slash = rest.find('/');
-  e.hostport = rest.substr(0, slash);
-  if (slash != std::string::npos) e.path = rest.substr(slash);
-  while (!e.path.empty() && e.path.back() == '/') e.path.pop_back();
-  if (e.hostport.empty() || e.hostport.find_first_of("?#@ ") != std::string::npos ||
-      e.path.find_first_of("?# ") != std::string::npos) {
-    return Status::InvalidArgument(fmt::format(
-        "STORAGE_ENDPOINT_URL '{}' is not valid: expected http(s)://host[:port][/path]", url));
-  }
-  const std::string default_port = e.scheme == "https" ? ":443" : ":80";
-  if (e.hostport.size() > default_port.size() &&
-      e.hostport.compare(e.hostport.size() - default_port.size(), default_port.size(),
-                         default_port) == 0) {
-    e.hostport.resize(e.hostport.size() - default_port.size());
-  }
-  std::string host =
-      e.hostport.substr(0, e.hostport.rfind(':') == std::string::npos || e.hostport.front() == '['
-                               ? std::string::npos
-                               : e.hostport.rfind(':'));
-  e.host_is_ip_or_localhost = host == "localhost" || host.front() == '[' ||
-                              host.find_first_not_of("0123456789.") == std::string::npos;
-  return e;
-}
-
 S3ObjectStore::S3ObjectStore(S3Config config, RemoteStoreOptions options)
     : RemoteObjectStore(std::move(options)), config_(std::move(config)) {}
 

@@ -15,15 +15,6 @@
 
 namespace supertable {
 
-// Splits an endpoint URL into scheme, host[:port] as an HTTP client sends it in Host (the
-// scheme's default port dropped: libcurl leaves it out, and SigV4 signs the Host sent) and a
-// path prefix without trailing '/'. InvalidArgument for anything but http(s)://host[:port][/path].
-struct Endpoint {
-  std::string scheme, hostport, path;
-  bool host_is_ip_or_localhost = false;
-};
-Result<Endpoint> ParseEndpoint(const std::string& url);
-
 struct S3Config {
   std::string endpoint;  // "http://127.0.0.1:9000", "https://s3.eu-west-1.amazonaws.com"
   std::string bucket;

@@ -117,10 +117,9 @@ Result<Snapshot> Warehouse::LoadSnapshot(const TableRef& t, std::optional<int64_
 Result<std::shared_ptr<const Snapshot>> Warehouse::ReadSnapshot(const std::string& key) {
   {
     std::lock_guard<std::mutex> g(snapshots_mu_);
-    for (auto it = snapshots_.begin(); it != snapshots_.end(); ++it) {
-      if (it->first != key) continue;
-      snapshots_.splice(snapshots_.begin(), snapshots_, it);
-      return it->second;
+    if (auto hit = snapshot_index_.find(key); hit != snapshot_index_.end()) {
+      snapshots_.splice(snapshots_.begin(), snapshots_, hit->second);
+      return hit->second->second;
     }
   }
   ST_ASSIGN_OR_RETURN(std::string doc, store_->Get(key));
@@ -131,10 +130,13 @@ Result<std::shared_ptr<const Snapshot>> Warehouse::ReadSnapshot(const std::strin
   }
   auto weight = [](const Snapshot& s) { return s.files.size() + s.deletes.size() + 1; };
   std::lock_guard<std::mutex> g(snapshots_mu_);
+  if (snapshot_index_.count(key)) return snap;  // read meanwhile by another thread
   snapshots_.emplace_front(key, snap);
+  snapshot_index_[key] = snapshots_.begin();
   snapshot_files_ += weight(*snap);
   while (snapshot_files_ > kSnapshotCacheFiles && snapshots_.size() > 1) {
     snapshot_files_ -= weight(*snapshots_.back().second);
+    snapshot_index_.erase(snapshots_.back().first);
     snapshots_.pop_back();
   }
   return snap;

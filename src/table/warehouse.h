@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "catalog/catalog.h"
@@ -200,7 +201,9 @@ class Warehouse {
 
   static constexpr size_t kSnapshotCacheFiles = 50000;
   std::mutex snapshots_mu_;
-  std::list<std::pair<std::string, std::shared_ptr<const Snapshot>>> snapshots_;  // MRU first
+  using SnapshotList = std::list<std::pair<std::string, std::shared_ptr<const Snapshot>>>;
+  SnapshotList snapshots_;  // most recently used first
+  std::unordered_map<std::string, SnapshotList::iterator> snapshot_index_;  // key -> entry
   size_t snapshot_files_ = 0;  // file entries (plus one per document) in snapshots_
 };
 

@@ -5,7 +5,7 @@
 #include "storage/azure_blob_store.h"
 #include "storage/crypto.h"
 #include "storage/http_client.h"
-#include "storage/s3_object_store.h"
+#include "storage/remote_object_store.h"
 #include "storage/sigv4.h"
 #include "storage/xml_scan.h"
 
