@@ -8,12 +8,15 @@
 
 #include "bench_util.h"
 #include "benches.h"
+#include "engine/engine.h"
 
 using namespace supertable::bench;
 
 int main(int argc, char** argv) {
   // First, before any thread exists: an interrupted run must still remove its temp directories.
   InstallInterruptCleanup();
+  // Warehouses opened here run their engine in worker processes, as the supertable binary's do.
+  supertable::SetDefaultEngineWorkerCommand({SUPERTABLE_BIN, "__engine-worker"});
 
   CLI::App app{
       "SuperTable benchmarks: each figure is a ratio against a DuckDB baseline run in the same "

@@ -497,6 +497,7 @@ int RunCli(int argc, char** argv) {
             transport));
       }
       ST_ASSIGN_OR_RETURN(auto w, OpenWarehouse(g));
+      w->engine().Prestart();
       ST_ASSIGN_OR_RETURN(McpToolOptions opt, McpOptionsFromEnvironment());
       auto server = MakeWarehouseMcpServer(*w, opt);
       int rc = mcp::ServeStdio(*server, stdin, stdout);

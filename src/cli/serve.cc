@@ -142,6 +142,7 @@ Status RunServe(Config config, const ServeFlags& flags, McpToolOptions tool_opti
     std::cout << "\n";
   }
   ST_ASSIGN_OR_RETURN(auto w, Warehouse::Open(config));
+  w->engine().Prestart();
   tool_options.auth = require_token ? "bearer token" : "none";
   auto server = MakeWarehouseMcpServer(*w, tool_options);
   size_t tables = 0;

@@ -37,6 +37,10 @@ class Status {
   static Status Cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
   static Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+  // For a Status that crossed a process boundary as its code and message.
+  static Status FromCode(StatusCode c, std::string m) {
+    return c == StatusCode::kOk ? Status() : Status(c, std::move(m));
+  }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

@@ -24,6 +24,7 @@
 #include "engine/engine.h"
 #include "engine/object_file_system.h"
 #include "engine/progress_watch.h"
+#include "engine/isolated_engine.h"
 #include "engine/query_sandbox.h"
 #include "engine/schema_evolution.h"
 #include "engine/sql_text.h"
@@ -662,6 +663,7 @@ Result<std::vector<StagedDataFile>> DuckEngine::RewriteFiles(
 }  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
+  if (!options.worker_command.empty()) return OpenIsolatedEngine(options);
   return std::unique_ptr<Engine>(std::make_unique<DuckEngine>(options));
 }
 

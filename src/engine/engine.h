@@ -144,7 +144,28 @@ struct EngineOptions {
   // Remote objects (paths under kRemoteScheme) are read through this cache; nullptr when the
   // store is local. Must outlive the engine.
   ObjectCache* object_cache = nullptr;
+
+  // Engine workers (docs/ARCHITECTURE.md, "Engine workers"): the command (argv) that starts one
+  // worker process, which serves this one over file descriptor 3. With a command, every
+  // operation runs in a supervised worker (a crash, runaway or memory blow-up there is the
+  // caller's error, never this process's end); empty, DuckDB runs in this process, which only the
+  // worker itself does. DefaultEngineWorkerCommand() is what the supertable binary registered.
+  std::vector<std::string> worker_command;
+  // What a worker needs to open the same object store and cache as this process.
+  std::string storage_type = "LOCAL";
+  std::string home;
+  int64_t cache_max_bytes = 0;
+  // How long a worker may overrun a query's time limit, or a cancel, before it is killed.
+  int64_t kill_grace_ms = 1000;
 };
+
+// The worker command every Warehouse opened in this process uses (empty until set). The
+// supertable binary sets itself (`supertable __engine-worker`); tests set the binary they built.
+void SetDefaultEngineWorkerCommand(std::vector<std::string> argv);
+std::vector<std::string> DefaultEngineWorkerCommand();
+
+// The one message for a query stopped at its time limit, wherever it was stopped.
+Status QueryTimeoutError(int64_t timeout_ms);
 
 class Engine {
  public:
@@ -163,6 +184,10 @@ class Engine {
 
   // Runs users' SQL in the sandboxed DuckDB instance (docs/USER_GUIDE.md, "Queries").
   virtual Result<QueryStats> Query(const QuerySpec& spec, ResultSink& sink) = 0;
+
+  // Starts the workers ahead of the first request, so a server's first queries do not wait for
+  // them (a no-op in process).
+  virtual void Prestart() {}
 };
 
 }  // namespace supertable

@@ -30,6 +30,46 @@ ColumnStats StatsFromJson(const json& j) {
 }
 }  // namespace
 
+json ColumnsToJson(const std::vector<Column>& columns) {
+  json arr = json::array();
+  for (const auto& c : columns) arr.push_back({{"name", c.name}, {"type", c.type}});
+  return arr;
+}
+
+std::vector<Column> ColumnsFromJson(const json& j) {
+  std::vector<Column> out;
+  for (const auto& c : j) out.push_back({c.at("name"), c.at("type")});
+  return out;
+}
+
+json DataFileToJson(const DataFile& f) {
+  json jf = {{"key", f.key},
+             {"rows", f.rows},
+             {"deleted_rows", f.deleted_rows},
+             {"bytes", f.bytes},
+             {"min_row_id", f.min_row_id},
+             {"max_row_id", f.max_row_id},
+             {"schema_id", f.schema_id},
+             {"row_ids_stored", f.row_ids_stored}};
+  jf["stats"] = json::object();
+  for (const auto& [name, s] : f.stats) jf["stats"][name] = StatsToJson(s);
+  return jf;
+}
+
+DataFile DataFileFromJson(const json& jf) {
+  DataFile f;
+  f.key = jf.at("key");
+  f.rows = jf.at("rows");
+  f.deleted_rows = jf.at("deleted_rows");
+  f.bytes = jf.at("bytes");
+  f.min_row_id = jf.at("min_row_id");
+  f.max_row_id = jf.at("max_row_id");
+  f.schema_id = jf.at("schema_id");
+  f.row_ids_stored = jf.at("row_ids_stored");
+  for (const auto& [name, js] : jf.at("stats").items()) f.stats[name] = StatsFromJson(js);
+  return f;
+}
+
 int64_t Snapshot::live_rows() const {
   int64_t n = 0;
   for (const auto& f : files) n += f.live_rows();
@@ -58,28 +98,12 @@ std::string Snapshot::ToJson() const {
   j["operation"] = operation;
   j["schema_id"] = schema_id;
   j["next_row_id"] = next_row_id;
-  j["schema"] = json::array();
-  for (const auto& c : schema) j["schema"].push_back({{"name", c.name}, {"type", c.type}});
+  j["schema"] = ColumnsToJson(schema);
   j["file_schemas"] = json::object();
-  for (const auto& [id, cols] : file_schemas) {
-    json arr = json::array();
-    for (const auto& c : cols) arr.push_back({{"name", c.name}, {"type", c.type}});
-    j["file_schemas"][std::to_string(id)] = std::move(arr);
-  }
+  for (const auto& [id, cols] : file_schemas)
+    j["file_schemas"][std::to_string(id)] = ColumnsToJson(cols);
   j["files"] = json::array();
-  for (const auto& f : files) {
-    json jf = {{"key", f.key},
-               {"rows", f.rows},
-               {"deleted_rows", f.deleted_rows},
-               {"bytes", f.bytes},
-               {"min_row_id", f.min_row_id},
-               {"max_row_id", f.max_row_id},
-               {"schema_id", f.schema_id},
-               {"row_ids_stored", f.row_ids_stored}};
-    jf["stats"] = json::object();
-    for (const auto& [name, s] : f.stats) jf["stats"][name] = StatsToJson(s);
-    j["files"].push_back(std::move(jf));
-  }
+  for (const auto& f : files) j["files"].push_back(DataFileToJson(f));
   j["deletes"] = json::array();
   for (const auto& d : deletes)
     j["deletes"].push_back({{"key", d.key}, {"rows", d.rows}, {"targets", d.targets}});
@@ -102,24 +126,10 @@ Result<Snapshot> Snapshot::FromJson(const std::string& text) {
     s.operation = j.at("operation").get<std::string>();
     s.schema_id = j.at("schema_id").get<int64_t>();
     s.next_row_id = j.at("next_row_id").get<int64_t>();
-    for (const auto& c : j.at("schema")) s.schema.push_back({c.at("name"), c.at("type")});
-    for (const auto& [id, arr] : j.at("file_schemas").items()) {
-      auto& cols = s.file_schemas[std::stoll(id)];
-      for (const auto& c : arr) cols.push_back({c.at("name"), c.at("type")});
-    }
-    for (const auto& jf : j.at("files")) {
-      DataFile f;
-      f.key = jf.at("key");
-      f.rows = jf.at("rows");
-      f.deleted_rows = jf.at("deleted_rows");
-      f.bytes = jf.at("bytes");
-      f.min_row_id = jf.at("min_row_id");
-      f.max_row_id = jf.at("max_row_id");
-      f.schema_id = jf.at("schema_id");
-      f.row_ids_stored = jf.at("row_ids_stored");
-      for (const auto& [name, js] : jf.at("stats").items()) f.stats[name] = StatsFromJson(js);
-      s.files.push_back(std::move(f));
-    }
+    s.schema = ColumnsFromJson(j.at("schema"));
+    for (const auto& [id, arr] : j.at("file_schemas").items())
+      s.file_schemas[std::stoll(id)] = ColumnsFromJson(arr);
+    for (const auto& jf : j.at("files")) s.files.push_back(DataFileFromJson(jf));
     for (const auto& jd : j.at("deletes")) {
       s.deletes.push_back(
           {jd.at("key"), jd.at("rows"), jd.at("targets").get<std::vector<std::string>>()});

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "common/status.h"
 
 namespace supertable {
@@ -77,6 +79,13 @@ struct Snapshot {
   std::string ToJson() const;
   static Result<Snapshot> FromJson(const std::string& text);
 };
+
+// The JSON forms the snapshot document uses, also for handing files and schemas to an engine
+// worker process. The FromJson functions throw nlohmann::json exceptions on malformed input.
+nlohmann::json ColumnsToJson(const std::vector<Column>& columns);
+std::vector<Column> ColumnsFromJson(const nlohmann::json& j);
+nlohmann::json DataFileToJson(const DataFile& f);
+DataFile DataFileFromJson(const nlohmann::json& j);
 
 // ObjectStore key layout for a table (docs/STORAGE_FORMAT.md).
 std::string TablePrefix(const std::string& org, const std::string& super_name,

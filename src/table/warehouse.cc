@@ -64,6 +64,10 @@ Result<std::unique_ptr<Warehouse>> Warehouse::Open(const Config& config) {
   eo.readable_directories = {store->ReadRoot()};
   eo.max_concurrent_queries = config.max_concurrent_queries;
   eo.max_queued_queries = config.query_queue;
+  eo.worker_command = DefaultEngineWorkerCommand();
+  eo.storage_type = config.storage_type;
+  eo.home = config.home;
+  eo.cache_max_bytes = config.cache_max_bytes;
   std::unique_ptr<ObjectCache> cache;
   if (auto* remote = dynamic_cast<RemoteObjectStore*>(store.get())) {
     cache = std::make_unique<ObjectCache>(remote, remote->Describe(), config.home + "/cache",

@@ -25,6 +25,13 @@
 
 namespace supertable::testing {
 
+// Every warehouse a test opens runs its engine in worker processes of the binary under test,
+// as the supertable binary does.
+const bool kEngineWorkersRegistered = [] {
+  SetDefaultEngineWorkerCommand({SUPERTABLE_BIN, "__engine-worker"});
+  return true;
+}();
+
 namespace fs = std::filesystem;
 
 TempDir::TempDir() {

@@ -1,0 +1,248 @@
+// The engine worker's main loop: one request at a time on an in-process Engine.
+#include "engine/engine_worker.h"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "common/log.h"
+#include "engine/engine.h"
+#include "engine/worker_channel.h"
+#include "engine/worker_codec.h"
+#include "storage/object_cache.h"
+#include "storage/object_store.h"
+#include "storage/remote_object_store.h"
+
+namespace supertable {
+
+namespace {
+
+using nlohmann::json;
+
+// The query a cancel signal is for: its seq and its token, while it runs.
+std::mutex g_cancel_mu;
+int g_running_seq = -1;
+CancelToken* g_running_token = nullptr;
+
+// Waits for SIGUSR1 (blocked in every thread, so only sigwaitinfo sees it) and cancels the
+// running query if the signal names it; a late signal for a finished query does nothing.
+void CancelSignalLoop() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGUSR1);
+  for (;;) {
+    siginfo_t info;
+    if (sigwaitinfo(&set, &info) < 0) continue;
+    std::lock_guard<std::mutex> g(g_cancel_mu);
+    if (g_running_token && info.si_value.sival_int == g_running_seq) g_running_token->Cancel();
+  }
+}
+
+// Rows go to the server in batches of about kBatchBytes, so a large result is a stream of
+// modest messages, and a small one is one message.
+class ForwardingSink : public ResultSink {
+ public:
+  explicit ForwardingSink(WorkerChannel& ch) : ch_(ch) {}
+  void Begin(const std::vector<Column>& columns) override {
+    Send({{"t", "begin"}, {"columns", ColumnsToJson(columns)}});
+  }
+  void Row(const std::vector<json>& cells) override {
+    for (const auto& c : cells)
+      bytes_ += c.is_string() ? c.get_ref<const std::string&>().size() : 8;
+    batch_.push_back(cells);
+    if (bytes_ >= kBatchBytes || batch_.size() >= 4096) Flush();
+  }
+  void End(bool truncated) override {
+    Flush();
+    Send({{"t", "end"}, {"truncated", truncated}});
+  }
+  // The first failure to send: the server is gone, so the rest of the query is moot.
+  const Status& status() const { return status_; }
+
+ private:
+  static constexpr size_t kBatchBytes = 1 << 20;
+  void Flush() {
+    if (batch_.empty()) return;
+    Send({{"t", "rows"}, {"rows", std::move(batch_)}});
+    batch_ = json::array();
+    bytes_ = 0;
+  }
+  void Send(const json& m) {
+    if (status_.ok()) status_ = ch_.Send(m);
+  }
+  WorkerChannel& ch_;
+  json batch_ = json::array();
+  size_t bytes_ = 0;
+  Status status_;
+};
+
+class Worker {
+ public:
+  explicit Worker(int fd) : ch_(fd) {}
+
+  int Run() {
+    auto hello = ch_.Receive();
+    if (!hello.ok()) return 1;
+    Status st = Open(*hello);
+    if (!st.ok()) {
+      (void)ch_.Send({{"t", "error"}, {"status", StatusToJson(st)}});
+      return 1;
+    }
+    if (!ch_.Send({{"t", "ready"}}).ok()) return 1;
+    for (;;) {
+      auto req = ch_.Receive();
+      if (!req.ok()) return 0;  // the server closed its end: nothing more to do
+      Result<json> answer = [&]() -> Result<json> {
+        try {
+          return Handle(*req);
+        } catch (const std::exception& e) {
+          return Status::Internal(fmt::format("malformed engine request: {}", e.what()));
+        }
+      }();
+      json reply =
+          answer.ok() ? *answer : json{{"t", "error"}, {"status", StatusToJson(answer.status())}};
+      if (!ch_.Send(reply).ok()) return 0;
+    }
+  }
+
+ private:
+  Status Open(const json& hello) {
+    EngineOptions o;
+    try {
+      o.threads = hello.at("threads").get<int>();
+      o.memory_limit = hello.at("memory_limit").get<std::string>();
+      o.temp_directory = hello.at("temp_directory").get<std::string>();
+      o.readable_directories = hello.at("readable_directories").get<std::vector<std::string>>();
+      o.storage_type = hello.at("storage_type").get<std::string>();
+      o.home = hello.at("home").get<std::string>();
+      o.cache_max_bytes = hello.at("cache_max_bytes").get<int64_t>();
+    } catch (const std::exception& e) {
+      return Status::Internal(fmt::format("malformed engine worker hello: {}", e.what()));
+    }
+    // One request at a time: the server decides how many run at once.
+    o.max_concurrent_queries = 1;
+    o.max_queued_queries = 0;
+    ST_ASSIGN_OR_RETURN(store_, OpenObjectStore(o.storage_type, o.home));
+    if (auto* remote = dynamic_cast<RemoteObjectStore*>(store_.get())) {
+      cache_ = std::make_unique<ObjectCache>(remote, remote->Describe(), o.home + "/cache",
+                                             o.cache_max_bytes);
+      o.object_cache = cache_.get();
+    }
+    ST_ASSIGN_OR_RETURN(engine_, Engine::Open(o));
+    if (hello.value("warm", false)) Warm();
+    return Status::Ok();
+  }
+
+  // Opens the query instance now, so the first query does not pay for it.
+  void Warm() {
+    struct NullSink : ResultSink {
+      void Begin(const std::vector<Column>&) override {}
+      void Row(const std::vector<json>&) override {}
+      void End(bool) override {}
+    } sink;
+    QuerySpec spec;
+    spec.sql = "SELECT 1";
+    spec.resolve = [](const TableName&) -> Result<ResolvedTable> {
+      return Status::NotFound("no tables while warming up");
+    };
+    (void)engine_->Query(spec, sink);
+  }
+
+  std::function<std::string(const std::string&)> ReadPath() {
+    return [this](const std::string& key) { return store_->ReadPath(key); };
+  }
+
+  Result<json> Handle(const json& req) {
+    const std::string t = req.at("t").get<std::string>();
+    if (t == "query") return RunQuery(req);
+    if (t == "write") {
+      std::optional<Snapshot> base;
+      WriteSpec spec = WriteSpecFromJson(req.at("spec"), &base);
+      spec.read_path = ReadPath();
+      spec.progress = [this](double f) { (void)ch_.Send({{"t", "progress"}, {"f", f}}); };
+      ST_ASSIGN_OR_RETURN(WriteOutcome out, engine_->PrepareWrite(spec));
+      return json{{"t", "done"}, {"outcome", WriteOutcomeToJson(out)}};
+    }
+    if (t == "rewrite") {
+      auto snap = Snapshot::FromJson(req.at("snapshot").get<std::string>());
+      ST_RETURN_IF_ERROR(snap.status());
+      std::vector<DataFile> files;
+      for (const auto& f : req.at("files")) files.push_back(DataFileFromJson(f));
+      ST_ASSIGN_OR_RETURN(
+          auto staged,
+          engine_->RewriteFiles(*snap, files, ReadPath(), req.at("staging_dir").get<std::string>(),
+                                req.at("target_file_bytes").get<int64_t>()));
+      return json{{"t", "done"}, {"files", StagedDataFilesToJson(staged)}};
+    }
+    return Status::Internal(fmt::format("unknown engine request '{}'", t));
+  }
+
+  Result<json> RunQuery(const json& req) {
+    QuerySpec spec;
+    QuerySpecFromJson(req.at("spec"), &spec);
+    spec.read_path = ReadPath();
+    spec.resolve = [this](const TableName& name) -> Result<ResolvedTable> {
+      ST_RETURN_IF_ERROR(ch_.Send({{"t", "resolve"}, {"name", TableNameToJson(name)}}));
+      ST_ASSIGN_OR_RETURN(json answer, ch_.Receive());
+      if (answer.at("t") == "error") return StatusFromJson(answer.at("status"));
+      return ResolvedTableFromJson(answer.at("table"));
+    };
+    CancelToken token;
+    spec.cancel = &token;
+    {
+      std::lock_guard<std::mutex> g(g_cancel_mu);
+      g_running_seq = req.at("seq").get<int>();
+      g_running_token = &token;
+    }
+    ForwardingSink sink(ch_);
+    auto stats = engine_->Query(spec, sink);
+    {
+      std::lock_guard<std::mutex> g(g_cancel_mu);
+      g_running_token = nullptr;
+      g_running_seq = -1;
+    }
+    ST_RETURN_IF_ERROR(sink.status());
+    ST_RETURN_IF_ERROR(stats.status());
+    return json{{"t", "done"}, {"stats", QueryStatsToJson(*stats)}};
+  }
+
+  WorkerChannel ch_;
+  std::unique_ptr<ObjectStore> store_;
+  std::unique_ptr<ObjectCache> cache_;
+  std::unique_ptr<Engine> engine_;
+};
+
+}  // namespace
+
+int RunEngineWorker(int fd) {
+  // Die with the server: a worker outliving it would hold files and memory for no one.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() == 1) return 1;
+  // Nothing of the server's (listening sockets, catalog files) stays open here.
+  close_range(static_cast<unsigned>(fd) + 1, ~0u, 0);
+  // A crash must not write a core of someone's data to disk.
+  rlimit no_core{0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);
+  signal(SIGPIPE, SIG_IGN);
+  // Ctrl+C and the server's SIGTERM are the server's to handle: it stops its workers itself.
+  signal(SIGINT, SIG_IGN);
+  sigset_t usr1;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &usr1, nullptr);  // before any thread starts, so all inherit it
+  std::thread(CancelSignalLoop).detach();
+  Worker worker(fd);
+  int code = worker.Run();
+  // DuckDB's threads need no orderly goodbye: the server is gone or done with us.
+  _exit(code);
+}
+
+}  // namespace supertable

@@ -1,0 +1,545 @@
+// The server's side of engine workers: the pool, the leases, and the supervision of each
+// operation (deadlines, cancels, crashes).
+#include "engine/isolated_engine.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "common/log.h"
+#include "engine/worker_channel.h"
+#include "engine/worker_codec.h"
+
+extern char** environ;
+
+namespace supertable {
+
+namespace {
+
+using nlohmann::json;
+
+// Function-local, so a test's static initializer may set it before main.
+struct DefaultCommand {
+  std::mutex mu;
+  std::vector<std::string> argv;
+};
+DefaultCommand& TheDefaultCommand() {
+  static DefaultCommand d;
+  return d;
+}
+
+int64_t NsFromNow(int64_t ms) { return WorkerChannel::NowNs() + ms * 1000000; }
+
+std::string DescribeExit(int status) {
+  if (WIFSIGNALED(status)) {
+    int sig = WTERMSIG(status);
+    const char* abbrev = sigabbrev_np(sig);
+    return fmt::format("was killed by signal {} (SIG{})", sig, abbrev ? abbrev : "?");
+  }
+  if (WIFEXITED(status)) return fmt::format("exited with code {}", WEXITSTATUS(status));
+  return "ended";
+}
+
+// One engine worker process and its end of the socket pair.
+class WorkerProcess {
+ public:
+  static Result<std::unique_ptr<WorkerProcess>> Start(const EngineOptions& o, bool warm);
+  ~WorkerProcess() { End(); }
+
+  WorkerChannel& channel() { return *channel_; }
+  pid_t pid() const { return pid_; }
+  int NextSeq() { return ++seq_; }
+  // False once the process has ended (an idle worker can die too: the OOM killer, a kill -9).
+  bool Alive() {
+    int status = 0;
+    if (pid_ <= 0) return false;
+    if (waitpid(pid_, &status, WNOHANG) != pid_) return true;
+    ended_ = DescribeExit(status);
+    pid_ = -1;
+    return false;
+  }
+  // Kills the worker if it still runs, reaps it, and says how it ended ("was killed by signal 8
+  // (SIGFPE)"); the first call's answer is kept.
+  const std::string& End();
+
+ private:
+  WorkerProcess(pid_t pid, int fd) : pid_(pid), channel_(std::make_unique<WorkerChannel>(fd)) {}
+  pid_t pid_;
+  std::unique_ptr<WorkerChannel> channel_;
+  int seq_ = 0;
+  std::string ended_;
+};
+
+const std::string& WorkerProcess::End() {
+  if (pid_ <= 0) return ended_;
+  int status = 0;
+  // A worker whose channel closed is on its way out: give it a moment to be reaped as it ended
+  // (a crash keeps its signal) before killing it.
+  pid_t r = 0;
+  for (int i = 0; i < 20 && (r = waitpid(pid_, &status, WNOHANG)) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (r == 0) {
+    kill(pid_, SIGKILL);
+    r = waitpid(pid_, &status, 0);
+  }
+  ended_ = r == pid_ ? DescribeExit(status) : "could not be reaped";
+  pid_ = -1;
+  return ended_;
+}
+
+Result<std::unique_ptr<WorkerProcess>> WorkerProcess::Start(const EngineOptions& o, bool warm) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    return Status::IoError(
+        fmt::format("cannot create an engine worker socket: {}", strerror(errno)));
+  }
+  // The child's end becomes its fd 3; keep it off 3 here so dup2 really clears close-on-exec.
+  int child_fd = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
+  close(sv[1]);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, child_fd, 3);
+  // stdin and stdout belong to the server (the MCP stdio transport, a CLI's results).
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, defaults;
+  sigemptyset(&none);
+  sigemptyset(&defaults);
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGUSR1}) sigaddset(&defaults, s);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  // Its own process group: a terminal's Ctrl+C is the server's to handle, not the workers'.
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+  std::vector<std::string> args = o.worker_command;
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  close(child_fd);
+  if (rc != 0) {
+    close(sv[0]);
+    return Status::IoError(
+        fmt::format("cannot start the engine worker {}: {}", o.worker_command[0], strerror(rc)));
+  }
+  std::unique_ptr<WorkerProcess> w(new WorkerProcess(pid, sv[0]));
+  json hello = {{"t", "hello"},
+                {"threads", o.threads},
+                {"memory_limit", o.memory_limit},
+                {"temp_directory", o.temp_directory},
+                {"readable_directories", o.readable_directories},
+                {"storage_type", o.storage_type},
+                {"home", o.home},
+                {"cache_max_bytes", o.cache_max_bytes},
+                {"warm", warm}};
+  std::atomic<int64_t> deadline{NsFromNow(30000)};
+  Status sent = w->channel().Send(hello);
+  auto ready = sent.ok() ? w->channel().Receive(&deadline) : Result<json>(sent);
+  if (!ready.ok()) {
+    return Status::IoError(
+        fmt::format("the engine worker {} did not start: it {}", o.worker_command[0], w->End()));
+  }
+  if (ready->value("t", "") == "error") {
+    try {
+      return StatusFromJson(ready->at("status"));
+    } catch (const std::exception&) {
+    }
+  }
+  if (ready->value("t", "") != "ready") return Status::Internal("the engine worker did not start");
+  return w;
+}
+
+class IsolatedEngine : public Engine {
+ public:
+  explicit IsolatedEngine(const EngineOptions& options) : options_(options) {
+    options_.max_concurrent_queries = std::max(1, options_.max_concurrent_queries);
+    options_.max_queued_queries = std::max(0, options_.max_queued_queries);
+    if (options_.memory_limit.empty()) {
+      // DuckDB's default is 80% of the machine for each instance; the workers share one machine.
+      long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+      if (pages > 0 && page > 0) {
+        int64_t mb = static_cast<int64_t>(pages) * page / (1 << 20) * 8 / 10 /
+                     options_.max_concurrent_queries;
+        options_.memory_limit = fmt::format("{}MB", std::max<int64_t>(mb, 256));
+      }
+    }
+    maintainer_ = std::thread([this] { MaintainLoop(); });
+  }
+  ~IsolatedEngine() override {
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (maintainer_.joinable()) maintainer_.join();
+    // Operations still in flight see their channels close and report it.
+    std::lock_guard<std::mutex> g(mu_);
+    for (WorkerProcess* w : busy_) kill(w->pid(), SIGKILL);
+  }
+
+  Result<WriteOutcome> PrepareWrite(const WriteSpec& spec) override;
+  Result<std::vector<StagedDataFile>> RewriteFiles(
+      const Snapshot& snapshot, const std::vector<DataFile>& files,
+      const std::function<std::string(const std::string&)>& read_path,
+      const std::string& staging_dir, int64_t target_file_bytes) override;
+  Result<QueryStats> Query(const QuerySpec& spec, ResultSink& sink) override;
+  void Prestart() override;
+
+ private:
+  // What the server answers for while a worker runs an operation.
+  struct Handlers {
+    const TableResolver* resolve = nullptr;
+    ResultSink* sink = nullptr;
+    const ProgressFn* progress = nullptr;
+  };
+  // A leased worker; returned to the pool when healthy, else ended and replaced.
+  struct Lease {
+    IsolatedEngine* engine = nullptr;
+    std::unique_ptr<WorkerProcess> worker;
+    bool broken = false;
+    ~Lease() {
+      if (engine) engine->Release(std::move(worker), broken);
+    }
+  };
+
+  // Waits for a free worker. Queries (queued = true) may wait `wait_ms` among at most
+  // max_queued_queries others; writes wait without limit.
+  Status Acquire(Lease* lease, bool queued, int64_t wait_ms);
+  void Release(std::unique_ptr<WorkerProcess> w, bool broken);
+  // Sends `request` and answers the worker's messages until it is done. A failure of the
+  // channel (the worker died, or the deadline passed) marks the lease broken.
+  Result<json> Exchange(Lease& lease, const json& request, const Handlers& h,
+                        const std::atomic<int64_t>* deadline);
+  // Starts the workers Acquire waits for, and after Prestart keeps
+  // `options_.max_concurrent_queries` of them in existence.
+  void MaintainLoop();
+  bool StartNeeded() const {
+    int idle = static_cast<int>(idle_.size());
+    if (wanted_ > idle + spawning_) return true;
+    int existing = idle + (leased_ - wanted_) + spawning_;
+    return prestart_ && existing < options_.max_concurrent_queries;
+  }
+
+  EngineOptions options_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<WorkerProcess>> idle_;
+  std::set<WorkerProcess*> busy_;
+  int leased_ = 0;   // workers out on a lease, or being started for one
+  int waiting_ = 0;  // queries waiting for a lease
+  bool prestart_ = false;
+  bool stopping_ = false;
+  int wanted_ = 0;    // Acquire calls waiting for a worker to be started
+  int spawning_ = 0;  // workers being started
+  int64_t start_failures_ = 0;
+  Status last_start_error_;
+  std::thread maintainer_;
+};
+
+Status IsolatedEngine::Acquire(Lease* lease, bool queued, int64_t wait_ms) {
+  std::unique_lock<std::mutex> lk(mu_);
+  const int limit = options_.max_concurrent_queries;
+  if (leased_ >= limit) {
+    if (queued && waiting_ >= options_.max_queued_queries) {
+      return Status::Timeout(
+          fmt::format("busy: {} queries are running and {} are waiting; retry shortly (limits: "
+                      "SUPERTABLE_MAX_CONCURRENT_QUERIES, SUPERTABLE_QUERY_QUEUE)",
+                      leased_, waiting_));
+    }
+    if (queued) ++waiting_;
+    auto free = [&] { return leased_ < limit; };
+    bool got = true;
+    if (queued) {
+      int64_t ms = wait_ms > 0 ? wait_ms : 3600000;
+      got = cv_.wait_for(lk, std::chrono::milliseconds(ms), free);
+      --waiting_;
+      if (!got) {
+        return Status::Timeout(
+            fmt::format("busy: no query slot became free within {} ms; retry shortly", ms));
+      }
+    } else {
+      cv_.wait(lk, free);
+    }
+  }
+  ++leased_;
+  lease->engine = this;
+  const int64_t failures_before = start_failures_;
+  for (;;) {
+    while (!idle_.empty()) {
+      std::unique_ptr<WorkerProcess> w = std::move(idle_.back());
+      idle_.pop_back();
+      if (w->Alive()) {
+        lease->worker = std::move(w);
+        break;
+      }
+    }
+    if (lease->worker) break;
+    if (stopping_) return Status::Cancelled("the engine is shutting down");
+    if (start_failures_ != failures_before) return last_start_error_;
+    // Workers are started by the maintainer thread only: PR_SET_PDEATHSIG ties a worker's life
+    // to the thread that started it, and request threads come and go.
+    ++wanted_;
+    cv_.notify_all();
+    cv_.wait(lk, [&] { return !idle_.empty() || stopping_ || start_failures_ != failures_before; });
+    --wanted_;
+  }
+  busy_.insert(lease->worker.get());
+  return Status::Ok();
+}
+
+void IsolatedEngine::Release(std::unique_ptr<WorkerProcess> w, bool broken) {
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    if (w) busy_.erase(w.get());
+    --leased_;
+    if (w && !broken && !stopping_) idle_.push_back(std::move(w));
+  }
+  // Outside the lock: reaping a killed worker may take a moment.
+  if (w) w->End();
+  cv_.notify_all();
+}
+
+void IsolatedEngine::Prestart() {
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    prestart_ = true;
+  }
+  cv_.notify_all();
+}
+
+void IsolatedEngine::MaintainLoop() {
+  std::unique_lock<std::mutex> lk(mu_);
+  int streak = 0;  // failed starts in a row
+  for (;;) {
+    cv_.wait(lk, [&] { return stopping_ || StartNeeded(); });
+    if (stopping_) return;
+    ++spawning_;
+    // A worker started ahead of need opens its query instance now; one a request waits for
+    // does so when it runs the request.
+    bool warm = wanted_ == 0;
+    lk.unlock();
+    auto w = WorkerProcess::Start(options_, warm);
+    lk.lock();
+    --spawning_;
+    if (stopping_) return;
+    if (w.ok()) {
+      streak = 0;
+      idle_.push_back(std::move(*w));
+      cv_.notify_all();
+      continue;
+    }
+    ++start_failures_;
+    last_start_error_ = w.status();
+    cv_.notify_all();
+    // A worker that cannot start (a bad setting, no memory) is reported once per streak to the
+    // log; each waiting request gets the error. Ahead of need, retry with back-off.
+    if (streak++ == 0) log::Warn("cannot start an engine worker: {}", w.status().message());
+    if (wanted_ == 0) {
+      cv_.wait_for(lk, std::chrono::seconds(std::min(30, 1 << std::min(streak, 5))),
+                   [&] { return stopping_ || wanted_ > 0; });
+    }
+  }
+}
+
+Result<json> IsolatedEngine::Exchange(Lease& lease, const json& request, const Handlers& h,
+                                      const std::atomic<int64_t>* deadline) {
+  WorkerChannel& ch = lease.worker->channel();
+  auto broken = [&](Status s) -> Result<json> {
+    lease.broken = true;
+    return s;
+  };
+  if (Status s = ch.Send(request); !s.ok()) return broken(s);
+  std::vector<json> row;
+  for (;;) {
+    auto m = ch.Receive(deadline);
+    if (!m.ok()) return broken(m.status());
+    try {
+      const std::string t = m->at("t").get<std::string>();
+      if (t == "done") return std::move(*m);
+      if (t == "error") return StatusFromJson(m->at("status"));
+      if (t == "resolve" && h.resolve) {
+        auto r = (*h.resolve)(TableNameFromJson(m->at("name")));
+        json answer = r.ok() ? json{{"t", "resolved"}, {"table", ResolvedTableToJson(*r)}}
+                             : json{{"t", "error"}, {"status", StatusToJson(r.status())}};
+        if (Status s = ch.Send(answer); !s.ok()) return broken(s);
+      } else if (t == "begin" && h.sink) {
+        h.sink->Begin(ColumnsFromJson(m->at("columns")));
+      } else if (t == "rows" && h.sink) {
+        for (auto& r : m->at("rows")) {
+          row.assign(std::make_move_iterator(r.begin()), std::make_move_iterator(r.end()));
+          h.sink->Row(row);
+        }
+      } else if (t == "end" && h.sink) {
+        h.sink->End(m->at("truncated").get<bool>());
+      } else if (t == "progress" && h.progress && *h.progress) {
+        (*h.progress)(m->at("f").get<double>());
+      } else {
+        return broken(Status::Internal(fmt::format("the engine worker sent '{}' unasked", t)));
+      }
+    } catch (const std::exception& e) {
+      return broken(Status::Internal(fmt::format("malformed engine worker message: {}", e.what())));
+    }
+  }
+}
+
+Result<QueryStats> IsolatedEngine::Query(const QuerySpec& spec, ResultSink& sink) {
+  const int64_t start_ns = WorkerChannel::NowNs();
+  Lease lease;
+  ST_RETURN_IF_ERROR(Acquire(&lease, /*queued=*/true, spec.timeout_ms));
+  // The time spent waiting for a worker counts against the query's limit.
+  int64_t remaining_ms = 0;
+  if (spec.timeout_ms > 0) {
+    remaining_ms =
+        std::max<int64_t>(1, spec.timeout_ms - (WorkerChannel::NowNs() - start_ns) / 1000000);
+  }
+  std::atomic<int64_t> deadline{remaining_ms > 0 ? NsFromNow(remaining_ms + options_.kill_grace_ms)
+                                                 : 0};
+  const pid_t pid = lease.worker->pid();
+  const int seq = lease.worker->NextSeq();
+  const int64_t grace_ms = options_.kill_grace_ms;
+  if (spec.cancel) {
+    spec.cancel->SetInterrupt([pid, seq, grace_ms, &deadline] {
+      sigval v{};
+      v.sival_int = seq;
+      sigqueue(pid, SIGUSR1, v);
+      // A cancel is a deadline too: the worker gets the grace period to stop by itself.
+      int64_t by = NsFromNow(grace_ms), cur = deadline.load();
+      while ((cur == 0 || cur > by) && !deadline.compare_exchange_weak(cur, by)) {
+      }
+    });
+  }
+  struct ClearCancel {
+    CancelToken* t;
+    ~ClearCancel() {
+      if (t) t->ClearInterrupt();
+    }
+  } clear_cancel{spec.cancel};
+  QuerySpec sent = spec;
+  sent.timeout_ms = remaining_ms;
+  Handlers h;
+  h.resolve = &spec.resolve;
+  h.sink = &sink;
+  auto r = Exchange(lease, {{"t", "query"}, {"spec", QuerySpecToJson(sent)}, {"seq", seq}}, h,
+                    &deadline);
+  if (lease.broken) {
+    std::string how = lease.worker->End();
+    if (spec.cancel && spec.cancel->cancelled())
+      return Status::Cancelled("the query was cancelled");
+    if (r.status().code() == StatusCode::kTimeout) return QueryTimeoutError(spec.timeout_ms);
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      if (stopping_) return Status::Cancelled("the server is stopping; the query was ended");
+    }
+    return Status::Internal(fmt::format(
+        "the engine worker running this query {} ({}); nothing else was affected. This is a "
+        "failure inside DuckDB on this query: simplify it (fewer columns, expressions or nesting) "
+        "and retry",
+        how, r.status().message()));
+  }
+  // The worker's own watchdog counted from when it got the query; the limit is the caller's.
+  if (r.status().code() == StatusCode::kTimeout) return QueryTimeoutError(spec.timeout_ms);
+  ST_RETURN_IF_ERROR(r.status());
+  try {
+    return QueryStatsFromJson(r->at("stats"));
+  } catch (const std::exception& e) {
+    return Status::Internal(fmt::format("malformed engine worker answer: {}", e.what()));
+  }
+}
+
+Result<WriteOutcome> IsolatedEngine::PrepareWrite(const WriteSpec& spec) {
+  Lease lease;
+  ST_RETURN_IF_ERROR(Acquire(&lease, /*queued=*/false, 0));
+  Handlers h;
+  h.progress = &spec.progress;
+  auto r = Exchange(lease, {{"t", "write"}, {"spec", WriteSpecToJson(spec)}}, h, nullptr);
+  if (lease.broken) {
+    return Status::InvalidArgument(fmt::format(
+        "reading {} stopped the engine worker: it {}; nothing was written. DuckDB cannot read "
+        "this file: check that it is well-formed, or split it",
+        spec.input_path, lease.worker->End()));
+  }
+  ST_RETURN_IF_ERROR(r.status());
+  try {
+    return WriteOutcomeFromJson(r->at("outcome"));
+  } catch (const std::exception& e) {
+    return Status::Internal(fmt::format("malformed engine worker answer: {}", e.what()));
+  }
+}
+
+Result<std::vector<StagedDataFile>> IsolatedEngine::RewriteFiles(
+    const Snapshot& snapshot, const std::vector<DataFile>& files,
+    const std::function<std::string(const std::string&)>& /*read_path: the worker's own*/,
+    const std::string& staging_dir, int64_t target_file_bytes) {
+  Lease lease;
+  ST_RETURN_IF_ERROR(Acquire(&lease, /*queued=*/false, 0));
+  json jf = json::array();
+  for (const auto& f : files) jf.push_back(DataFileToJson(f));
+  auto r = Exchange(lease,
+                    {{"t", "rewrite"},
+                     {"snapshot", snapshot.ToJson()},
+                     {"files", std::move(jf)},
+                     {"staging_dir", staging_dir},
+                     {"target_file_bytes", target_file_bytes}},
+                    {}, nullptr);
+  if (lease.broken) {
+    return Status::Internal(fmt::format("the engine worker rewriting files {}; nothing was written",
+                                        lease.worker->End()));
+  }
+  ST_RETURN_IF_ERROR(r.status());
+  try {
+    return StagedDataFilesFromJson(r->at("files"));
+  } catch (const std::exception& e) {
+    return Status::Internal(fmt::format("malformed engine worker answer: {}", e.what()));
+  }
+}
+
+}  // namespace
+
+void SetDefaultEngineWorkerCommand(std::vector<std::string> argv) {
+  DefaultCommand& d = TheDefaultCommand();
+  std::lock_guard<std::mutex> g(d.mu);
+  d.argv = std::move(argv);
+}
+
+std::vector<std::string> DefaultEngineWorkerCommand() {
+  DefaultCommand& d = TheDefaultCommand();
+  std::lock_guard<std::mutex> g(d.mu);
+  return d.argv;
+}
+
+Status QueryTimeoutError(int64_t timeout_ms) {
+  return Status::Timeout(
+      fmt::format("the query ran longer than its time limit of {} ms and was stopped; narrow it "
+                  "(filters, LIMIT) or raise the timeout",
+                  timeout_ms));
+}
+
+Result<std::unique_ptr<Engine>> OpenIsolatedEngine(const EngineOptions& options) {
+  if (options.worker_command.empty()) {
+    return Status::Internal("an isolated engine needs a worker command");
+  }
+  return std::unique_ptr<Engine>(std::make_unique<IsolatedEngine>(options));
+}
+
+}  // namespace supertable

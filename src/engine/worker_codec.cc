@@ -1,0 +1,187 @@
+// JSON forms of engine requests and answers for the engine worker protocol.
+#include "engine/worker_codec.h"
+
+namespace supertable {
+
+using nlohmann::json;
+
+json StatusToJson(const Status& s) {
+  return {{"code", static_cast<int>(s.code())}, {"message", s.message()}};
+}
+
+Status StatusFromJson(const json& j) {
+  int code = j.at("code").get<int>();
+  if (code <= 0 || code > static_cast<int>(StatusCode::kInternal)) {
+    return Status::Internal("the engine worker reported an unknown error code");
+  }
+  return Status::FromCode(static_cast<StatusCode>(code), j.at("message").get<std::string>());
+}
+
+json TableNameToJson(const TableName& n) {
+  json j = {{"super", n.super_name}, {"table", n.table}};
+  if (n.as_of) {
+    json a = json::object();
+    if (n.as_of->version) a["version"] = *n.as_of->version;
+    if (n.as_of->timestamp_micros) a["timestamp_micros"] = *n.as_of->timestamp_micros;
+    j["as_of"] = std::move(a);
+  }
+  return j;
+}
+
+TableName TableNameFromJson(const json& j) {
+  TableName n{j.at("super").get<std::string>(), j.at("table").get<std::string>(), std::nullopt};
+  if (j.contains("as_of")) {
+    const json& a = j.at("as_of");
+    AsOf as_of;
+    if (a.contains("version")) as_of.version = a.at("version").get<int64_t>();
+    if (a.contains("timestamp_micros"))
+      as_of.timestamp_micros = a.at("timestamp_micros").get<int64_t>();
+    n.as_of = as_of;
+  }
+  return n;
+}
+
+json ResolvedTableToJson(const ResolvedTable& t) {
+  json j = {{"display_name", t.display_name},
+            {"snapshot", t.snapshot->ToJson()},
+            {"row_filter", t.policy.row_filter}};
+  if (t.policy.columns) j["columns"] = *t.policy.columns;
+  return j;
+}
+
+ResolvedTable ResolvedTableFromJson(const json& j) {
+  ResolvedTable t;
+  t.display_name = j.at("display_name").get<std::string>();
+  auto snap = Snapshot::FromJson(j.at("snapshot").get<std::string>());
+  if (!snap.ok()) throw std::runtime_error(snap.status().message());
+  t.snapshot = std::make_shared<const Snapshot>(std::move(*snap));
+  t.policy.row_filter = j.at("row_filter").get<std::string>();
+  if (j.contains("columns")) t.policy.columns = j.at("columns").get<std::vector<std::string>>();
+  return t;
+}
+
+json QuerySpecToJson(const QuerySpec& spec) {
+  return {{"sql", spec.sql},
+          {"row_limit", spec.row_limit},
+          {"result_byte_limit", spec.result_byte_limit},
+          {"timeout_ms", spec.timeout_ms},
+          {"system_columns", spec.system_columns}};
+}
+
+void QuerySpecFromJson(const json& j, QuerySpec* spec) {
+  spec->sql = j.at("sql").get<std::string>();
+  spec->row_limit = j.at("row_limit").get<int64_t>();
+  spec->result_byte_limit = j.at("result_byte_limit").get<int64_t>();
+  spec->timeout_ms = j.at("timeout_ms").get<int64_t>();
+  spec->system_columns = j.at("system_columns").get<bool>();
+}
+
+json QueryStatsToJson(const QueryStats& s) {
+  return {{"rows", s.rows},
+          {"truncated", s.truncated},
+          {"truncated_reason", s.truncated_reason},
+          {"elapsed_micros", s.elapsed_micros}};
+}
+
+QueryStats QueryStatsFromJson(const json& j) {
+  QueryStats s;
+  s.rows = j.at("rows").get<int64_t>();
+  s.truncated = j.at("truncated").get<bool>();
+  s.truncated_reason = j.at("truncated_reason").get<std::string>();
+  s.elapsed_micros = j.at("elapsed_micros").get<int64_t>();
+  return s;
+}
+
+json WriteSpecToJson(const WriteSpec& spec) {
+  json j = {{"input_path", spec.input_path},       {"format", static_cast<int>(spec.format)},
+            {"mode", static_cast<int>(spec.mode)}, {"key_columns", spec.key_columns},
+            {"staging_dir", spec.staging_dir},     {"first_row_id", spec.first_row_id},
+            {"commit_micros", spec.commit_micros}, {"target_file_bytes", spec.target_file_bytes}};
+  if (spec.newer_than) j["newer_than"] = *spec.newer_than;
+  if (spec.base) j["base"] = spec.base->ToJson();
+  return j;
+}
+
+WriteSpec WriteSpecFromJson(const json& j, std::optional<Snapshot>* base_storage) {
+  WriteSpec spec;
+  spec.input_path = j.at("input_path").get<std::string>();
+  int format = j.at("format").get<int>();
+  int mode = j.at("mode").get<int>();
+  if (format < 0 || format > static_cast<int>(InputFormat::kParquet) || mode < 0 ||
+      mode > static_cast<int>(WriteMode::kDeleteOnly)) {
+    throw std::runtime_error("unknown input format or write mode");
+  }
+  spec.format = static_cast<InputFormat>(format);
+  spec.mode = static_cast<WriteMode>(mode);
+  spec.key_columns = j.at("key_columns").get<std::vector<std::string>>();
+  spec.staging_dir = j.at("staging_dir").get<std::string>();
+  spec.first_row_id = j.at("first_row_id").get<int64_t>();
+  spec.commit_micros = j.at("commit_micros").get<int64_t>();
+  spec.target_file_bytes = j.at("target_file_bytes").get<int64_t>();
+  if (j.contains("newer_than")) spec.newer_than = j.at("newer_than").get<std::string>();
+  if (j.contains("base")) {
+    auto snap = Snapshot::FromJson(j.at("base").get<std::string>());
+    if (!snap.ok()) throw std::runtime_error(snap.status().message());
+    *base_storage = std::move(*snap);
+    spec.base = &**base_storage;
+  }
+  return spec;
+}
+
+json StagedDataFilesToJson(const std::vector<StagedDataFile>& files) {
+  json arr = json::array();
+  for (const auto& f : files)
+    arr.push_back({{"local_path", f.local_path}, {"meta", DataFileToJson(f.meta)}});
+  return arr;
+}
+
+std::vector<StagedDataFile> StagedDataFilesFromJson(const json& j) {
+  std::vector<StagedDataFile> out;
+  for (const auto& f : j)
+    out.push_back({f.at("local_path").get<std::string>(), DataFileFromJson(f.at("meta"))});
+  return out;
+}
+
+json WriteOutcomeToJson(const WriteOutcome& out) {
+  json j = {{"schema", ColumnsToJson(out.schema)},
+            {"schema_changed", out.schema_changed},
+            {"data_files", StagedDataFilesToJson(out.data_files)},
+            {"input_rows", out.input_rows},
+            {"inserted", out.inserted},
+            {"deleted", out.deleted},
+            {"skipped_stale", out.skipped_stale},
+            {"skipped_duplicates", out.skipped_duplicates},
+            {"files_scanned", out.files_scanned},
+            {"files_pruned", out.files_pruned}};
+  if (out.delete_file) {
+    j["delete_file"] = {{"local_path", out.delete_file->local_path},
+                        {"rows", out.delete_file->rows},
+                        {"per_target", out.delete_file->per_target}};
+  }
+  return j;
+}
+
+WriteOutcome WriteOutcomeFromJson(const json& j) {
+  WriteOutcome out;
+  out.schema = ColumnsFromJson(j.at("schema"));
+  out.schema_changed = j.at("schema_changed").get<bool>();
+  out.data_files = StagedDataFilesFromJson(j.at("data_files"));
+  out.input_rows = j.at("input_rows").get<int64_t>();
+  out.inserted = j.at("inserted").get<int64_t>();
+  out.deleted = j.at("deleted").get<int64_t>();
+  out.skipped_stale = j.at("skipped_stale").get<int64_t>();
+  out.skipped_duplicates = j.at("skipped_duplicates").get<int64_t>();
+  out.files_scanned = j.at("files_scanned").get<int64_t>();
+  out.files_pruned = j.at("files_pruned").get<int64_t>();
+  if (j.contains("delete_file")) {
+    const json& d = j.at("delete_file");
+    StagedDeleteFile f;
+    f.local_path = d.at("local_path").get<std::string>();
+    f.rows = d.at("rows").get<int64_t>();
+    f.per_target = d.at("per_target").get<std::map<std::string, int64_t>>();
+    out.delete_file = std::move(f);
+  }
+  return out;
+}
+
+}  // namespace supertable
