@@ -211,6 +211,7 @@ Result<bool> ScanJson(const std::string& path, const InputLimits& limits) {
   bool started = false, array = false, in_string = false, escaped = false, hashing = false;
   uint64_t key_hash = 0;
   int64_t line = 1, record_line = 1, record_start = 0;
+  bool line_pending = false;  // a record has ended; the next one's line is not known yet
   // Records are NDJSON's top-level values and the array's elements: the record level is the
   // depth at which they sit, their separators '\n' (NDJSON) or ',' (array).
   size_t record_level = 0;
@@ -226,7 +227,7 @@ Result<bool> ScanJson(const std::string& path, const InputLimits& limits) {
       return RecordTooLong(path, "the record", record_line, limits, "");
     }
     record_start = at + 1;
-    record_line = line;
+    line_pending = true;
     return Status::Ok();
   };
 
@@ -270,6 +271,10 @@ Result<bool> ScanJson(const std::string& path, const InputLimits& limits) {
           ++line;
         }
         continue;
+      }
+      if (line_pending && c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+        record_line = line;  // errors name the line a record's first byte is on
+        line_pending = false;
       }
       switch (c) {
         case ' ':
