@@ -313,6 +313,8 @@ int main(int argc, char** argv) {
   bool quick = false;
   std::string only_tool;  // --tool NAME: one tool only (profiling)
   std::vector<int> session_counts = {1, 16, 64};
+  // --bin PATH: another build of supertable (an earlier commit's, for before/after figures).
+  std::string supertable = SUPERTABLE_BIN;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--quick") {
@@ -321,15 +323,17 @@ int main(int argc, char** argv) {
       only_tool = argv[++i];
     } else if (a == "--sessions" && i + 1 < argc) {
       session_counts = {std::atoi(argv[++i])};
+    } else if (a == "--bin" && i + 1 < argc) {
+      supertable = argv[++i];
     } else {
-      std::cerr << "usage: mcp_http_bench [--quick] [--tool health|query_sql] [--sessions N]\n";
+      std::cerr << "usage: mcp_http_bench [--quick] [--tool health|query_sql] [--sessions N] "
+                   "[--bin PATH]\n";
       return 2;
     }
   }
   signal(SIGPIPE, SIG_IGN);
   const int64_t measure_ms = quick ? 1000 : 3000;
   std::string src = SUPERTABLE_SOURCE_DIR;
-  std::string supertable = SUPERTABLE_BIN;
   std::string node = "node";
   std::string sdk_server = src + "/bench/mcp_http/sdk_server.mjs";
   if (!fs::exists(src + "/bench/mcp_http/node_modules/@modelcontextprotocol/sdk")) {

@@ -101,15 +101,19 @@ Result<Config> Config::FromEnvironment() {
     int64_t min;
   };
   int64_t threads = 0, concurrent = c.max_concurrent_queries, queue = c.query_queue;
-  for (const auto& s : {IntSetting{"SUPERTABLE_DUCKDB_THREADS", &threads, 0},
-                        IntSetting{"SUPERTABLE_LOCK_TIMEOUT_MS", &c.lock_timeout_ms, 0},
-                        IntSetting{"SUPERTABLE_LOCK_TTL_MS", &c.lock_ttl_ms, 100},
-                        IntSetting{"SUPERTABLE_TARGET_FILE_BYTES", &c.target_file_bytes, 1 << 16},
-                        IntSetting{"SUPERTABLE_QUERY_TIMEOUT_MS", &c.query_timeout_ms, 0},
-                        IntSetting{"SUPERTABLE_MAX_RESULT_BYTES", &c.max_result_bytes, 0},
-                        IntSetting{"SUPERTABLE_MAX_CONCURRENT_QUERIES", &concurrent, 1},
-                        IntSetting{"SUPERTABLE_QUERY_QUEUE", &queue, 0},
-                        IntSetting{"SUPERTABLE_CACHE_MAX_BYTES", &c.cache_max_bytes, 0}}) {
+  for (const auto& s :
+       {IntSetting{"SUPERTABLE_DUCKDB_THREADS", &threads, 0},
+        IntSetting{"SUPERTABLE_LOCK_TIMEOUT_MS", &c.lock_timeout_ms, 0},
+        IntSetting{"SUPERTABLE_LOCK_TTL_MS", &c.lock_ttl_ms, 100},
+        IntSetting{"SUPERTABLE_TARGET_FILE_BYTES", &c.target_file_bytes, 1 << 16},
+        IntSetting{"SUPERTABLE_QUERY_TIMEOUT_MS", &c.query_timeout_ms, 0},
+        IntSetting{"SUPERTABLE_MAX_RESULT_BYTES", &c.max_result_bytes, 0},
+        IntSetting{"SUPERTABLE_MAX_CONCURRENT_QUERIES", &concurrent, 1},
+        IntSetting{"SUPERTABLE_QUERY_QUEUE", &queue, 0},
+        IntSetting{"SUPERTABLE_CACHE_MAX_BYTES", &c.cache_max_bytes, 0},
+        IntSetting{"SUPERTABLE_MAX_INPUT_COLUMNS", &c.max_input_columns, 1},
+        IntSetting{"SUPERTABLE_MAX_INPUT_NESTING_DEPTH", &c.max_input_nesting_depth, 1},
+        IntSetting{"SUPERTABLE_MAX_INPUT_RECORD_BYTES", &c.max_input_record_bytes, 1024}}) {
     if (auto v = GetSetting(s.name); v && !v->empty()) {
       ST_ASSIGN_OR_RETURN(*s.target, ParseIntSetting(s.name, *v, s.min));
     }

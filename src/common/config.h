@@ -39,6 +39,10 @@ struct Config {
   std::string log_level = "warn";  // LOG_LEVEL
   // SUPERTABLE_CACHE_MAX_BYTES: local disk cache of remote objects under home/cache; 0: none
   int64_t cache_max_bytes = 2ll << 30;
+  // The pre-scan's limits on input files (engine/input_scan.h, docs/CONFIGURATION.md).
+  int64_t max_input_columns = 1000;             // SUPERTABLE_MAX_INPUT_COLUMNS
+  int64_t max_input_nesting_depth = 64;         // SUPERTABLE_MAX_INPUT_NESTING_DEPTH
+  int64_t max_input_record_bytes = 16ll << 20;  // SUPERTABLE_MAX_INPUT_RECORD_BYTES
 
   // The longest any query may run in this process, in milliseconds: the configured limit, but
   // at least kMaxRequestTimeoutMs (a request may ask for up to that), and 24 h when queries have

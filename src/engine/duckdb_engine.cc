@@ -9,7 +9,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -76,59 +75,12 @@ Result<duckdb::unique_ptr<duckdb::MaterializedQueryResult>> Fetch(Connection& co
   return r;
 }
 
-// An array document or NDJSON, decided by the first byte. DuckDB's array reader accepts a file
-// that stops after a comma, so a truncated array is caught here: it must end with ']'.
-Result<InputFormat> JsonKind(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  char c = 0;
-  while (in.get(c) && std::isspace(static_cast<unsigned char>(c))) {
-  }
-  if (!in)
-    return Status::InvalidArgument(
-        "the file is empty; expected a JSON array or JSON objects, one per line");
-  if (c != '[') return InputFormat::kJson;
-  in.clear();
-  in.seekg(0, std::ios::end);
-  std::streamoff pos = in.tellg();
-  while (pos > 0) {
-    in.seekg(--pos);
-    in.get(c);
-    if (!std::isspace(static_cast<unsigned char>(c))) break;
-  }
-  if (c != ']') {
-    return Status::InvalidArgument(
-        "the JSON array is not closed: the file ends without its final ']' (truncated?)");
-  }
-  return InputFormat::kJsonArray;
-}
-
-// The CSV delimiter, read off the header line: the candidate that occurs most often outside
-// quotes (',' when none does: a one-column file). DuckDB's sniffer is not asked, because it
-// judges the data rows and, given rows shorter than the header, picks a delimiter that turns the
-// whole file into one column. Quotes are fixed to RFC 4180's by the reader, for the same reason.
-Result<std::string> HeaderDelimiter(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string header;
-  if (!std::getline(in, header) || header.find_first_not_of(" \t\r") == std::string::npos) {
-    return Status::InvalidArgument("the file is empty; expected a header row naming the columns");
-  }
-  std::map<char, int> counts;
-  bool quoted = false;
-  for (char c : header) {
-    if (c == '"') quoted = !quoted;
-    if (!quoted && (c == ',' || c == '\t' || c == ';' || c == '|')) ++counts[c];
-  }
-  char best = ',';
-  int best_count = 0;
-  for (char c : {',', '\t', ';', '|'}) {
-    if (counts[c] > best_count) best = c, best_count = counts[c];
-  }
-  return std::string(1, best);
-}
-
+// The reader of an input the pre-scan has passed. Its record size limit is handed to DuckDB's
+// readers too, so a record the scan allowed is not refused by DuckDB's own, smaller default
+// (2 MB for CSV lines).
 std::string ReaderSql(const std::string& path, InputFormat format,
-                      const std::map<std::string, std::string>& csv_types,
-                      const std::string& delimiter) {
+                      const std::map<std::string, std::string>& csv_types, char delimiter,
+                      const InputLimits& limits) {
   switch (format) {
     case InputFormat::kCsv: {
       std::string types;
@@ -141,14 +93,18 @@ std::string ReaderSql(const std::string& path, InputFormat format,
       // Quotes are RFC 4180's: an unterminated quote is an error, not a literal character.
       // skip=0: the first line is the header. Left to itself the sniffer may skip a header that
       // has fewer fields than the rows and silently read the file wrong.
-      return fmt::format("read_csv({}, header=true, skip=0, delim={}, quote='\"', escape='\"'{})",
-                         sql::Literal(path), sql::Literal(delimiter),
-                         types.empty() ? "" : ", types={" + types + "}");
+      return fmt::format(
+          "read_csv({}, header=true, skip=0, delim={}, quote='\"', escape='\"', "
+          "max_line_size={}{})",
+          sql::Literal(path), sql::Literal(std::string(1, delimiter)), limits.max_record_bytes,
+          types.empty() ? "" : ", types={" + types + "}");
     }
     case InputFormat::kJson:
-      return fmt::format("read_json({}, format='auto')", sql::Literal(path));
+      return fmt::format("read_json({}, format='auto', maximum_object_size={})", sql::Literal(path),
+                         limits.max_record_bytes);
     case InputFormat::kJsonArray:
-      return fmt::format("read_json({}, format='array')", sql::Literal(path));
+      return fmt::format("read_json({}, format='array', maximum_object_size={})",
+                         sql::Literal(path), limits.max_record_bytes);
     case InputFormat::kParquet:
       return fmt::format("read_parquet({})", sql::Literal(path));
     case InputFormat::kAuto:
@@ -393,20 +349,21 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
   // Warehouse::Write has checked that the input exists, before taking the table lock.
   auto ctx = [&](Status s) { return s.WithContext(spec.input_path); };
 
-  // 1. What the input looks like, and how it maps onto the table.
-  std::string delimiter = ",";
+  // 1. What the input looks like, and how it maps onto the table. The pre-scan runs before
+  // DuckDB opens the file: some shapes crash DuckDB or exhaust memory (input_scan.h). Its errors
+  // name the file already.
+  char delimiter = ',';
   if (format == InputFormat::kJson) {
-    auto kind = JsonKind(spec.input_path);
-    if (!kind.ok()) return ctx(kind.status());
-    format = *kind;
+    ST_ASSIGN_OR_RETURN(bool array, ScanJson(spec.input_path, spec.limits));
+    if (array) format = InputFormat::kJsonArray;
+  } else if (format == InputFormat::kCsv) {
+    ST_ASSIGN_OR_RETURN(CsvShape shape, ScanCsv(spec.input_path, spec.limits));
+    delimiter = shape.delimiter;
+  } else if (format == InputFormat::kParquet) {
+    ST_RETURN_IF_ERROR(ScanParquet(spec.input_path, spec.limits));
   }
-  if (format == InputFormat::kCsv) {
-    auto d = HeaderDelimiter(spec.input_path);
-    if (!d.ok()) return ctx(d.status());
-    delimiter = *d;
-  }
-  auto described_or =
-      Fetch(*con, "DESCRIBE SELECT * FROM " + ReaderSql(spec.input_path, format, {}, delimiter));
+  auto described_or = Fetch(*con, "DESCRIBE SELECT * FROM " + ReaderSql(spec.input_path, format, {},
+                                                                        delimiter, spec.limits));
   if (!described_or.ok()) {
     const std::string& m = described_or.status().message();
     if (format == InputFormat::kCsv &&
@@ -425,6 +382,11 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
     incoming.push_back(
         {described->GetValue(0, i).ToString(), described->GetValue(1, i).ToString()});
   }
+  // The scan bounds each format's own notion of width; what DuckDB made of it is checked too
+  // before any data is read.
+  if (static_cast<int64_t>(incoming.size()) > spec.limits.max_columns) {
+    return TooManyColumns(spec.input_path, static_cast<int64_t>(incoming.size()), spec.limits);
+  }
   if (spec.mode == WriteMode::kDeleteOnly) {
     // A delete reads only the keys; other columns of the file are neither checked nor stored.
     std::erase_if(incoming, [&](const Column& c) {
@@ -439,6 +401,8 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
   auto plan_or = PlanSchema(base_schema, incoming, format);
   if (!plan_or.ok()) return ctx(plan_or.status());
   SchemaPlan plan = std::move(plan_or).value();
+  ST_RETURN_IF_ERROR(
+      CheckTableWidth(spec.input_path, base_schema.size(), plan.schema.size(), spec.limits));
 
   WriteOutcome out;
   out.schema = plan.schema;
@@ -482,7 +446,7 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
 
   std::string projection;
   for (const auto& e : plan.select_exprs) projection += (projection.empty() ? "" : ", ") + e;
-  std::string reader = ReaderSql(spec.input_path, format, plan.csv_types, delimiter);
+  std::string reader = ReaderSql(spec.input_path, format, plan.csv_types, delimiter, spec.limits);
   std::string commit_ts =
       fmt::format("CAST({} AS TIMESTAMPTZ)", sql::Literal(FormatTimestamp(spec.commit_micros)));
   std::string user_cols;

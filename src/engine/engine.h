@@ -17,6 +17,7 @@
 
 #include "common/cancel_token.h"
 #include "common/status.h"
+#include "engine/input_scan.h"
 #include "table/snapshot.h"
 
 namespace supertable {
@@ -47,6 +48,7 @@ struct WriteSpec {
   int64_t first_row_id = 0;
   int64_t commit_micros = 0;
   int64_t target_file_bytes = 128ll << 20;
+  InputLimits limits;  // checked by the pre-scan before DuckDB reads the input
   ProgressFn progress;
 };
 

@@ -118,6 +118,10 @@ WriteSpec WriteSpecFromJson(const json& j, std::optional<Snapshot>* base_storage
   spec.first_row_id = j.at("first_row_id").get<int64_t>();
   spec.commit_micros = j.at("commit_micros").get<int64_t>();
   spec.target_file_bytes = j.at("target_file_bytes").get<int64_t>();
+  const json& limits = j.at("limits");
+  spec.limits.max_columns = limits.at("max_columns").get<int64_t>();
+  spec.limits.max_nesting_depth = limits.at("max_nesting_depth").get<int64_t>();
+  spec.limits.max_record_bytes = limits.at("max_record_bytes").get<int64_t>();
   if (j.contains("newer_than")) spec.newer_than = j.at("newer_than").get<std::string>();
   if (j.contains("base")) {
     auto snap = Snapshot::FromJson(j.at("base").get<std::string>());

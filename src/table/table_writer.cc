@@ -158,6 +158,8 @@ Result<WriteResult> Warehouse::Write(const TableRef& t, const WriteRequest& req)
     spec.first_row_id = base ? base->next_row_id : 0;
     spec.commit_micros = NowMicros();
     spec.target_file_bytes = config_.target_file_bytes;
+    spec.limits = {config_.max_input_columns, config_.max_input_nesting_depth,
+                   config_.max_input_record_bytes};
     spec.progress = req.progress;
     ST_ASSIGN_OR_RETURN(WriteOutcome out, engine_->PrepareWrite(spec));
 

@@ -118,6 +118,11 @@ TEST_F(Cli, BadInputsGetOneClearLineAndChangeNothing) {
                   "i.parquet");
   ExpectUserError(Run({"ingest", "s", "t", File("j.csv", "id,__st_row_id\n1,2\n")}),
                   "reserved prefix");
+  std::string wide;
+  for (int i = 0; i < 5000; ++i) wide += (i ? ",c" : "c") + std::to_string(i);
+  ExpectUserError(Run({"ingest", "s", "t", File("wide.csv", wide + "\n")}),
+                  "wide.csv has 5000 columns; at most 1000 are allowed "
+                  "(SUPERTABLE_MAX_INPUT_COLUMNS)");
   ExpectUserError(Run({"query", "nosuch", "SELECT 1"}), "unknown super table 'nosuch'");
   ExpectUserError(Run({"describe", "s", "tt"}),
                   "unknown table 'tt' in super table 's'; did you mean 't'?");

@@ -64,4 +64,25 @@ TEST(ConfigLongestQuery, CoversEveryTimeoutARequestMayAskFor) {
   EXPECT_EQ(c.LongestQueryMs(), 24ll * 3600 * 1000);
 }
 
+TEST(Config, InputLimits) {
+  auto c = Config::FromEnvironment();
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->max_input_columns, 1000);
+  EXPECT_EQ(c->max_input_nesting_depth, 64);
+  EXPECT_EQ(c->max_input_record_bytes, 16 << 20);
+  setenv("SUPERTABLE_MAX_INPUT_COLUMNS", "50", 1);
+  c = Config::FromEnvironment();
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->max_input_columns, 50);
+  setenv("SUPERTABLE_MAX_INPUT_COLUMNS", "0", 1);
+  c = Config::FromEnvironment();
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "SUPERTABLE_MAX_INPUT_COLUMNS='0' is not valid: expected an integer >= 1");
+  unsetenv("SUPERTABLE_MAX_INPUT_COLUMNS");
+  setenv("SUPERTABLE_MAX_INPUT_RECORD_BYTES", "100", 1);
+  EXPECT_FALSE(Config::FromEnvironment().ok());
+  unsetenv("SUPERTABLE_MAX_INPUT_RECORD_BYTES");
+}
+
 }  // namespace supertable
