@@ -314,7 +314,6 @@ TEST(FrontDoor, AmbiguousFramingIsRefusedAndClosed) {
     size_t head_end = c.in().find("\r\n\r\n") + 4;
     EXPECT_EQ(c.in().size(), head_end + std::stoul(HeaderValue(c.in(), "content-length")))
         << c.in();
-    std::printf("%s\n", c.in().substr(head_end).c_str());
   }
   EXPECT_EQ(door.transport().session_count(), 0u);
   // What is allowed still works: exactly one Content-Length, or chunked (in any case).
