@@ -122,7 +122,11 @@ struct Server::Impl {
   std::map<Connection*, std::weak_ptr<Connection>> conns;
   std::map<std::string, size_t> per_peer;  // open connections by peer IP address
   // Connections not yet past the HeaderCheck, oldest first (keyed by accept order).
-  std::map<uint64_t, std::weak_ptr<Connection>> pending;
+  struct Pending {
+    std::string peer;
+    std::weak_ptr<Connection> conn;
+  };
+  std::map<uint64_t, Pending> pending;
   uint64_t next_pending_seq = 1;
   std::atomic<bool> stopping{false};
   bool started = false, stopped = false;
@@ -135,6 +139,9 @@ struct Server::Impl {
   std::vector<std::unique_ptr<Periodic>> periodic;
 
   void Accept();
+  // Takes the oldest pending connection (of `peer`, when given) out of `pending` (mu held). Null
+  // when there is none. The caller aborts it on its strand, after releasing mu.
+  std::shared_ptr<Connection> TakeOldestPending(const std::string* peer);
   // Writes a short refusal to a socket we will not serve, best effort, then closes it.
   void RefuseSocket(tcp::socket& s, const std::string& message) const;
   Response Error(int status, const std::string& message) const {
@@ -585,26 +592,27 @@ void Server::Impl::Accept() {
     std::string refusal;
     {
       std::lock_guard<std::mutex> g(mu);
+      // At a limit, the oldest connection that has not yet sent acceptable headers makes room
+      // (the peer's own, for the per-peer limit): half-sent requests cannot keep a newcomer out,
+      // and never push out a connection that got past the check. The limits are exceeded by
+      // at most the evictions still in flight.
       bool full = conns.size() >= o.max_connections;
       if (per_peer[peer] >= o.max_connections_per_peer) {
-        refusal = fmt::format("too many open connections from {} (at most {}); retry later", peer,
-                              o.max_connections_per_peer);
-      } else if ((full || pending.size() >= o.max_pending_connections) && !pending.empty()) {
-        // The oldest connection that has not yet sent acceptable headers makes room: a client
-        // that trickles its request cannot keep the newcomer out.
-        auto oldest = pending.begin();
-        evicted = oldest->second.lock();
-        if (evicted) evicted->pending_seq_ = 0;
-        pending.erase(oldest);
-      } else if (full) {
-        refusal = "too many open connections; retry later";
+        evicted = TakeOldestPending(&peer);
+        if (!evicted) {
+          refusal = fmt::format("too many open connections from {} (at most {}); retry later", peer,
+                                o.max_connections_per_peer);
+        }
+      } else if (full || pending.size() >= o.max_pending_connections) {
+        evicted = TakeOldestPending(nullptr);
+        if (!evicted && full) refusal = "too many open connections; retry later";
       }
       if (refusal.empty()) {
         uint64_t seq = next_pending_seq++;
         c = std::make_shared<Connection>(*this, std::move(s), peer, seq);
         conns[c.get()] = c;
         per_peer[peer]++;
-        pending[seq] = c;
+        pending[seq] = Pending{peer, c};
       } else if (per_peer[peer] == 0) {
         per_peer.erase(peer);
       }
@@ -620,6 +628,20 @@ void Server::Impl::Accept() {
     c->Start();
     Accept();
   });
+}
+
+std::shared_ptr<Connection> Server::Impl::TakeOldestPending(const std::string* peer) {
+  for (auto it = pending.begin(); it != pending.end(); ++it) {
+    if (peer && it->second.peer != *peer) continue;
+    // Locked here, released by the caller after mu: if this were the last reference, the
+    // destructor (which takes mu) would run under mu.
+    auto c = it->second.conn.lock();
+    pending.erase(it);
+    if (!c) return TakeOldestPending(peer);  // being destroyed; its destructor finds it gone
+    c->pending_seq_ = 0;
+    return c;
+  }
+  return nullptr;
 }
 
 void Server::Impl::RefuseSocket(tcp::socket& s, const std::string& message) const {

@@ -83,9 +83,11 @@ struct ServerOptions {
   // and a kept-alive one its next request's headers this soon after their first byte: a client
   // that trickles headers (slowloris) holds a slot only this long.
   int64_t header_timeout_ms = 10000;
-  int64_t write_timeout_ms = 30000;        // a client that stops reading is dropped
-  size_t max_connections = 4096;           // beyond this new connections get 503 and are closed
-  size_t max_connections_per_peer = 1024;  // per peer IP address; beyond it 503 and closed
+  int64_t write_timeout_ms = 30000;  // a client that stops reading is dropped
+  size_t max_connections = 4096;     // beyond this new connections get 503 and are closed
+  // Per peer IP address; beyond it a newcomer pushes out that peer's oldest pending connection
+  // (below), or gets 503 and is closed when the peer has none.
+  size_t max_connections_per_peer = 1024;
   // Connections that have not yet sent a request that passed the HeaderCheck ("pending"). When
   // this many are open, or the server is full, a new connection pushes out the oldest pending
   // one: connections that got past the check (and a newcomer that gets past it quickly) keep

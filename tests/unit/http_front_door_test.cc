@@ -492,15 +492,28 @@ TEST(FrontDoor, HeadersMustArriveWithinTheHeaderTimeout) {
 
 TEST(FrontDoor, ConnectionsPerPeerAreCapped) {
   FrontDoor door([](HttpTransportOptions& o) { o.http.max_connections_per_peer = 3; });
+  // Three connections past the header check hold the peer's three slots...
   std::vector<std::unique_ptr<RawConnection>> held;
-  for (int i = 0; i < 3; ++i) held.push_back(std::make_unique<RawConnection>(door.port()));
-  // Refused at once, before it sends anything (sending would race the close).
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(std::make_unique<RawConnection>(door.port()));
+    held.back()->Send(GetRequest("/health"));
+    ASSERT_EQ(held.back()->ReadResponse(), 200);
+  }
+  // ...so a fourth is refused at once, before it sends anything (sending would race the close).
   RawConnection refused(door.port());
   EXPECT_EQ(refused.ReadResponse(), 503);
   EXPECT_NE(refused.in().find("too many open connections from 127.0.0.1"), std::string::npos)
       << refused.in();
   held.clear();
   EXPECT_TRUE(WaitFor([&] { return door.Call(GetRequest("/health")) == 200; }));
+  // The peer's own half-sent requests do not count against it: its newcomer pushes them out.
+  std::vector<std::unique_ptr<RawConnection>> slow;
+  for (int i = 0; i < 3; ++i) {
+    slow.push_back(std::make_unique<RawConnection>(door.port()));
+    slow.back()->Send("GET /health HTTP/1.1\r\n");
+  }
+  EXPECT_EQ(door.Call(GetRequest("/health")), 200);
+  EXPECT_TRUE(slow.front()->ReadToClose());  // the oldest made room
 }
 
 TEST(FrontDoor, HalfSentRequestsCannotKeepCheckedClientsOut) {
