@@ -60,6 +60,22 @@ Result<mcp::HttpTransportOptions> HttpOptions(const ServeFlags& f, bool* require
            {"SUPERTABLE_MCP_MAX_SESSIONS", 1,
             [&](int64_t v) { o.max_sessions = static_cast<size_t>(v); }},
            {"SUPERTABLE_MCP_WORKERS", 1, [&](int64_t v) { o.workers = static_cast<int>(v); }},
+           {"SUPERTABLE_MCP_HTTP_MAX_SESSIONS_PER_CLIENT", 1,
+            [&](int64_t v) { o.max_sessions_per_client = static_cast<size_t>(v); }},
+           {"SUPERTABLE_MCP_HTTP_UNUSED_SESSION_MS", 1000,
+            [&](int64_t v) { o.unused_session_ms = v; }},
+           {"SUPERTABLE_MCP_HTTP_REPLAY_SESSION_BYTES", 0,
+            [&](int64_t v) { o.replay_session_bytes = static_cast<size_t>(v); }},
+           {"SUPERTABLE_MCP_HTTP_REPLAY_TOTAL_BYTES", 0,
+            [&](int64_t v) { o.replay_total_bytes = static_cast<size_t>(v); }},
+           {"SUPERTABLE_MCP_HTTP_HEADER_TIMEOUT_MS", 100,
+            [&](int64_t v) { o.http.header_timeout_ms = v; }},
+           {"SUPERTABLE_MCP_HTTP_MAX_CONNECTIONS", 1,
+            [&](int64_t v) { o.http.max_connections = static_cast<size_t>(v); }},
+           {"SUPERTABLE_MCP_HTTP_MAX_CONNECTIONS_PER_PEER", 1,
+            [&](int64_t v) { o.http.max_connections_per_peer = static_cast<size_t>(v); }},
+           {"SUPERTABLE_MCP_HTTP_MAX_PENDING_CONNECTIONS", 1,
+            [&](int64_t v) { o.http.max_pending_connections = static_cast<size_t>(v); }},
        }) {
     if (auto v = get(s.name); !v.empty()) {
       ST_ASSIGN_OR_RETURN(int64_t n, ParseIntSetting(s.name, v, s.min));

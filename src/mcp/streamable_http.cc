@@ -2,7 +2,9 @@
 // client are routed to a stream: progress, logs, nested requests and the final response of a
 // request answered by SSE go to that request's stream; everything else goes to the session's
 // GET stream. Each stream keeps its last events, so a client that reconnects with
-// Last-Event-ID gets what it missed.
+// Last-Event-ID gets what it missed; what is kept is bounded per stream, per session and in
+// total, and only the server's own progress (an answer) starts the clock that forgets it: a
+// client cannot extend it.
 #include "mcp/streamable_http.h"
 
 #include <signal.h>
@@ -20,6 +22,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/net.h"
+#include "common/text.h"
 #include "common/work_queue.h"
 
 namespace supertable::mcp {
@@ -30,11 +33,6 @@ int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
-}
-
-std::string Lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 // An HTTP error whose body is a JSON-RPC error without id, as the specification asks.
@@ -50,7 +48,7 @@ http::Response RpcError(int status, int code, const std::string& message,
 // True when an Accept header admits `type` ("text/event-stream"), wildcards included.
 bool Accepts(const std::optional<std::string>& accept, const std::string& type) {
   if (!accept) return false;
-  std::string a = Lower(*accept);
+  std::string a = AsciiLower(*accept);
   std::string major = type.substr(0, type.find('/'));
   size_t pos = 0;
   while (pos <= a.size()) {
@@ -68,7 +66,7 @@ bool Accepts(const std::optional<std::string>& accept, const std::string& type) 
 
 // "host:port" or "[v6]:port" -> host without port, lowercased.
 std::string HostOnly(const std::string& host_header) {
-  std::string h = Lower(host_header);
+  std::string h = AsciiLower(host_header);
   if (!h.empty() && h[0] == '[') {
     size_t close = h.find(']');
     return close == std::string::npos ? h : h.substr(0, close + 1);
@@ -82,6 +80,8 @@ std::string SseEvent(const std::string& id, const json& message) {
 }
 
 }  // namespace
+
+std::string ClientKey(const http::Request& r) { return r.peer; }
 
 bool SecretEquals(const std::string& a, const std::string& b) {
   // Length is not secret (tokens are fixed-length in practice); the content comparison is
@@ -123,7 +123,11 @@ struct StreamState {
   uint64_t next_seq = 1;
   std::shared_ptr<http::EventStream> conn;  // the connection now receiving it, if any
   bool done = false;  // the request was answered: nothing more will be written
-  int64_t last_write_ms = 0;
+  // When it was answered (done), and whether that answer went out on a live connection. Set
+  // only by the answer, so no client request can push back the forgetting.
+  int64_t answered_ms = 0;
+  bool delivered = false;
+  int64_t last_write_ms = 0;  // for keep-alives
 };
 
 struct HttpSession {
@@ -134,8 +138,13 @@ struct HttpSession {
   std::map<int, StreamState> streams;
   std::map<std::string, int> request_stream;  // request id (dumped) -> its live SSE stream
   int standalone = 0;                         // the GET stream's number; 0: none yet
+  size_t retained_bytes = 0;                  // event bytes in all `streams` logs
+  bool ended = false;                         // late events are still sent, no longer kept
+  std::string client;                         // ClientKey of the initialize
+  int64_t created_ms = 0;
   std::atomic<int64_t> last_active_ms{0};
-  std::atomic<int> busy{0};  // requests being handled
+  std::atomic<bool> used{false};  // a request (or GET) followed the initialize
+  std::atomic<int> busy{0};       // requests being handled
   std::atomic<bool> polling{false};
 };
 
@@ -160,7 +169,9 @@ struct HttpTransport::Impl {
   std::unique_ptr<http::Server> http;
   mutable std::shared_mutex sessions_mu;
   std::map<std::string, std::shared_ptr<HttpSession>> sessions;
-  std::vector<std::string> allowed_hosts;  // resolved at Start
+  std::map<std::string, size_t> client_sessions;  // ClientKey -> open sessions (sessions_mu)
+  std::atomic<size_t> retained_total{0};          // sum of every session's retained_bytes
+  std::vector<std::string> allowed_hosts;         // resolved at Start
   std::atomic<bool> stopping{false};
   int port = 0;
 
@@ -183,6 +194,13 @@ struct HttpTransport::Impl {
   void EndSession(const std::shared_ptr<HttpSession>& s);
   void Route(HttpSession& s, const json& message, const json& related);
   void Append(HttpSession& s, int stream, const json& message, bool last = false);
+  // Replay bookkeeping; s.mu held by the caller.
+  void Retain(HttpSession& s, StreamState& st, uint64_t seq, std::string bytes);
+  void DropOldestEvent(HttpSession& s, StreamState& st);
+  std::map<int, StreamState>::iterator Forget(HttpSession& s,
+                                              std::map<int, StreamState>::iterator it);
+  bool EvictOldest(HttpSession& s);
+  void Acknowledge(HttpSession& s);
   std::shared_ptr<http::EventStream> Attach(const std::shared_ptr<HttpSession>& s, int stream,
                                             http::Exchange& ex, bool prime);
   void Housekeeping();
@@ -206,7 +224,8 @@ std::shared_ptr<HttpSession> HttpTransport::Impl::NewSession() {
     if (st.conn) st.conn->Close();
     st.conn.reset();
   };
-  s->last_active_ms = NowMs();
+  s->created_ms = NowMs();
+  s->last_active_ms = s->created_ms;
   return s;
 }
 
@@ -227,10 +246,7 @@ void HttpTransport::Impl::Route(HttpSession& s, const json& message, const json&
   }
   bool is_final = !message.contains("method") && stream != s.standalone;
   Append(s, stream, message, is_final);
-  if (is_final) {
-    s.streams[stream].done = true;
-    s.request_stream.erase(key.dump());
-  }
+  if (is_final) s.request_stream.erase(key.dump());
 }
 
 // Writes one event to a stream's live connection, if any, and keeps it for replay. `last`: the
@@ -239,10 +255,71 @@ void HttpTransport::Impl::Append(HttpSession& s, int stream, const json& message
   StreamState& st = s.streams[stream];
   uint64_t seq = st.next_seq++;
   std::string bytes = SseEvent(fmt::format("{}_{}", stream, seq), message);
-  if (st.conn && st.conn->open()) st.conn->Send(bytes, last);
+  bool sent = st.conn && st.conn->open() && st.conn->Send(bytes, last);
   st.last_write_ms = NowMs();
+  if (last) {
+    st.done = true;
+    st.answered_ms = st.last_write_ms;
+    st.delivered = sent;
+  }
+  Retain(s, st, seq, std::move(bytes));
+}
+
+void HttpTransport::Impl::Retain(HttpSession& s, StreamState& st, uint64_t seq, std::string bytes) {
+  size_t n = bytes.size();
+  if (s.ended || n > o.replay_session_bytes || n > o.replay_total_bytes) return;
   st.log.emplace_back(seq, std::move(bytes));
-  while (st.log.size() > o.replay_events) st.log.pop_front();
+  s.retained_bytes += n;
+  retained_total += n;
+  while (st.log.size() > o.replay_events) DropOldestEvent(s, st);
+  // Over a budget: this session pays, oldest first. When the total is over because of other
+  // sessions, this session may lose everything it keeps, the new event included, so the total
+  // never grows past its bound (other sessions' events age out by themselves).
+  while (s.retained_bytes > o.replay_session_bytes || retained_total > o.replay_total_bytes) {
+    if (!EvictOldest(s)) break;
+  }
+}
+
+void HttpTransport::Impl::DropOldestEvent(HttpSession& s, StreamState& st) {
+  size_t n = st.log.front().second.size();
+  st.log.pop_front();
+  s.retained_bytes -= n;
+  retained_total -= n;
+}
+
+std::map<int, StreamState>::iterator HttpTransport::Impl::Forget(
+    HttpSession& s, std::map<int, StreamState>::iterator it) {
+  while (!it->second.log.empty()) DropOldestEvent(s, it->second);
+  return s.streams.erase(it);
+}
+
+// Frees the oldest thing `s` keeps: a whole answered stream nobody reads, else the oldest event
+// of the lowest-numbered (oldest) stream. False when nothing is kept.
+bool HttpTransport::Impl::EvictOldest(HttpSession& s) {
+  for (auto it = s.streams.begin(); it != s.streams.end(); ++it) {
+    const StreamState& st = it->second;
+    if (st.done && it->first != s.standalone && !(st.conn && st.conn->open())) {
+      Forget(s, it);
+      return true;
+    }
+  }
+  for (auto& [n, st] : s.streams) {
+    if (st.log.empty()) continue;
+    DropOldestEvent(s, st);
+    return true;
+  }
+  return false;
+}
+
+// A new request after an answer went out on a live connection: the client has that answer (a
+// client that lost it resumes that stream instead), so its stream is no longer kept.
+void HttpTransport::Impl::Acknowledge(HttpSession& s) {
+  for (auto it = s.streams.begin(); it != s.streams.end();) {
+    const StreamState& st = it->second;
+    bool acknowledged =
+        st.done && st.delivered && it->first != s.standalone && !(st.conn && st.conn->open());
+    it = acknowledged ? Forget(s, it) : std::next(it);
+  }
 }
 
 // Makes `ex` the live connection of `stream` (s->mu held by the caller).
@@ -272,7 +349,7 @@ std::optional<http::Response> HttpTransport::Impl::CheckHeaders(const http::Requ
   // DNS rebinding: a browser tricked into calling us carries the attacker's Host or Origin.
   if (auto host = r.Header("host")) {
     bool ok = false;
-    std::string h = Lower(*host), bare = HostOnly(*host);
+    std::string h = AsciiLower(*host), bare = HostOnly(*host);
     for (const auto& a : allowed_hosts) ok = ok || a == "*" || a == h || a == bare;
     if (!ok) {
       return RpcError(403, -32000,
@@ -282,16 +359,20 @@ std::optional<http::Response> HttpTransport::Impl::CheckHeaders(const http::Requ
     }
   }
   if (auto origin = r.Header("origin")) {
-    std::string lo = Lower(*origin);
+    // Parsed, never prefix-matched: "http://127.0.0.1.evil.com" and "http://127.0.0.1@evil.com"
+    // start like a loopback origin. A malformed Origin (or "null") is refused unless "*".
+    auto parsed = ParseOrigin(*origin);
     bool ok = false;
     if (o.allowed_origins.empty()) {
-      for (const char* scheme : {"http://", "https://"}) {
-        if (lo.rfind(scheme, 0) != 0) continue;
-        std::string rest = lo.substr(std::string(scheme).size());
-        ok = ok || IsLoopbackHost(HostOnly(rest));
-      }
+      ok = parsed && (parsed->scheme == "http" || parsed->scheme == "https") &&
+           IsLoopbackHost(parsed->host);
     } else {
-      for (const auto& a : o.allowed_origins) ok = ok || a == "*" || Lower(a) == lo;
+      for (const auto& a : o.allowed_origins) {
+        auto allowed = ParseOrigin(a);
+        ok = ok || a == "*" ||
+             (parsed && allowed && allowed->scheme == parsed->scheme &&
+              allowed->host == parsed->host && allowed->port == parsed->port);
+      }
     }
     if (!ok) {
       return RpcError(403, -32000,
@@ -304,7 +385,7 @@ std::optional<http::Response> HttpTransport::Impl::CheckHeaders(const http::Requ
     auto auth = r.Header("authorization");
     const std::string prefix = "bearer ";
     bool ok = auth && auth->size() > prefix.size() &&
-              Lower(auth->substr(0, prefix.size())) == prefix &&
+              AsciiLower(auth->substr(0, prefix.size())) == prefix &&
               SecretEquals(auth->substr(prefix.size()), o.auth_token);
     if (!ok) {
       http::Response res = RpcError(
@@ -347,7 +428,8 @@ std::optional<http::Response> HttpTransport::Impl::CheckHeaders(const http::Requ
   }
   if (r.method == "POST") {
     auto ct = r.Header("content-type");
-    if (!ct || Lower(ct->substr(0, ct->find(';'))).find("application/json") == std::string::npos) {
+    if (!ct ||
+        AsciiLower(ct->substr(0, ct->find(';'))).find("application/json") == std::string::npos) {
       return RpcError(415, -32000, "Unsupported Media Type: Content-Type must be application/json");
     }
   }
@@ -416,11 +498,25 @@ void HttpTransport::Impl::Post(http::Request& r, const std::shared_ptr<http::Exc
                                   m.id));
     }
     s = NewSession();
+    s->client = ClientKey(r);
     auto reply = server.Handle(*s->mcp, m);
     {
-      // Checked and inserted under one lock, so simultaneous initializes cannot pass the cap.
+      // Checked and inserted under one lock, so simultaneous initializes cannot pass the caps.
       std::unique_lock<std::shared_mutex> g(sessions_mu);
+      size_t& mine = client_sessions[s->client];
+      if (mine >= o.max_sessions_per_client) {
+        if (mine == 0) client_sessions.erase(s->client);
+        s->mcp->Detach();
+        return ex->Respond(RpcError(
+            429, -32000,
+            fmt::format("Too Many Requests: this client already has {} open sessions; end unused "
+                        "ones with DELETE, or wait for them to expire "
+                        "(SUPERTABLE_MCP_HTTP_MAX_SESSIONS_PER_CLIENT)",
+                        o.max_sessions_per_client),
+            m.id));
+      }
       if (sessions.size() >= o.max_sessions) {
+        if (mine == 0) client_sessions.erase(s->client);
         s->mcp->Detach();
         return ex->Respond(RpcError(
             503, -32000,
@@ -430,6 +526,7 @@ void HttpTransport::Impl::Post(http::Request& r, const std::shared_ptr<http::Exc
             m.id));
       }
       sessions[s->id] = s;
+      mine++;
     }
     log::Info("mcp http: session {} started by {}", s->id.substr(0, 8), r.remote);
     http::Response res;
@@ -445,12 +542,17 @@ void HttpTransport::Impl::Post(http::Request& r, const std::shared_ptr<http::Exc
   s = SessionFor(r, &error);
   if (!s) return ex->Respond(std::move(*error));
   s->last_active_ms = NowMs();
+  {
+    std::lock_guard<std::mutex> g(s->mu);
+    Acknowledge(*s);
+  }
   if (m.kind != Message::Kind::kRequest) {
     server.Handle(*s->mcp, m);  // notifications and responses are quick
     http::Response res;
     res.status = 202;
     return ex->Respond(std::move(res));
   }
+  s->used = true;
   if (json_ok && server.CanRunInline(m)) {
     // Quick and non-blocking: answered here on the network thread, as one JSON response, with
     // no hand-off to a worker.
@@ -490,6 +592,7 @@ void HttpTransport::Impl::Post(http::Request& r, const std::shared_ptr<http::Exc
         if (it != s->request_stream.end()) {
           StreamState& st = s->streams[it->second];
           st.done = true;
+          st.answered_ms = NowMs();
           if (st.conn) st.conn->Close();
           s->request_stream.erase(it);
         }
@@ -523,6 +626,7 @@ void HttpTransport::Impl::Get(http::Request& r, const std::shared_ptr<http::Exch
   auto s = SessionFor(r, &error);
   if (!s) return ex->Respond(std::move(*error));
   s->last_active_ms = NowMs();
+  s->used = true;
   std::lock_guard<std::mutex> g(s->mu);
   auto last = r.Header("last-event-id");
   if (!last) {
@@ -549,23 +653,36 @@ void HttpTransport::Impl::Get(http::Request& r, const std::shared_ptr<http::Exch
     seq = std::stoull(last->substr(sep + 1));
   }
   auto it = ok ? s->streams.find(stream) : s->streams.end();
-  if (it == s->streams.end()) {
-    return ex->Respond(RpcError(
-        400, -32000,
-        fmt::format("Bad Request: Last-Event-ID '{}' names no stream of this session; open a new "
-                    "GET stream without Last-Event-ID",
-                    *last)));
-  }
+  // Nothing to resume is refused, and refused before anything is touched, so a made-up id
+  // neither re-arms a stream's retention nor opens a connection that would hold it.
+  auto refuse = [&](const std::string& why) {
+    ex->Respond(RpcError(400, -32000,
+                         fmt::format("Bad Request: Last-Event-ID '{}' {}; open a new GET stream "
+                                     "without Last-Event-ID",
+                                     *last, why)));
+  };
+  if (it == s->streams.end()) return refuse("names no stream this session keeps");
   StreamState& st = it->second;
+  if (seq >= st.next_seq) {
+    return refuse(fmt::format("is beyond the last event sent on that stream ({}_{})", stream,
+                              st.next_seq - 1));
+  }
   if (st.conn && st.conn->open()) {
     return ex->Respond(
         RpcError(409, -32000, "Conflict: that stream already has an open connection"));
   }
-  auto es = Attach(s, stream, *ex, false);
-  for (const auto& [n, bytes] : st.log) {
-    if (n > seq) es->Send(bytes);
+  // The client has everything up to `seq`: those events need not be kept any longer.
+  while (!st.log.empty() && st.log.front().first <= seq) DropOldestEvent(*s, st);
+  if (st.done && st.log.empty()) {
+    Forget(*s, it);
+    return refuse("follows the last event of an answered stream: there is nothing more to send");
   }
-  if (st.done) es->Close();  // everything the request produced has been replayed
+  auto es = Attach(s, stream, *ex, false);
+  for (const auto& [n, bytes] : st.log) es->Send(bytes);
+  if (st.done) {  // everything the request produced has been replayed
+    st.delivered = true;
+    es->Close();
+  }
 }
 
 void HttpTransport::Impl::Delete(http::Request& r, const std::shared_ptr<http::Exchange>& ex) {
@@ -583,13 +700,18 @@ void HttpTransport::Impl::EndSession(const std::shared_ptr<HttpSession>& s) {
   s->mcp->Detach();  // broadcasts stop reaching it before the last reference can go
   {
     std::unique_lock<std::shared_mutex> g(sessions_mu);
-    sessions.erase(s->id);
+    if (sessions.erase(s->id) == 1) {
+      auto it = client_sessions.find(s->client);
+      if (it != client_sessions.end() && --it->second == 0) client_sessions.erase(it);
+    }
   }
   s->mcp->CancelAll();
   std::lock_guard<std::mutex> g(s->mu);
+  s->ended = true;
   for (auto& [n, st] : s->streams) {
     st.done = true;
     if (st.conn) st.conn->Close();
+    while (!st.log.empty()) DropOldestEvent(*s, st);
   }
   s->request_stream.clear();
 }
@@ -605,13 +727,14 @@ void HttpTransport::Impl::Housekeeping() {
     bool live_stream = false;
     {
       std::lock_guard<std::mutex> g(s->mu);
-      // Answered request streams nobody is reading are kept a minute for resumption, then
-      // dropped with their events.
-      std::erase_if(s->streams, [&](const auto& e) {
-        const StreamState& st = e.second;
-        return e.first != s->standalone && st.done && !(st.conn && st.conn->open()) &&
-               now - st.last_write_ms > 60000;
-      });
+      // Answered request streams nobody is reading are kept a while for resumption, counted
+      // from the answer, then dropped with their events.
+      for (auto it = s->streams.begin(); it != s->streams.end();) {
+        const StreamState& st = it->second;
+        bool expired = it->first != s->standalone && st.done && !(st.conn && st.conn->open()) &&
+                       now - st.answered_ms > o.replay_keep_ms;
+        it = expired ? Forget(*s, it) : std::next(it);
+      }
       for (auto& [n, st] : s->streams) {
         if (!st.conn || !st.conn->open()) continue;
         live_stream = true;
@@ -624,6 +747,13 @@ void HttpTransport::Impl::Housekeeping() {
     if (!live_stream && s->busy == 0 && now - s->last_active_ms > o.session_idle_ms) {
       log::Info("mcp http: session {} expired after {} ms idle", s->id.substr(0, 8),
                 now - s->last_active_ms.load());
+      EndSession(s);
+      continue;
+    }
+    // Initialized and never used: a cheap way to fill the session table, so it ends soon.
+    if (!s->used && !live_stream && s->busy == 0 && now - s->created_ms > o.unused_session_ms) {
+      log::Info("mcp http: session {} ended: no request in the {} ms after initialize",
+                s->id.substr(0, 8), o.unused_session_ms);
       EndSession(s);
       continue;
     }
@@ -658,10 +788,11 @@ Result<int> HttpTransport::Start() {
     } else if (host == "0.0.0.0" || host == "::") {
       d.allowed_hosts = {"*"};  // any interface: names unknown; the token is the defence
     } else {
-      d.allowed_hosts = {Lower(host), host.find(':') != std::string::npos ? "[" + host + "]" : ""};
+      d.allowed_hosts = {AsciiLower(host),
+                         host.find(':') != std::string::npos ? "[" + host + "]" : ""};
     }
   }
-  for (auto& h : d.allowed_hosts) h = Lower(h);
+  for (auto& h : d.allowed_hosts) h = AsciiLower(h);
   d.work = std::make_unique<WorkQueue>(d.o.workers, d.o.max_queued);
   d.o.http.error_response = [](int status, const std::string& message) {
     return RpcError(status, -32000, message);
@@ -701,5 +832,7 @@ size_t HttpTransport::session_count() const {
   std::shared_lock<std::shared_mutex> g(impl_->sessions_mu);
   return impl_->sessions.size();
 }
+
+size_t HttpTransport::replay_bytes() const { return impl_->retained_total; }
 
 }  // namespace supertable::mcp

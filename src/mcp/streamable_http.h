@@ -31,9 +31,19 @@ struct HttpTransportOptions {
   int workers = 16;             // threads running requests (tool calls block on queries)
   size_t max_queued = 1024;     // requests waiting for a worker; beyond it 503
   size_t max_sessions = 10000;  // beyond it initialize gets 503
+  // Sessions one client may hold (clients are told apart by ClientKey); beyond it 429.
+  size_t max_sessions_per_client = 1000;
   int64_t session_idle_ms = 30 * 60 * 1000;  // sessions unused this long (and no open stream) end
-  size_t replay_events = 512;                // events kept per stream for Last-Event-ID resumption
-  int64_t sse_retry_ms = 1000;               // reconnection delay suggested to clients
+  int64_t unused_session_ms = 60000;  // a session with no request after initialize ends this soon
+  // Last-Event-ID replay. Each stream keeps its last `replay_events` events, a session at most
+  // `replay_session_bytes` of them and all sessions together `replay_total_bytes` (the oldest
+  // go first, answered streams before open ones). An answered stream is kept `replay_keep_ms`
+  // after its answer, or until the client makes another request once the answer went out.
+  size_t replay_events = 512;
+  size_t replay_session_bytes = 4 << 20;
+  size_t replay_total_bytes = 256 << 20;
+  int64_t replay_keep_ms = 60000;
+  int64_t sse_retry_ms = 1000;   // reconnection delay suggested to clients
   int64_t heartbeat_ms = 15000;  // an SSE comment on idle streams, so dead peers are noticed
   bool json_response = false;    // answer tools/call with JSON even when SSE is accepted
   std::function<json()> health;  // extra fields for GET /health
@@ -49,11 +59,16 @@ class HttpTransport {
   // answers in flight (at most `drain_ms`), then stops the threads.
   void Stop(int64_t drain_ms = 5000);
   size_t session_count() const;
+  size_t replay_bytes() const;  // SSE event bytes kept for Last-Event-ID replay, in all sessions
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The key per-client limits (sessions per client) count by: the peer's IP address for now. When
+// requests carry a principal, return it here instead.
+std::string ClientKey(const http::Request& r);
 
 // For servers: ignores SIGPIPE and blocks SIGTERM and SIGINT in the calling thread and every
 // thread it starts afterwards, so call it before starting threads; WaitForStopSignal then

@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/log.h"
+#include "common/text.h"
 
 namespace supertable::http {
 
@@ -57,6 +58,50 @@ std::string Chunk(const std::string& bytes) {
   return fmt::format("{:x}\r\n{}\r\n", bytes.size(), bytes);
 }
 
+std::string ResponseBytes(const Response& r, bool close) {
+  std::string out = StatusLine(r.status);
+  if (!r.body.empty() || r.status >= 200) {
+    if (!r.content_type.empty() && !r.body.empty())
+      out += fmt::format("Content-Type: {}\r\n", r.content_type);
+    out += fmt::format("Content-Length: {}\r\n", r.body.size());
+  }
+  for (const auto& [k, v] : r.headers) out += fmt::format("{}: {}\r\n", k, v);
+  if (close) out += "Connection: close\r\n";
+  out += "\r\n";
+  out += r.body;
+  return out;
+}
+
+// Request smuggling (RFC 9112 6.1 and 6.3): when a proxy in front of us frames a request one way
+// and we another, the rest of its body is read as a second request that the proxy never saw.
+// So only one framing is accepted: a single Content-Length, or Transfer-Encoding that is exactly
+// "chunked" and no Content-Length. Anything else is refused with 400 and the connection closed.
+std::optional<std::string> FramingProblem(const Request& r) {
+  size_t te = 0, cl = 0;
+  for (const auto& [k, v] : r.headers) {
+    te += k == "transfer-encoding";
+    cl += k == "content-length";
+  }
+  if (te > 0 && cl > 0)
+    return "both Transfer-Encoding and Content-Length are present; send exactly one";
+  if (cl > 1) return "more than one Content-Length; send exactly one";
+  if (te > 0) {
+    std::string v = AsciiLower(*r.Header("transfer-encoding"));
+    v.erase(0, v.find_first_not_of(" \t"));
+    v.erase(v.find_last_not_of(" \t") + 1);
+    if (v != "chunked") {
+      return fmt::format("Transfer-Encoding '{}' is not supported; expected exactly 'chunked'",
+                         *r.Header("transfer-encoding"));
+    }
+  }
+  if (cl == 1) {
+    std::string v = *r.Header("content-length");
+    if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos)
+      return fmt::format("invalid Content-Length '{}'; expected one decimal number", v);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 class Connection;
@@ -73,8 +118,16 @@ struct Server::Impl {
   ServerOptions o;
   HeaderCheck check;
   Handler handler;
-  mutable std::mutex mu;
+  mutable std::mutex mu;  // guards the four maps below and Connection::pending_seq_
   std::map<Connection*, std::weak_ptr<Connection>> conns;
+  std::map<std::string, size_t> per_peer;  // open connections by peer IP address
+  // Connections not yet past the HeaderCheck, oldest first (keyed by accept order).
+  struct Pending {
+    std::string peer;
+    std::weak_ptr<Connection> conn;
+  };
+  std::map<uint64_t, Pending> pending;
+  uint64_t next_pending_seq = 1;
   std::atomic<bool> stopping{false};
   bool started = false, stopped = false;
 
@@ -86,6 +139,11 @@ struct Server::Impl {
   std::vector<std::unique_ptr<Periodic>> periodic;
 
   void Accept();
+  // Takes the oldest pending connection (of `peer`, when given) out of `pending` (mu held). Null
+  // when there is none. The caller aborts it on its strand, after releasing mu.
+  std::shared_ptr<Connection> TakeOldestPending(const std::string* peer);
+  // Writes a short refusal to a socket we will not serve, best effort, then closes it.
+  void RefuseSocket(tcp::socket& s, const std::string& message) const;
   Response Error(int status, const std::string& message) const {
     return o.error_response ? o.error_response(status, message) : JsonError(status, message);
   }
@@ -107,7 +165,9 @@ class StreamImpl;
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(Server::Impl& srv, tcp::socket socket) : srv_(srv), stream_(std::move(socket)) {
+  // Registered in srv.conns, srv.per_peer and srv.pending by the acceptor, under srv.mu.
+  Connection(Server::Impl& srv, tcp::socket socket, std::string peer, uint64_t pending_seq)
+      : pending_seq_(pending_seq), srv_(srv), stream_(std::move(socket)), peer_(std::move(peer)) {
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_ = fmt::format("{}:{}", ep.address().to_string(), ep.port());
@@ -115,8 +175,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ~Connection() {
     std::lock_guard<std::mutex> g(srv_.mu);
     srv_.conns.erase(this);
+    if (auto it = srv_.per_peer.find(peer_); it != srv_.per_peer.end() && --it->second == 0)
+      srv_.per_peer.erase(it);
+    if (pending_seq_ != 0) srv_.pending.erase(pending_seq_);
   }
 
+  void SetNoDelay() {
+    beast::error_code ignored;
+    stream_.socket().set_option(tcp::no_delay(true), ignored);
+  }
   void Start() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
   }
@@ -130,11 +197,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void StreamWrite(const StreamImpl* s, std::string bytes);
   void EndStream(const StreamImpl* s);
   void Shutdown();
+  // Pushed out by a newcomer while pending (see ServerOptions::max_pending_connections).
+  void Evict() {
+    if (!checked_) Abort();
+  }
+  uint64_t pending_seq_;  // guarded by srv.mu; 0 once past the HeaderCheck or evicted
 
  private:
   enum class State { kReading, kHandling, kStreaming, kLingering, kClosed };
 
   void ReadHeader();
+  void ReadHeaderBytes();
   void OnHeader(beast::error_code ec);
   void OnBody(beast::error_code ec);
   void Refuse(Response r) {
@@ -154,6 +227,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   Request req_;
   std::string remote_;
+  std::string peer_;
+  bool checked_ = false;       // a request on this connection passed the HeaderCheck
+  bool first_request_ = true;  // no request headers read yet
   State state_ = State::kReading;
   bool keep_alive_ = true;
   std::deque<std::string> outq_;
@@ -251,7 +327,21 @@ void Connection::ReadHeader() {
   parser_.emplace();
   parser_->header_limit(static_cast<uint32_t>(srv_.o.max_header_bytes));
   parser_->body_limit(srv_.o.max_body_bytes);
+  if (first_request_ || buffer_.size() > 0) return ReadHeaderBytes();
+  // Kept alive: the client may take the idle timeout to begin its next request, and then has the
+  // header timeout to finish its headers.
   stream_.expires_after(std::chrono::milliseconds(srv_.o.idle_timeout_ms));
+  stream_.async_read_some(buffer_.prepare(4096),
+                          [self = shared_from_this()](beast::error_code ec, size_t n) {
+                            if (self->state_ == State::kClosed) return;
+                            if (ec) return self->Abort();
+                            self->buffer_.commit(n);
+                            self->ReadHeaderBytes();
+                          });
+}
+
+void Connection::ReadHeaderBytes() {
+  stream_.expires_after(std::chrono::milliseconds(srv_.o.header_timeout_ms));
   bhttp::async_read_header(
       stream_, buffer_, *parser_,
       [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
@@ -275,18 +365,21 @@ void Connection::OnHeader(beast::error_code ec) {
     return Refuse(srv_.Error(
         400, fmt::format("malformed HTTP request: {}; expected HTTP/1.1", ec.message())));
   }
+  first_request_ = false;
   const auto& h = parser_->get();
   req_ = Request{};
   req_.method = std::string(h.method_string());
   req_.target = std::string(h.target());
   req_.path = req_.target.substr(0, req_.target.find('?'));
   req_.remote = remote_;
+  req_.peer = peer_;
   for (const auto& f : h) {
-    std::string name(f.name_string());
-    for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    req_.headers.emplace_back(std::move(name), std::string(f.value()));
+    req_.headers.emplace_back(AsciiLower(f.name_string()), std::string(f.value()));
   }
   keep_alive_ = h.keep_alive();
+  if (auto problem = FramingProblem(req_)) {
+    return Refuse(srv_.Error(400, fmt::format("malformed HTTP request: {}", *problem)));
+  }
   if (srv_.stopping) {
     return Refuse(srv_.Error(503, "the server is shutting down; retry elsewhere"));
   }
@@ -297,6 +390,12 @@ void Connection::OnHeader(beast::error_code ec) {
     refused = srv_.Error(400, fmt::format("bad request headers: {}", e.what()));
   }
   if (refused) return Refuse(*refused);
+  if (!checked_) {
+    checked_ = true;
+    std::lock_guard<std::mutex> g(srv_.mu);
+    if (pending_seq_ != 0) srv_.pending.erase(pending_seq_);
+    pending_seq_ = 0;
+  }
   if (auto len = parser_->content_length(); len && *len > srv_.o.max_body_bytes) {
     return Refuse(
         srv_.Error(413, fmt::format("request body of {} bytes exceeds the limit of {} bytes", *len,
@@ -338,18 +437,8 @@ void Connection::OnBody(beast::error_code ec) {
 void Connection::WriteResponse(const Response& r) {
   if (state_ == State::kClosed) return;
   bool close = r.close || !keep_alive_ || srv_.stopping || shutdown_requested_;
-  std::string out = StatusLine(r.status);
-  if (!r.body.empty() || r.status >= 200) {
-    if (!r.content_type.empty() && !r.body.empty())
-      out += fmt::format("Content-Type: {}\r\n", r.content_type);
-    out += fmt::format("Content-Length: {}\r\n", r.body.size());
-  }
-  for (const auto& [k, v] : r.headers) out += fmt::format("{}: {}\r\n", k, v);
-  if (close) out += "Connection: close\r\n";
-  out += "\r\n";
-  out += r.body;
   state_ = State::kHandling;
-  Enqueue(std::move(out));
+  Enqueue(ResponseBytes(r, close));
   then_ = close ? Then::kClose : Then::kReadNext;
   if (!writing_) AfterDrain();
 }
@@ -497,35 +586,71 @@ void Server::Impl::Accept() {
         if (!e && !stopping) Accept();
       });
     }
-    size_t open;
+    beast::error_code ignored;
+    std::string peer = s.remote_endpoint(ignored).address().to_string();
+    std::shared_ptr<Connection> c, evicted;
+    std::string refusal;
     {
       std::lock_guard<std::mutex> g(mu);
-      open = conns.size();
+      // At a limit, the oldest connection that has not yet sent acceptable headers makes room
+      // (the peer's own, for the per-peer limit): half-sent requests cannot keep a newcomer out,
+      // and never push out a connection that got past the check. The limits are exceeded by
+      // at most the evictions still in flight.
+      bool full = conns.size() >= o.max_connections;
+      if (per_peer[peer] >= o.max_connections_per_peer) {
+        evicted = TakeOldestPending(&peer);
+        if (!evicted) {
+          refusal = fmt::format("too many open connections from {} (at most {}); retry later", peer,
+                                o.max_connections_per_peer);
+        }
+      } else if (full || pending.size() >= o.max_pending_connections) {
+        evicted = TakeOldestPending(nullptr);
+        if (!evicted && full) refusal = "too many open connections; retry later";
+      }
+      if (refusal.empty()) {
+        uint64_t seq = next_pending_seq++;
+        c = std::make_shared<Connection>(*this, std::move(s), peer, seq);
+        conns[c.get()] = c;
+        per_peer[peer]++;
+        pending[seq] = Pending{peer, c};
+      } else if (per_peer[peer] == 0) {
+        per_peer.erase(peer);
+      }
     }
-    if (open >= o.max_connections) {
-      // Best effort: a short refusal the client can read, then close.
-      static const std::string kBusy =
-          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-          "Connection: close\r\nContent-Length: 78\r\n\r\n"
-          "{\"error\":{\"code\":\"busy\",\"message\":\"too many open connections; retry later\"}}";
-      beast::error_code ignored;
-      s.non_blocking(true, ignored);
-      s.write_some(asio::buffer(kBusy), ignored);
-      s.close(ignored);
+    if (evicted) asio::post(evicted->executor(), [evicted] { evicted->Evict(); });
+    if (!c) {
+      RefuseSocket(s, refusal);
       return Accept();
     }
     // Responses go out in pieces (SSE events): without NODELAY, Nagle holds each piece until
     // the client's delayed ACK, about 40 ms.
-    beast::error_code ignored;
-    s.set_option(tcp::no_delay(true), ignored);
-    auto c = std::make_shared<Connection>(*this, std::move(s));
-    {
-      std::lock_guard<std::mutex> g(mu);
-      conns[c.get()] = c;
-    }
+    c->SetNoDelay();
     c->Start();
     Accept();
   });
+}
+
+std::shared_ptr<Connection> Server::Impl::TakeOldestPending(const std::string* peer) {
+  for (auto it = pending.begin(); it != pending.end(); ++it) {
+    if (peer && it->second.peer != *peer) continue;
+    // Locked here, released by the caller after mu: if this were the last reference, the
+    // destructor (which takes mu) would run under mu.
+    auto c = it->second.conn.lock();
+    pending.erase(it);
+    if (!c) return TakeOldestPending(peer);  // being destroyed; its destructor finds it gone
+    c->pending_seq_ = 0;
+    return c;
+  }
+  return nullptr;
+}
+
+void Server::Impl::RefuseSocket(tcp::socket& s, const std::string& message) const {
+  std::string bytes = ResponseBytes(Error(503, message), true);
+  beast::error_code ignored;
+  s.non_blocking(true, ignored);
+  s.write_some(asio::buffer(bytes), ignored);
+  s.shutdown(tcp::socket::shutdown_send, ignored);
+  s.close(ignored);
 }
 
 Server::Server(ServerOptions options, HeaderCheck check, Handler handler)

@@ -1,8 +1,10 @@
 // A small asynchronous HTTP/1.1 server (Boost.Beast/Asio behind a firewall of this header, so
-// callers compile without Boost). It reads requests with strict size limits, hands each one to
-// a handler, and lets the handler answer later from any thread, either with one response or
-// with a chunked text/event-stream that stays open without holding a thread: hundreds of open
-// SSE streams cost a socket and a few buffers each.
+// callers compile without Boost). It reads requests with strict size, time and framing limits
+// (one Content-Length or exactly "chunked", never both), caps connections in total, per peer
+// address and before their headers pass a check, hands each request to a handler, and lets the
+// handler answer later from any thread, either with one response or with a chunked
+// text/event-stream that stays open without holding a thread: hundreds of open SSE streams cost a
+// socket and a few buffers each.
 #pragma once
 
 #include <cstdint>
@@ -24,7 +26,8 @@ struct Request {
   std::string path;                                          // target without the query
   std::vector<std::pair<std::string, std::string>> headers;  // names lowercased
   std::string body;
-  std::string remote;  // peer address, for logs
+  std::string remote;  // peer address and port, for logs
+  std::string peer;    // peer IP address alone: the key per-client limits count by
   // The value of a header (name in lowercase), joined with ", " when repeated.
   std::optional<std::string> Header(std::string_view lower_name) const;
 };
@@ -75,9 +78,21 @@ struct ServerOptions {
   int io_threads = 2;
   size_t max_body_bytes = 4 << 20;  // larger bodies get 413
   size_t max_header_bytes = 16 << 10;
-  int64_t idle_timeout_ms = 60000;   // a keep-alive connection waiting for a request
+  int64_t idle_timeout_ms = 60000;  // a keep-alive connection waiting for its next request
+  // A new connection must deliver its first request's headers this soon after it is accepted,
+  // and a kept-alive one its next request's headers this soon after their first byte: a client
+  // that trickles headers (slowloris) holds a slot only this long.
+  int64_t header_timeout_ms = 10000;
   int64_t write_timeout_ms = 30000;  // a client that stops reading is dropped
   size_t max_connections = 4096;     // beyond this new connections get 503 and are closed
+  // Per peer IP address; beyond it a newcomer pushes out that peer's oldest pending connection
+  // (below), or gets 503 and is closed when the peer has none.
+  size_t max_connections_per_peer = 1024;
+  // Connections that have not yet sent a request that passed the HeaderCheck ("pending"). When
+  // this many are open, or the server is full, a new connection pushes out the oldest pending
+  // one: connections that got past the check (and a newcomer that gets past it quickly) keep
+  // their slots however many half-sent requests are open.
+  size_t max_pending_connections = 1024;
   // The body of the server's own refusals (400, 413, 431, 503): protocols on top want their
   // own error shape. Default: JsonError.
   std::function<Response(int status, const std::string& message)> error_response;
