@@ -97,6 +97,9 @@ json WriteSpecToJson(const WriteSpec& spec) {
             {"mode", static_cast<int>(spec.mode)}, {"key_columns", spec.key_columns},
             {"staging_dir", spec.staging_dir},     {"first_row_id", spec.first_row_id},
             {"commit_micros", spec.commit_micros}, {"target_file_bytes", spec.target_file_bytes}};
+  j["limits"] = {{"max_columns", spec.limits.max_columns},
+                 {"max_nesting_depth", spec.limits.max_nesting_depth},
+                 {"max_record_bytes", spec.limits.max_record_bytes}};
   if (spec.newer_than) j["newer_than"] = *spec.newer_than;
   if (spec.base) j["base"] = spec.base->ToJson();
   return j;
