@@ -392,8 +392,9 @@ Result<json> IsolatedEngine::Exchange(Lease& lease, const json& request, const H
         }
       } else if (t == "end" && h.sink) {
         h.sink->End(m->at("truncated").get<bool>());
-      } else if (t == "progress" && h.progress && *h.progress) {
-        (*h.progress)(m->at("f").get<double>());
+      } else if (t == "progress") {
+        // Sent whenever DuckDB reports progress, whether or not the caller asked for it.
+        if (h.progress && *h.progress) (*h.progress)(m->at("f").get<double>());
       } else {
         return broken(Status::Internal(fmt::format("the engine worker sent '{}' unasked", t)));
       }
@@ -475,9 +476,9 @@ Result<WriteOutcome> IsolatedEngine::PrepareWrite(const WriteSpec& spec) {
   auto r = Exchange(lease, {{"t", "write"}, {"spec", WriteSpecToJson(spec)}}, h, nullptr);
   if (lease.broken) {
     return Status::InvalidArgument(fmt::format(
-        "reading {} stopped the engine worker: it {}; nothing was written. DuckDB cannot read "
-        "this file: check that it is well-formed, or split it",
-        spec.input_path, lease.worker->End()));
+        "reading {} stopped the engine worker: it {} ({}); nothing was written. DuckDB cannot "
+        "read this file: check that it is well-formed, or split it",
+        spec.input_path, lease.worker->End(), r.status().message()));
   }
   ST_RETURN_IF_ERROR(r.status());
   try {
@@ -503,8 +504,9 @@ Result<std::vector<StagedDataFile>> IsolatedEngine::RewriteFiles(
                      {"target_file_bytes", target_file_bytes}},
                     {}, nullptr);
   if (lease.broken) {
-    return Status::Internal(fmt::format("the engine worker rewriting files {}; nothing was written",
-                                        lease.worker->End()));
+    return Status::Internal(
+        fmt::format("the engine worker rewriting files {} ({}); nothing was written",
+                    lease.worker->End(), r.status().message()));
   }
   ST_RETURN_IF_ERROR(r.status());
   try {
