@@ -17,6 +17,11 @@ namespace supertable {
 // when it exceeds SUPERTABLE_QUERY_TIMEOUT_MS.
 inline constexpr int64_t kMaxRequestTimeoutMs = 600000;
 
+// The highest SUPERTABLE_MAX_SQL_EXPRESSIONS and SUPERTABLE_MAX_SQL_DEPTH may be set to, safely
+// below where DuckDB 1.4.4 crashes (docs/SECURITY.md has the measurements).
+inline constexpr int64_t kMaxSqlExpressionsCeiling = 10000;
+inline constexpr int64_t kMaxSqlDepthCeiling = 500;
+
 struct Config {
   std::string home;             // SUPERTABLE_HOME: catalog, local data, staging
   std::string organization;     // SUPERTABLE_ORGANIZATION
@@ -36,6 +41,11 @@ struct Config {
       1ll << 30;                   // SUPERTABLE_MAX_RESULT_BYTES: JSON-encoded result cap; 0: none
   int max_concurrent_queries = 4;  // SUPERTABLE_MAX_CONCURRENT_QUERIES
   int query_queue = 16;            // SUPERTABLE_QUERY_QUEUE: queries waiting beyond that get "busy"
+  // Limits on users' SQL, checked before DuckDB sees it (docs/SECURITY.md): statements far
+  // past them crash DuckDB rather than fail.
+  int64_t max_sql_bytes = 1 << 20;  // SUPERTABLE_MAX_SQL_BYTES: length of the SQL text
+  int64_t max_sql_expressions = kMaxSqlExpressionsCeiling / 2;  // SUPERTABLE_MAX_SQL_EXPRESSIONS
+  int64_t max_sql_depth = 128;  // SUPERTABLE_MAX_SQL_DEPTH: nesting of brackets, subqueries, types
   std::string log_level = "warn";  // LOG_LEVEL
   // SUPERTABLE_CACHE_MAX_BYTES: local disk cache of remote objects under home/cache; 0: none
   int64_t cache_max_bytes = 2ll << 30;

@@ -132,15 +132,26 @@ struct QueryStats {
   int64_t elapsed_micros = 0;
 };
 
+// Limits on users' SQL that the guard checks before DuckDB binds anything: DuckDB's parser,
+// binder and hash aggregate crash (stack overflow, SIGFPE) on statements far past them
+// (docs/SECURITY.md). Settings SUPERTABLE_MAX_SQL_BYTES, _EXPRESSIONS, _DEPTH.
+struct SqlLimits {
+  int64_t max_bytes = 1 << 20;     // length of the SQL text
+  int64_t max_expressions = 4000;  // expressions in the statement (all nodes of all its trees)
+  int max_depth = 128;  // nesting of brackets, expressions, subqueries, types and type strings
+};
+
 struct EngineOptions {
   int threads = 0;
   std::string memory_limit;
   std::string temp_directory;
-  // The only directories users' queries may read (the object store's data); everything else,
-  // files, network, extensions, settings, is closed to them.
+  // The only directories users' queries may read (the organization's part of the object
+  // store); everything else, files, network, extensions, settings, is closed to them. Remote
+  // entries (kRemoteScheme + key prefix) also limit which keys the query instance may open.
   std::vector<std::string> readable_directories;
   int max_concurrent_queries = 4;  // queries running at once
   int max_queued_queries = 16;     // queries waiting for a slot; beyond that: "busy"
+  SqlLimits sql_limits;
   // Remote objects (paths under kRemoteScheme) are read through this cache; nullptr when the
   // store is local. Must outlive the engine.
   ObjectCache* object_cache = nullptr;
