@@ -17,8 +17,12 @@ namespace supertable {
 // when it exceeds SUPERTABLE_QUERY_TIMEOUT_MS.
 inline constexpr int64_t kMaxRequestTimeoutMs = 600000;
 
-// The highest SUPERTABLE_MAX_SQL_EXPRESSIONS and SUPERTABLE_MAX_SQL_DEPTH may be set to, safely
-// below where DuckDB 1.4.4 crashes (docs/SECURITY.md has the measurements).
+// Defaults of the limits on users' SQL, and the highest SUPERTABLE_MAX_SQL_EXPRESSIONS and
+// SUPERTABLE_MAX_SQL_DEPTH may be set to, well below where DuckDB 1.4.4 crashes
+// (docs/SECURITY.md has the measurements).
+inline constexpr int64_t kDefaultMaxSqlBytes = 1 << 20;
+inline constexpr int64_t kDefaultMaxSqlExpressions = 5000;
+inline constexpr int64_t kDefaultMaxSqlDepth = 128;
 inline constexpr int64_t kMaxSqlExpressionsCeiling = 10000;
 inline constexpr int64_t kMaxSqlDepthCeiling = 500;
 
@@ -43,10 +47,11 @@ struct Config {
   int query_queue = 16;            // SUPERTABLE_QUERY_QUEUE: queries waiting beyond that get "busy"
   // Limits on users' SQL, checked before DuckDB sees it (docs/SECURITY.md): statements far
   // past them crash DuckDB rather than fail.
-  int64_t max_sql_bytes = 1 << 20;  // SUPERTABLE_MAX_SQL_BYTES: length of the SQL text
-  int64_t max_sql_expressions = kMaxSqlExpressionsCeiling / 2;  // SUPERTABLE_MAX_SQL_EXPRESSIONS
-  int64_t max_sql_depth = 128;  // SUPERTABLE_MAX_SQL_DEPTH: nesting of brackets, subqueries, types
-  std::string log_level = "warn";  // LOG_LEVEL
+  int64_t max_sql_bytes = kDefaultMaxSqlBytes;  // SUPERTABLE_MAX_SQL_BYTES: length of the text
+  int64_t max_sql_expressions = kDefaultMaxSqlExpressions;  // SUPERTABLE_MAX_SQL_EXPRESSIONS
+  int64_t max_sql_depth = kDefaultMaxSqlDepth;  // SUPERTABLE_MAX_SQL_DEPTH: brackets, subqueries,
+                                                // expressions, types
+  std::string log_level = "warn";               // LOG_LEVEL
   // SUPERTABLE_CACHE_MAX_BYTES: local disk cache of remote objects under home/cache; 0: none
   int64_t cache_max_bytes = 2ll << 30;
 

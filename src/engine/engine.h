@@ -16,6 +16,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "common/cancel_token.h"
+#include "common/config.h"
 #include "common/status.h"
 #include "table/snapshot.h"
 
@@ -132,13 +133,13 @@ struct QueryStats {
   int64_t elapsed_micros = 0;
 };
 
-// Limits on users' SQL that the guard checks before DuckDB binds anything: DuckDB's parser,
-// binder and hash aggregate crash (stack overflow, SIGFPE) on statements far past them
+// Limits on users' SQL that the guard checks before DuckDB binds anything: DuckDB crashes
+// (stack overflow, and a reported SIGFPE in its hash aggregate) on statements far past them
 // (docs/SECURITY.md). Settings SUPERTABLE_MAX_SQL_BYTES, _EXPRESSIONS, _DEPTH.
 struct SqlLimits {
-  int64_t max_bytes = 1 << 20;     // length of the SQL text
-  int64_t max_expressions = 4000;  // expressions in the statement (all nodes of all its trees)
-  int max_depth = 128;  // nesting of brackets, expressions, subqueries, types and type strings
+  int64_t max_bytes = kDefaultMaxSqlBytes;              // length of the SQL text
+  int64_t max_expressions = kDefaultMaxSqlExpressions;  // every node of every expression tree
+  int max_depth = kDefaultMaxSqlDepth;  // brackets, expressions, subqueries, types, type strings
 };
 
 struct EngineOptions {

@@ -103,6 +103,9 @@ std::vector<std::string> EscapeAttempts(const std::string& data, const std::stri
       "SELECT * FROM (DESCRIBE pg_settings)",
       "SELECT * FROM unnest((SELECT list(name) FROM pg_settings))",
       "SELECT * FROM range((SELECT count(*) FROM duckdb_settings()))",
+      // Catalog macros that expand into catalog table functions.
+      "SELECT pg_get_viewdef(0)",
+      "SELECT * FROM orders WHERE pg_get_viewdef(0) IS NULL",
       // Functions that take a type string read it; they must not become a way in either.
       "SELECT from_json('[1]', (SELECT '[\"INTEGER\"]'))",
   };
@@ -458,6 +461,10 @@ TEST_F(QueryEngine, McpCallersSeeNoServerPaths) {
       call("query_sql", {{"super", "s"}, {"sql", "EXPLAIN SELECT * FROM orders"}}),
       call("explain_sql", {{"super", "s"}, {"sql", "SELECT * FROM orders"}}),
       call("validate_sql", {{"super", "s"}, {"sql", "SELECT * FROM '" + file + "'"}}),
+      call("query_sql", {{"super", "s"},
+                         {"sql",
+                          "SELECT (WITH pg_settings AS (SELECT 1) SELECT 1) x, name, "
+                          "setting FROM pg_settings"}}),
       call("validate_sql",
            {{"super", "s"},
             {"sql",
