@@ -137,9 +137,11 @@ class Guard {
     if (status_.ok()) status_ = std::move(s);
   }
 
-  // DuckDB's binder skips a CTE whose name equals the alias of a subquery between the
-  // reference and the CTE's definition (Binder::FindCTE: the alias marks a CTE's own body) and
-  // then looks the name up in the catalog. Such a name is treated as a table, never a CTE.
+  // DuckDB's binder skips a CTE whose name equals the alias of the subquery it binds in
+  // (Binder::FindCTE: the alias marks a CTE's own body) and looks further out, and, finding
+  // none, in the catalog. In 1.4.4 the copies of the WITH list that each CTENode registers make
+  // it find the CTE further out after all; the guard does not rely on that, and takes such a
+  // name for a table.
   bool IsCte(const std::string& name) const {
     std::string key = Lower(name);
     bool found = false;

@@ -70,7 +70,8 @@ std::vector<std::string> EscapeAttempts(const std::string& data, const std::stri
       // Quoting and case: DuckDB matches CTE names case-insensitively, quoted or not.
       "SELECT (WITH \"PG_SETTINGS\" AS (SELECT 1) SELECT 1), name FROM pg_settings",
       "SELECT (WITH Pg_Settings AS (SELECT 1) SELECT 1), name FROM \"pg_settings\"",
-      // A subquery aliased like the CTE it reads: DuckDB skips the CTE and reads the catalog.
+      // A subquery aliased like the CTE it reads: DuckDB's binder skips the CTE there and looks
+      // further out (1.4.4 then finds it); the guard takes the name for a table.
       "WITH pg_settings AS (SELECT 1 AS name) SELECT * FROM (SELECT * FROM pg_settings) "
       "pg_settings",
       "SELECT * FROM (WITH duckdb_views AS (SELECT 1) SELECT * FROM duckdb_views) duckdb_views",
@@ -208,7 +209,7 @@ TEST_F(QueryEngine, HostileQueriesAreRefused) {
       "SELECT getvariable('x')",
   };
   for (const auto& sql : EscapeAttempts(data, orders_file)) hostile.push_back(sql);
-  ASSERT_GE(hostile.size(), 40u);
+  ASSERT_GE(hostile.size(), 200u);
   for (const auto& sql : hostile) {
     Status s = Fails(sql);
     EXPECT_FALSE(s.ok()) << "accepted: " << sql;
