@@ -345,7 +345,12 @@ class Guard {
           show.catalog_name.clear();
           show.schema_name.clear();
           show.table_name.clear();
+          // Its only table is the view: nothing further to rewrite.
+          if (show.show_type == duckdb::ShowType::DESCRIBE) described_.push_back(show.query.get());
+          break;
         }
+        // DuckDB's parser gives DESCRIBE / SUMMARIZE of an ordinary name as a query already
+        // (SELECT * FROM name); the branch above takes the names it keeps.
         if (show.query) {
           WalkNode(*show.query);
           if (show.show_type == duckdb::ShowType::DESCRIBE) described_.push_back(show.query.get());
