@@ -113,7 +113,10 @@ Result<Config> Config::FromEnvironment() {
         IntSetting{"SUPERTABLE_CACHE_MAX_BYTES", &c.cache_max_bytes, 0},
         IntSetting{"SUPERTABLE_MAX_INPUT_COLUMNS", &c.max_input_columns, 1},
         IntSetting{"SUPERTABLE_MAX_INPUT_NESTING_DEPTH", &c.max_input_nesting_depth, 1},
-        IntSetting{"SUPERTABLE_MAX_INPUT_RECORD_BYTES", &c.max_input_record_bytes, 1024}}) {
+        IntSetting{"SUPERTABLE_MAX_INPUT_RECORD_BYTES", &c.max_input_record_bytes, 1024},
+        IntSetting{"SUPERTABLE_MAX_SQL_BYTES", &c.max_sql_bytes, 1},
+        IntSetting{"SUPERTABLE_MAX_SQL_EXPRESSIONS", &c.max_sql_expressions, 1},
+        IntSetting{"SUPERTABLE_MAX_SQL_DEPTH", &c.max_sql_depth, 1}}) {
     if (auto v = GetSetting(s.name); v && !v->empty()) {
       ST_ASSIGN_OR_RETURN(*s.target, ParseIntSetting(s.name, *v, s.min));
     }
@@ -121,6 +124,9 @@ Result<Config> Config::FromEnvironment() {
   c.duckdb_threads = static_cast<int>(threads);
   c.max_concurrent_queries = static_cast<int>(std::min<int64_t>(concurrent, 1024));
   c.query_queue = static_cast<int>(std::min<int64_t>(queue, 100000));
+  // Past these DuckDB crashes instead of failing: a setting cannot lift the limits there.
+  c.max_sql_expressions = std::min(c.max_sql_expressions, kMaxSqlExpressionsCeiling);
+  c.max_sql_depth = std::min(c.max_sql_depth, kMaxSqlDepthCeiling);
   return c;
 }
 

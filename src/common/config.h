@@ -17,6 +17,15 @@ namespace supertable {
 // when it exceeds SUPERTABLE_QUERY_TIMEOUT_MS.
 inline constexpr int64_t kMaxRequestTimeoutMs = 600000;
 
+// Defaults of the limits on users' SQL, and the highest SUPERTABLE_MAX_SQL_EXPRESSIONS and
+// SUPERTABLE_MAX_SQL_DEPTH may be set to, well below where DuckDB 1.4.4 crashes
+// (docs/SECURITY.md has the measurements).
+inline constexpr int64_t kDefaultMaxSqlBytes = 1 << 20;
+inline constexpr int64_t kDefaultMaxSqlExpressions = 5000;
+inline constexpr int64_t kDefaultMaxSqlDepth = 128;
+inline constexpr int64_t kMaxSqlExpressionsCeiling = 10000;
+inline constexpr int64_t kMaxSqlDepthCeiling = 500;
+
 struct Config {
   std::string home;             // SUPERTABLE_HOME: catalog, local data, staging
   std::string organization;     // SUPERTABLE_ORGANIZATION
@@ -36,7 +45,13 @@ struct Config {
       1ll << 30;                   // SUPERTABLE_MAX_RESULT_BYTES: JSON-encoded result cap; 0: none
   int max_concurrent_queries = 4;  // SUPERTABLE_MAX_CONCURRENT_QUERIES
   int query_queue = 16;            // SUPERTABLE_QUERY_QUEUE: queries waiting beyond that get "busy"
-  std::string log_level = "warn";  // LOG_LEVEL
+  // Limits on users' SQL, checked before DuckDB sees it (docs/SECURITY.md): statements far
+  // past them crash DuckDB rather than fail.
+  int64_t max_sql_bytes = kDefaultMaxSqlBytes;  // SUPERTABLE_MAX_SQL_BYTES: length of the text
+  int64_t max_sql_expressions = kDefaultMaxSqlExpressions;  // SUPERTABLE_MAX_SQL_EXPRESSIONS
+  int64_t max_sql_depth = kDefaultMaxSqlDepth;  // SUPERTABLE_MAX_SQL_DEPTH: brackets, subqueries,
+                                                // expressions, types
+  std::string log_level = "warn";               // LOG_LEVEL
   // SUPERTABLE_CACHE_MAX_BYTES: local disk cache of remote objects under home/cache; 0: none
   int64_t cache_max_bytes = 2ll << 30;
   // The pre-scan's limits on input files (engine/input_scan.h, docs/CONFIGURATION.md).

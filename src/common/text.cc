@@ -1,6 +1,8 @@
 // Text formatting helpers.
 #include "common/text.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace supertable {
@@ -34,6 +36,19 @@ std::vector<std::string> SplitComma(const std::string& s) {
     start = comma + 1;
   }
   return out;
+}
+
+std::string ScrubPaths(std::string text, std::vector<PathLabel> paths) {
+  std::sort(paths.begin(), paths.end(),
+            [](const PathLabel& a, const PathLabel& b) { return a.path.size() > b.path.size(); });
+  for (const auto& p : paths) {
+    if (p.path.empty() || p.path == "/") continue;
+    for (size_t at = text.find(p.path); at != std::string::npos;
+         at = text.find(p.path, at + p.label.size())) {
+      text.replace(at, p.path.size(), p.label);
+    }
+  }
+  return text;
 }
 
 }  // namespace supertable

@@ -17,4 +17,15 @@ std::string AsciiLower(std::string_view s);
 // "a, b,,c" -> {"a", "b", "c"}: comma lists in flags and settings, blanks trimmed and dropped.
 std::vector<std::string> SplitComma(const std::string& s);
 
+// A directory of the server and the word that stands for it where it must not be shown.
+struct PathLabel {
+  std::string path;   // absolute, without a trailing slash
+  std::string label;  // e.g. "<data>"
+};
+
+// `text` with every occurrence of each path replaced by its label, longer paths first (so the
+// data root inside the home reads "<data>", not "<home>/data"). For callers who may not learn
+// where the server keeps its files.
+std::string ScrubPaths(std::string text, std::vector<PathLabel> paths);
+
 }  // namespace supertable

@@ -16,6 +16,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "common/cancel_token.h"
+#include "common/config.h"
 #include "common/status.h"
 #include "engine/input_scan.h"
 #include "table/snapshot.h"
@@ -134,15 +135,28 @@ struct QueryStats {
   int64_t elapsed_micros = 0;
 };
 
+// Limits on users' SQL that the guard checks before DuckDB binds anything: DuckDB crashes
+// (stack overflow, and a reported SIGFPE in its hash aggregate) on statements far past them
+// (docs/SECURITY.md). Settings SUPERTABLE_MAX_SQL_BYTES, _EXPRESSIONS, _DEPTH.
+struct SqlLimits {
+  int64_t max_bytes = kDefaultMaxSqlBytes;              // length of the SQL text
+  int64_t max_expressions = kDefaultMaxSqlExpressions;  // every node of every expression tree
+  int max_depth = kDefaultMaxSqlDepth;  // brackets, expressions, subqueries, types, type strings
+};
+
 struct EngineOptions {
   int threads = 0;
   std::string memory_limit;
   std::string temp_directory;
-  // The only directories users' queries may read (the object store's data); everything else,
-  // files, network, extensions, settings, is closed to them.
+  // The only directories users' queries may read (the organization's part of the object
+  // store); everything else, files, network, extensions, settings, is closed to them. Remote
+  // entries (kRemoteScheme + key prefix) also limit which keys the query instance may open.
   std::vector<std::string> readable_directories;
-  int max_concurrent_queries = 4;  // queries running at once
-  int max_queued_queries = 16;     // queries waiting for a slot; beyond that: "busy"
+  // IsolatedEngine: worker processes, so operations running at once, and queries that may wait
+  // for one; beyond that: "busy".
+  int max_concurrent_queries = 4;
+  int max_queued_queries = 16;
+  SqlLimits sql_limits;
   // Remote objects (paths under kRemoteScheme) are read through this cache; nullptr when the
   // store is local. Must outlive the engine.
   ObjectCache* object_cache = nullptr;

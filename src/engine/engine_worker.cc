@@ -117,19 +117,10 @@ class Worker {
   Status Open(const json& hello) {
     EngineOptions o;
     try {
-      o.threads = hello.at("threads").get<int>();
-      o.memory_limit = hello.at("memory_limit").get<std::string>();
-      o.temp_directory = hello.at("temp_directory").get<std::string>();
-      o.readable_directories = hello.at("readable_directories").get<std::vector<std::string>>();
-      o.storage_type = hello.at("storage_type").get<std::string>();
-      o.home = hello.at("home").get<std::string>();
-      o.cache_max_bytes = hello.at("cache_max_bytes").get<int64_t>();
+      o = EngineOptionsFromJson(hello.at("options"));
     } catch (const std::exception& e) {
       return Status::Internal(fmt::format("malformed engine worker hello: {}", e.what()));
     }
-    // One request at a time: the server decides how many run at once.
-    o.max_concurrent_queries = 1;
-    o.max_queued_queries = 0;
     ST_ASSIGN_OR_RETURN(store_, OpenObjectStore(o.storage_type, o.home));
     if (auto* remote = dynamic_cast<RemoteObjectStore*>(store_.get())) {
       cache_ = std::make_unique<ObjectCache>(remote, remote->Describe(), o.home + "/cache",

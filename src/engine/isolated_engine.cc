@@ -144,15 +144,7 @@ Result<std::unique_ptr<WorkerProcess>> WorkerProcess::Start(const EngineOptions&
         fmt::format("cannot start the engine worker {}: {}", o.worker_command[0], strerror(rc)));
   }
   std::unique_ptr<WorkerProcess> w(new WorkerProcess(pid, sv[0]));
-  json hello = {{"t", "hello"},
-                {"threads", o.threads},
-                {"memory_limit", o.memory_limit},
-                {"temp_directory", o.temp_directory},
-                {"readable_directories", o.readable_directories},
-                {"storage_type", o.storage_type},
-                {"home", o.home},
-                {"cache_max_bytes", o.cache_max_bytes},
-                {"warm", warm}};
+  json hello = {{"t", "hello"}, {"options", EngineOptionsToJson(o)}, {"warm", warm}};
   std::atomic<int64_t> deadline{NsFromNow(30000)};
   Status sent = w->channel().Send(hello);
   auto ready = sent.ok() ? w->channel().Receive(&deadline) : Result<json>(sent);

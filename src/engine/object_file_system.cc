@@ -25,7 +25,8 @@ class ObjectFileHandle : public duckdb::FileHandle {
 
 class ObjectFileSystem : public duckdb::FileSystem {
  public:
-  explicit ObjectFileSystem(ObjectCache* cache) : cache_(cache) {}
+  ObjectFileSystem(ObjectCache* cache, std::vector<std::string> key_prefixes)
+      : cache_(cache), key_prefixes_(std::move(key_prefixes)) {}
 
   std::string GetName() const override { return "SupertableObjectFileSystem"; }
   // No later registration may take these paths over.
@@ -103,7 +104,7 @@ class ObjectFileSystem : public duckdb::FileSystem {
   // DuckDB's access check normalizes "a/../b" before comparing with the allowed prefix, but
   // hands us the raw path: refuse any segment that could make the key differ from what it
   // checked.
-  static std::string KeyOf(const std::string& path) {
+  std::string KeyOf(const std::string& path) const {
     std::string key = path.substr(std::strlen(kRemoteScheme));
     size_t start = 0;
     while (true) {
@@ -115,16 +116,24 @@ class ObjectFileSystem : public duckdb::FileSystem {
       if (end == std::string::npos) break;
       start = end + 1;
     }
+    // DuckDB's allowed_directories check is the first fence; this one holds for paths that
+    // reach the file system some other way.
+    bool allowed = key_prefixes_.empty();
+    for (const auto& p : key_prefixes_) allowed = allowed || key.rfind(p, 0) == 0;
+    if (!allowed) throw duckdb::PermissionException("object path %s is not readable here", path);
     return key;
   }
 
   ObjectCache* cache_;
+  const std::vector<std::string> key_prefixes_;
 };
 
 }  // namespace
 
-void RegisterObjectFileSystem(duckdb::DuckDB& db, ObjectCache* cache) {
-  db.GetFileSystem().RegisterSubSystem(duckdb::make_uniq<ObjectFileSystem>(cache));
+void RegisterObjectFileSystem(duckdb::DuckDB& db, ObjectCache* cache,
+                              std::vector<std::string> key_prefixes) {
+  db.GetFileSystem().RegisterSubSystem(
+      duckdb::make_uniq<ObjectFileSystem>(cache, std::move(key_prefixes)));
 }
 
 }  // namespace supertable

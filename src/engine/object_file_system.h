@@ -4,6 +4,9 @@
 // the footer and the column chunks a query needs.
 #pragma once
 
+#include <string>
+#include <vector>
+
 namespace duckdb {
 class DuckDB;
 }
@@ -12,7 +15,10 @@ namespace supertable {
 
 class ObjectCache;
 
-// Call once per instance, before it runs any query. `cache` must outlive `db`.
-void RegisterObjectFileSystem(duckdb::DuckDB& db, ObjectCache* cache);
+// Call once per instance, before it runs any query. `cache` must outlive `db`. With
+// `key_prefixes`, only keys under one of them open (the query instance: the organization's
+// data); empty, every key does.
+void RegisterObjectFileSystem(duckdb::DuckDB& db, ObjectCache* cache,
+                              std::vector<std::string> key_prefixes = {});
 
 }  // namespace supertable

@@ -5,6 +5,8 @@
 
 #include <strings.h>
 
+#include <cstring>
+
 #include <atomic>
 #include <chrono>
 #include <optional>
@@ -19,10 +21,12 @@
 #include "engine/duck_config.h"
 #include "engine/duck_errors.h"
 #include "engine/object_file_system.h"
+#include "engine/plan_check.h"
 #include "engine/sql_guard.h"
 #include "engine/sql_text.h"
 #include "engine/table_scan.h"
 #include "engine/value_encoding.h"
+#include "storage/remote_object_store.h"
 
 namespace supertable {
 
@@ -123,10 +127,20 @@ Result<std::unique_ptr<QuerySandbox>> QuerySandbox::OpenOrThrow(const EngineOpti
   auto sandbox = std::unique_ptr<QuerySandbox>(new QuerySandbox(options));
   duckdb::DBConfig config;
   ApplyBaseConfig(options, config);
-  // 'file.parquet' or 'https://...' in FROM must not turn into a file read.
-  config.replacement_scans.clear();
   sandbox->db_ = std::make_unique<duckdb::DuckDB>(nullptr, &config);
-  if (options.object_cache) RegisterObjectFileSystem(*sandbox->db_, options.object_cache);
+  InstallPlanCheck(*sandbox->db_);
+  // 'file.parquet' or 'https://...' in FROM must not turn into a file read. The built-in
+  // Parquet and JSON extensions register their replacement scans while the database loads, so
+  // they are removed from the open database's configuration, not from `config`.
+  duckdb::DBConfig::GetConfig(*sandbox->db_->instance).replacement_scans.clear();
+  if (options.object_cache) {
+    // The remote entries of readable_directories are the key prefixes this instance may open.
+    std::vector<std::string> prefixes;
+    for (const auto& d : options.readable_directories) {
+      if (d.rfind(kRemoteScheme, 0) == 0) prefixes.push_back(d.substr(std::strlen(kRemoteScheme)));
+    }
+    RegisterObjectFileSystem(*sandbox->db_, options.object_cache, prefixes);
+  }
   duckdb::Connection con(*sandbox->db_);
   std::string dirs;
   for (const auto& d : options.readable_directories)
@@ -140,52 +154,31 @@ Result<std::unique_ptr<QuerySandbox>> QuerySandbox::OpenOrThrow(const EngineOpti
                                   std::string("SET lock_configuration = true")}) {
     ST_RETURN_IF_ERROR(Exec(con, stmt).WithContext("cannot lock down the query engine"));
   }
+  if (!options.readable_directories.empty()) {
+    ST_RETURN_IF_ERROR(
+        sandbox->VerifyLockdown(options.readable_directories[0] + "__st_probe.parquet"));
+  }
   return sandbox;
 }
 
+Status QuerySandbox::VerifyLockdown(const std::string& path) {
+  // No guard and no plan check here: this probes the instance's own configuration.
+  duckdb::Connection con(*db_);
+  auto r = con.Query("SELECT * FROM " + sql::Literal(path));
+  if (r->HasError() && r->GetErrorObject().Type() == duckdb::ExceptionType::CATALOG) {
+    return Status::Ok();  // the path is only a name, and no table has it
+  }
+  return Status::Internal(
+      "the query engine still reads files named in FROM (replacement scans are active); refusing "
+      "to run queries");
+}
+
+QuerySandbox::QuerySandbox(const EngineOptions& options) : options_(options) {}
+
 QuerySandbox::~QuerySandbox() = default;
-
-Status QuerySandbox::Admit(int64_t wait_ms) {
-  std::unique_lock<std::mutex> lk(mu_);
-  if (running_ < options_.max_concurrent_queries) {
-    ++running_;
-    return Status::Ok();
-  }
-  if (waiting_ >= options_.max_queued_queries) {
-    return Status::Timeout(
-        fmt::format("busy: {} queries are running and {} are waiting; retry shortly (limits: "
-                    "SUPERTABLE_MAX_CONCURRENT_QUERIES, "
-                    "SUPERTABLE_QUERY_QUEUE)",
-                    running_, waiting_));
-  }
-  ++waiting_;
-  bool got = cv_.wait_for(lk, std::chrono::milliseconds(wait_ms > 0 ? wait_ms : 3600000),
-                          [this] { return running_ < options_.max_concurrent_queries; });
-  --waiting_;
-  if (!got) {
-    return Status::Timeout(
-        fmt::format("busy: no query slot became free within {} ms; retry shortly",
-                    wait_ms > 0 ? wait_ms : 3600000));
-  }
-  ++running_;
-  return Status::Ok();
-}
-
-void QuerySandbox::Leave() {
-  {
-    std::lock_guard<std::mutex> g(mu_);
-    --running_;
-  }
-  cv_.notify_one();
-}
 
 Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) {
   auto start = std::chrono::steady_clock::now();
-  ST_RETURN_IF_ERROR(Admit(spec.timeout_ms));
-  struct Slot {
-    QuerySandbox* s;
-    ~Slot() { s->Leave(); }
-  } slot{this};
   auto remaining_ms = [&]() -> int64_t {
     if (spec.timeout_ms <= 0) return 0;
     auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -198,6 +191,7 @@ Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) 
   // Every table the SQL names becomes a private view over its pinned snapshot. Views are made
   // while the statement is checked, so all snapshots are pinned before anything runs.
   std::vector<std::pair<std::string, std::vector<std::string>>> hidden_by_table;
+  std::set<std::string> pinned_files;  // what the views read: all the plan check lets through
   int views = 0;
   bool restricted = false;
   ViewForTable view_for = [&](const TableName& name) -> Result<std::string> {
@@ -208,10 +202,14 @@ Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) 
     Status s = Exec(con, fmt::format("CREATE TEMP VIEW {} AS {}", view, body));
     if (!s.ok()) return s.WithContext(t.display_name);
     restricted = restricted || t.policy.columns || !t.policy.row_filter.empty();
+    for (const auto& f : t.snapshot->files) pinned_files.insert(spec.read_path(f.key));
+    for (const auto& d : t.snapshot->deletes) pinned_files.insert(spec.read_path(d.key));
     hidden_by_table.emplace_back(t.display_name, std::move(hidden));
     return view;
   };
-  ST_ASSIGN_OR_RETURN(auto statement, GuardStatement(con, spec.sql, view_for));
+  ST_ASSIGN_OR_RETURN(GuardedStatement guarded,
+                      GuardStatement(con, spec.sql, view_for, options_.sql_limits));
+  auto& statement = guarded.statement;
   // A plan shows the view's text: the row filter and the columns it hides.
   if (restricted && statement->type == duckdb::StatementType::EXPLAIN_STATEMENT) {
     return Status::InvalidArgument(
@@ -230,11 +228,7 @@ Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) 
     if (spec.cancel && spec.cancel->cancelled())
       return Status::Cancelled("the query was cancelled");
     if (watchdog.fired() || e.Type() == duckdb::ExceptionType::INTERRUPT) {
-      return Status::Timeout(
-          fmt::format("the query ran longer than its time limit of {} ms and was stopped; narrow "
-                      "it (filters, LIMIT) or raise "
-                      "the timeout",
-                      spec.timeout_ms));
+      return QueryTimeoutError(spec.timeout_ms);
     }
     // A column hidden by policy: say so, rather than "not found".
     const std::string& raw = e.RawMessage();
@@ -277,8 +271,26 @@ Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) 
 
   duckdb::unique_ptr<duckdb::QueryResult> result;
   {
+    PlanCheck plan_check(con, std::move(pinned_files));
+    // DuckDB plans without optimizers for some statements; what the check did not see does
+    // not run.
+    auto unchecked = [&](int before) {
+      return plan_check.checks() == before
+                 ? Status::InvalidArgument(
+                       "this statement cannot be checked by the query sandbox and is not run; "
+                       "use a plain SELECT")
+                 : Status::Ok();
+    };
+    for (auto& described : guarded.described) {
+      int before = plan_check.checks();
+      auto prepared = con.Prepare(std::move(described));
+      if (prepared->HasError()) return error(prepared->error);
+      ST_RETURN_IF_ERROR(unchecked(before));
+    }
+    int before = plan_check.checks();
     auto pending = con.PendingQuery(std::move(statement), true);
     if (pending->HasError()) return error(pending->GetErrorObject());
+    ST_RETURN_IF_ERROR(unchecked(before));
     result = pending->Execute();
   }
   if (result->HasError()) return error(result->GetErrorObject());

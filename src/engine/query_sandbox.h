@@ -1,16 +1,15 @@
 // QuerySandbox: the DuckDB instance that runs users' SQL, and the limits around it.
 //
-// The instance is locked down once, at start: external access off except the object store's
+// The instance is locked down once, at start: external access off except the organization's
 // data directories, no extension install or autoload, no replacement scans (a string such as
-// 'x.csv' in FROM is not a file), configuration locked. Each query gets its own connection, its
-// own temporary views over the snapshots it names (policy applied in the view), a slot among
-// max_concurrent_queries (or a place in a bounded queue, else "busy"), a watchdog that
-// interrupts it at its timeout, and row and byte limits on what it returns.
+// 'x.csv' in FROM is not a file; checked at start by VerifyLockdown), configuration locked, the
+// plan check (plan_check.h) installed. Each query gets its own connection, its
+// own temporary views over the snapshots it names (policy applied in the view), a watchdog that
+// interrupts it at its timeout, and row and byte limits on what it returns. It runs in an engine
+// worker, one query at a time; how many run at once is IsolatedEngine's business.
 #pragma once
 
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 
 #include "common/status.h"
 #include "engine/engine.h"
@@ -28,20 +27,19 @@ class QuerySandbox {
 
   Result<QueryStats> Query(const QuerySpec& spec, ResultSink& sink);
 
+  // Ok when `path` in FROM is only a table name to the instance (no replacement scan turns it
+  // into a file read), bypassing the guard and the plan check. Open probes a path under the
+  // first readable directory; tests probe real files.
+  Status VerifyLockdown(const std::string& path);
+
  private:
-  explicit QuerySandbox(const EngineOptions& options) : options_(options) {}
+  // Out of line: the header holds duckdb::DuckDB only as an incomplete type.
+  explicit QuerySandbox(const EngineOptions& options);
   // DuckDB reports bad settings by throwing; Open turns that into a Status.
   static Result<std::unique_ptr<QuerySandbox>> OpenOrThrow(const EngineOptions& options);
-  // Waits for a slot; Busy-style Timeout when the queue is full or the wait outlasts `wait_ms`.
-  Status Admit(int64_t wait_ms);
-  void Leave();
 
   EngineOptions options_;
   std::unique_ptr<duckdb::DuckDB> db_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int running_ = 0;
-  int waiting_ = 0;
 };
 
 }  // namespace supertable

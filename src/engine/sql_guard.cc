@@ -4,16 +4,24 @@
 #include <duckdb/parser/expression/cast_expression.hpp>
 #include <duckdb/parser/expression/constant_expression.hpp>
 #include <duckdb/parser/expression/function_expression.hpp>
+#include <duckdb/parser/expression/star_expression.hpp>
 #include <duckdb/parser/expression/subquery_expression.hpp>
 #include <duckdb/parser/parsed_expression_iterator.hpp>
 #include <duckdb/parser/query_node/cte_node.hpp>
+#include <duckdb/parser/query_node/recursive_cte_node.hpp>
 #include <duckdb/parser/query_node/select_node.hpp>
+#include <duckdb/parser/query_node/set_operation_node.hpp>
 #include <duckdb/parser/statement/explain_statement.hpp>
 #include <duckdb/parser/statement/select_statement.hpp>
 #include <duckdb/parser/tableref/basetableref.hpp>
+#include <duckdb/parser/tableref/expressionlistref.hpp>
+#include <duckdb/parser/tableref/joinref.hpp>
+#include <duckdb/parser/tableref/pivotref.hpp>
 #include <duckdb/parser/tableref/showref.hpp>
+#include <duckdb/parser/tableref/subqueryref.hpp>
 #include <duckdb/parser/tableref/table_function_ref.hpp>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -60,56 +68,213 @@ std::optional<duckdb::Value> ConstantOf(const ParsedExpression& e) {
   return std::nullopt;
 }
 
+// Table functions whose structure argument is a type written as a string (JSON or DuckDB type
+// syntax); DuckDB parses it recursively at bind time.
+const std::set<std::string> kTypeStringFunctions = {"from_json", "from_json_strict",
+                                                    "json_transform", "json_transform_strict"};
+
+// How deeply a type nests (LIST of STRUCT of MAP ...); stops counting past `limit`.
+int TypeDepth(const duckdb::LogicalType& type, int limit) {
+  if (limit <= 0) return 1;
+  int inner = 0;
+  switch (type.id()) {
+    case duckdb::LogicalTypeId::LIST:
+      inner = TypeDepth(duckdb::ListType::GetChildType(type), limit - 1);
+      break;
+    case duckdb::LogicalTypeId::ARRAY:
+      inner = TypeDepth(duckdb::ArrayType::GetChildType(type), limit - 1);
+      break;
+    case duckdb::LogicalTypeId::MAP:
+      inner = std::max(TypeDepth(duckdb::MapType::KeyType(type), limit - 1),
+                       TypeDepth(duckdb::MapType::ValueType(type), limit - 1));
+      break;
+    case duckdb::LogicalTypeId::STRUCT:
+    case duckdb::LogicalTypeId::UNION:
+      for (const auto& child : duckdb::StructType::GetChildTypes(type))
+        inner = std::max(inner, TypeDepth(child.second, limit - 1));
+      break;
+    default:
+      break;
+  }
+  return 1 + inner;
+}
+
+// Walks one statement's parse tree in SQL's scoping order: it resolves each table name against
+// the CTEs visible at that point, rewrites the others to the views, and counts and bounds
+// expressions and nesting. Every node type it does not know is refused rather than skipped.
 class Guard {
  public:
-  explicit Guard(const ViewForTable& view_for) : view_for_(view_for) {}
+  Guard(const ViewForTable& view_for, const SqlLimits& limits)
+      : view_for_(view_for), limits_(limits) {}
 
-  Status WalkNode(QueryNode& node) {
-    // CTE names are visible to the node and everything below it.
-    std::vector<std::string> added;
-    for (auto& kv : node.cte_map.map) {
-      ctes_.insert(Lower(kv.first));
-      added.push_back(Lower(kv.first));
-    }
-    if (node.type == duckdb::QueryNodeType::CTE_NODE) {
-      auto& cte = node.Cast<duckdb::CTENode>();
-      ctes_.insert(Lower(cte.ctename));
-    }
+  Status Run(QueryNode& node) {
     try {
-      duckdb::ParsedExpressionIterator::EnumerateQueryNodeChildren(
-          node, [this](duckdb::unique_ptr<ParsedExpression>& child) { WalkExpression(*child); },
-          [this](TableRef& ref) { VisitRef(ref); });
+      WalkNode(node);
     } catch (const std::exception& e) {
-      if (status_.ok())
-        status_ = Status::InvalidArgument(fmt::format("unsupported query shape: {}", e.what()));
+      Fail(Status::InvalidArgument(fmt::format("unsupported query shape: {}", e.what())));
     }
     return status_;
   }
 
+  // The queries of DESCRIBE SELECT ..., rewritten; valid while the statement lives.
+  const std::vector<QueryNode*>& described() const { return described_; }
+
  private:
+  // Depth of the walk: each query node, table reference and expression is one level.
+  class Nest {
+   public:
+    explicit Nest(Guard& g) : g_(g) {
+      if (++g_.depth_ > g_.limits_.max_depth && g_.status_.ok())
+        g_.status_ = TooDeep("expressions, subqueries or joins", g_.limits_);
+    }
+    ~Nest() { --g_.depth_; }
+
+   private:
+    Guard& g_;
+  };
+
   void Fail(Status s) {
     if (status_.ok()) status_ = std::move(s);
   }
 
-  void WalkExpression(ParsedExpression& e) {
+  // DuckDB's binder skips a CTE whose name equals the alias of the subquery it binds in
+  // (Binder::FindCTE: the alias marks a CTE's own body) and looks further out, and, finding
+  // none, in the catalog. In 1.4.4 the copies of the WITH list that each CTENode registers make
+  // it find the CTE further out after all; the guard does not rely on that, and takes such a
+  // name for a table.
+  bool IsCte(const std::string& name) const {
+    std::string key = Lower(name);
+    bool found = false;
+    for (const auto& scope : scopes_) {
+      if (scope.binder_alias == key) return false;
+      found = found || scope.ctes.count(key);
+    }
+    return found;
+  }
+
+  // `binder_alias`: the name DuckDB gives the binder of this node (a subquery's alias).
+  void WalkNode(QueryNode& node, const std::string& binder_alias = "") {
+    Nest nest(*this);
     if (!status_.ok()) return;
-    if (e.GetExpressionClass() == duckdb::ExpressionClass::FUNCTION) {
-      const auto& f = e.Cast<duckdb::FunctionExpression>();
-      if (kDeniedScalarFunctions.count(Lower(f.function_name))) {
-        Fail(Status::InvalidArgument(
-            fmt::format("function {}() is not available to queries", f.function_name)));
-        return;
+    // DuckDB 1.4's parser turns each WITH entry into a CTENode (its query, and the rest of the
+    // statement as its child) and keeps copies of the entries in every node's cte_map. The
+    // binder binds a name to a CTE only inside a CTENode's child (or a recursive CTE's own
+    // body); the cte_map copies only let it find the name, and are never bound. So the CTENode
+    // chain alone decides what is visible: a CTE in the query that defines it and below, after
+    // its definition. The copies are rewritten too, in case that ever changes, but each seeing
+    // only the names before it, and not counted against the expression limit; copies inside
+    // copies are left alone (each WITH level multiplies them).
+    scopes_.push_back({{}, Lower(binder_alias)});
+    if (!node.cte_map.map.empty() && in_copies_ == 0) {
+      ++in_copies_;
+      scopes_.push_back({{}, ""});
+      for (auto& kv : node.cte_map.map) {
+        auto& cte_node = *kv.second->query->node;
+        if (cte_node.type == duckdb::QueryNodeType::RECURSIVE_CTE_NODE)
+          scopes_.back().ctes.insert(Lower(kv.first));
+        WalkNode(cte_node);
+        for (auto& key : kv.second->key_targets) WalkExpression(*key);
+        scopes_.back().ctes.insert(Lower(kv.first));
       }
+      scopes_.pop_back();
+      --in_copies_;
     }
-    if (e.GetExpressionClass() == duckdb::ExpressionClass::SUBQUERY) {
-      auto& sub = e.Cast<duckdb::SubqueryExpression>();
-      (void)WalkNode(*sub.subquery->node);
+    switch (node.type) {
+      case duckdb::QueryNodeType::SELECT_NODE: {
+        auto& sel = node.Cast<duckdb::SelectNode>();
+        // FROM first: a lateral subquery in the select list sees the same names as FROM does.
+        if (sel.from_table) VisitRef(*sel.from_table);
+        for (auto& e : sel.select_list) WalkExpression(*e);
+        if (sel.where_clause) WalkExpression(*sel.where_clause);
+        for (auto& e : sel.groups.group_expressions) WalkExpression(*e);
+        if (sel.having) WalkExpression(*sel.having);
+        if (sel.qualify) WalkExpression(*sel.qualify);
+        break;
+      }
+      case duckdb::QueryNodeType::SET_OPERATION_NODE: {
+        auto& setop = node.Cast<duckdb::SetOperationNode>();
+        WalkNode(*setop.left);
+        WalkNode(*setop.right);
+        break;
+      }
+      case duckdb::QueryNodeType::RECURSIVE_CTE_NODE: {
+        auto& rec = node.Cast<duckdb::RecursiveCTENode>();
+        scopes_.push_back({{Lower(rec.ctename)}, ""});
+        WalkNode(*rec.left);
+        WalkNode(*rec.right);
+        for (auto& key : rec.key_targets) WalkExpression(*key);
+        scopes_.pop_back();
+        break;
+      }
+      case duckdb::QueryNodeType::CTE_NODE: {
+        auto& cte = node.Cast<duckdb::CTENode>();
+        WalkNode(*cte.query);
+        scopes_.push_back({{Lower(cte.ctename)}, ""});
+        if (cte.child) WalkNode(*cte.child);
+        scopes_.pop_back();
+        break;
+      }
+      default:
+        Fail(Status::InvalidArgument("unsupported query shape"));
     }
+    duckdb::ParsedExpressionIterator::EnumerateQueryNodeModifiers(
+        node, [this](duckdb::unique_ptr<ParsedExpression>& child) { WalkExpression(*child); });
+    scopes_.pop_back();
+  }
+
+  void WalkExpression(ParsedExpression& e) {
+    Nest nest(*this);
+    if (!status_.ok()) return;
+    if (in_copies_ == 0 && ++expressions_ > limits_.max_expressions) {
+      Fail(Status::InvalidArgument(fmt::format(
+          "the statement has more than {} expressions; split it into smaller queries (limit: "
+          "SUPERTABLE_MAX_SQL_EXPRESSIONS)",
+          limits_.max_expressions)));
+      return;
+    }
+    switch (e.GetExpressionClass()) {
+      case duckdb::ExpressionClass::FUNCTION:
+        CheckFunction(e.Cast<duckdb::FunctionExpression>());
+        break;
+      case duckdb::ExpressionClass::CAST: {
+        auto& cast = e.Cast<duckdb::CastExpression>();
+        if (TypeDepth(cast.cast_type, limits_.max_depth + 1) > limits_.max_depth)
+          Fail(TooDeep("types in a cast", limits_));
+        break;
+      }
+      case duckdb::ExpressionClass::SUBQUERY:
+        WalkNode(*e.Cast<duckdb::SubqueryExpression>().subquery->node);
+        break;
+      default:
+        break;
+    }
+    if (!status_.ok()) return;
     duckdb::ParsedExpressionIterator::EnumerateChildren(
         e, [this](ParsedExpression& child) { WalkExpression(child); });
   }
 
+  void CheckFunction(const duckdb::FunctionExpression& f) {
+    std::string name = Lower(f.function_name);
+    if (kDeniedScalarFunctions.count(name)) {
+      Fail(Status::InvalidArgument(
+          fmt::format("function {}() is not available to queries", f.function_name)));
+      return;
+    }
+    // The structure must be a literal: a computed one (repeat('[', n) || ...) would escape the
+    // check of string constants' nesting that CheckSqlText made.
+    if (kTypeStringFunctions.count(name) && f.children.size() >= 2) {
+      const auto& structure = *f.children[1];
+      if (structure.GetExpressionClass() != duckdb::ExpressionClass::CONSTANT ||
+          structure.Cast<duckdb::ConstantExpression>().value.type().id() !=
+              duckdb::LogicalTypeId::VARCHAR) {
+        Fail(Status::InvalidArgument(fmt::format(
+            "{}(): the structure (second argument) must be a string literal", f.function_name)));
+      }
+    }
+  }
+
   void VisitRef(TableRef& ref) {
+    Nest nest(*this);
     if (!status_.ok()) return;
     switch (ref.type) {
       case duckdb::TableReferenceType::TABLE_FUNCTION: {
@@ -123,40 +288,89 @@ class Guard {
                           "warehouse (name them "
                           "as table or super.table)",
                           name)));
+          return;
         }
-        if (tf.subquery) (void)WalkNode(*tf.subquery->node);
+        WalkExpression(*tf.function);
+        if (tf.subquery)
+          WalkNode(*tf.subquery->node, tf.alias.empty() ? "unnamed_query" : tf.alias);
         break;
       }
       case duckdb::TableReferenceType::BASE_TABLE:
         RewriteBaseTable(ref.Cast<duckdb::BaseTableRef>());
         break;
-      case duckdb::TableReferenceType::SHOW_REF: {
-        auto& show = ref.Cast<duckdb::ShowRef>();
-        if (show.query) {
-          (void)WalkNode(*show.query);
-        } else if (!show.table_name.empty()) {
-          auto view = Resolve(show.schema_name, show.table_name, nullptr, show.catalog_name);
-          if (view) {
-            show.catalog_name.clear();
-            show.schema_name.clear();
-            show.table_name = *view;
-          }
+      case duckdb::TableReferenceType::JOIN: {
+        auto& join = ref.Cast<duckdb::JoinRef>();
+        VisitRef(*join.left);
+        VisitRef(*join.right);
+        if (join.condition) WalkExpression(*join.condition);
+        for (auto& e : join.duplicate_eliminated_columns) WalkExpression(*e);
+        break;
+      }
+      case duckdb::TableReferenceType::SUBQUERY:
+        WalkNode(*ref.Cast<duckdb::SubqueryRef>().subquery->node,
+                 ref.alias.empty() ? "unnamed_subquery" : ref.alias);
+        break;
+      case duckdb::TableReferenceType::EXPRESSION_LIST:
+        for (auto& row : ref.Cast<duckdb::ExpressionListRef>().values)
+          for (auto& e : row) WalkExpression(*e);
+        break;
+      case duckdb::TableReferenceType::PIVOT: {
+        auto& pivot = ref.Cast<duckdb::PivotRef>();
+        VisitRef(*pivot.source);
+        for (auto& e : pivot.aggregates) WalkExpression(*e);
+        for (auto& col : pivot.pivots) {
+          for (auto& e : col.pivot_expressions) WalkExpression(*e);
+          if (col.subquery) WalkNode(*col.subquery);
+          // An enum type from the catalog: there are none users may name.
+          if (!col.pivot_enum.empty())
+            Fail(Status::InvalidArgument("PIVOT ... IN over an enum type is not supported"));
         }
         break;
       }
-      case duckdb::TableReferenceType::COLUMN_DATA:
-      case duckdb::TableReferenceType::DELIM_GET:
-        Fail(Status::InvalidArgument("unsupported table reference in query"));
+      case duckdb::TableReferenceType::SHOW_REF: {
+        auto& show = ref.Cast<duckdb::ShowRef>();
+        if (!show.query && !show.table_name.empty()) {
+          // DESCRIBE / SUMMARIZE name: a table of the warehouse, never a CTE (they take no
+          // WITH). DuckDB answers DESCRIBE of a name from its catalog functions, which the
+          // plan check refuses; of a query it answers from the query's types. So the name
+          // becomes SELECT * FROM its view, which describes the same columns.
+          auto view = Resolve(show.schema_name, show.table_name, nullptr, show.catalog_name);
+          if (!view) break;
+          auto select = duckdb::make_uniq<duckdb::SelectNode>();
+          select->select_list.push_back(duckdb::make_uniq<duckdb::StarExpression>());
+          auto base = duckdb::make_uniq<duckdb::BaseTableRef>();
+          base->table_name = *view;
+          select->from_table = std::move(base);
+          show.query = std::move(select);
+          show.catalog_name.clear();
+          show.schema_name.clear();
+          show.table_name.clear();
+          // Its only table is the view: nothing further to rewrite.
+          if (show.show_type == duckdb::ShowType::DESCRIBE) described_.push_back(show.query.get());
+          break;
+        }
+        // DuckDB's parser gives DESCRIBE / SUMMARIZE of an ordinary name as a query already
+        // (SELECT * FROM name); the branch above takes the names it keeps.
+        if (show.query) {
+          WalkNode(*show.query);
+          if (show.show_type == duckdb::ShowType::DESCRIBE) described_.push_back(show.query.get());
+        }
+        break;
+      }
+      case duckdb::TableReferenceType::EMPTY_FROM:
         break;
       default:
-        break;  // joins, subqueries, VALUES, pivots, empty FROM: their children are walked
+        Fail(Status::InvalidArgument("unsupported table reference in query"));
+        break;
     }
   }
 
   void RewriteBaseTable(duckdb::BaseTableRef& ref) {
-    if (ref.catalog_name.empty() && ref.schema_name.empty() && ctes_.count(Lower(ref.table_name)) &&
-        !ref.at_clause) {
-      return;  // a CTE of this query
+    // DuckDB looks a name up among the CTEs only when it has no schema (or the "recurring"
+    // pseudo-schema of USING KEY, which the guard does not allow) and no AT clause matters.
+    if (ref.catalog_name.empty() && ref.schema_name.empty() && !ref.at_clause &&
+        IsCte(ref.table_name)) {
+      return;
     }
     auto view = Resolve(ref.schema_name, ref.table_name, ref.at_clause.get(), ref.catalog_name);
     if (!view) return;
@@ -232,21 +446,36 @@ class Guard {
   }
 
   const ViewForTable& view_for_;
-  std::set<std::string> ctes_;
+  const SqlLimits& limits_;
+  struct Scope {
+    std::set<std::string> ctes;  // lower case
+    std::string binder_alias;
+  };
+  // The CTE names visible at the current point of the walk, innermost scope last.
+  std::vector<Scope> scopes_;
   std::map<std::string, std::string> views_;
+  std::vector<QueryNode*> described_;
+  int depth_ = 0;
+  int in_copies_ = 0;  // > 0 while walking cte_map copies, which DuckDB does not bind
+  int64_t expressions_ = 0;
   Status status_;
 };
 
 }  // namespace
 
-Result<duckdb::unique_ptr<duckdb::SQLStatement>> GuardStatement(duckdb::Connection& con,
-                                                                const std::string& sql,
-                                                                const ViewForTable& view_for) {
+Result<GuardedStatement> GuardStatement(duckdb::Connection& con, const std::string& sql,
+                                        const ViewForTable& view_for, const SqlLimits& limits) {
+  ST_RETURN_IF_ERROR(CheckSqlText(sql, limits));
   duckdb::vector<duckdb::unique_ptr<duckdb::SQLStatement>> statements;
   try {
     statements = con.ExtractStatements(sql);
   } catch (const std::exception& e) {
     duckdb::ErrorData error(e);
+    // DuckDB's transformer stops at its own depth (max_expression_depth, 1000) and suggests a
+    // SET that users cannot run: say which of ours applies instead.
+    if (error.RawMessage().find("Max expression depth limit") != std::string::npos) {
+      return TooDeep("expressions", limits);
+    }
     return FromDuckError(error);
   }
   if (statements.size() != 1) {
@@ -263,9 +492,16 @@ Result<duckdb::unique_ptr<duckdb::SQLStatement>> GuardStatement(duckdb::Connecti
                     "SUMMARIZE); this is a {} statement",
                     duckdb::StatementTypeToString(st->type)));
   }
-  Guard guard(view_for);
-  ST_RETURN_IF_ERROR(guard.WalkNode(*st->Cast<duckdb::SelectStatement>().node));
-  return std::move(statements[0]);
+  Guard guard(view_for, limits);
+  ST_RETURN_IF_ERROR(guard.Run(*st->Cast<duckdb::SelectStatement>().node));
+  GuardedStatement out;
+  for (QueryNode* node : guard.described()) {
+    auto select = duckdb::make_uniq<duckdb::SelectStatement>();
+    select->node = node->Copy();
+    out.described.push_back(std::move(select));
+  }
+  out.statement = std::move(statements[0]);
+  return out;
 }
 
 }  // namespace supertable

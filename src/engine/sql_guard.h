@@ -3,7 +3,12 @@
 // refuses every table function outside a short list of pure generators, and rewrites each table
 // the query names (`table`, `super.table`, with an optional `AT (VERSION => n)` or
 // `AT (TIMESTAMP => '...')`) to the private view the engine builds for it, so no other name in
-// DuckDB's catalog (and no file path) can be reached. Only src/engine/ includes this header.
+// DuckDB's catalog (and no file path) can be reached. Names resolve by SQL's scoping rules: a
+// CTE hides a table only inside the query that defines it (and that query's subqueries), after
+// its definition, and inside itself only when it is recursive. Before DuckDB binds anything it
+// also enforces SqlLimits. It is the first of the sandbox's layers, not the only one: the plan
+// check (plan_check.h) refuses whatever the guard lets through that is not a pinned file.
+// Only src/engine/ includes this header.
 #pragma once
 
 #include <functional>
@@ -15,16 +20,22 @@
 
 #include "common/status.h"
 #include "engine/engine.h"
+#include "engine/sql_limits.h"
 
 namespace supertable {
 
 // Called once per distinct table reference; returns the name of the view that stands for it.
 using ViewForTable = std::function<Result<std::string>(const TableName& name)>;
 
-// Parses `sql`, checks it, and rewrites its table references through `view_for`. On success
-// the returned statement is ready for Connection::PendingQuery.
-Result<duckdb::unique_ptr<duckdb::SQLStatement>> GuardStatement(duckdb::Connection& con,
-                                                                const std::string& sql,
-                                                                const ViewForTable& view_for);
+struct GuardedStatement {
+  duckdb::unique_ptr<duckdb::SQLStatement> statement;  // ready for Connection::PendingQuery
+  // The queries of DESCRIBE SELECT ... in it: DuckDB binds them but never plans them, so the
+  // sandbox plans each separately for the plan check to see what they reach.
+  std::vector<duckdb::unique_ptr<duckdb::SQLStatement>> described;
+};
+
+// Parses `sql`, checks it, and rewrites its table references through `view_for`.
+Result<GuardedStatement> GuardStatement(duckdb::Connection& con, const std::string& sql,
+                                        const ViewForTable& view_for, const SqlLimits& limits);
 
 }  // namespace supertable

@@ -5,6 +5,38 @@ namespace supertable {
 
 using nlohmann::json;
 
+json EngineOptionsToJson(const EngineOptions& o) {
+  return {{"threads", o.threads},
+          {"memory_limit", o.memory_limit},
+          {"temp_directory", o.temp_directory},
+          {"readable_directories", o.readable_directories},
+          {"sql_limits",
+           {{"max_bytes", o.sql_limits.max_bytes},
+            {"max_expressions", o.sql_limits.max_expressions},
+            {"max_depth", o.sql_limits.max_depth}}},
+          {"storage_type", o.storage_type},
+          {"home", o.home},
+          {"cache_max_bytes", o.cache_max_bytes},
+          {"kill_grace_ms", o.kill_grace_ms}};
+}
+
+EngineOptions EngineOptionsFromJson(const json& j) {
+  EngineOptions o;
+  o.threads = j.at("threads").get<int>();
+  o.memory_limit = j.at("memory_limit").get<std::string>();
+  o.temp_directory = j.at("temp_directory").get<std::string>();
+  o.readable_directories = j.at("readable_directories").get<std::vector<std::string>>();
+  const json& l = j.at("sql_limits");
+  o.sql_limits.max_bytes = l.at("max_bytes").get<int64_t>();
+  o.sql_limits.max_expressions = l.at("max_expressions").get<int64_t>();
+  o.sql_limits.max_depth = l.at("max_depth").get<int>();
+  o.storage_type = j.at("storage_type").get<std::string>();
+  o.home = j.at("home").get<std::string>();
+  o.cache_max_bytes = j.at("cache_max_bytes").get<int64_t>();
+  o.kill_grace_ms = j.at("kill_grace_ms").get<int64_t>();
+  return o;
+}
+
 json StatusToJson(const Status& s) {
   return {{"code", static_cast<int>(s.code())}, {"message", s.message()}};
 }

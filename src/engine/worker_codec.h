@@ -12,6 +12,11 @@
 
 namespace supertable {
 
+// What a worker needs of its server's EngineOptions (not the cache pointer, nor the worker
+// command, nor the pool's limits: the worker makes its own cache and runs one request at a time).
+nlohmann::json EngineOptionsToJson(const EngineOptions& o);
+EngineOptions EngineOptionsFromJson(const nlohmann::json& j);
+
 nlohmann::json StatusToJson(const Status& s);
 Status StatusFromJson(const nlohmann::json& j);
 

@@ -61,7 +61,11 @@ Result<std::unique_ptr<Warehouse>> Warehouse::Open(const Config& config) {
   eo.threads = config.duckdb_threads;
   eo.memory_limit = config.duckdb_memory_limit;
   eo.temp_directory = config.home + "/tmp";
-  eo.readable_directories = {store->ReadRoot()};
+  // Only this organization's objects (keys are org/super/table/..., docs/STORAGE_FORMAT.md);
+  // the plan check narrows each query further, to the files it pinned.
+  eo.readable_directories = {store->ReadRoot() + config.organization + "/"};
+  eo.sql_limits = {config.max_sql_bytes, config.max_sql_expressions,
+                   static_cast<int>(config.max_sql_depth)};
   eo.max_concurrent_queries = config.max_concurrent_queries;
   eo.max_queued_queries = config.query_queue;
   eo.worker_command = DefaultEngineWorkerCommand();

@@ -5,11 +5,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <functional>
 #include <mutex>
 
 #include <fmt/format.h>
 
 #include "common/ids.h"
+#include "common/text.h"
 #include "common/version.h"
 #include "engine/sql_text.h"
 #include "mcp/middleware.h"
@@ -699,6 +702,45 @@ std::vector<std::string> Prefixed(const std::vector<std::string>& names,
 
 }  // namespace
 
+// The server's directories as MCP callers may see them: not at all. No MCP caller is an
+// administrator yet (the local CLI user is, and sees paths), and an absolute path tells a
+// caller where every organization's data lies.
+std::vector<PathLabel> ServerPaths(Warehouse& w) {
+  const std::string& home = w.config().home;
+  std::vector<PathLabel> out;
+  auto add = [&](std::string path, const std::string& label) {
+    while (path.size() > 1 && path.back() == '/') path.pop_back();
+    if (path.empty() || path[0] != '/') return;  // remote stores have no local path
+    out.push_back({path, label});
+    std::error_code ec;
+    std::string canonical = std::filesystem::weakly_canonical(path, ec).string();
+    if (!ec && canonical != path) out.push_back({canonical, label});
+  };
+  add(w.store().ReadRoot(), "<data>");
+  add(w.store().StagingDir(), "<staging>");
+  add(home + "/tmp", "<tmp>");
+  add(home + "/cache", "<cache>");
+  add(home, "<home>");
+  return out;
+}
+
+// Scrubs every string of a tool's result, errors, plans and `info` included.
+mcp::Middleware PathScrubMiddleware(std::vector<PathLabel> paths) {
+  return [paths = std::move(paths)](const Tool& tool, ToolContext& ctx, const mcp::ToolCall& next) {
+    ToolResult r = next(tool, ctx);
+    std::function<void(json&)> scrub = [&](json& j) {
+      if (j.is_string()) {
+        j = ScrubPaths(j.get<std::string>(), paths);
+      } else if (j.is_structured()) {
+        for (auto& child : j) scrub(child);
+      }
+    };
+    scrub(r.structured);
+    scrub(r.content);
+    return r;
+  };
+}
+
 std::unique_ptr<mcp::Server> MakeWarehouseMcpServer(Warehouse& w, const McpToolOptions& options) {
   auto server = std::make_unique<mcp::Server>(
       mcp::ServerInfo{"supertable", "SuperTable", kVersion,
@@ -709,6 +751,7 @@ std::unique_ptr<mcp::Server> MakeWarehouseMcpServer(Warehouse& w, const McpToolO
                       "DuckDB SQL query per call, tables named as 'table' or 'super.table'. Prefer "
                       "aggregates and LIMIT; results "
                       "are capped and say when they were truncated."});
+  server->Use(PathScrubMiddleware(ServerPaths(w)));  // outermost: it also sees errors' messages
   server->Use(mcp::ErrorMiddleware());
   server->Use(mcp::LoggingMiddleware());
   server->Use(mcp::SizeGuardMiddleware(options.max_response_tokens));

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "storage/http_client.h"
 #include "storage/object_cache.h"
@@ -468,6 +469,56 @@ TEST_P(RemoteWarehouse, IngestQueryUpsertCompactGcThroughTheCli) {
       RunCli({"query", "demo", "SELECT count(*) FROM flights", "--format", "csv"}, other.path());
   ASSERT_EQ(q2.exit_code, 0) << q2.err;
   EXPECT_NE(q2.out.find("40000"), std::string::npos);
+}
+
+// With a remote store every organization's objects are in one bucket: a query may open only
+// its own organization's keys, whatever SQL reaches DuckDB (here a policy's row filter, which
+// the guard never sees).
+TEST_P(RemoteWarehouse, QueriesOpenOnlyTheirOrganizationsObjects) {
+  StorageServer server(GetParam() == Backend::kS3 ? StorageServer::Kind::kS3
+                                                  : StorageServer::Kind::kAzure);
+  ScopedEnv env(server.Settings("orgs"));
+  TempDir home, inputs;
+  const std::string csv = WriteRandomCsv(inputs, "rows.csv", 100, 0);
+  ASSERT_EQ(RunCli({"--org", "victim", "ingest", "vs", "t", csv}, home.path()).exit_code, 0);
+  ASSERT_EQ(RunCli({"ingest", "s", "t", csv}, home.path()).exit_code, 0);
+  auto open = [&](const std::string& org) {
+    auto c = Config::FromEnvironment();
+    EXPECT_TRUE(c.ok());
+    c->home = home.path();
+    c->organization = org;
+    EXPECT_TRUE(c->Finish().ok());
+    auto w = Warehouse::Open(*c);
+    EXPECT_TRUE(w.ok()) << w.status().message();
+    return std::move(*w);
+  };
+  auto victim = open("victim");
+  auto w = open("default");
+  std::string key = victim->LoadSnapshot(victim->Ref("vs", "t"))->files[0].key;
+  ASSERT_EQ(key.rfind("victim/", 0), 0u) << key;
+  for (const std::string& path : {victim->ReadPath(key), w->ReadPath("default/../" + key)}) {
+    AccessPolicy p;
+    p.table_policies["s.t"] =
+        TablePolicy{std::nullopt, "EXISTS (SELECT * FROM read_parquet('" + path + "'))"};
+    QueryRequest req{"s", "SELECT count(*) FROM t"};
+    req.policy = &p;
+    struct NullSink : ResultSink {
+      void Begin(const std::vector<Column>&) override {}
+      void Row(const std::vector<nlohmann::json>&) override {}
+      void End(bool) override {}
+    } sink;
+    auto r = w->Query(req, sink);
+    EXPECT_FALSE(r.ok()) << "read " << path;
+    if (!r.ok()) std::cerr << path << ": " << r.status().message() << "\n";
+  }
+  struct CountSink : ResultSink {
+    int rows = 0;
+    void Begin(const std::vector<Column>&) override {}
+    void Row(const std::vector<nlohmann::json>&) override { ++rows; }
+    void End(bool) override {}
+  } own;
+  ASSERT_TRUE(w->Query({"s", "SELECT count(*) FROM t"}, own).ok());
+  EXPECT_EQ(own.rows, 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(RemoteStores, RemoteWarehouse,

@@ -9,7 +9,10 @@
 #include <nlohmann/json.hpp>
 
 #include "common/ids.h"
+#include "engine/query_sandbox.h"
+#include "mcp/server.h"
 #include "support/test_support.h"
+#include "tools/warehouse_tools.h"
 
 namespace supertable {
 
@@ -32,6 +35,86 @@ class CollectSink : public ResultSink {
 };
 
 const char* kMarker = "/tmp/supertable-sandbox-escape";
+
+// Ways to reach a catalog name, a setting or a file through name scoping (a CTE defined in one
+// place hiding a table name in another), catalog views, table functions and paths; each in
+// plain form and under EXPLAIN. `data` is the data root, `file` a data file's key under it.
+std::vector<std::string> EscapeAttempts(const std::string& data, const std::string& file) {
+  std::string glob = data + "/*/*/*/data/*.parquet";
+  std::string path = data + "/" + file;
+  std::vector<std::string> plain = {
+      // The reported reproductions: a CTE in a scalar subquery hid the name of the outer FROM.
+      "SELECT (WITH \"" + glob + "\" AS (SELECT 1) SELECT 1) x, * FROM '" + glob + "'",
+      "SELECT (WITH pg_settings AS (SELECT 1) SELECT 1) x, name, setting FROM pg_settings",
+      // The same CTE placed in WHERE, IN, another CTE, a lateral join, a set operation branch,
+      // a join condition, ORDER BY, HAVING, a derived table, a recursive CTE.
+      "SELECT name FROM pg_settings WHERE EXISTS (WITH pg_settings AS (SELECT 1) SELECT 1)",
+      "SELECT name FROM pg_settings WHERE 1 IN (WITH pg_settings AS (SELECT 1 a) SELECT a FROM "
+      "pg_settings)",
+      "WITH a AS (WITH pg_settings AS (SELECT 1) SELECT 1) SELECT name FROM pg_settings, a",
+      "WITH a AS (SELECT * FROM duckdb_views), duckdb_views AS (SELECT 1) SELECT * FROM a",
+      "SELECT * FROM pg_settings, LATERAL (WITH pg_settings AS (SELECT 1 a) SELECT a FROM "
+      "pg_settings) l",
+      "SELECT name FROM pg_settings UNION ALL (WITH pg_settings AS (SELECT 'x' n) SELECT n FROM "
+      "pg_settings)",
+      "(WITH pg_settings AS (SELECT 'x' n) SELECT n FROM pg_settings) UNION ALL SELECT name FROM "
+      "pg_settings",
+      "SELECT s.name FROM pg_settings s JOIN orders o ON (WITH pg_settings AS (SELECT 1) SELECT "
+      "true)",
+      "SELECT name FROM pg_settings ORDER BY (WITH pg_settings AS (SELECT 1) SELECT 1)",
+      "SELECT count(*) FROM pg_settings HAVING (WITH pg_settings AS (SELECT 1) SELECT true)",
+      "SELECT * FROM (WITH pg_settings AS (SELECT 1) SELECT 1) d, pg_settings",
+      "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 2) SELECT * FROM "
+      "r, (SELECT (WITH RECURSIVE duckdb_settings AS (SELECT 1) SELECT 1)) x, duckdb_settings",
+      "SELECT * FROM '" + path + "', (SELECT (WITH \"" + path + "\" AS (SELECT 1) SELECT 1))",
+      // Quoting and case: DuckDB matches CTE names case-insensitively, quoted or not.
+      "SELECT (WITH \"PG_SETTINGS\" AS (SELECT 1) SELECT 1), name FROM pg_settings",
+      "SELECT (WITH Pg_Settings AS (SELECT 1) SELECT 1), name FROM \"pg_settings\"",
+      // A subquery aliased like the CTE it reads: DuckDB's binder skips the CTE there and looks
+      // further out (1.4.4 then finds it); the guard takes the name for a table.
+      "WITH pg_settings AS (SELECT 1 AS name) SELECT * FROM (SELECT * FROM pg_settings) "
+      "pg_settings",
+      "SELECT * FROM (WITH duckdb_views AS (SELECT 1) SELECT * FROM duckdb_views) duckdb_views",
+      // A CTE's own body, non-recursive, does not see its name.
+      "WITH pg_settings AS (SELECT * FROM pg_settings) SELECT * FROM pg_settings",
+      // Qualified catalog names, catalog functions, file functions and paths.
+      "SELECT * FROM main.pg_settings",
+      "SELECT * FROM pg_catalog.pg_settings",
+      "SELECT * FROM information_schema.tables",
+      "SELECT * FROM information_schema.columns",
+      "SELECT * FROM duckdb_settings()",
+      "SELECT * FROM duckdb_views()",
+      "SELECT * FROM glob('" + glob + "')",
+      "SELECT * FROM read_text('" + path + "')",
+      "SELECT * FROM read_parquet('" + glob + "')",
+      "SELECT * FROM '" + glob + "'",
+      "SELECT * FROM '" + path + "'",
+      "SELECT * FROM 'orders.csv'",
+      "SELECT * FROM '/etc/passwd.csv'",
+      "SELECT * FROM 'x.json'",
+      "PIVOT pg_settings ON name USING first(setting)",
+      "SELECT * FROM (PIVOT pg_settings ON name IN ('threads') USING first(setting))",
+      "UNPIVOT pg_settings ON name, setting INTO NAME k VALUE v",
+      "SELECT * FROM orders PIVOT (sum(amount) FOR customer IN (SELECT name FROM pg_settings))",
+      "DESCRIBE '" + path + "'",
+      "DESCRIBE SELECT * FROM '" + path + "'",
+      "SUMMARIZE '" + path + "'",
+      "SUMMARIZE SELECT * FROM pg_settings",
+      "DESCRIBE pg_settings",
+      "SELECT * FROM (DESCRIBE pg_settings)",
+      "SELECT * FROM unnest((SELECT list(name) FROM pg_settings))",
+      "SELECT * FROM range((SELECT count(*) FROM duckdb_settings()))",
+      // Catalog macros that expand into catalog table functions.
+      "SELECT pg_get_viewdef(0)",
+      "SELECT * FROM orders WHERE pg_get_viewdef(0) IS NULL",
+      // Functions that take a type string read it; they must not become a way in either.
+      "SELECT from_json('[1]', (SELECT '[\"INTEGER\"]'))",
+  };
+  std::vector<std::string> all = plain;
+  for (const auto& sql : plain) all.push_back("EXPLAIN " + sql);
+  for (const auto& sql : plain) all.push_back("EXPLAIN ANALYZE " + sql);
+  return all;
+}
 
 }  // namespace
 
@@ -56,7 +139,7 @@ class QueryEngine : public WarehouseTest {
 TEST_F(QueryEngine, HostileQueriesAreRefused) {
   std::string data = MakeConfig().home + "/data";
   std::string orders_file = wh_->LoadSnapshot(wh_->Ref("s", "orders"))->files[0].key;
-  const std::vector<std::string> hostile = {
+  std::vector<std::string> hostile = {
       // Reading files outside the tables, several ways.
       "SELECT * FROM read_csv('/etc/passwd')",
       "SELECT * FROM read_csv_auto('/etc/passwd')",
@@ -125,7 +208,8 @@ TEST_F(QueryEngine, HostileQueriesAreRefused) {
       "SELECT current_setting('allowed_directories')",
       "SELECT getvariable('x')",
   };
-  ASSERT_GE(hostile.size(), 40u);
+  for (const auto& sql : EscapeAttempts(data, orders_file)) hostile.push_back(sql);
+  ASSERT_GE(hostile.size(), 200u);
   for (const auto& sql : hostile) {
     Status s = Fails(sql);
     EXPECT_FALSE(s.ok()) << "accepted: " << sql;
@@ -149,10 +233,255 @@ TEST_F(QueryEngine, HostileQueriesAreRefused) {
             std::string::npos);
 }
 
+TEST_F(QueryEngine, CtesFollowSqlScoping) {
+  // A CTE that shadows a real table name is read, not the table.
+  EXPECT_EQ(RowsText("WITH orders AS (SELECT 42 AS id) SELECT id FROM orders"), "42");
+  // Its own body reads the table it shadows.
+  EXPECT_EQ(
+      RowsText(
+          "WITH orders AS (SELECT * FROM orders WHERE amount > 6) SELECT count(*) FROM orders"),
+      "2");
+  // A later CTE sees an earlier one; an inner WITH hides an outer name only inside.
+  EXPECT_EQ(RowsText("WITH a AS (SELECT 1 AS x), b AS (SELECT x + 1 AS x FROM a) SELECT x FROM b"),
+            "2");
+  EXPECT_EQ(RowsText("SELECT (WITH orders AS (SELECT 7 AS id) SELECT max(id) FROM orders), "
+                     "count(*) FROM orders"),
+            "7,3");
+  EXPECT_EQ(RowsText("WITH c AS (SELECT 1 AS x) SELECT (SELECT x FROM c), (SELECT count(*) FROM "
+                     "(SELECT * FROM c) d)"),
+            "1,1");
+  // Outer CTEs are visible in subqueries, lateral joins, set operations and join conditions.
+  EXPECT_EQ(RowsText("WITH big AS (SELECT id FROM orders WHERE amount > 6) SELECT count(*) FROM "
+                     "orders WHERE id IN (SELECT id FROM big)"),
+            "2");
+  EXPECT_EQ(RowsText("WITH big AS (SELECT id FROM orders WHERE amount > 6) SELECT o.id, l.n FROM "
+                     "orders o, LATERAL (SELECT count(*) n FROM big WHERE big.id <= o.id) l "
+                     "ORDER BY 1"),
+            "1,1|2,2|3,2");
+  EXPECT_EQ(
+      RowsText("WITH a AS (SELECT 1 x) SELECT x FROM a UNION ALL SELECT x + 1 FROM a ORDER BY "
+               "1"),
+      "1|2");
+  // Quoted and unquoted, any case: one name.
+  EXPECT_EQ(RowsText("WITH \"Orders\" AS (SELECT 5 AS id) SELECT id FROM ORDERS"), "5");
+  // Recursive CTEs see themselves.
+  EXPECT_EQ(RowsText("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 4) "
+                     "SELECT sum(n) FROM r"),
+            "10");
+  // A CTE of one query is not visible in another branch: this `orders` is the table.
+  EXPECT_EQ(RowsText("SELECT count(*) FROM orders WHERE EXISTS (WITH orders AS (SELECT 1) SELECT "
+                     "1)"),
+            "3");
+  // Time travel and schema qualification always name the table, even under a CTE's name.
+  EXPECT_EQ(RowsText("WITH orders AS (SELECT 1) SELECT count(*) FROM s.orders"), "3");
+  EXPECT_EQ(RowsText("WITH orders AS (SELECT 1) SELECT count(*) FROM orders AT (VERSION => 1)"),
+            "3");
+  EXPECT_EQ(RowsText("SELECT * FROM (PIVOT orders ON customer IN ('ann', 'bob') USING "
+                     "sum(amount) GROUP BY id) ORDER BY id"),
+            "1,10.5,NULL|2,NULL,20.0|3,5.0,NULL");
+}
+
+// The plan check stands on its own: SQL that the guard never sees (here a policy's row filter,
+// which goes into the view as it is) still reaches nothing but the pinned files.
+TEST_F(QueryEngine, PlanCheckRefusesWhatTheGuardDidNotSee) {
+  std::string data = MakeConfig().home + "/data";
+  std::string customers_file =
+      data + "/" + wh_->LoadSnapshot(wh_->Ref("s", "customers"))->files[0].key;
+  // Each with the layer that refuses it: paths outside the organization fail when the view is
+  // made (DuckDB's allowed_directories), a path in FROM is no file (no replacement scans), and
+  // everything else is the plan check's.
+  const std::string plan_check = "not one of the warehouse's tables";
+  const std::vector<std::pair<std::string, std::string>> filters = {
+      {"(SELECT count(*) FROM pg_settings) > 0", plan_check},
+      {"EXISTS (SELECT * FROM duckdb_settings())", plan_check},
+      {"EXISTS (SELECT * FROM duckdb_views)", plan_check},
+      {"EXISTS (SELECT * FROM information_schema.tables)", plan_check},
+      {"EXISTS (SELECT * FROM glob('/etc/*'))", "disabled by configuration"},
+      {"EXISTS (SELECT * FROM read_text('/etc/hostname'))", "disabled by configuration"},
+      // A file of the warehouse, but not of this query's pinned snapshots.
+      {"EXISTS (SELECT * FROM read_parquet('" + customers_file + "'))", plan_check},
+      {"EXISTS (SELECT * FROM read_text('" + customers_file + "'))", plan_check},
+      {"EXISTS (SELECT * FROM '" + customers_file + "')", "does not exist"},
+  };
+  for (const auto& [filter, layer] : filters) {
+    AccessPolicy p;
+    p.table_policies["s.orders"] = TablePolicy{std::nullopt, filter};
+    QueryRequest req{"s", "SELECT count(*) FROM orders"};
+    req.policy = &p;
+    CollectSink sink;
+    auto r = wh_->Query(req, sink);
+    ASSERT_FALSE(r.ok()) << "accepted: " << filter;
+    EXPECT_NE(r.status().message().find(layer), std::string::npos)
+        << filter << ": " << r.status().message();
+  }
+  // The check allows the files both tables pinned, in one query.
+  EXPECT_EQ(RowsText("SELECT count(*) FROM orders o JOIN customers c ON o.customer = c.name"), "3");
+}
+
+TEST_F(QueryEngine, ReplacementScansAreGoneFromTheQueryInstance) {
+  // The guard would refuse the path before DuckDB saw it; the instance is asked directly.
+  std::string data = MakeConfig().home + "/data/";
+  std::string file = data + wh_->LoadSnapshot(wh_->Ref("s", "orders"))->files[0].key;
+  EngineOptions eo;
+  eo.readable_directories = {data};
+  auto sandbox = QuerySandbox::Open(eo);
+  ASSERT_TRUE(sandbox.ok()) << sandbox.status().message();
+  EXPECT_TRUE((*sandbox)->VerifyLockdown(file).ok());
+  EXPECT_TRUE((*sandbox)->VerifyLockdown(data + "x.csv").ok());
+  EXPECT_TRUE((*sandbox)->VerifyLockdown(data + "x.json").ok());
+  // And through the warehouse: a table name that is not valid, not the file's rows.
+  Status s = Fails("SELECT * FROM '" + file + "'");
+  EXPECT_NE(s.message().find("table name"), std::string::npos) << s.message();
+}
+
+TEST_F(QueryEngine, LimitsRefuseBeforeDuckDbBinds) {
+  auto message = [&](const std::string& sql) { return Fails(sql).message(); };
+  auto has = [](const std::string& m, const std::string& part) {
+    return m.find(part) != std::string::npos;
+  };
+  // Each of these crashed DuckDB (stack overflow or SIGFPE) or would at a larger size.
+  std::string deep_type =
+      "[" + std::string(10000, '[') + "\"INTEGER\"" + std::string(10000, ']') + "]";
+  EXPECT_TRUE(
+      has(message("SELECT from_json('[]', '" + deep_type + "')"), "SUPERTABLE_MAX_SQL_DEPTH"));
+  EXPECT_TRUE(
+      has(message("SELECT from_json('[]', (SELECT '[\"INTEGER\"]'))"), "must be a string literal"));
+  std::string arrays;
+  for (int i = 0; i < 10000; ++i) arrays += "[]";
+  EXPECT_TRUE(has(message("SELECT NULL::INTEGER" + arrays), "SUPERTABLE_MAX_SQL_DEPTH"));
+  std::string structs = "INTEGER";
+  for (int i = 0; i < 300; ++i) structs = "STRUCT(a " + structs + ")";
+  EXPECT_TRUE(has(message("SELECT NULL::" + structs), "SUPERTABLE_MAX_SQL_DEPTH"));
+  std::string maps = "INTEGER";
+  for (int i = 0; i < 300; ++i) maps = "MAP(VARCHAR, " + maps + ")";
+  EXPECT_TRUE(has(message("SELECT NULL::" + maps), "SUPERTABLE_MAX_SQL_DEPTH"));
+  EXPECT_TRUE(has(message("SELECT " + std::string(100000, '(') + "1" + std::string(100000, ')')),
+                  "SUPERTABLE_MAX_SQL_DEPTH"));
+  std::string subqueries = "1";
+  for (int i = 0; i < 100000; ++i) subqueries = "(SELECT " + subqueries;
+  subqueries += std::string(100000, ')');
+  EXPECT_TRUE(has(message("SELECT " + subqueries), "SUPERTABLE_MAX_SQL_DEPTH"));
+  // Deep without parentheses: a long chain of operators or NOTs, under and over the 1000 levels
+  // where DuckDB's transformer stops by itself.
+  for (int n : {300, 5000}) {
+    std::string chain = "1";
+    for (int i = 0; i < n; ++i) chain += " + 1";
+    EXPECT_TRUE(has(message("SELECT " + chain), "SUPERTABLE_MAX_SQL_DEPTH")) << n;
+    std::string nots;
+    for (int i = 0; i < n; ++i) nots += "NOT ";
+    EXPECT_TRUE(has(message("SELECT " + nots + "true"), "SUPERTABLE_MAX_SQL_DEPTH")) << n;
+  }
+  // Wide: the hash aggregate's SIGFPE, and sheer size.
+  std::string wide = "SELECT k";
+  for (int i = 0; i < 4000; ++i) wide += ", corr(a, " + std::to_string(i) + ")";
+  wide += " FROM (SELECT 1 k, 1.0 a) GROUP BY k";
+  EXPECT_TRUE(has(message(wide), "SUPERTABLE_MAX_SQL_EXPRESSIONS"));
+  EXPECT_TRUE(
+      has(message("SELECT '" + std::string(2 << 20, 'x') + "'"), "SUPERTABLE_MAX_SQL_BYTES"));
+  // The same through validate and explain shapes.
+  EXPECT_TRUE(has(message("EXPLAIN SELECT from_json('[]', '" + deep_type + "')"),
+                  "SUPERTABLE_MAX_SQL_DEPTH"));
+  // Ordinary queries are far inside the limits, and the engine still answers.
+  std::string moderate = "SELECT k";
+  for (int i = 0; i < 200; ++i) moderate += ", corr(a, " + std::to_string(i) + ")";
+  moderate += " FROM (SELECT 1 k, 1.0 a) GROUP BY k";
+  EXPECT_EQ(Rows(moderate).size(), 1u);
+  EXPECT_EQ(RowsText("SELECT from_json('[1, 2]', '[\"INTEGER\"]')"), "[1,2]");
+  EXPECT_EQ(RowsText("SELECT count(*) FROM orders"), "3");
+}
+
 TEST_F(QueryEngine, UnknownColumnsSuggestFromTheCandidatesOnly) {
   // Regression: quotes elsewhere in DuckDB's message were read as candidate names.
   EXPECT_EQ(Fails("SELECT count(\"custmer\") FROM orders").message(),
             "unknown column 'custmer'; did you mean 'customer'?");
+}
+
+// Two organizations share one home (and so one data root): the second may not read the
+// first's files or learn about them by any of the ways in.
+TEST_F(QueryEngine, OrganizationsCannotReadEachOther) {
+  Config vc = MakeConfig();
+  vc.organization = "victim";
+  auto victim = Warehouse::Open(vc);
+  ASSERT_TRUE(victim.ok()) << victim.status().message();
+  std::string input = dir_->Write("victim.csv", "id,secret\n1,victim-secret-value\n");
+  WriteRequest req;
+  req.input_path = input;
+  ASSERT_TRUE((*victim)->Write((*victim)->Ref("vs", "orders"), req).ok());
+  std::string data = vc.home + "/data";
+  std::string victim_file = (*victim)->LoadSnapshot((*victim)->Ref("vs", "orders"))->files[0].key;
+  ASSERT_EQ(victim_file.rfind("victim/", 0), 0u) << victim_file;
+  std::vector<std::string> attempts = EscapeAttempts(data, victim_file);
+  for (const std::string& glob :
+       {data + "/victim/*/*/data/*.parquet", data + "/victim/" + victim_file.substr(7)}) {
+    attempts.push_back("SELECT (WITH \"" + glob + "\" AS (SELECT 1) SELECT 1) x, * FROM '" + glob +
+                       "'");
+    attempts.push_back("SELECT * FROM read_parquet('" + glob + "')");
+    attempts.push_back("SELECT * FROM vs.orders");
+    attempts.push_back("SELECT * FROM victim.vs.orders");
+  }
+  for (const auto& sql : attempts) {
+    CollectSink sink;
+    auto r = wh_->Query({"s", sql}, sink);
+    EXPECT_FALSE(r.ok()) << "accepted: " << sql;
+    for (const auto& row : sink.rows)
+      for (const auto& cell : row)
+        EXPECT_EQ(cell.dump().find("victim-secret"), std::string::npos) << sql;
+  }
+  // The victim's own queries work.
+  CollectSink own;
+  ASSERT_TRUE((*victim)->Query({"vs", "SELECT secret FROM orders"}, own).ok());
+  ASSERT_EQ(own.rows.size(), 1u);
+  EXPECT_EQ(own.rows[0][0], "victim-secret-value");
+}
+
+TEST_F(QueryEngine, McpCallersSeeNoServerPaths) {
+  auto server = MakeWarehouseMcpServer(*wh_, McpToolOptions{});
+  mcp::Session session([](const nlohmann::json&, const nlohmann::json&) {});
+  auto request = [&](const std::string& method, nlohmann::json params) {
+    mcp::Message m;
+    m.id = 1;
+    m.method = method;
+    m.params = std::move(params);
+    return *server->Handle(session, m);
+  };
+  request("initialize",
+          {{"protocolVersion", "2025-11-25"}, {"capabilities", nlohmann::json::object()}});
+  mcp::Message note;
+  note.kind = mcp::Message::Kind::kNotification;
+  note.method = "notifications/initialized";
+  server->Handle(session, note);
+  const std::string home = MakeConfig().home;
+  std::string file = home + "/data/" + wh_->LoadSnapshot(wh_->Ref("s", "orders"))->files[0].key;
+  auto call = [&](const std::string& tool, nlohmann::json args) {
+    return request("tools/call", {{"name", tool}, {"arguments", std::move(args)}}).dump();
+  };
+  std::vector<std::string> answers = {
+      call("info", nlohmann::json::object()),
+      call("query_sql", {{"super", "s"}, {"sql", "SELECT * FROM read_parquet('" + file + "')"}}),
+      call("query_sql", {{"super", "s"}, {"sql", "SELECT * FROM '" + file + "'"}}),
+      call("query_sql", {{"super", "s"}, {"sql", "EXPLAIN SELECT * FROM orders"}}),
+      call("explain_sql", {{"super", "s"}, {"sql", "SELECT * FROM orders"}}),
+      call("validate_sql", {{"super", "s"}, {"sql", "SELECT * FROM '" + file + "'"}}),
+      call("query_sql", {{"super", "s"},
+                         {"sql",
+                          "SELECT (WITH pg_settings AS (SELECT 1) SELECT 1) x, name, "
+                          "setting FROM pg_settings"}}),
+      call("validate_sql",
+           {{"super", "s"},
+            {"sql",
+             "SELECT (WITH pg_settings AS (SELECT 1) SELECT 1) x, name, setting FROM "
+             "pg_settings"}}),
+      call("explain_sql", {{"super", "s"},
+                           {"sql", "SELECT (WITH \"" + file +
+                                       "\" AS (SELECT 1) SELECT 1) x, * "
+                                       "FROM '" +
+                                       file + "'"}}),
+  };
+  for (const auto& a : answers) {
+    EXPECT_EQ(a.find(home), std::string::npos) << a;
+    EXPECT_EQ(a.find("\"valid\":true"), std::string::npos) << a;
+  }
+  EXPECT_NE(answers[0].find("<data>"), std::string::npos) << answers[0];
 }
 
 TEST_F(QueryEngine, RunawayQueriesAreStoppedByTheTimeout) {

@@ -47,6 +47,31 @@ TEST(WorkerCodec, WriteSpecRoundTrip) {
   EXPECT_EQ(back.limits.max_record_bytes, 16);
 }
 
+TEST(WorkerCodec, EngineOptionsRoundTrip) {
+  EngineOptions o;
+  o.threads = 3;
+  o.memory_limit = "1GB";
+  o.temp_directory = "/t";
+  o.readable_directories = {"/d/org/", "supertable-object://org/"};
+  o.sql_limits = {100, 200, 30};
+  o.storage_type = "S3";
+  o.home = "/h";
+  o.cache_max_bytes = 4;
+  o.kill_grace_ms = 5;
+  EngineOptions b = EngineOptionsFromJson(EngineOptionsToJson(o));
+  EXPECT_EQ(b.threads, 3);
+  EXPECT_EQ(b.memory_limit, "1GB");
+  EXPECT_EQ(b.temp_directory, "/t");
+  EXPECT_EQ(b.readable_directories, o.readable_directories);
+  EXPECT_EQ(b.sql_limits.max_bytes, 100);
+  EXPECT_EQ(b.sql_limits.max_expressions, 200);
+  EXPECT_EQ(b.sql_limits.max_depth, 30);
+  EXPECT_EQ(b.storage_type, "S3");
+  EXPECT_EQ(b.home, "/h");
+  EXPECT_EQ(b.cache_max_bytes, 4);
+  EXPECT_EQ(b.kill_grace_ms, 5);
+}
+
 TEST(WorkerCodec, QueryAndResolvedTableRoundTrip) {
   QuerySpec q;
   q.sql = "SELECT 1";
