@@ -9,6 +9,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -47,40 +48,45 @@ void CancelSignalLoop() {
 }
 
 // Rows go to the server in batches of about kBatchBytes, so a large result is a stream of
-// modest messages, and a small one is one message.
+// modest messages. The columns ride with the first batch and the last batch with the query's
+// "done", so a small result costs the server one message to read.
 class ForwardingSink : public ResultSink {
  public:
   explicit ForwardingSink(WorkerChannel& ch) : ch_(ch) {}
-  void Begin(const std::vector<Column>& columns) override {
-    Send({{"t", "begin"}, {"columns", ColumnsToJson(columns)}});
-  }
+  void Begin(const std::vector<Column>& columns) override { columns_ = ColumnsToJson(columns); }
   void Row(const std::vector<json>& cells) override {
     for (const auto& c : cells)
       bytes_ += c.is_string() ? c.get_ref<const std::string&>().size() : 8;
     batch_.push_back(cells);
-    if (bytes_ >= kBatchBytes || batch_.size() >= 4096) Flush();
+    if (bytes_ >= kBatchBytes || batch_.size() >= 4096) {
+      json m = {{"t", "rows"}};
+      Take(m);
+      if (status_.ok()) status_ = ch_.Send(m);
+    }
   }
-  void End(bool truncated) override {
-    Flush();
-    Send({{"t", "end"}, {"truncated", truncated}});
+  void End(bool truncated) override { truncated_ = truncated; }
+  // Moves what the server has not seen yet (columns, rows, the end) into `m`.
+  void Take(json& m) {
+    if (!columns_.is_null()) m["columns"] = std::move(columns_);
+    columns_ = nullptr;
+    if (!batch_.empty()) m["rows"] = std::move(batch_);
+    batch_ = json::array();
+    bytes_ = 0;
+  }
+  void TakeEnd(json& m) {
+    Take(m);
+    if (truncated_) m["truncated"] = *truncated_;
   }
   // The first failure to send: the server is gone, so the rest of the query is moot.
   const Status& status() const { return status_; }
 
  private:
   static constexpr size_t kBatchBytes = 1 << 20;
-  void Flush() {
-    if (batch_.empty()) return;
-    Send({{"t", "rows"}, {"rows", std::move(batch_)}});
-    batch_ = json::array();
-    bytes_ = 0;
-  }
-  void Send(const json& m) {
-    if (status_.ok()) status_ = ch_.Send(m);
-  }
   WorkerChannel& ch_;
+  json columns_;
   json batch_ = json::array();
   size_t bytes_ = 0;
+  std::optional<bool> truncated_;
   Status status_;
 };
 
@@ -202,7 +208,9 @@ class Worker {
     }
     ST_RETURN_IF_ERROR(sink.status());
     ST_RETURN_IF_ERROR(stats.status());
-    return json{{"t", "done"}, {"stats", QueryStatsToJson(*stats)}};
+    json done = {{"t", "done"}, {"stats", QueryStatsToJson(*stats)}};
+    sink.TakeEnd(done);
+    return done;
   }
 
   WorkerChannel ch_;

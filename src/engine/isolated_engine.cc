@@ -368,22 +368,25 @@ Result<json> IsolatedEngine::Exchange(Lease& lease, const json& request, const H
     if (!m.ok()) return broken(m.status());
     try {
       const std::string t = m->at("t").get<std::string>();
+      // Result parts ride on "rows" and on "done" (engine_worker.cc, ForwardingSink).
+      if ((t == "rows" || t == "done") && h.sink) {
+        if (m->contains("columns")) h.sink->Begin(ColumnsFromJson(m->at("columns")));
+        if (m->contains("rows")) {
+          for (auto& r : m->at("rows")) {
+            row.assign(std::make_move_iterator(r.begin()), std::make_move_iterator(r.end()));
+            h.sink->Row(row);
+          }
+        }
+        if (m->contains("truncated")) h.sink->End(m->at("truncated").get<bool>());
+      }
       if (t == "done") return std::move(*m);
       if (t == "error") return StatusFromJson(m->at("status"));
+      if (t == "rows" && h.sink) continue;
       if (t == "resolve" && h.resolve) {
         auto r = (*h.resolve)(TableNameFromJson(m->at("name")));
         json answer = r.ok() ? json{{"t", "resolved"}, {"table", ResolvedTableToJson(*r)}}
                              : json{{"t", "error"}, {"status", StatusToJson(r.status())}};
         if (Status s = ch.Send(answer); !s.ok()) return broken(s);
-      } else if (t == "begin" && h.sink) {
-        h.sink->Begin(ColumnsFromJson(m->at("columns")));
-      } else if (t == "rows" && h.sink) {
-        for (auto& r : m->at("rows")) {
-          row.assign(std::make_move_iterator(r.begin()), std::make_move_iterator(r.end()));
-          h.sink->Row(row);
-        }
-      } else if (t == "end" && h.sink) {
-        h.sink->End(m->at("truncated").get<bool>());
       } else if (t == "progress") {
         // Sent whenever DuckDB reports progress, whether or not the caller asked for it.
         if (h.progress && *h.progress) (*h.progress)(m->at("f").get<double>());

@@ -24,23 +24,21 @@ Status WorkerChannel::Send(const nlohmann::json& message) {
     return Status::InvalidArgument(fmt::format(
         "an engine message of {} bytes is over the {} byte limit", body.size(), kMaxFrameBytes));
   }
+  // Header and body in one buffer: one send per message, not two.
   uint32_t n = static_cast<uint32_t>(body.size());
-  uint8_t header[4] = {static_cast<uint8_t>(n >> 24), static_cast<uint8_t>(n >> 16),
-                       static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n)};
+  body.insert(body.begin(), {static_cast<uint8_t>(n >> 24), static_cast<uint8_t>(n >> 16),
+                             static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n)});
   std::lock_guard<std::mutex> g(write_mu_);
-  for (auto [data, len] : {std::pair<const uint8_t*, size_t>{header, 4},
-                           std::pair<const uint8_t*, size_t>{body.data(), body.size()}}) {
-    size_t done = 0;
-    while (done < len) {
-      // MSG_NOSIGNAL: a peer that died must be an error here, not a SIGPIPE for the process.
-      ssize_t w = ::send(fd_, data + done, len - done, MSG_NOSIGNAL);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) {
-        return Status::IoError(
-            fmt::format("the engine worker channel is closed ({})", std::strerror(errno)));
-      }
-      done += static_cast<size_t>(w);
+  size_t done = 0;
+  while (done < body.size()) {
+    // MSG_NOSIGNAL: a peer that died must be an error here, not a SIGPIPE for the process.
+    ssize_t w = ::send(fd_, body.data() + done, body.size() - done, MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      return Status::IoError(
+          fmt::format("the engine worker channel is closed ({})", std::strerror(errno)));
     }
+    done += static_cast<size_t>(w);
   }
   return Status::Ok();
 }
