@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -18,6 +19,7 @@
 #include "engine/engine.h"
 #include "engine/worker_channel.h"
 #include "engine/worker_codec.h"
+#include "engine/worker_confinement.h"
 #include "storage/object_cache.h"
 #include "storage/object_store.h"
 #include "storage/remote_object_store.h"
@@ -133,6 +135,19 @@ class Worker {
                                              o.cache_max_bytes);
       o.object_cache = cache_.get();
     }
+    if (hello.value("confined", false)) {
+      // Directories DuckDB would create later must exist before the domain is entered: their
+      // parent (the home) is outside it.
+      std::error_code ec;
+      std::filesystem::create_directories(o.temp_directory, ec);
+      ST_ASSIGN_OR_RETURN(bool confined,
+                          ConfineProcess(QueryWorkerConfinement(
+                              o.readable_directories, o.temp_directory, o.home + "/cache")));
+      if (!confined) log::Debug("engine worker: this kernel has no Landlock; not confined");
+    }
+    // Threads only now, inside the domain (if any): a Landlock domain does not reach threads
+    // that already run.
+    std::thread(CancelSignalLoop).detach();
     ST_ASSIGN_OR_RETURN(engine_, Engine::Open(o));
     if (hello.value("warm", false)) Warm();
     return Status::Ok();
@@ -237,7 +252,6 @@ int RunEngineWorker(int fd) {
   sigemptyset(&usr1);
   sigaddset(&usr1, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &usr1, nullptr);  // before any thread starts, so all inherit it
-  std::thread(CancelSignalLoop).detach();
   Worker worker(fd);
   int code = worker.Run();
   // DuckDB's threads need no orderly goodbye: the server is gone or done with us.

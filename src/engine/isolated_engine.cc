@@ -14,6 +14,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <vector>
@@ -57,11 +58,14 @@ std::string DescribeExit(int status) {
 // One engine worker process and its end of the socket pair.
 class WorkerProcess {
  public:
-  static Result<std::unique_ptr<WorkerProcess>> Start(const EngineOptions& o, bool warm);
+  // A confined worker (worker_confinement.h) runs queries only: it cannot read input files.
+  static Result<std::unique_ptr<WorkerProcess>> Start(const EngineOptions& o, bool confined,
+                                                      bool warm);
   ~WorkerProcess() { End(); }
 
   WorkerChannel& channel() { return *channel_; }
   pid_t pid() const { return pid_; }
+  bool confined() const { return confined_; }
   int NextSeq() { return ++seq_; }
   // False once the process has ended (an idle worker can die too: the OOM killer, a kill -9).
   bool Alive() {
@@ -77,8 +81,10 @@ class WorkerProcess {
   const std::string& End();
 
  private:
-  WorkerProcess(pid_t pid, int fd) : pid_(pid), channel_(std::make_unique<WorkerChannel>(fd)) {}
+  WorkerProcess(pid_t pid, int fd, bool confined)
+      : pid_(pid), confined_(confined), channel_(std::make_unique<WorkerChannel>(fd)) {}
   pid_t pid_;
+  bool confined_;
   std::unique_ptr<WorkerChannel> channel_;
   int seq_ = 0;
   std::string ended_;
@@ -102,7 +108,8 @@ const std::string& WorkerProcess::End() {
   return ended_;
 }
 
-Result<std::unique_ptr<WorkerProcess>> WorkerProcess::Start(const EngineOptions& o, bool warm) {
+Result<std::unique_ptr<WorkerProcess>> WorkerProcess::Start(const EngineOptions& o, bool confined,
+                                                            bool warm) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
     return Status::IoError(
@@ -143,8 +150,9 @@ Result<std::unique_ptr<WorkerProcess>> WorkerProcess::Start(const EngineOptions&
     return Status::IoError(
         fmt::format("cannot start the engine worker {}: {}", o.worker_command[0], strerror(rc)));
   }
-  std::unique_ptr<WorkerProcess> w(new WorkerProcess(pid, sv[0]));
-  json hello = {{"t", "hello"}, {"options", EngineOptionsToJson(o)}, {"warm", warm}};
+  std::unique_ptr<WorkerProcess> w(new WorkerProcess(pid, sv[0], confined));
+  json hello = {
+      {"t", "hello"}, {"options", EngineOptionsToJson(o)}, {"confined", confined}, {"warm", warm}};
   std::atomic<int64_t> deadline{NsFromNow(30000)};
   Status sent = w->channel().Send(hello);
   auto ready = sent.ok() ? w->channel().Receive(&deadline) : Result<json>(sent);
@@ -217,7 +225,8 @@ class IsolatedEngine : public Engine {
 
   // Waits for a free worker. Queries (queued = true) may wait `wait_ms` among at most
   // max_queued_queries others; writes wait without limit.
-  Status Acquire(Lease* lease, bool queued, int64_t wait_ms);
+  // Queries get a confined worker, writes and rewrites (which read input files) one that is not.
+  Status Acquire(Lease* lease, bool queued, int64_t wait_ms, bool confined);
   void Release(std::unique_ptr<WorkerProcess> w, bool broken);
   // Sends `request` and answers the worker's messages until it is done. A failure of the
   // channel (the worker died, or the deadline passed) marks the lease broken.
@@ -226,11 +235,22 @@ class IsolatedEngine : public Engine {
   // Starts the workers Acquire waits for, and after Prestart keeps
   // `options_.max_concurrent_queries` of them in existence.
   void MaintainLoop();
-  bool StartNeeded() const {
-    int idle = static_cast<int>(idle_.size());
-    if (wanted_ > idle + spawning_) return true;
-    int existing = idle + (leased_ - wanted_) + spawning_;
-    return prestart_ && existing < options_.max_concurrent_queries;
+  int Idle(bool confined) const {
+    return static_cast<int>(std::count_if(
+        idle_.begin(), idle_.end(), [&](const auto& w) { return w->confined() == confined; }));
+  }
+  int Existing() const {
+    return static_cast<int>(idle_.size()) + (leased_ - wanted_[0] - wanted_[1]) + spawning_[0] +
+           spawning_[1];
+  }
+  // The kind of worker to start next, if one is needed: first for waiting requests, then, after
+  // Prestart, confined ones (for queries) until the pool is full.
+  std::optional<bool> StartNeeded() const {
+    for (bool c : {true, false}) {
+      if (wanted_[c] > Idle(c) + spawning_[c]) return c;
+    }
+    if (prestart_ && Existing() < options_.max_concurrent_queries) return true;
+    return std::nullopt;
   }
 
   EngineOptions options_;
@@ -242,14 +262,14 @@ class IsolatedEngine : public Engine {
   int waiting_ = 0;  // queries waiting for a lease
   bool prestart_ = false;
   bool stopping_ = false;
-  int wanted_ = 0;    // Acquire calls waiting for a worker to be started
-  int spawning_ = 0;  // workers being started
+  int wanted_[2] = {0, 0};    // Acquire calls waiting for a worker, by kind (confined or not)
+  int spawning_[2] = {0, 0};  // workers being started, by kind
   int64_t start_failures_ = 0;
   Status last_start_error_;
   std::thread maintainer_;
 };
 
-Status IsolatedEngine::Acquire(Lease* lease, bool queued, int64_t wait_ms) {
+Status IsolatedEngine::Acquire(Lease* lease, bool queued, int64_t wait_ms, bool confined) {
   std::unique_lock<std::mutex> lk(mu_);
   const int limit = options_.max_concurrent_queries;
   if (leased_ >= limit) {
@@ -278,23 +298,29 @@ Status IsolatedEngine::Acquire(Lease* lease, bool queued, int64_t wait_ms) {
   lease->engine = this;
   const int64_t failures_before = start_failures_;
   for (;;) {
-    while (!idle_.empty()) {
-      std::unique_ptr<WorkerProcess> w = std::move(idle_.back());
-      idle_.pop_back();
-      if (w->Alive()) {
-        lease->worker = std::move(w);
-        break;
-      }
+    for (auto it = idle_.end(); it != idle_.begin() && !lease->worker;) {
+      --it;
+      if ((*it)->confined() != confined) continue;
+      std::unique_ptr<WorkerProcess> w = std::move(*it);
+      it = idle_.erase(it);
+      if (w->Alive()) lease->worker = std::move(w);
     }
     if (lease->worker) break;
+    // The pool is full of the other kind: one of those makes room.
+    if (Existing() >= options_.max_concurrent_queries) {
+      auto other = std::find_if(idle_.begin(), idle_.end(),
+                                [&](const auto& w) { return w->confined() != confined; });
+      if (other != idle_.end()) idle_.erase(other);
+    }
     if (stopping_) return Status::Cancelled("the engine is shutting down");
     if (start_failures_ != failures_before) return last_start_error_;
     // Workers are started by the maintainer thread only: PR_SET_PDEATHSIG ties a worker's life
     // to the thread that started it, and request threads come and go.
-    ++wanted_;
+    ++wanted_[confined];
     cv_.notify_all();
-    cv_.wait(lk, [&] { return !idle_.empty() || stopping_ || start_failures_ != failures_before; });
-    --wanted_;
+    cv_.wait(lk,
+             [&] { return Idle(confined) > 0 || stopping_ || start_failures_ != failures_before; });
+    --wanted_[confined];
   }
   busy_.insert(lease->worker.get());
   return Status::Ok();
@@ -324,16 +350,17 @@ void IsolatedEngine::MaintainLoop() {
   std::unique_lock<std::mutex> lk(mu_);
   int streak = 0;  // failed starts in a row
   for (;;) {
-    cv_.wait(lk, [&] { return stopping_ || StartNeeded(); });
+    cv_.wait(lk, [&] { return stopping_ || StartNeeded().has_value(); });
     if (stopping_) return;
-    ++spawning_;
+    const bool confined = *StartNeeded();
+    ++spawning_[confined];
     // A worker started ahead of need opens its query instance now; one a request waits for
     // does so when it runs the request.
-    bool warm = wanted_ == 0;
+    bool warm = confined && wanted_[confined] == 0;
     lk.unlock();
-    auto w = WorkerProcess::Start(options_, warm);
+    auto w = WorkerProcess::Start(options_, confined, warm);
     lk.lock();
-    --spawning_;
+    --spawning_[confined];
     if (stopping_) return;
     if (w.ok()) {
       streak = 0;
@@ -347,9 +374,9 @@ void IsolatedEngine::MaintainLoop() {
     // A worker that cannot start (a bad setting, no memory) is reported once per streak to the
     // log; each waiting request gets the error. Ahead of need, retry with back-off.
     if (streak++ == 0) log::Warn("cannot start an engine worker: {}", w.status().message());
-    if (wanted_ == 0) {
+    if (wanted_[0] + wanted_[1] == 0) {
       cv_.wait_for(lk, std::chrono::seconds(std::min(30, 1 << std::min(streak, 5))),
-                   [&] { return stopping_ || wanted_ > 0; });
+                   [&] { return stopping_ || wanted_[0] + wanted_[1] > 0; });
     }
   }
 }
@@ -402,7 +429,7 @@ Result<json> IsolatedEngine::Exchange(Lease& lease, const json& request, const H
 Result<QueryStats> IsolatedEngine::Query(const QuerySpec& spec, ResultSink& sink) {
   const int64_t start_ns = WorkerChannel::NowNs();
   Lease lease;
-  ST_RETURN_IF_ERROR(Acquire(&lease, /*queued=*/true, spec.timeout_ms));
+  ST_RETURN_IF_ERROR(Acquire(&lease, /*queued=*/true, spec.timeout_ms, /*confined=*/true));
   // The time spent waiting for a worker counts against the query's limit.
   int64_t remaining_ms = 0;
   if (spec.timeout_ms > 0) {
@@ -465,7 +492,7 @@ Result<QueryStats> IsolatedEngine::Query(const QuerySpec& spec, ResultSink& sink
 
 Result<WriteOutcome> IsolatedEngine::PrepareWrite(const WriteSpec& spec) {
   Lease lease;
-  ST_RETURN_IF_ERROR(Acquire(&lease, /*queued=*/false, 0));
+  ST_RETURN_IF_ERROR(Acquire(&lease, /*queued=*/false, 0, /*confined=*/false));
   Handlers h;
   h.progress = &spec.progress;
   auto r = Exchange(lease, {{"t", "write"}, {"spec", WriteSpecToJson(spec)}}, h, nullptr);
@@ -488,7 +515,7 @@ Result<std::vector<StagedDataFile>> IsolatedEngine::RewriteFiles(
     const std::function<std::string(const std::string&)>& /*read_path: the worker's own*/,
     const std::string& staging_dir, int64_t target_file_bytes) {
   Lease lease;
-  ST_RETURN_IF_ERROR(Acquire(&lease, /*queued=*/false, 0));
+  ST_RETURN_IF_ERROR(Acquire(&lease, /*queued=*/false, 0, /*confined=*/false));
   json jf = json::array();
   for (const auto& f : files) jf.push_back(DataFileToJson(f));
   auto r = Exchange(lease,
