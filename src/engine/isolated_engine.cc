@@ -93,11 +93,14 @@ class WorkerProcess {
 const std::string& WorkerProcess::End() {
   if (pid_ <= 0) return ended_;
   int status = 0;
-  // A worker whose channel closed is on its way out: give it a moment to be reaped as it ended
-  // (a crash keeps its signal) before killing it.
+  // Closing our end lets an idle worker exit at once (it reads end-of-file); a worker whose
+  // channel broke is on its way out already. Either gets a moment to be reaped as it ended (a
+  // crash keeps its signal) before it is killed. Polled finely: every CLI command that used
+  // the engine ends here.
+  channel_.reset();
   pid_t r = 0;
-  for (int i = 0; i < 20 && (r = waitpid(pid_, &status, WNOHANG)) == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  for (int i = 0; i < 400 && (r = waitpid(pid_, &status, WNOHANG)) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::microseconds(250));
   }
   if (r == 0) {
     kill(pid_, SIGKILL);
