@@ -138,8 +138,13 @@ class Worker {
     if (hello.value("confined", false)) {
       // Directories DuckDB would create later must exist before the domain is entered: their
       // parent (the home) is outside it.
+      // So is the organization's data directory, which its first write would create: a
+      // worker started before that (a server prestarts them) must still read it afterwards.
       std::error_code ec;
       std::filesystem::create_directories(o.temp_directory, ec);
+      for (const auto& d : o.readable_directories) {
+        if (!d.empty() && d[0] == '/') std::filesystem::create_directories(d, ec);
+      }
       ST_ASSIGN_OR_RETURN(bool confined,
                           ConfineProcess(QueryWorkerConfinement(
                               o.readable_directories, o.temp_directory, o.home + "/cache")));

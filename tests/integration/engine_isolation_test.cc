@@ -221,4 +221,26 @@ TEST_F(EngineIsolation, AWorkerThatDiesWhileReadingAnInputFailsOnlyThatWrite) {
   EXPECT_EQ(RowsText("SELECT count(*) FROM orders"), "3");  // unchanged, and queries still work
 }
 
+TEST_F(EngineIsolation, WorkersStartedBeforeAnOrganizationHasDataReadItLater) {
+  // A server prestarts confined query workers; an organization's first table may be written
+  // afterwards by another process. Regression: the data directory did not exist when the
+  // worker entered its Landlock domain, so the worker could never read it.
+  Config c = MakeConfig();
+  c.organization = "newcomer";
+  auto w = Warehouse::Open(c);
+  ASSERT_TRUE(w.ok()) << w.status().message();
+  (*w)->engine().Prestart();
+  for (int i = 0; i < 500 && EngineWorkers().size() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::string csv = dir_->Write("first.csv", "id\n1\n2\n");
+  auto r = testing::RunCli({"--org", "newcomer", "ingest", "s", "first", csv}, c.home);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  CountSink sink;
+  auto q = (*w)->Query({"s", "SELECT count(*) FROM first"}, sink);
+  ASSERT_TRUE(q.ok()) << q.status().message();
+  ASSERT_EQ(sink.rows.size(), 1u);
+  EXPECT_EQ(sink.rows[0][0], 2);
+}
+
 }  // namespace supertable
