@@ -309,11 +309,20 @@ Status IsolatedEngine::Acquire(Lease* lease, bool queued, int64_t wait_ms, bool 
       if (w->Alive()) lease->worker = std::move(w);
     }
     if (lease->worker) break;
-    // The pool is full of the other kind: one of those makes room.
-    if (Existing() >= options_.max_concurrent_queries) {
+    // The pool is full of the other kind: one of those makes room. (Existing() counts this
+    // lease as holding a worker already, which is the one about to be started.)
+    if (Existing() > options_.max_concurrent_queries) {
       auto other = std::find_if(idle_.begin(), idle_.end(),
                                 [&](const auto& w) { return w->confined() != confined; });
-      if (other != idle_.end()) idle_.erase(other);
+      if (other != idle_.end()) {
+        std::unique_ptr<WorkerProcess> evicted = std::move(*other);
+        idle_.erase(other);
+        // Reaping takes a moment; not under the pool's lock.
+        lk.unlock();
+        evicted.reset();
+        lk.lock();
+        continue;
+      }
     }
     if (stopping_) return Status::Cancelled("the engine is shutting down");
     if (start_failures_ != failures_before) return last_start_error_;

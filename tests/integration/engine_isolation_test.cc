@@ -243,4 +243,41 @@ TEST_F(EngineIsolation, WorkersStartedBeforeAnOrganizationHasDataReadItLater) {
   EXPECT_EQ(sink.rows[0][0], 2);
 }
 
+TEST_F(EngineIsolation, ThePoolNeverHoldsMoreWorkersThanItsLimit) {
+  // Query workers (confined) and write workers (not) share the pool: with it full of idle query
+  // workers, a write ends one of them, not more, and never runs beside all of them.
+  wh_.reset();  // the fixture's warehouse and its workers go first: count only this pool's
+  for (int i = 0; i < 200 && !EngineWorkers().empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  Config c = MakeConfig();
+  c.max_concurrent_queries = 2;
+  auto w = Warehouse::Open(c);
+  ASSERT_TRUE(w.ok()) << w.status().message();
+  (*w)->engine().Prestart();
+  for (int i = 0; i < 500 && EngineWorkers().size() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(EngineWorkers().size(), 2u);
+  std::atomic<bool> done{false};
+  std::atomic<size_t> most{0};
+  std::thread watch([&] {
+    while (!done) {
+      most = std::max(most.load(), EngineWorkers().size());
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  });
+  WriteRequest req;
+  req.input_path = dir_->Write("more.csv", "id,amount\n4,40\n");
+  auto r = (*w)->Write((*w)->Ref("s", "orders"), req);
+  CountSink sink;
+  auto q = (*w)->Query({"s", "SELECT count(*) FROM orders"}, sink);
+  done = true;
+  watch.join();
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_TRUE(q.ok()) << q.status().message();
+  EXPECT_EQ(sink.rows[0][0], 4);
+  EXPECT_LE(most.load(), 2u);
+}
+
 }  // namespace supertable
