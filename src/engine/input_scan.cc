@@ -110,6 +110,7 @@ Result<CsvShape> ScanCsv(const std::string& path, const InputLimits& limits) {
   // A line end outside quotes at file offset `at` ends the record.
   auto end_record = [&](int64_t at) -> Status {
     if (at - record_start > limits.max_record_bytes) return too_long();
+    shape.longest_record = std::max(shape.longest_record, at - record_start);
     if (header) {
       if (blank_header) {
         return Status::InvalidArgument(
@@ -188,6 +189,8 @@ Result<CsvShape> ScanCsv(const std::string& path, const InputLimits& limits) {
     if (in.end_offset() - record_start > limits.max_record_bytes) return too_long();
   }
   if (header) ST_RETURN_IF_ERROR(end_record(in.end_offset()));
+  // The last record may end without a line end.
+  shape.longest_record = std::max(shape.longest_record, in.end_offset() - record_start);
   return shape;
 }
 

@@ -33,7 +33,8 @@ struct InputLimits {
 
 struct CsvShape {
   char delimiter = ',';
-  int64_t columns = 0;  // fields of the header record
+  int64_t columns = 0;         // fields of the header record
+  int64_t longest_record = 0;  // bytes of the longest record, its line end excluded
 };
 
 // The delimiter is read off the header record: of ',', tab, ';' and '|', the one that occurs most
