@@ -194,6 +194,13 @@ Result<CsvShape> ScanCsv(const std::string& path, const InputLimits& limits) {
   return shape;
 }
 
+// The bytes ScanJson must look at outside strings: structure, quotes, white space.
+constexpr std::array<bool, 256> kJsonStructural = [] {
+  std::array<bool, 256> t{};
+  for (unsigned char c : {' ', '\t', '\r', '\n', '"', '{', '}', '[', ']', ','}) t[c] = true;
+  return t;
+}();
+
 Result<bool> ScanJson(const std::string& path, const InputLimits& limits) {
   ChunkReader in(path);
   ST_RETURN_IF_ERROR(in.OpenStatus());
@@ -211,6 +218,14 @@ Result<bool> ScanJson(const std::string& path, const InputLimits& limits) {
   constexpr uint64_t kRootPath = 14695981039346656037ull;
   std::vector<Level> stack;
   std::unordered_set<uint64_t> keys;
+  // A direct-mapped cache in front of `keys`: records repeat the same keys, and a hash set
+  // insert per key was most of the scan's time on NDJSON. An entry is set only once its hash is
+  // in `keys`.
+  struct Seen {
+    uint64_t hash = 0;
+    bool set = false;
+  };
+  std::array<Seen, 256> seen{};
   bool started = false, array = false, in_string = false, escaped = false, hashing = false;
   uint64_t key_hash = 0;
   int64_t line = 1, record_line = 1, record_start = 0;
@@ -239,15 +254,22 @@ Result<bool> ScanJson(const std::string& path, const InputLimits& limits) {
     if (chunk.empty()) break;
     const int64_t base = in.end_offset() - static_cast<int64_t>(chunk.size());
     for (size_t i = 0; i < chunk.size(); ++i) {
-      if (in_string && !hashing && !escaped) {
-        // Skip a value string's body to its closing quote or first escape in one memchr each.
+      if (in_string && !escaped) {
+        // Skip a string's body to its closing quote or first escape in one memchr each; a
+        // key's bytes are hashed on the way in one tight loop.
         const char* from = chunk.data() + i;
         size_t left = chunk.size() - i;
         const char* q = static_cast<const char*>(std::memchr(from, '"', left));
         const char* b = static_cast<const char*>(std::memchr(from, '\\', q ? q - from : left));
         const char* stop = b ? b : q;
-        if (!stop) break;  // the string goes on in the next chunk
+        if (!stop) stop = from + left;  // the string goes on in the next chunk
+        if (hashing) {
+          for (const char* p = from; p < stop; ++p)
+            key_hash = (key_hash ^ static_cast<unsigned char>(*p)) * kFnvPrime;
+        }
         i += stop - from;
+        if (i == chunk.size()) break;
+        // chunk[i] is the quote or backslash; it is hashed and handled below as before.
       }
       const char c = chunk[i];
       if (in_string) {
@@ -261,7 +283,10 @@ Result<bool> ScanJson(const std::string& path, const InputLimits& limits) {
           if (hashing) {
             hashing = false;
             stack.back().last_key = key_hash;
+            Seen& slot = seen[key_hash & (seen.size() - 1)];
+            if (slot.set && slot.hash == key_hash) continue;
             if (keys.size() <= static_cast<size_t>(limits.max_columns)) keys.insert(key_hash);
+            slot = {key_hash, true};
             if (keys.size() > static_cast<size_t>(limits.max_columns)) {
               return Status::InvalidArgument(fmt::format(
                   "{} has more than {} distinct object keys (columns and the fields of nested "
@@ -323,6 +348,9 @@ Result<bool> ScanJson(const std::string& path, const InputLimits& limits) {
           break;
         default:
           started = true;  // a scalar: NDJSON of one value per line, left to DuckDB
+          // The rest of a number, true, false or null (or a ':') has nothing to look at.
+          while (i + 1 < chunk.size() && !kJsonStructural[static_cast<unsigned char>(chunk[i + 1])])
+            ++i;
           break;
       }
     }
