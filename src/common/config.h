@@ -26,6 +26,12 @@ inline constexpr int64_t kDefaultMaxSqlDepth = 128;
 inline constexpr int64_t kMaxSqlExpressionsCeiling = 10000;
 inline constexpr int64_t kMaxSqlDepthCeiling = 500;
 
+// Defaults of the limits on input files, below where DuckDB 1.4.4 crashes or exhausts memory
+// (docs/USER_GUIDE.md, "Input limits").
+inline constexpr int64_t kDefaultMaxInputColumns = 1000;
+inline constexpr int64_t kDefaultMaxInputNestingDepth = 64;
+inline constexpr int64_t kDefaultMaxInputRecordBytes = 16ll << 20;
+
 struct Config {
   std::string home;             // SUPERTABLE_HOME: catalog, local data, staging
   std::string organization;     // SUPERTABLE_ORGANIZATION
@@ -55,9 +61,11 @@ struct Config {
   // SUPERTABLE_CACHE_MAX_BYTES: local disk cache of remote objects under home/cache; 0: none
   int64_t cache_max_bytes = 2ll << 30;
   // The pre-scan's limits on input files (engine/input_scan.h, docs/CONFIGURATION.md).
-  int64_t max_input_columns = 1000;             // SUPERTABLE_MAX_INPUT_COLUMNS
-  int64_t max_input_nesting_depth = 64;         // SUPERTABLE_MAX_INPUT_NESTING_DEPTH
-  int64_t max_input_record_bytes = 16ll << 20;  // SUPERTABLE_MAX_INPUT_RECORD_BYTES
+  int64_t max_input_columns = kDefaultMaxInputColumns;  // SUPERTABLE_MAX_INPUT_COLUMNS
+  int64_t max_input_nesting_depth =
+      kDefaultMaxInputNestingDepth;  // SUPERTABLE_MAX_INPUT_NESTING_DEPTH
+  int64_t max_input_record_bytes =
+      kDefaultMaxInputRecordBytes;  // SUPERTABLE_MAX_INPUT_RECORD_BYTES
 
   // The longest any query may run in this process, in milliseconds: the configured limit, but
   // at least kMaxRequestTimeoutMs (a request may ask for up to that), and 24 h when queries have

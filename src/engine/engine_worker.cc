@@ -108,6 +108,7 @@ class Worker {
     for (;;) {
       auto req = ch_.Receive();
       if (!req.ok()) return 0;  // the server closed its end: nothing more to do
+      const ObjectCacheStats before = cache_ ? cache_->stats() : ObjectCacheStats{};
       Result<json> answer = [&]() -> Result<json> {
         try {
           return Handle(*req);
@@ -117,6 +118,14 @@ class Worker {
       }();
       json reply =
           answer.ok() ? *answer : json{{"t", "error"}, {"status", StatusToJson(answer.status())}};
+      // The server's ObjectCache counts the workers' traffic (its `info`, the benchmarks).
+      if (cache_) {
+        ObjectCacheStats now = cache_->stats();
+        reply["cache"] = {{"remote_requests", now.remote_requests - before.remote_requests},
+                          {"remote_bytes", now.remote_bytes - before.remote_bytes},
+                          {"cache_bytes", now.cache_bytes - before.cache_bytes},
+                          {"resident_bytes", now.resident_bytes}};
+      }
       if (!ch_.Send(reply).ok()) return 0;
     }
   }
@@ -173,6 +182,12 @@ class Worker {
     (void)engine_->Query(spec, sink);
   }
 
+  // A snapshot lists its files' sizes: the object cache need not ask the store (a HEAD each).
+  void NoteSizes(const Snapshot& snap) {
+    if (!cache_) return;
+    for (const auto& f : snap.files) cache_->NoteSize(f.key, f.bytes);
+  }
+
   std::function<std::string(const std::string&)> ReadPath() {
     return [this](const std::string& key) { return store_->ReadPath(key); };
   }
@@ -183,6 +198,7 @@ class Worker {
     if (t == "write") {
       std::optional<Snapshot> base;
       WriteSpec spec = WriteSpecFromJson(req.at("spec"), &base);
+      if (base) NoteSizes(*base);
       spec.read_path = ReadPath();
       spec.progress = [this](double f) { (void)ch_.Send({{"t", "progress"}, {"f", f}}); };
       ST_ASSIGN_OR_RETURN(WriteOutcome out, engine_->PrepareWrite(spec));
@@ -191,6 +207,7 @@ class Worker {
     if (t == "rewrite") {
       auto snap = Snapshot::FromJson(req.at("snapshot").get<std::string>());
       ST_RETURN_IF_ERROR(snap.status());
+      NoteSizes(*snap);
       std::vector<DataFile> files;
       for (const auto& f : req.at("files")) files.push_back(DataFileFromJson(f));
       ST_ASSIGN_OR_RETURN(
@@ -210,7 +227,9 @@ class Worker {
       ST_RETURN_IF_ERROR(ch_.Send({{"t", "resolve"}, {"name", TableNameToJson(name)}}));
       ST_ASSIGN_OR_RETURN(json answer, ch_.Receive());
       if (answer.at("t") == "error") return StatusFromJson(answer.at("status"));
-      return ResolvedTableFromJson(answer.at("table"));
+      ResolvedTable table = ResolvedTableFromJson(answer.at("table"));
+      NoteSizes(*table.snapshot);
+      return table;
     };
     CancelToken token;
     spec.cancel = &token;

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 
+#include "common/config.h"
 #include "common/status.h"
 
 namespace supertable {
@@ -20,15 +21,15 @@ struct InputLimits {
   // SUPERTABLE_MAX_INPUT_COLUMNS: fields of a CSV record; distinct object keys of a JSON file
   // (top-level keys and those of nested objects, each key path once); leaf columns of a Parquet
   // file; and the columns a table may grow to by schema evolution.
-  int64_t max_columns = 1000;
+  int64_t max_columns = kDefaultMaxInputColumns;
   // SUPERTABLE_MAX_INPUT_NESTING_DEPTH: arrays and objects of one JSON record (the record's own
   // object is level 1); groups of a Parquet schema, its root included (so a STRUCT column is 2
   // deep in both; a Parquet LIST takes two levels, its group and its repeated group).
-  int64_t max_nesting_depth = 64;
+  int64_t max_nesting_depth = kDefaultMaxInputNestingDepth;
   // SUPERTABLE_MAX_INPUT_RECORD_BYTES: one CSV record (a line, or several when a quoted field
-  // holds line breaks), one NDJSON line, one element of a JSON array. Also passed to DuckDB's
-  // readers (max_line_size, maximum_object_size) so both agree.
-  int64_t max_record_bytes = 16ll << 20;
+  // holds line breaks), one NDJSON line, one element of a JSON array. DuckDB's readers are
+  // given room for every record the scan allowed (duckdb_engine.cc, ReaderSql).
+  int64_t max_record_bytes = kDefaultMaxInputRecordBytes;
 };
 
 struct CsvShape {

@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "engine/worker_channel.h"
 #include "engine/worker_codec.h"
+#include "storage/object_cache.h"
 
 extern char** environ;
 
@@ -171,6 +172,17 @@ Result<std::unique_ptr<WorkerProcess>> WorkerProcess::Start(const EngineOptions&
   }
   if (ready->value("t", "") != "ready") return Status::Internal("the engine worker did not start");
   return w;
+}
+
+// One field of a worker's "done" answer, decoded; a malformed one is this side's error.
+template <typename Decode>
+auto DecodeAnswer(const json& done, const char* field, Decode decode)
+    -> Result<decltype(decode(done))> {
+  try {
+    return decode(done.at(field));
+  } catch (const std::exception& e) {
+    return Status::Internal(fmt::format("malformed engine worker answer: {}", e.what()));
+  }
 }
 
 class IsolatedEngine : public Engine {
@@ -418,6 +430,12 @@ Result<json> IsolatedEngine::Exchange(Lease& lease, const json& request, const H
         }
         if (m->contains("truncated")) h.sink->End(m->at("truncated").get<bool>());
       }
+      if ((t == "done" || t == "error") && m->contains("cache") && options_.object_cache) {
+        const json& c = m->at("cache");
+        options_.object_cache->AddWorkerTraffic(
+            {c.at("remote_requests").get<int64_t>(), c.at("remote_bytes").get<int64_t>(),
+             c.at("cache_bytes").get<int64_t>(), c.at("resident_bytes").get<int64_t>()});
+      }
       if (t == "done") return std::move(*m);
       if (t == "error") return StatusFromJson(m->at("status"));
       if (t == "rows" && h.sink) continue;
@@ -495,11 +513,7 @@ Result<QueryStats> IsolatedEngine::Query(const QuerySpec& spec, ResultSink& sink
   // The worker's own watchdog counted from when it got the query; the limit is the caller's.
   if (r.status().code() == StatusCode::kTimeout) return QueryTimeoutError(spec.timeout_ms);
   ST_RETURN_IF_ERROR(r.status());
-  try {
-    return QueryStatsFromJson(r->at("stats"));
-  } catch (const std::exception& e) {
-    return Status::Internal(fmt::format("malformed engine worker answer: {}", e.what()));
-  }
+  return DecodeAnswer(*r, "stats", QueryStatsFromJson);
 }
 
 Result<WriteOutcome> IsolatedEngine::PrepareWrite(const WriteSpec& spec) {
@@ -515,11 +529,7 @@ Result<WriteOutcome> IsolatedEngine::PrepareWrite(const WriteSpec& spec) {
         spec.input_path, lease.worker->End(), r.status().message()));
   }
   ST_RETURN_IF_ERROR(r.status());
-  try {
-    return WriteOutcomeFromJson(r->at("outcome"));
-  } catch (const std::exception& e) {
-    return Status::Internal(fmt::format("malformed engine worker answer: {}", e.what()));
-  }
+  return DecodeAnswer(*r, "outcome", WriteOutcomeFromJson);
 }
 
 Result<std::vector<StagedDataFile>> IsolatedEngine::RewriteFiles(
@@ -543,11 +553,7 @@ Result<std::vector<StagedDataFile>> IsolatedEngine::RewriteFiles(
                     lease.worker->End(), r.status().message()));
   }
   ST_RETURN_IF_ERROR(r.status());
-  try {
-    return StagedDataFilesFromJson(r->at("files"));
-  } catch (const std::exception& e) {
-    return Status::Internal(fmt::format("malformed engine worker answer: {}", e.what()));
-  }
+  return DecodeAnswer(*r, "files", StagedDataFilesFromJson);
 }
 
 }  // namespace

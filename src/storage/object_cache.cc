@@ -98,6 +98,14 @@ void ObjectCache::NoteSize(const std::string& key, int64_t size) {
   sizes_.emplace(key, size);
 }
 
+void ObjectCache::AddWorkerTraffic(const ObjectCacheStats& delta) {
+  remote_requests_.fetch_add(delta.remote_requests);
+  remote_bytes_.fetch_add(delta.remote_bytes);
+  cache_bytes_.fetch_add(delta.cache_bytes);
+  std::lock_guard<std::mutex> g(mu_);
+  resident_ = delta.resident_bytes;
+}
+
 bool ObjectCache::LoadBlock(const std::string& path, int64_t expected, std::string* out) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;

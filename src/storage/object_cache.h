@@ -42,6 +42,10 @@ class ObjectCache {
   // Records an object's size known from elsewhere (a snapshot lists its files' sizes), so that
   // opening it costs no HEAD request.
   void NoteSize(const std::string& key, int64_t size);
+  // Counts what an engine worker's own ObjectCache (over the same directory) fetched and served
+  // for one operation, so this process's stats() cover its workers; resident_bytes is the
+  // worker's latest reading of the shared directory.
+  void AddWorkerTraffic(const ObjectCacheStats& delta);
   // Fills out[0, length) with the object's bytes at [offset, offset + length); the range must
   // lie inside the object.
   Status Read(const std::string& key, int64_t offset, int64_t length, char* out);

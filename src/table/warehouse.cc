@@ -133,9 +133,6 @@ Result<std::shared_ptr<const Snapshot>> Warehouse::ReadSnapshot(const std::strin
   ST_ASSIGN_OR_RETURN(std::string doc, store_->Get(key));
   ST_ASSIGN_OR_RETURN(Snapshot parsed, Snapshot::FromJson(doc));
   auto snap = std::make_shared<const Snapshot>(std::move(parsed));
-  if (cache_) {
-    for (const auto& f : snap->files) cache_->NoteSize(f.key, f.bytes);
-  }
   auto weight = [](const Snapshot& s) { return s.files.size() + s.deletes.size() + 1; };
   std::lock_guard<std::mutex> g(snapshots_mu_);
   if (snapshot_index_.count(key)) return snap;  // read meanwhile by another thread

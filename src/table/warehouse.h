@@ -196,7 +196,9 @@ class Warehouse {
   Config config_;
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<ObjectStore> store_;
-  std::unique_ptr<ObjectCache> cache_;  // remote stores only; the engine reads through it
+  // Remote stores only: the engine workers read through their own ObjectCache over the same
+  // directory and report their traffic to this one (info, benchmarks).
+  std::unique_ptr<ObjectCache> cache_;
   std::unique_ptr<Engine> engine_;
 
   static constexpr size_t kSnapshotCacheFiles = 50000;
