@@ -116,6 +116,27 @@ class Catalog : public LockIssuer {
   virtual Status RestoreTable(const TableRef& table, const std::vector<CommitRecord>& history) = 0;
   virtual Status RestoreSuper(const std::string& org, const std::string& super_name) = 0;
 
+  // Documents: small named JSON texts of an organization that are not tables (users, roles,
+  // tokens, settings of the security layer), grouped by `kind`. Kept here, not in the object
+  // store, because every replica must see a change (a revoked token) at once.
+  //
+  // The body of `kind`/`name`, or nullopt when there is none.
+  virtual Result<std::optional<std::string>> GetDocument(const std::string& org,
+                                                         const std::string& kind,
+                                                         const std::string& name) = 0;
+  // Every document of `kind`, as (name, body), by name.
+  virtual Result<std::vector<std::pair<std::string, std::string>>> ListDocuments(
+      const std::string& org, const std::string& kind) = 0;
+  // Writes `body`. With `expected`, only if the current body is exactly *expected (an empty
+  // string: only if there is none), atomically; Conflict otherwise, so read-modify-write
+  // changes by two administrators at once cannot lose one.
+  virtual Status PutDocument(const std::string& org, const std::string& kind,
+                             const std::string& name, const std::string& body,
+                             const std::string* expected = nullptr) = 0;
+  // Removes a document; false when there was none.
+  virtual Result<bool> DeleteDocument(const std::string& org, const std::string& kind,
+                                      const std::string& name) = 0;
+
   // Waits up to `timeout_ms` for the named lock; the lease lasts `ttl_ms` unless renewed.
   // Returns Timeout with the holder's identity when it cannot be had.
   virtual Result<std::unique_ptr<Lock>> AcquireLock(const std::string& name, int64_t ttl_ms,

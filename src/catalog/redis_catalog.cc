@@ -62,6 +62,17 @@ std::string HistoryKey(const TableRef& t) {
   return fmt::format("supertable:{}:{}:{}:history", t.org, t.super_name, t.table);
 }
 std::string LockKey(const std::string& name) { return "supertable:lock:" + name; }
+std::string DocumentsKey(const std::string& org, const std::string& kind) {
+  return fmt::format("supertable:{}:documents:{}", org, kind);
+}
+
+// Compare-and-set of one hash field: ARGV[3] is the body expected now ("" = absent).
+constexpr const char* kPutDocumentScript = R"lua(
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if (cur or '') ~= ARGV[3] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+)lua";
 
 std::string EncodeRecord(const CommitRecord& r) {
   return json{{"v", r.version},
@@ -676,6 +687,51 @@ Status RedisCatalog::RestoreTable(const TableRef& t, const std::vector<CommitRec
 Status RedisCatalog::RestoreSuper(const std::string& org, const std::string& super_name) {
   std::lock_guard<std::mutex> g(mu_);
   return Run({"HSETNX", Key(org), super_name, std::to_string(NowMicros())}).status();
+}
+
+Result<std::optional<std::string>> RedisCatalog::GetDocument(const std::string& org,
+                                                             const std::string& kind,
+                                                             const std::string& name) {
+  std::lock_guard<std::mutex> g(mu_);
+  ST_ASSIGN_OR_RETURN(auto r, Run({"HGET", DocumentsKey(org, kind), name}));
+  if (r.type == RedisValue::Type::kNil) return std::optional<std::string>();
+  return std::optional<std::string>(r.str);
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> RedisCatalog::ListDocuments(
+    const std::string& org, const std::string& kind) {
+  std::lock_guard<std::mutex> g(mu_);
+  ST_ASSIGN_OR_RETURN(auto r, Run({"HGETALL", DocumentsKey(org, kind)}));
+  std::vector<std::pair<std::string, std::string>> out;
+  for (size_t i = 0; i + 1 < r.elements.size(); i += 2)
+    out.emplace_back(r.elements[i].str, r.elements[i + 1].str);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Status RedisCatalog::PutDocument(const std::string& org, const std::string& kind,
+                                 const std::string& name, const std::string& body,
+                                 const std::string* expected) {
+  std::lock_guard<std::mutex> g(mu_);
+  if (!expected) return Run({"HSET", DocumentsKey(org, kind), name, body}).status();
+  // Safe to repeat after a lost reply: a retry of a write that landed finds its own body, which
+  // differs from `expected` only if the write really changed something.
+  ST_ASSIGN_OR_RETURN(auto r, Run({"EVAL", kPutDocumentScript, "1", DocumentsKey(org, kind), name,
+                                   body, *expected}));
+  if (r.integer != 1) {
+    ST_ASSIGN_OR_RETURN(auto cur, Run({"HGET", DocumentsKey(org, kind), name}));
+    if (cur.type == RedisValue::Type::kString && cur.str == body) return Status::Ok();
+    return Status::Conflict(
+        fmt::format("{} '{}' was changed by someone else meanwhile; try again", kind, name));
+  }
+  return Status::Ok();
+}
+
+Result<bool> RedisCatalog::DeleteDocument(const std::string& org, const std::string& kind,
+                                          const std::string& name) {
+  std::lock_guard<std::mutex> g(mu_);
+  ST_ASSIGN_OR_RETURN(auto r, Run({"HDEL", DocumentsKey(org, kind), name}));
+  return r.integer > 0;
 }
 
 Result<std::unique_ptr<Lock>> RedisCatalog::AcquireLock(const std::string& name, int64_t ttl_ms,

@@ -32,6 +32,9 @@ CREATE TABLE IF NOT EXISTS history(
   snapshot_key TEXT NOT NULL, committed_micros INTEGER NOT NULL,
   operation TEXT NOT NULL, summary TEXT NOT NULL,
   PRIMARY KEY(org, super, name, version));
+CREATE TABLE IF NOT EXISTS documents(
+  org TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL,
+  PRIMARY KEY(org, kind, name));
 CREATE TABLE IF NOT EXISTS locks(
   name TEXT PRIMARY KEY, token TEXT NOT NULL, owner TEXT NOT NULL, expires_micros INTEGER NOT NULL);
 )sql";
@@ -329,6 +332,64 @@ Status SqliteCatalog::RestoreSuper(const std::string& org, const std::string& su
   Statement s(db_, "INSERT OR IGNORE INTO supers(org, name, created_micros) VALUES(?,?,?)");
   s.Bind(1, org).Bind(2, super_name).Bind(3, NowMicros()).Step();
   return s.status();
+}
+
+Result<std::optional<std::string>> SqliteCatalog::GetDocument(const std::string& org,
+                                                              const std::string& kind,
+                                                              const std::string& name) {
+  std::lock_guard<std::mutex> g(mu_);
+  Statement st(db_, "SELECT body FROM documents WHERE org=? AND kind=? AND name=?");
+  std::optional<std::string> out;
+  if (st.Bind(1, org).Bind(2, kind).Bind(3, name).Step()) out = st.Text(0);
+  ST_RETURN_IF_ERROR(st.status());
+  return out;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> SqliteCatalog::ListDocuments(
+    const std::string& org, const std::string& kind) {
+  std::lock_guard<std::mutex> g(mu_);
+  Statement st(db_, "SELECT name, body FROM documents WHERE org=? AND kind=? ORDER BY name");
+  st.Bind(1, org).Bind(2, kind);
+  std::vector<std::pair<std::string, std::string>> out;
+  while (st.Step()) out.emplace_back(st.Text(0), st.Text(1));
+  ST_RETURN_IF_ERROR(st.status());
+  return out;
+}
+
+Status SqliteCatalog::PutDocument(const std::string& org, const std::string& kind,
+                                  const std::string& name, const std::string& body,
+                                  const std::string* expected) {
+  std::lock_guard<std::mutex> g(mu_);
+  ST_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  if (expected) {
+    Statement cur(db_, "SELECT body FROM documents WHERE org=? AND kind=? AND name=?");
+    std::string now = cur.Bind(1, org).Bind(2, kind).Bind(3, name).Step() ? cur.Text(0) : "";
+    Status s = cur.status();
+    if (s.ok() && now != *expected) {
+      s = Status::Conflict(
+          fmt::format("{} '{}' was changed by someone else meanwhile; try again", kind, name));
+    }
+    if (!s.ok()) {
+      (void)Exec("ROLLBACK");
+      return s;
+    }
+  }
+  Statement put(db_, "INSERT OR REPLACE INTO documents(org, kind, name, body) VALUES(?,?,?,?)");
+  put.Bind(1, org).Bind(2, kind).Bind(3, name).Bind(4, body).Step();
+  if (!put.status().ok()) {
+    (void)Exec("ROLLBACK");
+    return put.status();
+  }
+  return CommitOrRollback();
+}
+
+Result<bool> SqliteCatalog::DeleteDocument(const std::string& org, const std::string& kind,
+                                           const std::string& name) {
+  std::lock_guard<std::mutex> g(mu_);
+  Statement st(db_, "DELETE FROM documents WHERE org=? AND kind=? AND name=?");
+  st.Bind(1, org).Bind(2, kind).Bind(3, name).Step();
+  ST_RETURN_IF_ERROR(st.status());
+  return sqlite3_changes(db_) > 0;
 }
 
 Result<std::optional<std::string>> SqliteCatalog::TryAcquire(const std::string& name,

@@ -31,6 +31,14 @@ class SqliteCatalog : public Catalog {
   Status DropSuper(const std::string& org, const std::string& super_name) override;
   Status RestoreTable(const TableRef& table, const std::vector<CommitRecord>& history) override;
   Status RestoreSuper(const std::string& org, const std::string& super_name) override;
+  Result<std::optional<std::string>> GetDocument(const std::string& org, const std::string& kind,
+                                                 const std::string& name) override;
+  Result<std::vector<std::pair<std::string, std::string>>> ListDocuments(
+      const std::string& org, const std::string& kind) override;
+  Status PutDocument(const std::string& org, const std::string& kind, const std::string& name,
+                     const std::string& body, const std::string* expected = nullptr) override;
+  Result<bool> DeleteDocument(const std::string& org, const std::string& kind,
+                              const std::string& name) override;
   Result<std::unique_ptr<Lock>> AcquireLock(const std::string& name, int64_t ttl_ms,
                                             int64_t timeout_ms) override;
 

@@ -16,11 +16,14 @@ enum class StatusCode {
   kInvalidArgument,  // the caller sent something malformed (name, file, SQL, option)
   kNotFound,         // a super, table, snapshot or object that does not exist
   kAlreadyExists,
-  kConflict,   // a compare-and-swap lost against another writer
-  kTimeout,    // a lock or query waited longer than allowed
-  kCancelled,  // the caller withdrew the request
-  kIoError,    // the disk or a remote store failed
-  kInternal,   // a bug or an invariant that did not hold
+  kConflict,           // a compare-and-swap lost against another writer
+  kTimeout,            // a lock or query waited longer than allowed
+  kCancelled,          // the caller withdrew the request
+  kIoError,            // the disk or a remote store failed
+  kInternal,           // a bug or an invariant that did not hold
+  kUnauthenticated,    // no credentials, or credentials that are not valid
+  kPermissionDenied,   // a known principal that may not do this
+  kResourceExhausted,  // a rate limit or a per-principal cap
 };
 
 class Status {
@@ -37,6 +40,15 @@ class Status {
   static Status Cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
   static Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+  static Status Unauthenticated(std::string m) {
+    return {StatusCode::kUnauthenticated, std::move(m)};
+  }
+  static Status PermissionDenied(std::string m) {
+    return {StatusCode::kPermissionDenied, std::move(m)};
+  }
+  static Status ResourceExhausted(std::string m) {
+    return {StatusCode::kResourceExhausted, std::move(m)};
+  }
   // For a Status that crossed a process boundary as its code and message.
   static Status FromCode(StatusCode c, std::string m) {
     return c == StatusCode::kOk ? Status() : Status(c, std::move(m));

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/status.h"
+
 namespace supertable {
 
 // "512 B", "1.5 KiB", "30.6 MiB": sizes for people (binary units).
@@ -27,5 +29,8 @@ struct PathLabel {
 // data root inside the home reads "<data>", not "<home>/data"). For callers who may not learn
 // where the server keeps its files.
 std::string ScrubPaths(std::string text, std::vector<PathLabel> paths);
+
+// "500ms", "90s", "15m", "12h", "7d"; a bare "0" means zero.
+Result<int64_t> ParseDurationMicros(const std::string& text);
 
 }  // namespace supertable

@@ -19,6 +19,7 @@
 #include "common/config.h"
 #include "common/status.h"
 #include "engine/input_scan.h"
+#include "engine/table_policy.h"
 #include "table/snapshot.h"
 
 namespace supertable {
@@ -90,13 +91,6 @@ struct TableName {
   std::string super_name;
   std::string table;
   std::optional<AsOf> as_of;  // from AT (VERSION => n) / AT (TIMESTAMP => '...') in the SQL
-};
-
-// What one caller may see of one table. Enforced in the view the query reads, so `SELECT *`
-// yields only allowed columns and no query can see a filtered-out row.
-struct TablePolicy {
-  std::optional<std::vector<std::string>> columns;  // nullopt: every column
-  std::string row_filter;  // SQL predicate over the table's columns; empty: all rows
 };
 
 // A table reference resolved by the caller (the warehouse): the pinned snapshot and the policy.

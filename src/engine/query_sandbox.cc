@@ -7,6 +7,9 @@
 
 #include <cstring>
 
+#include <algorithm>
+#include <map>
+
 #include <atomic>
 #include <chrono>
 #include <optional>
@@ -22,6 +25,7 @@
 #include "engine/duck_errors.h"
 #include "engine/object_file_system.h"
 #include "engine/plan_check.h"
+#include "engine/row_filter.h"
 #include "engine/sql_guard.h"
 #include "engine/sql_text.h"
 #include "engine/table_scan.h"
@@ -77,38 +81,121 @@ int64_t JsonSize(const nlohmann::json& j) {
   }
 }
 
-// The view text for one resolved table: allowed columns only, the row filter applied.
-Result<std::string> ViewSql(const ResolvedTable& t, const QuerySpec& spec,
-                            std::vector<std::string>* hidden) {
+bool IsTextType(const std::string& type) { return type == "VARCHAR"; }
+
+// Integer types and the modulus that keeps a hash inside each one's positive range.
+std::optional<std::string> IntegerModulus(const std::string& type) {
+  static const std::map<std::string, std::string> kRanges = {{"TINYINT", "128"},
+                                                             {"SMALLINT", "32768"},
+                                                             {"INTEGER", "2147483648"},
+                                                             {"BIGINT", "9223372036854775807"},
+                                                             {"HUGEINT", "9223372036854775807"},
+                                                             {"UTINYINT", "256"},
+                                                             {"USMALLINT", "65536"},
+                                                             {"UINTEGER", "4294967296"},
+                                                             {"UBIGINT", "18446744073709551615"},
+                                                             {"UHUGEINT", "18446744073709551615"}};
+  auto it = kRanges.find(type);
+  if (it == kRanges.end()) return std::nullopt;
+  return it->second;
+}
+
+// What a masked column shows, in the column's type (docs/SECURITY.md, "Masks"): hashes and
+// partial values of text, salted hashes of integers, a constant cast to the type; NULL where
+// the type cannot hold the mask.
+std::string MaskSql(const ColumnMask& m, const Column& col, const std::string& salt) {
+  std::string c = sql::Ident(col.name);
+  std::string null = fmt::format("CAST(NULL AS {})", col.type);
+  switch (m.kind) {
+    case ColumnMask::Kind::kNull:
+      return null;
+    case ColumnMask::Kind::kHash: {
+      std::string digest = fmt::format("sha256({} || CAST({} AS VARCHAR))", sql::Literal(salt), c);
+      if (IsTextType(col.type)) return digest;
+      if (auto mod = IntegerModulus(col.type)) {
+        return fmt::format("CAST(hash({}) % {} AS {})", digest, *mod, col.type);
+      }
+      return null;
+    }
+    case ColumnMask::Kind::kPartial:
+      if (!IsTextType(col.type)) return null;
+      return fmt::format(
+          "CASE WHEN length({0}) <= 4 THEN repeat('*', length({0})) "
+          "ELSE repeat('*', length({0}) - 4) || right({0}, 4) END",
+          c);
+    case ColumnMask::Kind::kConstant:
+      return fmt::format("TRY_CAST({} AS {})", sql::Literal(m.constant), col.type);
+  }
+  return null;
+}
+
+// The view text for one resolved table: the union of the caller's role views (table_policy.h):
+// rows any role admits, columns any role shows, each value unmasked, masked or NULL by the roles
+// that admit its row.
+Result<std::string> ViewSql(const ResolvedTable& t, const QuerySpec& spec) {
   const Snapshot& snap = *t.snapshot;
   ScanOptions so;
   so.system_columns = spec.system_columns;
-  std::vector<std::string> cols;
-  if (t.policy.columns) {
-    for (const auto& c : *t.policy.columns) {
-      const Column* col = snap.FindColumn(c);
-      if (!col) continue;  // a policy may name columns a table does not have (yet)
-      cols.push_back(col->name);
-    }
-    if (cols.empty()) {
-      return Status::NotFound(
-          fmt::format("no column of table '{}' is accessible to you", t.display_name));
-    }
-    for (const auto& c : snap.schema) {
-      bool allowed = std::any_of(cols.begin(), cols.end(), [&](const std::string& a) {
-        return strcasecmp(a.c_str(), c.name.c_str()) == 0;
-      });
-      if (!allowed) hidden->push_back(c.name);
-    }
-  }
   std::string inner = ScanSql(snap, spec.read_path, so);
-  std::string select = "*";
-  if (t.policy.columns) {
-    select.clear();
-    for (const auto& c : cols) select += (select.empty() ? "" : ", ") + sql::Ident(c);
-    if (spec.system_columns) select += fmt::format(", {}, {}", kRowIdColumn, kCommitTimeColumn);
+  if (!t.policy.restricted()) return fmt::format("SELECT * FROM ({}) AS __st_t", inner);
+  std::vector<std::string> filters;  // per view; "" admits every row
+  for (const auto& v : t.policy.views) {
+    if (v.row_filter.empty()) {
+      filters.emplace_back();
+      continue;
+    }
+    auto f = RowFilterSql(v.row_filter, t.policy.user);
+    if (!f.ok()) {
+      // The filter's text is the administrator's, not the caller's to read.
+      return Status::InvalidArgument(fmt::format(
+          "the access policy on table '{}' cannot be applied (a row filter is invalid); ask an "
+          "administrator",
+          t.display_name));
+    }
+    filters.push_back("(" + *f + ")");
   }
-  std::string where = t.policy.row_filter.empty() ? "" : " WHERE (" + t.policy.row_filter + ")";
+  std::string select;
+  for (const auto& col : snap.schema) {
+    std::vector<std::string> unmasked_when;
+    std::vector<std::pair<std::string, std::string>> masked_when;  // filter, mask
+    bool plain = false;
+    for (size_t i = 0; i < t.policy.views.size(); ++i) {
+      const RoleView& v = t.policy.views[i];
+      if (!v.Shows(col.name)) continue;
+      if (const ColumnMask* m = v.MaskOf(col.name)) {
+        masked_when.emplace_back(filters[i], MaskSql(*m, col, t.policy.mask_salt));
+      } else if (filters[i].empty()) {
+        plain = true;
+      } else {
+        unmasked_when.push_back(filters[i]);
+      }
+    }
+    if (!plain && unmasked_when.empty() && masked_when.empty()) continue;  // hidden
+    std::string expr = sql::Ident(col.name);
+    if (!plain) {
+      std::string cases;
+      if (!unmasked_when.empty()) {
+        cases += fmt::format(" WHEN {} THEN {}", fmt::join(unmasked_when, " OR "), expr);
+      }
+      std::string otherwise = fmt::format("CAST(NULL AS {})", col.type);
+      for (const auto& [filter, mask] : masked_when) {
+        if (filter.empty()) {
+          otherwise = mask;  // admits every row: nothing after it can apply
+          break;
+        }
+        cases += fmt::format(" WHEN {} THEN {}", filter, mask);
+      }
+      expr = cases.empty() ? otherwise : fmt::format("CASE{} ELSE {} END", cases, otherwise);
+    }
+    select += fmt::format("{}{} AS {}", select.empty() ? "" : ", ", expr, sql::Ident(col.name));
+  }
+  if (select.empty()) {
+    return Status::NotFound(
+        fmt::format("no column of table '{}' is accessible to you", t.display_name));
+  }
+  if (spec.system_columns) select += fmt::format(", {}, {}", kRowIdColumn, kCommitTimeColumn);
+  std::string where =
+      t.policy.filtered() ? " WHERE " + fmt::format("{}", fmt::join(filters, " OR ")) : "";
   return fmt::format("SELECT {} FROM ({}) AS __st_t{}", select, inner, where);
 }
 
@@ -190,21 +277,25 @@ Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) 
   duckdb::Connection con(*db_);
   // Every table the SQL names becomes a private view over its pinned snapshot. Views are made
   // while the statement is checked, so all snapshots are pinned before anything runs.
-  std::vector<std::pair<std::string, std::vector<std::string>>> hidden_by_table;
   std::set<std::string> pinned_files;  // what the views read: all the plan check lets through
   int views = 0;
   bool restricted = false;
   ViewForTable view_for = [&](const TableName& name) -> Result<std::string> {
     ST_ASSIGN_OR_RETURN(ResolvedTable t, spec.resolve(name));
-    std::vector<std::string> hidden;
-    ST_ASSIGN_OR_RETURN(std::string body, ViewSql(t, spec, &hidden));
+    ST_ASSIGN_OR_RETURN(std::string body, ViewSql(t, spec));
     std::string view = fmt::format("__st_view_{}", views++);
     Status s = Exec(con, fmt::format("CREATE TEMP VIEW {} AS {}", view, body));
+    if (!s.ok() && t.policy.restricted()) {
+      // DuckDB's message would quote the view's text: the filters and masks.
+      return Status::InvalidArgument(fmt::format(
+          "the access policy on table '{}' cannot be applied to its current columns; ask an "
+          "administrator",
+          t.display_name));
+    }
     if (!s.ok()) return s.WithContext(t.display_name);
-    restricted = restricted || t.policy.columns || !t.policy.row_filter.empty();
+    restricted = restricted || t.policy.restricted();
     for (const auto& f : t.snapshot->files) pinned_files.insert(spec.read_path(f.key));
     for (const auto& d : t.snapshot->deletes) pinned_files.insert(spec.read_path(d.key));
-    hidden_by_table.emplace_back(t.display_name, std::move(hidden));
     return view;
   };
   ST_ASSIGN_OR_RETURN(GuardedStatement guarded,
@@ -230,21 +321,13 @@ Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) 
     if (watchdog.fired() || e.Type() == duckdb::ExceptionType::INTERRUPT) {
       return QueryTimeoutError(spec.timeout_ms);
     }
-    // A column hidden by policy: say so, rather than "not found".
+    // A column hidden by policy is not in the view: it gets this same answer, and is never
+    // among the suggestions, which come from the view's columns.
     const std::string& raw = e.RawMessage();
     size_t at = raw.find("Referenced column \"");
     if (e.Type() == duckdb::ExceptionType::BINDER && at != std::string::npos) {
       size_t b = at + 19, end = raw.find('"', b);
       std::string col = raw.substr(b, end - b);
-      for (const auto& [table, hidden] : hidden_by_table) {
-        for (const auto& h : hidden) {
-          if (strcasecmp(h.c_str(), col.c_str()) == 0) {
-            return Status::InvalidArgument(
-                fmt::format("column '{}' of table '{}' is not accessible under your access policy",
-                            col, table));
-          }
-        }
-      }
       // DuckDB lists candidate columns; answer in the warehouse's words, with the nearest.
       std::vector<std::string> candidates;
       size_t c = raw.find("Candidate bindings:");

@@ -2,11 +2,13 @@
 #include "engine/sql_guard.h"
 
 #include <duckdb/parser/expression/cast_expression.hpp>
+#include <duckdb/parser/expression/columnref_expression.hpp>
 #include <duckdb/parser/expression/constant_expression.hpp>
 #include <duckdb/parser/expression/function_expression.hpp>
 #include <duckdb/parser/expression/star_expression.hpp>
 #include <duckdb/parser/expression/subquery_expression.hpp>
 #include <duckdb/parser/parsed_expression_iterator.hpp>
+#include <duckdb/parser/parser.hpp>
 #include <duckdb/parser/query_node/cte_node.hpp>
 #include <duckdb/parser/query_node/recursive_cte_node.hpp>
 #include <duckdb/parser/query_node/select_node.hpp>
@@ -22,6 +24,7 @@
 #include <duckdb/parser/tableref/table_function_ref.hpp>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -29,6 +32,7 @@
 
 #include "common/ids.h"
 #include "engine/duck_errors.h"
+#include "engine/row_filter.h"
 
 namespace supertable {
 
@@ -502,6 +506,70 @@ Result<GuardedStatement> GuardStatement(duckdb::Connection& con, const std::stri
   }
   out.statement = std::move(statements[0]);
   return out;
+}
+
+}  // namespace supertable
+
+namespace supertable {
+
+Result<std::string> RowFilterSql(const std::string& filter, const std::string& user) {
+  auto bad = [&](const std::string& why) {
+    return Status::InvalidArgument(fmt::format("invalid row filter: {}", why));
+  };
+  if (filter.size() > 64 * 1024) return bad("longer than 64 KiB");
+  duckdb::vector<duckdb::unique_ptr<ParsedExpression>> list;
+  try {
+    list = duckdb::Parser::ParseExpressionList(filter);
+  } catch (const std::exception& e) {
+    return bad(duckdb::ErrorData(e).RawMessage());
+  }
+  if (list.size() != 1) return bad("expected exactly one SQL predicate, such as region = 'EU'");
+  Status status;
+  int depth = 0;
+  std::function<void(duckdb::unique_ptr<ParsedExpression>&)> walk =
+      [&](duckdb::unique_ptr<ParsedExpression>& e) {
+        if (!status.ok()) return;
+        if (++depth > kDefaultMaxSqlDepth) {
+          status = bad("nested too deeply");
+          return;
+        }
+        if (e->GetExpressionClass() == duckdb::ExpressionClass::SUBQUERY) {
+          status = bad("a subquery is not allowed (a filter sees only its own table's columns)");
+          return;
+        }
+        if (e->GetExpressionClass() == duckdb::ExpressionClass::FUNCTION) {
+          auto& f = e->Cast<duckdb::FunctionExpression>();
+          std::string name = Lower(f.function_name);
+          if (name == "current_user" && f.children.empty()) {
+            e = duckdb::make_uniq<duckdb::ConstantExpression>(duckdb::Value(user));
+            --depth;
+            return;
+          }
+          if (kDeniedScalarFunctions.count(name)) {
+            status = bad(fmt::format("function {}() is not allowed", name));
+            return;
+          }
+        }
+        if (e->GetExpressionClass() == duckdb::ExpressionClass::COLUMN_REF) {
+          auto& c = e->Cast<duckdb::ColumnRefExpression>();
+          // `current_user` without brackets parses as a column name.
+          if (c.column_names.size() == 1 && Lower(c.column_names[0]) == "current_user") {
+            e = duckdb::make_uniq<duckdb::ConstantExpression>(duckdb::Value(user));
+            --depth;
+            return;
+          }
+          if (c.column_names.size() != 1) {
+            status =
+                bad(fmt::format("'{}': name columns of the table only, unqualified", c.ToString()));
+            return;
+          }
+        }
+        duckdb::ParsedExpressionIterator::EnumerateChildren(*e, walk);
+        --depth;
+      };
+  walk(list[0]);
+  ST_RETURN_IF_ERROR(status);
+  return list[0]->ToString();
 }
 
 }  // namespace supertable

@@ -43,7 +43,7 @@ json StatusToJson(const Status& s) {
 
 Status StatusFromJson(const json& j) {
   int code = j.at("code").get<int>();
-  if (code <= 0 || code > static_cast<int>(StatusCode::kInternal)) {
+  if (code <= 0 || code > static_cast<int>(StatusCode::kResourceExhausted)) {
     return Status::Internal("the engine worker reported an unknown error code");
   }
   return Status::FromCode(static_cast<StatusCode>(code), j.at("message").get<std::string>());
@@ -74,11 +74,19 @@ TableName TableNameFromJson(const json& j) {
 }
 
 json ResolvedTableToJson(const ResolvedTable& t) {
-  json j = {{"display_name", t.display_name},
-            {"snapshot", t.snapshot->ToJson()},
-            {"row_filter", t.policy.row_filter}};
-  if (t.policy.columns) j["columns"] = *t.policy.columns;
-  return j;
+  json views = json::array();
+  for (const auto& v : t.policy.views) {
+    json masks = json::object();
+    for (const auto& [c, m] : v.masks) masks[c] = {static_cast<int>(m.kind), m.constant};
+    json jv = {{"row_filter", v.row_filter}, {"masks", masks}};
+    if (v.columns) jv["columns"] = *v.columns;
+    views.push_back(std::move(jv));
+  }
+  return {{"display_name", t.display_name},
+          {"snapshot", t.snapshot->ToJson()},
+          {"views", views},
+          {"user", t.policy.user},
+          {"mask_salt", t.policy.mask_salt}};
 }
 
 ResolvedTable ResolvedTableFromJson(const json& j) {
@@ -87,8 +95,20 @@ ResolvedTable ResolvedTableFromJson(const json& j) {
   auto snap = Snapshot::FromJson(j.at("snapshot").get<std::string>());
   if (!snap.ok()) throw std::runtime_error(snap.status().message());
   t.snapshot = std::make_shared<const Snapshot>(std::move(*snap));
-  t.policy.row_filter = j.at("row_filter").get<std::string>();
-  if (j.contains("columns")) t.policy.columns = j.at("columns").get<std::vector<std::string>>();
+  for (const auto& jv : j.at("views")) {
+    RoleView v;
+    v.row_filter = jv.at("row_filter").get<std::string>();
+    if (jv.contains("columns")) v.columns = jv.at("columns").get<std::vector<std::string>>();
+    for (const auto& [c, m] : jv.at("masks").items()) {
+      int kind = m.at(0).get<int>();
+      if (kind < 0 || kind > static_cast<int>(ColumnMask::Kind::kConstant))
+        throw std::runtime_error("unknown mask kind");
+      v.masks[c] = {static_cast<ColumnMask::Kind>(kind), m.at(1).get<std::string>()};
+    }
+    t.policy.views.push_back(std::move(v));
+  }
+  t.policy.user = j.at("user").get<std::string>();
+  t.policy.mask_salt = j.at("mask_salt").get<std::string>();
   return t;
 }
 

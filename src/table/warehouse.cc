@@ -83,25 +83,61 @@ Result<std::unique_ptr<Warehouse>> Warehouse::Open(const Config& config) {
                                                   std::move(cache), std::move(engine)));
 }
 
-Status Warehouse::CheckSuperExists(const std::string& super_name) {
+TableAccess FixedAccessPolicy::ForTable(const std::string& super_name, const std::string& table,
+                                        TablePolicy* policy) const {
+  std::string full = super_name + "." + table;
+  for (const auto& [key, tp] : tables) {
+    if (strcasecmp(key.c_str(), full.c_str()) == 0) {
+      if (policy) *policy = tp;
+      return TableAccess::kRead;
+    }
+  }
+  return TableAccess::kNone;
+}
+
+namespace {
+
+bool Visible(const AccessPolicy* p, const std::string& super_name, const std::string& table) {
+  TablePolicy ignored;
+  return !p || p->ForTable(super_name, table, &ignored) != TableAccess::kNone;
+}
+
+}  // namespace
+
+Status Warehouse::CheckSuperExists(const std::string& super_name, const AccessPolicy* policy) {
   ST_RETURN_IF_ERROR(ValidateName(super_name, "super table"));
   ST_ASSIGN_OR_RETURN(bool exists, catalog_->SuperExists(config_.organization, super_name));
+  if (exists && policy && !policy->ShowsSuper(super_name)) {
+    ST_ASSIGN_OR_RETURN(auto entries, catalog_->ListTables(config_.organization, super_name));
+    exists = std::any_of(entries.begin(), entries.end(),
+                         [&](const TableEntry& e) { return Visible(policy, super_name, e.name); });
+  }
   if (exists) return Status::Ok();
-  ST_ASSIGN_OR_RETURN(auto supers, catalog_->ListSupers(config_.organization));
+  ST_ASSIGN_OR_RETURN(auto supers, ListSupers(policy));
   return Status::NotFound(fmt::format("unknown super table '{}' in organization '{}'{}", super_name,
                                       config_.organization, DidYouMean(super_name, supers)));
 }
 
-Result<CommitRecord> Warehouse::RequireHead(const TableRef& t) {
+Result<CommitRecord> Warehouse::RequireHead(const TableRef& t, const AccessPolicy* policy) {
   ST_RETURN_IF_ERROR(ValidateName(t.table, "table"));
-  ST_RETURN_IF_ERROR(CheckSuperExists(t.super_name));
+  ST_RETURN_IF_ERROR(CheckSuperExists(t.super_name, policy));
   ST_ASSIGN_OR_RETURN(auto head, catalog_->GetHead(t));
-  if (head) return *head;
+  if (head && Visible(policy, t.super_name, t.table)) return *head;
   ST_ASSIGN_OR_RETURN(auto tables, catalog_->ListTables(t.org, t.super_name));
   std::vector<std::string> names;
-  for (const auto& e : tables) names.push_back(e.name);
+  for (const auto& e : tables) {
+    if (Visible(policy, t.super_name, e.name)) names.push_back(e.name);
+  }
   return Status::NotFound(fmt::format("unknown table '{}' in super table '{}'{}", t.table,
                                       t.super_name, DidYouMean(t.table, names)));
+}
+
+Result<TableAccess> Warehouse::AccessTo(const TableRef& t, const AccessPolicy* policy,
+                                        TablePolicy* table_policy) {
+  ST_RETURN_IF_ERROR(RequireHead(t, policy).status());
+  TablePolicy ignored;
+  return policy ? policy->ForTable(t.super_name, t.table, table_policy ? table_policy : &ignored)
+                : TableAccess::kWrite;
 }
 
 Result<Snapshot> Warehouse::LoadSnapshot(const TableRef& t, std::optional<int64_t> version) {
@@ -147,34 +183,72 @@ Result<std::shared_ptr<const Snapshot>> Warehouse::ReadSnapshot(const std::strin
   return snap;
 }
 
-Result<std::vector<std::string>> Warehouse::ListSupers() {
-  return catalog_->ListSupers(config_.organization);
-}
-
-Result<std::vector<TableSummary>> Warehouse::ListTables(const std::string& super_name) {
-  ST_RETURN_IF_ERROR(CheckSuperExists(super_name));
-  ST_ASSIGN_OR_RETURN(auto entries, catalog_->ListTables(config_.organization, super_name));
-  std::vector<TableSummary> out;
-  for (const auto& e : entries) {
-    ST_ASSIGN_OR_RETURN(auto s, ReadSnapshot(e.head.snapshot_key));
-    out.push_back({e.name, e.head.version, s->live_rows(), static_cast<int64_t>(s->files.size()),
-                   s->total_bytes(), e.head.committed_micros});
+Result<std::vector<std::string>> Warehouse::ListSupers(const AccessPolicy* policy) {
+  ST_ASSIGN_OR_RETURN(auto supers, catalog_->ListSupers(config_.organization));
+  if (!policy) return supers;
+  std::vector<std::string> out;
+  for (const auto& s : supers) {
+    bool shown = policy->ShowsSuper(s);
+    if (!shown) {
+      ST_ASSIGN_OR_RETURN(auto entries, catalog_->ListTables(config_.organization, s));
+      shown = std::any_of(entries.begin(), entries.end(),
+                          [&](const TableEntry& e) { return Visible(policy, s, e.name); });
+    }
+    if (shown) out.push_back(s);
   }
   return out;
 }
 
-Result<TableDescription> Warehouse::Describe(const TableRef& t) {
-  ST_ASSIGN_OR_RETURN(CommitRecord head, RequireHead(t));
+Result<std::vector<TableSummary>> Warehouse::ListTables(const std::string& super_name,
+                                                        const AccessPolicy* policy) {
+  ST_RETURN_IF_ERROR(CheckSuperExists(super_name, policy));
+  ST_ASSIGN_OR_RETURN(auto entries, catalog_->ListTables(config_.organization, super_name));
+  std::vector<TableSummary> out;
+  for (const auto& e : entries) {
+    TablePolicy tp;
+    if (policy && policy->ForTable(super_name, e.name, &tp) == TableAccess::kNone) continue;
+    TableSummary summary{e.name, e.head.version, 0, 0, 0, e.head.committed_micros, tp.filtered()};
+    if (!summary.stats_withheld) {
+      ST_ASSIGN_OR_RETURN(auto s, ReadSnapshot(e.head.snapshot_key));
+      summary.rows = s->live_rows();
+      summary.files = static_cast<int64_t>(s->files.size());
+      summary.bytes = s->total_bytes();
+    }
+    out.push_back(summary);
+  }
+  return out;
+}
+
+Result<TableDescription> Warehouse::Describe(const TableRef& t, const AccessPolicy* policy) {
+  TablePolicy tp;
+  ST_ASSIGN_OR_RETURN(TableAccess access, AccessTo(t, policy, &tp));
+  ST_ASSIGN_OR_RETURN(CommitRecord head, RequireHead(t, policy));
   ST_ASSIGN_OR_RETURN(Snapshot s, LoadSnapshot(t));
   TableDescription d;
-  d.summary = {t.table,         head.version,
-               s.live_rows(),   static_cast<int64_t>(s.files.size()),
-               s.total_bytes(), head.committed_micros};
+  d.access = access;
+  bool filtered = tp.filtered();
+  d.summary = {
+      t.table,         head.version,          s.live_rows(), static_cast<int64_t>(s.files.size()),
+      s.total_bytes(), head.committed_micros, filtered};
   d.delete_files = static_cast<int64_t>(s.deletes.size());
   for (const auto& f : s.files) d.deleted_rows += f.deleted_rows;
+  if (filtered)
+    d.summary.rows = d.summary.files = d.summary.bytes = d.delete_files = d.deleted_rows = 0;
   for (const auto& c : s.schema) {
+    TablePolicy::Exposure exposure = tp.ExposureOf(c.name);
+    if (exposure == TablePolicy::Exposure::kHidden) continue;
+    if (std::any_of(tp.views.begin(), tp.views.end(),
+                    [&](const RoleView& v) { return v.Shows(c.name) && v.MaskOf(c.name); })) {
+      d.masked.push_back(c.name);
+    }
     ColumnSummary cs;
     cs.column = c;
+    // Statistics are values of rows: kept from whoever may not read every value as stored.
+    if (filtered || access == TableAccess::kMeta || exposure != TablePolicy::Exposure::kPlain) {
+      cs.null_count = -1;
+      d.columns.push_back(std::move(cs));
+      continue;
+    }
     // Plain strings, not optionals, while folding: GCC 12 misreports optional<string> here.
     std::string lo, hi;
     bool have = false, complete = !s.files.empty();
@@ -203,9 +277,15 @@ Result<TableDescription> Warehouse::Describe(const TableRef& t) {
   return d;
 }
 
-Result<std::vector<CommitRecord>> Warehouse::History(const TableRef& t) {
-  ST_RETURN_IF_ERROR(RequireHead(t).status());
-  return catalog_->History(t);
+Result<std::vector<CommitRecord>> Warehouse::History(const TableRef& t,
+                                                     const AccessPolicy* policy) {
+  TablePolicy tp;
+  ST_RETURN_IF_ERROR(AccessTo(t, policy, &tp).status());
+  ST_ASSIGN_OR_RETURN(auto history, catalog_->History(t));
+  if (tp.filtered()) {
+    for (auto& r : history) r.summary_json = "{}";  // counts of rows the caller may not see
+  }
+  return history;
 }
 
 Result<CommitRecord> Warehouse::ResolveVersion(const TableRef& t,
@@ -236,7 +316,7 @@ Result<CommitRecord> Warehouse::ResolveVersion(const TableRef& t,
 }
 
 Result<QueryStats> Warehouse::Query(const QueryRequest& req, ResultSink& sink) {
-  ST_RETURN_IF_ERROR(CheckSuperExists(req.super_name));
+  ST_RETURN_IF_ERROR(CheckSuperExists(req.super_name, req.policy));
   QuerySpec spec;
   std::map<std::string, std::shared_ptr<const Snapshot>> pins;
   std::optional<std::vector<std::string>> supers_listed;
@@ -271,27 +351,22 @@ Result<QueryStats> Warehouse::Query(const QueryRequest& req, ResultSink& sink) {
     std::string full = super_name + "." + table;
     TablePolicy policy;
     if (req.policy) {
-      auto same = [](const std::string& a, const std::string& b) {
-        return strcasecmp(a.c_str(), b.c_str()) == 0;
-      };
-      auto permitted = [&](const std::string& t) {
-        return !req.policy->tables ||
-               std::any_of(req.policy->tables->begin(), req.policy->tables->end(),
-                           [&](const std::string& p) { return same(p, t); });
-      };
       // A table the caller may not read looks exactly like one that does not exist: the
-      // message repeats the caller's spelling and suggests only tables they may read.
+      // message repeats the caller's spelling and suggests only tables they may see.
       std::string asked = name.super_name.empty() ? name.table : name.super_name + "." + name.table;
-      std::vector<std::string> readable;
+      std::vector<std::string> visible;
       for (const auto& e : listed) {
-        if (permitted(super_name + "." + e.name)) readable.push_back(e.name);
+        if (Visible(req.policy, super_name, e.name)) visible.push_back(e.name);
       }
-      if (!permitted(full) || !entry) {
+      TableAccess access =
+          entry ? req.policy->ForTable(super_name, table, &policy) : TableAccess::kNone;
+      if (access == TableAccess::kNone) {
         return Status::NotFound(
-            fmt::format("unknown table '{}'{}", asked, DidYouMean(name.table, readable)));
+            fmt::format("unknown table '{}'{}", asked, DidYouMean(name.table, visible)));
       }
-      for (const auto& [key, tp] : req.policy->table_policies) {
-        if (same(key, full)) policy = tp;
+      if (access == TableAccess::kMeta) {
+        return Status::PermissionDenied(fmt::format(
+            "table '{}': your roles show its structure and statistics, not its rows", full));
       }
     }
     TableRef ref = Ref(super_name, table);

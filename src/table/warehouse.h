@@ -45,6 +45,11 @@ struct WriteResult {
   WriteOutcome outcome;
 };
 
+// How far one caller reaches into a table. kNone: the table does not exist for them (the same
+// answer as a missing table, everywhere). kMeta: its name, schema and statistics that reveal no
+// values. kRead: its rows, through its TablePolicy. kWrite: also writes.
+enum class TableAccess { kNone, kMeta, kRead, kWrite };
+
 struct TableSummary {
   std::string name;
   int64_t version = 0;
@@ -52,6 +57,9 @@ struct TableSummary {
   int64_t files = 0;
   int64_t bytes = 0;
   int64_t committed_micros = 0;
+  // Set when the caller reads the table through a row filter: rows, files and bytes would tell
+  // them about rows they may not see, and are zero.
+  bool stats_withheld = false;
 };
 
 struct ColumnSummary {
@@ -65,13 +73,34 @@ struct TableDescription {
   std::vector<ColumnSummary> columns;
   int64_t delete_files = 0;
   int64_t deleted_rows = 0;
+  TableAccess access = TableAccess::kWrite;
+  std::vector<std::string> masked;  // columns the caller sees masked (by at least one role)
 };
 
-// Which tables, columns and rows one caller may read. Keys are "super.table". The security
-// layer fills it from users and roles; an absent policy (nullptr) allows everything.
-struct AccessPolicy {
-  std::optional<std::vector<std::string>> tables;  // nullopt: every table
-  std::map<std::string, TablePolicy> table_policies;
+// Which tables, columns and rows one caller may see: the security layer builds one per request
+// from the caller's roles (security/policy.h). Every warehouse operation that shows data or
+// metadata takes one; nullptr is the local administrator, who sees everything.
+class AccessPolicy {
+ public:
+  virtual ~AccessPolicy() = default;
+  // `super_name`.`table` as the catalog spells them. Fills `policy` for kRead and kWrite.
+  virtual TableAccess ForTable(const std::string& super_name, const std::string& table,
+                               TablePolicy* policy) const = 0;
+  // Whether the super table shows in listings even with no visible table in it (a grant of
+  // "super.*" shows an empty super).
+  virtual bool ShowsSuper(const std::string& super_name) const = 0;
+  // Whether the caller may read the audit trail as the table system.audit.
+  virtual bool ReadsAudit() const { return false; }
+};
+
+// A fixed policy: the listed tables ("super.table", any case) are readable through their
+// TablePolicy, every other table does not exist. For tests and tools that need no roles.
+class FixedAccessPolicy : public AccessPolicy {
+ public:
+  std::map<std::string, TablePolicy> tables;
+  TableAccess ForTable(const std::string& super_name, const std::string& table,
+                       TablePolicy* policy) const override;
+  bool ShowsSuper(const std::string&) const override { return false; }
 };
 
 struct QueryRequest {
@@ -143,10 +172,18 @@ class Warehouse {
 
   Result<WriteResult> Write(const TableRef& table, const WriteRequest& request);
 
-  Result<std::vector<std::string>> ListSupers();
-  Result<std::vector<TableSummary>> ListTables(const std::string& super_name);
-  Result<TableDescription> Describe(const TableRef& table);
-  Result<std::vector<CommitRecord>> History(const TableRef& table);
+  // Every read operation below shows only what `policy` lets the caller see (nullptr: all). A
+  // table or super they may not see is reported exactly as a missing one, and never suggested.
+  Result<std::vector<std::string>> ListSupers(const AccessPolicy* policy = nullptr);
+  Result<std::vector<TableSummary>> ListTables(const std::string& super_name,
+                                               const AccessPolicy* policy = nullptr);
+  // Columns the caller may not see are left out; statistics that would reveal values they may
+  // not read (min/max of masked columns, anything under a row filter, values for kMeta) are
+  // withheld: `stats_withheld` says so.
+  Result<TableDescription> Describe(const TableRef& table, const AccessPolicy* policy = nullptr);
+  // Under a row filter the counters of each commit (rows inserted, deleted) are withheld too.
+  Result<std::vector<CommitRecord>> History(const TableRef& table,
+                                            const AccessPolicy* policy = nullptr);
   // The current snapshot (or the one of `version`) and the record it was committed with.
   Result<Snapshot> LoadSnapshot(const TableRef& table,
                                 std::optional<int64_t> version = std::nullopt);
@@ -162,9 +199,13 @@ class Warehouse {
   Status DropTable(const TableRef& table);
   Status DropSuper(const std::string& super_name);
 
-  // NotFound with a suggestion when the super or table does not exist.
-  Status CheckSuperExists(const std::string& super_name);
-  Result<CommitRecord> RequireHead(const TableRef& table);
+  // NotFound with a suggestion when the super or table does not exist (for the caller).
+  Status CheckSuperExists(const std::string& super_name, const AccessPolicy* policy = nullptr);
+  Result<CommitRecord> RequireHead(const TableRef& table, const AccessPolicy* policy = nullptr);
+  // The caller's access to an existing table (kWrite without a policy), or NotFound as for a
+  // missing table when it is kNone. Names as the catalog spells them.
+  Result<TableAccess> AccessTo(const TableRef& table, const AccessPolicy* policy,
+                               TablePolicy* table_policy = nullptr);
   // InvalidArgument when `table` (or its super) differs from an existing name only by case.
   Status CheckNoCaseClash(const TableRef& table);
 

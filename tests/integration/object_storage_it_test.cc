@@ -497,9 +497,10 @@ TEST_P(RemoteWarehouse, QueriesOpenOnlyTheirOrganizationsObjects) {
   std::string key = victim->LoadSnapshot(victim->Ref("vs", "t"))->files[0].key;
   ASSERT_EQ(key.rfind("victim/", 0), 0u) << key;
   for (const std::string& path : {victim->ReadPath(key), w->ReadPath("default/../" + key)}) {
-    AccessPolicy p;
-    p.table_policies["s.t"] =
-        TablePolicy{std::nullopt, "EXISTS (SELECT * FROM read_parquet('" + path + "'))"};
+    FixedAccessPolicy p;
+    TablePolicy tp;
+    tp.views.push_back({"EXISTS (SELECT * FROM read_parquet('" + path + "'))", std::nullopt, {}});
+    p.tables["s.t"] = tp;
     QueryRequest req{"s", "SELECT count(*) FROM t"};
     req.policy = &p;
     struct NullSink : ResultSink {

@@ -10,6 +10,7 @@
 
 #include "common/ids.h"
 #include "engine/query_sandbox.h"
+#include "engine/row_filter.h"
 #include "mcp/server.h"
 #include "support/test_support.h"
 #include "tools/warehouse_tools.h"
@@ -117,6 +118,13 @@ std::vector<std::string> EscapeAttempts(const std::string& data, const std::stri
 }
 
 }  // namespace
+
+// A policy of one role whose only restriction is a row filter.
+TablePolicy RowFilter(const std::string& filter) {
+  TablePolicy p;
+  p.views.push_back({filter, std::nullopt, {}});
+  return p;
+}
 
 class QueryEngine : public WarehouseTest {
  protected:
@@ -281,39 +289,48 @@ TEST_F(QueryEngine, CtesFollowSqlScoping) {
             "1,10.5,NULL|2,NULL,20.0|3,5.0,NULL");
 }
 
-// The plan check stands on its own: SQL that the guard never sees (here a policy's row filter,
-// which goes into the view as it is) still reaches nothing but the pinned files.
-TEST_F(QueryEngine, PlanCheckRefusesWhatTheGuardDidNotSee) {
+// A row filter lands inside every query of the users it restricts, so it gets a parser check
+// of its own (engine/row_filter.h): one expression, no subquery, no function the guard refuses.
+// The plan check behind it would still refuse what a filter reached (it saw these filters reach
+// pg_settings and other organizations' files before the check existed).
+TEST_F(QueryEngine, HostileRowFiltersReachNothing) {
   std::string data = MakeConfig().home + "/data";
   std::string customers_file =
       data + "/" + wh_->LoadSnapshot(wh_->Ref("s", "customers"))->files[0].key;
-  // Each with the layer that refuses it: paths outside the organization fail when the view is
-  // made (DuckDB's allowed_directories), a path in FROM is no file (no replacement scans), and
-  // everything else is the plan check's.
-  const std::string plan_check = "not one of the warehouse's tables";
   const std::vector<std::pair<std::string, std::string>> filters = {
-      {"(SELECT count(*) FROM pg_settings) > 0", plan_check},
-      {"EXISTS (SELECT * FROM duckdb_settings())", plan_check},
-      {"EXISTS (SELECT * FROM duckdb_views)", plan_check},
-      {"EXISTS (SELECT * FROM information_schema.tables)", plan_check},
-      {"EXISTS (SELECT * FROM glob('/etc/*'))", "disabled by configuration"},
-      {"EXISTS (SELECT * FROM read_text('/etc/hostname'))", "disabled by configuration"},
-      // A file of the warehouse, but not of this query's pinned snapshots.
-      {"EXISTS (SELECT * FROM read_parquet('" + customers_file + "'))", plan_check},
-      {"EXISTS (SELECT * FROM read_text('" + customers_file + "'))", plan_check},
-      {"EXISTS (SELECT * FROM '" + customers_file + "')", "does not exist"},
+      {"(SELECT count(*) FROM pg_settings) > 0", "subquery"},
+      {"EXISTS (SELECT * FROM duckdb_settings())", "subquery"},
+      {"EXISTS (SELECT * FROM glob('/etc/*'))", "subquery"},
+      {"EXISTS (SELECT * FROM read_parquet('" + customers_file + "'))", "subquery"},
+      {"customer IN (SELECT name FROM customers)", "subquery"},
+      {"current_setting('threads') IS NOT NULL", "current_setting() is not allowed"},
+      {"1 = 1) UNION SELECT * FROM customers --", "syntax error"},
+      {"true; DROP TABLE x", "single"},
+      {"a = 1, b = 2", "exactly one"},
+      {"x.customer = 'ann'", "unqualified"},
   };
-  for (const auto& [filter, layer] : filters) {
-    AccessPolicy p;
-    p.table_policies["s.orders"] = TablePolicy{std::nullopt, filter};
+  for (const auto& [filter, reason] : filters) {
+    auto checked = RowFilterSql(filter, "ann");
+    ASSERT_FALSE(checked.ok()) << "accepted: " << filter;
+    EXPECT_NE(checked.status().message().find(reason), std::string::npos)
+        << filter << ": " << checked.status().message();
+    FixedAccessPolicy p;
+    p.tables["s.orders"] = RowFilter(filter);
     QueryRequest req{"s", "SELECT count(*) FROM orders"};
     req.policy = &p;
     CollectSink sink;
     auto r = wh_->Query(req, sink);
     ASSERT_FALSE(r.ok()) << "accepted: " << filter;
-    EXPECT_NE(r.status().message().find(layer), std::string::npos)
-        << filter << ": " << r.status().message();
+    // The caller learns that a policy failed, never the administrator's filter text.
+    EXPECT_NE(r.status().message().find("cannot be applied"), std::string::npos)
+        << r.status().message();
+    EXPECT_EQ(r.status().message().find(filter), std::string::npos) << r.status().message();
   }
+  // current_user() is the caller, as a constant; the rest of the filter is re-rendered SQL.
+  auto mine = RowFilterSql("customer = current_user() OR customer = CURRENT_USER", "o'neil");
+  ASSERT_TRUE(mine.ok()) << mine.status().message();
+  EXPECT_NE(mine->find("'o''neil'"), std::string::npos) << *mine;
+  EXPECT_EQ(mine->find("current_user"), std::string::npos) << *mine;
   // The check allows the files both tables pinned, in one query.
   EXPECT_EQ(RowsText("SELECT count(*) FROM orders o JOIN customers c ON o.customer = c.name"), "3");
 }
@@ -586,10 +603,12 @@ TEST_F(QueryEngine, TimeTravel) {
 }
 
 TEST_F(QueryEngine, AccessPolicies) {
-  AccessPolicy p;
-  p.tables = std::vector<std::string>{"s.orders"};
-  p.table_policies["s.orders"] =
-      TablePolicy{std::vector<std::string>{"id", "customer", "amount"}, "customer = 'ann'"};
+  FixedAccessPolicy p;
+  TablePolicy orders;
+  orders.views.push_back(
+      {"customer = current_user()", std::vector<std::string>{"id", "customer", "amount"}, {}});
+  orders.user = "ann";
+  p.tables["s.orders"] = orders;
   auto run = [&](const std::string& sql, CollectSink& sink) {
     QueryRequest req{"s", sql};
     req.policy = &p;
@@ -599,12 +618,16 @@ TEST_F(QueryEngine, AccessPolicies) {
   ASSERT_TRUE(run("SELECT * FROM orders ORDER BY id", all).ok());
   ASSERT_EQ(all.columns.size(), 3u);  // no 'secret'
   ASSERT_EQ(all.rows.size(), 2u);     // only ann's rows
+  // A hidden column behaves as if it did not exist, and is never suggested.
   CollectSink s1;
   auto hidden = run("SELECT secret FROM orders", s1);
   ASSERT_FALSE(hidden.ok());
-  EXPECT_NE(hidden.status().message().find("column 'secret' of table 's.orders' is not accessible"),
-            std::string::npos)
+  EXPECT_EQ(hidden.status().message().find("unknown column 'secret'"), 0u)
       << hidden.status().message();
+  CollectSink s1b;
+  auto near = run("SELECT secre FROM orders", s1b);
+  ASSERT_FALSE(near.ok());
+  EXPECT_EQ(near.status().message().find("secret"), std::string::npos) << near.status().message();
   CollectSink s2;
   auto other = run("SELECT * FROM customers", s2);
   ASSERT_FALSE(other.ok());
@@ -617,6 +640,106 @@ TEST_F(QueryEngine, AccessPolicies) {
   ASSERT_TRUE(run("SELECT count(*) FROM orders AT (VERSION => 1)", s4)
                   .ok());  // time travel keeps the policy
   EXPECT_EQ(s4.rows[0][0], 2);
+  // Statistics that would count or show filtered rows are withheld.
+  auto d = wh_->Describe(wh_->Ref("s", "orders"), &p);
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_TRUE(d->summary.stats_withheld);
+  EXPECT_EQ(d->summary.rows, 0);
+  ASSERT_EQ(d->columns.size(), 3u);
+  for (const auto& c : d->columns) EXPECT_FALSE(c.min || c.max) << c.column.name;
+  auto listed = wh_->ListTables("s", &p);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);  // customers does not exist for this caller
+  EXPECT_TRUE((*listed)[0].stats_withheld);
+  auto missing = wh_->Describe(wh_->Ref("s", "customers"), &p);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().message(), "unknown table 'customers' in super table 's'");
+  auto history = wh_->History(wh_->Ref("s", "orders"), &p);
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ(history->back().summary_json, "{}");
+}
+
+// Masks keep the column's type and hold through every shape of query; several roles combine
+// row by row (docs/SECURITY.md, "Several roles").
+TEST_F(QueryEngine, MasksAndTheUnionOfRoles) {
+  Ingest("people",
+         "id,name,card,age,city\n1,ann,4111-2222-3333-4444,31,Berlin\n2,bob,5500-6666-7777-8888,"
+         "45,Paris\n3,cy,x12,27,Rome\n");
+  FixedAccessPolicy p;
+  TablePolicy tp;
+  tp.mask_salt = "pepper";
+  tp.views.push_back({"",
+                      std::nullopt,
+                      {{"card", {ColumnMask::Kind::kPartial, ""}},
+                       {"name", {ColumnMask::Kind::kHash, ""}},
+                       {"age", {ColumnMask::Kind::kHash, ""}},
+                       {"city", {ColumnMask::Kind::kConstant, "somewhere"}}}});
+  p.tables["s.people"] = tp;
+  auto rows = [&](const std::string& sql) {
+    QueryRequest req{"s", sql};
+    req.policy = &p;
+    CollectSink sink;
+    auto r = wh_->Query(req, sink);
+    EXPECT_TRUE(r.ok()) << sql << ": " << r.status().message();
+    std::string out;
+    for (const auto& row : sink.rows) {
+      for (size_t i = 0; i < row.size(); ++i)
+        out += (i ? "," : "") + (row[i].is_string() ? row[i].get<std::string>() : row[i].dump());
+      out += "|";
+    }
+    return std::make_pair(out, sink.columns);
+  };
+  auto [plain, cols] = rows("SELECT id, card, city FROM people ORDER BY id");
+  EXPECT_EQ(plain,
+            "1,***************4444,somewhere|2,***************8888,somewhere|3,***,somewhere|");
+  auto [typed, tcols] = rows("SELECT * FROM people LIMIT 1");
+  ASSERT_EQ(tcols.size(), 5u);
+  EXPECT_EQ(tcols[3].type, "BIGINT");  // a hashed integer is still an integer
+  // The same value hashes the same way (joins and counts still work), unlike values differ,
+  // and no query shape sees the raw value.
+  EXPECT_EQ(rows("SELECT count(DISTINCT name) FROM people").first, "3|");
+  std::string ann_hash = rows("SELECT name FROM people WHERE id = 1").first;
+  EXPECT_EQ(ann_hash.size(), 65u) << ann_hash;  // 64 hex characters and the row mark
+  for (const char* sql : {
+           "SELECT name FROM people WHERE name = 'ann'",
+           "WITH t AS (SELECT * FROM people) SELECT name FROM t WHERE name = 'ann'",
+           "SELECT name FROM (SELECT name FROM people) WHERE name LIKE 'an%'",
+           "SELECT name FROM people WHERE id < 0 UNION ALL SELECT name FROM people WHERE name = "
+           "'ann'",
+           "SELECT max(name) FROM people WHERE name = 'ann' HAVING count(*) > 0",
+           "SELECT p.name FROM people p JOIN people q ON p.id = q.id WHERE p.name = 'ann'",
+           "SELECT x.n FROM people, LATERAL (SELECT name AS n) x WHERE x.n = 'ann'",
+       }) {
+    EXPECT_EQ(rows(sql).first, "") << sql;
+  }
+  EXPECT_EQ(rows("SELECT count(*) FROM people WHERE card LIKE '4111%'").first, "0|");
+  QueryRequest summarize{"s", "SUMMARIZE SELECT name, card FROM people"};
+  summarize.policy = &p;
+  CollectSink ssink;
+  ASSERT_TRUE(wh_->Query(summarize, ssink).ok());
+  std::string summary = nlohmann::json(ssink.rows).dump();
+  EXPECT_EQ(summary.find("ann"), std::string::npos) << summary;
+  EXPECT_EQ(summary.find("4111"), std::string::npos) << summary;
+  QueryRequest explain{"s", "EXPLAIN SELECT * FROM people"};
+  explain.policy = &p;
+  CollectSink esink;
+  EXPECT_FALSE(wh_->Query(explain, esink).ok());  // the plan would print the masks' SQL
+
+  // Two roles: one sees Berlin rows unmasked, one sees every row with city masked and no card.
+  TablePolicy two;
+  two.views.push_back({"city = 'Berlin'", std::nullopt, {}});
+  two.views.push_back({"",
+                       std::vector<std::string>{"id", "name", "city"},
+                       {{"city", {ColumnMask::Kind::kNull, ""}}}});
+  p.tables["s.people"] = two;
+  EXPECT_EQ(rows("SELECT id, name, card, city FROM people ORDER BY id").first,
+            "1,ann,4111-2222-3333-4444,Berlin|2,bob,null,null|3,cy,null,null|");
+  // A column unmasked by any role that admits the row shows; one no admitting role shows is NULL.
+  TablePolicy meta_like;
+  meta_like.views.push_back({"age > 40", std::vector<std::string>{"id"}, {}});
+  meta_like.views.push_back({"age < 30", std::vector<std::string>{"id", "name"}, {}});
+  p.tables["s.people"] = meta_like;
+  EXPECT_EQ(rows("SELECT * FROM people ORDER BY id").first, "2,null|3,cy|");
 }
 
 TEST_F(QueryEngine, RowAndByteLimits) {

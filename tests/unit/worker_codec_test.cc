@@ -97,12 +97,23 @@ TEST(WorkerCodec, QueryAndResolvedTableRoundTrip) {
 
   auto snap = std::make_shared<Snapshot>();
   snap->schema = {{"a", "VARCHAR"}};
-  ResolvedTable t{"s.t", snap, {std::vector<std::string>{"a"}, "a > 1"}};
+  TablePolicy policy;
+  policy.views.push_back({"a > 1", std::vector<std::string>{"a"}, {}});
+  policy.views.push_back({"", std::nullopt, {{"a", {ColumnMask::Kind::kConstant, "x'y"}}}});
+  policy.user = "ann";
+  policy.mask_salt = "salt";
+  ResolvedTable t{"s.t", snap, policy};
   ResolvedTable tb = ResolvedTableFromJson(ResolvedTableToJson(t));
   EXPECT_EQ(tb.display_name, "s.t");
   EXPECT_EQ(tb.snapshot->schema, snap->schema);
-  EXPECT_EQ(tb.policy.columns, t.policy.columns);
-  EXPECT_EQ(tb.policy.row_filter, "a > 1");
+  ASSERT_EQ(tb.policy.views.size(), 2u);
+  EXPECT_EQ(tb.policy.views[0].columns, t.policy.views[0].columns);
+  EXPECT_EQ(tb.policy.views[0].row_filter, "a > 1");
+  EXPECT_FALSE(tb.policy.views[1].columns);
+  EXPECT_EQ(tb.policy.views[1].masks.at("a").kind, ColumnMask::Kind::kConstant);
+  EXPECT_EQ(tb.policy.views[1].masks.at("a").constant, "x'y");
+  EXPECT_EQ(tb.policy.user, "ann");
+  EXPECT_EQ(tb.policy.mask_salt, "salt");
 
   Status s = StatusFromJson(StatusToJson(Status::Conflict("lost")));
   EXPECT_EQ(s.code(), StatusCode::kConflict);
