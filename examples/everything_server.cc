@@ -240,8 +240,9 @@ void AddResource(mcp::Server& s, std::string uri, std::string name, std::string 
   t.description = description;
   t.mime_type = mime;
   mcp::Resource r{uri, name, title, description, mime};
-  t.list = [r] { return std::vector<mcp::Resource>{r}; };
-  t.read = [uri, mime, text, blob](const std::map<std::string, std::string>&, std::string*) {
+  t.list = [r](const mcp::RequestContext&) { return std::vector<mcp::Resource>{r}; };
+  t.read = [uri, mime, text, blob](const mcp::RequestContext&,
+                                   const std::map<std::string, std::string>&, std::string*) {
     return std::optional<mcp::ResourceContent>(mcp::ResourceContent{uri, mime, text, blob});
   };
   s.AddResourceTemplate(std::move(t));
@@ -261,7 +262,8 @@ void AddResources(mcp::Server& s) {
   t.title = "Resource Template";
   t.description = "A resource template with parameter substitution";
   t.mime_type = "application/json";
-  t.read = [](const std::map<std::string, std::string>& vars, std::string*) {
+  t.read = [](const mcp::RequestContext&, const std::map<std::string, std::string>& vars,
+               std::string*) {
     const std::string& id = vars.at("id");
     json body = {{"id", id}, {"templateTest", true}, {"data", "Data for ID: " + id}};
     return std::optional<mcp::ResourceContent>(mcp::ResourceContent{
@@ -276,7 +278,7 @@ void AddPrompts(mcp::Server& s) {
                "Simple Test Prompt",
                "A simple prompt without arguments",
                {},
-               [user](const std::map<std::string, std::string>&) {
+               [user](const mcp::RequestContext&, const std::map<std::string, std::string>&) {
                  return json::array({user(Text("This is a simple prompt for testing."))});
                },
                nullptr});
@@ -284,7 +286,7 @@ void AddPrompts(mcp::Server& s) {
                "Prompt With Arguments",
                "A prompt with required arguments",
                {{"arg1", "First test argument", true}, {"arg2", "Second test argument", true}},
-               [user](const std::map<std::string, std::string>& a) {
+               [user](const mcp::RequestContext&, const std::map<std::string, std::string>& a) {
                  return json::array({user(Text("Prompt with arguments: arg1='" + a.at("arg1") +
                                                "', arg2='" + a.at("arg2") + "'"))});
                },
@@ -293,7 +295,7 @@ void AddPrompts(mcp::Server& s) {
                "Prompt With Embedded Resource",
                "A prompt that includes an embedded resource",
                {{"resourceUri", "URI of the resource to embed", true}},
-               [user](const std::map<std::string, std::string>& a) {
+               [user](const mcp::RequestContext&, const std::map<std::string, std::string>& a) {
                  return json::array({user({{"type", "resource"},
                                            {"resource",
                                             {{"uri", a.at("resourceUri")},
@@ -306,7 +308,7 @@ void AddPrompts(mcp::Server& s) {
                "Prompt With Image",
                "A prompt that includes image content",
                {},
-               [user](const std::map<std::string, std::string>&) {
+               [user](const mcp::RequestContext&, const std::map<std::string, std::string>&) {
                  return json::array(
                      {user({{"type", "image"}, {"data", kPng}, {"mimeType", "image/png"}}),
                       user(Text("Please analyze the image above."))});

@@ -76,4 +76,15 @@ Result<int64_t> ParseDurationMicros(const std::string& text) {
   return static_cast<int64_t>(micros);
 }
 
+bool SecretEquals(const std::string& a, const std::string& b) {
+  // Length is not secret (tokens are fixed-length in practice); the content comparison is
+  // constant-time: every byte is examined whatever the first difference.
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    diff |= static_cast<unsigned char>(a[i]) ^ static_cast<unsigned char>(b[i]);
+  }
+  return diff == 0;
+}
+
 }  // namespace supertable

@@ -33,4 +33,7 @@ std::string ScrubPaths(std::string text, std::vector<PathLabel> paths);
 // "500ms", "90s", "15m", "12h", "7d"; a bare "0" means zero.
 Result<int64_t> ParseDurationMicros(const std::string& text);
 
+// Constant-time comparison, for secrets: the time taken does not depend on where they differ.
+bool SecretEquals(const std::string& a, const std::string& b);
+
 }  // namespace supertable

@@ -50,17 +50,20 @@ Middleware SizeGuardMiddleware(int64_t max_tokens) {
   };
 }
 
-Middleware CacheMiddleware(int64_t ttl_ms) {
+Middleware CacheMiddleware(int64_t ttl_ms,
+                           std::function<std::string(const ToolContext&)> partition) {
   struct Entry {
     std::chrono::steady_clock::time_point at;
     ToolResult result;
   };
   auto mu = std::make_shared<std::mutex>();
   auto cache = std::make_shared<std::map<std::string, Entry>>();
-  return [ttl_ms, mu, cache](const Tool& tool, ToolContext& ctx, const ToolCall& next) {
+  return [ttl_ms, mu, cache, partition](const Tool& tool, ToolContext& ctx,
+                                        const ToolCall& next) {
     if (ttl_ms <= 0 || !tool.annotations.read_only || !tool.annotations.idempotent)
       return next(tool, ctx);
-    std::string key = tool.name + "\x1f" + ctx.arguments().dump();
+    std::string key = (partition ? partition(ctx) : std::string()) + "\x1f" + tool.name + "\x1f" +
+                      ctx.arguments().dump();
     auto now = std::chrono::steady_clock::now();
     {
       std::lock_guard<std::mutex> g(*mu);

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <string>
 
 #include "mcp/server.h"
 
@@ -15,6 +17,9 @@ Middleware LoggingMiddleware();
 // a message that says how to narrow the request.
 Middleware SizeGuardMiddleware(int64_t max_tokens);
 // Serves repeated identical calls of read-only, idempotent tools from memory for `ttl_ms`.
-Middleware CacheMiddleware(int64_t ttl_ms);
+// Results are kept apart by `partition` (who asked, and under which rules): one caller's
+// answer must never reach another who may see less.
+Middleware CacheMiddleware(int64_t ttl_ms,
+                           std::function<std::string(const ToolContext&)> partition = nullptr);
 
 }  // namespace supertable::mcp

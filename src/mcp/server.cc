@@ -52,12 +52,14 @@ ToolResult ToolResult::Error(const std::string& message, json details) {
 }
 
 ToolContext::ToolContext(Session& session, json request_id, const json& arguments,
-                         json progress_token, std::shared_ptr<CancelToken> cancel)
+                         json progress_token, std::shared_ptr<CancelToken> cancel,
+                         std::shared_ptr<const void> identity)
     : session_(session),
       request_id_(std::move(request_id)),
       arguments_(arguments),
       progress_token_(std::move(progress_token)),
-      cancel_(std::move(cancel)) {}
+      cancel_(std::move(cancel)),
+      identity_(std::move(identity)) {}
 
 void ToolContext::Progress(double progress, std::optional<double> total,
                            const std::string& message) {
@@ -222,7 +224,19 @@ json Server::Initialize(Session& s, const json& params) {
   return result;
 }
 
-json Server::CallTool(Session& s, const json& id, const json& params, bool* cancelled) {
+std::string Server::MissingScope(const Message& m,
+                                 const std::shared_ptr<const void>& identity) const {
+  if (!has_scope || m.method != "tools/call" || !m.params.contains("name") ||
+      !m.params["name"].is_string())
+    return "";
+  auto tool = FindTool(m.params["name"].get<std::string>());
+  if (!tool || tool->required_scope.empty() || has_scope(identity, tool->required_scope)) return "";
+  return tool->required_scope;
+}
+
+json Server::CallTool(const RequestContext& rc, const json& id, const json& params,
+                      bool* cancelled) {
+  Session& s = rc.session;
   if (!params.contains("name") || !params["name"].is_string()) {
     return MakeError(id, kInvalidParams, "Invalid params: tools/call needs a string 'name'");
   }
@@ -251,11 +265,14 @@ json Server::CallTool(Session& s, const json& id, const json& params, bool* canc
     }
     s.in_flight[key] = token;
   }
-  ToolContext ctx(s, id, args, progress, token);
+  ToolContext ctx(s, id, args, progress, token, rc.identity);
   ToolResult result;
   // Input is checked before the tool runs; a bad call is a tool error the model can correct.
   std::string invalid = ValidateAgainstSchema(tool->input_schema, args);
-  if (!invalid.empty()) {
+  if (!tool->required_scope.empty() && has_scope && !has_scope(rc.identity, tool->required_scope)) {
+    result = ToolResult::Error(fmt::format(
+        "insufficient scope: {} needs a credential with scope {}", name, tool->required_scope));
+  } else if (!invalid.empty()) {
     result =
         ToolResult::Error("invalid arguments: " + invalid, {{"inputSchema", tool->input_schema}});
   } else {
@@ -285,11 +302,12 @@ json Server::CallTool(Session& s, const json& id, const json& params, bool* canc
   return MakeResult(id, r);
 }
 
-std::optional<json> Server::ReadResource(const std::string& uri, std::string* error) {
+std::optional<json> Server::ReadResource(const RequestContext& rc, const std::string& uri,
+                                         std::string* error) {
   for (const auto& t : templates_) {
     auto vars = MatchUriTemplate(t.uri_template, uri);
     if (!vars) continue;
-    auto content = t.read(*vars, error);
+    auto content = t.read(rc, *vars, error);
     if (!content) return std::nullopt;
     json c = {{"uri", content->uri}, {"mimeType", content->mime_type}};
     if (content->blob.empty()) {
@@ -303,7 +321,7 @@ std::optional<json> Server::ReadResource(const std::string& uri, std::string* er
   return std::nullopt;
 }
 
-json Server::Complete(const json& params, std::string* error) {
+json Server::Complete(const RequestContext& rc, const json& params, std::string* error) {
   json ref = params.value("ref", json::object());
   json argument = params.value("argument", json::object());
   std::string arg_name = argument.value("name", "");
@@ -322,7 +340,7 @@ json Server::Complete(const json& params, std::string* error) {
       *error = fmt::format("unknown prompt '{}'", name);
       return nullptr;
     }
-    if (p->complete) values = p->complete(arg_name, value, context);
+    if (p->complete) values = p->complete(rc, arg_name, value, context);
   } else if (type == "ref/resource") {
     std::string uri = ref.value("uri", "");
     const ResourceTemplate* t = nullptr;
@@ -333,7 +351,7 @@ json Server::Complete(const json& params, std::string* error) {
       *error = fmt::format("unknown resource template '{}'", uri);
       return nullptr;
     }
-    if (t->complete) values = t->complete(arg_name, value, context);
+    if (t->complete) values = t->complete(rc, arg_name, value, context);
   } else {
     *error = "ref.type must be 'ref/prompt' or 'ref/resource'";
     return nullptr;
@@ -344,8 +362,10 @@ json Server::Complete(const json& params, std::string* error) {
       {"completion", {{"values", values}, {"total", total}, {"hasMore", total > values.size()}}}};
 }
 
-std::optional<json> Server::Handle(Session& s, const Message& m) {
+std::optional<json> Server::Handle(Session& s, const Message& m,
+                                   std::shared_ptr<const void> identity) {
   using Kind = Message::Kind;
+  RequestContext rc{s, identity ? std::move(identity) : s.identity};
   if (m.kind == Kind::kResponse) {
     s.Resolve(m);  // an answer to nothing awaited (late, after a timeout) is dropped
     return std::nullopt;
@@ -387,7 +407,7 @@ std::optional<json> Server::Handle(Session& s, const Message& m) {
   }
   if (m.method == "tools/call") {
     bool cancelled = false;
-    json r = CallTool(s, id, p, &cancelled);
+    json r = CallTool(rc, id, p, &cancelled);
     if (cancelled) return std::nullopt;
     return r;
   }
@@ -395,7 +415,7 @@ std::optional<json> Server::Handle(Session& s, const Message& m) {
     json all = json::array();
     for (const auto& t : templates_) {
       if (!t.list) continue;
-      for (const auto& r : t.list()) {
+      for (const auto& r : t.list(rc)) {
         json j = {{"uri", r.uri}, {"name", r.name}, {"mimeType", r.mime_type}};
         if (!r.title.empty()) j["title"] = r.title;
         if (!r.description.empty()) j["description"] = r.description;
@@ -428,11 +448,11 @@ std::optional<json> Server::Handle(Session& s, const Message& m) {
       return MakeResult(id, json::object());
     }
     std::string error;
-    auto r = ReadResource(uri, &error);
+    auto r = ReadResource(rc, uri, &error);
     // -32002: resource not found, as the specification defines it.
     if (!r) return MakeError(id, -32002, "Resource not found: " + error, {{"uri", uri}});
     if (m.method == "resources/subscribe") {
-      std::string fp = Fingerprint(uri);
+      std::string fp = Fingerprint(rc, uri);
       std::lock_guard<std::mutex> g(s.mu);
       // Every subscription is polled: a client may not make the server poll without end.
       if (!s.subscriptions.count(uri) && s.subscriptions.size() >= kMaxSubscriptions) {
@@ -472,13 +492,19 @@ std::optional<json> Server::Handle(Session& s, const Message& m) {
               fmt::format("Invalid params: prompt '{}' needs argument '{}'", name, a.name));
         }
       }
-      return MakeResult(id, {{"description", pr.description}, {"messages", pr.render(args)}});
+      // A prompt may refuse its arguments (an unknown table): {"error": "..."}.
+      json messages = pr.render(rc, args);
+      if (messages.is_object() && messages.contains("error")) {
+        return MakeError(id, kInvalidParams,
+                         "Invalid params: " + messages["error"].get<std::string>());
+      }
+      return MakeResult(id, {{"description", pr.description}, {"messages", messages}});
     }
     return MakeError(id, kInvalidParams, fmt::format("Invalid params: unknown prompt '{}'", name));
   }
   if (m.method == "completion/complete") {
     std::string error;
-    json r = Complete(p, &error);
+    json r = Complete(rc, p, &error);
     if (r.is_null()) return MakeError(id, kInvalidParams, "Invalid params: " + error);
     return MakeResult(id, r);
   }
@@ -507,10 +533,10 @@ bool Server::CanRunInline(const Message& m) const {
   return !tool || tool->quick;  // an unknown tool: the error is immediate
 }
 
-std::string Server::Fingerprint(const std::string& uri) {
+std::string Server::Fingerprint(const RequestContext& rc, const std::string& uri) {
   for (const auto& t : templates_) {
     auto vars = MatchUriTemplate(t.uri_template, uri);
-    if (vars && t.fingerprint) return t.fingerprint(*vars);
+    if (vars && t.fingerprint) return t.fingerprint(rc, *vars);
   }
   return "";
 }
@@ -521,8 +547,9 @@ void Server::PollSubscriptions(Session& session) {
     std::lock_guard<std::mutex> g(session.mu);
     subs = session.subscriptions;
   }
+  RequestContext rc{session, session.identity};
   for (const auto& [uri, seen] : subs) {
-    std::string now = Fingerprint(uri);
+    std::string now = Fingerprint(rc, uri);
     if (now == seen) continue;
     {
       std::lock_guard<std::mutex> g(session.mu);

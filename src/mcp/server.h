@@ -84,6 +84,10 @@ class Session {
 
   std::string protocol_version;
   std::atomic<bool> initialized{false};
+  // Who the session acts as, for the server's handlers: opaque here (this library knows nothing
+  // of users). Set by the transport: stdio once, HTTP from the initialize; a request that
+  // carries its own identity (Server::Handle's `identity`) acts as that one instead.
+  std::shared_ptr<const void> identity;
   std::atomic<int> log_rank{LogLevelRank("info")};
   json client_info;
   json client_capabilities = json::object();  // what the client declared at initialize
@@ -102,6 +106,13 @@ class Session {
   std::condition_variable answered_;
   int64_t next_request_id_ = 1;
   std::map<std::string, std::shared_ptr<Pending>> awaiting_;  // our request id -> its answer
+};
+
+// The identity a request acts as (Session::identity unless the request brought its own), and
+// its session: what every handler of tools, resources, prompts and completions is given.
+struct RequestContext {
+  Session& session;
+  std::shared_ptr<const void> identity;
 };
 
 struct ToolAnnotations {
@@ -124,7 +135,7 @@ struct ToolResult {
 class ToolContext {
  public:
   ToolContext(Session& session, json request_id, const json& arguments, json progress_token,
-              std::shared_ptr<CancelToken> cancel);
+              std::shared_ptr<CancelToken> cancel, std::shared_ptr<const void> identity = nullptr);
   const json& arguments() const { return arguments_; }
   CancelToken& cancel() { return *cancel_; }
   bool cancelled() const { return cancel_->cancelled(); }
@@ -140,6 +151,8 @@ class ToolContext {
   // A request to the client on behalf of this call (sampling/createMessage, elicitation/create).
   Result<json> AskClient(const std::string& method, json params, int64_t timeout_ms = 60000);
   Session& session() { return session_; }
+  const std::shared_ptr<const void>& identity() const { return identity_; }
+  RequestContext request() { return {session_, identity_}; }
   const json& request_id() const { return request_id_; }
   const json& progress_token() const { return progress_token_; }
 
@@ -149,6 +162,7 @@ class ToolContext {
   const json& arguments_;
   json progress_token_;
   std::shared_ptr<CancelToken> cancel_;
+  std::shared_ptr<const void> identity_;
 };
 
 struct Tool {
@@ -160,6 +174,8 @@ struct Tool {
   // Answers in microseconds from memory, never blocking on I/O: a transport may run it on its
   // network thread instead of handing it to a worker (no thread switch per call).
   bool quick = false;
+  // The OAuth scope a caller's credential must carry (Server::has_scope decides); empty: none.
+  std::string required_scope;
 };
 
 using ToolCall = std::function<ToolResult(const Tool&, ToolContext&)>;
@@ -180,19 +196,22 @@ struct Resource {
 // list, not by resources/templates/list.
 struct ResourceTemplate {
   std::string uri_template, name, title, description, mime_type;
-  std::function<std::vector<Resource>()> list;  // concrete resources, for resources/list
+  std::function<std::vector<Resource>(const RequestContext&)>
+      list;  // concrete resources, for resources/list
   // Reads one URI matching the template; variables filled from it. Error text on failure.
-  std::function<std::optional<ResourceContent>(const std::map<std::string, std::string>& vars,
-                                               std::string* error)>
+  std::function<std::optional<ResourceContent>(
+      const RequestContext&, const std::map<std::string, std::string>& vars, std::string* error)>
       read;
   // Values for one variable, given what the client typed and the other variables.
-  std::function<std::vector<std::string>(const std::string& variable, const std::string& prefix,
+  std::function<std::vector<std::string>(const RequestContext&, const std::string& variable,
+                                         const std::string& prefix,
                                          const std::map<std::string, std::string>& context)>
       complete;
   // A cheap fingerprint of a resource's current state (e.g. a table version); when it changes,
   // subscribers get notifications/resources/updated. Empty: resources of this template never
   // change.
-  std::function<std::string(const std::map<std::string, std::string>& vars)> fingerprint;
+  std::function<std::string(const RequestContext&, const std::map<std::string, std::string>& vars)>
+      fingerprint;
 };
 
 struct PromptArgument {
@@ -203,8 +222,10 @@ struct PromptArgument {
 struct Prompt {
   std::string name, title, description;
   std::vector<PromptArgument> arguments;
-  std::function<json(const std::map<std::string, std::string>& args)> render;  // -> messages array
-  std::function<std::vector<std::string>(const std::string& argument, const std::string& prefix,
+  std::function<json(const RequestContext&, const std::map<std::string, std::string>& args)>
+      render;  // -> messages array, or {"error": "..."} to refuse the arguments
+  std::function<std::vector<std::string>(const RequestContext&, const std::string& argument,
+                                         const std::string& prefix,
                                          const std::map<std::string, std::string>& context)>
       complete;
 };
@@ -227,9 +248,19 @@ class Server {
   void Use(Middleware m);  // the first added runs outermost
   size_t page_size = 50;   // items per tools/list, resources/list, prompts/list page
 
-  // Handles one parsed message. Returns the reply for a request (nullopt for notifications,
-  // responses, and requests cancelled by the client, which get no reply).
-  std::optional<json> Handle(Session& session, const Message& message);
+  // Handles one parsed message, as `identity` (nullptr: the session's). Returns the reply for a
+  // request (nullopt for notifications, responses, and requests cancelled by the client, which
+  // get no reply).
+  std::optional<json> Handle(Session& session, const Message& message,
+                             std::shared_ptr<const void> identity = nullptr);
+
+  // Whether an identity's credential carries an OAuth scope (tools' required_scope). Unset:
+  // every identity has every scope.
+  std::function<bool(const std::shared_ptr<const void>& identity, const std::string& scope)>
+      has_scope;
+  // The scope a tools/call message needs that `identity` lacks, or "" (the HTTP transport
+  // answers 403 insufficient_scope before running it).
+  std::string MissingScope(const Message& m, const std::shared_ptr<const void>& identity) const;
 
   // Sends notifications/resources/updated for every subscribed resource whose fingerprint changed
   // since the last call. Transports call it every second or so.
@@ -241,11 +272,12 @@ class Server {
 
  private:
   json Initialize(Session& s, const json& params);
-  json CallTool(Session& s, const json& id, const json& params, bool* cancelled);
+  json CallTool(const RequestContext& rc, const json& id, const json& params, bool* cancelled);
   json ToolJson(const Tool& t) const;
-  std::optional<json> ReadResource(const std::string& uri, std::string* error);
-  std::string Fingerprint(const std::string& uri);
-  json Complete(const json& params, std::string* error);
+  std::optional<json> ReadResource(const RequestContext& rc, const std::string& uri,
+                                   std::string* error);
+  std::string Fingerprint(const RequestContext& rc, const std::string& uri);
+  json Complete(const RequestContext& rc, const json& params, std::string* error);
 
   ServerInfo info_;
   std::shared_ptr<const Tool> FindTool(const std::string& name) const;

@@ -38,6 +38,7 @@ int ServeStdio(Server& server, FILE* in, FILE* out, const StdioOptions& options)
     fputc('\n', out);
     fflush(out);
   });
+  session.identity = options.identity;
 
   // Requests run on up to max_workers threads; more wait in `pending`. The reader never
   // blocks on them, so pings and cancellations are read while every worker is busy.

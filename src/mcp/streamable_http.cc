@@ -81,17 +81,8 @@ std::string SseEvent(const std::string& id, const json& message) {
 
 }  // namespace
 
-std::string ClientKey(const http::Request& r) { return r.peer; }
-
-bool SecretEquals(const std::string& a, const std::string& b) {
-  // Length is not secret (tokens are fixed-length in practice); the content comparison is
-  // constant-time: every byte is examined whatever the first difference.
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    diff |= static_cast<unsigned char>(a[i]) ^ static_cast<unsigned char>(b[i]);
-  }
-  return diff == 0;
+std::string ClientKey(const http::Request& r) {
+  return r.identity_key.empty() ? r.peer : r.identity_key;
 }
 
 void BlockStopSignals() {
@@ -141,6 +132,7 @@ struct HttpSession {
   size_t retained_bytes = 0;                  // event bytes in all `streams` logs
   bool ended = false;                         // late events are still sent, no longer kept
   std::string client;                         // ClientKey of the initialize
+  std::string principal;  // identity_key of the initialize: only it may use the session
   int64_t created_ms = 0;
   std::atomic<int64_t> last_active_ms{0};
   std::atomic<bool> used{false};  // a request (or GET) followed the initialize
@@ -177,7 +169,7 @@ struct HttpTransport::Impl {
 
   Impl(Server& s, HttpTransportOptions opt) : server(s), o(std::move(opt)) {}
 
-  std::optional<http::Response> CheckHeaders(const http::Request& r);
+  std::optional<http::Response> CheckHeaders(http::Request& r);
   void Handle(http::Request r, std::shared_ptr<http::Exchange> ex);
   void Post(http::Request& r, const std::shared_ptr<http::Exchange>& ex);
   void Get(http::Request& r, const std::shared_ptr<http::Exchange>& ex);
@@ -190,6 +182,8 @@ struct HttpTransport::Impl {
   // Looks up the request's session; on failure fills `error` with the right refusal.
   std::shared_ptr<HttpSession> SessionFor(const http::Request& r,
                                           std::optional<http::Response>* error);
+  std::shared_ptr<HttpSession> FindSession(const http::Request& r,
+                                           std::optional<http::Response>* error);
   std::shared_ptr<HttpSession> NewSession();
   void EndSession(const std::shared_ptr<HttpSession>& s);
   void Route(HttpSession& s, const json& message, const json& related);
@@ -345,7 +339,7 @@ std::shared_ptr<http::EventStream> HttpTransport::Impl::Attach(
   return es;
 }
 
-std::optional<http::Response> HttpTransport::Impl::CheckHeaders(const http::Request& r) {
+std::optional<http::Response> HttpTransport::Impl::CheckHeaders(http::Request& r) {
   // DNS rebinding: a browser tricked into calling us carries the attacker's Host or Origin.
   if (auto host = r.Header("host")) {
     bool ok = false;
@@ -381,22 +375,20 @@ std::optional<http::Response> HttpTransport::Impl::CheckHeaders(const http::Requ
                                   *origin));
     }
   }
-  if (!o.auth_token.empty()) {
-    auto auth = r.Header("authorization");
-    const std::string prefix = "bearer ";
-    bool ok = auth && auth->size() > prefix.size() &&
-              AsciiLower(auth->substr(0, prefix.size())) == prefix &&
-              SecretEquals(auth->substr(prefix.size()), o.auth_token);
-    if (!ok) {
-      http::Response res = RpcError(
-          401, -32001,
-          auth ? "Unauthorized: the bearer token is not valid"
-               : "Unauthorized: send 'Authorization: Bearer <token>' (SUPERTABLE_MCP_AUTH_TOKEN)");
-      res.headers.emplace_back("WWW-Authenticate",
-                               auth ? R"(Bearer realm="supertable", error="invalid_token")"
-                                    : R"(Bearer realm="supertable")");
+  bool metadata = !o.resource_metadata.is_null() &&
+                  (r.path == "/.well-known/oauth-protected-resource" ||
+                   r.path == "/.well-known/oauth-protected-resource" + o.path);
+  if (metadata) {
+    if (r.method != "GET") {
+      auto res = RpcError(405, -32000, "Method Not Allowed: the resource metadata answers GET");
+      res.headers.emplace_back("Allow", "GET");
       return res;
     }
+    return std::nullopt;
+  }
+  // Everything but health and the metadata acts as someone.
+  if (r.path != "/health" && o.authenticate) {
+    if (auto refused = o.authenticate(r)) return refused;
   }
   if (r.path == "/health") {
     if (r.method != "GET") {
@@ -438,6 +430,22 @@ std::optional<http::Response> HttpTransport::Impl::CheckHeaders(const http::Requ
 
 std::shared_ptr<HttpSession> HttpTransport::Impl::SessionFor(const http::Request& r,
                                                              std::optional<http::Response>* error) {
+  auto s = FindSession(r, error);
+  // A session id is a bearer secret of its own, but it must not let one principal act through
+  // another's session: the credential of every request must name the session's principal.
+  if (s && s->principal != r.identity_key) {
+    log::Warn("mcp http: session {} of {} used by {} from {}: refused", s->id.substr(0, 8),
+              s->principal, r.identity_key, r.remote);
+    *error = RpcError(403, -32000,
+                      "Forbidden: this session belongs to another principal; send initialize "
+                      "with your own credentials for a session of your own");
+    return nullptr;
+  }
+  return s;
+}
+
+std::shared_ptr<HttpSession> HttpTransport::Impl::FindSession(
+    const http::Request& r, std::optional<http::Response>* error) {
   auto id = r.Header("mcp-session-id");
   if (!id) {
     *error = RpcError(400, -32000,
@@ -455,6 +463,12 @@ std::shared_ptr<HttpSession> HttpTransport::Impl::SessionFor(const http::Request
 }
 
 void HttpTransport::Impl::Handle(http::Request r, std::shared_ptr<http::Exchange> ex) {
+  if (r.path.rfind("/.well-known/oauth-protected-resource", 0) == 0) {
+    http::Response res;
+    res.body = o.resource_metadata.dump();
+    res.headers.emplace_back("Cache-Control", "max-age=3600");
+    return ex->Respond(std::move(res));
+  }
   if (r.path == "/health") {
     size_t open;
     {
@@ -499,6 +513,8 @@ void HttpTransport::Impl::Post(http::Request& r, const std::shared_ptr<http::Exc
     }
     s = NewSession();
     s->client = ClientKey(r);
+    s->principal = r.identity_key;
+    s->mcp->identity = r.identity;
     auto reply = server.Handle(*s->mcp, m);
     {
       // Checked and inserted under one lock, so simultaneous initializes cannot pass the caps.
@@ -547,16 +563,26 @@ void HttpTransport::Impl::Post(http::Request& r, const std::shared_ptr<http::Exc
     Acknowledge(*s);
   }
   if (m.kind != Message::Kind::kRequest) {
-    server.Handle(*s->mcp, m);  // notifications and responses are quick
+    server.Handle(*s->mcp, m, r.identity);  // notifications and responses are quick
     http::Response res;
     res.status = 202;
     return ex->Respond(std::move(res));
   }
   s->used = true;
+  if (std::string scope = server.MissingScope(m, r.identity); !scope.empty()) {
+    // The MCP authorization specification's answer: the client may ask for a token with it.
+    auto res = RpcError(403, -32000,
+                        fmt::format("Forbidden: insufficient_scope: this tool needs scope {}", scope),
+                        m.id);
+    if (o.insufficient_scope_challenge) {
+      res.headers.emplace_back("WWW-Authenticate", o.insufficient_scope_challenge(scope));
+    }
+    return ex->Respond(std::move(res));
+  }
   if (json_ok && server.CanRunInline(m)) {
     // Quick and non-blocking: answered here on the network thread, as one JSON response, with
     // no hand-off to a worker.
-    return ex->Respond(JsonAnswer(*s, server.Handle(*s->mcp, m)));
+    return ex->Respond(JsonAnswer(*s, server.Handle(*s->mcp, m, r.identity)));
   }
   bool use_sse = sse_ok && (!json_ok || (!o.json_response && m.method == "tools/call"));
   if (use_sse) {
@@ -572,13 +598,13 @@ void HttpTransport::Impl::Post(http::Request& r, const std::shared_ptr<http::Exc
     Attach(s, stream, *ex, true);
   }
   s->busy++;
-  bool queued = work->TryPost([this, s, m = std::move(m), ex, use_sse] {
+  bool queued = work->TryPost([this, s, m = std::move(m), ex, use_sse, id = r.identity] {
     std::optional<json> reply;
     try {
       // Queued before shutdown began: answered, not run, so shutdown does not wait for work
       // nobody will read.
       reply = stopping ? MakeError(m.id, -32000, "Server shutting down; retry elsewhere")
-                       : server.Handle(*s->mcp, m);
+                       : server.Handle(*s->mcp, m, id);
     } catch (const std::exception& e) {
       reply = MakeError(m.id, kInternalError, fmt::format("Internal error: {}", e.what()));
     }
@@ -798,7 +824,7 @@ Result<int> HttpTransport::Start() {
     return RpcError(status, -32000, message);
   };
   d.http = std::make_unique<http::Server>(
-      d.o.http, [&d](const http::Request& r) { return d.CheckHeaders(r); },
+      d.o.http, [&d](http::Request& r) { return d.CheckHeaders(r); },
       [&d](http::Request r, std::shared_ptr<http::Exchange> ex) {
         d.Handle(std::move(r), std::move(ex));
       });

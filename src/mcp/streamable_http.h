@@ -27,7 +27,16 @@ struct HttpTransportOptions {
   // Origin header values accepted (when a request carries one). Empty: http(s) origins on
   // localhost, 127.0.0.1 and [::1]; "*" accepts any.
   std::vector<std::string> allowed_origins;
-  std::string auth_token;       // non-empty: every request needs "Authorization: Bearer <it>"
+  // Who sends each request, decided from its headers before the body is read: set the
+  // request's identity and identity_key, or return the refusal (401 with WWW-Authenticate, 429
+  // with Retry-After, ...). Unset: requests carry no identity and sessions use the stdio-like
+  // `Session::identity` nobody set. /health and the protected resource metadata are exempt.
+  std::function<std::optional<http::Response>(http::Request&)> authenticate;
+  // OAuth 2.0 Protected Resource Metadata (RFC 9728), served at
+  // /.well-known/oauth-protected-resource and at that path followed by `path`; null: none.
+  json resource_metadata;
+  // The WWW-Authenticate value of a 403 for a tool needing `scope` (insufficient_scope).
+  std::function<std::string(const std::string& scope)> insufficient_scope_challenge;
   int workers = 16;             // threads running requests (tool calls block on queries)
   size_t max_queued = 1024;     // requests waiting for a worker; beyond it 503
   size_t max_sessions = 10000;  // beyond it initialize gets 503
@@ -66,8 +75,8 @@ class HttpTransport {
   std::unique_ptr<Impl> impl_;
 };
 
-// The key per-client limits (sessions per client) count by: the peer's IP address for now. When
-// requests carry a principal, return it here instead.
+// The key per-client limits (sessions per client) count by: the principal that sent the
+// request when it was authenticated, else the peer's IP address.
 std::string ClientKey(const http::Request& r);
 
 // For servers: ignores SIGPIPE and blocks SIGTERM and SIGINT in the calling thread and every
@@ -76,7 +85,5 @@ std::string ClientKey(const http::Request& r);
 void BlockStopSignals();
 int WaitForStopSignal();
 
-// Constant-time comparison, for secrets: the time taken does not depend on where they differ.
-bool SecretEquals(const std::string& a, const std::string& b);
 
 }  // namespace supertable::mcp

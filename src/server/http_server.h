@@ -28,6 +28,10 @@ struct Request {
   std::string body;
   std::string remote;  // peer address and port, for logs
   std::string peer;    // peer IP address alone: the key per-client limits count by
+  // Who sent it, as the HeaderCheck authenticated it (opaque here), and a key that tells
+  // senders apart (sessions, per-client limits); empty when nothing was authenticated.
+  std::shared_ptr<const void> identity;
+  std::string identity_key;
   // The value of a header (name in lowercase), joined with ", " when repeated.
   std::optional<std::string> Header(std::string_view lower_name) const;
 };
@@ -70,7 +74,8 @@ class Exchange {
 using Handler = std::function<void(Request, std::shared_ptr<Exchange>)>;
 // Runs after the headers arrive and before the body is read: a non-empty response refuses the
 // request at once (wrong token, wrong Host), so a refused client cannot make us read its body.
-using HeaderCheck = std::function<std::optional<Response>(const Request& headers_only)>;
+// It may set the request's identity.
+using HeaderCheck = std::function<std::optional<Response>(Request& headers_only)>;
 
 struct ServerOptions {
   std::string host = "127.0.0.1";

@@ -3,6 +3,7 @@
 
 #include <strings.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -12,10 +13,12 @@
 #include <fmt/format.h>
 
 #include "common/ids.h"
+#include "common/log.h"
 #include "common/text.h"
 #include "common/version.h"
 #include "engine/sql_text.h"
 #include "mcp/middleware.h"
+#include "security/authenticator.h"
 
 namespace supertable {
 
@@ -95,12 +98,117 @@ std::string AsExplain(const std::string& sql) {
   return already ? sql : "EXPLAIN " + sql;
 }
 
+// Who a call acts as, and what that principal may see (policy nullptr: everything).
+struct Caller {
+  std::shared_ptr<const security::Principal> principal;
+  std::shared_ptr<const AccessPolicy> policy;
+  const AccessPolicy* get() const { return policy.get(); }
+};
+
+Caller CallerOf(std::shared_ptr<const security::Principal> p) {
+  auto policy = security::PolicyFor(p);
+  return {std::move(p), std::move(policy)};
+}
+
+// The original SuperTable's argument names, accepted by every tool besides ours.
+const json kCompatProps = {
+    {"super_name", Prop("string", "Same as 'super' (the original SuperTable's name for it)")},
+    {"organization", Prop("string", "The organization; must be this server's")},
+    {"user_hash",
+     Prop("string", "The original SuperTable's user hash: only narrows to the caller's own user")},
+    {"auth_token", Prop("string", "The original SuperTable's per-call token")}};
+
+// Adds the compatible argument names to a tool's input schema. "super" stops being required
+// by the schema, since "super_name" may stand for it; the tool checks that one is there.
+json WithCompatArgs(json schema) {
+  for (const auto& [k, v] : kCompatProps.items()) schema["properties"][k] = v;
+  auto& req = schema["required"];
+  req.erase(std::remove(req.begin(), req.end(), json("super")), req.end());
+  return schema;
+}
+
 class Tools {
  public:
   Tools(Warehouse& w, const McpToolOptions& o) : w_(w), o_(o) {}
 
+  // The principal of a request (never tool arguments), or a refusal.
+  Result<Caller> Identify(const mcp::RequestContext& rc) {
+    auto p = std::static_pointer_cast<const security::Principal>(rc.identity);
+    if (!p) return Status::Unauthenticated("this request acts as no one; it is refused");
+    return CallerOf(std::move(p));
+  }
+
+  // The principal of a tool call: the request's, then narrowed (never widened) by the original
+  // SuperTable's user_hash and auth_token arguments. Over stdio with SUPERTABLE_REQUIRE_TOKEN=1
+  // and no SUPERTABLE_TOKEN, those arguments are the only credential, as in the original.
+  Result<Caller> Identify(ToolContext& c) {
+    const json& a = c.arguments();
+    if (a.contains("organization") && Str(a, "organization") != w_.config().organization) {
+      return Status::NotFound(fmt::format("unknown organization '{}'; this server serves '{}'",
+                                          Str(a, "organization"), w_.config().organization));
+    }
+    auto p = std::static_pointer_cast<const security::Principal>(c.identity());
+    if (!p) return Status::Unauthenticated("this request acts as no one; it is refused");
+    security::Authenticator* auth = o_.authenticator;
+    std::string token = Str(a, "auth_token"), hash = Str(a, "user_hash");
+    if (p->auth == "per_call") {
+      // No identity yet: this call must bring one.
+      if (!auth || token.empty()) {
+        return Status::Unauthenticated(
+            "SUPERTABLE_REQUIRE_TOKEN=1: pass auth_token (or set SUPERTABLE_TOKEN for the server)");
+      }
+      auto from = auth->FromBearer(token);
+      if (!from.ok()) {
+        log::Info("mcp: per-call auth_token refused: {}", from.status().message());
+        return Status::Unauthenticated(security::kInvalidCredential);
+      }
+      p = *from;
+      if (auth->settings().require_explicit_user_hash && hash.empty()) {
+        return Status::Unauthenticated(
+            "SUPERTABLE_REQUIRE_EXPLICIT_USER_HASH=1: pass user_hash (32 or 64 hex characters)");
+      }
+    } else if (!token.empty() && auth) {
+      auto from = auth->FromBearer(token);
+      if (!from.ok() || (*from)->Key() != p->Key()) {
+        return Status::PermissionDenied(
+            "auth_token names another principal than the one this session authenticated as");
+      }
+    }
+    if (!hash.empty()) {
+      if (!auth) return Status::Unauthenticated(security::kInvalidCredential);
+      const auto& allowed = auth->settings().allowed_user_hashes;
+      if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), hash) == allowed.end()) {
+        return Status::PermissionDenied("user_hash is not in SUPERTABLE_ALLOWED_USER_HASHES");
+      }
+      auto user = auth->directory().FindByUserHash(hash);
+      if (!user.ok()) return Status::PermissionDenied("user_hash names no user");
+      if (p->superuser) {
+        // Narrowing: the superuser acts as that user, with that user's roles only.
+        auto narrowed = auth->ForUser(user->name, p->auth + "+user_hash");
+        if (!narrowed.ok()) return Status::PermissionDenied("user_hash names no enabled user");
+        p = *narrowed;
+      } else if (user->name != p->user) {
+        return Status::PermissionDenied("user_hash names another user than the authenticated one");
+      }
+    }
+    return CallerOf(std::move(p));
+  }
+
   void Register(mcp::Server& s) {
-    auto add = [&](Tool t) { s.AddTool(std::move(t)); };
+    auto add = [&](Tool t) {
+      t.input_schema = WithCompatArgs(std::move(t.input_schema));
+      if (t.name == "query_sql") {
+        t.input_schema["properties"]["query_timeout_sec"] = {
+            {"type", "integer"},
+            {"minimum", 1},
+            {"maximum", 600},
+            {"description", "Same as timeout_ms, in seconds (the original SuperTable's name)"}};
+      }
+      // Every tool reads (health and whoami included: they tell about the server and the
+      // caller), so every one needs the read scope of a scoped credential.
+      t.required_scope = security::kScopeRead;
+      s.AddTool(std::move(t));
+    };
     add({"health",
          "Health check",
          "Check that the SuperTable server and its catalog answer. Returns status 'ok' or an "
@@ -110,7 +218,7 @@ class Tools {
                        {"version", Prop("string", "")},
                        {"uptime_s", Prop("number", "")}}),
          {},
-         [this](ToolContext&) { return Health(); },
+         [this](ToolContext& c) { return As(c, [&](const Caller&) { return Health(); }); },
          // Quick (answered on the network thread) only when its catalog check cannot block on
          // the network: a remote catalog may retry for seconds.
          w_.config().locking_backend == "sqlite"});
@@ -122,19 +230,14 @@ class Tools {
          ObjectSchema(json::object(), {}),
          OutputSchema({{"organization", Prop("string", "")}}),
          {},
-         [this](ToolContext&) { return Info(); }});
+         [this](ToolContext& c) { return As(c, [&](const Caller& who) { return Info(who); }); }});
     add({"whoami",
          "Who am I",
          "Show the identity this session acts as and the organization it reads.",
          ObjectSchema(json::object(), {}),
          OutputSchema({{"user", Prop("string", "")}}),
          {},
-         [this](ToolContext&) {
-           ToolResult r;
-           r.structured = {
-               {"user", "local"}, {"auth", o_.auth}, {"organization", w_.config().organization}};
-           return r;
-         }});
+         [this](ToolContext& c) { return As(c, [&](const Caller& who) { return WhoAmI(who); }); }});
     add({"list_supers",
          "List super tables",
          "List the super tables (groups of related tables) of the organization with their table "
@@ -143,7 +246,7 @@ class Tools {
          ObjectSchema(json::object(), {}),
          OutputSchema({{"supers", Prop("array", "")}}),
          {},
-         [this](ToolContext&) { return ListSupers(); }});
+         [this](ToolContext& c) { return As(c, [&](const Caller& who) { return ListSupers(who); }); }});
     add({"list_tables",
          "List tables",
          "List the tables of one super table with their current version, row count, file count, "
@@ -152,7 +255,7 @@ class Tools {
          ObjectSchema({{"super", kSuperProp}}, {"super"}),
          OutputSchema({{"tables", Prop("array", "")}}),
          {},
-         [this](ToolContext& c) { return ListTables(c.arguments()); }});
+         [this](ToolContext& c) { return As(c, [&](const Caller& who) { return ListTables(c.arguments(), who); }); }});
     add({"describe_table",
          "Describe a table",
          "Show a table's columns with their types, null counts and min/max values, plus its row "
@@ -161,7 +264,7 @@ class Tools {
          ObjectSchema({{"super", kSuperProp}, {"table", kTableProp}}, {"super", "table"}),
          OutputSchema({{"columns", Prop("array", "")}}),
          {},
-         [this](ToolContext& c) { return Describe(c.arguments()); }});
+         [this](ToolContext& c) { return As(c, [&](const Caller& who) { return Describe(c.arguments(), who); }); }});
     add({"get_table_stats",
          "Table statistics",
          "Storage statistics of a table: rows, deleted rows awaiting compaction, data and delete "
@@ -170,14 +273,14 @@ class Tools {
          ObjectSchema({{"super", kSuperProp}, {"table", kTableProp}}, {"super", "table"}),
          OutputSchema({{"rows", Prop("integer", "")}}),
          {},
-         [this](ToolContext& c) { return Stats(c.arguments()); }});
+         [this](ToolContext& c) { return As(c, [&](const Caller& who) { return Stats(c.arguments(), who); }); }});
     add({"get_super_meta",
          "Super table metadata",
          "Summary of one super table: its tables, total rows and bytes, and when it last changed.",
          ObjectSchema({{"super", kSuperProp}}, {"super"}),
          OutputSchema({{"tables", Prop("array", "")}}),
          {},
-         [this](ToolContext& c) { return SuperMeta(c.arguments()); }});
+         [this](ToolContext& c) { return As(c, [&](const Caller& who) { return SuperMeta(c.arguments(), who); }); }});
     add({"get_table_history",
          "Table history",
          "The versions of a table, newest first: version number, commit time, operation (append, "
@@ -193,7 +296,7 @@ class Tools {
                       {"super", "table"}),
          OutputSchema({{"versions", Prop("array", "")}}),
          {},
-         [this](ToolContext& c) { return History(c.arguments()); }});
+         [this](ToolContext& c) { return As(c, [&](const Caller& who) { return History(c.arguments(), who); }); }});
     add({"sample_data",
          "Sample rows",
          "A random sample of a table's rows (default 10, at most 100), to see what the data looks "
@@ -208,7 +311,7 @@ class Tools {
                       {"super", "table"}),
          QueryOutputSchema(),
          {},
-         [this](ToolContext& c) { return Sample(c); }});
+         [this](ToolContext& c) { return As(c, [&](const Caller& who) { return Sample(c, who); }); }});
     add({"query_sql",
          "Run a SQL query",
          "Run one read-only SQL query (DuckDB dialect) over the tables of a super table. Name "
@@ -242,7 +345,7 @@ class Tools {
              {"super", "sql"}),
          QueryOutputSchema(),
          {},
-         [this](ToolContext& c) { return QuerySql(c); }});
+         [this](ToolContext& c) { return As(c, [&](const Caller& who) { return QuerySql(c, who); }); }});
     add({"validate_sql",
          "Validate SQL",
          "Check a SQL query without running it: parses, resolves tables and columns, and returns "
@@ -253,7 +356,7 @@ class Tools {
                       {"super", "sql"}),
          OutputSchema({{"valid", Prop("boolean", "")}, {"error", Prop("string", "")}}),
          {},
-         [this](ToolContext& c) { return Validate(c); }});
+         [this](ToolContext& c) { return As(c, [&](const Caller& who) { return Validate(c, who); }); }});
     add({"explain_sql",
          "Explain SQL",
          "Show DuckDB's query plan for a SQL query without running it.",
@@ -262,7 +365,7 @@ class Tools {
                       {"super", "sql"}),
          OutputSchema({{"plan", Prop("string", "")}}),
          {},
-         [this](ToolContext& c) { return Explain(c); }});
+         [this](ToolContext& c) { return As(c, [&](const Caller& who) { return Explain(c, who); }); }});
     add({"profile_column",
          "Profile a column",
          "Profile one column: row count, distinct values, nulls, min, max and the most frequent "
@@ -278,7 +381,7 @@ class Tools {
                       {"super", "table", "column"}),
          OutputSchema({{"distinct_count", Prop("integer", "")}}),
          {},
-         [this](ToolContext& c) { return Profile(c); }});
+         [this](ToolContext& c) { return As(c, [&](const Caller& who) { return Profile(c, who); }); }});
     add({"search_columns",
          "Search columns",
          "Find columns by name across tables: a case-insensitive substring, or a pattern with * "
@@ -289,7 +392,7 @@ class Tools {
                       {"pattern"}),
          OutputSchema({{"matches", Prop("array", "")}}),
          {},
-         [this](ToolContext& c) { return Search(c.arguments()); }});
+         [this](ToolContext& c) { return As(c, [&](const Caller& who) { return Search(c.arguments(), who); }); }});
     add({"data_freshness",
          "Data freshness",
          "When each table of a super table (or one table) last changed, and how long ago, to judge "
@@ -298,7 +401,28 @@ class Tools {
          ObjectSchema({{"super", kSuperProp}, {"table", kTableProp}}, {"super"}),
          OutputSchema({{"tables", Prop("array", "")}}),
          {},
-         [this](ToolContext& c) { return Freshness(c.arguments()); }});
+         [this](ToolContext& c) { return As(c, [&](const Caller& who) { return Freshness(c.arguments(), who); }); }});
+  }
+
+  // Runs a tool as the caller of `c`, or answers with why it may not.
+  ToolResult As(ToolContext& c, const std::function<ToolResult(const Caller&)>& body) {
+    auto who = Identify(c);
+    if (!who.ok()) return FromStatus(who.status());
+    return body(*who);
+  }
+
+  ToolResult WhoAmI(const Caller& who) {
+    const security::Principal& p = *who.principal;
+    json scopes = p.scopes ? json(*p.scopes) : json("all its roles allow");
+    ToolResult r;
+    r.structured = {{"user", p.user},
+                    {"auth", p.auth},
+                    {"superuser", p.superuser},
+                    {"roles", p.RoleNames()},
+                    {"scopes", scopes},
+                    {"organization", w_.config().organization}};
+    if (!p.token_id.empty()) r.structured["token_id"] = p.token_id;
+    return r;
   }
 
   static json QueryOutputSchema() {
@@ -309,12 +433,13 @@ class Tools {
                          {"elapsed_ms", Prop("number", "")}});
   }
 
-  Result<json> RunQuery(const std::string& super_name, const std::string& sql, int64_t limit,
-                        ToolContext* ctx, int64_t timeout_ms = -1,
+  Result<json> RunQuery(const Caller& who, const std::string& super_name, const std::string& sql,
+                        int64_t limit, ToolContext* ctx, int64_t timeout_ms = -1,
                         std::optional<AsOf> as_of = std::nullopt) {
     QueryRequest req{super_name, sql, limit};
     req.timeout_ms = timeout_ms;
     req.as_of = as_of;
+    req.policy = who.get();
     if (ctx) req.cancel = &ctx->cancel();
     JsonSink sink;
     ST_ASSIGN_OR_RETURN(QueryStats stats, w_.Query(req, sink));
@@ -365,7 +490,7 @@ class Tools {
     return r;
   }
 
-  ToolResult Info() {
+  ToolResult Info(const Caller&) {
     const Config& c = w_.config();
     ToolResult r;
     r.structured = {{"name", "supertable"},
@@ -391,12 +516,12 @@ class Tools {
     return r;
   }
 
-  ToolResult ListSupers() {
-    auto names = w_.ListSupers();
+  ToolResult ListSupers(const Caller& who) {
+    auto names = w_.ListSupers(who.get());
     if (!names.ok()) return FromStatus(names.status());
     json supers = json::array();
     for (const auto& n : *names) {
-      auto tables = w_.ListTables(n);
+      auto tables = w_.ListTables(n, who.get());
       supers.push_back({{"name", n}, {"tables", tables.ok() ? tables->size() : 0}});
     }
     ToolResult r;
@@ -404,15 +529,17 @@ class Tools {
     return r;
   }
 
+  // Counts the caller may not see (a row filter applies) are null.
   static json TableJson(const TableSummary& t) {
-    return {{"name", t.name},   {"version", t.version},
-            {"rows", t.rows},   {"files", t.files},
-            {"bytes", t.bytes}, {"updated_at", FormatTimestamp(t.committed_micros)}};
+    auto count = [&](int64_t v) { return t.stats_withheld ? json() : json(v); };
+    return {{"name", t.name},         {"version", t.version},
+            {"rows", count(t.rows)},  {"files", count(t.files)},
+            {"bytes", count(t.bytes)}, {"updated_at", FormatTimestamp(t.committed_micros)}};
   }
 
-  ToolResult ListTables(const json& a) {
-    const std::string sup = Super(a);
-    auto list = w_.ListTables(sup);
+  ToolResult ListTables(const json& a, const Caller& who) {
+    const std::string sup = Super(a, who);
+    auto list = w_.ListTables(sup, who.get());
     if (!list.ok()) return FromStatus(list.status());
     json tables = json::array();
     for (const auto& t : *list) tables.push_back(TableJson(t));
@@ -421,56 +548,64 @@ class Tools {
     return r;
   }
 
-  ToolResult Describe(const json& a) {
-    const std::string sup = Super(a);
-    const std::string tab = Table(a, sup);
-    auto d = w_.Describe(w_.Ref(sup, tab));
+  ToolResult Describe(const json& a, const Caller& who) {
+    const std::string sup = Super(a, who);
+    const std::string tab = Table(a, sup, who);
+    auto d = w_.Describe(w_.Ref(sup, tab), who.get());
     if (!d.ok()) return FromStatus(d.status());
     json cols = json::array();
     for (const auto& c : d->columns) {
-      cols.push_back({{"name", c.column.name},
-                      {"type", c.column.type},
-                      {"null_count", c.null_count},
-                      {"min", c.min ? json(*c.min) : json()},
-                      {"max", c.max ? json(*c.max) : json()}});
+      json col = {{"name", c.column.name},
+                  {"type", c.column.type},
+                  {"null_count", c.null_count >= 0 ? json(c.null_count) : json()},
+                  {"min", c.min ? json(*c.min) : json()},
+                  {"max", c.max ? json(*c.max) : json()}};
+      if (std::find(d->masked.begin(), d->masked.end(), c.column.name) != d->masked.end())
+        col["masked"] = true;
+      cols.push_back(std::move(col));
     }
     ToolResult r;
     r.structured = {{"super", sup},
                     {"table", tab},
                     {"version", d->summary.version},
-                    {"rows", d->summary.rows},
+                    {"rows", d->summary.stats_withheld ? json() : json(d->summary.rows)},
                     {"columns", cols}};
+    if (d->access == TableAccess::kMeta) r.structured["access"] = "structure only";
     return r;
   }
 
-  ToolResult Stats(const json& a) {
-    const std::string sup = Super(a);
-    const std::string tab = Table(a, sup);
+  ToolResult Stats(const json& a, const Caller& who) {
+    const std::string sup = Super(a, who);
+    const std::string tab = Table(a, sup, who);
     TableRef ref = w_.Ref(sup, tab);
-    auto d = w_.Describe(ref);
+    auto d = w_.Describe(ref, who.get());
     if (!d.ok()) return FromStatus(d.status());
-    auto h = w_.History(ref);
+    auto h = w_.History(ref, who.get());
     ToolResult r;
     int64_t files = d->summary.files;
-    r.structured = {{"rows", d->summary.rows},
-                    {"deleted_rows_pending_compaction", d->deleted_rows},
-                    {"data_files", files},
-                    {"delete_files", d->delete_files},
-                    {"bytes", d->summary.bytes},
-                    {"avg_file_bytes", files ? d->summary.bytes / files : 0},
+    // Under a row filter every count would tell about rows the caller may not see.
+    auto count = [&](int64_t v) { return d->summary.stats_withheld ? json() : json(v); };
+    r.structured = {{"rows", count(d->summary.rows)},
+                    {"deleted_rows_pending_compaction", count(d->deleted_rows)},
+                    {"data_files", count(files)},
+                    {"delete_files", count(d->delete_files)},
+                    {"bytes", count(d->summary.bytes)},
+                    {"avg_file_bytes", count(files ? d->summary.bytes / files : 0)},
                     {"version", d->summary.version},
                     {"versions_retained", h.ok() ? h->size() : 0},
                     {"updated_at", FormatTimestamp(d->summary.committed_micros)}};
     return r;
   }
 
-  ToolResult SuperMeta(const json& a) {
-    const std::string sup = Super(a);
-    auto list = w_.ListTables(sup);
+  ToolResult SuperMeta(const json& a, const Caller& who) {
+    const std::string sup = Super(a, who);
+    auto list = w_.ListTables(sup, who.get());
     if (!list.ok()) return FromStatus(list.status());
     int64_t rows = 0, bytes = 0, last = 0;
+    bool withheld = false;
     json tables = json::array();
     for (const auto& t : *list) {
+      withheld = withheld || t.stats_withheld;
       rows += t.rows;
       bytes += t.bytes;
       last = std::max(last, t.committed_micros);
@@ -479,17 +614,17 @@ class Tools {
     ToolResult r;
     r.structured = {{"name", sup},
                     {"table_count", list->size()},
-                    {"rows", rows},
-                    {"bytes", bytes},
+                    {"rows", withheld ? json() : json(rows)},
+                    {"bytes", withheld ? json() : json(bytes)},
                     {"updated_at", last ? json(FormatTimestamp(last)) : json()},
                     {"tables", tables}};
     return r;
   }
 
-  ToolResult History(const json& a) {
-    const std::string sup = Super(a);
-    const std::string tab = Table(a, sup);
-    auto h = w_.History(w_.Ref(sup, tab));
+  ToolResult History(const json& a, const Caller& who) {
+    const std::string sup = Super(a, who);
+    const std::string tab = Table(a, sup, who);
+    auto h = w_.History(w_.Ref(sup, tab), who.get());
     if (!h.ok()) return FromStatus(h.status());
     int64_t limit = a.value("limit", 20);
     json versions = json::array();
@@ -506,41 +641,44 @@ class Tools {
     return r;
   }
 
-  ToolResult Sample(ToolContext& c) {
+  ToolResult Sample(ToolContext& c, const Caller& who) {
     const json& a = c.arguments();
-    const std::string sup = Super(a);
-    const std::string tab = Table(a, sup);
+    const std::string sup = Super(a, who);
+    const std::string tab = Table(a, sup, who);
     int64_t n = a.value("limit", 10);
     std::string sql = fmt::format("SELECT * FROM {} USING SAMPLE {} ROWS", sql::Ident(tab), n);
-    return Wrap(RunQuery(sup, sql, n, &c));
+    return Wrap(RunQuery(who, sup, sql, n, &c));
   }
 
-  ToolResult QuerySql(ToolContext& c) {
+  ToolResult QuerySql(ToolContext& c, const Caller& who) {
     const json& a = c.arguments();
-    const std::string sup = Super(a);
+    const std::string sup = Super(a, who);
     auto as_of = AsOfArg(a);
     if (!as_of.ok()) return FromStatus(as_of.status());
     int64_t limit = a.value("limit", o_.default_row_limit);
+    int64_t timeout_ms = a.value("timeout_ms", int64_t{-1});
+    if (timeout_ms < 0 && a.contains("query_timeout_sec"))
+      timeout_ms = a["query_timeout_sec"].get<int64_t>() * 1000;
     c.Progress(0, 1, "query started");
-    auto r = RunQuery(sup, Str(a, "sql"), limit, &c, a.value("timeout_ms", int64_t{-1}), *as_of);
+    auto r = RunQuery(who, sup, Str(a, "sql"), limit, &c, timeout_ms, *as_of);
     c.Progress(1, 1, "query finished");
     return Wrap(std::move(r));
   }
 
-  ToolResult Validate(ToolContext& c) {
+  ToolResult Validate(ToolContext& c, const Caller& who) {
     const json& a = c.arguments();
-    const std::string sup = Super(a);
-    auto r = RunQuery(sup, AsExplain(Str(a, "sql")), 1000, &c);
+    const std::string sup = Super(a, who);
+    auto r = RunQuery(who, sup, AsExplain(Str(a, "sql")), 1000, &c);
     ToolResult out;
     out.structured =
         r.ok() ? json{{"valid", true}} : json{{"valid", false}, {"error", r.status().message()}};
     return out;
   }
 
-  ToolResult Explain(ToolContext& c) {
+  ToolResult Explain(ToolContext& c, const Caller& who) {
     const json& a = c.arguments();
-    const std::string sup = Super(a);
-    auto r = RunQuery(sup, AsExplain(Str(a, "sql")), 1000, &c);
+    const std::string sup = Super(a, who);
+    auto r = RunQuery(who, sup, AsExplain(Str(a, "sql")), 1000, &c);
     if (!r.ok()) return FromStatus(r.status());
     std::string plan;
     for (const auto& row : (*r)["rows"]) {
@@ -551,14 +689,14 @@ class Tools {
     return out;
   }
 
-  ToolResult Profile(ToolContext& c) {
+  ToolResult Profile(ToolContext& c, const Caller& who) {
     const json& a = c.arguments();
-    const std::string sup = Super(a);
-    const std::string tab = Table(a, sup);
+    const std::string sup = Super(a, who);
+    const std::string tab = Table(a, sup, who);
     std::string t = sql::Ident(tab), col = sql::Ident(Str(a, "column"));
     int64_t top = a.value("top", 5);
     auto stats = RunQuery(
-        sup,
+        who, sup,
         fmt::format(
             "SELECT count(*), count(DISTINCT {0}), count(*) - count({0}), min({0})::VARCHAR, "
             "max({0})::VARCHAR FROM {1}",
@@ -566,7 +704,7 @@ class Tools {
         1, &c);
     if (!stats.ok()) return FromStatus(stats.status());
     auto freq = RunQuery(
-        sup,
+        who, sup,
         fmt::format(
             "SELECT {0}::VARCHAR AS value, count(*) AS count FROM {1} GROUP BY 1 ORDER BY 2 "
             "DESC, 1 LIMIT {2}",
@@ -583,7 +721,7 @@ class Tools {
     return out;
   }
 
-  ToolResult Search(const json& a) {
+  ToolResult Search(const json& a, const Caller& who) {
     constexpr size_t kMaxMatches = 500;  // a search, not a catalog dump
     std::string pattern = Str(a, "pattern");
     for (auto& ch : pattern) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
@@ -613,22 +751,27 @@ class Tools {
       return true;
     };
     std::vector<std::string> supers;
-    if (a.contains("super")) {
-      supers.push_back(Super(a));
-    } else if (auto all = w_.ListSupers(); all.ok()) {
+    if (a.contains("super") || a.contains("super_name")) {
+      supers.push_back(Super(a, who));
+    } else if (auto all = w_.ListSupers(who.get()); all.ok()) {
       supers = *all;
     }
     json out = json::array();
     for (const auto& s : supers) {
-      auto tables = w_.ListTables(s);
+      auto tables = w_.ListTables(s, who.get());
       if (!tables.ok()) return FromStatus(tables.status());
       for (const auto& t : *tables) {
         if (out.size() >= kMaxMatches) break;
-        auto snap = w_.LoadSnapshot(w_.Ref(s, t.name));
-        if (!snap.ok()) continue;
-        for (const auto& c : snap->schema) {
-          if (matches(c.name))
-            out.push_back({{"super", s}, {"table", t.name}, {"column", c.name}, {"type", c.type}});
+        // Describe shows the caller's columns only: a hidden one is never found.
+        auto d = w_.Describe(w_.Ref(s, t.name), who.get());
+        if (!d.ok()) continue;
+        for (const auto& c : d->columns) {
+          if (matches(c.column.name)) {
+            out.push_back({{"super", s},
+                           {"table", t.name},
+                           {"column", c.column.name},
+                           {"type", c.column.type}});
+          }
           if (out.size() >= kMaxMatches) break;
         }
       }
@@ -639,10 +782,10 @@ class Tools {
     return r;
   }
 
-  ToolResult Freshness(const json& a) {
-    const std::string sup = Super(a);
-    const std::string tab = Table(a, sup);
-    auto list = w_.ListTables(sup);
+  ToolResult Freshness(const json& a, const Caller& who) {
+    const std::string sup = Super(a, who);
+    const std::string tab = Table(a, sup, who);
+    auto list = w_.ListTables(sup, who.get());
     if (!list.ok()) return FromStatus(list.status());
     int64_t now = NowMicros();
     json tables = json::array();
@@ -654,7 +797,7 @@ class Tools {
                         {"age_seconds", (now - t.committed_micros) / 1000000}});
     }
     if (a.contains("table") && tables.empty()) {
-      return FromStatus(w_.RequireHead(w_.Ref(sup, tab)).status());
+      return FromStatus(w_.RequireHead(w_.Ref(sup, tab), who.get()).status());
     }
     ToolResult r;
     r.structured = {{"tables", tables}};
@@ -664,18 +807,18 @@ class Tools {
   // Names as the catalog spells them: models type "Shop" or "ORDERS" as readily as SQL does,
   // and SQL names are case-insensitive, so tool arguments are too. Unknown names pass through
   // for the warehouse to report (with suggestions).
-  std::string Super(const json& a) {
-    std::string name = Str(a, "super");
-    if (auto supers = w_.ListSupers(); supers.ok()) {
+  std::string Super(const json& a, const Caller& who) {
+    std::string name = Str(a, "super", Str(a, "super_name"));
+    if (auto supers = w_.ListSupers(who.get()); supers.ok()) {
       for (const auto& s : *supers) {
         if (strcasecmp(s.c_str(), name.c_str()) == 0) return s;
       }
     }
     return name;
   }
-  std::string Table(const json& a, const std::string& super_name) {
+  std::string Table(const json& a, const std::string& super_name, const Caller& who) {
     std::string name = Str(a, "table");
-    if (auto tables = w_.ListTables(super_name); tables.ok()) {
+    if (auto tables = w_.ListTables(super_name, who.get()); tables.ok()) {
       for (const auto& t : *tables) {
         if (strcasecmp(t.name.c_str(), name.c_str()) == 0) return t.name;
       }
@@ -755,27 +898,43 @@ std::unique_ptr<mcp::Server> MakeWarehouseMcpServer(Warehouse& w, const McpToolO
   server->Use(mcp::ErrorMiddleware());
   server->Use(mcp::LoggingMiddleware());
   server->Use(mcp::SizeGuardMiddleware(options.max_response_tokens));
-  server->Use(mcp::CacheMiddleware(options.cache_ttl_ms));
+  // Cached answers are kept per principal and per version of the directory (users, roles,
+  // tokens): a change of roles takes effect at once, even for cached calls.
+  server->Use(mcp::CacheMiddleware(options.cache_ttl_ms, [](const ToolContext& c) {
+    auto p = std::static_pointer_cast<const security::Principal>(c.identity());
+    return p ? p->Key() + "\x1f" + p->directory_version : std::string("\x1f");
+  }));
+  server->has_scope = [](const std::shared_ptr<const void>& identity, const std::string& scope) {
+    auto p = std::static_pointer_cast<const security::Principal>(identity);
+    return p && p->HasScope(scope);
+  };
   auto tools = std::make_shared<Tools>(w, options);
   tools->Register(*server);
 
-  auto super_names = [&w](const std::string& prefix) {
-    auto s = w.ListSupers();
+  // Names the caller may see, for completions: the same listings the tools use.
+  auto super_names = [&w, tools](const mcp::RequestContext& rc, const std::string& prefix) {
+    auto who = tools->Identify(rc);
+    if (!who.ok()) return std::vector<std::string>{};
+    auto s = w.ListSupers(who->get());
     return s.ok() ? Prefixed(*s, prefix) : std::vector<std::string>{};
   };
-  auto table_names = [&w](const std::string& super_name, const std::string& prefix) {
+  auto table_names = [&w, tools](const mcp::RequestContext& rc, const std::string& super_name,
+                                 const std::string& prefix) {
     std::vector<std::string> names;
-    if (auto t = w.ListTables(super_name); t.ok()) {
+    auto who = tools->Identify(rc);
+    if (!who.ok()) return names;
+    if (auto t = w.ListTables(super_name, who->get()); t.ok()) {
       for (const auto& e : *t) names.push_back(e.name);
     }
     return Prefixed(names, prefix);
   };
-  auto complete = [super_names, table_names](const std::string& arg, const std::string& prefix,
+  auto complete = [super_names, table_names](const mcp::RequestContext& rc, const std::string& arg,
+                                             const std::string& prefix,
                                              const std::map<std::string, std::string>& ctx) {
-    if (arg == "super") return super_names(prefix);
+    if (arg == "super") return super_names(rc, prefix);
     if (arg == "table") {
       auto it = ctx.find("super");
-      return it == ctx.end() ? std::vector<std::string>{} : table_names(it->second, prefix);
+      return it == ctx.end() ? std::vector<std::string>{} : table_names(rc, it->second, prefix);
     }
     return std::vector<std::string>{};
   };
@@ -786,12 +945,14 @@ std::unique_ptr<mcp::Server> MakeWarehouseMcpServer(Warehouse& w, const McpToolO
   table_resource.title = "Table schema and statistics";
   table_resource.description = "A table's columns, types, statistics and current version, as JSON.";
   table_resource.mime_type = "application/json";
-  table_resource.list = [&w] {
+  table_resource.list = [&w, tools](const mcp::RequestContext& rc) {
     std::vector<mcp::Resource> out;
-    auto supers = w.ListSupers();
+    auto who = tools->Identify(rc);
+    if (!who.ok()) return out;
+    auto supers = w.ListSupers(who->get());
     if (!supers.ok()) return out;
     for (const auto& s : *supers) {
-      auto tables = w.ListTables(s);
+      auto tables = w.ListTables(s, who->get());
       if (!tables.ok()) continue;
       for (const auto& t : *tables) {
         out.push_back({"supertable://" + s + "/" + t.name, s + "." + t.name, "",
@@ -800,9 +961,16 @@ std::unique_ptr<mcp::Server> MakeWarehouseMcpServer(Warehouse& w, const McpToolO
     }
     return out;
   };
-  table_resource.read = [tools](const std::map<std::string, std::string>& vars,
+  table_resource.read = [tools](const mcp::RequestContext& rc,
+                                const std::map<std::string, std::string>& vars,
                                 std::string* error) {
-    ToolResult r = tools->Describe({{"super", vars.at("super")}, {"table", vars.at("table")}});
+    auto who = tools->Identify(rc);
+    if (!who.ok()) {
+      *error = who.status().message();
+      return std::optional<mcp::ResourceContent>();
+    }
+    ToolResult r =
+        tools->Describe({{"super", vars.at("super")}, {"table", vars.at("table")}}, *who);
     if (r.is_error) {
       *error = r.structured.value("error", "unknown table");
       return std::optional<mcp::ResourceContent>();
@@ -813,9 +981,13 @@ std::unique_ptr<mcp::Server> MakeWarehouseMcpServer(Warehouse& w, const McpToolO
   };
   table_resource.complete = complete;
   // A table's version changes with every commit: that is when its schema or stats can change.
-  table_resource.fingerprint = [&w](const std::map<std::string, std::string>& vars) {
-    auto head = w.catalog().GetHead(w.Ref(vars.at("super"), vars.at("table")));
-    return head.ok() && *head ? std::to_string((*head)->version) : std::string("missing");
+  // A table the subscriber may not see reads as missing, like one that does not exist.
+  table_resource.fingerprint = [&w, tools](const mcp::RequestContext& rc,
+                                           const std::map<std::string, std::string>& vars) {
+    auto who = tools->Identify(rc);
+    if (!who.ok()) return std::string("missing");
+    auto head = w.RequireHead(w.Ref(vars.at("super"), vars.at("table")), who->get());
+    return head.ok() ? std::to_string(head->version) : std::string("missing");
   };
   server->AddResourceTemplate(std::move(table_resource));
 
@@ -827,7 +999,13 @@ std::unique_ptr<mcp::Server> MakeWarehouseMcpServer(Warehouse& w, const McpToolO
        "Explore a table",
        "Get to know a table: its columns, statistics, a sample and the questions it can answer.",
        {{"super", "Super table", true}, {"table", "Table", true}},
-       [text_message](const std::map<std::string, std::string>& args) {
+       [text_message, tools, &w](const mcp::RequestContext& rc,
+                                 const std::map<std::string, std::string>& args) {
+         // A table the caller may not see gets the answer a missing one gets.
+         auto who = tools->Identify(rc);
+         if (!who.ok()) return json{{"error", who.status().message()}};
+         auto head = w.RequireHead(w.Ref(args.at("super"), args.at("table")), who->get());
+         if (!head.ok()) return json{{"error", head.status().message()}};
          return text_message(
              fmt::format("Explore the table {0}.{1} in SuperTable. Call describe_table (super "
                          "'{0}', table '{1}') "
@@ -844,7 +1022,12 @@ std::unique_ptr<mcp::Server> MakeWarehouseMcpServer(Warehouse& w, const McpToolO
        "Answer a question with SQL",
        "Answer a business question by writing and running SQL against a super table.",
        {{"super", "Super table to query", true}, {"question", "The question to answer", true}},
-       [text_message](const std::map<std::string, std::string>& args) {
+       [text_message, tools, &w](const mcp::RequestContext& rc,
+                                 const std::map<std::string, std::string>& args) {
+         auto who = tools->Identify(rc);
+         if (!who.ok()) return json{{"error", who.status().message()}};
+         Status known = w.CheckSuperExists(args.at("super"), who->get());
+         if (!known.ok()) return json{{"error", known.message()}};
          return text_message(fmt::format(
              "Answer this question using the SuperTable super table '{0}': {1}\n\nFirst call "
              "list_tables and describe_table to learn the schema; validate_sql your query; then "

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "mcp/server.h"
+#include "security/authenticator.h"
 #include "table/warehouse.h"
 
 namespace supertable {
@@ -15,7 +16,10 @@ struct McpToolOptions {
   int64_t max_row_limit = 10000;
   int64_t max_response_tokens = 25000;  // SUPERTABLE_MCP_MAX_RESPONSE_TOKENS
   int64_t cache_ttl_ms = 0;             // SUPERTABLE_MCP_CACHE_TTL_MS
-  std::string auth = "none";            // how callers are identified, for whoami
+  // Checks the original SuperTable's per-call credentials (auth_token, user_hash); each call
+  // acts as the principal its request carries (mcp::RequestContext::identity, a
+  // security::Principal). Must outlive the server.
+  security::Authenticator* authenticator = nullptr;
 };
 
 // The server SuperTable serves, with every tool, resource, prompt and the middleware chain.

@@ -173,7 +173,7 @@ TEST(Server, SubscriptionsPerSessionAreCapped) {
   ResourceTemplate t;
   t.uri_template = "t://{x}";
   t.name = "t";
-  t.read = [](const std::map<std::string, std::string>& v, std::string*) {
+  t.read = [](const RequestContext&, const std::map<std::string, std::string>& v, std::string*) {
     return std::optional<ResourceContent>(
         ResourceContent{"t://" + v.at("x"), "text/plain", "x", ""});
   };

@@ -1,0 +1,131 @@
+// Credentials to principals.
+#include "security/authenticator.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "common/text.h"
+
+namespace supertable::security {
+
+namespace {
+
+bool Truthy(const std::string& v) { return v == "1" || v == "true" || v == "TRUE" || v == "yes"; }
+
+}  // namespace
+
+Result<AuthSettings> AuthSettings::FromEnvironment() {
+  AuthSettings s;
+  s.supertoken = FirstSetting({"SUPERTABLE_SUPERTOKEN", "SUPERTABLE_ADMIN_TOKEN"});
+  s.shared_token = GetSetting("SUPERTABLE_MCP_AUTH_TOKEN").value_or("");
+  s.require_token = Truthy(GetSetting("SUPERTABLE_REQUIRE_TOKEN").value_or(""));
+  s.stdio_token = GetSetting("SUPERTABLE_TOKEN").value_or("");
+  s.trusted_user_header = AsciiLower(GetSetting("SUPERTABLE_TRUSTED_USER_HEADER").value_or(""));
+  s.trusted_proxies = SplitComma(GetSetting("SUPERTABLE_TRUSTED_PROXIES").value_or(""));
+  s.require_explicit_user_hash =
+      Truthy(GetSetting("SUPERTABLE_REQUIRE_EXPLICIT_USER_HASH").value_or(""));
+  s.allowed_user_hashes = SplitComma(GetSetting("SUPERTABLE_ALLOWED_USER_HASHES").value_or(""));
+  for (const auto& [name, value] : {std::pair{"SUPERTABLE_SUPERTOKEN", &s.supertoken},
+                                    std::pair{"SUPERTABLE_MCP_AUTH_TOKEN", &s.shared_token}}) {
+    if (!value->empty() && value->size() < 16) {
+      return Status::InvalidArgument(fmt::format(
+          "{} must be at least 16 characters (e.g. `openssl rand -hex 32`)", name));
+    }
+  }
+  if (!s.trusted_user_header.empty() && s.trusted_proxies.empty()) {
+    return Status::InvalidArgument(
+        "SUPERTABLE_TRUSTED_USER_HEADER needs SUPERTABLE_TRUSTED_PROXIES: the addresses of the "
+        "proxies allowed to name users (anyone else could claim to be anyone)");
+  }
+  return s;
+}
+
+std::string AuthSettings::Describe() const {
+  std::vector<std::string> ways = {"SuperTable tokens"};
+  if (!supertoken.empty()) ways.push_back("the supertoken");
+  if (!shared_token.empty()) ways.push_back("SUPERTABLE_MCP_AUTH_TOKEN");
+  if (external) ways.push_back("JWT");
+  if (!trusted_user_header.empty()) ways.push_back("header " + trusted_user_header);
+  return fmt::format("{}", fmt::join(ways, ", "));
+}
+
+std::shared_ptr<const Principal> Authenticator::LocalAdministrator(const std::string& auth) const {
+  auto p = std::make_shared<Principal>();
+  p->user = "local";
+  p->auth = auth;
+  p->superuser = true;
+  return p;
+}
+
+bool Authenticator::IsTrustedProxy(const std::string& peer) const {
+  return std::find(settings_.trusted_proxies.begin(), settings_.trusted_proxies.end(), peer) !=
+         settings_.trusted_proxies.end();
+}
+
+Result<std::shared_ptr<const Principal>> Authenticator::ForUser(
+    const std::string& user, const std::string& auth,
+    std::optional<std::vector<std::string>> scopes, const std::string& token_id) {
+  ST_ASSIGN_OR_RETURN(auto state, directory_.Current());
+  auto it = state->users.find(user);
+  if (it == state->users.end()) {
+    return Status::Unauthenticated(fmt::format("no user '{}'", user));
+  }
+  if (!it->second.enabled) return Status::Unauthenticated(fmt::format("user '{}' is disabled", user));
+  auto p = std::make_shared<Principal>();
+  p->user = user;
+  p->auth = auth;
+  p->scopes = std::move(scopes);
+  p->token_id = token_id;
+  p->mask_salt = state->mask_salt;
+  p->directory_version = state->version;
+  for (const auto& r : it->second.roles) {
+    auto role = state->roles.find(r);
+    if (role != state->roles.end()) p->roles.push_back(role->second);
+  }
+  directory_.NoteUse(user, token_id);
+  return std::shared_ptr<const Principal>(std::move(p));
+}
+
+Result<std::shared_ptr<const Principal>> Authenticator::FromBearer(const std::string& credential) {
+  if (!settings_.supertoken.empty() && SecretEquals(credential, settings_.supertoken)) {
+    auto p = std::make_shared<Principal>();
+    p->user = "superuser";
+    p->auth = "supertoken";
+    p->superuser = true;
+    return std::shared_ptr<const Principal>(std::move(p));
+  }
+  if (!settings_.shared_token.empty() && SecretEquals(credential, settings_.shared_token)) {
+    auto p = std::make_shared<Principal>();
+    p->user = "mcp";
+    p->auth = "shared_token";
+    p->superuser = true;
+    return std::shared_ptr<const Principal>(std::move(p));
+  }
+  if (LooksLikeSuperTableToken(credential)) {
+    ST_ASSIGN_OR_RETURN(TokenRecord t, directory_.VerifyToken(credential));
+    std::optional<std::vector<std::string>> scopes;
+    if (!t.scopes.empty()) scopes = t.scopes;
+    return ForUser(t.owner, "token", std::move(scopes), t.id);
+  }
+  if (settings_.external) {
+    ST_ASSIGN_OR_RETURN(ExternalIdentity id, settings_.external(credential));
+    // A token without scope claims is not narrowed: its user's roles decide.
+    std::optional<std::vector<std::string>> scopes;
+    if (!id.scopes.empty()) scopes = id.scopes;
+    // The first claim that names a known user decides; an enabled user must exist: an
+    // identity provider's word alone grants nothing.
+    Status last = Status::Unauthenticated("the token names no user");
+    for (const auto& name : id.user_candidates) {
+      auto p = ForUser(name, "jwt", scopes);
+      if (p.ok()) return p;
+      last = p.status();
+    }
+    return last;
+  }
+  return Status::Unauthenticated("unknown credential");
+}
+
+}  // namespace supertable::security

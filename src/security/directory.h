@@ -1,0 +1,97 @@
+// Directory: the organization's users, roles and tokens, kept as catalog documents (so every
+// replica sees a change at once) and read through a cache that costs one catalog read per
+// request: every change bumps a version document, and a request that finds the version it knows
+// uses what it read before. Token secrets are never stored: only their SHA-256.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "common/status.h"
+#include "security/identity.h"
+
+namespace supertable::security {
+
+// Everything the directory holds at one moment; immutable once built.
+struct DirectoryState {
+  std::string version;
+  std::map<std::string, User> users;
+  std::map<std::string, Role> roles;
+  std::map<std::string, TokenRecord> tokens;  // by id
+  std::string mask_salt;
+};
+
+struct IssuedToken {
+  std::string token;  // shown once; nowhere else
+  TokenRecord record;
+};
+
+class Directory {
+ public:
+  Directory(Catalog& catalog, std::string org) : catalog_(catalog), org_(std::move(org)) {}
+
+  // The current state (one catalog read when nothing changed since the last call).
+  Result<std::shared_ptr<const DirectoryState>> Current();
+
+  Result<User> AddUser(const std::string& name, const std::string& email,
+                       const std::vector<std::string>& roles);
+  Result<User> GetUser(const std::string& name);
+  Result<std::vector<User>> ListUsers();
+  Status SetUserEnabled(const std::string& name, bool enabled);
+  // Also revokes the user's tokens.
+  Status RemoveUser(const std::string& name);
+  Status Grant(const std::string& role, const std::string& user);
+  Status Revoke(const std::string& role, const std::string& user);
+
+  // Validates the role (identity.h) and its row filters (the engine's parser) first.
+  Status AddRole(const Role& role);
+  Result<Role> GetRole(const std::string& name);
+  Result<std::vector<Role>> ListRoles();
+  // Refused while a user holds the role (revoke it first), so no grant silently vanishes.
+  Status RemoveRole(const std::string& name);
+
+  // `expires_micros` 0: never. Scopes checked by ValidateScope.
+  Result<IssuedToken> CreateToken(const std::string& owner, const std::string& name,
+                                  const std::vector<std::string>& scopes, int64_t expires_micros);
+  Result<std::vector<TokenRecord>> ListTokens(const std::string& owner = "");
+  Status RevokeToken(const std::string& id);
+
+  // The record of a presented token that is valid now (known, not revoked, not expired, its
+  // owner enabled); Unauthenticated otherwise, with the reason (for the server log only).
+  Result<TokenRecord> VerifyToken(const std::string& token);
+  // The user whose user_hash (the original SuperTable's) this is.
+  Result<User> FindByUserHash(const std::string& user_hash);
+
+  // Records that a user was seen or a token used, at most once a minute each (the write is a
+  // catalog round trip, and a request's latency must not pay for it every time).
+  void NoteUse(const std::string& user, const std::string& token_id);
+
+ private:
+  Status Bump();  // after every change
+  template <typename T>
+  Status Update(const std::string& kind, const std::string& name,
+                const std::function<Status(T&)>& change);
+  Result<std::string> Salt();
+
+  Catalog& catalog_;
+  std::string org_;
+  std::mutex mu_;
+  std::shared_ptr<const DirectoryState> state_;
+  std::map<std::string, int64_t> noted_;  // "user:NAME"/"token:ID" -> when last written
+};
+
+// Names of users: what identity providers put in `sub`, `email` or `username` ("auth0|123",
+// "ann@example.com"), so more than SQL identifiers: 1-256 printable ASCII characters without
+// spaces, quotes or backslashes.
+Status ValidateUserName(const std::string& name);
+
+// Tokens look like "st_<id>_<secret>": the id finds the record, the secret (256 random bits)
+// proves possession.
+bool LooksLikeSuperTableToken(const std::string& token);
+
+}  // namespace supertable::security
