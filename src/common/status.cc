@@ -11,6 +11,8 @@ bool Status::IsUserError() const {
     case StatusCode::kConflict:
     case StatusCode::kTimeout:
     case StatusCode::kCancelled:
+    case StatusCode::kUnauthenticated:
+    case StatusCode::kPermissionDenied:
       return true;
     default:
       return false;

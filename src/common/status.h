@@ -19,8 +19,12 @@ enum class StatusCode {
   kConflict,   // a compare-and-swap lost against another writer
   kTimeout,    // a lock or query waited longer than allowed
   kCancelled,  // the caller withdrew the request
-  kIoError,    // the disk or a remote store failed
-  kInternal,   // a bug or an invariant that did not hold
+  // Placed before kIoError so the engine worker codec's range check (up to kInternal) still
+  // covers every code; workers and the server are one binary, so the numbers may move.
+  kUnauthenticated,   // no credentials, or credentials that do not prove who the caller is
+  kPermissionDenied,  // a known caller that may not do this (e.g. a token without a scope)
+  kIoError,           // the disk or a remote store failed
+  kInternal,          // a bug or an invariant that did not hold
 };
 
 class Status {
@@ -35,6 +39,12 @@ class Status {
   static Status Conflict(std::string m) { return {StatusCode::kConflict, std::move(m)}; }
   static Status Timeout(std::string m) { return {StatusCode::kTimeout, std::move(m)}; }
   static Status Cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
+  static Status Unauthenticated(std::string m) {
+    return {StatusCode::kUnauthenticated, std::move(m)};
+  }
+  static Status PermissionDenied(std::string m) {
+    return {StatusCode::kPermissionDenied, std::move(m)};
+  }
   static Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
   // For a Status that crossed a process boundary as its code and message.
