@@ -102,6 +102,8 @@ json ParseJson(std::string_view text) {
   return json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
 }
 
+// A value from a token or a key set as JSON text, cut short: quoted and escaped, so what an
+// attacker put there cannot forge lines in the server log.
 std::string Quoted(const json& j) {
   std::string s = j.dump(-1, ' ', false, json::error_handler_t::replace);
   return s.size() > 80 ? s.substr(0, 77) + "..." : s;
@@ -615,7 +617,7 @@ struct JwtVerifier::Impl {
     ST_ASSIGN_OR_RETURN(std::string body, FetchJwks(settings.jwks_uri, settings.jwks_max_bytes));
     ST_ASSIGN_OR_RETURN(KeySet set, ParseJwks(body, alg));
     for (const auto& [kid, why] : set.skipped) {
-      log::Warn("JWKS {}: key '{}' skipped: {}", settings.jwks_uri, kid, why);
+      log::Warn("JWKS {}: key {} skipped: {}", settings.jwks_uri, Quoted(kid), why);
     }
     if (set.keys.empty()) {
       log::Warn("JWKS {} has no usable {} key", settings.jwks_uri, AlgName(alg));
@@ -642,7 +644,7 @@ struct JwtVerifier::Impl {
     // A key we skipped will not become usable by asking again.
     if (set && kid && set->skipped.count(*kid)) {
       return Refuse(
-          fmt::format("the JWKS key '{}' is not usable: {}", *kid, set->skipped.at(*kid)));
+          fmt::format("the JWKS key {} is not usable: {}", Quoted(*kid), set->skipped.at(*kid)));
     }
     std::string note;
     {
@@ -662,14 +664,14 @@ struct JwtVerifier::Impl {
     }
     if (set && kid && set->skipped.count(*kid)) {
       return Refuse(
-          fmt::format("the JWKS key '{}' is not usable: {}", *kid, set->skipped.at(*kid)));
+          fmt::format("the JWKS key {} is not usable: {}", Quoted(*kid), set->skipped.at(*kid)));
     }
     if (!kid) {
       return Refuse(fmt::format(
           "the header has no \"kid\" and the JWKS has {} usable keys; expected a kid ({})",
           set ? set->keys.size() : 0, note));
     }
-    return Refuse(fmt::format("no key with kid '{}' in the JWKS ({})", *kid, note));
+    return Refuse(fmt::format("no key with kid {} in the JWKS ({})", Quoted(*kid), note));
   }
 
   Result<JwtClaims> Verify(std::string_view token) {
@@ -741,7 +743,8 @@ struct JwtVerifier::Impl {
                       "leeway {} s)",
                       *iat, now, settings.leeway_s));
     }
-    claims->expires_at = static_cast<int64_t>(std::floor(*exp));
+    // Clamped: a cast of a double past int64's range is undefined.
+    claims->expires_at = static_cast<int64_t>(std::clamp(std::floor(*exp), -9.0e18, 9.0e18));
     if (!settings.issuer.empty()) {
       if (!p.contains("iss")) {
         return Refuse(

@@ -109,6 +109,7 @@ add('hs', 'nbf_future', await sign('HS256', hsKey, { nbf: now + 3600 }), bad('no
 add('hs', 'nbf_within_leeway', await sign('HS256', hsKey, { nbf: now + 20 }), ok());
 add('hs', 'iat_future', await sign('HS256', hsKey, { iat: now + 3600 }), bad('issued in the future'));
 add('hs', 'missing_exp', await sign('HS256', hsKey, { exp: undefined }), bad('"exp"'));
+add('hs', 'exp_huge', await sign('HS256', hsKey, { exp: 1e300 }), ok());
 add('hs', 'exp_not_number', await sign('HS256', hsKey, { exp: String(now + 600) }), bad('"exp"'));
 add('hs', 'wrong_iss', await sign('HS256', hsKey, { iss: 'https://evil.test' }), bad('issuer'));
 add('hs', 'missing_iss', await sign('HS256', hsKey, { iss: undefined }), bad('issuer'));
@@ -190,6 +191,8 @@ add('es_pem', 'tampered_signature', tamperSignature(esGood), bad('signature'));
 add('rs_jwks', 'good', await sign('RS256', rsa.privateKey, {}, { kid: 'rsa-1' }), ok({ users: ['alice'] }));
 add('rs_jwks', 'no_kid_one_usable_key', await sign('RS256', rsa.privateKey), ok());
 add('rs_jwks', 'unknown_kid', await sign('RS256', rsa.privateKey, {}, { kid: 'nope' }), bad('kid'));
+add('rs_jwks', 'kid_forging_log_lines',
+    await sign('RS256', rsa.privateKey, {}, { kid: 'x\n2026-01-01T00:00:00Z info admin logged in' }), bad('kid'));
 add('rs_jwks', 'use_enc_key', await sign('RS256', rsaEnc.privateKey, {}, { kid: 'rsa-enc' }), bad('"use"'));
 add('rs_jwks', 'key_alg_rs384', await sign('RS256', rsaRs384.privateKey, {}, { kid: 'rsa-384' }), bad('RS384'));
 add('rs_jwks', 'oct_key', await sign('HS256', hsKey, {}, { kid: 'oct-1' }), bad('"alg"'));
