@@ -46,7 +46,9 @@ Result<RateLimitSpec> RateLimitSpec::Parse(const std::string& input) {
   size_t slash = text.find('/');
   if (slash == std::string::npos || slash == 0 || slash > 10) return invalid();
   std::string count = Trim(text.substr(0, slash)), unit = Trim(text.substr(slash + 1));
-  if (count.empty() || !std::all_of(count.begin(), count.end(), ::isdigit)) return invalid();
+  if (count.empty() ||
+      !std::all_of(count.begin(), count.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return invalid();
   int64_t requests = std::stoll(count);
   if (requests < 1 || requests > kMaxRequests) return invalid();
   static const std::pair<const char*, int64_t> kUnits[] = {
