@@ -11,6 +11,9 @@ bool Status::IsUserError() const {
     case StatusCode::kConflict:
     case StatusCode::kTimeout:
     case StatusCode::kCancelled:
+    case StatusCode::kUnauthenticated:
+    case StatusCode::kPermissionDenied:
+    case StatusCode::kResourceExhausted:
       return true;
     default:
       return false;
