@@ -14,6 +14,7 @@
 #include "catalog/catalog_transfer.h"
 #include "cli/demo.h"
 #include "cli/progress.h"
+#include "cli/security_commands.h"
 #include "cli/serve.h"
 #include "common/config.h"
 #include "common/ids.h"
@@ -22,10 +23,20 @@
 #include "common/version.h"
 #include "engine/result_format.h"
 #include "mcp/stdio_transport.h"
+#include "security/authenticator.h"
 #include "table/warehouse.h"
 #include "tools/warehouse_tools.h"
 
 namespace supertable {
+
+// Prints rows of plain values through the same sinks query results use.
+void PrintRows(OutputFormat format, const std::vector<Column>& columns,
+               const std::vector<std::vector<nlohmann::json>>& rows) {
+  auto sink = MakeResultSink(format, std::cout);
+  sink->Begin(columns);
+  for (const auto& r : rows) sink->Row(r);
+  sink->End(false);
+}
 
 namespace {
 
@@ -56,14 +67,6 @@ Result<std::unique_ptr<Warehouse>> OpenWarehouse(const GlobalFlags& g) {
   return Warehouse::Open(c);
 }
 
-// Prints rows of plain values through the same sinks query results use.
-void PrintRows(OutputFormat format, const std::vector<Column>& columns,
-               const std::vector<std::vector<json>>& rows) {
-  auto sink = MakeResultSink(format, std::cout);
-  sink->Begin(columns);
-  for (const auto& r : rows) sink->Row(r);
-  sink->End(false);
-}
 
 // "7" is a version; anything else must be a timestamp ("2026-11-21 12:00:00", ISO 8601 with Z).
 Result<AsOf> ParseAsOf(const std::string& text) {
@@ -475,11 +478,33 @@ int RunCli(int argc, char** argv) {
       ST_ASSIGN_OR_RETURN(auto w, OpenWarehouse(g));
       w->engine().Prestart();
       ST_ASSIGN_OR_RETURN(McpToolOptions opt, McpOptionsFromEnvironment());
+      ST_ASSIGN_OR_RETURN(auto settings, security::AuthSettings::FromEnvironment());
+      security::Directory directory(w->catalog(), w->config().organization);
+      security::Authenticator auth(directory, std::move(settings));
+      opt.authenticator = &auth;
+      // One client, identified once by the environment: never by tool arguments, except as
+      // the original SuperTable did when a token is required and none is in the environment.
+      mcp::StdioOptions so;
+      if (!auth.settings().stdio_token.empty()) {
+        auto p = auth.FromBearer(auth.settings().stdio_token);
+        if (!p.ok()) {
+          return Status::Unauthenticated("SUPERTABLE_TOKEN is not valid: " + p.status().message());
+        }
+        so.identity = *p;
+      } else if (auth.settings().require_token) {
+        auto p = std::make_shared<security::Principal>();
+        p->auth = "per_call";
+        so.identity = p;
+      } else {
+        so.identity = auth.LocalAdministrator("local");
+      }
       auto server = MakeWarehouseMcpServer(*w, opt);
-      int rc = mcp::ServeStdio(*server, stdin, stdout);
+      int rc = mcp::ServeStdio(*server, stdin, stdout, so);
       return rc == 0 ? Status::Ok() : Status::Internal("the stdio transport failed");
     };
   });
+
+  AddSecurityCommands(app, [&g] { return OpenWarehouse(g); }, action);
 
   // catalog export / import
   auto* catalog_cmd = app.add_subcommand(

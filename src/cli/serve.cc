@@ -16,6 +16,7 @@
 #include "common/text.h"
 #include "common/version.h"
 #include "mcp/streamable_http.h"
+#include "security/http_auth.h"
 #include "table/warehouse.h"
 
 namespace supertable {
@@ -24,10 +25,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool Truthy(const std::string& v) { return v == "1" || v == "true" || v == "TRUE" || v == "yes"; }
-
 // SUPERTABLE_MCP_* HTTP settings (docs/CONFIGURATION.md), then the flags over them.
-Result<mcp::HttpTransportOptions> HttpOptions(const ServeFlags& f, bool* require_token) {
+Result<mcp::HttpTransportOptions> HttpOptions(const ServeFlags& f, bool require_token) {
   mcp::HttpTransportOptions o;
   o.http.port = 8000;
   auto get = [](const char* name) { return GetSetting(name).value_or(""); };
@@ -84,38 +83,24 @@ Result<mcp::HttpTransportOptions> HttpOptions(const ServeFlags& f, bool* require
   }
   o.allowed_hosts = SplitComma(get("SUPERTABLE_MCP_ALLOWED_HOSTS"));
   o.allowed_origins = SplitComma(get("SUPERTABLE_MCP_ALLOWED_ORIGINS"));
-  o.json_response = Truthy(get("SUPERTABLE_MCP_JSON_RESPONSE"));
-  *require_token = Truthy(get("SUPERTABLE_REQUIRE_TOKEN"));
-  std::string token = get("SUPERTABLE_MCP_AUTH_TOKEN");
-  if (*require_token) {
-    if (token.size() < 16) {
-      return Status::InvalidArgument(
-          "SUPERTABLE_REQUIRE_TOKEN=1 needs SUPERTABLE_MCP_AUTH_TOKEN of at least 16 characters "
-          "(e.g. `openssl rand -hex 32`)");
-    }
-    o.auth_token = token;
-  } else if (!token.empty()) {
-    log::Warn(
-        "SUPERTABLE_MCP_AUTH_TOKEN is set but SUPERTABLE_REQUIRE_TOKEN is not 1: the token is not "
-        "checked");
-  }
-  if (!*require_token && !IsLoopbackHost(o.http.host) && !f.allow_unauthenticated) {
+  o.json_response = TruthySetting("SUPERTABLE_MCP_JSON_RESPONSE");
+  if (!require_token && !IsLoopbackHost(o.http.host) && !f.allow_unauthenticated) {
     return Status::InvalidArgument(fmt::format(
         "refusing to serve on {} without a token: anyone who can reach it could read the "
-        "warehouse. Set SUPERTABLE_REQUIRE_TOKEN=1 and SUPERTABLE_MCP_AUTH_TOKEN, or pass "
-        "--allow-unauthenticated if that is intended",
+        "warehouse. Set SUPERTABLE_REQUIRE_TOKEN=1 (and create tokens with `supertable token "
+        "create`, or configure JWT), or pass --allow-unauthenticated if that is intended",
         o.http.host));
   }
   return o;
 }
 
 void PrintBanner(const mcp::HttpTransportOptions& o, int port, const Config& c, size_t tables,
-                 bool token) {
+                 bool token, const std::string& auth) {
   std::string host = o.http.host == "0.0.0.0" ? "127.0.0.1" : o.http.host;
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
   std::string url = fmt::format("http://{}:{}{}", host, port, o.path);
   nlohmann::json http_cfg = {{"type", "http"}, {"url", url}};
-  if (token) http_cfg["headers"] = {{"Authorization", "Bearer ${SUPERTABLE_MCP_AUTH_TOKEN}"}};
+  if (token) http_cfg["headers"] = {{"Authorization", "Bearer ${SUPERTABLE_TOKEN}"}};
   nlohmann::json cfg = {{"mcpServers", {{"supertable", http_cfg}}}};
   std::cout << fmt::format(
       "SuperTable MCP server (streamable HTTP) listening on {}\n"
@@ -127,16 +112,21 @@ void PrintBanner(const mcp::HttpTransportOptions& o, int port, const Config& c, 
       "  Client configuration (Claude Desktop via a connector, Cursor, VS Code, ...):\n{}\n\n"
       "Press Ctrl+C to stop.\n",
       url, c.home, c.organization, tables, host, port,
-      token ? "bearer token required (SUPERTABLE_MCP_AUTH_TOKEN)" : "none (loopback only)", url,
-      token ? " --header \"Authorization: Bearer $SUPERTABLE_MCP_AUTH_TOKEN\"" : "", cfg.dump(2));
+      token ? "bearer token required (" + auth + ")"
+            : "none required on loopback (a bearer token, if sent, is checked: " + auth + ")",
+      url, token ? " --header \"Authorization: Bearer $SUPERTABLE_TOKEN\"" : "", cfg.dump(2));
   std::cout.flush();
 }
 
 }  // namespace
 
 Status RunServe(Config config, const ServeFlags& flags, McpToolOptions tool_options) {
-  bool require_token = false;
-  ST_ASSIGN_OR_RETURN(mcp::HttpTransportOptions o, HttpOptions(flags, &require_token));
+  ST_ASSIGN_OR_RETURN(security::HttpAuthOptions auth_options,
+                      security::HttpAuthOptions::FromEnvironment());
+  ST_ASSIGN_OR_RETURN(security::AuthSettings auth_settings,
+                      security::AuthSettings::FromEnvironment());
+  bool require_token = auth_options.require_token;
+  ST_ASSIGN_OR_RETURN(mcp::HttpTransportOptions o, HttpOptions(flags, require_token));
   // Signals are taken by sigwait below; block them before any thread starts so none is
   // interrupted by them.
   mcp::BlockStopSignals();
@@ -159,7 +149,11 @@ Status RunServe(Config config, const ServeFlags& flags, McpToolOptions tool_opti
   }
   ST_ASSIGN_OR_RETURN(auto w, Warehouse::Open(config));
   w->engine().Prestart();
-  tool_options.auth = require_token ? "bearer token" : "none";
+  security::Directory directory(w->catalog(), config.organization);
+  std::string auth_description = auth_settings.Describe();
+  security::Authenticator authenticator(directory, std::move(auth_settings));
+  security::HttpAuth http_auth(authenticator, auth_options);
+  tool_options.authenticator = &authenticator;
   auto server = MakeWarehouseMcpServer(*w, tool_options);
   size_t tables = 0;
   if (auto supers = w->ListSupers(); supers.ok()) {
@@ -170,9 +164,20 @@ Status RunServe(Config config, const ServeFlags& flags, McpToolOptions tool_opti
   o.health = [v = std::string(kVersion)] {
     return nlohmann::json{{"service", "supertable"}, {"version", v}};
   };
+  o.authenticate = [&http_auth](http::Request& r) { return http_auth.Authenticate(r); };
+  o.insufficient_scope_challenge = [&http_auth](const std::string& scope) {
+    return http_auth.Challenge("insufficient_scope", scope);
+  };
+  // The metadata names the resource as clients reach it: known once the port is.
+  o.resource_metadata = [&http_auth] {
+    return http_auth.ResourceMetadata(http_auth.resource_url());
+  };
   mcp::HttpTransport transport(*server, o);
   ST_ASSIGN_OR_RETURN(int port, transport.Start());
-  PrintBanner(o, port, config, tables, require_token);
+  std::string shown_host = o.http.host == "0.0.0.0" || o.http.host == "::" ? "127.0.0.1" : o.http.host;
+  if (shown_host.find(':') != std::string::npos) shown_host = "[" + shown_host + "]";
+  http_auth.SetResourceUrl(fmt::format("http://{}:{}{}", shown_host, port, o.path));
+  PrintBanner(o, port, config, tables, require_token, auth_description);
   int sig = mcp::WaitForStopSignal();
   log::Info("serve: signal {} received; shutting down", sig);
   std::cerr << "supertable serve: shutting down\n";

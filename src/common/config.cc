@@ -28,6 +28,11 @@ const std::map<std::string, std::string>& DotEnv() {
 
 }  // namespace
 
+bool TruthySetting(const std::string& name) {
+  std::string v = GetSetting(name).value_or("");
+  return v == "1" || v == "true" || v == "TRUE" || v == "yes";
+}
+
 Result<int64_t> ParseIntSetting(const std::string& name, const std::string& text, int64_t min) {
   try {
     size_t used = 0;

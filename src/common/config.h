@@ -88,6 +88,8 @@ std::optional<std::string> GetSetting(const std::string& name);
 // AWS_ACCESS_KEY_ID).
 std::string FirstSetting(std::initializer_list<std::string> names);
 
+// Whether a flag setting is on: "1", "true", "TRUE" or "yes".
+bool TruthySetting(const std::string& name);
 // Parses an integer setting >= `min`; the error names the setting and what was expected.
 Result<int64_t> ParseIntSetting(const std::string& name, const std::string& text, int64_t min);
 

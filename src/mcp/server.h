@@ -175,7 +175,7 @@ struct Tool {
   // network thread instead of handing it to a worker (no thread switch per call).
   bool quick = false;
   // The OAuth scope a caller's credential must carry (Server::has_scope decides); empty: none.
-  std::string required_scope;
+  std::string required_scope = "";
 };
 
 using ToolCall = std::function<ToolResult(const Tool&, ToolContext&)>;

@@ -375,7 +375,7 @@ std::optional<http::Response> HttpTransport::Impl::CheckHeaders(http::Request& r
                                   *origin));
     }
   }
-  bool metadata = !o.resource_metadata.is_null() &&
+  bool metadata = o.resource_metadata &&
                   (r.path == "/.well-known/oauth-protected-resource" ||
                    r.path == "/.well-known/oauth-protected-resource" + o.path);
   if (metadata) {
@@ -465,7 +465,7 @@ std::shared_ptr<HttpSession> HttpTransport::Impl::FindSession(
 void HttpTransport::Impl::Handle(http::Request r, std::shared_ptr<http::Exchange> ex) {
   if (r.path.rfind("/.well-known/oauth-protected-resource", 0) == 0) {
     http::Response res;
-    res.body = o.resource_metadata.dump();
+    res.body = o.resource_metadata().dump();
     res.headers.emplace_back("Cache-Control", "max-age=3600");
     return ex->Respond(std::move(res));
   }

@@ -33,8 +33,8 @@ struct HttpTransportOptions {
   // `Session::identity` nobody set. /health and the protected resource metadata are exempt.
   std::function<std::optional<http::Response>(http::Request&)> authenticate;
   // OAuth 2.0 Protected Resource Metadata (RFC 9728), served at
-  // /.well-known/oauth-protected-resource and at that path followed by `path`; null: none.
-  json resource_metadata;
+  // /.well-known/oauth-protected-resource and at that path followed by `path`; unset: none.
+  std::function<json()> resource_metadata;
   // The WWW-Authenticate value of a 403 for a tool needing `scope` (insufficient_scope).
   std::function<std::string(const std::string& scope)> insufficient_scope_challenge;
   int workers = 16;             // threads running requests (tool calls block on queries)

@@ -8,25 +8,20 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/text.h"
+#include "security/jwt.h"
 
 namespace supertable::security {
-
-namespace {
-
-bool Truthy(const std::string& v) { return v == "1" || v == "true" || v == "TRUE" || v == "yes"; }
-
-}  // namespace
 
 Result<AuthSettings> AuthSettings::FromEnvironment() {
   AuthSettings s;
   s.supertoken = FirstSetting({"SUPERTABLE_SUPERTOKEN", "SUPERTABLE_ADMIN_TOKEN"});
   s.shared_token = GetSetting("SUPERTABLE_MCP_AUTH_TOKEN").value_or("");
-  s.require_token = Truthy(GetSetting("SUPERTABLE_REQUIRE_TOKEN").value_or(""));
+  s.require_token = TruthySetting("SUPERTABLE_REQUIRE_TOKEN");
   s.stdio_token = GetSetting("SUPERTABLE_TOKEN").value_or("");
   s.trusted_user_header = AsciiLower(GetSetting("SUPERTABLE_TRUSTED_USER_HEADER").value_or(""));
   s.trusted_proxies = SplitComma(GetSetting("SUPERTABLE_TRUSTED_PROXIES").value_or(""));
   s.require_explicit_user_hash =
-      Truthy(GetSetting("SUPERTABLE_REQUIRE_EXPLICIT_USER_HASH").value_or(""));
+      TruthySetting("SUPERTABLE_REQUIRE_EXPLICIT_USER_HASH");
   s.allowed_user_hashes = SplitComma(GetSetting("SUPERTABLE_ALLOWED_USER_HASHES").value_or(""));
   for (const auto& [name, value] : {std::pair{"SUPERTABLE_SUPERTOKEN", &s.supertoken},
                                     std::pair{"SUPERTABLE_MCP_AUTH_TOKEN", &s.shared_token}}) {
@@ -34,6 +29,16 @@ Result<AuthSettings> AuthSettings::FromEnvironment() {
       return Status::InvalidArgument(fmt::format(
           "{} must be at least 16 characters (e.g. `openssl rand -hex 32`)", name));
     }
+  }
+  ST_ASSIGN_OR_RETURN(JwtSettings jwt, JwtSettings::FromEnvironment());
+  if (jwt.enabled()) {
+    ST_ASSIGN_OR_RETURN(std::unique_ptr<JwtVerifier> v, JwtVerifier::Create(jwt));
+    std::shared_ptr<JwtVerifier> verifier = std::move(v);
+    s.external = [verifier](const std::string& token) -> Result<ExternalIdentity> {
+      if (!JwtVerifier::LooksLikeJwt(token)) return Status::Unauthenticated("not a JWT");
+      ST_ASSIGN_OR_RETURN(JwtClaims claims, verifier->Verify(token));
+      return ExternalIdentity{claims.user_candidates, claims.scopes};
+    };
   }
   if (!s.trusted_user_header.empty() && s.trusted_proxies.empty()) {
     return Status::InvalidArgument(

@@ -147,7 +147,7 @@ Result<User> Directory::GetUser(const std::string& name) {
   if (!body) return Status::NotFound(fmt::format("unknown user '{}'", name));
   ST_ASSIGN_OR_RETURN(User u, UserFromJson(*body));
   if (auto seen = catalog_.GetDocument(org_, kUsage, "user:" + name); seen.ok() && *seen) {
-    u.last_seen_micros = std::max(u.last_seen_micros, std::atoll((*seen)->c_str()));
+    u.last_seen_micros = std::max<int64_t>(u.last_seen_micros, std::atoll((*seen)->c_str()));
   }
   return u;
 }
@@ -155,7 +155,10 @@ Result<User> Directory::GetUser(const std::string& name) {
 Result<std::vector<User>> Directory::ListUsers() {
   ST_ASSIGN_OR_RETURN(auto docs, catalog_.ListDocuments(org_, kUsers));
   std::vector<User> out;
-  for (const auto& [name, body] : docs) ST_ASSIGN_OR_RETURN(out.emplace_back(), GetUser(name));
+  for (const auto& [name, body] : docs) {
+    ST_ASSIGN_OR_RETURN(User u, GetUser(name));
+    out.push_back(std::move(u));
+  }
   return out;
 }
 
@@ -220,7 +223,10 @@ Result<Role> Directory::GetRole(const std::string& name) {
 Result<std::vector<Role>> Directory::ListRoles() {
   ST_ASSIGN_OR_RETURN(auto docs, catalog_.ListDocuments(org_, kRoles));
   std::vector<Role> out;
-  for (const auto& [name, body] : docs) ST_ASSIGN_OR_RETURN(out.emplace_back(), RoleFromJson(body));
+  for (const auto& [name, body] : docs) {
+    ST_ASSIGN_OR_RETURN(Role r, RoleFromJson(body));
+    out.push_back(std::move(r));
+  }
   return out;
 }
 
@@ -268,7 +274,7 @@ Result<std::vector<TokenRecord>> Directory::ListTokens(const std::string& owner)
     ST_ASSIGN_OR_RETURN(TokenRecord t, TokenFromJson(body));
     if (!owner.empty() && t.owner != owner) continue;
     if (auto used = catalog_.GetDocument(org_, kUsage, "token:" + id); used.ok() && *used) {
-      t.last_used_micros = std::max(t.last_used_micros, std::atoll((*used)->c_str()));
+      t.last_used_micros = std::max<int64_t>(t.last_used_micros, std::atoll((*used)->c_str()));
     }
     out.push_back(std::move(t));
   }

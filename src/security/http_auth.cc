@@ -9,12 +9,6 @@
 
 namespace supertable::security {
 
-namespace {
-
-bool Truthy(const std::string& v) { return v == "1" || v == "true" || v == "TRUE" || v == "yes"; }
-
-}  // namespace
-
 Result<HttpAuthOptions> HttpAuthOptions::FromEnvironment() {
   HttpAuthOptions o;
   o.public_url = GetSetting("SUPERTABLE_PUBLIC_URL").value_or("");
@@ -27,7 +21,7 @@ Result<HttpAuthOptions> HttpAuthOptions::FromEnvironment() {
   }
   o.authorization_servers =
       SplitComma(GetSetting("SUPERTABLE_OAUTH_AUTHORIZATION_SERVERS").value_or(""));
-  o.require_token = Truthy(GetSetting("SUPERTABLE_REQUIRE_TOKEN").value_or(""));
+  o.require_token = TruthySetting("SUPERTABLE_REQUIRE_TOKEN");
   ST_ASSIGN_OR_RETURN(o.rate_limit, RateLimitSpecFromEnvironment());
   return o;
 }

@@ -12,6 +12,7 @@
 #include "engine/query_sandbox.h"
 #include "engine/row_filter.h"
 #include "mcp/server.h"
+#include "security/principal.h"
 #include "support/test_support.h"
 #include "tools/warehouse_tools.h"
 
@@ -454,6 +455,11 @@ TEST_F(QueryEngine, OrganizationsCannotReadEachOther) {
 TEST_F(QueryEngine, McpCallersSeeNoServerPaths) {
   auto server = MakeWarehouseMcpServer(*wh_, McpToolOptions{});
   mcp::Session session([](const nlohmann::json&, const nlohmann::json&) {});
+  auto admin = std::make_shared<security::Principal>();
+  admin->user = "local";
+  admin->auth = "local";
+  admin->superuser = true;
+  session.identity = admin;
   auto request = [&](const std::string& method, nlohmann::json params) {
     mcp::Message m;
     m.id = 1;

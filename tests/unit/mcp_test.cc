@@ -4,6 +4,7 @@
 #include "mcp/json_rpc.h"
 #include "mcp/schema_validator.h"
 #include "mcp/server.h"
+#include "common/text.h"
 #include "mcp/streamable_http.h"
 
 #include <atomic>
