@@ -263,7 +263,7 @@ void AddResources(mcp::Server& s) {
   t.description = "A resource template with parameter substitution";
   t.mime_type = "application/json";
   t.read = [](const mcp::RequestContext&, const std::map<std::string, std::string>& vars,
-               std::string*) {
+              std::string*) {
     const std::string& id = vars.at("id");
     json body = {{"id", id}, {"templateTest", true}, {"data", "Data for ID: " + id}};
     return std::optional<mcp::ResourceContent>(mcp::ResourceContent{

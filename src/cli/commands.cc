@@ -67,7 +67,6 @@ Result<std::unique_ptr<Warehouse>> OpenWarehouse(const GlobalFlags& g) {
   return Warehouse::Open(c);
 }
 
-
 // "7" is a version; anything else must be a timestamp ("2026-11-21 12:00:00", ISO 8601 with Z).
 Result<AsOf> ParseAsOf(const std::string& text) {
   AsOf as_of;
@@ -504,7 +503,8 @@ int RunCli(int argc, char** argv) {
     };
   });
 
-  AddSecurityCommands(app, [&g] { return OpenWarehouse(g); }, action);
+  AddSecurityCommands(
+      app, [&g] { return OpenWarehouse(g); }, action);
 
   // catalog export / import
   auto* catalog_cmd = app.add_subcommand(

@@ -30,8 +30,7 @@ std::string When(int64_t micros) { return micros ? FormatTimestamp(micros) : "";
 
 // "super.table=rest": the table key and what follows the first '='.
 Result<std::pair<std::string, std::string>> SplitAssignment(const std::string& text,
-                                                            const char* flag,
-                                                            const char* example) {
+                                                            const char* flag, const char* example) {
   size_t eq = text.find('=');
   if (eq == std::string::npos || eq == 0 || eq + 1 >= text.size()) {
     return Status::InvalidArgument(
@@ -50,8 +49,7 @@ Result<security::Role> RoleFromFlags(const Flags& f) {
     r.columns[kv.first] = SplitComma(kv.second);
   }
   for (const auto& c : f.row_filters) {
-    ST_ASSIGN_OR_RETURN(auto kv,
-                        SplitAssignment(c, "--row-filter", "super.table=PREDICATE"));
+    ST_ASSIGN_OR_RETURN(auto kv, SplitAssignment(c, "--row-filter", "super.table=PREDICATE"));
     r.row_filters[kv.first] = kv.second;
   }
   for (const auto& m : f.masks) {
@@ -94,16 +92,19 @@ void PrintRoles(OutputFormat f, const std::vector<security::Role>& roles) {
   std::vector<std::vector<json>> rows;
   for (const auto& r : roles) {
     std::vector<std::string> rules;
-    for (const auto& [t, c] : r.columns) rules.push_back(fmt::format("{} columns {}", t, fmt::join(c, ",")));
+    for (const auto& [t, c] : r.columns)
+      rules.push_back(fmt::format("{} columns {}", t, fmt::join(c, ",")));
     for (const auto& [t, p] : r.row_filters) rules.push_back(fmt::format("{} rows where {}", t, p));
     for (const auto& [t, cols] : r.masks) {
-      for (const auto& [c, m] : cols) rules.push_back(fmt::format("{}.{} {}", t, c, security::MaskText(m)));
+      for (const auto& [c, m] : cols)
+        rules.push_back(fmt::format("{}.{} {}", t, c, security::MaskText(m)));
     }
     rows.push_back({r.name, security::RoleTypeName(r.type),
                     fmt::format("{}", fmt::join(r.tables, ",")),
                     fmt::format("{}", fmt::join(rules, "; "))});
   }
-  PrintRows(f, {{"role", "VARCHAR"}, {"type", "VARCHAR"}, {"tables", "VARCHAR"}, {"rules", "VARCHAR"}},
+  PrintRows(f,
+            {{"role", "VARCHAR"}, {"type", "VARCHAR"}, {"tables", "VARCHAR"}, {"rules", "VARCHAR"}},
             rows);
 }
 
@@ -122,10 +123,13 @@ void AddSecurityCommands(CLI::App& app, std::function<Result<std::unique_ptr<War
       };
     };
   };
-  auto format_option = [f](CLI::App* c) { c->add_option("--format", f->format, "table, csv or json"); };
+  auto format_option = [f](CLI::App* c) {
+    c->add_option("--format", f->format, "table, csv or json");
+  };
 
   // user
-  auto* user = app.add_subcommand("user", "Manage users (add, list, show, disable, enable, remove)");
+  auto* user =
+      app.add_subcommand("user", "Manage users (add, list, show, disable, enable, remove)");
   user->require_subcommand(1);
   auto* user_add = user->add_subcommand("add", "Create a user");
   user_add->add_option("name", f->name, "User name (what tokens, JWT 'sub' or a proxy header name)")
@@ -157,9 +161,9 @@ void AddSecurityCommands(CLI::App& app, std::function<Result<std::unique_ptr<War
     return Status::Ok();
   }));
   for (bool enable : {false, true}) {
-    auto* c = user->add_subcommand(enable ? "enable" : "disable",
-                                   enable ? "Let a user authenticate again"
-                                          : "Stop a user from authenticating (tokens too)");
+    auto* c = user->add_subcommand(
+        enable ? "enable" : "disable",
+        enable ? "Let a user authenticate again" : "Stop a user from authenticating (tokens too)");
     c->add_option("name", f->name, "User name")->required();
     c->callback(with_directory([f, enable](Directory& d, Warehouse&) -> Status {
       ST_RETURN_IF_ERROR(d.SetUserEnabled(f->name, enable));
@@ -181,7 +185,8 @@ void AddSecurityCommands(CLI::App& app, std::function<Result<std::unique_ptr<War
   auto* role_add = role->add_subcommand("add", "Create a role");
   role_add->add_option("name", f->name, "Role name")->required();
   role_add->add_option("--type", f->type, "superadmin, admin, writer, reader or meta")->required();
-  role_add->add_option("--tables", f->tables, "Tables granted: super.table, super.* or *, comma separated");
+  role_add->add_option("--tables", f->tables,
+                       "Tables granted: super.table, super.* or *, comma separated");
   role_add->add_option("--columns", f->columns,
                        "Columns it may read of a table: super.table=c1,c2 (repeatable)");
   role_add->add_option("--row-filter", f->row_filters,
@@ -229,8 +234,8 @@ void AddSecurityCommands(CLI::App& app, std::function<Result<std::unique_ptr<War
     c->add_option("user", f->user, "User")->required();
     c->callback(with_directory([f, grant](Directory& d, Warehouse&) -> Status {
       ST_RETURN_IF_ERROR(grant ? d.Grant(f->role, f->user) : d.Revoke(f->role, f->user));
-      std::cout << fmt::format("role '{}' {} '{}'\n", f->role, grant ? "granted to" : "revoked from",
-                               f->user);
+      std::cout << fmt::format("role '{}' {} '{}'\n", f->role,
+                               grant ? "granted to" : "revoked from", f->user);
       return Status::Ok();
     }));
   }
@@ -253,7 +258,8 @@ void AddSecurityCommands(CLI::App& app, std::function<Result<std::unique_ptr<War
       if (life <= 0) return Status::InvalidArgument("--expires must be longer than zero");
       expires = NowMicros() + life;
     }
-    ST_ASSIGN_OR_RETURN(auto issued, d.CreateToken(f->owner, f->token_name, SplitComma(f->scopes), expires));
+    ST_ASSIGN_OR_RETURN(auto issued,
+                        d.CreateToken(f->owner, f->token_name, SplitComma(f->scopes), expires));
     std::cout << issued.token << "\n";
     std::cerr << fmt::format("token {} for '{}' created{}; it is not shown again\n",
                              issued.record.id, f->owner,

@@ -15,8 +15,7 @@ class App;
 namespace supertable {
 
 // Adds the commands to `app`; a chosen command sets `action`. `open` opens the warehouse.
-void AddSecurityCommands(CLI::App& app,
-                         std::function<Result<std::unique_ptr<Warehouse>>()> open,
+void AddSecurityCommands(CLI::App& app, std::function<Result<std::unique_ptr<Warehouse>>()> open,
                          std::function<Status()>& action);
 
 }  // namespace supertable

@@ -174,7 +174,8 @@ Status RunServe(Config config, const ServeFlags& flags, McpToolOptions tool_opti
   };
   mcp::HttpTransport transport(*server, o);
   ST_ASSIGN_OR_RETURN(int port, transport.Start());
-  std::string shown_host = o.http.host == "0.0.0.0" || o.http.host == "::" ? "127.0.0.1" : o.http.host;
+  std::string shown_host =
+      o.http.host == "0.0.0.0" || o.http.host == "::" ? "127.0.0.1" : o.http.host;
   if (shown_host.find(':') != std::string::npos) shown_host = "[" + shown_host + "]";
   http_auth.SetResourceUrl(fmt::format("http://{}:{}{}", shown_host, port, o.path));
   PrintBanner(o, port, config, tables, require_token, auth_description);

@@ -58,8 +58,7 @@ Middleware CacheMiddleware(int64_t ttl_ms,
   };
   auto mu = std::make_shared<std::mutex>();
   auto cache = std::make_shared<std::map<std::string, Entry>>();
-  return [ttl_ms, mu, cache, partition](const Tool& tool, ToolContext& ctx,
-                                        const ToolCall& next) {
+  return [ttl_ms, mu, cache, partition](const Tool& tool, ToolContext& ctx, const ToolCall& next) {
     if (ttl_ms <= 0 || !tool.annotations.read_only || !tool.annotations.idempotent)
       return next(tool, ctx);
     std::string key = (partition ? partition(ctx) : std::string()) + "\x1f" + tool.name + "\x1f" +

@@ -375,9 +375,9 @@ std::optional<http::Response> HttpTransport::Impl::CheckHeaders(http::Request& r
                                   *origin));
     }
   }
-  bool metadata = o.resource_metadata &&
-                  (r.path == "/.well-known/oauth-protected-resource" ||
-                   r.path == "/.well-known/oauth-protected-resource" + o.path);
+  bool metadata =
+      o.resource_metadata && (r.path == "/.well-known/oauth-protected-resource" ||
+                              r.path == "/.well-known/oauth-protected-resource" + o.path);
   if (metadata) {
     if (r.method != "GET") {
       auto res = RpcError(405, -32000, "Method Not Allowed: the resource metadata answers GET");
@@ -571,9 +571,9 @@ void HttpTransport::Impl::Post(http::Request& r, const std::shared_ptr<http::Exc
   s->used = true;
   if (std::string scope = server.MissingScope(m, r.identity); !scope.empty()) {
     // The MCP authorization specification's answer: the client may ask for a token with it.
-    auto res = RpcError(403, -32000,
-                        fmt::format("Forbidden: insufficient_scope: this tool needs scope {}", scope),
-                        m.id);
+    auto res = RpcError(
+        403, -32000, fmt::format("Forbidden: insufficient_scope: this tool needs scope {}", scope),
+        m.id);
     if (o.insufficient_scope_challenge) {
       res.headers.emplace_back("WWW-Authenticate", o.insufficient_scope_challenge(scope));
     }

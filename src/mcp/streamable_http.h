@@ -85,5 +85,4 @@ std::string ClientKey(const http::Request& r);
 void BlockStopSignals();
 int WaitForStopSignal();
 
-
 }  // namespace supertable::mcp

@@ -20,14 +20,13 @@ Result<AuthSettings> AuthSettings::FromEnvironment() {
   s.stdio_token = GetSetting("SUPERTABLE_TOKEN").value_or("");
   s.trusted_user_header = AsciiLower(GetSetting("SUPERTABLE_TRUSTED_USER_HEADER").value_or(""));
   s.trusted_proxies = SplitComma(GetSetting("SUPERTABLE_TRUSTED_PROXIES").value_or(""));
-  s.require_explicit_user_hash =
-      TruthySetting("SUPERTABLE_REQUIRE_EXPLICIT_USER_HASH");
+  s.require_explicit_user_hash = TruthySetting("SUPERTABLE_REQUIRE_EXPLICIT_USER_HASH");
   s.allowed_user_hashes = SplitComma(GetSetting("SUPERTABLE_ALLOWED_USER_HASHES").value_or(""));
   for (const auto& [name, value] : {std::pair{"SUPERTABLE_SUPERTOKEN", &s.supertoken},
                                     std::pair{"SUPERTABLE_MCP_AUTH_TOKEN", &s.shared_token}}) {
     if (!value->empty() && value->size() < 16) {
-      return Status::InvalidArgument(fmt::format(
-          "{} must be at least 16 characters (e.g. `openssl rand -hex 32`)", name));
+      return Status::InvalidArgument(
+          fmt::format("{} must be at least 16 characters (e.g. `openssl rand -hex 32`)", name));
     }
   }
   ST_ASSIGN_OR_RETURN(JwtSettings jwt, JwtSettings::FromEnvironment());
@@ -78,7 +77,8 @@ Result<std::shared_ptr<const Principal>> Authenticator::ForUser(
   if (it == state->users.end()) {
     return Status::Unauthenticated(fmt::format("no user '{}'", user));
   }
-  if (!it->second.enabled) return Status::Unauthenticated(fmt::format("user '{}' is disabled", user));
+  if (!it->second.enabled)
+    return Status::Unauthenticated(fmt::format("user '{}' is disabled", user));
   auto p = std::make_shared<Principal>();
   p->user = user;
   p->auth = auth;

@@ -25,15 +25,15 @@ struct ExternalIdentity {
 using ExternalTokenCheck = std::function<Result<ExternalIdentity>(const std::string& token)>;
 
 struct AuthSettings {
-  std::string supertoken;    // SUPERTABLE_SUPERTOKEN, legacy fallback SUPERTABLE_ADMIN_TOKEN
-  std::string shared_token;  // SUPERTABLE_MCP_AUTH_TOKEN: acts as the superuser, as before
-  bool require_token = false;             // SUPERTABLE_REQUIRE_TOKEN
-  std::string stdio_token;                // SUPERTABLE_TOKEN: who `supertable mcp` acts as
-  std::string trusted_user_header;        // SUPERTABLE_TRUSTED_USER_HEADER (lowercased)
-  std::vector<std::string> trusted_proxies;  // SUPERTABLE_TRUSTED_PROXIES: peer addresses
-  bool require_explicit_user_hash = false;   // SUPERTABLE_REQUIRE_EXPLICIT_USER_HASH
+  std::string supertoken;           // SUPERTABLE_SUPERTOKEN, legacy fallback SUPERTABLE_ADMIN_TOKEN
+  std::string shared_token;         // SUPERTABLE_MCP_AUTH_TOKEN: acts as the superuser, as before
+  bool require_token = false;       // SUPERTABLE_REQUIRE_TOKEN
+  std::string stdio_token;          // SUPERTABLE_TOKEN: who `supertable mcp` acts as
+  std::string trusted_user_header;  // SUPERTABLE_TRUSTED_USER_HEADER (lowercased)
+  std::vector<std::string> trusted_proxies;      // SUPERTABLE_TRUSTED_PROXIES: peer addresses
+  bool require_explicit_user_hash = false;       // SUPERTABLE_REQUIRE_EXPLICIT_USER_HASH
   std::vector<std::string> allowed_user_hashes;  // SUPERTABLE_ALLOWED_USER_HASHES
-  ExternalTokenCheck external;               // JWT verification, when configured
+  ExternalTokenCheck external;                   // JWT verification, when configured
 
   static Result<AuthSettings> FromEnvironment();
   // Whether any credential can be checked (a token store is always there; this says whether a

@@ -9,8 +9,8 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/names.h"
-#include "engine/row_filter.h"
 #include "common/text.h"
+#include "engine/row_filter.h"
 #include "storage/crypto.h"
 
 namespace supertable::security {
@@ -33,10 +33,10 @@ Status ValidateUserName(const std::string& name) {
   }
   for (unsigned char c : name) {
     if (c <= ' ' || c >= 127 || c == '\'' || c == '"' || c == '\\' || c == '`') {
-      return Status::InvalidArgument(fmt::format(
-          "invalid user name '{}': expected printable ASCII without spaces, quotes or "
-          "backslashes (such as ann, ann@example.com or auth0|123)",
-          name));
+      return Status::InvalidArgument(
+          fmt::format("invalid user name '{}': expected printable ASCII without spaces, quotes or "
+                      "backslashes (such as ann, ann@example.com or auth0|123)",
+                      name));
     }
   }
   return Status::Ok();
@@ -201,7 +201,8 @@ Status Directory::Revoke(const std::string& role, const std::string& user) {
 Status Directory::AddRole(const Role& role) {
   ST_RETURN_IF_ERROR(ValidateRole(role));
   for (const auto& [table, filter] : role.row_filters) {
-    ST_RETURN_IF_ERROR(RowFilterSql(filter, "user").status().WithContext("row filter for " + table));
+    ST_RETURN_IF_ERROR(
+        RowFilterSql(filter, "user").status().WithContext("row filter for " + table));
   }
   Role r = role;
   r.created_micros = NowMicros();
@@ -327,8 +328,8 @@ void Directory::NoteUse(const std::string& user, const std::string& token_id) {
   std::vector<std::string> due;
   {
     std::lock_guard<std::mutex> g(mu_);
-    for (std::string key : {user.empty() ? "" : "user:" + user,
-                            token_id.empty() ? "" : "token:" + token_id}) {
+    for (std::string key :
+         {user.empty() ? "" : "user:" + user, token_id.empty() ? "" : "token:" + token_id}) {
       if (key.empty()) continue;
       int64_t& last = noted_[key];
       if (now - last < kNoteEveryMicros) continue;

@@ -14,10 +14,10 @@ Result<HttpAuthOptions> HttpAuthOptions::FromEnvironment() {
   o.public_url = GetSetting("SUPERTABLE_PUBLIC_URL").value_or("");
   if (!o.public_url.empty() && o.public_url.rfind("http://", 0) != 0 &&
       o.public_url.rfind("https://", 0) != 0) {
-    return Status::InvalidArgument(fmt::format(
-        "SUPERTABLE_PUBLIC_URL='{}': expected the MCP endpoint's URL, such as "
-        "https://data.example.com/mcp",
-        o.public_url));
+    return Status::InvalidArgument(
+        fmt::format("SUPERTABLE_PUBLIC_URL='{}': expected the MCP endpoint's URL, such as "
+                    "https://data.example.com/mcp",
+                    o.public_url));
   }
   o.authorization_servers =
       SplitComma(GetSetting("SUPERTABLE_OAUTH_AUTHORIZATION_SERVERS").value_or(""));
@@ -28,7 +28,8 @@ Result<HttpAuthOptions> HttpAuthOptions::FromEnvironment() {
 
 std::string ResourceMetadataUrl(const std::string& resource_url) {
   size_t scheme = resource_url.find("://");
-  size_t path = scheme == std::string::npos ? std::string::npos : resource_url.find('/', scheme + 3);
+  size_t path =
+      scheme == std::string::npos ? std::string::npos : resource_url.find('/', scheme + 3);
   std::string origin = path == std::string::npos ? resource_url : resource_url.substr(0, path);
   std::string rest = path == std::string::npos ? "" : resource_url.substr(path);
   if (rest == "/") rest.clear();
@@ -56,7 +57,8 @@ nlohmann::json HttpAuth::ResourceMetadata(const std::string& resource_url) const
 }
 
 std::string HttpAuth::Challenge(const std::string& error, const std::string& scope) const {
-  std::string c = fmt::format("Bearer realm=\"supertable\", resource_metadata=\"{}\"", metadata_url_);
+  std::string c =
+      fmt::format("Bearer realm=\"supertable\", resource_metadata=\"{}\"", metadata_url_);
   if (!scope.empty()) c += fmt::format(", scope=\"{}\"", scope);
   if (!error.empty()) c += fmt::format(", error=\"{}\"", error);
   return c;
@@ -66,10 +68,10 @@ http::Response HttpAuth::Refuse(int status, const std::string& message,
                                 const std::string& challenge) {
   http::Response res;
   res.status = status;
-  res.body = nlohmann::json{{"jsonrpc", "2.0"},
-                            {"id", nullptr},
-                            {"error", {{"code", -32001}, {"message", message}}}}
-                 .dump();
+  res.body =
+      nlohmann::json{
+          {"jsonrpc", "2.0"}, {"id", nullptr}, {"error", {{"code", -32001}, {"message", message}}}}
+          .dump();
   if (!challenge.empty()) res.headers.emplace_back("WWW-Authenticate", challenge);
   return res;
 }
@@ -89,7 +91,8 @@ std::optional<http::Response> HttpAuth::Authenticate(http::Request& r) {
       // credential itself is never logged.
       log::Info("http auth: credential from {} refused: {}", r.remote, p.status().message());
       if (p.status().code() == StatusCode::kPermissionDenied) {
-        return Refuse(403, "Forbidden: insufficient_scope", Challenge("insufficient_scope", kScopeRead));
+        return Refuse(403, "Forbidden: insufficient_scope",
+                      Challenge("insufficient_scope", kScopeRead));
       }
       return Refuse(401, std::string("Unauthorized: ") + kInvalidCredential,
                     Challenge("invalid_token", kScopeRead));
@@ -122,11 +125,11 @@ std::optional<http::Response> HttpAuth::Authenticate(http::Request& r) {
   if (limiter_) {
     RateDecision d = limiter_->Take(who->Key());
     if (!d.allowed) {
-      http::Response res = Refuse(
-          429,
-          fmt::format("Too Many Requests: the rate limit is {}; retry in {} s",
-                      GetSetting("SUPERTABLE_RATE_LIMIT").value_or(""), d.retry_after_s),
-          "");
+      http::Response res =
+          Refuse(429,
+                 fmt::format("Too Many Requests: the rate limit is {}; retry in {} s",
+                             GetSetting("SUPERTABLE_RATE_LIMIT").value_or(""), d.retry_after_s),
+                 "");
       res.headers.emplace_back("Retry-After", std::to_string(d.retry_after_s));
       res.headers.emplace_back("RateLimit-Policy", options_.rate_limit.PolicyHeader());
       res.headers.emplace_back("RateLimit", d.RateLimitHeader());

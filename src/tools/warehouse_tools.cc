@@ -246,7 +246,9 @@ class Tools {
          ObjectSchema(json::object(), {}),
          OutputSchema({{"supers", Prop("array", "")}}),
          {},
-         [this](ToolContext& c) { return As(c, [&](const Caller& who) { return ListSupers(who); }); }});
+         [this](ToolContext& c) {
+           return As(c, [&](const Caller& who) { return ListSupers(who); });
+         }});
     add({"list_tables",
          "List tables",
          "List the tables of one super table with their current version, row count, file count, "
@@ -255,7 +257,9 @@ class Tools {
          ObjectSchema({{"super", kSuperProp}}, {"super"}),
          OutputSchema({{"tables", Prop("array", "")}}),
          {},
-         [this](ToolContext& c) { return As(c, [&](const Caller& who) { return ListTables(c.arguments(), who); }); }});
+         [this](ToolContext& c) {
+           return As(c, [&](const Caller& who) { return ListTables(c.arguments(), who); });
+         }});
     add({"describe_table",
          "Describe a table",
          "Show a table's columns with their types, null counts and min/max values, plus its row "
@@ -264,7 +268,9 @@ class Tools {
          ObjectSchema({{"super", kSuperProp}, {"table", kTableProp}}, {"super", "table"}),
          OutputSchema({{"columns", Prop("array", "")}}),
          {},
-         [this](ToolContext& c) { return As(c, [&](const Caller& who) { return Describe(c.arguments(), who); }); }});
+         [this](ToolContext& c) {
+           return As(c, [&](const Caller& who) { return Describe(c.arguments(), who); });
+         }});
     add({"get_table_stats",
          "Table statistics",
          "Storage statistics of a table: rows, deleted rows awaiting compaction, data and delete "
@@ -273,14 +279,18 @@ class Tools {
          ObjectSchema({{"super", kSuperProp}, {"table", kTableProp}}, {"super", "table"}),
          OutputSchema({{"rows", Prop("integer", "")}}),
          {},
-         [this](ToolContext& c) { return As(c, [&](const Caller& who) { return Stats(c.arguments(), who); }); }});
+         [this](ToolContext& c) {
+           return As(c, [&](const Caller& who) { return Stats(c.arguments(), who); });
+         }});
     add({"get_super_meta",
          "Super table metadata",
          "Summary of one super table: its tables, total rows and bytes, and when it last changed.",
          ObjectSchema({{"super", kSuperProp}}, {"super"}),
          OutputSchema({{"tables", Prop("array", "")}}),
          {},
-         [this](ToolContext& c) { return As(c, [&](const Caller& who) { return SuperMeta(c.arguments(), who); }); }});
+         [this](ToolContext& c) {
+           return As(c, [&](const Caller& who) { return SuperMeta(c.arguments(), who); });
+         }});
     add({"get_table_history",
          "Table history",
          "The versions of a table, newest first: version number, commit time, operation (append, "
@@ -296,7 +306,9 @@ class Tools {
                       {"super", "table"}),
          OutputSchema({{"versions", Prop("array", "")}}),
          {},
-         [this](ToolContext& c) { return As(c, [&](const Caller& who) { return History(c.arguments(), who); }); }});
+         [this](ToolContext& c) {
+           return As(c, [&](const Caller& who) { return History(c.arguments(), who); });
+         }});
     add({"sample_data",
          "Sample rows",
          "A random sample of a table's rows (default 10, at most 100), to see what the data looks "
@@ -311,7 +323,9 @@ class Tools {
                       {"super", "table"}),
          QueryOutputSchema(),
          {},
-         [this](ToolContext& c) { return As(c, [&](const Caller& who) { return Sample(c, who); }); }});
+         [this](ToolContext& c) {
+           return As(c, [&](const Caller& who) { return Sample(c, who); });
+         }});
     add({"query_sql",
          "Run a SQL query",
          "Run one read-only SQL query (DuckDB dialect) over the tables of a super table. Name "
@@ -345,7 +359,9 @@ class Tools {
              {"super", "sql"}),
          QueryOutputSchema(),
          {},
-         [this](ToolContext& c) { return As(c, [&](const Caller& who) { return QuerySql(c, who); }); }});
+         [this](ToolContext& c) {
+           return As(c, [&](const Caller& who) { return QuerySql(c, who); });
+         }});
     add({"validate_sql",
          "Validate SQL",
          "Check a SQL query without running it: parses, resolves tables and columns, and returns "
@@ -356,7 +372,9 @@ class Tools {
                       {"super", "sql"}),
          OutputSchema({{"valid", Prop("boolean", "")}, {"error", Prop("string", "")}}),
          {},
-         [this](ToolContext& c) { return As(c, [&](const Caller& who) { return Validate(c, who); }); }});
+         [this](ToolContext& c) {
+           return As(c, [&](const Caller& who) { return Validate(c, who); });
+         }});
     add({"explain_sql",
          "Explain SQL",
          "Show DuckDB's query plan for a SQL query without running it.",
@@ -365,7 +383,9 @@ class Tools {
                       {"super", "sql"}),
          OutputSchema({{"plan", Prop("string", "")}}),
          {},
-         [this](ToolContext& c) { return As(c, [&](const Caller& who) { return Explain(c, who); }); }});
+         [this](ToolContext& c) {
+           return As(c, [&](const Caller& who) { return Explain(c, who); });
+         }});
     add({"profile_column",
          "Profile a column",
          "Profile one column: row count, distinct values, nulls, min, max and the most frequent "
@@ -381,7 +401,9 @@ class Tools {
                       {"super", "table", "column"}),
          OutputSchema({{"distinct_count", Prop("integer", "")}}),
          {},
-         [this](ToolContext& c) { return As(c, [&](const Caller& who) { return Profile(c, who); }); }});
+         [this](ToolContext& c) {
+           return As(c, [&](const Caller& who) { return Profile(c, who); });
+         }});
     add({"search_columns",
          "Search columns",
          "Find columns by name across tables: a case-insensitive substring, or a pattern with * "
@@ -392,7 +414,9 @@ class Tools {
                       {"pattern"}),
          OutputSchema({{"matches", Prop("array", "")}}),
          {},
-         [this](ToolContext& c) { return As(c, [&](const Caller& who) { return Search(c.arguments(), who); }); }});
+         [this](ToolContext& c) {
+           return As(c, [&](const Caller& who) { return Search(c.arguments(), who); });
+         }});
     add({"data_freshness",
          "Data freshness",
          "When each table of a super table (or one table) last changed, and how long ago, to judge "
@@ -401,7 +425,9 @@ class Tools {
          ObjectSchema({{"super", kSuperProp}, {"table", kTableProp}}, {"super"}),
          OutputSchema({{"tables", Prop("array", "")}}),
          {},
-         [this](ToolContext& c) { return As(c, [&](const Caller& who) { return Freshness(c.arguments(), who); }); }});
+         [this](ToolContext& c) {
+           return As(c, [&](const Caller& who) { return Freshness(c.arguments(), who); });
+         }});
   }
 
   // Runs a tool as the caller of `c`, or answers with why it may not.
@@ -415,12 +441,9 @@ class Tools {
     const security::Principal& p = *who.principal;
     json scopes = p.scopes ? json(*p.scopes) : json("all its roles allow");
     ToolResult r;
-    r.structured = {{"user", p.user},
-                    {"auth", p.auth},
-                    {"superuser", p.superuser},
-                    {"roles", p.RoleNames()},
-                    {"scopes", scopes},
-                    {"organization", w_.config().organization}};
+    r.structured = {{"user", p.user},           {"auth", p.auth},
+                    {"superuser", p.superuser}, {"roles", p.RoleNames()},
+                    {"scopes", scopes},         {"organization", w_.config().organization}};
     if (!p.token_id.empty()) r.structured["token_id"] = p.token_id;
     return r;
   }
@@ -532,8 +555,8 @@ class Tools {
   // Counts the caller may not see (a row filter applies) are null.
   static json TableJson(const TableSummary& t) {
     auto count = [&](int64_t v) { return t.stats_withheld ? json() : json(v); };
-    return {{"name", t.name},         {"version", t.version},
-            {"rows", count(t.rows)},  {"files", count(t.files)},
+    return {{"name", t.name},          {"version", t.version},
+            {"rows", count(t.rows)},   {"files", count(t.files)},
             {"bytes", count(t.bytes)}, {"updated_at", FormatTimestamp(t.committed_micros)}};
   }
 

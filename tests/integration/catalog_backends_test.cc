@@ -80,6 +80,32 @@ TEST_P(CatalogContract, CommitIsCompareAndSwap) {
   EXPECT_FALSE(cat->GetHead({"o", "s", "nope"})->has_value());
 }
 
+// Users, roles and tokens live in documents; concurrent administrators must not lose a change.
+TEST_P(CatalogContract, DocumentsAreComparedAndSet) {
+  auto c = Open();
+  EXPECT_FALSE(*c->GetDocument("o", "user", "ann"));
+  std::string none;
+  ASSERT_TRUE(c->PutDocument("o", "user", "ann", "v1", &none).ok());
+  EXPECT_EQ(c->PutDocument("o", "user", "ann", "v1b", &none).code(), StatusCode::kConflict);
+  std::string v1 = "v1";
+  ASSERT_TRUE(c->PutDocument("o", "user", "ann", "v2", &v1).ok());
+  EXPECT_EQ(c->PutDocument("o", "user", "ann", "v3", &v1).code(), StatusCode::kConflict);
+  EXPECT_EQ(**c->GetDocument("o", "user", "ann"), "v2");
+  ASSERT_TRUE(c->PutDocument("o", "user", "bob", "b").ok());
+  ASSERT_TRUE(c->PutDocument("o", "role", "r", "x").ok());
+  ASSERT_TRUE(c->PutDocument("other", "user", "cy", "c").ok());
+  auto users = c->ListDocuments("o", "user");
+  ASSERT_TRUE(users.ok());
+  ASSERT_EQ(users->size(), 2u);
+  EXPECT_EQ((*users)[0], std::make_pair(std::string("ann"), std::string("v2")));
+  EXPECT_TRUE(*c->DeleteDocument("o", "user", "bob"));
+  EXPECT_FALSE(*c->DeleteDocument("o", "user", "bob"));
+  // Another connection (another replica) sees it all at once.
+  auto other = Open();
+  EXPECT_EQ(**other->GetDocument("o", "user", "ann"), "v2");
+  EXPECT_FALSE(*other->GetDocument("o", "user", "bob"));
+}
+
 TEST_P(CatalogContract, ListingIsSortedAndComplete) {
   auto cat = Open();
   for (const char* s : {"b", "a"}) {

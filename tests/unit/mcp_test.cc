@@ -1,10 +1,10 @@
 // MCP protocol library: JSON-RPC parsing, schema validation, URI templates, dispatch.
 #include <gtest/gtest.h>
 
+#include "common/text.h"
 #include "mcp/json_rpc.h"
 #include "mcp/schema_validator.h"
 #include "mcp/server.h"
-#include "common/text.h"
 #include "mcp/streamable_http.h"
 
 #include <atomic>
