@@ -104,6 +104,8 @@ Result<McpToolOptions> McpOptionsFromEnvironment() {
     }
   }
   o.default_row_limit = std::min(o.default_row_limit, o.max_row_limit);
+  ST_ASSIGN_OR_RETURN(o.max_queries_per_principal,
+                      security::MaxQueriesPerPrincipalFromEnvironment());
   return o;
 }
 
@@ -497,6 +499,7 @@ int RunCli(int argc, char** argv) {
       } else {
         so.identity = auth.LocalAdministrator("local");
       }
+      ST_ASSIGN_OR_RETURN(opt.call_rate_limit, security::RateLimitSpecFromEnvironment());
       auto server = MakeWarehouseMcpServer(*w, opt);
       int rc = mcp::ServeStdio(*server, stdin, stdout, so);
       return rc == 0 ? Status::Ok() : Status::Internal("the stdio transport failed");

@@ -129,7 +129,11 @@ json WithCompatArgs(json schema) {
 
 class Tools {
  public:
-  Tools(Warehouse& w, const McpToolOptions& o) : w_(w), o_(o) {}
+  Tools(Warehouse& w, const McpToolOptions& o)
+      : w_(w), o_(o), running_(o.max_queries_per_principal) {
+    if (o.call_rate_limit.enabled())
+      calls_ = std::make_unique<security::RateLimiter>(o.call_rate_limit);
+  }
 
   // The principal of a request (never tool arguments), or a refusal.
   Result<Caller> Identify(const mcp::RequestContext& rc) {
@@ -434,6 +438,15 @@ class Tools {
   ToolResult As(ToolContext& c, const std::function<ToolResult(const Caller&)>& body) {
     auto who = Identify(c);
     if (!who.ok()) return FromStatus(who.status());
+    if (calls_) {
+      security::RateDecision d = calls_->Take(who->principal->Key());
+      if (!d.allowed) {
+        return ToolResult::Error(
+            fmt::format("rate limit: {} calls per {} s (SUPERTABLE_RATE_LIMIT); retry in {} s",
+                        o_.call_rate_limit.requests, o_.call_rate_limit.per_ms / 1000,
+                        d.retry_after_s));
+      }
+    }
     return body(*who);
   }
 
@@ -464,6 +477,17 @@ class Tools {
     req.as_of = as_of;
     req.policy = who.get();
     if (ctx) req.cancel = &ctx->cancel();
+    // One principal may not take every engine worker: the others' queries would wait.
+    std::optional<security::ConcurrencyLimiter::Slot> slot;
+    if (!who.principal->superuser) {
+      slot = running_.TryAcquire(who.principal->Key());
+      if (!slot) {
+        return Status::ResourceExhausted(fmt::format(
+            "busy: you already run {} queries at once; wait for one to finish "
+            "(SUPERTABLE_MAX_QUERIES_PER_PRINCIPAL)",
+            o_.max_queries_per_principal));
+      }
+    }
     JsonSink sink;
     ST_ASSIGN_OR_RETURN(QueryStats stats, w_.Query(req, sink));
     json out = {{"columns", sink.columns},
@@ -855,6 +879,8 @@ class Tools {
   std::string health_error_;  // empty: the catalog answered at the last check
   Warehouse& w_;
   McpToolOptions o_;
+  security::ConcurrencyLimiter running_;
+  std::unique_ptr<security::RateLimiter> calls_;
 };
 
 std::vector<std::string> Prefixed(const std::vector<std::string>& names,

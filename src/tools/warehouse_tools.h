@@ -7,6 +7,7 @@
 
 #include "mcp/server.h"
 #include "security/authenticator.h"
+#include "security/rate_limit.h"
 #include "table/warehouse.h"
 
 namespace supertable {
@@ -20,6 +21,12 @@ struct McpToolOptions {
   // acts as the principal its request carries (mcp::RequestContext::identity, a
   // security::Principal). Must outlive the server.
   security::Authenticator* authenticator = nullptr;
+  // Queries (query_sql, sample_data, profile_column, ...) one principal may run at once
+  // (SUPERTABLE_MAX_QUERIES_PER_PRINCIPAL; 0: no cap). Superusers are not capped.
+  int max_queries_per_principal = security::kDefaultMaxQueriesPerPrincipal;
+  // Tool calls per principal (SUPERTABLE_RATE_LIMIT), for transports that do not limit requests
+  // themselves (stdio; HTTP limits every request before it reaches a tool).
+  security::RateLimitSpec call_rate_limit;
 };
 
 // The server SuperTable serves, with every tool, resource, prompt and the middleware chain.
