@@ -65,30 +65,6 @@ void PrintRows(OutputFormat format, const std::vector<Column>& columns,
   sink->End(false);
 }
 
-// "500ms", "90s", "15m", "12h", "7d"; a bare "0" means zero.
-Result<int64_t> ParseDurationMicros(const std::string& text) {
-  auto bad = [&] {
-    return Status::InvalidArgument(fmt::format(
-        "invalid duration '{}': expected a number with a unit, e.g. 500ms, 30s, 15m, 12h, 7d",
-        text));
-  };
-  size_t used = 0;
-  double v;
-  try {
-    v = std::stod(text, &used);
-  } catch (...) {
-    return bad();
-  }
-  std::string unit = text.substr(used);
-  static const std::map<std::string, double> kUnits = {
-      {"ms", 1e3}, {"s", 1e6}, {"m", 60e6}, {"h", 3600e6}, {"d", 86400e6}};
-  auto it = kUnits.find(unit);
-  if (v < 0 || (it == kUnits.end() && !(unit.empty() && v == 0))) return bad();
-  double micros = v * (it == kUnits.end() ? 0 : it->second);
-  if (!(micros < 1e17)) return bad();  // also refuses inf and nan: about three thousand years
-  return static_cast<int64_t>(micros);
-}
-
 // "7" is a version; anything else must be a timestamp ("2026-11-21 12:00:00", ISO 8601 with Z).
 Result<AsOf> ParseAsOf(const std::string& text) {
   AsOf as_of;
@@ -131,7 +107,31 @@ Result<McpToolOptions> McpOptionsFromEnvironment() {
 
 }  // namespace
 
-int RunCli(int argc, char** argv) {
+// "500ms", "90s", "15m", "12h", "7d"; a bare "0" means zero.
+Result<int64_t> ParseDurationMicros(const std::string& text) {
+  auto bad = [&] {
+    return Status::InvalidArgument(fmt::format(
+        "invalid duration '{}': expected a number with a unit, e.g. 500ms, 30s, 15m, 12h, 7d",
+        text));
+  };
+  size_t used = 0;
+  double v;
+  try {
+    v = std::stod(text, &used);
+  } catch (...) {
+    return bad();
+  }
+  std::string unit = text.substr(used);
+  static const std::map<std::string, double> kUnits = {
+      {"ms", 1e3}, {"s", 1e6}, {"m", 60e6}, {"h", 3600e6}, {"d", 86400e6}};
+  auto it = kUnits.find(unit);
+  if (v < 0 || (it == kUnits.end() && !(unit.empty() && v == 0))) return bad();
+  double micros = v * (it == kUnits.end() ? 0 : it->second);
+  if (!(micros < 1e17)) return bad();  // also refuses inf and nan: about three thousand years
+  return static_cast<int64_t>(micros);
+}
+
+int RunCli(int argc, char** argv, const std::vector<CommandRegistrar>& more_commands) {
   CLI::App app{
       "SuperTable: a lightweight data warehouse of versioned tables, queried with SQL.\n"
       "Settings come from flags, then environment variables (SUPERTABLE_HOME, "
@@ -347,6 +347,8 @@ int RunCli(int argc, char** argv) {
       ST_ASSIGN_OR_RETURN(auto f, ParseOutputFormat(fmt_query));
       ST_ASSIGN_OR_RETURN(auto w, OpenWarehouse(g));
       QueryRequest req{q_super, q_sql, q_limit, q_system};
+      // Whoever runs the CLI on the warehouse's home administers it: system.audit is theirs.
+      req.audit_readable = true;
       if (!q_as_of.empty()) {
         ST_ASSIGN_OR_RETURN(req.as_of, ParseAsOf(q_as_of));
       }
@@ -599,6 +601,9 @@ int RunCli(int argc, char** argv) {
       return RunDemo(c, demo_opt).status();
     };
   });
+
+  CliContext context{&action, [&] { return OpenWarehouse(g); }};
+  for (CommandRegistrar add : more_commands) add(app, context);
 
   try {
     app.parse(argc, argv);

@@ -101,12 +101,22 @@ Result<std::string> ViewSql(const ResolvedTable& t, const QuerySpec& spec,
       if (!allowed) hidden->push_back(c.name);
     }
   }
-  std::string inner = ScanSql(snap, spec.read_path, so);
+  std::string inner;
+  if (t.json) {
+    std::vector<std::string> paths;
+    for (const auto& f : snap.files) paths.push_back(spec.read_path(f.key));
+    inner = JsonScanSql(*t.json, paths);
+  } else {
+    inner = ScanSql(snap, spec.read_path, so);
+  }
   std::string select = "*";
   if (t.policy.columns) {
     select.clear();
     for (const auto& c : cols) select += (select.empty() ? "" : ", ") + sql::Ident(c);
-    if (spec.system_columns) select += fmt::format(", {}, {}", kRowIdColumn, kCommitTimeColumn);
+    // A JSON relation has no row ids or commit times.
+    if (spec.system_columns && !t.json) {
+      select += fmt::format(", {}, {}", kRowIdColumn, kCommitTimeColumn);
+    }
   }
   std::string where = t.policy.row_filter.empty() ? "" : " WHERE (" + t.policy.row_filter + ")";
   return fmt::format("SELECT {} FROM ({}) AS __st_t{}", select, inner, where);
@@ -192,6 +202,7 @@ Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) 
   // while the statement is checked, so all snapshots are pinned before anything runs.
   std::vector<std::pair<std::string, std::vector<std::string>>> hidden_by_table;
   std::set<std::string> pinned_files;  // what the views read: all the plan check lets through
+  std::set<std::string> pinned_json_files;  // the same for read_json (system tables' objects)
   int views = 0;
   bool restricted = false;
   ViewForTable view_for = [&](const TableName& name) -> Result<std::string> {
@@ -202,7 +213,9 @@ Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) 
     Status s = Exec(con, fmt::format("CREATE TEMP VIEW {} AS {}", view, body));
     if (!s.ok()) return s.WithContext(t.display_name);
     restricted = restricted || t.policy.columns || !t.policy.row_filter.empty();
-    for (const auto& f : t.snapshot->files) pinned_files.insert(spec.read_path(f.key));
+    for (const auto& f : t.snapshot->files) {
+      (t.json ? pinned_json_files : pinned_files).insert(spec.read_path(f.key));
+    }
     for (const auto& d : t.snapshot->deletes) pinned_files.insert(spec.read_path(d.key));
     hidden_by_table.emplace_back(t.display_name, std::move(hidden));
     return view;
@@ -271,7 +284,7 @@ Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) 
 
   duckdb::unique_ptr<duckdb::QueryResult> result;
   {
-    PlanCheck plan_check(con, std::move(pinned_files));
+    PlanCheck plan_check(con, std::move(pinned_files), std::move(pinned_json_files));
     // DuckDB plans without optimizers for some statements; what the check did not see does
     // not run.
     auto unchecked = [&](int before) {

@@ -78,6 +78,11 @@ json ResolvedTableToJson(const ResolvedTable& t) {
             {"snapshot", t.snapshot->ToJson()},
             {"row_filter", t.policy.row_filter}};
   if (t.policy.columns) j["columns"] = *t.policy.columns;
+  if (t.json) {
+    j["json"] = {{"fields", ColumnsToJson(t.json->fields)},
+                 {"columns", t.json->columns},
+                 {"where", t.json->where}};
+  }
   return j;
 }
 
@@ -89,6 +94,14 @@ ResolvedTable ResolvedTableFromJson(const json& j) {
   t.snapshot = std::make_shared<const Snapshot>(std::move(*snap));
   t.policy.row_filter = j.at("row_filter").get<std::string>();
   if (j.contains("columns")) t.policy.columns = j.at("columns").get<std::vector<std::string>>();
+  if (j.contains("json")) {
+    const json& r = j.at("json");
+    JsonRelation rel;
+    rel.fields = ColumnsFromJson(r.at("fields"));
+    rel.columns = r.at("columns").get<std::vector<std::pair<std::string, std::string>>>();
+    rel.where = r.at("where").get<std::string>();
+    t.json = std::move(rel);
+  }
   return t;
 }
 

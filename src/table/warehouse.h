@@ -91,6 +91,9 @@ struct QueryRequest {
   int64_t result_byte_limit = -1;  // -1: SUPERTABLE_MAX_RESULT_BYTES
   const AccessPolicy* policy = nullptr;
   CancelToken* cancel = nullptr;  // see QuerySpec::cancel
+  // The caller administers the organization: `system.audit` resolves to its audit trail
+  // (table/system_tables.h). Otherwise that name is an unknown table like any other.
+  bool audit_readable = false;
 };
 
 struct CompactOptions {
