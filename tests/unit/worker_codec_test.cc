@@ -103,6 +103,15 @@ TEST(WorkerCodec, QueryAndResolvedTableRoundTrip) {
   EXPECT_EQ(tb.snapshot->schema, snap->schema);
   EXPECT_EQ(tb.policy.columns, t.policy.columns);
   EXPECT_EQ(tb.policy.row_filter, "a > 1");
+  EXPECT_FALSE(tb.json);
+
+  // A system table's JSON relation crosses too (system.audit).
+  t.json = JsonRelation{{{"seq", "BIGINT"}}, {{"n", "\"seq\" + 1"}}, "\"seq\" IS NOT NULL"};
+  tb = ResolvedTableFromJson(ResolvedTableToJson(t));
+  ASSERT_TRUE(tb.json);
+  EXPECT_EQ(tb.json->fields, t.json->fields);
+  EXPECT_EQ(tb.json->columns, t.json->columns);
+  EXPECT_EQ(tb.json->where, t.json->where);
 
   Status s = StatusFromJson(StatusToJson(Status::Conflict("lost")));
   EXPECT_EQ(s.code(), StatusCode::kConflict);
