@@ -29,6 +29,11 @@ struct CatalogOptions {
   int operations = 2000;
 };
 
+struct AuditOptions {
+  int records = 100'000;
+  int runs = 3;
+};
+
 struct StorageOptions {
   int64_t rows = 5'000'000;
   int runs = 3;
@@ -37,6 +42,9 @@ struct StorageOptions {
 // A selective query over object storage (s3rver) cold, warm and hot against local disk, with the
 // bytes each fetched.
 int RunStorage(const StorageOptions& options);
+
+// AuditLog::Append's cost to the caller against building the record alone; the writer's drain.
+int RunAudit(const AuditOptions& options);
 
 // Lock acquire+release and commit latency on Redis against the embedded SQLite catalog.
 int RunCatalog(const CatalogOptions& options);

@@ -61,8 +61,12 @@ int main(int argc, char** argv) {
       "Selective query over object storage (s3rver, started here): cold, warm, hot vs local");
   storage->add_option("--rows", storage_rows, "Rows in the table (default 5,000,000)")
       ->check(CLI::PositiveNumber);
-  auto* all =
-      app.add_subcommand("all", "ingest, then upsert, then query, then catalog, then storage");
+  int audit_records = 0;
+  auto* audit = app.add_subcommand(
+      "audit", "100k AuditLog::Append calls vs building the records alone (per-call cost)");
+  audit->add_option("--records", audit_records, "Appends per run (default 100,000)")
+      ->check(CLI::PositiveNumber);
+  auto* all = app.add_subcommand("all", "ingest, upsert, query, catalog, storage, then audit");
   all->add_option("--ingest-rows", ingest_rows, "Rows for the ingest benchmark")
       ->check(CLI::PositiveNumber);
   all->add_option("--upsert-rows", upsert_rows, "Rows for the upsert benchmark")
@@ -101,5 +105,9 @@ int main(int argc, char** argv) {
   if (storage_rows > 0) so.rows = storage_rows;
   if (runs > 0) so.runs = runs;
   if (*storage || *all) rc = std::max(rc, RunStorage(so));
+  AuditOptions ao;
+  if (audit_records > 0) ao.records = audit_records;
+  if (runs > 0) ao.runs = runs;
+  if (*audit || *all) rc = std::max(rc, RunAudit(ao));
   return rc;
 }

@@ -14,7 +14,6 @@
 #include "catalog/catalog_transfer.h"
 #include "cli/demo.h"
 #include "cli/progress.h"
-#include "cli/security_commands.h"
 #include "cli/serve.h"
 #include "common/config.h"
 #include "common/ids.h"
@@ -111,7 +110,7 @@ Result<McpToolOptions> McpOptionsFromEnvironment() {
 
 }  // namespace
 
-int RunCli(int argc, char** argv) {
+int RunCli(int argc, char** argv, const std::vector<CommandRegistrar>& more_commands) {
   CLI::App app{
       "SuperTable: a lightweight data warehouse of versioned tables, queried with SQL.\n"
       "Settings come from flags, then environment variables (SUPERTABLE_HOME, "
@@ -327,6 +326,8 @@ int RunCli(int argc, char** argv) {
       ST_ASSIGN_OR_RETURN(auto f, ParseOutputFormat(fmt_query));
       ST_ASSIGN_OR_RETURN(auto w, OpenWarehouse(g));
       QueryRequest req{q_super, q_sql, q_limit, q_system};
+      // Whoever runs the CLI on the warehouse's home administers it (no policy): system.audit
+      // is theirs.
       if (!q_as_of.empty()) {
         ST_ASSIGN_OR_RETURN(req.as_of, ParseAsOf(q_as_of));
       }
@@ -506,9 +507,6 @@ int RunCli(int argc, char** argv) {
     };
   });
 
-  AddSecurityCommands(
-      app, [&g] { return OpenWarehouse(g); }, action);
-
   // catalog export / import
   auto* catalog_cmd = app.add_subcommand(
       "catalog", "Move the catalog between backends (LOCKING_BACKEND=sqlite or redis)");
@@ -603,6 +601,9 @@ int RunCli(int argc, char** argv) {
       return RunDemo(c, demo_opt).status();
     };
   });
+
+  CliContext context{&action, [&] { return OpenWarehouse(g); }};
+  for (CommandRegistrar add : more_commands) add(app, context);
 
   try {
     app.parse(argc, argv);

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <string>
 
+#include "cli/audit_commands.h"
+#include "cli/security_commands.h"
 #include "cli/commands.h"
 #include "engine/engine.h"
 #include "engine/engine_worker.h"
@@ -22,5 +24,5 @@ int main(int argc, char** argv) {
     supertable::SetDefaultEngineWorkerCommand(
         {std::string(self, static_cast<size_t>(n)), "__engine-worker"});
   }
-  return supertable::RunCli(argc, argv);
+  return supertable::RunCli(argc, argv, {supertable::RegisterSecurityCommands, supertable::RegisterAuditCommands});
 }

@@ -11,6 +11,7 @@
 #include "common/ids.h"
 #include "common/text.h"
 #include "security/directory.h"
+#include "table/warehouse.h"
 
 namespace supertable {
 
@@ -110,13 +111,14 @@ void PrintRoles(OutputFormat f, const std::vector<security::Role>& roles) {
 
 }  // namespace
 
-void AddSecurityCommands(CLI::App& app, std::function<Result<std::unique_ptr<Warehouse>>()> open,
-                         std::function<Status()>& action) {
+void RegisterSecurityCommands(CLI::App& app, CliContext& context) {
   auto f = std::make_shared<Flags>();
+  auto open = context.open_warehouse;
+  std::function<Status()>* action = context.action;
   // Runs `body` with the directory of the warehouse the CLI opens.
-  auto with_directory = [open, f, &action](std::function<Status(Directory&, Warehouse&)> body) {
-    return [open, body, &action] {
-      action = [open, body]() -> Status {
+  auto with_directory = [open, action](std::function<Status(Directory&, Warehouse&)> body) {
+    return [open, body, action] {
+      *action = [open, body]() -> Status {
         ST_ASSIGN_OR_RETURN(auto w, open());
         Directory d(w->catalog(), w->config().organization);
         return body(d, *w);

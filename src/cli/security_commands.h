@@ -2,20 +2,11 @@
 // its local administrator (docs/SECURITY.md), so these run without a credential.
 #pragma once
 
-#include <functional>
-#include <memory>
-
-#include "common/status.h"
-#include "table/warehouse.h"
-
-namespace CLI {
-class App;
-}
+#include "cli/commands.h"
 
 namespace supertable {
 
-// Adds the commands to `app`; a chosen command sets `action`. `open` opens the warehouse.
-void AddSecurityCommands(CLI::App& app, std::function<Result<std::unique_ptr<Warehouse>>()> open,
-                         std::function<Status()>& action);
+// A CommandRegistrar (cli/commands.h).
+void RegisterSecurityCommands(CLI::App& app, CliContext& context);
 
 }  // namespace supertable

@@ -43,6 +43,15 @@ Status ValidateName(std::string_view name, std::string_view what) {
                     "digit (^[A-Za-z_][A-Za-z0-9_]*$)",
                     what, name));
   }
+  // The organization's audit trail lives under <org>/__audit/ in the object store, where a super
+  // table of that name would put its tables (and dropping it would delete the trail).
+  if (what == "super table" && name.size() == 7 &&
+      std::equal(name.begin(), name.end(), "__audit",
+                 [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; })) {
+    return Status::InvalidArgument(
+        "super table name '__audit' is reserved for the organization's audit trail; choose "
+        "another name");
+  }
   return Status::Ok();
 }
 

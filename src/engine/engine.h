@@ -93,11 +93,23 @@ struct TableName {
   std::optional<AsOf> as_of;  // from AT (VERSION => n) / AT (TIMESTAMP => '...') in the SQL
 };
 
+// A relation read from NDJSON objects instead of a table's Parquet files: the warehouse's system
+// tables (system.audit). The snapshot lists the objects (keys and sizes) and, as `schema`, the
+// relation's columns; DuckDB reads the objects with read_json and exactly `fields` as their
+// schema (other keys are ignored, missing ones are NULL), keeps the rows where `where` holds and
+// projects `columns`. The plan check lets read_json through only over these objects.
+struct JsonRelation {
+  std::vector<Column> fields;
+  std::vector<std::pair<std::string, std::string>> columns;  // name, SQL expression over fields
+  std::string where;                                         // SQL predicate; empty: every row
+};
+
 // A table reference resolved by the caller (the warehouse): the pinned snapshot and the policy.
 struct ResolvedTable {
   std::string display_name;  // "super.table" as errors should name it
   std::shared_ptr<const Snapshot> snapshot;
   TablePolicy policy;
+  std::optional<JsonRelation> json = std::nullopt;  // set: the snapshot's files are NDJSON
 };
 
 using TableResolver = std::function<Result<ResolvedTable>(const TableName& name)>;

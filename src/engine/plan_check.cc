@@ -76,8 +76,10 @@ bool IsQueryOperator(LogicalOperatorType t) {
 
 class PlanCheckState : public duckdb::ClientContextState {
  public:
-  explicit PlanCheckState(std::set<std::string> files) : allowed_files(std::move(files)) {}
+  PlanCheckState(std::set<std::string> files, std::set<std::string> json_files)
+      : allowed_files(std::move(files)), allowed_json_files(std::move(json_files)) {}
   const std::set<std::string> allowed_files;
+  const std::set<std::string> allowed_json_files;
   int checks = 0;
 };
 
@@ -86,15 +88,24 @@ namespace {
 void CheckGet(duckdb::LogicalGet& get, const PlanCheckState& state) {
   const std::string& name = get.function.name;
   if (kGenerators.count(name)) return;
-  if (name != "read_parquet" || !get.bind_data) Refuse(fmt::format("table function {}()", name));
-  // read_parquet binds to MultiFileBindData (core, not the extension): the files it will read.
+  // Each reader over its own set: Parquet over the tables' files, JSON over the system tables'
+  // objects (none unless the query names one the caller may read).
+  const bool json = name == "read_json";
+  const std::set<std::string>& allowed = json ? state.allowed_json_files : state.allowed_files;
+  if ((name != "read_parquet" && !json) || !get.bind_data || (json && allowed.empty())) {
+    Refuse(fmt::format("table function {}()", name));
+  }
+  // Both bind to MultiFileBindData (core, not the extensions): the files they will read.
   auto& bind = get.bind_data->Cast<duckdb::MultiFileBindData>();
-  if (!bind.file_list) Refuse("read_parquet() without a file list");
+  if (!bind.file_list) Refuse(fmt::format("{}() without a file list", name));
   auto files = bind.file_list->GetAllFiles();
-  if (files.empty()) Refuse("read_parquet() over no file");
+  if (files.empty()) Refuse(fmt::format("{}() over no file", name));
   for (const auto& f : files) {
     // The path is not named: it may be another organization's, or tell where the data lives.
-    if (!state.allowed_files.count(f.path)) Refuse("a Parquet file outside the query's tables");
+    if (!allowed.count(f.path)) {
+      Refuse(json ? "a JSON file outside the query's system tables"
+                  : "a Parquet file outside the query's tables");
+    }
   }
 }
 
@@ -130,8 +141,11 @@ void InstallPlanCheck(duckdb::DuckDB& db) {
   duckdb::DBConfig::GetConfig(*db.instance).optimizer_extensions.push_back(std::move(ext));
 }
 
-PlanCheck::PlanCheck(duckdb::Connection& con, std::set<std::string> allowed_files)
-    : con_(con), state_(duckdb::make_shared_ptr<PlanCheckState>(std::move(allowed_files))) {
+PlanCheck::PlanCheck(duckdb::Connection& con, std::set<std::string> allowed_files,
+                     std::set<std::string> allowed_json_files)
+    : con_(con),
+      state_(duckdb::make_shared_ptr<PlanCheckState>(std::move(allowed_files),
+                                                     std::move(allowed_json_files))) {
   con_.context->registered_state->Insert(kStateKey, state_);
 }
 

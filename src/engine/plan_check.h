@@ -1,7 +1,8 @@
 // PlanCheck: the sandbox's last look at a user's statement, on DuckDB's bound plan, before it
 // runs. The guard (sql_guard.h) rewrites the table names it finds; this check does not trust
 // that it found them all. Every scan in the plan must be a read_parquet over files of the
-// snapshots the query pinned (the views the sandbox built), a pure generator (range,
+// snapshots the query pinned (the views the sandbox built), a read_json over exactly the NDJSON
+// objects a system table pinned (system.audit), a pure generator (range,
 // generate_series, unnest) or data already in the plan (VALUES, CTEs, DESCRIBE's answer); every
 // operator must be one a read-only query is made of. Anything else (a catalog view such as
 // pg_settings, a table function, a replacement scan of a path, another organization's file)
@@ -27,7 +28,10 @@ void InstallPlanCheck(duckdb::DuckDB& db);
 // PlanCheck is not checked (the sandbox's own statements).
 class PlanCheck {
  public:
-  PlanCheck(duckdb::Connection& con, std::set<std::string> allowed_files);
+  // `allowed_json_files`: the NDJSON objects of the query's system tables, which only
+  // read_json may read (and read_json nothing else).
+  PlanCheck(duckdb::Connection& con, std::set<std::string> allowed_files,
+            std::set<std::string> allowed_json_files = {});
   ~PlanCheck();
   PlanCheck(const PlanCheck&) = delete;
   PlanCheck& operator=(const PlanCheck&) = delete;

@@ -136,7 +136,14 @@ Result<std::string> ViewSql(const ResolvedTable& t, const QuerySpec& spec) {
   const Snapshot& snap = *t.snapshot;
   ScanOptions so;
   so.system_columns = spec.system_columns;
-  std::string inner = ScanSql(snap, spec.read_path, so);
+  std::string inner;
+  if (t.json) {
+    std::vector<std::string> paths;
+    for (const auto& f : snap.files) paths.push_back(spec.read_path(f.key));
+    inner = JsonScanSql(*t.json, paths);
+  } else {
+    inner = ScanSql(snap, spec.read_path, so);
+  }
   if (!t.policy.restricted()) return fmt::format("SELECT * FROM ({}) AS __st_t", inner);
   std::vector<std::string> filters;  // per view; "" admits every row
   for (const auto& v : t.policy.views) {
@@ -193,7 +200,10 @@ Result<std::string> ViewSql(const ResolvedTable& t, const QuerySpec& spec) {
     return Status::NotFound(
         fmt::format("no column of table '{}' is accessible to you", t.display_name));
   }
-  if (spec.system_columns) select += fmt::format(", {}, {}", kRowIdColumn, kCommitTimeColumn);
+  // A JSON relation has no row ids or commit times.
+  if (spec.system_columns && !t.json) {
+    select += fmt::format(", {}, {}", kRowIdColumn, kCommitTimeColumn);
+  }
   std::string where =
       t.policy.filtered() ? " WHERE " + fmt::format("{}", fmt::join(filters, " OR ")) : "";
   return fmt::format("SELECT {} FROM ({}) AS __st_t{}", select, inner, where);
@@ -278,6 +288,7 @@ Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) 
   // Every table the SQL names becomes a private view over its pinned snapshot. Views are made
   // while the statement is checked, so all snapshots are pinned before anything runs.
   std::set<std::string> pinned_files;  // what the views read: all the plan check lets through
+  std::set<std::string> pinned_json_files;  // the same for read_json (system tables' objects)
   int views = 0;
   bool restricted = false;
   ViewForTable view_for = [&](const TableName& name) -> Result<std::string> {
@@ -294,7 +305,9 @@ Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) 
     }
     if (!s.ok()) return s.WithContext(t.display_name);
     restricted = restricted || t.policy.restricted();
-    for (const auto& f : t.snapshot->files) pinned_files.insert(spec.read_path(f.key));
+    for (const auto& f : t.snapshot->files) {
+      (t.json ? pinned_json_files : pinned_files).insert(spec.read_path(f.key));
+    }
     for (const auto& d : t.snapshot->deletes) pinned_files.insert(spec.read_path(d.key));
     return view;
   };
@@ -354,7 +367,7 @@ Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) 
 
   duckdb::unique_ptr<duckdb::QueryResult> result;
   {
-    PlanCheck plan_check(con, std::move(pinned_files));
+    PlanCheck plan_check(con, std::move(pinned_files), std::move(pinned_json_files));
     // DuckDB plans without optimizers for some statements; what the check did not see does
     // not run.
     auto unchecked = [&](int before) {

@@ -152,4 +152,35 @@ std::string ScanSql(const Snapshot& snap,
   return finals.size() == 1 ? finals[0] : UnionAll(finals);
 }
 
+std::string JsonScanSql(const JsonRelation& relation, const std::vector<std::string>& paths) {
+  std::string source;
+  if (paths.empty()) {
+    std::string nulls;
+    for (const auto& f : relation.fields) {
+      nulls += fmt::format("{}CAST(NULL AS {}) AS {}", nulls.empty() ? "" : ", ", f.type,
+                           sql::Ident(f.name));
+    }
+    source = fmt::format("(SELECT {} WHERE false)", nulls);
+  } else {
+    std::string files, fields;
+    for (const auto& p : paths) files += (files.empty() ? "" : ", ") + sql::Literal(p);
+    for (const auto& f : relation.fields) {
+      fields += fmt::format("{}{}: {}", fields.empty() ? "" : ", ", sql::Literal(f.name),
+                            sql::Literal(f.type));
+    }
+    // The schema is given, never sampled, so every file reads alike; a key=value directory
+    // must not become a column.
+    source = fmt::format(
+        "read_json([{}], format = 'newline_delimited', columns = {{{}}}, "
+        "hive_partitioning = false)",
+        files, fields);
+  }
+  std::string select;
+  for (const auto& [name, expr] : relation.columns) {
+    select += fmt::format("{}{} AS {}", select.empty() ? "" : ", ", expr, sql::Ident(name));
+  }
+  std::string where = relation.where.empty() ? "" : fmt::format(" WHERE ({})", relation.where);
+  return fmt::format("SELECT {} FROM {} AS __st_json{}", select, source, where);
+}
+
 }  // namespace supertable

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/engine.h"
 #include "table/snapshot.h"
 
 namespace supertable {
@@ -33,6 +34,10 @@ struct ScanOptions {
 std::string ScanSql(const Snapshot& snapshot,
                     const std::function<std::string(const std::string&)>& read_path,
                     const ScanOptions& options);
+
+// A SELECT statement producing a JsonRelation's rows from the NDJSON files at `paths` (an
+// empty relation of the same columns when there are none: read_json needs at least one file).
+std::string JsonScanSql(const JsonRelation& relation, const std::vector<std::string>& paths);
 
 // The name of the column that carries the source path when ScanOptions::file_name is set.
 inline constexpr const char* kFileNameColumn = "__st_file";

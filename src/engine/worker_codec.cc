@@ -82,11 +82,17 @@ json ResolvedTableToJson(const ResolvedTable& t) {
     if (v.columns) jv["columns"] = *v.columns;
     views.push_back(std::move(jv));
   }
-  return {{"display_name", t.display_name},
-          {"snapshot", t.snapshot->ToJson()},
-          {"views", views},
-          {"user", t.policy.user},
-          {"mask_salt", t.policy.mask_salt}};
+  json j = {{"display_name", t.display_name},
+            {"snapshot", t.snapshot->ToJson()},
+            {"views", views},
+            {"user", t.policy.user},
+            {"mask_salt", t.policy.mask_salt}};
+  if (t.json) {
+    j["json"] = {{"fields", ColumnsToJson(t.json->fields)},
+                 {"columns", t.json->columns},
+                 {"where", t.json->where}};
+  }
+  return j;
 }
 
 ResolvedTable ResolvedTableFromJson(const json& j) {
@@ -109,6 +115,14 @@ ResolvedTable ResolvedTableFromJson(const json& j) {
   }
   t.policy.user = j.at("user").get<std::string>();
   t.policy.mask_salt = j.at("mask_salt").get<std::string>();
+  if (j.contains("json")) {
+    const json& r = j.at("json");
+    JsonRelation rel;
+    rel.fields = ColumnsFromJson(r.at("fields"));
+    rel.columns = r.at("columns").get<std::vector<std::pair<std::string, std::string>>>();
+    rel.where = r.at("where").get<std::string>();
+    t.json = std::move(rel);
+  }
   return t;
 }
 

@@ -19,6 +19,7 @@
 #include "common/names.h"
 #include "engine/schema_evolution.h"
 #include "storage/remote_object_store.h"
+#include "table/system_tables.h"
 
 namespace supertable {
 
@@ -323,6 +324,9 @@ Result<QueryStats> Warehouse::Query(const QueryRequest& req, ResultSink& sink) {
   std::map<std::string, std::vector<TableEntry>> tables_listed;
   // Called for each table the SQL names, before it runs: that is when the snapshot is pinned.
   spec.resolve = [&](const TableName& name) -> Result<ResolvedTable> {
+    if ((!req.policy || req.policy->ReadsAudit()) && IsAuditTableName(name)) {
+      return ResolveAuditTable(*store_, config_.organization, name);
+    }
     std::string super_name = name.super_name.empty() ? req.super_name : name.super_name;
     ST_RETURN_IF_ERROR(ValidateName(super_name, "super table"));
     ST_RETURN_IF_ERROR(ValidateName(name.table, "table"));

@@ -89,7 +89,9 @@ class AccessPolicy {
   // Whether the super table shows in listings even with no visible table in it (a grant of
   // "super.*" shows an empty super).
   virtual bool ShowsSuper(const std::string& super_name) const = 0;
-  // Whether the caller may read the audit trail as the table system.audit.
+  // Whether the caller administers the organization: then `system.audit` resolves to its audit
+  // trail (table/system_tables.h); otherwise that name is an unknown table like any other.
+  // Without a policy (the local administrator, a superuser) it does.
   virtual bool ReadsAudit() const { return false; }
 };
 

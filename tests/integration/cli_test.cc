@@ -29,7 +29,7 @@ class Cli : public ::testing::Test {
 
 TEST_F(Cli, HelpOnEveryCommand) {
   for (const char* cmd : {"init", "ingest", "supers", "tables", "describe", "history", "query",
-                          "compact", "gc", "drop", "demo", "mcp", "serve"}) {
+                          "compact", "gc", "drop", "demo", "mcp", "serve", "audit"}) {
     auto r = Run({cmd, "--help"});
     EXPECT_EQ(r.exit_code, 0) << cmd << r.err;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd;

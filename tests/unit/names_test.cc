@@ -25,6 +25,15 @@ TEST(Names, RejectsWithReason) {
   EXPECT_NE(long_name.message().find("at most 128"), std::string::npos);
 }
 
+TEST(Names, AuditSuperNameIsReserved) {
+  EXPECT_FALSE(ValidateName("__audit", "super table").ok());
+  EXPECT_FALSE(ValidateName("__AUDIT", "super table").ok());
+  EXPECT_NE(ValidateName("__audit", "super table").message().find("audit trail"),
+            std::string::npos);
+  EXPECT_TRUE(ValidateName("__audit", "table").ok());  // a table of that name is harmless
+  EXPECT_TRUE(ValidateName("__audits", "super table").ok());
+}
+
 TEST(Names, ReservedColumnPrefix) {
   EXPECT_FALSE(ValidateColumnName("__st_row_id").ok());
   EXPECT_TRUE(ValidateColumnName("Cost Total $").ok());

@@ -114,6 +114,15 @@ TEST(WorkerCodec, QueryAndResolvedTableRoundTrip) {
   EXPECT_EQ(tb.policy.views[1].masks.at("a").constant, "x'y");
   EXPECT_EQ(tb.policy.user, "ann");
   EXPECT_EQ(tb.policy.mask_salt, "salt");
+  EXPECT_FALSE(tb.json);
+
+  // A system table's JSON relation crosses too (system.audit).
+  t.json = JsonRelation{{{"seq", "BIGINT"}}, {{"n", "\"seq\" + 1"}}, "\"seq\" IS NOT NULL"};
+  tb = ResolvedTableFromJson(ResolvedTableToJson(t));
+  ASSERT_TRUE(tb.json);
+  EXPECT_EQ(tb.json->fields, t.json->fields);
+  EXPECT_EQ(tb.json->columns, t.json->columns);
+  EXPECT_EQ(tb.json->where, t.json->where);
 
   Status s = StatusFromJson(StatusToJson(Status::Conflict("lost")));
   EXPECT_EQ(s.code(), StatusCode::kConflict);
