@@ -271,7 +271,9 @@ Result<Role> RoleFromJson(const std::string& text) {
     r.tables = j.value("tables", std::vector<std::string>{});
     r.columns = j.value("columns", std::map<std::string, std::vector<std::string>>{});
     r.row_filters = j.value("row_filters", std::map<std::string, std::string>{});
-    for (const auto& [t, cols] : j.value("masks", json::object()).items()) {
+    // Named, not `j.value(...).items()`: the range would iterate a destroyed temporary.
+    const json masks = j.value("masks", json::object());
+    for (const auto& [t, cols] : masks.items()) {
       for (const auto& [c, m] : cols.items()) {
         // A stored mask that no longer parses shows NULL: fail closed.
         auto mask = ParseMask(m.get<std::string>());
