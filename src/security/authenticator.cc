@@ -120,15 +120,18 @@ Result<std::shared_ptr<const Principal>> Authenticator::FromBearer(const std::st
     // A token without scope claims is not narrowed: its user's roles decide.
     std::optional<std::vector<std::string>> scopes;
     if (!id.scopes.empty()) scopes = id.scopes;
-    // The first claim that names a known user decides; an enabled user must exist: an
-    // identity provider's word alone grants nothing.
-    Status last = Status::Unauthenticated("the token names no user");
+    // The first claim that names a known user decides, and that user must be enabled: an
+    // identity provider's word alone grants nothing. A disabled user does not fall through to
+    // a later claim (a user's token names the client it was issued to in client_id, and that
+    // client may have a user of its own).
+    ST_ASSIGN_OR_RETURN(auto state, directory_.Current());
     for (const auto& name : id.user_candidates) {
-      auto p = ForUser(name, "jwt", scopes);
-      if (p.ok()) return p;
-      last = p.status();
+      if (state->users.count(name)) return ForUser(name, "jwt", scopes);
     }
-    return last;
+    return Status::Unauthenticated(
+        id.user_candidates.empty()
+            ? std::string("the token names no user")
+            : fmt::format("no user '{}'", fmt::join(id.user_candidates, "', '")));
   }
   return Status::Unauthenticated("unknown credential");
 }

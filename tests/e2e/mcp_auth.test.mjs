@@ -272,8 +272,13 @@ test("HS256 JWT attacks are refused with 401", { timeout: 60000 }, async () => {
   // A disabled user is refused although its token is good; enabled again, it works.
   const bobs = await sign({ sub: "bob" });
   assert.equal((await whoami(state.main, bearer(bobs))).user, "bob");
+  // The first claim that names a user decides: a disabled sub does not fall through to a
+  // client_id that names another (a user's token issued to a client with a user of its own).
+  const bobViaClient = await sign({ sub: "bob", client_id: "carol" });
+  assert.equal((await whoami(state.main, bearer(bobViaClient))).user, "bob");
   cli("user", "disable", "bob");
   await assertRefused(state.main, bobs, "disabled user");
+  await assertRefused(state.main, bobViaClient, "disabled user, another user's client_id");
   cli("user", "enable", "bob");
   assert.equal((await whoami(state.main, bearer(bobs))).user, "bob");
   // The good token still works after all that.
