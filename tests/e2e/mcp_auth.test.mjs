@@ -580,10 +580,17 @@ test("a token with only supertable:write: tools/call is 403 insufficient_scope a
   await assert.rejects(client.callTool({ name: "query_sql", arguments: { super: "shop", sql: "SELECT 1" } }), (e) => e.code === 403);
   await client.close();
   // A JWT whose scope claim lacks supertable:read is narrowed the same way.
-  const jwt = await sign({ sub: "alice", scope: "supertable:write" });
-  const jinit = await raw(state.main.port, { headers: jsonHeaders(bearer(jwt)), body: initBody });
-  const jcall = await raw(state.main.port, { headers: jsonHeaders({ ...bearer(jwt), "mcp-session-id": jinit.headers["mcp-session-id"] }), body: callBody("list_supers") });
-  assert.equal(jcall.status, 403, jcall.text);
+  // So is one whose scope claim is there but empty (granted nothing), and one with scp: [].
+  for (const claims of [{ scope: "supertable:write" }, { scope: "" }, { scope: undefined, scp: [] }]) {
+    const jwt = await sign({ sub: "alice", ...claims });
+    const jinit = await raw(state.main.port, { headers: jsonHeaders(bearer(jwt)), body: initBody });
+    assert.equal(jinit.status, 200, jinit.text);
+    const jcall = await raw(state.main.port, { headers: jsonHeaders({ ...bearer(jwt), "mcp-session-id": jinit.headers["mcp-session-id"] }), body: callBody("list_supers") });
+    assert.equal(jcall.status, 403, `${JSON.stringify(claims)}: ${jcall.text}`);
+  }
+  // Without any scope claim the token is not narrowed: the user's roles decide.
+  const wide = await whoami(state.main, bearer(await sign({ sub: "alice", scope: undefined })));
+  assert.equal(wide.scopes, "all its roles allow");
 });
 
 // ---------- 7. rate limits ----------
