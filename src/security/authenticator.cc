@@ -36,7 +36,9 @@ Result<AuthSettings> AuthSettings::FromEnvironment() {
     s.external = [verifier](const std::string& token) -> Result<ExternalIdentity> {
       if (!JwtVerifier::LooksLikeJwt(token)) return Status::Unauthenticated("not a JWT");
       ST_ASSIGN_OR_RETURN(JwtClaims claims, verifier->Verify(token));
-      return ExternalIdentity{claims.user_candidates, claims.scopes};
+      std::optional<std::vector<std::string>> scopes;
+      if (claims.has_scope_claim) scopes = claims.scopes;
+      return ExternalIdentity{claims.user_candidates, std::move(scopes)};
     };
   }
   if (!s.trusted_user_header.empty() && s.trusted_proxies.empty()) {
@@ -117,18 +119,21 @@ Result<std::shared_ptr<const Principal>> Authenticator::FromBearer(const std::st
   }
   if (settings_.external) {
     ST_ASSIGN_OR_RETURN(ExternalIdentity id, settings_.external(credential));
-    // A token without scope claims is not narrowed: its user's roles decide.
-    std::optional<std::vector<std::string>> scopes;
-    if (!id.scopes.empty()) scopes = id.scopes;
-    // The first claim that names a known user decides; an enabled user must exist: an
-    // identity provider's word alone grants nothing.
-    Status last = Status::Unauthenticated("the token names no user");
+    // A token without a scope claim is not narrowed: its user's roles decide. One whose scope
+    // claim is empty was granted nothing, and is narrowed to nothing.
+    const std::optional<std::vector<std::string>>& scopes = id.scopes;
+    // The first claim that names a known user decides, and that user must be enabled: an
+    // identity provider's word alone grants nothing. A disabled user does not fall through to
+    // a later claim (a user's token names the client it was issued to in client_id, and that
+    // client may have a user of its own).
+    ST_ASSIGN_OR_RETURN(auto state, directory_.Current());
     for (const auto& name : id.user_candidates) {
-      auto p = ForUser(name, "jwt", scopes);
-      if (p.ok()) return p;
-      last = p.status();
+      if (state->users.count(name)) return ForUser(name, "jwt", scopes);
     }
-    return last;
+    return Status::Unauthenticated(
+        id.user_candidates.empty()
+            ? std::string("the token names no user")
+            : fmt::format("no user '{}'", fmt::join(id.user_candidates, "', '")));
   }
   return Status::Unauthenticated("unknown credential");
 }

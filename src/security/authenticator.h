@@ -19,7 +19,8 @@ namespace supertable::security {
 // What an external token (a JWT from the team's identity provider) says about its bearer.
 struct ExternalIdentity {
   std::vector<std::string> user_candidates;  // in resolution order: sub, client_id, email, username
-  std::vector<std::string> scopes;
+  // nullopt: the token has no scope claim (not narrowed); empty: it was granted no scope.
+  std::optional<std::vector<std::string>> scopes;
 };
 // Verifies an external token; Unauthenticated with the detailed reason when it is not valid.
 using ExternalTokenCheck = std::function<Result<ExternalIdentity>(const std::string& token)>;

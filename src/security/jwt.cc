@@ -777,6 +777,7 @@ struct JwtVerifier::Impl {
                                   Quoted(p["aud"]), JoinNames(settings.audience)));
       }
     }
+    claims->has_scope_claim = p.contains("scope") || p.contains("scp");
     if (p.contains("scope")) {
       if (!p["scope"].is_string()) {
         return Refuse(fmt::format("the \"scope\" claim {} is not a space-separated string",

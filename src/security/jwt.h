@@ -46,6 +46,7 @@ struct JwtSettings {           // from SUPERTABLE_JWT_* settings
 struct JwtClaims {
   nlohmann::json payload;           // all claims
   std::vector<std::string> scopes;  // from "scope" (space separated) or else "scp" (array/string)
+  bool has_scope_claim = false;     // "scope" or "scp" present (maybe empty: granted nothing)
   // Candidate user names in resolution order: sub, client_id, email, username (present,
   // non-empty strings only).
   std::vector<std::string> user_candidates;

@@ -27,8 +27,10 @@ struct Principal {
   std::string mask_salt;
   std::string directory_version;  // of the users and roles it was built from
 
-  // Tells principals apart for sessions, rate limits and per-principal caps.
-  std::string Key() const { return auth + ":" + user; }
+  // Tells principals apart for sessions, rate limits and per-principal caps: a user is one
+  // principal however they authenticate (a token, a JWT, a proxy header), so their budget and
+  // sessions are theirs alone.
+  std::string Key() const { return user.empty() ? auth + ":" : "user:" + user; }
   bool HasScope(const std::string& scope) const;
   // Manages users, roles and tokens; reads the audit trail.
   bool IsAdmin() const;

@@ -2,7 +2,8 @@
 // TypeScript SDK client runs the full session suite, resumes an SSE stream after its connection
 // is cut, and deletes its session; raw HTTP requests check every refusal (bad JSON, wrong
 // headers, unknown sessions, oversized bodies, Host/Origin, tokens) and that the server keeps
-// serving. Servers run on 127.0.0.1 with free ports and are always stopped.
+// serving; the rest of authentication is in mcp_auth.test.mjs. Servers run on 127.0.0.1 with
+// free ports and are always stopped.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
@@ -225,22 +226,25 @@ test("hundreds of open SSE streams cost no thread each", async () => {
   assert.equal(health.status, 200);
 });
 
-test("a bearer token guards every request, compared without leaking it", async () => {
+test("a bearer token guards every request (health aside), compared without leaking it", async () => {
   const token = "s3cr3t-token-0123456789abcdef";
   const server = await serve({ SUPERTABLE_REQUIRE_TOKEN: "1", SUPERTABLE_MCP_AUTH_TOKEN: token, LOG_LEVEL: "debug" });
+  const challenge = `Bearer realm="supertable", resource_metadata="http://127.0.0.1:${server.port}/.well-known/oauth-protected-resource/mcp", scope="supertable:read"`;
   const none = await raw(server.port, { headers: jsonHeaders(), body: initBody });
   assert.equal(none.status, 401);
-  assert.match(none.headers["www-authenticate"], /^Bearer realm="supertable"$/);
+  assert.equal(none.headers["www-authenticate"], challenge);
   const wrong = await raw(server.port, { headers: jsonHeaders({ authorization: "Bearer wrong-token-0123456789abcd" }), body: initBody });
   assert.equal(wrong.status, 401);
-  assert.match(wrong.headers["www-authenticate"], /error="invalid_token"/);
+  assert.equal(wrong.headers["www-authenticate"], `${challenge}, error="invalid_token"`);
   const health = await raw(server.port, { method: "GET", path: "/health" });
-  assert.equal(health.status, 401);
+  assert.equal(health.status, 200);
+  assert.equal(health.json.status, "ok");
   const transport = new StreamableHTTPClientTransport(new URL(server.url), { requestInit: { headers: { Authorization: `Bearer ${token}` } } });
   const client = newClient({});
   await client.connect(transport);
   const r = await client.callTool({ name: "whoami", arguments: {} });
-  assert.equal(r.structuredContent.auth, "bearer token");
+  assert.equal(r.structuredContent.auth, "shared_token");
+  assert.equal(r.structuredContent.superuser, true);
   await client.close();
   assert.equal(await stop(server), 0);
   assert.ok(!server.stderr().includes(token), "the token appears in the server's logs");

@@ -11,8 +11,10 @@
 //   GET  /test/big           a JWKS-shaped body of 2 MiB (over the verifier's size cap)
 //   GET  /test/count         how many times /jwks was fetched
 //   GET  /test/slow-jwks     /jwks, after the delay POST /test/delay?ms=N set (default 0)
-// Usage: node jwks_server.mjs --port N [--static DIR] [--alg RS256|ES256]. Prints one JSON line
-// ({"issuer": ..., "port": N}) on stdout once it listens; stops on SIGTERM.
+// Usage: node jwks_server.mjs --port N [--static DIR] [--alg RS256|ES256] [--scopes 'A B ...'].
+// --scopes: the scopes the provider knows and grants for the resource (default 'tables:read
+// tables:write'; /test/token asks for the first, or for ?scope=... when given). Prints one JSON
+// line ({"issuer": ..., "port": N}) on stdout once it listens; stops on SIGTERM.
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -28,6 +30,7 @@ const arg = (name, fallback) => {
 const port = Number(arg('--port', '0'));
 const staticDir = arg('--static', '');
 const alg = arg('--alg', 'RS256');
+const scopes = arg('--scopes', 'tables:read tables:write').split(/\s+/).filter(Boolean);
 const issuer = `http://127.0.0.1:${port}`;
 const resource = 'urn:supertable:test';
 const client = { client_id: 'agent', client_secret: 'agent-secret-agent-secret-0123456789' };
@@ -46,7 +49,7 @@ async function makeProvider() {
       id_token_signed_response_alg: alg,
     }],
     jwks: { keys: [await signingJwk()] },
-    scopes: ['tables:read', 'tables:write'],
+    scopes,
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
@@ -57,7 +60,7 @@ async function makeProvider() {
         getResourceServerInfo: (_ctx, indicator) => {
           if (indicator !== resource) throw new Error(`unknown resource ${indicator}`);
           return {
-            scope: 'tables:read tables:write',
+            scope: scopes.join(' '),
             audience: resource,
             accessTokenFormat: 'jwt',
             accessTokenTTL: 300,
@@ -74,8 +77,8 @@ let provider = await makeProvider();
 let jwksFetches = 0;
 let delayMs = 0;
 
-async function clientCredentials() {
-  const body = new URLSearchParams({ grant_type: 'client_credentials', resource, scope: 'tables:read' });
+async function clientCredentials(scope = scopes[0]) {
+  const body = new URLSearchParams({ grant_type: 'client_credentials', resource, scope });
   const basic = Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64');
   const res = await fetch(`${issuer}/token`, {
     method: 'POST',
@@ -100,7 +103,7 @@ const server = http.createServer(async (req, res) => {
       return send(res, 200, '{}');
     }
     if (url.pathname === '/test/token' && req.method === 'POST') {
-      const r = await clientCredentials();
+      const r = await clientCredentials(url.searchParams.get('scope') ?? undefined);
       return send(res, r.status, r.body);
     }
     if (url.pathname === '/test/delay' && req.method === 'POST') {
