@@ -501,6 +501,13 @@ int RunCli(int argc, char** argv, const std::vector<CommandRegistrar>& more_comm
         so.identity = auth.LocalAdministrator("local");
       }
       ST_ASSIGN_OR_RETURN(opt.call_rate_limit, security::RateLimitSpecFromEnvironment());
+      ST_ASSIGN_OR_RETURN(auto audit_options, security::AuditOptionsFromEnvironment());
+      std::unique_ptr<security::AuditLog> audit;
+      if (audit_options) {
+        ST_ASSIGN_OR_RETURN(audit, security::AuditLog::Open(w->store(), w->config().organization,
+                                                            *audit_options));
+      }
+      opt.audit = audit.get();
       auto server = MakeWarehouseMcpServer(*w, opt);
       int rc = mcp::ServeStdio(*server, stdin, stdout, so);
       return rc == 0 ? Status::Ok() : Status::Internal("the stdio transport failed");

@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "common/ids.h"
 #include "common/text.h"
+#include "security/audit.h"
 #include "security/directory.h"
 #include "table/warehouse.h"
 
@@ -115,13 +116,40 @@ void RegisterSecurityCommands(CLI::App& app, CliContext& context) {
   auto f = std::make_shared<Flags>();
   auto open = context.open_warehouse;
   std::function<Status()>* action = context.action;
-  // Runs `body` with the directory of the warehouse the CLI opens.
-  auto with_directory = [open, action](std::function<Status(Directory&, Warehouse&)> body) {
-    return [open, body, action] {
-      *action = [open, body]() -> Status {
+  // Runs `body` with the directory of the warehouse the CLI opens; every command that changes
+  // something is recorded in the audit trail as the local administrator's.
+  auto with_directory = [open, action, f](std::string command,
+                                          std::function<Status(Directory&, Warehouse&)> body) {
+    return [open, body, action, f, command] {
+      *action = [open, body, f, command]() -> Status {
         ST_ASSIGN_OR_RETURN(auto w, open());
         Directory d(w->catalog(), w->config().organization);
-        return body(d, *w);
+        Status s = body(d, *w);
+        bool changes = command.find(" list") == std::string::npos &&
+                       command.find(" show") == std::string::npos;
+        if (changes) {
+          ST_ASSIGN_OR_RETURN(auto options, security::AuditOptionsFromEnvironment());
+          if (options) {
+            ST_ASSIGN_OR_RETURN(auto log,
+                                security::AuditLog::Open(w->store(), w->config().organization, *options));
+            security::AuditRecord r;
+            r.kind = "admin";
+            r.principal = "local";
+            r.auth = "local";
+            r.client = {{"transport", "cli"}};
+            r.action = command;
+            r.arguments = {{"name", f->name},   {"email", f->email},     {"type", f->type},
+                           {"tables", f->tables}, {"columns", f->columns}, {"row_filters", f->row_filters},
+                           {"masks", f->masks},  {"roles", f->roles},     {"role", f->role},
+                           {"user", f->user},    {"owner", f->owner},     {"id", f->id},
+                           {"scopes", f->scopes}, {"expires", f->expires}};
+            r.outcome = s.ok() ? "ok" : "error";
+            r.error = s.ok() ? "" : s.message();
+            log->Append(std::move(r));
+            ST_RETURN_IF_ERROR(log->Close());
+          }
+        }
+        return s;
       };
     };
   };
@@ -138,14 +166,14 @@ void RegisterSecurityCommands(CLI::App& app, CliContext& context) {
       ->required();
   user_add->add_option("--email", f->email, "Email address");
   user_add->add_option("--role", f->roles, "Role to grant (repeatable)");
-  user_add->callback(with_directory([f](Directory& d, Warehouse&) -> Status {
+  user_add->callback(with_directory("user add", [f](Directory& d, Warehouse&) -> Status {
     ST_ASSIGN_OR_RETURN(auto u, d.AddUser(f->name, f->email, f->roles));
     std::cout << fmt::format("user '{}' created (user_hash {})\n", u.name, u.user_hash);
     return Status::Ok();
   }));
   auto* user_list = user->add_subcommand("list", "List users");
   format_option(user_list);
-  user_list->callback(with_directory([f](Directory& d, Warehouse&) -> Status {
+  user_list->callback(with_directory("user list", [f](Directory& d, Warehouse&) -> Status {
     ST_ASSIGN_OR_RETURN(auto fmt_, ParseOutputFormat(f->format));
     ST_ASSIGN_OR_RETURN(auto users, d.ListUsers());
     PrintUsers(fmt_, users);
@@ -153,7 +181,7 @@ void RegisterSecurityCommands(CLI::App& app, CliContext& context) {
   }));
   auto* user_show = user->add_subcommand("show", "Show one user, with their tokens");
   user_show->add_option("name", f->name, "User name")->required();
-  user_show->callback(with_directory([f](Directory& d, Warehouse&) -> Status {
+  user_show->callback(with_directory("user show", [f](Directory& d, Warehouse&) -> Status {
     ST_ASSIGN_OR_RETURN(auto u, d.GetUser(f->name));
     ST_ASSIGN_OR_RETURN(auto tokens, d.ListTokens(u.name));
     json out = security::ToJson(u);
@@ -167,7 +195,7 @@ void RegisterSecurityCommands(CLI::App& app, CliContext& context) {
         enable ? "enable" : "disable",
         enable ? "Let a user authenticate again" : "Stop a user from authenticating (tokens too)");
     c->add_option("name", f->name, "User name")->required();
-    c->callback(with_directory([f, enable](Directory& d, Warehouse&) -> Status {
+    c->callback(with_directory(enable ? "user enable" : "user disable", [f, enable](Directory& d, Warehouse&) -> Status {
       ST_RETURN_IF_ERROR(d.SetUserEnabled(f->name, enable));
       std::cout << fmt::format("user '{}' {}\n", f->name, enable ? "enabled" : "disabled");
       return Status::Ok();
@@ -175,7 +203,7 @@ void RegisterSecurityCommands(CLI::App& app, CliContext& context) {
   }
   auto* user_remove = user->add_subcommand("remove", "Remove a user and revoke their tokens");
   user_remove->add_option("name", f->name, "User name")->required();
-  user_remove->callback(with_directory([f](Directory& d, Warehouse&) -> Status {
+  user_remove->callback(with_directory("user remove", [f](Directory& d, Warehouse&) -> Status {
     ST_RETURN_IF_ERROR(d.RemoveUser(f->name));
     std::cout << fmt::format("user '{}' removed\n", f->name);
     return Status::Ok();
@@ -196,7 +224,7 @@ void RegisterSecurityCommands(CLI::App& app, CliContext& context) {
                        "(repeatable)");
   role_add->add_option("--mask", f->masks,
                        "A masked column: super.table.column=null|hash|partial|'text' (repeatable)");
-  role_add->callback(with_directory([f](Directory& d, Warehouse&) -> Status {
+  role_add->callback(with_directory("role add", [f](Directory& d, Warehouse&) -> Status {
     ST_ASSIGN_OR_RETURN(auto r, RoleFromFlags(*f));
     ST_RETURN_IF_ERROR(d.AddRole(r));
     std::cout << fmt::format("role '{}' ({}) created\n", r.name, security::RoleTypeName(r.type));
@@ -207,7 +235,7 @@ void RegisterSecurityCommands(CLI::App& app, CliContext& context) {
   }));
   auto* role_list = role->add_subcommand("list", "List roles");
   format_option(role_list);
-  role_list->callback(with_directory([f](Directory& d, Warehouse&) -> Status {
+  role_list->callback(with_directory("role list", [f](Directory& d, Warehouse&) -> Status {
     ST_ASSIGN_OR_RETURN(auto fmt_, ParseOutputFormat(f->format));
     ST_ASSIGN_OR_RETURN(auto roles, d.ListRoles());
     PrintRoles(fmt_, roles);
@@ -215,14 +243,14 @@ void RegisterSecurityCommands(CLI::App& app, CliContext& context) {
   }));
   auto* role_show = role->add_subcommand("show", "Show one role");
   role_show->add_option("name", f->name, "Role name")->required();
-  role_show->callback(with_directory([f](Directory& d, Warehouse&) -> Status {
+  role_show->callback(with_directory("role show", [f](Directory& d, Warehouse&) -> Status {
     ST_ASSIGN_OR_RETURN(auto r, d.GetRole(f->name));
     std::cout << security::ToJson(r).dump(2) << "\n";
     return Status::Ok();
   }));
   auto* role_remove = role->add_subcommand("remove", "Remove a role no user holds");
   role_remove->add_option("name", f->name, "Role name")->required();
-  role_remove->callback(with_directory([f](Directory& d, Warehouse&) -> Status {
+  role_remove->callback(with_directory("role remove", [f](Directory& d, Warehouse&) -> Status {
     ST_RETURN_IF_ERROR(d.RemoveRole(f->name));
     std::cout << fmt::format("role '{}' removed\n", f->name);
     return Status::Ok();
@@ -234,7 +262,7 @@ void RegisterSecurityCommands(CLI::App& app, CliContext& context) {
                                  grant ? "Give a user a role" : "Take a role from a user");
     c->add_option("role", f->role, "Role")->required();
     c->add_option("user", f->user, "User")->required();
-    c->callback(with_directory([f, grant](Directory& d, Warehouse&) -> Status {
+    c->callback(with_directory(grant ? "grant" : "revoke", [f, grant](Directory& d, Warehouse&) -> Status {
       ST_RETURN_IF_ERROR(grant ? d.Grant(f->role, f->user) : d.Revoke(f->role, f->user));
       std::cout << fmt::format("role '{}' {} '{}'\n", f->role,
                                grant ? "granted to" : "revoked from", f->user);
@@ -253,7 +281,7 @@ void RegisterSecurityCommands(CLI::App& app, CliContext& context) {
                            "supertable:read, supertable:write, supertable:admin (comma separated; "
                            "default: whatever the owner's roles allow)");
   token_create->add_option("--expires", f->expires, "Lifetime such as 30d, 12h (default: never)");
-  token_create->callback(with_directory([f](Directory& d, Warehouse&) -> Status {
+  token_create->callback(with_directory("token create", [f](Directory& d, Warehouse&) -> Status {
     int64_t expires = 0;
     if (!f->expires.empty()) {
       ST_ASSIGN_OR_RETURN(int64_t life, ParseDurationMicros(f->expires));
@@ -271,7 +299,7 @@ void RegisterSecurityCommands(CLI::App& app, CliContext& context) {
   auto* token_list = token->add_subcommand("list", "List tokens (never their secrets)");
   token_list->add_option("user", f->owner, "Only this user's");
   format_option(token_list);
-  token_list->callback(with_directory([f](Directory& d, Warehouse&) -> Status {
+  token_list->callback(with_directory("token list", [f](Directory& d, Warehouse&) -> Status {
     ST_ASSIGN_OR_RETURN(auto fmt_, ParseOutputFormat(f->format));
     ST_ASSIGN_OR_RETURN(auto tokens, d.ListTokens(f->owner));
     std::vector<std::vector<json>> rows;
@@ -294,7 +322,7 @@ void RegisterSecurityCommands(CLI::App& app, CliContext& context) {
   }));
   auto* token_revoke = token->add_subcommand("revoke", "Revoke a token by its id");
   token_revoke->add_option("id", f->id, "Token id (token list shows it)")->required();
-  token_revoke->callback(with_directory([f](Directory& d, Warehouse&) -> Status {
+  token_revoke->callback(with_directory("token revoke", [f](Directory& d, Warehouse&) -> Status {
     ST_RETURN_IF_ERROR(d.RevokeToken(f->id));
     std::cout << fmt::format("token {} revoked\n", f->id);
     return Status::Ok();

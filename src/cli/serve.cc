@@ -154,6 +154,15 @@ Status RunServe(Config config, const ServeFlags& flags, McpToolOptions tool_opti
   security::Authenticator authenticator(directory, std::move(auth_settings));
   security::HttpAuth http_auth(authenticator, auth_options);
   tool_options.authenticator = &authenticator;
+  ST_ASSIGN_OR_RETURN(auto audit_options, security::AuditOptionsFromEnvironment());
+  std::unique_ptr<security::AuditLog> audit;  // closed (everything written) before w goes
+  if (audit_options) {
+    ST_ASSIGN_OR_RETURN(audit,
+                        security::AuditLog::Open(w->store(), config.organization, *audit_options));
+  }
+  tool_options.audit = audit.get();
+  tool_options.transport = "http";
+  http_auth.SetAudit(audit.get());
   auto server = MakeWarehouseMcpServer(*w, tool_options);
   size_t tables = 0;
   if (auto supers = w->ListSupers(); supers.ok()) {

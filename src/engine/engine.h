@@ -139,6 +139,10 @@ struct QueryStats {
   bool truncated = false;
   std::string truncated_reason;  // "row limit" or "result byte limit"
   int64_t elapsed_micros = 0;
+  // Filled by the warehouse, for the audit trail: the tables the query read ("super.table") and
+  // the policies applied to them ("row_filter:s.t", "columns:s.t", "mask:s.t.col").
+  std::vector<std::string> tables;
+  std::vector<std::string> policies;
 };
 
 // Limits on users' SQL that the guard checks before DuckDB binds anything: DuckDB crashes

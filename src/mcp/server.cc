@@ -383,7 +383,11 @@ std::optional<json> Server::Handle(Session& s, const Message& m,
   }
   const json& id = m.id;
   const json& p = m.params;
-  if (m.method == "initialize") return MakeResult(id, Initialize(s, p));
+  if (m.method == "initialize") {
+    json r = Initialize(s, p);
+    if (on_initialize) on_initialize(rc, p);
+    return MakeResult(id, r);
+  }
   if (m.method == "ping") return MakeResult(id, json::object());
   if (s.protocol_version.empty()) {
     return MakeError(id, kInvalidRequest,

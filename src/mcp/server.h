@@ -91,6 +91,7 @@ class Session {
   std::atomic<int> log_rank{LogLevelRank("info")};
   json client_info;
   json client_capabilities = json::object();  // what the client declared at initialize
+  json peer = json::object();  // where the client connects from, as the transport knows it
 
   std::mutex mu;
   std::map<std::string, std::string> subscriptions;  // resource URI -> fingerprint last seen
@@ -152,6 +153,8 @@ class ToolContext {
   Result<json> AskClient(const std::string& method, json params, int64_t timeout_ms = 60000);
   Session& session() { return session_; }
   const std::shared_ptr<const void>& identity() const { return identity_; }
+  // What a tool tells the middleware around it about the call (tables read, rows): never sent.
+  json& notes() { return notes_; }
   RequestContext request() { return {session_, identity_}; }
   const json& request_id() const { return request_id_; }
   const json& progress_token() const { return progress_token_; }
@@ -163,6 +166,7 @@ class ToolContext {
   json progress_token_;
   std::shared_ptr<CancelToken> cancel_;
   std::shared_ptr<const void> identity_;
+  json notes_ = json::object();
 };
 
 struct Tool {
@@ -253,6 +257,9 @@ class Server {
   // get no reply).
   std::optional<json> Handle(Session& session, const Message& message,
                              std::shared_ptr<const void> identity = nullptr);
+
+  // Called for every initialize (a client's login to a session), with its params.
+  std::function<void(const RequestContext&, const json& params)> on_initialize;
 
   // Whether an identity's credential carries an OAuth scope (tools' required_scope). Unset:
   // every identity has every scope.

@@ -515,6 +515,7 @@ void HttpTransport::Impl::Post(http::Request& r, const std::shared_ptr<http::Exc
     s->client = ClientKey(r);
     s->principal = r.identity_key;
     s->mcp->identity = r.identity;
+    s->mcp->peer = {{"address", r.peer}, {"user_agent", r.Header("user-agent").value_or("")}};
     auto reply = server.Handle(*s->mcp, m);
     {
       // Checked and inserted under one lock, so simultaneous initializes cannot pass the caps.

@@ -64,8 +64,19 @@ std::string HttpAuth::Challenge(const std::string& error, const std::string& sco
   return c;
 }
 
-http::Response HttpAuth::Refuse(int status, const std::string& message,
-                                const std::string& challenge) {
+http::Response HttpAuth::Refuse(const http::Request& r, int status, const std::string& message,
+                                const std::string& challenge, const std::string& reason) {
+  if (audit_) {
+    AuditRecord a;
+    a.kind = "denied";
+    a.action = r.method + " " + r.path;
+    a.client = {{"address", r.peer},
+                {"user_agent", r.Header("user-agent").value_or("")},
+                {"transport", "http"}};
+    a.outcome = "denied";
+    a.error = fmt::format("{} {}{}", status, message, reason.empty() ? "" : " (" + reason + ")");
+    audit_->Append(std::move(a));
+  }
   http::Response res;
   res.status = status;
   res.body =
@@ -82,7 +93,7 @@ std::optional<http::Response> HttpAuth::Authenticate(http::Request& r) {
   const std::string prefix = "bearer ";
   if (header) {
     if (header->size() <= prefix.size() || AsciiLower(header->substr(0, prefix.size())) != prefix) {
-      return Refuse(401, "Unauthorized: the Authorization header must be 'Bearer <token>'",
+      return Refuse(r, 401, "Unauthorized: the Authorization header must be 'Bearer <token>'",
                     Challenge("invalid_request", kScopeRead));
     }
     auto p = auth_.FromBearer(header->substr(prefix.size()));
@@ -91,11 +102,11 @@ std::optional<http::Response> HttpAuth::Authenticate(http::Request& r) {
       // credential itself is never logged.
       log::Info("http auth: credential from {} refused: {}", r.remote, p.status().message());
       if (p.status().code() == StatusCode::kPermissionDenied) {
-        return Refuse(403, "Forbidden: insufficient_scope",
-                      Challenge("insufficient_scope", kScopeRead));
+        return Refuse(r, 403, "Forbidden: insufficient_scope",
+                      Challenge("insufficient_scope", kScopeRead), p.status().message());
       }
-      return Refuse(401, std::string("Unauthorized: ") + kInvalidCredential,
-                    Challenge("invalid_token", kScopeRead));
+      return Refuse(r, 401, std::string("Unauthorized: ") + kInvalidCredential,
+                    Challenge("invalid_token", kScopeRead), p.status().message());
     }
     who = *p;
   } else if (!auth_.settings().trusted_user_header.empty() &&
@@ -106,18 +117,18 @@ std::optional<http::Response> HttpAuth::Authenticate(http::Request& r) {
     if (!auth_.IsTrustedProxy(r.peer)) {
       log::Warn("http auth: {} sent {} but is not a trusted proxy", r.remote,
                 auth_.settings().trusted_user_header);
-      return Refuse(401, std::string("Unauthorized: ") + kInvalidCredential,
-                    Challenge("invalid_token", kScopeRead));
+      return Refuse(r, 401, std::string("Unauthorized: ") + kInvalidCredential,
+                    Challenge("invalid_token", kScopeRead), "untrusted proxy header");
     }
     auto p = auth_.ForUser(*r.Header(auth_.settings().trusted_user_header), "proxy");
     if (!p.ok()) {
       log::Info("http auth: proxy user from {} refused: {}", r.remote, p.status().message());
-      return Refuse(401, std::string("Unauthorized: ") + kInvalidCredential,
-                    Challenge("invalid_token", kScopeRead));
+      return Refuse(r, 401, std::string("Unauthorized: ") + kInvalidCredential,
+                    Challenge("invalid_token", kScopeRead), p.status().message());
     }
     who = *p;
   } else if (options_.require_token) {
-    return Refuse(401, "Unauthorized: send 'Authorization: Bearer <token>'",
+    return Refuse(r, 401, "Unauthorized: send 'Authorization: Bearer <token>'",
                   Challenge("", kScopeRead));
   } else {
     who = auth_.LocalAdministrator("none");
@@ -126,10 +137,10 @@ std::optional<http::Response> HttpAuth::Authenticate(http::Request& r) {
     RateDecision d = limiter_->Take(who->Key());
     if (!d.allowed) {
       http::Response res =
-          Refuse(429,
+          Refuse(r, 429,
                  fmt::format("Too Many Requests: the rate limit is {}; retry in {} s",
                              GetSetting("SUPERTABLE_RATE_LIMIT").value_or(""), d.retry_after_s),
-                 "");
+                 "", who->Key());
       res.headers.emplace_back("Retry-After", std::to_string(d.retry_after_s));
       res.headers.emplace_back("RateLimit-Policy", options_.rate_limit.PolicyHeader());
       res.headers.emplace_back("RateLimit", d.RateLimitHeader());

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "security/audit.h"
 #include "security/authenticator.h"
 #include "security/rate_limit.h"
 #include "server/http_server.h"
@@ -44,14 +45,18 @@ class HttpAuth {
   // Called once the server knows where it listens (the metadata URL derives from it).
   void SetResourceUrl(const std::string& url);
   const std::string& resource_url() const { return resource_url_; }
+  // Refusals (401, 403, 429) are recorded here as "denied" (nullptr: nowhere).
+  void SetAudit(AuditLog* audit) { audit_ = audit; }
 
  private:
-  http::Response Refuse(int status, const std::string& message, const std::string& challenge);
+  http::Response Refuse(const http::Request& r, int status, const std::string& message,
+                        const std::string& challenge, const std::string& reason = "");
 
   Authenticator& auth_;
   HttpAuthOptions options_;
   std::string resource_url_, metadata_url_;
   std::unique_ptr<RateLimiter> limiter_;
+  AuditLog* audit_ = nullptr;
 };
 
 // "https://host/mcp" -> "https://host/.well-known/oauth-protected-resource/mcp" (RFC 9728 §3).

@@ -322,6 +322,7 @@ Result<QueryStats> Warehouse::Query(const QueryRequest& req, ResultSink& sink) {
   std::map<std::string, std::shared_ptr<const Snapshot>> pins;
   std::optional<std::vector<std::string>> supers_listed;
   std::map<std::string, std::vector<TableEntry>> tables_listed;
+  std::map<std::string, TablePolicy> read;  // what the query read, for QueryStats
   // Called for each table the SQL names, before it runs: that is when the snapshot is pinned.
   spec.resolve = [&](const TableName& name) -> Result<ResolvedTable> {
     if ((!req.policy || req.policy->ReadsAudit()) && IsAuditTableName(name)) {
@@ -392,6 +393,7 @@ Result<QueryStats> Warehouse::Query(const QueryRequest& req, ResultSink& sink) {
       ST_ASSIGN_OR_RETURN(auto snap, ReadSnapshot(rec.snapshot_key));
       pinned = pins.emplace(pin_key, std::move(snap)).first;
     }
+    read[full] = policy;
     return ResolvedTable{full, pinned->second, std::move(policy)};
   };
   spec.read_path = [this](const std::string& key) { return store_->ReadPath(key); };
@@ -408,7 +410,19 @@ Result<QueryStats> Warehouse::Query(const QueryRequest& req, ResultSink& sink) {
   spec.result_byte_limit = req.result_byte_limit >= 0     ? req.result_byte_limit
                            : config_.max_result_bytes > 0 ? config_.max_result_bytes
                                                           : -1;
-  return engine_->Query(spec, sink);
+  ST_ASSIGN_OR_RETURN(QueryStats stats, engine_->Query(spec, sink));
+  for (const auto& [name, policy] : read) {
+    stats.tables.push_back(name);
+    for (const auto& v : policy.views) {
+      if (!v.row_filter.empty()) stats.policies.push_back("row_filter:" + name);
+      if (v.columns) stats.policies.push_back("columns:" + name);
+      for (const auto& [c, m] : v.masks) stats.policies.push_back("mask:" + name + "." + c);
+    }
+  }
+  std::sort(stats.policies.begin(), stats.policies.end());
+  stats.policies.erase(std::unique(stats.policies.begin(), stats.policies.end()),
+                       stats.policies.end());
+  return stats;
 }
 
 Status Warehouse::DropTable(const TableRef& t) {

@@ -490,6 +490,12 @@ class Tools {
     }
     JsonSink sink;
     ST_ASSIGN_OR_RETURN(QueryStats stats, w_.Query(req, sink));
+    if (ctx) {
+      json& notes = ctx->notes();
+      for (const auto& t : stats.tables) notes["tables"].push_back(t);
+      for (const auto& p : stats.policies) notes["policies"].push_back(p);
+      notes["rows"] = notes.value("rows", int64_t{0}) + stats.rows;
+    }
     json out = {{"columns", sink.columns},
                 {"rows", sink.rows},
                 {"row_count", stats.rows},
@@ -933,6 +939,54 @@ mcp::Middleware PathScrubMiddleware(std::vector<PathLabel> paths) {
   };
 }
 
+// The client of a request as the audit trail records it.
+json AuditClient(const mcp::Session& s, const std::string& transport) {
+  json c = s.peer.is_object() ? s.peer : json::object();
+  c["transport"] = transport;
+  if (s.client_info.is_object()) {
+    c["name"] = s.client_info.value("name", "");
+    c["version"] = s.client_info.value("version", "");
+  }
+  return c;
+}
+
+security::AuditRecord AuditBase(const mcp::RequestContext& rc, const std::string& transport) {
+  security::AuditRecord r;
+  auto p = std::static_pointer_cast<const security::Principal>(rc.identity);
+  if (p) {
+    r.principal = p->user;
+    r.auth = p->auth;
+  }
+  r.client = AuditClient(rc.session, transport);
+  return r;
+}
+
+// Records every tool call: who, with what (secrets redacted by the log), what it read under
+// which policies, how it ended, how long it took. Appending only queues (security/audit.h).
+mcp::Middleware AuditMiddleware(security::AuditLog* log, std::string transport) {
+  return [log, transport](const Tool& tool, ToolContext& ctx, const mcp::ToolCall& next) {
+    auto start = std::chrono::steady_clock::now();
+    ToolResult result = next(tool, ctx);
+    security::AuditRecord r = AuditBase(ctx.request(), transport);
+    r.kind = "tool_call";
+    r.action = "tools/call:" + tool.name;
+    r.arguments = ctx.arguments();
+    const json& notes = ctx.notes();
+    if (notes.contains("tables")) r.tables = notes["tables"].get<std::vector<std::string>>();
+    if (notes.contains("policies")) r.policies = notes["policies"].get<std::vector<std::string>>();
+    r.rows = notes.value("rows", int64_t{0});
+    r.outcome = result.is_error ? "error" : "ok";
+    if (result.is_error) r.error = result.structured.value("error", "");
+    r.bytes = static_cast<int64_t>(
+        result.structured.dump(-1, ' ', false, json::error_handler_t::replace).size());
+    r.duration_micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now() - start)
+                            .count();
+    log->Append(std::move(r));
+    return result;
+  };
+}
+
 std::unique_ptr<mcp::Server> MakeWarehouseMcpServer(Warehouse& w, const McpToolOptions& options) {
   auto server = std::make_unique<mcp::Server>(
       mcp::ServerInfo{"supertable", "SuperTable", kVersion,
@@ -943,7 +997,23 @@ std::unique_ptr<mcp::Server> MakeWarehouseMcpServer(Warehouse& w, const McpToolO
                       "DuckDB SQL query per call, tables named as 'table' or 'super.table'. Prefer "
                       "aggregates and LIMIT; results "
                       "are capped and say when they were truncated."});
-  server->Use(PathScrubMiddleware(ServerPaths(w)));  // outermost: it also sees errors' messages
+  if (options.audit) {
+    // Outermost: it records the answer as the client gets it, paths scrubbed.
+    server->Use(AuditMiddleware(options.audit, options.transport));
+    server->on_initialize = [log = options.audit, transport = options.transport](
+                                const mcp::RequestContext& rc, const json& params) {
+      security::AuditRecord r = AuditBase(rc, transport);
+      r.kind = "login";
+      r.action = "initialize";
+      if (params.contains("clientInfo") && params["clientInfo"].is_object()) {
+        r.client["name"] = params["clientInfo"].value("name", "");
+        r.client["version"] = params["clientInfo"].value("version", "");
+      }
+      r.outcome = "ok";
+      log->Append(std::move(r));
+    };
+  }
+  server->Use(PathScrubMiddleware(ServerPaths(w)));  // it also sees errors' messages
   server->Use(mcp::ErrorMiddleware());
   server->Use(mcp::LoggingMiddleware());
   server->Use(mcp::SizeGuardMiddleware(options.max_response_tokens));

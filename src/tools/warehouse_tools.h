@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "mcp/server.h"
+#include "security/audit.h"
 #include "security/authenticator.h"
 #include "security/rate_limit.h"
 #include "table/warehouse.h"
@@ -27,6 +28,9 @@ struct McpToolOptions {
   // Tool calls per principal (SUPERTABLE_RATE_LIMIT), for transports that do not limit requests
   // themselves (stdio; HTTP limits every request before it reaches a tool).
   security::RateLimitSpec call_rate_limit;
+  // Where every tool call and login is recorded (nullptr: nowhere). Must outlive the server.
+  security::AuditLog* audit = nullptr;
+  std::string transport = "stdio";  // for the audit trail's client
 };
 
 // The server SuperTable serves, with every tool, resource, prompt and the middleware chain.
