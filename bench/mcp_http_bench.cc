@@ -126,7 +126,8 @@ struct Reply {
 
 class Conn {
  public:
-  explicit Conn(int port) {
+  // `auth`: an Authorization header value sent with every request ("" none).
+  explicit Conn(int port, std::string auth = "") : auth_(std::move(auth)) {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
     setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -148,8 +149,9 @@ class Conn {
     std::string req = fmt::format(
         "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\n"
         "Accept: application/json, text/event-stream\r\nMcp-Protocol-Version: 2025-11-25\r\n"
-        "{}Content-Length: {}\r\n\r\n{}",
-        port, session.empty() ? "" : "Mcp-Session-Id: " + session + "\r\n", body.size(), body);
+        "{}{}Content-Length: {}\r\n\r\n{}",
+        port, session.empty() ? "" : "Mcp-Session-Id: " + session + "\r\n",
+        auth_.empty() ? "" : "Authorization: " + auth_ + "\r\n", body.size(), body);
     size_t sent = 0;
     while (sent < req.size()) {
       ssize_t n = send(fd_, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
@@ -209,6 +211,7 @@ class Conn {
   }
   int fd_ = -1;
   std::string buf_;
+  std::string auth_;
 };
 
 const char* kInit =
@@ -234,7 +237,7 @@ struct Load {
 // `sessions` client threads, each with its own connection and session, calling `call_body`
 // back to back: a warm-up, then `measure_ms` counted.
 Load Drive(int port, int sessions, const std::string& call_body, int64_t measure_ms,
-           const std::string& expect) {
+           const std::string& expect, const std::string& auth = "") {
   std::atomic<int> phase{0};  // 0 warm-up, 1 measuring, 2 stop
   std::atomic<int> ready{0};
   std::vector<std::vector<double>> lat(static_cast<size_t>(sessions));
@@ -242,7 +245,7 @@ Load Drive(int port, int sessions, const std::string& call_body, int64_t measure
   std::vector<std::thread> threads;
   for (int i = 0; i < sessions; ++i) {
     threads.emplace_back([&, i] {
-      Conn c(port);
+      Conn c(port, auth);
       auto sid = c.ok() ? OpenSession(c, port) : std::nullopt;
       ready++;
       if (!sid) {
@@ -312,6 +315,9 @@ std::string Find(const std::string& name, const std::vector<std::string>& candid
 int main(int argc, char** argv) {
   bool quick = false;
   std::string only_tool;  // --tool NAME: one tool only (profiling)
+  // --auth: the cost of authentication and the audit trail: the same server with a token
+  // required (a reader's SuperTable token) and every call audited, against neither.
+  bool auth_mode = false;
   std::vector<int> session_counts = {1, 16, 64};
   // --bin PATH: another build of supertable (an earlier commit's, for before/after figures).
   std::string supertable = SUPERTABLE_BIN;
@@ -325,9 +331,11 @@ int main(int argc, char** argv) {
       session_counts = {std::atoi(argv[++i])};
     } else if (a == "--bin" && i + 1 < argc) {
       supertable = argv[++i];
+    } else if (a == "--auth") {
+      auth_mode = true;
     } else {
       std::cerr << "usage: mcp_http_bench [--quick] [--tool health|query_sql] [--sessions N] "
-                   "[--bin PATH]\n";
+                   "[--bin PATH] [--auth]\n";
       return 2;
     }
   }
@@ -368,6 +376,70 @@ int main(int argc, char** argv) {
   }
   std::string view = "orders=";
   for (size_t i = 0; i < files.size(); ++i) view += (i ? "," : "") + files[i];
+
+  const std::string health = ToolCall("health", "{}");
+  const std::string query = ToolCall(
+      "query_sql",
+      R"({"super":"shop","sql":"SELECT status, count(*) AS n, round(sum(amount), 2) AS revenue FROM orders GROUP BY status ORDER BY n DESC"})");
+  if (auth_mode) {
+    // A reader of shop.* and a token of theirs, made with the CLI as a user would.
+    std::string cli = fmt::format("SUPERTABLE_HOME={} {}", home, supertable);
+    std::string token_file = tmpl + "/token";
+    if (std::system((cli + " role add reader --type reader --tables 'shop.*' >/dev/null && " + cli +
+                     " user add bench --role reader >/dev/null && " + cli +
+                     " token create bench > " + token_file + " 2>/dev/null")
+                        .c_str()) != 0)
+      return 2;
+    std::string token;
+    std::ifstream(token_file) >> token;
+    Proc off, on;
+    cleanup.procs = {&off, &on};
+    auto p_off = Spawn("supertable serve (no auth, no audit)", {supertable, "serve", "--port", "0"},
+                       {{"SUPERTABLE_HOME", home}, {"LOG_LEVEL", "warn"}, {"SUPERTABLE_AUDIT", "0"}});
+    auto p_on = Spawn("supertable serve (token required, audited)",
+                      {supertable, "serve", "--port", "0"},
+                      {{"SUPERTABLE_HOME", home},
+                       {"LOG_LEVEL", "warn"},
+                       {"SUPERTABLE_REQUIRE_TOKEN", "1"},
+                       {"SUPERTABLE_AUDIT", "1"},
+                       // The cost of checking who calls, not the cap on what one caller runs.
+                       {"SUPERTABLE_MAX_QUERIES_PER_PRINCIPAL", "0"}});
+    if (!p_off || !p_on) return 2;
+    off = *p_off;
+    on = *p_on;
+    std::cout << fmt::format(
+        "Authentication and audit: the same server with a reader's token required and every call "
+        "audited (on) against no token and no audit (off); {} ms per run, runs alternate\n\n",
+        measure_ms);
+    std::cout << fmt::format("{:<10} {:>8} | {:>10} {:>8} | {:>10} {:>8} | {:>12}\n", "tool",
+                             "sessions", "off call/s", "p50 ms", "on call/s", "p50 ms",
+                             "on/off p50");
+    long errors = 0;
+    for (const auto& [tool, body, expect] :
+         std::vector<std::tuple<std::string, std::string, std::string>>{
+             {"health", health, "\"status\""}, {"query_sql", query, "\"revenue\""}}) {
+      if (!only_tool.empty() && tool != only_tool) continue;
+      for (int sessions : session_counts) {
+        std::cerr << fmt::format("mcp_http_bench: auth {} with {} sessions\n", tool, sessions);
+        // Two rounds each, alternating, keeping each side's best: the machine's noise is larger
+        // than the difference being measured.
+        Load best_off, best_on;
+        for (int round = 0; round < 2; ++round) {
+          Load a = Drive(off.port, sessions, body, measure_ms, expect);
+          Load b = Drive(on.port, sessions, body, measure_ms, expect, "Bearer " + token);
+          errors += a.errors + b.errors;
+          if (a.calls_per_s > best_off.calls_per_s) best_off = a;
+          if (b.calls_per_s > best_on.calls_per_s) best_on = b;
+        }
+        std::cout << fmt::format("{:<10} {:>8} | {:>10.0f} {:>8.3f} | {:>10.0f} {:>8.3f} | {:>11.3f}x\n",
+                                 tool, sessions, best_off.calls_per_s, best_off.p50_ms,
+                                 best_on.calls_per_s, best_on.p50_ms,
+                                 best_off.p50_ms > 0 ? best_on.p50_ms / best_off.p50_ms : 0.0);
+      }
+    }
+    if (errors) std::cout << fmt::format("errors: {}\n", errors);
+    return errors ? 1 : 0;
+  }
 
   Proc ours, sdk, nginx;
   cleanup.procs = {&ours, &sdk, &nginx};
@@ -413,11 +485,6 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 100 && !Conn(port).ok(); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-
-  const std::string health = ToolCall("health", "{}");
-  const std::string query = ToolCall(
-      "query_sql",
-      R"({"super":"shop","sql":"SELECT status, count(*) AS n, round(sum(amount), 2) AS revenue FROM orders GROUP BY status ORDER BY n DESC"})");
 
   std::cout << fmt::format(
       "MCP tools/call over streamable HTTP, {} ms per run after a 0.5 s warm-up; the same client "

@@ -57,7 +57,9 @@ nlohmann::json RedactSecrets(const nlohmann::json& arguments);
 
 struct AuditOptions {
   int64_t flush_interval_ms = 1000;  // a segment is written at least this often while busy
-  size_t flush_records = 1000;       // ... or as soon as this many records wait
+  // ... or as soon as this many records wait. A segment (one object write and its fsync) holds
+  // at most this many: at thousands of calls a second, one write a second, not one per 1000.
+  size_t flush_records = 10000;
   size_t queue_cap = 100000;         // records waiting beyond this are dropped and counted
 };
 

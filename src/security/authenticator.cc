@@ -75,8 +75,14 @@ Result<std::shared_ptr<const Principal>> Authenticator::ForUser(
     const std::string& user, const std::string& auth,
     std::optional<std::vector<std::string>> scopes, const std::string& token_id) {
   ST_ASSIGN_OR_RETURN(auto state, directory_.Current());
-  auto it = state->users.find(user);
-  if (it == state->users.end()) {
+  return ForUser(*state, user, auth, std::move(scopes), token_id);
+}
+
+Result<std::shared_ptr<const Principal>> Authenticator::ForUser(
+    const DirectoryState& state, const std::string& user, const std::string& auth,
+    std::optional<std::vector<std::string>> scopes, const std::string& token_id) {
+  auto it = state.users.find(user);
+  if (it == state.users.end()) {
     return Status::Unauthenticated(fmt::format("no user '{}'", user));
   }
   if (!it->second.enabled)
@@ -86,11 +92,11 @@ Result<std::shared_ptr<const Principal>> Authenticator::ForUser(
   p->auth = auth;
   p->scopes = std::move(scopes);
   p->token_id = token_id;
-  p->mask_salt = state->mask_salt;
-  p->directory_version = state->version;
+  p->mask_salt = state.mask_salt;
+  p->directory_version = state.version;
   for (const auto& r : it->second.roles) {
-    auto role = state->roles.find(r);
-    if (role != state->roles.end()) p->roles.push_back(role->second);
+    auto role = state.roles.find(r);
+    if (role != state.roles.end()) p->roles.push_back(role->second);
   }
   directory_.NoteUse(user, token_id);
   return std::shared_ptr<const Principal>(std::move(p));
@@ -112,10 +118,24 @@ Result<std::shared_ptr<const Principal>> Authenticator::FromBearer(const std::st
     return std::shared_ptr<const Principal>(std::move(p));
   }
   if (LooksLikeSuperTableToken(credential)) {
-    ST_ASSIGN_OR_RETURN(TokenRecord t, directory_.VerifyToken(credential));
+    ST_ASSIGN_OR_RETURN(auto state, directory_.Current());
+    // Checked every time (revocation, expiry, the owner's state); only the principal is reused.
+    ST_ASSIGN_OR_RETURN(TokenRecord t, Directory::VerifyToken(credential, *state));
+    {
+      std::lock_guard<std::mutex> g(cache_mu_);
+      auto hit = by_token_.find(t.id);
+      if (hit != by_token_.end() && hit->second->directory_version == state->version) {
+        directory_.NoteUse(t.owner, t.id);
+        return hit->second;
+      }
+    }
     std::optional<std::vector<std::string>> scopes;
     if (!t.scopes.empty()) scopes = t.scopes;
-    return ForUser(t.owner, "token", std::move(scopes), t.id);
+    ST_ASSIGN_OR_RETURN(auto p, ForUser(*state, t.owner, "token", std::move(scopes), t.id));
+    std::lock_guard<std::mutex> g(cache_mu_);
+    if (by_token_.size() > 10000) by_token_.clear();  // bounded; a miss only costs a rebuild
+    by_token_[t.id] = p;
+    return p;
   }
   if (settings_.external) {
     ST_ASSIGN_OR_RETURN(ExternalIdentity id, settings_.external(credential));
@@ -128,7 +148,7 @@ Result<std::shared_ptr<const Principal>> Authenticator::FromBearer(const std::st
     // client may have a user of its own).
     ST_ASSIGN_OR_RETURN(auto state, directory_.Current());
     for (const auto& name : id.user_candidates) {
-      if (state->users.count(name)) return ForUser(name, "jwt", scopes);
+      if (state->users.count(name)) return ForUser(*state, name, "jwt", scopes, "");
     }
     return Status::Unauthenticated(
         id.user_candidates.empty()

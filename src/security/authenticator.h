@@ -5,6 +5,8 @@
 #pragma once
 
 #include <functional>
+#include <map>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <string>
@@ -64,8 +66,18 @@ class Authenticator {
   bool IsTrustedProxy(const std::string& peer) const;
 
  private:
+  Result<std::shared_ptr<const Principal>> ForUser(const DirectoryState& state,
+                                                   const std::string& user,
+                                                   const std::string& auth,
+                                                   std::optional<std::vector<std::string>> scopes,
+                                                   const std::string& token_id);
+
   Directory& directory_;
   AuthSettings settings_;
+  // Principals of SuperTable tokens, per directory version: a token's principal is the same
+  // until users, roles or tokens change, and building it (roles copied) is most of a check.
+  std::mutex cache_mu_;
+  std::map<std::string, std::shared_ptr<const Principal>> by_token_;  // token id -> principal
 };
 
 // The generic answer to a refused credential, for clients.

@@ -290,13 +290,17 @@ Status Directory::RevokeToken(const std::string& id) {
 }
 
 Result<TokenRecord> Directory::VerifyToken(const std::string& token) {
+  ST_ASSIGN_OR_RETURN(auto state, Current());
+  return VerifyToken(token, *state);
+}
+
+Result<TokenRecord> Directory::VerifyToken(const std::string& token, const DirectoryState& state) {
   if (!LooksLikeSuperTableToken(token)) {
     return Status::Unauthenticated("not a SuperTable token (expected st_<id>_<secret>)");
   }
-  ST_ASSIGN_OR_RETURN(auto state, Current());
-  auto it = state->tokens.find(token.substr(3, 16));
+  auto it = state.tokens.find(token.substr(3, 16));
   // Compared in constant time all the same: the id is public, the rest is the secret.
-  if (it == state->tokens.end() || !SecretEquals(Sha256Hex(token), it->second.hash)) {
+  if (it == state.tokens.end() || !SecretEquals(Sha256Hex(token), it->second.hash)) {
     return Status::Unauthenticated("unknown token");
   }
   const TokenRecord& t = it->second;
@@ -307,8 +311,8 @@ Result<TokenRecord> Directory::VerifyToken(const std::string& token) {
     return Status::Unauthenticated(
         fmt::format("token {} expired at {}", t.id, FormatTimestamp(t.expires_micros)));
   }
-  auto owner = state->users.find(t.owner);
-  if (owner == state->users.end() || !owner->second.enabled) {
+  auto owner = state.users.find(t.owner);
+  if (owner == state.users.end() || !owner->second.enabled) {
     return Status::Unauthenticated(
         fmt::format("token {} belongs to '{}', who is disabled or removed", t.id, t.owner));
   }

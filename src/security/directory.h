@@ -64,6 +64,8 @@ class Directory {
   // The record of a presented token that is valid now (known, not revoked, not expired, its
   // owner enabled); Unauthenticated otherwise, with the reason (for the server log only).
   Result<TokenRecord> VerifyToken(const std::string& token);
+  // The same against a state already read (one catalog read per request, not one per check).
+  static Result<TokenRecord> VerifyToken(const std::string& token, const DirectoryState& state);
   // The user whose user_hash (the original SuperTable's) this is.
   Result<User> FindByUserHash(const std::string& user_hash);
 

@@ -8,6 +8,7 @@
 #include "catalog/redis_catalog.h"
 #include "common/ids.h"
 #include "mcp/server.h"
+#include "security/audit.h"
 #include "security/authenticator.h"
 #include "security/directory.h"
 #include "support/test_support.h"
@@ -370,6 +371,105 @@ TEST(SecurityOnRedis, TwoReplicasShareUsersRolesAndRevocations) {
   EXPECT_TRUE((*state)->users.at("ann").roles.empty());
   // Both replicas see one salt, so a hashed value is the same everywhere.
   EXPECT_EQ((*da.Current())->mask_salt, (*db.Current())->mask_salt);
+}
+
+}  // namespace
+}  // namespace supertable
+
+namespace supertable {
+namespace {
+
+// The administrator's CLI: every change lands in the audit trail; tokens print once, on stdout
+// alone; every tool call through `supertable mcp` is audited with what it read.
+TEST(SecurityCli, ChangesAreAuditedAndTokensPrintedOnce) {
+  testing::TempDir home;
+  std::string csv = home.Write("o.csv", "id,region\n1,EU\n2,US\n");
+  ASSERT_EQ(testing::RunCli({"ingest", "s", "orders", csv}, home.path()).exit_code, 0);
+  auto role = testing::RunCli({"role", "add", "eu", "--type", "reader", "--tables", "s.orders",
+                               "--row-filter", "s.orders=region = 'EU'", "--mask",
+                               "s.orders.id=null"},
+                              home.path());
+  ASSERT_EQ(role.exit_code, 0) << role.err;
+  auto bad = testing::RunCli({"role", "add", "x", "--type", "reader", "--tables", "s.orders",
+                              "--row-filter", "s.orders=id IN (SELECT 1)"},
+                             home.path());
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("subquery"), std::string::npos) << bad.err;
+  ASSERT_EQ(testing::RunCli({"user", "add", "ann", "--role", "eu"}, home.path()).exit_code, 0);
+  auto token = testing::RunCli({"token", "create", "ann", "--name", "t", "--expires", "1d"},
+                               home.path());
+  ASSERT_EQ(token.exit_code, 0) << token.err;
+  std::string secret = token.out.substr(0, token.out.find('\n'));
+  EXPECT_TRUE(security::LooksLikeSuperTableToken(secret)) << token.out;
+  EXPECT_EQ(token.out, secret + "\n");                    // nothing else on stdout
+  EXPECT_EQ(token.err.find(secret), std::string::npos);   // and never on stderr
+  auto list = testing::RunCli({"token", "list", "--format", "json"}, home.path());
+  EXPECT_EQ(list.out.find(secret.substr(20)), std::string::npos);
+  auto audit = testing::RunCli({"audit", "--format", "json"}, home.path());
+  ASSERT_EQ(audit.exit_code, 0) << audit.err;
+  for (const char* action : {"role add", "user add", "token create"}) {
+    EXPECT_NE(audit.out.find(std::string("\"") + action + "\""), std::string::npos)
+        << action << " in " << audit.out;
+  }
+  EXPECT_EQ(audit.out.find(secret), std::string::npos);
+  EXPECT_EQ(testing::RunCli({"audit", "verify"}, home.path()).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace supertable
+
+namespace supertable {
+namespace {
+
+TEST_F(Security, ToolCallsAreAuditedWithWhatTheyReadAndUnderWhichPolicy) {
+  auto log = security::AuditLog::Open(wh_->store(), wh_->config().organization);
+  ASSERT_TRUE(log.ok()) << log.status().message();
+  McpToolOptions o;
+  o.authenticator = auth_.get();
+  o.audit = log->get();
+  server_ = MakeWarehouseMcpServer(*wh_, o);
+  auto cy = SessionAs("cy");
+  auto token = dir_->CreateToken("cy", "", {}, 0);
+  ASSERT_TRUE(token.ok());
+  // The original SuperTable's per-call token, naming the caller itself: accepted, never stored.
+  json ok = Call(*cy, "query_sql",
+                 {{"super", "s"}, {"sql", "SELECT count(*) FROM orders"}, {"auth_token", token->token}});
+  ASSERT_FALSE(ok.contains("error")) << ok;
+  Call(*cy, "query_sql", {{"super", "s"}, {"sql", "SELECT * FROM salaries"}});
+  ASSERT_TRUE((*log)->Flush().ok());
+  auto records = security::ReadAudit(wh_->store(), wh_->config().organization, {});
+  ASSERT_TRUE(records.ok()) << records.status().message();
+  std::vector<json> calls;
+  for (const auto& r : *records) {
+    if (r.value("action", "") == "tools/call:query_sql") calls.push_back(r);
+  }
+  ASSERT_EQ(calls.size(), 2u) << json(*records).dump();
+  EXPECT_EQ(calls[0]["principal"], "cy");
+  EXPECT_EQ(calls[0]["auth"], "token");
+  EXPECT_EQ(calls[0]["tables"], json({"s.orders"}));
+  std::string policies = calls[0]["policies"].dump();
+  EXPECT_NE(policies.find("row_filter:s.orders"), std::string::npos) << policies;
+  EXPECT_NE(policies.find("mask:s.orders.card"), std::string::npos) << policies;
+  EXPECT_EQ(calls[0]["outcome"], "ok");
+  EXPECT_EQ(calls[0]["arguments"]["sql"], "SELECT count(*) FROM orders");
+  EXPECT_EQ(calls[0]["arguments"]["auth_token"], "[redacted]");
+  EXPECT_EQ(calls[1]["outcome"], "error");
+  EXPECT_EQ(json(*records).dump().find(token->token), std::string::npos);
+  bool login = std::any_of(records->begin(), records->end(), [](const json& r) {
+    return r.value("kind", "") == "login" && r.value("principal", "") == "cy";
+  });
+  EXPECT_TRUE(login);
+  auto verified = security::VerifyAudit(wh_->store(), wh_->config().organization);
+  ASSERT_TRUE(verified.ok());
+  EXPECT_TRUE(verified->ok);
+  // Administrators read the same trail with SQL; cy does not see it at all.
+  auto admin = SessionAs("");
+  json sql = Call(*admin, "query_sql",
+                  {{"super", "s"},
+                   {"sql", "SELECT count(*) FROM system.audit WHERE principal = 'cy'"}});
+  EXPECT_GE(sql["rows"][0][0].get<int64_t>(), 3) << sql;
+  json hidden = Call(*cy, "query_sql", {{"super", "s"}, {"sql", "SELECT * FROM system.audit"}});
+  EXPECT_NE(hidden["error"].get<std::string>().find("unknown table"), std::string::npos);
 }
 
 }  // namespace
