@@ -142,7 +142,7 @@ void RegisterSecurityCommands(CLI::App& app, CliContext& context) {
                            {"tables", f->tables}, {"columns", f->columns}, {"row_filters", f->row_filters},
                            {"masks", f->masks},  {"roles", f->roles},     {"role", f->role},
                            {"user", f->user},    {"owner", f->owner},     {"id", f->id},
-                           {"scopes", f->scopes}, {"expires", f->expires}};
+                           {"scopes", f->scopes}, {"expires", f->expires}, {"token_name", f->token_name}};
             r.outcome = s.ok() ? "ok" : "error";
             r.error = s.ok() ? "" : s.message();
             log->Append(std::move(r));

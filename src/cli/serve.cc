@@ -174,6 +174,9 @@ Status RunServe(Config config, const ServeFlags& flags, McpToolOptions tool_opti
     return nlohmann::json{{"service", "supertable"}, {"version", v}};
   };
   o.authenticate = [&http_auth](http::Request& r) { return http_auth.Authenticate(r); };
+  o.on_refused = [&http_auth](const http::Request& r, int status, const std::string& message) {
+    http_auth.NoteRefusal(r, status, message);
+  };
   o.insufficient_scope_challenge = [&http_auth](const std::string& scope) {
     return http_auth.Challenge("insufficient_scope", scope);
   };

@@ -131,6 +131,9 @@ struct QuerySpec {
   int64_t result_byte_limit = -1;  // -1: none; otherwise stop once the JSON-encoded rows pass it
   int64_t timeout_ms = 0;          // 0: none; otherwise interrupt the query and fail
   bool system_columns = false;     // expose __st_row_id and __st_commit_time in the views
+  // Bind, plan and check the statement (the sink gets its columns) without running it: what
+  // validate_sql needs, and unlike EXPLAIN it prints nothing of the views' policies.
+  bool validate_only = false;
   CancelToken* cancel = nullptr;   // Cancel() stops the query; it then fails with kCancelled
 };
 

@@ -103,7 +103,17 @@ std::optional<std::string> IntegerModulus(const std::string& type) {
 // What a masked column shows, in the column's type (docs/SECURITY.md, "Masks"): hashes and
 // partial values of text, salted hashes of integers, a constant cast to the type; NULL where
 // the type cannot hold the mask.
+std::string MaskValueSql(const ColumnMask& m, const Column& col, const std::string& salt);
+
+// A NULL stays NULL under every mask: a masked value tells whether there was one, never what.
 std::string MaskSql(const ColumnMask& m, const Column& col, const std::string& salt) {
+  std::string value = MaskValueSql(m, col, salt);
+  if (m.kind == ColumnMask::Kind::kNull) return value;
+  return fmt::format("CASE WHEN {} IS NULL THEN CAST(NULL AS {}) ELSE {} END",
+                     sql::Ident(col.name), col.type, value);
+}
+
+std::string MaskValueSql(const ColumnMask& m, const Column& col, const std::string& salt) {
   std::string c = sql::Ident(col.name);
   std::string null = fmt::format("CAST(NULL AS {})", col.type);
   switch (m.kind) {
@@ -384,6 +394,18 @@ Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) 
       ST_RETURN_IF_ERROR(unchecked(before));
     }
     int before = plan_check.checks();
+    if (spec.validate_only) {
+      auto prepared = con.Prepare(std::move(statement));
+      if (prepared->HasError()) return error(prepared->error);
+      ST_RETURN_IF_ERROR(unchecked(before));
+      std::vector<Column> columns;
+      for (duckdb::idx_t i = 0; i < prepared->ColumnCount(); ++i) {
+        columns.push_back({prepared->GetNames()[i], prepared->GetTypes()[i].ToString()});
+      }
+      sink.Begin(columns);
+      sink.End(false);
+      return QueryStats{};
+    }
     auto pending = con.PendingQuery(std::move(statement), true);
     if (pending->HasError()) return error(pending->GetErrorObject());
     ST_RETURN_IF_ERROR(unchecked(before));

@@ -131,7 +131,8 @@ json QuerySpecToJson(const QuerySpec& spec) {
           {"row_limit", spec.row_limit},
           {"result_byte_limit", spec.result_byte_limit},
           {"timeout_ms", spec.timeout_ms},
-          {"system_columns", spec.system_columns}};
+          {"system_columns", spec.system_columns},
+          {"validate_only", spec.validate_only}};
 }
 
 void QuerySpecFromJson(const json& j, QuerySpec* spec) {
@@ -140,6 +141,7 @@ void QuerySpecFromJson(const json& j, QuerySpec* spec) {
   spec->result_byte_limit = j.at("result_byte_limit").get<int64_t>();
   spec->timeout_ms = j.at("timeout_ms").get<int64_t>();
   spec->system_columns = j.at("system_columns").get<bool>();
+  spec->validate_only = j.at("validate_only").get<bool>();
 }
 
 json QueryStatsToJson(const QueryStats& s) {

@@ -439,6 +439,7 @@ std::shared_ptr<HttpSession> HttpTransport::Impl::SessionFor(const http::Request
     *error = RpcError(403, -32000,
                       "Forbidden: this session belongs to another principal; send initialize "
                       "with your own credentials for a session of your own");
+    if (o.on_refused) o.on_refused(r, 403, "another principal's session");
     return nullptr;
   }
   return s;
@@ -578,6 +579,7 @@ void HttpTransport::Impl::Post(http::Request& r, const std::shared_ptr<http::Exc
     if (o.insufficient_scope_challenge) {
       res.headers.emplace_back("WWW-Authenticate", o.insufficient_scope_challenge(scope));
     }
+    if (o.on_refused) o.on_refused(r, 403, "insufficient_scope: " + scope);
     return ex->Respond(std::move(res));
   }
   if (json_ok && server.CanRunInline(m)) {

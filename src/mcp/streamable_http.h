@@ -35,6 +35,9 @@ struct HttpTransportOptions {
   // OAuth 2.0 Protected Resource Metadata (RFC 9728), served at
   // /.well-known/oauth-protected-resource and at that path followed by `path`; unset: none.
   std::function<json()> resource_metadata;
+  // Told of every request refused after it was authenticated (403: a missing scope, another
+  // principal's session), for the audit trail.
+  std::function<void(const http::Request&, int status, const std::string& message)> on_refused;
   // The WWW-Authenticate value of a 403 for a tool needing `scope` (insufficient_scope).
   std::function<std::string(const std::string& scope)> insufficient_scope_challenge;
   int workers = 16;             // threads running requests (tool calls block on queries)

@@ -65,9 +65,11 @@ std::string HttpAuth::Challenge(const std::string& error, const std::string& sco
 }
 
 http::Response HttpAuth::Refuse(const http::Request& r, int status, const std::string& message,
-                                const std::string& challenge, const std::string& reason) {
+                                const std::string& challenge, const std::string& reason,
+                                const std::string& principal) {
   if (audit_) {
     AuditRecord a;
+    a.principal = principal;
     a.kind = "denied";
     a.action = r.method + " " + r.path;
     a.client = {{"address", r.peer},
@@ -85,6 +87,11 @@ http::Response HttpAuth::Refuse(const http::Request& r, int status, const std::s
           .dump();
   if (!challenge.empty()) res.headers.emplace_back("WWW-Authenticate", challenge);
   return res;
+}
+
+void HttpAuth::NoteRefusal(const http::Request& r, int status, const std::string& message) {
+  auto p = std::static_pointer_cast<const Principal>(r.identity);
+  (void)Refuse(r, status, message, "", "", p ? p->user : "");
 }
 
 std::optional<http::Response> HttpAuth::Authenticate(http::Request& r) {
@@ -140,7 +147,7 @@ std::optional<http::Response> HttpAuth::Authenticate(http::Request& r) {
           Refuse(r, 429,
                  fmt::format("Too Many Requests: the rate limit is {}; retry in {} s",
                              GetSetting("SUPERTABLE_RATE_LIMIT").value_or(""), d.retry_after_s),
-                 "", who->Key());
+                 "", "", who->user);
       res.headers.emplace_back("Retry-After", std::to_string(d.retry_after_s));
       res.headers.emplace_back("RateLimit-Policy", options_.rate_limit.PolicyHeader());
       res.headers.emplace_back("RateLimit", d.RateLimitHeader());

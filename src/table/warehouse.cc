@@ -400,6 +400,7 @@ Result<QueryStats> Warehouse::Query(const QueryRequest& req, ResultSink& sink) {
   spec.sql = req.sql;
   spec.row_limit = req.row_limit;
   spec.system_columns = req.system_columns;
+  spec.validate_only = req.validate_only;
   spec.cancel = req.cancel;
   spec.timeout_ms = req.timeout_ms >= 0 ? req.timeout_ms : config_.query_timeout_ms;
   // gc's running-query window (Config::LongestQueryMs) only protects queries that end within

@@ -471,8 +471,9 @@ class Tools {
 
   Result<json> RunQuery(const Caller& who, const std::string& super_name, const std::string& sql,
                         int64_t limit, ToolContext* ctx, int64_t timeout_ms = -1,
-                        std::optional<AsOf> as_of = std::nullopt) {
+                        std::optional<AsOf> as_of = std::nullopt, bool validate_only = false) {
     QueryRequest req{super_name, sql, limit};
+    req.validate_only = validate_only;
     req.timeout_ms = timeout_ms;
     req.as_of = as_of;
     req.policy = who.get();
@@ -721,10 +722,12 @@ class Tools {
   ToolResult Validate(ToolContext& c, const Caller& who) {
     const json& a = c.arguments();
     const std::string sup = Super(a, who);
-    auto r = RunQuery(who, sup, AsExplain(Str(a, "sql")), 1000, &c);
+    // Bound and planned, not run (and not EXPLAINed: a plan would show a policy's views).
+    auto r = RunQuery(who, sup, Str(a, "sql"), 1000, &c, -1, std::nullopt, true);
     ToolResult out;
     out.structured =
-        r.ok() ? json{{"valid", true}} : json{{"valid", false}, {"error", r.status().message()}};
+        r.ok() ? json{{"valid", true}, {"columns", (*r)["columns"]}}
+               : json{{"valid", false}, {"error", r.status().message()}};
     return out;
   }
 

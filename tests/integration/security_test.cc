@@ -238,6 +238,12 @@ TEST_F(Security, EveryToolShowsAReaderOnlyWhatItsRolesAllow) {
   EXPECT_EQ(explain["error"].get<std::string>().find("region"), std::string::npos);
   json valid = Call(*cy, "validate_sql", {{"super", "s"}, {"sql", "SELECT * FROM salaries"}});
   EXPECT_EQ(valid["valid"], false);
+  json fine = Call(*cy, "validate_sql", {{"super", "s"}, {"sql", "SELECT id, card FROM orders"}});
+  EXPECT_EQ(fine["valid"], true) << fine;  // validated under the policy, with no EXPLAIN
+  EXPECT_EQ(fine["columns"].size(), 2u);
+  json hidden_col =
+      Call(*cy, "validate_sql", {{"super", "s"}, {"sql", "SELECT amount, secret FROM orders"}});
+  EXPECT_EQ(hidden_col["valid"], false);
   // Time travel keeps the policy.
   Ingest("orders", "id,customer,region,amount,card\n5,dan,US,1,1111-1111-1111-1111\n");
   json v1 = Call(*cy, "query_sql",

@@ -79,6 +79,7 @@ TEST(WorkerCodec, QueryAndResolvedTableRoundTrip) {
   q.result_byte_limit = 6;
   q.timeout_ms = 7;
   q.system_columns = true;
+  q.validate_only = true;
   QuerySpec qb;
   QuerySpecFromJson(QuerySpecToJson(q), &qb);
   EXPECT_EQ(qb.sql, q.sql);
@@ -86,6 +87,7 @@ TEST(WorkerCodec, QueryAndResolvedTableRoundTrip) {
   EXPECT_EQ(qb.result_byte_limit, 6);
   EXPECT_EQ(qb.timeout_ms, 7);
   EXPECT_TRUE(qb.system_columns);
+  EXPECT_TRUE(qb.validate_only);
 
   TableName n{"s", "t", AsOf{3, 4}};
   TableName nb = TableNameFromJson(TableNameToJson(n));
