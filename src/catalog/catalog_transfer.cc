@@ -1,6 +1,11 @@
 #include "catalog/catalog_transfer.h"
 
+#include <algorithm>
+#include <tuple>
+
 #include <fmt/format.h>
+
+#include "common/ids.h"
 
 #include "common/names.h"
 
@@ -43,6 +48,10 @@ Result<CommitRecord> ParseRecord(const json& j, const std::string& where) {
   return r;
 }
 
+// Documents that travel with the catalog: users, roles, tokens (hashes only) and the security
+// settings (the mask salt, so hashed values stay the same). Usage times stay behind.
+const char* const kTransferredDocuments[] = {"user", "role", "token", "security"};
+
 struct PlannedTable {
   TableRef ref;
   std::vector<CommitRecord> history;
@@ -67,11 +76,17 @@ Result<json> ExportCatalog(Catalog& catalog, const std::string& org) {
       tables.push_back({{"super", s}, {"table", e.name}, {"history", h}});
     }
   }
-  return json{{"format", kFormat},
-              {"format_version", 1},
-              {"organization", org},
-              {"supers", supers},
-              {"tables", tables}};
+  json documents = json::array();
+  for (const char* kind : kTransferredDocuments) {
+    ST_ASSIGN_OR_RETURN(auto docs, catalog.ListDocuments(org, kind));
+    for (const auto& [name, body] : docs) {
+      // The version only says "changed since"; the target gets a fresh one.
+      if (std::string(kind) == "security" && name == "version") continue;
+      documents.push_back({{"kind", kind}, {"name", name}, {"body", body}});
+    }
+  }
+  return json{{"format", kFormat},     {"format_version", 1}, {"organization", org},
+              {"supers", supers},      {"tables", tables},    {"documents", documents}};
 }
 
 Result<ImportResult> ImportCatalog(Catalog& catalog, const json& doc) {
@@ -134,6 +149,38 @@ Result<ImportResult> ImportCatalog(Catalog& catalog, const json& doc) {
     }
     plan.push_back(std::move(p));
   }
+  // Users, roles and tokens: an existing document with other content is a different
+  // directory, refused before anything is written; an identical one is from an earlier run.
+  std::vector<std::tuple<std::string, std::string, std::string>> documents;
+  const json& docs = doc.contains("documents") ? doc["documents"] : json::array();
+  if (!docs.is_array()) return Status::InvalidArgument("catalog import: 'documents' must be a list");
+  for (size_t i = 0; i < docs.size(); ++i) {
+    const json& d = docs[i];
+    if (!d.is_object() || !d.contains("kind") || !d["kind"].is_string() || !d.contains("name") ||
+        !d["name"].is_string() || !d.contains("body") || !d["body"].is_string() ||
+        std::none_of(std::begin(kTransferredDocuments), std::end(kTransferredDocuments),
+                     [&](const char* k) { return d["kind"] == k; })) {
+      return Status::InvalidArgument(fmt::format(
+          "catalog import: documents[{}] needs 'kind' (user, role, token or security), 'name' "
+          "and 'body'",
+          i));
+    }
+    if (d["kind"] == "security" && d["name"] == "version") continue;
+    ST_ASSIGN_OR_RETURN(auto existing, catalog.GetDocument(org, d["kind"], d["name"]));
+    if (existing && *existing != d["body"].get<std::string>()) {
+      return Status::AlreadyExists(fmt::format(
+          "catalog import: the target already has a different {} '{}'; nothing was imported",
+          d["kind"].get<std::string>(), d["name"].get<std::string>()));
+    }
+    if (!existing) documents.emplace_back(d["kind"], d["name"], d["body"]);
+  }
+  for (const auto& [kind, name, body] : documents) {
+    std::string none;
+    Status s = catalog.PutDocument(org, kind, name, body, &none);
+    if (!s.ok() && s.code() != StatusCode::kConflict) return s;
+  }
+  // Every replica's cached directory is stale now.
+  if (!documents.empty()) ST_RETURN_IF_ERROR(catalog.PutDocument(org, "security", "version", RandomId()));
   for (const auto& s : supers) {
     ST_RETURN_IF_ERROR(catalog.RestoreSuper(org, s));
     result.supers++;

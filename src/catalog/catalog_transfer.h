@@ -14,7 +14,8 @@ namespace supertable {
 // Every super table and table of `org` with its retained history, as one JSON document:
 // {"format": "supertable-catalog", "format_version": 1, "organization": ..., "supers": [...],
 //  "tables": [{"super", "table", "history": [{"version", "snapshot_key", "committed_micros",
-//  "operation", "summary"}, ...]}]}.
+//  "operation", "summary"}, ...]}], "documents": [{"kind", "name", "body"}, ...]}: the users,
+//  roles, tokens (hashes only) and security settings of security/directory.h.
 Result<nlohmann::json> ExportCatalog(Catalog& catalog, const std::string& org);
 
 struct ImportResult {

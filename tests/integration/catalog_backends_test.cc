@@ -371,6 +371,10 @@ TEST(CatalogTransfer, EmbeddedToRedisAndBack) {
   ASSERT_EQ(RunCli({"ingest", "s", "t", a}, home).exit_code, 0);
   ASSERT_EQ(RunCli({"ingest", "s", "t", b, "--overwrite-columns", "id"}, home).exit_code, 0);
   ASSERT_EQ(RunCli({"ingest", "s2", "u", a}, home).exit_code, 0);
+  // Users, roles and tokens move with the catalog: a token made on one works on the other.
+  ASSERT_EQ(RunCli({"role", "add", "r", "--type", "reader", "--tables", "s.*"}, home).exit_code, 0);
+  ASSERT_EQ(RunCli({"user", "add", "ann", "--role", "r"}, home).exit_code, 0);
+  ASSERT_EQ(RunCli({"token", "create", "ann"}, home).exit_code, 0);
   std::string exported = dir.path() + "/catalog.json";
   ASSERT_EQ(RunCli({"catalog", "export", "-o", exported}, home).exit_code, 0);
   auto query = [&] {
@@ -384,6 +388,10 @@ TEST(CatalogTransfer, EmbeddedToRedisAndBack) {
   EXPECT_EQ(imported.exit_code, 0) << imported.err;
   EXPECT_NE(imported.out.find("imported 2 tables"), std::string::npos) << imported.out;
   EXPECT_EQ(query(), before);
+  auto users = RunCli({"user", "list", "--format", "csv"}, home);
+  EXPECT_NE(users.out.find("ann"), std::string::npos) << users.out << users.err;
+  auto tokens = RunCli({"token", "list", "ann", "--format", "csv"}, home);
+  EXPECT_EQ(std::count(tokens.out.begin(), tokens.out.end(), '\n'), 2) << tokens.out;
   auto history = RunCli({"history", "s", "t", "--format", "csv"}, home);
   EXPECT_NE(history.out.find("upsert"), std::string::npos) << history.out;
   auto again = RunCli({"catalog", "import", exported}, home);  // re-running finishes, adds nothing
