@@ -21,7 +21,7 @@ import http from "node:http";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { discoverOAuthProtectedResourceMetadata, extractWWWAuthenticateParams } from "@modelcontextprotocol/sdk/client/auth.js";
 
-import { bin, data, demoWarehouse, freePort, newClient, startServe } from "./session_suite.mjs";
+import { ACCEPT, bin, data, demoWarehouse, freePort, initBody, jsonHeaders, newClient, raw, startServe, stop } from "./session_suite.mjs";
 
 // jose comes from tests/security (installed there by scripts/setup.sh, pinned by its lock file).
 const securityDir = process.env.SUPERTABLE_SECURITY_DIR ?? resolve(dirname(fileURLToPath(import.meta.url)), "../security");
@@ -46,40 +46,9 @@ async function serve(env = {}, args = []) {
   return s;
 }
 
-async function stop(server) {
-  if (server.child.exitCode !== null) return server.child.exitCode;
-  const exited = new Promise((r) => server.child.on("exit", (code) => r(code)));
-  server.child.kill("SIGTERM");
-  return exited;
-}
 
-// One raw HTTP request (10 s at most).
-function raw(port, { method = "POST", path = "/mcp", headers = {}, body = "" } = {}) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port, method, path, headers, agent: false, timeout: 10000 }, (res) => {
-      let text = "";
-      res.on("data", (d) => (text += d));
-      res.on("end", () => {
-        let json = null;
-        try {
-          json = JSON.parse(text);
-        } catch {}
-        resolve({ status: res.statusCode, headers: res.headers, text, json });
-      });
-    });
-    req.on("timeout", () => req.destroy(new Error(`${method} ${path}: no answer in 10 s`)));
-    req.on("error", reject);
-    req.end(body);
-  });
-}
 
-const ACCEPT = "application/json, text/event-stream";
-const jsonHeaders = (extra = {}) => ({ "content-type": "application/json", accept: ACCEPT, ...extra });
 const bearer = (token) => ({ authorization: `Bearer ${token}` });
-const initBody = JSON.stringify({
-  jsonrpc: "2.0", id: 1, method: "initialize",
-  params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
-});
 const ping = (id = 2) => JSON.stringify({ jsonrpc: "2.0", id, method: "ping" });
 const callBody = (name, args = {}, id = 3) => JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name, arguments: args } });
 

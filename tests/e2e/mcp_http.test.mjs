@@ -14,7 +14,7 @@ import net from "node:net";
 
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
-import { bin, data, demoWarehouse, freePort, newClient, sessionTests, startServe, waitForPort } from "./session_suite.mjs";
+import { ACCEPT, bin, data, demoWarehouse, freePort, initBody, jsonHeaders, newClient, raw, sessionTests, startServe, stop, waitForPort } from "./session_suite.mjs";
 
 const state = {};
 const servers = [];
@@ -24,38 +24,8 @@ function serve(env = {}, args = []) {
   return startServe({ SUPERTABLE_HOME: state.home, ...env }, args, (child) => servers.push(child));
 }
 
-async function stop(server) {
-  if (server.child.exitCode !== null) return server.child.exitCode;
-  const exited = new Promise((r) => server.child.on("exit", (code) => r(code)));
-  server.child.kill("SIGTERM");
-  return exited;
-}
 
-// One raw HTTP request; node:http lets a test set Host and send anything.
-function raw(port, { method = "POST", path = "/mcp", headers = {}, body = "" } = {}) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port, method, path, headers, agent: false }, (res) => {
-      let text = "";
-      res.on("data", (d) => (text += d));
-      res.on("end", () => {
-        let json = null;
-        try {
-          json = JSON.parse(text);
-        } catch {}
-        resolve({ status: res.statusCode, headers: res.headers, text, json });
-      });
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
 
-const ACCEPT = "application/json, text/event-stream";
-const jsonHeaders = (extra = {}) => ({ "content-type": "application/json", accept: ACCEPT, ...extra });
-const initBody = JSON.stringify({
-  jsonrpc: "2.0", id: 1, method: "initialize",
-  params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
-});
 
 async function rawSession(port, extraHeaders = {}) {
   const r = await raw(port, { headers: jsonHeaders(extraHeaders), body: initBody });

@@ -7,6 +7,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import http from "node:http";
 import net from "node:net";
 
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -230,3 +231,38 @@ export function sessionTests(state) {
     assert.ok(Date.now() - start < 30000);
   });
 }
+
+// Stops a server started by startServe (SIGTERM) and resolves to its exit code.
+export async function stop(server) {
+  if (server.child.exitCode !== null) return server.child.exitCode;
+  const exited = new Promise((r) => server.child.on("exit", (code) => r(code)));
+  server.child.kill("SIGTERM");
+  return exited;
+}
+
+// One raw HTTP request (a minute at most); node:http lets a test set Host and send anything.
+export function raw(port, { method = "POST", path = "/mcp", headers = {}, body = "" } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: "127.0.0.1", port, method, path, headers, agent: false, timeout: 60000 }, (res) => {
+      let text = "";
+      res.on("data", (d) => (text += d));
+      res.on("end", () => {
+        let json = null;
+        try {
+          json = JSON.parse(text);
+        } catch {}
+        resolve({ status: res.statusCode, headers: res.headers, text, json });
+      });
+    });
+    req.on("timeout", () => req.destroy(new Error(`${method} ${path}: no answer in 60 s`)));
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+export const ACCEPT = "application/json, text/event-stream";
+export const jsonHeaders = (extra = {}) => ({ "content-type": "application/json", accept: ACCEPT, ...extra });
+export const initBody = JSON.stringify({
+  jsonrpc: "2.0", id: 1, method: "initialize",
+  params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
+});
