@@ -394,16 +394,17 @@ int main(int argc, char** argv) {
     std::ifstream(token_file) >> token;
     Proc off, on;
     cleanup.procs = {&off, &on};
-    auto p_off = Spawn("supertable serve (no auth, no audit)", {supertable, "serve", "--port", "0"},
-                       {{"SUPERTABLE_HOME", home}, {"LOG_LEVEL", "warn"}, {"SUPERTABLE_AUDIT", "0"}});
-    auto p_on = Spawn("supertable serve (token required, audited)",
-                      {supertable, "serve", "--port", "0"},
-                      {{"SUPERTABLE_HOME", home},
-                       {"LOG_LEVEL", "warn"},
-                       {"SUPERTABLE_REQUIRE_TOKEN", "1"},
-                       {"SUPERTABLE_AUDIT", "1"},
-                       // The cost of checking who calls, not the cap on what one caller runs.
-                       {"SUPERTABLE_MAX_QUERIES_PER_PRINCIPAL", "0"}});
+    auto p_off =
+        Spawn("supertable serve (no auth, no audit)", {supertable, "serve", "--port", "0"},
+              {{"SUPERTABLE_HOME", home}, {"LOG_LEVEL", "warn"}, {"SUPERTABLE_AUDIT", "0"}});
+    auto p_on =
+        Spawn("supertable serve (token required, audited)", {supertable, "serve", "--port", "0"},
+              {{"SUPERTABLE_HOME", home},
+               {"LOG_LEVEL", "warn"},
+               {"SUPERTABLE_REQUIRE_TOKEN", "1"},
+               {"SUPERTABLE_AUDIT", "1"},
+               // The cost of checking who calls, not the cap on what one caller runs.
+               {"SUPERTABLE_MAX_QUERIES_PER_PRINCIPAL", "0"}});
     if (!p_off || !p_on) return 2;
     off = *p_off;
     on = *p_on;
@@ -431,10 +432,10 @@ int main(int argc, char** argv) {
           if (a.calls_per_s > best_off.calls_per_s) best_off = a;
           if (b.calls_per_s > best_on.calls_per_s) best_on = b;
         }
-        std::cout << fmt::format("{:<10} {:>8} | {:>10.0f} {:>8.3f} | {:>10.0f} {:>8.3f} | {:>11.3f}x\n",
-                                 tool, sessions, best_off.calls_per_s, best_off.p50_ms,
-                                 best_on.calls_per_s, best_on.p50_ms,
-                                 best_off.p50_ms > 0 ? best_on.p50_ms / best_off.p50_ms : 0.0);
+        std::cout << fmt::format(
+            "{:<10} {:>8} | {:>10.0f} {:>8.3f} | {:>10.0f} {:>8.3f} | {:>11.3f}x\n", tool, sessions,
+            best_off.calls_per_s, best_off.p50_ms, best_on.calls_per_s, best_on.p50_ms,
+            best_off.p50_ms > 0 ? best_on.p50_ms / best_off.p50_ms : 0.0);
       }
     }
     if (errors) std::cout << fmt::format("errors: {}\n", errors);

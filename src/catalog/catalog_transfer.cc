@@ -85,8 +85,8 @@ Result<json> ExportCatalog(Catalog& catalog, const std::string& org) {
       documents.push_back({{"kind", kind}, {"name", name}, {"body", body}});
     }
   }
-  return json{{"format", kFormat},     {"format_version", 1}, {"organization", org},
-              {"supers", supers},      {"tables", tables},    {"documents", documents}};
+  return json{{"format", kFormat}, {"format_version", 1}, {"organization", org},
+              {"supers", supers},  {"tables", tables},    {"documents", documents}};
 }
 
 Result<ImportResult> ImportCatalog(Catalog& catalog, const json& doc) {
@@ -153,7 +153,8 @@ Result<ImportResult> ImportCatalog(Catalog& catalog, const json& doc) {
   // directory, refused before anything is written; an identical one is from an earlier run.
   std::vector<std::tuple<std::string, std::string, std::string>> documents;
   const json& docs = doc.contains("documents") ? doc["documents"] : json::array();
-  if (!docs.is_array()) return Status::InvalidArgument("catalog import: 'documents' must be a list");
+  if (!docs.is_array())
+    return Status::InvalidArgument("catalog import: 'documents' must be a list");
   for (size_t i = 0; i < docs.size(); ++i) {
     const json& d = docs[i];
     if (!d.is_object() || !d.contains("kind") || !d["kind"].is_string() || !d.contains("name") ||
@@ -180,7 +181,8 @@ Result<ImportResult> ImportCatalog(Catalog& catalog, const json& doc) {
     if (!s.ok() && s.code() != StatusCode::kConflict) return s;
   }
   // Every replica's cached directory is stale now.
-  if (!documents.empty()) ST_RETURN_IF_ERROR(catalog.PutDocument(org, "security", "version", RandomId()));
+  if (!documents.empty())
+    ST_RETURN_IF_ERROR(catalog.PutDocument(org, "security", "version", RandomId()));
   for (const auto& s : supers) {
     ST_RETURN_IF_ERROR(catalog.RestoreSuper(org, s));
     result.supers++;

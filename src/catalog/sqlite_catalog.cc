@@ -115,7 +115,10 @@ Result<std::unique_ptr<SqliteCatalog>> SqliteCatalog::Open(const std::string& pa
   return cat;
 }
 
-SqliteCatalog::~SqliteCatalog() { sqlite3_close(db_); }
+SqliteCatalog::~SqliteCatalog() {
+  sqlite3_finalize(get_document_);
+  sqlite3_close(db_);
+}
 
 Status SqliteCatalog::Exec(const std::string& sql) {
   char* err = nullptr;
@@ -338,10 +341,29 @@ Result<std::optional<std::string>> SqliteCatalog::GetDocument(const std::string&
                                                               const std::string& kind,
                                                               const std::string& name) {
   std::lock_guard<std::mutex> g(mu_);
-  Statement st(db_, "SELECT body FROM documents WHERE org=? AND kind=? AND name=?");
+  // Prepared once: the security layer reads a document on every request (the directory's
+  // version), and parsing the statement each time was most of that read's cost.
+  if (!get_document_ &&
+      sqlite3_prepare_v3(db_, "SELECT body FROM documents WHERE org=? AND kind=? AND name=?", -1,
+                         SQLITE_PREPARE_PERSISTENT, &get_document_, nullptr) != SQLITE_OK) {
+    return Status::IoError(fmt::format("catalog: {}", sqlite3_errmsg(db_)));
+  }
+  sqlite3_stmt* st = get_document_;
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  int i = 0;
+  for (const std::string* v : {&org, &kind, &name})
+    sqlite3_bind_text(st, ++i, v->data(), static_cast<int>(v->size()), SQLITE_TRANSIENT);
   std::optional<std::string> out;
-  if (st.Bind(1, org).Bind(2, kind).Bind(3, name).Step()) out = st.Text(0);
-  ST_RETURN_IF_ERROR(st.status());
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    auto p = sqlite3_column_text(st, 0);
+    out = p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(st, 0)) : "";
+    rc = sqlite3_step(st);
+  }
+  // Reset now: a statement left running would hold its read transaction open.
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) return Status::IoError(fmt::format("catalog: {}", sqlite3_errmsg(db_)));
   return out;
 }
 

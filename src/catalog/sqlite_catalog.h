@@ -10,6 +10,7 @@
 #include "catalog/catalog.h"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace supertable {
 
@@ -59,6 +60,7 @@ class SqliteCatalog : public Catalog {
 
   std::mutex mu_;  // one connection; SQLite connections are not shared between threads unguarded
   sqlite3* db_;
+  sqlite3_stmt* get_document_ = nullptr;  // GetDocument's statement, prepared on first use
 };
 
 }  // namespace supertable

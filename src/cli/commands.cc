@@ -504,8 +504,8 @@ int RunCli(int argc, char** argv, const std::vector<CommandRegistrar>& more_comm
       ST_ASSIGN_OR_RETURN(auto audit_options, security::AuditOptionsFromEnvironment());
       std::unique_ptr<security::AuditLog> audit;
       if (audit_options) {
-        ST_ASSIGN_OR_RETURN(audit, security::AuditLog::Open(w->store(), w->config().organization,
-                                                            *audit_options));
+        ST_ASSIGN_OR_RETURN(
+            audit, security::AuditLog::Open(w->store(), w->config().organization, *audit_options));
       }
       opt.audit = audit.get();
       auto server = MakeWarehouseMcpServer(*w, opt);

@@ -7,8 +7,8 @@
 #include <string>
 
 #include "cli/audit_commands.h"
-#include "cli/security_commands.h"
 #include "cli/commands.h"
+#include "cli/security_commands.h"
 #include "engine/engine.h"
 #include "engine/engine_worker.h"
 
@@ -24,5 +24,6 @@ int main(int argc, char** argv) {
     supertable::SetDefaultEngineWorkerCommand(
         {std::string(self, static_cast<size_t>(n)), "__engine-worker"});
   }
-  return supertable::RunCli(argc, argv, {supertable::RegisterSecurityCommands, supertable::RegisterAuditCommands});
+  return supertable::RunCli(
+      argc, argv, {supertable::RegisterSecurityCommands, supertable::RegisterAuditCommands});
 }

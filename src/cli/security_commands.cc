@@ -130,19 +130,20 @@ void RegisterSecurityCommands(CLI::App& app, CliContext& context) {
         if (changes) {
           ST_ASSIGN_OR_RETURN(auto options, security::AuditOptionsFromEnvironment());
           if (options) {
-            ST_ASSIGN_OR_RETURN(auto log,
-                                security::AuditLog::Open(w->store(), w->config().organization, *options));
+            ST_ASSIGN_OR_RETURN(
+                auto log, security::AuditLog::Open(w->store(), w->config().organization, *options));
             security::AuditRecord r;
             r.kind = "admin";
             r.principal = "local";
             r.auth = "local";
             r.client = {{"transport", "cli"}};
             r.action = command;
-            r.arguments = {{"name", f->name},   {"email", f->email},     {"type", f->type},
-                           {"tables", f->tables}, {"columns", f->columns}, {"row_filters", f->row_filters},
-                           {"masks", f->masks},  {"roles", f->roles},     {"role", f->role},
-                           {"user", f->user},    {"owner", f->owner},     {"id", f->id},
-                           {"scopes", f->scopes}, {"expires", f->expires}, {"token_name", f->token_name}};
+            r.arguments = {
+                {"name", f->name},     {"email", f->email},     {"type", f->type},
+                {"tables", f->tables}, {"columns", f->columns}, {"row_filters", f->row_filters},
+                {"masks", f->masks},   {"roles", f->roles},     {"role", f->role},
+                {"user", f->user},     {"owner", f->owner},     {"id", f->id},
+                {"scopes", f->scopes}, {"expires", f->expires}, {"token_name", f->token_name}};
             r.outcome = s.ok() ? "ok" : "error";
             r.error = s.ok() ? "" : s.message();
             log->Append(std::move(r));
@@ -195,11 +196,12 @@ void RegisterSecurityCommands(CLI::App& app, CliContext& context) {
         enable ? "enable" : "disable",
         enable ? "Let a user authenticate again" : "Stop a user from authenticating (tokens too)");
     c->add_option("name", f->name, "User name")->required();
-    c->callback(with_directory(enable ? "user enable" : "user disable", [f, enable](Directory& d, Warehouse&) -> Status {
-      ST_RETURN_IF_ERROR(d.SetUserEnabled(f->name, enable));
-      std::cout << fmt::format("user '{}' {}\n", f->name, enable ? "enabled" : "disabled");
-      return Status::Ok();
-    }));
+    c->callback(with_directory(
+        enable ? "user enable" : "user disable", [f, enable](Directory& d, Warehouse&) -> Status {
+          ST_RETURN_IF_ERROR(d.SetUserEnabled(f->name, enable));
+          std::cout << fmt::format("user '{}' {}\n", f->name, enable ? "enabled" : "disabled");
+          return Status::Ok();
+        }));
   }
   auto* user_remove = user->add_subcommand("remove", "Remove a user and revoke their tokens");
   user_remove->add_option("name", f->name, "User name")->required();
@@ -262,12 +264,13 @@ void RegisterSecurityCommands(CLI::App& app, CliContext& context) {
                                  grant ? "Give a user a role" : "Take a role from a user");
     c->add_option("role", f->role, "Role")->required();
     c->add_option("user", f->user, "User")->required();
-    c->callback(with_directory(grant ? "grant" : "revoke", [f, grant](Directory& d, Warehouse&) -> Status {
-      ST_RETURN_IF_ERROR(grant ? d.Grant(f->role, f->user) : d.Revoke(f->role, f->user));
-      std::cout << fmt::format("role '{}' {} '{}'\n", f->role,
-                               grant ? "granted to" : "revoked from", f->user);
-      return Status::Ok();
-    }));
+    c->callback(
+        with_directory(grant ? "grant" : "revoke", [f, grant](Directory& d, Warehouse&) -> Status {
+          ST_RETURN_IF_ERROR(grant ? d.Grant(f->role, f->user) : d.Revoke(f->role, f->user));
+          std::cout << fmt::format("role '{}' {} '{}'\n", f->role,
+                                   grant ? "granted to" : "revoked from", f->user);
+          return Status::Ok();
+        }));
   }
 
   // token

@@ -134,7 +134,7 @@ struct QuerySpec {
   // Bind, plan and check the statement (the sink gets its columns) without running it: what
   // validate_sql needs, and unlike EXPLAIN it prints nothing of the views' policies.
   bool validate_only = false;
-  CancelToken* cancel = nullptr;   // Cancel() stops the query; it then fails with kCancelled
+  CancelToken* cancel = nullptr;  // Cancel() stops the query; it then fails with kCancelled
 };
 
 struct QueryStats {

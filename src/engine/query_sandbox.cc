@@ -109,8 +109,8 @@ std::string MaskValueSql(const ColumnMask& m, const Column& col, const std::stri
 std::string MaskSql(const ColumnMask& m, const Column& col, const std::string& salt) {
   std::string value = MaskValueSql(m, col, salt);
   if (m.kind == ColumnMask::Kind::kNull) return value;
-  return fmt::format("CASE WHEN {} IS NULL THEN CAST(NULL AS {}) ELSE {} END",
-                     sql::Ident(col.name), col.type, value);
+  return fmt::format("CASE WHEN {} IS NULL THEN CAST(NULL AS {}) ELSE {} END", sql::Ident(col.name),
+                     col.type, value);
 }
 
 std::string MaskValueSql(const ColumnMask& m, const Column& col, const std::string& salt) {
@@ -297,7 +297,7 @@ Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) 
   duckdb::Connection con(*db_);
   // Every table the SQL names becomes a private view over its pinned snapshot. Views are made
   // while the statement is checked, so all snapshots are pinned before anything runs.
-  std::set<std::string> pinned_files;  // what the views read: all the plan check lets through
+  std::set<std::string> pinned_files;       // what the views read: all the plan check lets through
   std::set<std::string> pinned_json_files;  // the same for read_json (system tables' objects)
   int views = 0;
   bool restricted = false;

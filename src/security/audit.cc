@@ -231,7 +231,7 @@ void AuditLog::Run() {
       Status s;
       {
         std::lock_guard<std::mutex> write_lock(write_mu_);
-        s = WriteQueued();
+        s = WriteQueued(/*drain=*/stopping);
       }
       retry = !s.ok();  // what was not written stays queued (or pending) for the next round
       if (retry && NowMicros() - last_error_micros >= kDropWarningIntervalMicros) {
@@ -246,7 +246,7 @@ void AuditLog::Run() {
 
 Status AuditLog::Flush() {
   std::lock_guard<std::mutex> write_lock(write_mu_);
-  return WriteQueued();
+  return WriteQueued(/*drain=*/true);
 }
 
 Status AuditLog::Close() {
@@ -310,9 +310,17 @@ Status AuditLog::WritePending() {
   return Status::Ok();
 }
 
-Status AuditLog::WriteQueued() {
+Status AuditLog::WriteQueued(bool drain) {
+  // The writer thread writes one segment per round: records that arrive while it writes wait
+  // for the next round (an interval, or a full segment), so a busy server writes about one
+  // object a second instead of one after another. Flush and Close drain everything.
+  bool wrote = false;
   while (true) {
-    if (pending_) ST_RETURN_IF_ERROR(WritePending());
+    if (pending_) {
+      ST_RETURN_IF_ERROR(WritePending());
+      wrote = true;
+    }
+    if (wrote && !drain) return Status::Ok();
     std::vector<AuditRecord> batch;
     {
       std::lock_guard<std::mutex> lock(mu_);

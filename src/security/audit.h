@@ -60,7 +60,7 @@ struct AuditOptions {
   // ... or as soon as this many records wait. A segment (one object write and its fsync) holds
   // at most this many: at thousands of calls a second, one write a second, not one per 1000.
   size_t flush_records = 10000;
-  size_t queue_cap = 100000;         // records waiting beyond this are dropped and counted
+  size_t queue_cap = 100000;  // records waiting beyond this are dropped and counted
 };
 
 // SUPERTABLE_AUDIT (default on; "0", "false", "off" turn the trail off: nullopt) and
@@ -97,7 +97,8 @@ class AuditLog {
   AuditLog(ObjectStore& store, std::string org, AuditOptions o);
   void Run();
   // Chains the queued records into a segment and writes it, then HEAD. Holds write_mu_.
-  Status WriteQueued();
+  // Writes the queued records as segments: one segment, or with `drain` all of them.
+  Status WriteQueued(bool drain);
   Status WritePending();
 
   ObjectStore& store_;

@@ -6,8 +6,8 @@
 
 #include <functional>
 #include <map>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -67,8 +67,7 @@ class Authenticator {
 
  private:
   Result<std::shared_ptr<const Principal>> ForUser(const DirectoryState& state,
-                                                   const std::string& user,
-                                                   const std::string& auth,
+                                                   const std::string& user, const std::string& auth,
                                                    std::optional<std::vector<std::string>> scopes,
                                                    const std::string& token_id);
 

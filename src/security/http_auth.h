@@ -52,13 +52,13 @@ class HttpAuth {
   http::Response Refuse(const http::Request& r, int status, const std::string& message,
                         const std::string& challenge, const std::string& reason = "",
                         const std::string& principal = "");
+
  public:
   // Records a refusal the MCP transport made after authentication (a missing scope, another
   // principal's session) as "denied", like the refusals made here.
   void NoteRefusal(const http::Request& r, int status, const std::string& message);
 
  private:
-
   Authenticator& auth_;
   HttpAuthOptions options_;
   std::string resource_url_, metadata_url_;

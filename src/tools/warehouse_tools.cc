@@ -441,10 +441,9 @@ class Tools {
     if (calls_) {
       security::RateDecision d = calls_->Take(who->principal->Key());
       if (!d.allowed) {
-        return ToolResult::Error(
-            fmt::format("rate limit: {} calls per {} s (SUPERTABLE_RATE_LIMIT); retry in {} s",
-                        o_.call_rate_limit.requests, o_.call_rate_limit.per_ms / 1000,
-                        d.retry_after_s));
+        return ToolResult::Error(fmt::format(
+            "rate limit: {} calls per {} s (SUPERTABLE_RATE_LIMIT); retry in {} s",
+            o_.call_rate_limit.requests, o_.call_rate_limit.per_ms / 1000, d.retry_after_s));
       }
     }
     return body(*who);
@@ -483,10 +482,10 @@ class Tools {
     if (!who.principal->superuser) {
       slot = running_.TryAcquire(who.principal->Key());
       if (!slot) {
-        return Status::ResourceExhausted(fmt::format(
-            "busy: you already run {} queries at once; wait for one to finish "
-            "(SUPERTABLE_MAX_QUERIES_PER_PRINCIPAL)",
-            o_.max_queries_per_principal));
+        return Status::ResourceExhausted(
+            fmt::format("busy: you already run {} queries at once; wait for one to finish "
+                        "(SUPERTABLE_MAX_QUERIES_PER_PRINCIPAL)",
+                        o_.max_queries_per_principal));
       }
     }
     JsonSink sink;
@@ -725,9 +724,8 @@ class Tools {
     // Bound and planned, not run (and not EXPLAINed: a plan would show a policy's views).
     auto r = RunQuery(who, sup, Str(a, "sql"), 1000, &c, -1, std::nullopt, true);
     ToolResult out;
-    out.structured =
-        r.ok() ? json{{"valid", true}, {"columns", (*r)["columns"]}}
-               : json{{"valid", false}, {"error", r.status().message()}};
+    out.structured = r.ok() ? json{{"valid", true}, {"columns", (*r)["columns"]}}
+                            : json{{"valid", false}, {"error", r.status().message()}};
     return out;
   }
 

@@ -391,10 +391,10 @@ TEST(SecurityCli, ChangesAreAuditedAndTokensPrintedOnce) {
   testing::TempDir home;
   std::string csv = home.Write("o.csv", "id,region\n1,EU\n2,US\n");
   ASSERT_EQ(testing::RunCli({"ingest", "s", "orders", csv}, home.path()).exit_code, 0);
-  auto role = testing::RunCli({"role", "add", "eu", "--type", "reader", "--tables", "s.orders",
-                               "--row-filter", "s.orders=region = 'EU'", "--mask",
-                               "s.orders.id=null"},
-                              home.path());
+  auto role =
+      testing::RunCli({"role", "add", "eu", "--type", "reader", "--tables", "s.orders",
+                       "--row-filter", "s.orders=region = 'EU'", "--mask", "s.orders.id=null"},
+                      home.path());
   ASSERT_EQ(role.exit_code, 0) << role.err;
   auto bad = testing::RunCli({"role", "add", "x", "--type", "reader", "--tables", "s.orders",
                               "--row-filter", "s.orders=id IN (SELECT 1)"},
@@ -402,13 +402,13 @@ TEST(SecurityCli, ChangesAreAuditedAndTokensPrintedOnce) {
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("subquery"), std::string::npos) << bad.err;
   ASSERT_EQ(testing::RunCli({"user", "add", "ann", "--role", "eu"}, home.path()).exit_code, 0);
-  auto token = testing::RunCli({"token", "create", "ann", "--name", "t", "--expires", "1d"},
-                               home.path());
+  auto token =
+      testing::RunCli({"token", "create", "ann", "--name", "t", "--expires", "1d"}, home.path());
   ASSERT_EQ(token.exit_code, 0) << token.err;
   std::string secret = token.out.substr(0, token.out.find('\n'));
   EXPECT_TRUE(security::LooksLikeSuperTableToken(secret)) << token.out;
-  EXPECT_EQ(token.out, secret + "\n");                    // nothing else on stdout
-  EXPECT_EQ(token.err.find(secret), std::string::npos);   // and never on stderr
+  EXPECT_EQ(token.out, secret + "\n");                   // nothing else on stdout
+  EXPECT_EQ(token.err.find(secret), std::string::npos);  // and never on stderr
   auto list = testing::RunCli({"token", "list", "--format", "json"}, home.path());
   EXPECT_EQ(list.out.find(secret.substr(20)), std::string::npos);
   auto audit = testing::RunCli({"audit", "--format", "json"}, home.path());
@@ -438,8 +438,9 @@ TEST_F(Security, ToolCallsAreAuditedWithWhatTheyReadAndUnderWhichPolicy) {
   auto token = dir_->CreateToken("cy", "", {}, 0);
   ASSERT_TRUE(token.ok());
   // The original SuperTable's per-call token, naming the caller itself: accepted, never stored.
-  json ok = Call(*cy, "query_sql",
-                 {{"super", "s"}, {"sql", "SELECT count(*) FROM orders"}, {"auth_token", token->token}});
+  json ok =
+      Call(*cy, "query_sql",
+           {{"super", "s"}, {"sql", "SELECT count(*) FROM orders"}, {"auth_token", token->token}});
   ASSERT_FALSE(ok.contains("error")) << ok;
   Call(*cy, "query_sql", {{"super", "s"}, {"sql", "SELECT * FROM salaries"}});
   ASSERT_TRUE((*log)->Flush().ok());
@@ -470,9 +471,9 @@ TEST_F(Security, ToolCallsAreAuditedWithWhatTheyReadAndUnderWhichPolicy) {
   EXPECT_TRUE(verified->ok);
   // Administrators read the same trail with SQL; cy does not see it at all.
   auto admin = SessionAs("");
-  json sql = Call(*admin, "query_sql",
-                  {{"super", "s"},
-                   {"sql", "SELECT count(*) FROM system.audit WHERE principal = 'cy'"}});
+  json sql =
+      Call(*admin, "query_sql",
+           {{"super", "s"}, {"sql", "SELECT count(*) FROM system.audit WHERE principal = 'cy'"}});
   EXPECT_GE(sql["rows"][0][0].get<int64_t>(), 3) << sql;
   json hidden = Call(*cy, "query_sql", {{"super", "s"}, {"sql", "SELECT * FROM system.audit"}});
   EXPECT_NE(hidden["error"].get<std::string>().find("unknown table"), std::string::npos);
