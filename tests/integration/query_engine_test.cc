@@ -634,6 +634,13 @@ TEST_F(QueryEngine, AccessPolicies) {
   auto near = run("SELECT secre FROM orders", s1b);
   ASSERT_FALSE(near.ok());
   EXPECT_EQ(near.status().message().find("secret"), std::string::npos) << near.status().message();
+  // DESCRIBE and SUMMARIZE see the view: the hidden column is not there either.
+  for (const char* sql : {"DESCRIBE orders", "DESCRIBE SELECT * FROM orders", "SUMMARIZE orders"}) {
+    CollectSink d;
+    ASSERT_TRUE(run(sql, d).ok()) << sql;
+    EXPECT_EQ(d.rows.size(), 3u) << sql;
+    EXPECT_EQ(nlohmann::json(d.rows).dump().find("secret"), std::string::npos) << sql;
+  }
   CollectSink s2;
   auto other = run("SELECT * FROM customers", s2);
   ASSERT_FALSE(other.ok());
