@@ -136,6 +136,11 @@ class Catalog : public LockIssuer {
   // Removes a document; false when there was none.
   virtual Result<bool> DeleteDocument(const std::string& org, const std::string& kind,
                                       const std::string& name) = 0;
+  // A value that changes whenever any document changes, in any process, and costs far less
+  // than reading one (the embedded catalog: one stat() of a marker file); nullopt when the
+  // backend has none, and readers must read. Lets the security layer skip a catalog read per
+  // request without missing a change.
+  virtual std::optional<std::string> DocumentsMarker() { return std::nullopt; }
 
   // Waits up to `timeout_ms` for the named lock; the lease lasts `ttl_ms` unless renewed.
   // Returns Timeout with the holder's identity when it cannot be had.

@@ -3,10 +3,12 @@
 
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <thread>
 
@@ -105,7 +107,7 @@ Result<std::unique_ptr<SqliteCatalog>> SqliteCatalog::Open(const std::string& pa
     sqlite3_close(db);
     return Status::IoError(fmt::format("cannot open catalog {}: {}", path, msg));
   }
-  auto cat = std::unique_ptr<SqliteCatalog>(new SqliteCatalog(db));
+  auto cat = std::unique_ptr<SqliteCatalog>(new SqliteCatalog(db, path + ".documents"));
   // Waiting writers retry inside SQLite for up to 30 s; a commit transaction is tiny.
   sqlite3_busy_timeout(db, 30000);
   ST_RETURN_IF_ERROR(cat->Exec("PRAGMA journal_mode=WAL").WithContext(path));
@@ -378,9 +380,9 @@ Result<std::vector<std::pair<std::string, std::string>>> SqliteCatalog::ListDocu
   return out;
 }
 
-Status SqliteCatalog::PutDocument(const std::string& org, const std::string& kind,
-                                  const std::string& name, const std::string& body,
-                                  const std::string* expected) {
+Status SqliteCatalog::PutDocumentLocked(const std::string& org, const std::string& kind,
+                                        const std::string& name, const std::string& body,
+                                        const std::string* expected) {
   std::lock_guard<std::mutex> g(mu_);
   ST_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
   if (expected) {
@@ -405,13 +407,48 @@ Status SqliteCatalog::PutDocument(const std::string& org, const std::string& kin
   return CommitOrRollback();
 }
 
+Status SqliteCatalog::PutDocument(const std::string& org, const std::string& kind,
+                                  const std::string& name, const std::string& body,
+                                  const std::string* expected) {
+  ST_RETURN_IF_ERROR(PutDocumentLocked(org, kind, name, body, expected));
+  TouchDocumentsMarker();
+  return Status::Ok();
+}
+
 Result<bool> SqliteCatalog::DeleteDocument(const std::string& org, const std::string& kind,
                                            const std::string& name) {
-  std::lock_guard<std::mutex> g(mu_);
-  Statement st(db_, "DELETE FROM documents WHERE org=? AND kind=? AND name=?");
-  st.Bind(1, org).Bind(2, kind).Bind(3, name).Step();
-  ST_RETURN_IF_ERROR(st.status());
-  return sqlite3_changes(db_) > 0;
+  bool removed;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    Statement st(db_, "DELETE FROM documents WHERE org=? AND kind=? AND name=?");
+    st.Bind(1, org).Bind(2, kind).Bind(3, name).Step();
+    ST_RETURN_IF_ERROR(st.status());
+    removed = sqlite3_changes(db_) > 0;
+  }
+  if (removed) TouchDocumentsMarker();
+  return removed;
+}
+
+void SqliteCatalog::TouchDocumentsMarker() {
+  std::string tmp = marker_ + ".tmp-" + RandomId();
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << NowMicros() << "\n";
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, marker_, ec);
+  if (ec) {
+    // Readers then find no marker (or an old one with a failed rename): they fall back to
+    // reading, and may be a change behind until the next one succeeds.
+    std::filesystem::remove(tmp, ec);
+    std::filesystem::remove(marker_, ec);
+  }
+}
+
+std::optional<std::string> SqliteCatalog::DocumentsMarker() {
+  struct stat st;
+  if (::stat(marker_.c_str(), &st) != 0) return std::nullopt;
+  return fmt::format("{}:{}:{}.{}", st.st_dev, st.st_ino, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
 }
 
 Result<std::optional<std::string>> SqliteCatalog::TryAcquire(const std::string& name,

@@ -40,6 +40,7 @@ class SqliteCatalog : public Catalog {
                      const std::string& body, const std::string* expected = nullptr) override;
   Result<bool> DeleteDocument(const std::string& org, const std::string& kind,
                               const std::string& name) override;
+  std::optional<std::string> DocumentsMarker() override;
   Result<std::unique_ptr<Lock>> AcquireLock(const std::string& name, int64_t ttl_ms,
                                             int64_t timeout_ms) override;
 
@@ -48,7 +49,12 @@ class SqliteCatalog : public Catalog {
 
  private:
   class Statement;
-  explicit SqliteCatalog(sqlite3* db) : db_(db) {}
+  SqliteCatalog(sqlite3* db, std::string marker) : db_(db), marker_(std::move(marker)) {}
+  // Replaces the marker file (a new inode each time, so a stat() tells every change apart
+  // whatever the timestamps' granularity); after the change is committed.
+  void TouchDocumentsMarker();
+  Status PutDocumentLocked(const std::string& org, const std::string& kind, const std::string& name,
+                           const std::string& body, const std::string* expected);
   Status Exec(const std::string& sql);
   Status CommitOrRollback();
   static Statement& BindTableAndRecord(Statement& st, const TableRef& t, const CommitRecord& r);
@@ -61,6 +67,7 @@ class SqliteCatalog : public Catalog {
   std::mutex mu_;  // one connection; SQLite connections are not shared between threads unguarded
   sqlite3* db_;
   sqlite3_stmt* get_document_ = nullptr;  // GetDocument's statement, prepared on first use
+  std::string marker_;                    // the catalog's path + ".documents"
 };
 
 }  // namespace supertable

@@ -23,6 +23,7 @@ constexpr const char* kTokens = "token";
 constexpr const char* kMeta = "security";
 constexpr const char* kUsage = "usage";
 constexpr int64_t kNoteEveryMicros = 60ll * 1000000;
+constexpr int64_t kRecheckMicros = 1000000;
 
 }  // namespace
 
@@ -68,11 +69,27 @@ Result<std::string> Directory::Salt() {
 }
 
 Result<std::shared_ptr<const DirectoryState>> Directory::Current() {
+  // Taken before the version is read: a change after this point changes the marker again, so
+  // the next request reads.
+  std::optional<std::string> marker = catalog_.DocumentsMarker();
+  int64_t now = NowMicros();
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    // Unchanged marker: no document changed anywhere. Read at least once a second all the same:
+    // a writer that died between its commit and the marker would otherwise hide its change.
+    if (state_ && marker && *marker == marker_ && now - checked_micros_ < kRecheckMicros) {
+      return state_;
+    }
+  }
   ST_ASSIGN_OR_RETURN(auto version, catalog_.GetDocument(org_, kMeta, "version"));
   std::string v = version.value_or("");
   {
     std::lock_guard<std::mutex> g(mu_);
-    if (state_ && state_->version == v) return state_;
+    if (state_ && state_->version == v) {
+      marker_ = marker.value_or("");
+      checked_micros_ = now;
+      return state_;
+    }
   }
   // Read after the version: a change that lands meanwhile bumps it again, and the next request
   // reloads (docs/SECURITY.md, "Where identities live").
@@ -96,6 +113,8 @@ Result<std::shared_ptr<const DirectoryState>> Directory::Current() {
   ST_ASSIGN_OR_RETURN(state->mask_salt, Salt());
   std::lock_guard<std::mutex> g(mu_);
   state_ = state;
+  marker_ = marker.value_or("");
+  checked_micros_ = now;
   return std::shared_ptr<const DirectoryState>(state);
 }
 

@@ -1,7 +1,8 @@
 // Directory: the organization's users, roles and tokens, kept as catalog documents (so every
-// replica sees a change at once) and read through a cache that costs one catalog read per
-// request: every change bumps a version document, and a request that finds the version it knows
-// uses what it read before. Token secrets are never stored: only their SHA-256.
+// replica sees a change at once) and read through a cache: every change bumps a version
+// document, and a request that finds the version it knows uses what it read before. Where the
+// catalog offers a cheap change marker (the embedded one), a request whose marker is unchanged
+// reads nothing at all. Token secrets are never stored: only their SHA-256.
 #pragma once
 
 #include <cstdint>
@@ -84,6 +85,8 @@ class Directory {
   std::string org_;
   std::mutex mu_;
   std::shared_ptr<const DirectoryState> state_;
+  std::string marker_;                    // Catalog::DocumentsMarker when state_ was last confirmed
+  int64_t checked_micros_ = 0;            // when that was
   std::map<std::string, int64_t> noted_;  // "user:NAME"/"token:ID" -> when last written
 };
 

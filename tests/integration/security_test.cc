@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "catalog/redis_catalog.h"
+#include "catalog/sqlite_catalog.h"
 #include "common/ids.h"
 #include "mcp/server.h"
 #include "security/audit.h"
@@ -477,6 +478,30 @@ TEST_F(Security, ToolCallsAreAuditedWithWhatTheyReadAndUnderWhichPolicy) {
   EXPECT_GE(sql["rows"][0][0].get<int64_t>(), 3) << sql;
   json hidden = Call(*cy, "query_sql", {{"super", "s"}, {"sql", "SELECT * FROM system.audit"}});
   EXPECT_NE(hidden["error"].get<std::string>().find("unknown table"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace supertable
+
+namespace supertable {
+namespace {
+
+// The embedded catalog's change marker lets a request skip the catalog read, and must never
+// hide a change made by another process (here: another connection to the same file).
+TEST_F(Security, AChangeByAnotherProcessIsSeenAtOnce) {
+  auto other = SqliteCatalog::Open(MakeConfig().home + "/catalog.db");
+  ASSERT_TRUE(other.ok()) << other.status().message();
+  Directory elsewhere(**other, wh_->config().organization);
+  auto token = dir_->CreateToken("cy", "", {}, 0);
+  ASSERT_TRUE(token.ok());
+  ASSERT_TRUE(wh_->catalog().DocumentsMarker()) << "the embedded catalog keeps a marker";
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(auth_->FromBearer(token->token).ok());  // cached now
+  auto before = wh_->catalog().DocumentsMarker();
+  ASSERT_TRUE(elsewhere.RevokeToken(token->record.id).ok());
+  EXPECT_NE(wh_->catalog().DocumentsMarker(), before);
+  EXPECT_FALSE(auth_->FromBearer(token->token).ok());  // the very next check
+  ASSERT_TRUE(elsewhere.SetUserEnabled("mo", false).ok());
+  EXPECT_FALSE(auth_->ForUser("mo", "token").ok());
 }
 
 }  // namespace
