@@ -40,6 +40,7 @@ Middleware SizeGuardMiddleware(int64_t max_tokens) {
     if (max_tokens <= 0 || r.is_error) return r;
     int64_t bytes = static_cast<int64_t>(
         r.structured.dump(-1, ' ', false, json::error_handler_t::replace).size());
+    ctx.notes()["result_bytes"] = bytes;  // measured once: outer middleware reads it here
     int64_t tokens = bytes / 4;
     if (tokens <= max_tokens) return r;
     return ToolResult::Error(fmt::format(

@@ -14,7 +14,8 @@ namespace supertable::mcp {
 Middleware ErrorMiddleware();
 Middleware LoggingMiddleware();
 // Refuses results whose text would cost more than `max_tokens` (about 4 bytes a token), with
-// a message that says how to narrow the request.
+// a message that says how to narrow the request. The size it measured is left in the call's
+// notes as "result_bytes".
 Middleware SizeGuardMiddleware(int64_t max_tokens);
 // Serves repeated identical calls of read-only, idempotent tools from memory for `ttl_ms`.
 // Results are kept apart by `partition` (who asked, and under which rules): one caller's

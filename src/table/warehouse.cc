@@ -133,14 +133,6 @@ Result<CommitRecord> Warehouse::RequireHead(const TableRef& t, const AccessPolic
                                       t.super_name, DidYouMean(t.table, names)));
 }
 
-Result<TableAccess> Warehouse::AccessTo(const TableRef& t, const AccessPolicy* policy,
-                                        TablePolicy* table_policy) {
-  ST_RETURN_IF_ERROR(RequireHead(t, policy).status());
-  TablePolicy ignored;
-  return policy ? policy->ForTable(t.super_name, t.table, table_policy ? table_policy : &ignored)
-                : TableAccess::kWrite;
-}
-
 Result<Snapshot> Warehouse::LoadSnapshot(const TableRef& t, std::optional<int64_t> version) {
   ST_ASSIGN_OR_RETURN(CommitRecord head, RequireHead(t));
   std::string key = head.snapshot_key;
@@ -221,10 +213,12 @@ Result<std::vector<TableSummary>> Warehouse::ListTables(const std::string& super
 }
 
 Result<TableDescription> Warehouse::Describe(const TableRef& t, const AccessPolicy* policy) {
-  TablePolicy tp;
-  ST_ASSIGN_OR_RETURN(TableAccess access, AccessTo(t, policy, &tp));
+  // One look-up of the head, for the access check and the snapshot both.
   ST_ASSIGN_OR_RETURN(CommitRecord head, RequireHead(t, policy));
-  ST_ASSIGN_OR_RETURN(Snapshot s, LoadSnapshot(t));
+  TablePolicy tp;
+  TableAccess access = policy ? policy->ForTable(t.super_name, t.table, &tp) : TableAccess::kWrite;
+  ST_ASSIGN_OR_RETURN(auto snapshot, ReadSnapshot(head.snapshot_key));
+  const Snapshot& s = *snapshot;
   TableDescription d;
   d.access = access;
   bool filtered = tp.filtered();
@@ -280,8 +274,9 @@ Result<TableDescription> Warehouse::Describe(const TableRef& t, const AccessPoli
 
 Result<std::vector<CommitRecord>> Warehouse::History(const TableRef& t,
                                                      const AccessPolicy* policy) {
+  ST_RETURN_IF_ERROR(RequireHead(t, policy).status());
   TablePolicy tp;
-  ST_RETURN_IF_ERROR(AccessTo(t, policy, &tp).status());
+  if (policy) policy->ForTable(t.super_name, t.table, &tp);
   ST_ASSIGN_OR_RETURN(auto history, catalog_->History(t));
   if (tp.filtered()) {
     for (auto& r : history) r.summary_json = "{}";  // counts of rows the caller may not see
@@ -358,14 +353,16 @@ Result<QueryStats> Warehouse::Query(const QueryRequest& req, ResultSink& sink) {
     if (req.policy) {
       // A table the caller may not read looks exactly like one that does not exist: the
       // message repeats the caller's spelling and suggests only tables they may see.
-      std::string asked = name.super_name.empty() ? name.table : name.super_name + "." + name.table;
-      std::vector<std::string> visible;
-      for (const auto& e : listed) {
-        if (Visible(req.policy, super_name, e.name)) visible.push_back(e.name);
-      }
       TableAccess access =
           entry ? req.policy->ForTable(super_name, table, &policy) : TableAccess::kNone;
       if (access == TableAccess::kNone) {
+        // Only a miss needs the visible names (for the suggestion).
+        std::string asked =
+            name.super_name.empty() ? name.table : name.super_name + "." + name.table;
+        std::vector<std::string> visible;
+        for (const auto& e : listed) {
+          if (Visible(req.policy, super_name, e.name)) visible.push_back(e.name);
+        }
         return Status::NotFound(
             fmt::format("unknown table '{}'{}", asked, DidYouMean(name.table, visible)));
       }

@@ -205,10 +205,6 @@ class Warehouse {
   // NotFound with a suggestion when the super or table does not exist (for the caller).
   Status CheckSuperExists(const std::string& super_name, const AccessPolicy* policy = nullptr);
   Result<CommitRecord> RequireHead(const TableRef& table, const AccessPolicy* policy = nullptr);
-  // The caller's access to an existing table (kWrite without a policy), or NotFound as for a
-  // missing table when it is kNone. Names as the catalog spells them.
-  Result<TableAccess> AccessTo(const TableRef& table, const AccessPolicy* policy,
-                               TablePolicy* table_policy = nullptr);
   // InvalidArgument when `table` (or its super) differs from an existing name only by case.
   Status CheckNoCaseClash(const TableRef& table);
 

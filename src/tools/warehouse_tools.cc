@@ -978,8 +978,12 @@ mcp::Middleware AuditMiddleware(security::AuditLog* log, std::string transport) 
     r.rows = notes.value("rows", int64_t{0});
     r.outcome = result.is_error ? "error" : "ok";
     if (result.is_error) r.error = result.structured.value("error", "");
-    r.bytes = static_cast<int64_t>(
-        result.structured.dump(-1, ' ', false, json::error_handler_t::replace).size());
+    // The size guard measured the result already; only what it did not see is measured here.
+    r.bytes =
+        !result.is_error && notes.contains("result_bytes")
+            ? notes["result_bytes"].get<int64_t>()
+            : static_cast<int64_t>(
+                  result.structured.dump(-1, ' ', false, json::error_handler_t::replace).size());
     r.duration_micros = std::chrono::duration_cast<std::chrono::microseconds>(
                             std::chrono::steady_clock::now() - start)
                             .count();
