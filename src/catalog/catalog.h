@@ -137,7 +137,7 @@ class Catalog : public LockIssuer {
   virtual Result<bool> DeleteDocument(const std::string& org, const std::string& kind,
                                       const std::string& name) = 0;
   // A value that changes whenever any document changes, in any process, and costs far less
-  // than reading one (the embedded catalog: one stat() of a marker file); nullopt when the
+  // than reading one (the embedded catalog: a counter in a file every process maps shared); nullopt when the
   // backend has none, and readers must read. Lets the security layer skip a catalog read per
   // request without missing a change.
   virtual std::optional<std::string> DocumentsMarker() { return std::nullopt; }

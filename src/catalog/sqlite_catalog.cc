@@ -3,6 +3,8 @@
 
 #include <signal.h>
 #include <sqlite3.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -118,6 +120,7 @@ Result<std::unique_ptr<SqliteCatalog>> SqliteCatalog::Open(const std::string& pa
 }
 
 SqliteCatalog::~SqliteCatalog() {
+  if (marker_map_) ::munmap(marker_map_, kMarkerBytes);
   sqlite3_finalize(get_document_);
   sqlite3_close(db_);
 }
@@ -429,26 +432,40 @@ Result<bool> SqliteCatalog::DeleteDocument(const std::string& org, const std::st
   return removed;
 }
 
+// The marker is a file holding one 64-bit counter, mapped shared by every process that opens
+// the catalog: a change adds one to it after its commit, and a reader compares a load from
+// memory with the value it last saw. No system call per request (a stat() walked the path on
+// every one), and a change in any process on this machine is in the page the others read the
+// moment the increment is done. When the file cannot be mapped, there is no marker and readers
+// read the catalog, as for a backend without one.
+std::atomic<uint64_t>* SqliteCatalog::MarkerCounter() {
+  std::call_once(marker_once_, [this] {
+    int fd = ::open(marker_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return;
+    struct stat st;
+    // Grown, never shrunk: two processes opening it at once both leave it one page long. A
+    // file from before this layout (a timestamp in text) is one line long and grows too.
+    bool sized = ::fstat(fd, &st) == 0 &&
+                 (st.st_size >= static_cast<off_t>(kMarkerBytes) || ::ftruncate(fd, kMarkerBytes) == 0);
+    void* p = sized ? ::mmap(nullptr, kMarkerBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+                    : MAP_FAILED;
+    ::close(fd);  // the mapping keeps the file
+    if (p == MAP_FAILED) return;
+    marker_map_ = p;
+    static_assert(std::atomic<uint64_t>::is_always_lock_free);
+    marker_counter_ = static_cast<std::atomic<uint64_t>*>(p);
+  });
+  return marker_counter_;
+}
+
 void SqliteCatalog::TouchDocumentsMarker() {
-  std::string tmp = marker_ + ".tmp-" + RandomId();
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << NowMicros() << "\n";
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, marker_, ec);
-  if (ec) {
-    // Readers then find no marker (or an old one with a failed rename): they fall back to
-    // reading, and may be a change behind until the next one succeeds.
-    std::filesystem::remove(tmp, ec);
-    std::filesystem::remove(marker_, ec);
-  }
+  if (auto* c = MarkerCounter()) c->fetch_add(1, std::memory_order_acq_rel);
 }
 
 std::optional<std::string> SqliteCatalog::DocumentsMarker() {
-  struct stat st;
-  if (::stat(marker_.c_str(), &st) != 0) return std::nullopt;
-  return fmt::format("{}:{}:{}.{}", st.st_dev, st.st_ino, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+  auto* c = MarkerCounter();
+  if (!c) return std::nullopt;
+  return std::to_string(c->load(std::memory_order_acquire));
 }
 
 Result<std::optional<std::string>> SqliteCatalog::TryAcquire(const std::string& name,

@@ -3,6 +3,7 @@
 // serializes their transactions, and each commit is one `UPDATE ... WHERE version = expected`.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -50,9 +51,9 @@ class SqliteCatalog : public Catalog {
  private:
   class Statement;
   SqliteCatalog(sqlite3* db, std::string marker) : db_(db), marker_(std::move(marker)) {}
-  // Replaces the marker file (a new inode each time, so a stat() tells every change apart
-  // whatever the timestamps' granularity); after the change is committed.
+  // Counts a document change in the marker, after the change is committed.
   void TouchDocumentsMarker();
+  std::atomic<uint64_t>* MarkerCounter();
   Status PutDocumentLocked(const std::string& org, const std::string& kind, const std::string& name,
                            const std::string& body, const std::string* expected);
   Status Exec(const std::string& sql);
@@ -68,6 +69,12 @@ class SqliteCatalog : public Catalog {
   sqlite3* db_;
   sqlite3_stmt* get_document_ = nullptr;  // GetDocument's statement, prepared on first use
   std::string marker_;                    // the catalog's path + ".documents"
+  // DocumentsMarker's counter: the first 8 bytes of marker_, mapped shared (null when the file
+  // cannot be mapped).
+  static constexpr size_t kMarkerBytes = 4096;
+  std::once_flag marker_once_;
+  void* marker_map_ = nullptr;
+  std::atomic<uint64_t>* marker_counter_ = nullptr;
 };
 
 }  // namespace supertable

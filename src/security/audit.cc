@@ -59,28 +59,113 @@ std::string SegmentKey(const std::string& org, const std::string& stream, int64_
   return fmt::format("{}{:012d}{}", StreamDir(org, stream), first_seq, kAuditSegmentSuffix);
 }
 
-json RecordToJson(AuditRecord&& r, const std::string& stream, int64_t seq,
-                  const std::string& prev) {
-  json j = {{"time_micros", r.time_micros},
-            {"stream", stream},
-            {"seq", seq},
-            {"prev", prev},
-            {"kind", std::move(r.kind)},
-            {"principal", std::move(r.principal)},
-            {"auth", std::move(r.auth)},
-            {"client", r.client.is_null() ? json::object() : std::move(r.client)},
-            {"action", std::move(r.action)},
-            {"arguments", r.arguments.is_null() ? json::object() : RedactSecrets(r.arguments)},
-            {"tables", std::move(r.tables)},
-            {"columns", std::move(r.columns)},
-            {"policies", std::move(r.policies)},
-            {"outcome", std::move(r.outcome)},
-            {"error", std::move(r.error)},
-            {"rows", r.rows},
-            {"bytes", r.bytes},
-            {"duration_micros", r.duration_micros}};
-  j["hash"] = RecordHash(j);
-  return j;
+// Canonical text, piece by piece: exactly what Canonical() writes for the same value, without
+// nlohmann's serializer for the common cases (it sets up a locale and an output adapter per
+// call, which costs more than the text). What is not common goes to Canonical() itself.
+void AppendCanonical(std::string& out, std::string_view v) {
+  for (unsigned char c : v) {
+    if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
+      // Escapes, non-ASCII and invalid UTF-8 (U+FFFD): nlohmann's own rules.
+      out += Canonical(json(std::string(v)));
+      return;
+    }
+  }
+  out += '"';
+  out.append(v);
+  out += '"';
+}
+void AppendCanonical(std::string& out, const std::string& v) {
+  AppendCanonical(out, std::string_view(v));
+}
+void AppendCanonical(std::string& out, int64_t v) { out += std::to_string(v); }
+void AppendCanonical(std::string& out, const json& v) {
+  switch (v.type()) {
+    case json::value_t::string:
+      AppendCanonical(out, std::string_view(v.get_ref<const std::string&>()));
+      return;
+    case json::value_t::number_integer:
+      AppendCanonical(out, v.get<int64_t>());
+      return;
+    case json::value_t::object: {  // a std::map: keys already in canonical order
+      out += '{';
+      bool first = true;
+      for (auto it = v.begin(); it != v.end(); ++it) {
+        if (!first) out += ',';
+        first = false;
+        AppendCanonical(out, std::string_view(it.key()));
+        out += ':';
+        AppendCanonical(out, it.value());
+      }
+      out += '}';
+      return;
+    }
+    case json::value_t::array: {
+      out += '[';
+      for (size_t i = 0; i < v.size(); ++i) {
+        if (i) out += ',';
+        AppendCanonical(out, v[i]);
+      }
+      out += ']';
+      return;
+    }
+    default:  // null, booleans, unsigned and floating-point numbers, binary
+      out += Canonical(v);
+  }
+}
+void AppendCanonical(std::string& out, const std::vector<std::string>& v) {
+  out += '[';
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) out += ',';
+    AppendCanonical(out, std::string_view(v[i]));
+  }
+  out += ']';
+}
+template <typename T>
+void AppendField(std::string& out, std::string_view key, const T& value) {
+  out += '"';
+  out += key;  // our own keys: plain ASCII, nothing to escape
+  out += "\":";
+  AppendCanonical(out, value);
+  out += ',';
+}
+
+// A record's stored line, and its hash (set in *hash). The hash covers the canonical text of the
+// record without its "hash" key; the line is the canonical text with it. Written field by field
+// in canonical (sorted) key order rather than through a json object: this runs once per audited
+// call, and building and dumping an 18-key object cost more than the rest of a quick call.
+// VerifyAudit recomputes the hash the plain way (RecordHash of the parsed line minus "hash"), and
+// AuditTest.StoredLinesAreCanonical checks the line against a json dump.
+std::string RecordLine(AuditRecord&& r, const std::string& stream, int64_t seq,
+                       const std::string& prev, std::string* hash) {
+  static const json kEmpty = json::object();
+  std::string head = "{", tail;
+  head.reserve(512);
+  AppendField(head, "action", r.action);
+  AppendField(head, "arguments", r.arguments.is_null() ? kEmpty : RedactSecrets(r.arguments));
+  AppendField(head, "auth", r.auth);
+  AppendField(head, "bytes", r.bytes);
+  AppendField(head, "client", r.client.is_null() ? kEmpty : r.client);
+  AppendField(head, "columns", r.columns);
+  AppendField(head, "duration_micros", r.duration_micros);
+  AppendField(head, "error", r.error);
+  // "hash" sorts here, between "error" and "kind"
+  AppendField(tail, "kind", r.kind);
+  AppendField(tail, "outcome", r.outcome);
+  AppendField(tail, "policies", r.policies);
+  AppendField(tail, "prev", prev);
+  AppendField(tail, "principal", r.principal);
+  AppendField(tail, "rows", r.rows);
+  AppendField(tail, "seq", seq);
+  AppendField(tail, "stream", stream);
+  AppendField(tail, "tables", r.tables);
+  AppendField(tail, "time_micros", r.time_micros);
+  tail.back() = '}';
+  *hash = Sha256Hex(head + tail);
+  head += "\"hash\":\"";
+  head += *hash;
+  head += "\",";
+  head += tail;
+  return head;
 }
 
 // The segment's first line: its place in the stream's chain, so that a segment cut short, or
@@ -339,10 +424,10 @@ Status AuditLog::WriteQueued(bool drain) {
     seg.count = static_cast<int64_t>(batch.size());
     std::string prev = last_hash_, body;
     for (auto& r : batch) {
-      json j = RecordToJson(std::move(r), stream_, next_seq_++, last_hash_);
-      last_hash_ = j["hash"].get<std::string>();
-      body += Canonical(j);
+      std::string hash;
+      body += RecordLine(std::move(r), stream_, next_seq_++, last_hash_, &hash);
       body += '\n';
+      last_hash_ = std::move(hash);
     }
     seg.last_hash = last_hash_;
     seg.key = SegmentKey(org_, stream_, seg.first_seq);

@@ -124,6 +124,48 @@ TEST_F(AuditTest, ChainVerifies) {
   EXPECT_GT((*records)[0]["time_micros"].get<int64_t>(), 0);  // filled in by Append
 }
 
+// The writer serializes a record once, in two parts joined around "hash": the stored line must
+// still be exactly the record's canonical text (keys in order, nothing missing), which is what
+// another implementation of the format would write and what verification parses.
+TEST_F(AuditTest, StoredLinesAreCanonical) {
+  std::string s = WriteTrail();
+  auto lines = SegmentLines(Segment(s, 1));
+  ASSERT_EQ(lines.size(), 11u);
+  for (size_t i = 1; i < lines.size(); ++i) {
+    json r = json::parse(lines[i]);
+    EXPECT_EQ(lines[i], r.dump()) << "line " << i;
+    EXPECT_EQ(r.size(), 19u) << lines[i];  // every field, the hash included
+    EXPECT_EQ(r["arguments"]["token"], "[redacted]");
+  }
+  // Text that needs escaping, non-ASCII and invalid UTF-8 (which becomes U+FFFD) in every kind
+  // of field, and a record with nothing set.
+  AuditOptions o;
+  o.flush_interval_ms = 3600 * 1000;
+  auto log = AuditLog::Open(store_, "org", o);
+  ASSERT_TRUE(log.ok());
+  AuditRecord odd = Rec("zoë \"q\"\n\t\x01", 7);
+  odd.error = "bad \xff\xfe bytes \\ and \u2028";
+  odd.tables = {"a\"b", ""};
+  odd.arguments = {{"sql", "SELECT '\x7f'"}, {"nested", {{"Password", "x"}, {"k", {1, 2.5, -3, true, nullptr}}}},
+                   {"big", UINT64_MAX},
+                   {"empty", json::object()},
+                   {"list", json::array()},
+                   {"k\"ey", "v"}};
+  ASSERT_TRUE((*log)->Flush().ok());
+  (*log)->Append(std::move(odd));
+  (*log)->Append(AuditRecord{});
+  ASSERT_TRUE((*log)->Close().ok());
+  std::string key = Segment((*log)->stream_id(), 1);
+  auto odd_lines = SegmentLines(key);
+  ASSERT_EQ(odd_lines.size(), 3u);
+  for (size_t i = 1; i < odd_lines.size(); ++i) {
+    json r = json::parse(odd_lines[i]);
+    EXPECT_EQ(odd_lines[i], r.dump(-1, ' ', false, json::error_handler_t::replace));
+  }
+  EXPECT_EQ(json::parse(odd_lines[1])["arguments"]["nested"]["Password"], "[redacted]");
+  EXPECT_TRUE(Verify().ok);
+}
+
 TEST_F(AuditTest, EditedRecordIsFound) {
   std::string s = WriteTrail();
   auto lines = SegmentLines(Segment(s, 11));
