@@ -153,6 +153,10 @@ std::optional<http::Response> HttpAuth::Authenticate(http::Request& r) {
       res.headers.emplace_back("RateLimit", d.RateLimitHeader());
       return res;
     }
+    // On every answer, not only the refusal: a client paces itself before it is refused
+    // (draft-ietf-httpapi-ratelimit-headers).
+    r.response_headers.emplace_back("RateLimit-Policy", options_.rate_limit.PolicyHeader());
+    r.response_headers.emplace_back("RateLimit", d.RateLimitHeader());
   }
   r.identity_key = who->Key();
   r.identity = std::move(who);

@@ -292,7 +292,9 @@ class StreamImpl : public EventStream, public std::enable_shared_from_this<Strea
 
 class ExchangeImpl : public Exchange {
  public:
-  explicit ExchangeImpl(std::shared_ptr<Connection> c) : conn_(std::move(c)) {}
+  ExchangeImpl(std::shared_ptr<Connection> c,
+               std::vector<std::pair<std::string, std::string>> extra_headers)
+      : conn_(std::move(c)), extra_(std::move(extra_headers)) {}
   ~ExchangeImpl() override {
     if (!answered_.exchange(true)) {
       auto c = conn_;
@@ -303,6 +305,7 @@ class ExchangeImpl : public Exchange {
   }
   void Respond(Response r) override {
     if (answered_.exchange(true)) return;
+    r.headers.insert(r.headers.end(), extra_.begin(), extra_.end());
     asio::post(conn_->executor(), [c = conn_, r = std::move(r)] { c->WriteResponse(r); });
   }
   std::shared_ptr<EventStream> StartStream(
@@ -312,12 +315,14 @@ class ExchangeImpl : public Exchange {
       s->MarkClosed();
       return s;
     }
+    headers.insert(headers.end(), extra_.begin(), extra_.end());
     asio::post(conn_->executor(), [c = conn_, s, h = std::move(headers)] { c->BeginStream(s, h); });
     return s;
   }
 
  private:
   std::shared_ptr<Connection> conn_;
+  const std::vector<std::pair<std::string, std::string>> extra_;  // Request::response_headers
   std::atomic<bool> answered_{false};
 };
 
@@ -426,7 +431,7 @@ void Connection::OnBody(beast::error_code ec) {
   parser_.reset();
   state_ = State::kHandling;
   stream_.expires_never();
-  auto ex = std::make_shared<ExchangeImpl>(shared_from_this());
+  auto ex = std::make_shared<ExchangeImpl>(shared_from_this(), req_.response_headers);
   try {
     srv_.handler(std::move(req_), ex);
   } catch (const std::exception& e) {

@@ -32,6 +32,9 @@ struct Request {
   // senders apart (sessions, per-client limits); empty when nothing was authenticated.
   std::shared_ptr<const void> identity;
   std::string identity_key;
+  // Headers every answer to this request carries, whatever the handler answers (set by the
+  // HeaderCheck: the caller's rate-limit state, say).
+  std::vector<std::pair<std::string, std::string>> response_headers;
   // The value of a header (name in lowercase), joined with ", " when repeated.
   std::optional<std::string> Header(std::string_view lower_name) const;
 };

@@ -564,15 +564,18 @@ test("a token with only supertable:write: tools/call is 403 insufficient_scope a
 
 // ---------- 7. rate limits ----------
 
-test("SUPERTABLE_RATE_LIMIT=5/min: the 6th request is 429 with Retry-After and RateLimit headers", { timeout: 60000 }, async () => {
+test("SUPERTABLE_RATE_LIMIT=5/min: every answer tells the budget left; the 6th request is 429 with Retry-After", { timeout: 60000 }, async () => {
   const server = await serve({ SUPERTABLE_RATE_LIMIT: "5/min" });
   try {
     const init = await raw(server.port, { headers: jsonHeaders(), body: initBody });
     assert.equal(init.status, 200, init.text);
+    assert.equal(init.headers["ratelimit-policy"], '"default";q=5;w=60');
+    assert.match(init.headers["ratelimit"], /^"default";r=4;t=\d+$/);
     const sid = init.headers["mcp-session-id"];
     for (let i = 2; i <= 5; i++) {
       const r = await raw(server.port, { headers: jsonHeaders({ "mcp-session-id": sid }), body: ping(i) });
       assert.equal(r.status, 200, `request ${i}: ${r.text}`);
+      assert.match(r.headers["ratelimit"], new RegExp(`^"default";r=${5 - i};t=\\d+$`), `request ${i}`);
     }
     const sixth = await raw(server.port, { headers: jsonHeaders({ "mcp-session-id": sid }), body: ping(6) });
     assert.equal(sixth.status, 429, sixth.text);
