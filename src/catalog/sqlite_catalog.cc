@@ -1,9 +1,9 @@
 // Embedded SQLite catalog and locks.
 #include "catalog/sqlite_catalog.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sqlite3.h>
-#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -445,8 +445,8 @@ std::atomic<uint64_t>* SqliteCatalog::MarkerCounter() {
     struct stat st;
     // Grown, never shrunk: two processes opening it at once both leave it one page long. A
     // file from before this layout (a timestamp in text) is one line long and grows too.
-    bool sized = ::fstat(fd, &st) == 0 &&
-                 (st.st_size >= static_cast<off_t>(kMarkerBytes) || ::ftruncate(fd, kMarkerBytes) == 0);
+    bool sized = ::fstat(fd, &st) == 0 && (st.st_size >= static_cast<off_t>(kMarkerBytes) ||
+                                           ::ftruncate(fd, kMarkerBytes) == 0);
     void* p = sized ? ::mmap(nullptr, kMarkerBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
                     : MAP_FAILED;
     ::close(fd);  // the mapping keeps the file

@@ -134,6 +134,9 @@ struct QuerySpec {
   // Bind, plan and check the statement (the sink gets its columns) without running it: what
   // validate_sql needs, and unlike EXPLAIN it prints nothing of the views' policies.
   bool validate_only = false;
+  // Leave out the data files whose statistics show they hold no row the query's predicates
+  // admit (file_pruning.h). Off only to compare against (tests, benchmarks).
+  bool prune_files = true;
   CancelToken* cancel = nullptr;  // Cancel() stops the query; it then fails with kCancelled
 };
 
@@ -142,6 +145,10 @@ struct QueryStats {
   bool truncated = false;
   std::string truncated_reason;  // "row limit" or "result byte limit"
   int64_t elapsed_micros = 0;
+  // Data files of the tables the query reads, counted per reference to a table, and how many of
+  // them their statistics left out (QuerySpec::prune_files).
+  int64_t files = 0;
+  int64_t files_pruned = 0;
   // Filled by the warehouse, for the audit trail: the tables the query read ("super.table") and
   // the policies applied to them ("row_filter:s.t", "columns:s.t", "mask:s.t.col").
   std::vector<std::string> tables;

@@ -21,8 +21,10 @@
 
 #include "common/names.h"
 #include "common/periodic_task.h"
+#include "common/text.h"
 #include "engine/duck_config.h"
 #include "engine/duck_errors.h"
+#include "engine/file_pruning.h"
 #include "engine/object_file_system.h"
 #include "engine/plan_check.h"
 #include "engine/row_filter.h"
@@ -139,11 +141,24 @@ std::string MaskValueSql(const ColumnMask& m, const Column& col, const std::stri
   return null;
 }
 
+// The columns (lower case) whose values the view shows as stored, to every row: predicates on
+// them may prune files. A column masked or hidden for some rows shows something else there.
+std::set<std::string> PlainColumns(const ResolvedTable& t) {
+  std::set<std::string> out;
+  for (const auto& col : t.snapshot->schema) {
+    bool plain = !t.policy.restricted();
+    for (const auto& v : t.policy.views) {
+      plain = plain || (v.row_filter.empty() && v.Shows(col.name) && !v.MaskOf(col.name));
+    }
+    if (plain) out.insert(AsciiLower(col.name));
+  }
+  return out;
+}
+
 // The view text for one resolved table: the union of the caller's role views (table_policy.h):
 // rows any role admits, columns any role shows, each value unmasked, masked or NULL by the roles
 // that admit its row.
-Result<std::string> ViewSql(const ResolvedTable& t, const QuerySpec& spec) {
-  const Snapshot& snap = *t.snapshot;
+Result<std::string> ViewSql(const ResolvedTable& t, const QuerySpec& spec, const Snapshot& snap) {
   ScanOptions so;
   so.system_columns = spec.system_columns;
   std::string inner;
@@ -301,9 +316,28 @@ Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) 
   std::set<std::string> pinned_json_files;  // the same for read_json (system tables' objects)
   int views = 0;
   bool restricted = false;
-  ViewForTable view_for = [&](const TableName& name) -> Result<std::string> {
+  int64_t files = 0, files_pruned = 0;
+  ViewForTable view_for = [&](const TableName& name,
+                              const PruneConjuncts& conjuncts) -> Result<std::string> {
     ST_ASSIGN_OR_RETURN(ResolvedTable t, spec.resolve(name));
-    ST_ASSIGN_OR_RETURN(std::string body, ViewSql(t, spec));
+    // The files this reference reads: all of them, or those whose statistics can hold a row
+    // its predicates admit.
+    const Snapshot* snap = t.snapshot.get();
+    std::optional<Snapshot> pruned;
+    if (spec.prune_files && !t.json && !conjuncts.empty() && !snap->files.empty()) {
+      auto keep = FilesThatMayMatch(con, *snap, PlainColumns(t), conjuncts);
+      if (std::count(keep.begin(), keep.end(), false) > 0) {
+        pruned = *snap;
+        pruned->files.clear();
+        for (size_t i = 0; i < keep.size(); ++i) {
+          if (keep[i]) pruned->files.push_back(snap->files[i]);
+        }
+        files_pruned += static_cast<int64_t>(snap->files.size() - pruned->files.size());
+        snap = &*pruned;
+      }
+    }
+    if (!t.json) files += static_cast<int64_t>(t.snapshot->files.size());
+    ST_ASSIGN_OR_RETURN(std::string body, ViewSql(t, spec, *snap));
     std::string view = fmt::format("__st_view_{}", views++);
     Status s = Exec(con, fmt::format("CREATE TEMP VIEW {} AS {}", view, body));
     if (!s.ok() && t.policy.restricted()) {
@@ -315,17 +349,18 @@ Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) 
     }
     if (!s.ok()) return s.WithContext(t.display_name);
     restricted = restricted || t.policy.restricted();
-    for (const auto& f : t.snapshot->files) {
+    for (const auto& f : snap->files) {
       (t.json ? pinned_json_files : pinned_files).insert(spec.read_path(f.key));
     }
-    for (const auto& d : t.snapshot->deletes) pinned_files.insert(spec.read_path(d.key));
+    for (const auto& d : snap->deletes) pinned_files.insert(spec.read_path(d.key));
     return view;
   };
   ST_ASSIGN_OR_RETURN(GuardedStatement guarded,
                       GuardStatement(con, spec.sql, view_for, options_.sql_limits));
   auto& statement = guarded.statement;
+  const bool explain = statement->type == duckdb::StatementType::EXPLAIN_STATEMENT;
   // A plan shows the view's text: the row filter and the columns it hides.
-  if (restricted && statement->type == duckdb::StatementType::EXPLAIN_STATEMENT) {
+  if (restricted && explain) {
     return Status::InvalidArgument(
         "EXPLAIN is not available for tables you read under an access policy");
   }
@@ -418,6 +453,8 @@ Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) 
   }
   sink.Begin(columns);
   QueryStats stats;
+  stats.files = files;
+  stats.files_pruned = files_pruned;
   int64_t bytes = 0;
   std::vector<nlohmann::json> row(columns.size());
   while (!stats.truncated) {
@@ -447,6 +484,12 @@ Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) 
     }
   }
   if (spec.cancel && spec.cancel->cancelled()) return Status::Cancelled("the query was cancelled");
+  if (explain && columns.size() == 2 && !stats.truncated) {
+    // The plan lists only the files left to read; this row says what the statistics removed.
+    sink.Row({"file_pruning", fmt::format("read {} of {} data files ({} pruned by statistics)",
+                                          files - files_pruned, files, files_pruned)});
+    ++stats.rows;
+  }
   sink.End(stats.truncated);
   stats.elapsed_micros = std::chrono::duration_cast<std::chrono::microseconds>(
                              std::chrono::steady_clock::now() - start)

@@ -32,6 +32,7 @@
 
 #include "common/ids.h"
 #include "engine/duck_errors.h"
+#include "engine/file_pruning.h"
 #include "engine/row_filter.h"
 
 namespace supertable {
@@ -186,8 +187,13 @@ class Guard {
     switch (node.type) {
       case duckdb::QueryNodeType::SELECT_NODE: {
         auto& sel = node.Cast<duckdb::SelectNode>();
+        // Before FROM is rewritten: which predicates constrain which of its tables. They are
+        // the WHERE clause's and the join conditions' own nodes, which nothing rewrites.
+        auto pushable = PushableConjuncts(sel);
+        std::swap(pushable_, pushable);
         // FROM first: a lateral subquery in the select list sees the same names as FROM does.
         if (sel.from_table) VisitRef(*sel.from_table);
+        std::swap(pushable_, pushable);
         for (auto& e : sel.select_list) WalkExpression(*e);
         if (sel.where_clause) WalkExpression(*sel.where_clause);
         for (auto& e : sel.groups.group_expressions) WalkExpression(*e);
@@ -376,7 +382,9 @@ class Guard {
         IsCte(ref.table_name)) {
       return;
     }
-    auto view = Resolve(ref.schema_name, ref.table_name, ref.at_clause.get(), ref.catalog_name);
+    auto hints = pushable_.find(&ref);
+    auto view = Resolve(ref.schema_name, ref.table_name, ref.at_clause.get(), ref.catalog_name,
+                        hints == pushable_.end() ? kNoConjuncts : hints->second);
     if (!view) return;
     // Keep the name the query uses to qualify columns (orders.id, or the alias).
     if (ref.alias.empty()) ref.alias = ref.table_name;
@@ -387,7 +395,8 @@ class Guard {
   }
 
   std::optional<std::string> Resolve(const std::string& schema, const std::string& table,
-                                     duckdb::AtClause* at, const std::string& catalog) {
+                                     duckdb::AtClause* at, const std::string& catalog,
+                                     const PruneConjuncts& conjuncts = kNoConjuncts) {
     if (!catalog.empty()) {
       Fail(Status::InvalidArgument(
           fmt::format("'{}.{}.{}': name tables as table or super.table", catalog, schema, table)));
@@ -438,16 +447,23 @@ class Guard {
         "{}\x1f{}\x1f{}\x1f{}", Lower(schema), Lower(table),
         name.as_of && name.as_of->version ? *name.as_of->version : -1,
         name.as_of && name.as_of->timestamp_micros ? *name.as_of->timestamp_micros : -1);
-    auto it = views_.find(key);
-    if (it != views_.end()) return it->second;
-    auto view = view_for_(name);
+    // A reference with conjuncts gets a view of its own: another may read other files.
+    if (conjuncts.empty()) {
+      auto it = views_.find(key);
+      if (it != views_.end()) return it->second;
+    }
+    auto view = view_for_(name, conjuncts);
     if (!view.ok()) {
       Fail(view.status());
       return std::nullopt;
     }
-    views_[key] = *view;
+    if (conjuncts.empty()) views_[key] = *view;
     return *view;
   }
+
+  static inline const PruneConjuncts kNoConjuncts{};
+  // The conjuncts of the SELECT whose FROM is being rewritten, by table reference.
+  std::map<const duckdb::TableRef*, PruneConjuncts> pushable_;
 
   const ViewForTable& view_for_;
   const SqlLimits& limits_;

@@ -24,8 +24,12 @@
 
 namespace supertable {
 
-// Called once per distinct table reference; returns the name of the view that stands for it.
-using ViewForTable = std::function<Result<std::string>(const TableName& name)>;
+// Returns the name of the view that stands for a table the query names. `conjuncts`: the
+// predicates that constrain that reference's rows (file_pruning.h), which the view may use to
+// leave out files; they stay valid during the call. Called once per distinct table (and time
+// travel point) among references without conjuncts, once per reference with them.
+using ViewForTable = std::function<Result<std::string>(
+    const TableName& name, const std::vector<const duckdb::ParsedExpression*>& conjuncts)>;
 
 struct GuardedStatement {
   duckdb::unique_ptr<duckdb::SQLStatement> statement;  // ready for Connection::PendingQuery

@@ -132,7 +132,8 @@ json QuerySpecToJson(const QuerySpec& spec) {
           {"result_byte_limit", spec.result_byte_limit},
           {"timeout_ms", spec.timeout_ms},
           {"system_columns", spec.system_columns},
-          {"validate_only", spec.validate_only}};
+          {"validate_only", spec.validate_only},
+          {"prune_files", spec.prune_files}};
 }
 
 void QuerySpecFromJson(const json& j, QuerySpec* spec) {
@@ -142,13 +143,16 @@ void QuerySpecFromJson(const json& j, QuerySpec* spec) {
   spec->timeout_ms = j.at("timeout_ms").get<int64_t>();
   spec->system_columns = j.at("system_columns").get<bool>();
   spec->validate_only = j.at("validate_only").get<bool>();
+  spec->prune_files = j.at("prune_files").get<bool>();
 }
 
 json QueryStatsToJson(const QueryStats& s) {
   return {{"rows", s.rows},
           {"truncated", s.truncated},
           {"truncated_reason", s.truncated_reason},
-          {"elapsed_micros", s.elapsed_micros}};
+          {"elapsed_micros", s.elapsed_micros},
+          {"files", s.files},
+          {"files_pruned", s.files_pruned}};
 }
 
 QueryStats QueryStatsFromJson(const json& j) {
@@ -157,6 +161,8 @@ QueryStats QueryStatsFromJson(const json& j) {
   s.truncated = j.at("truncated").get<bool>();
   s.truncated_reason = j.at("truncated_reason").get<std::string>();
   s.elapsed_micros = j.at("elapsed_micros").get<int64_t>();
+  s.files = j.at("files").get<int64_t>();
+  s.files_pruned = j.at("files_pruned").get<int64_t>();
   return s;
 }
 

@@ -398,6 +398,7 @@ Result<QueryStats> Warehouse::Query(const QueryRequest& req, ResultSink& sink) {
   spec.row_limit = req.row_limit;
   spec.system_columns = req.system_columns;
   spec.validate_only = req.validate_only;
+  spec.prune_files = req.prune_files;
   spec.cancel = req.cancel;
   spec.timeout_ms = req.timeout_ms >= 0 ? req.timeout_ms : config_.query_timeout_ms;
   // gc's running-query window (Config::LongestQueryMs) only protects queries that end within
@@ -409,6 +410,11 @@ Result<QueryStats> Warehouse::Query(const QueryRequest& req, ResultSink& sink) {
                            : config_.max_result_bytes > 0 ? config_.max_result_bytes
                                                           : -1;
   ST_ASSIGN_OR_RETURN(QueryStats stats, engine_->Query(spec, sink));
+  if (!req.validate_only) {
+    log::Info("query: {} rows in {:.1f} ms; read {} of {} data files ({} pruned by statistics)",
+              stats.rows, static_cast<double>(stats.elapsed_micros) / 1000.0,
+              stats.files - stats.files_pruned, stats.files, stats.files_pruned);
+  }
   for (const auto& [name, policy] : read) {
     stats.tables.push_back(name);
     for (const auto& v : policy.views) {

@@ -118,6 +118,7 @@ struct QueryRequest {
   int64_t row_limit = -1;  // -1: none
   bool system_columns = false;
   bool validate_only = false;      // see QuerySpec::validate_only
+  bool prune_files = true;         // see QuerySpec::prune_files
   std::optional<AsOf> as_of;       // every table without its own AT clause is read as of this
   int64_t timeout_ms = -1;         // -1: SUPERTABLE_QUERY_TIMEOUT_MS; 0: none
   int64_t result_byte_limit = -1;  // -1: SUPERTABLE_MAX_RESULT_BYTES

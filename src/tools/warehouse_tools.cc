@@ -461,11 +461,16 @@ class Tools {
   }
 
   static json QueryOutputSchema() {
-    return OutputSchema({{"columns", Prop("array", "Column names and DuckDB types")},
-                         {"rows", Prop("array", "Rows as arrays of JSON values")},
-                         {"row_count", Prop("integer", "")},
-                         {"truncated", Prop("boolean", "True when the limit cut the result")},
-                         {"elapsed_ms", Prop("number", "")}});
+    return OutputSchema(
+        {{"columns", Prop("array", "Column names and DuckDB types")},
+         {"rows", Prop("array", "Rows as arrays of JSON values")},
+         {"row_count", Prop("integer", "")},
+         {"truncated", Prop("boolean", "True when the limit cut the result")},
+         {"elapsed_ms", Prop("number", "")},
+         {"files_read", Prop("integer", "Data files the query read")},
+         {"files_pruned", Prop("integer",
+                               "Data files left unread because their statistics show no row "
+                               "can match the query's filters")}});
   }
 
   Result<json> RunQuery(const Caller& who, const std::string& super_name, const std::string& sql,
@@ -500,7 +505,9 @@ class Tools {
                 {"rows", sink.rows},
                 {"row_count", stats.rows},
                 {"truncated", stats.truncated},
-                {"elapsed_ms", static_cast<double>(stats.elapsed_micros) / 1000.0}};
+                {"elapsed_ms", static_cast<double>(stats.elapsed_micros) / 1000.0},
+                {"files_read", stats.files - stats.files_pruned},
+                {"files_pruned", stats.files_pruned}};
     if (stats.truncated) {
       out["note"] =
           fmt::format("result cut at the {}; add filters, aggregates or a LIMIT, or raise 'limit'",

@@ -146,11 +146,10 @@ TEST_F(AuditTest, StoredLinesAreCanonical) {
   AuditRecord odd = Rec("zoë \"q\"\n\t\x01", 7);
   odd.error = "bad \xff\xfe bytes \\ and \u2028";
   odd.tables = {"a\"b", ""};
-  odd.arguments = {{"sql", "SELECT '\x7f'"}, {"nested", {{"Password", "x"}, {"k", {1, 2.5, -3, true, nullptr}}}},
-                   {"big", UINT64_MAX},
-                   {"empty", json::object()},
-                   {"list", json::array()},
-                   {"k\"ey", "v"}};
+  odd.arguments = {
+      {"sql", "SELECT '\x7f'"}, {"nested", {{"Password", "x"}, {"k", {1, 2.5, -3, true, nullptr}}}},
+      {"big", UINT64_MAX},      {"empty", json::object()},
+      {"list", json::array()},  {"k\"ey", "v"}};
   ASSERT_TRUE((*log)->Flush().ok());
   (*log)->Append(std::move(odd));
   (*log)->Append(AuditRecord{});
