@@ -34,6 +34,18 @@ struct AuditOptions {
   int runs = 3;
 };
 
+struct PruneOptions {
+  int64_t lookup_rows = 10'000'000;
+  int lookup_files = 200;
+  int64_t events_rows = 2'000'000;
+  int events_files = 1000;
+  int runs = 5;
+};
+
+// Selective queries on tables of many files (a point lookup, a 1% time range) and unselective
+// aggregates: Warehouse::Query with file pruning vs plain DuckDB over a glob of the same files.
+int RunPrune(const PruneOptions& options);
+
 struct StorageOptions {
   int64_t rows = 5'000'000;
   int runs = 3;

@@ -61,12 +61,17 @@ int main(int argc, char** argv) {
       "Selective query over object storage (s3rver, started here): cold, warm, hot vs local");
   storage->add_option("--rows", storage_rows, "Rows in the table (default 5,000,000)")
       ->check(CLI::PositiveNumber);
+  auto* prune = app.add_subcommand(
+      "prune",
+      "Point lookup (10M rows, 200 files) and 1% time range (1,000 files) with file pruning vs "
+      "plain DuckDB over a glob of the same files");
   int audit_records = 0;
   auto* audit = app.add_subcommand(
       "audit", "100k AuditLog::Append calls vs building the records alone (per-call cost)");
   audit->add_option("--records", audit_records, "Appends per run (default 100,000)")
       ->check(CLI::PositiveNumber);
-  auto* all = app.add_subcommand("all", "ingest, upsert, query, catalog, storage, then audit");
+  auto* all =
+      app.add_subcommand("all", "ingest, upsert, query, catalog, storage, prune, then audit");
   all->add_option("--ingest-rows", ingest_rows, "Rows for the ingest benchmark")
       ->check(CLI::PositiveNumber);
   all->add_option("--upsert-rows", upsert_rows, "Rows for the upsert benchmark")
@@ -105,6 +110,15 @@ int main(int argc, char** argv) {
   if (storage_rows > 0) so.rows = storage_rows;
   if (runs > 0) so.runs = runs;
   if (*storage || *all) rc = std::max(rc, RunStorage(so));
+  PruneOptions po;
+  if (quick) {
+    po.lookup_rows = 1'000'000;
+    po.lookup_files = 50;
+    po.events_rows = 200'000;
+    po.events_files = 100;
+  }
+  if (runs > 0) po.runs = runs;
+  if (*prune || *all) rc = std::max(rc, RunPrune(po));
   AuditOptions ao;
   if (audit_records > 0) ao.records = audit_records;
   if (runs > 0) ao.runs = runs;

@@ -25,6 +25,7 @@
 
 #include "bench_util.h"
 #include "benches.h"
+#include "compare.h"
 #include "duck_session.h"
 #include "engine/sql_text.h"
 #include "table/warehouse.h"
@@ -152,38 +153,6 @@ LIMIT 100)"},
   return kQueries;
 }
 
-// SuperTable's side of the comparison: reads every JSON cell into the digest.
-class DigestSink : public ResultSink {
- public:
-  void Begin(const std::vector<Column>& columns) override {
-    numeric_.clear();
-    for (const auto& c : columns) numeric_.push_back(IsNumericTypeName(c.type));
-  }
-  void Row(const std::vector<nlohmann::json>& cells) override {
-    digest.StartRow(cells.size());
-    for (size_t c = 0; c < cells.size(); ++c) {
-      const auto& cell = cells[c];
-      if (cell.is_null()) {
-        digest.Null(c);
-      } else if (c < numeric_.size() && numeric_[c]) {
-        // DECIMAL and integers past 2^53 arrive as exact text.
-        digest.Number(c, cell.is_string() ? std::stod(cell.get_ref<const std::string&>())
-                                          : cell.get<double>());
-      } else if (cell.is_string()) {
-        digest.Text(c, cell.get_ref<const std::string&>());
-      } else {
-        digest.Text(c, cell.dump());
-      }
-    }
-    digest.FinishRow();
-  }
-  void End(bool) override {}
-  ResultDigest digest;
-
- private:
-  std::vector<bool> numeric_;
-};
-
 const char* Verdict(bool ok) { return ok ? "PASS" : "FAIL"; }
 
 // Nearest-rank percentile: p90 of 30 runs is the 27th fastest.
@@ -203,64 +172,6 @@ struct TableInfo {
   std::vector<std::string> columns;
   int64_t bytes = 0;
 };
-
-struct QueryFigures {
-  std::vector<double> base_s, ours_s;
-  int64_t rows = -1;
-  bool same_rows = true;   // every run of both sides returned as many rows
-  std::string difference;  // empty: the warm-up results matched
-};
-
-Result<QueryFigures> TimeQuery(const BenchQuery& q, Warehouse& warehouse, DuckSession& duck,
-                               int runs) {
-  QueryFigures f;
-  auto ours = [&](ResultDigest* out) -> Result<double> {
-    DigestSink sink;
-    QueryRequest req(kSuper, q.sql);
-    req.timeout_ms = 3'600'000;  // the production path (a watchdog thread), never firing here
-    Stopwatch sw;
-    auto st = warehouse.Query(req, sink);
-    double s = sw.Seconds();
-    if (!st.ok())
-      return st.status().WithContext(fmt::format("{} through Warehouse::Query", q.name));
-    *out = std::move(sink.digest);
-    return s;
-  };
-  auto base = [&](ResultDigest* out) -> Result<double> {
-    ResultDigest d;
-    Stopwatch sw;
-    Status st = duck.Query(q.sql, &d);
-    double s = sw.Seconds();
-    if (!st.ok()) return st.WithContext(fmt::format("{} in plain DuckDB", q.name));
-    *out = std::move(d);
-    return s;
-  };
-  // One untimed run each: both sides read the files once (the page cache is shared anyway), and
-  // their results are compared in full.
-  ResultDigest ours_d, base_d;
-  ST_RETURN_IF_ERROR(base(&base_d).status());
-  ST_RETURN_IF_ERROR(ours(&ours_d).status());
-  f.difference = ours_d.Compare(base_d);
-  f.rows = base_d.rows;
-  f.same_rows = ours_d.rows == base_d.rows;
-  // Interleaved, alternating which side goes first, so neither always runs right after the
-  // other has warmed caches or right before a burst of load.
-  for (int run = 0; run < runs; ++run) {
-    for (int side = 0; side < 2; ++side) {
-      bool baseline_turn = (side == 0) == (run % 2 == 0);
-      ResultDigest d;
-      if (baseline_turn) {
-        ST_ASSIGN_OR_RETURN(double s, base(&d));
-        f.base_s.push_back(s);
-      } else {
-        ST_ASSIGN_OR_RETURN(double s, ours(&d));
-        f.ours_s.push_back(s);
-      }
-      if (d.rows != f.rows) f.same_rows = false;
-    }
-  }
-  return f;
-}
 
 Status GenerateTpch(double sf, const DuckSessionOptions& duck_options, const std::string& dir,
                     std::map<std::string, int64_t>* rows) {
@@ -412,15 +323,7 @@ Result<TinyFigures> Tiny(const QueryOptions& o, const Config& config, Warehouse&
 Result<int> QueryBench(const QueryOptions& o) {
   ST_ASSIGN_OR_RETURN(TempDir work, TempDir::Create("query"));
   ST_ASSIGN_OR_RETURN(Config config, BenchConfig(work.Join("home")));
-  // The same thread count on both sides, set explicitly: SUPERTABLE_DUCKDB_THREADS when given,
-  // else DuckDB's own default (all cores), read from a plain session and handed to the
-  // warehouse too. (Queries cannot ask the sandbox for its settings.)
-  if (config.duckdb_threads <= 0) {
-    ST_ASSIGN_OR_RETURN(auto probe, DuckSession::Open({}));
-    int64_t n = 0;
-    ST_RETURN_IF_ERROR(probe->Run("SELECT current_setting('threads')", {}, &n));
-    config.duckdb_threads = static_cast<int>(n);
-  }
+  ST_RETURN_IF_ERROR(PinThreads(config));
   DuckSessionOptions duck_options{config.duckdb_threads, config.duckdb_memory_limit,
                                   work.Join("duck_tmp")};
 
@@ -480,7 +383,8 @@ Result<int> QueryBench(const QueryOptions& o) {
   std::vector<QueryFigures> figures;
   for (const auto& q : Queries()) {
     Note("query: {} ({}), {} runs per side", q.name, q.title, o.runs);
-    ST_ASSIGN_OR_RETURN(QueryFigures f, TimeQuery(q, *warehouse, *duck, o.runs));
+    ST_ASSIGN_OR_RETURN(QueryFigures f,
+                        TimeAgainstBaseline(*warehouse, kSuper, q.sql, *duck, q.sql, o.runs));
     Note("query: {}: baseline {:.3f} s, ours {:.3f} s", q.name, Median(f.base_s), Median(f.ours_s));
     figures.push_back(std::move(f));
   }
@@ -493,7 +397,8 @@ Result<int> QueryBench(const QueryOptions& o) {
                    "SELECT count(*) FROM region, nation, supplier, customer, part, lineitem, "
                    "orders WHERE false"};
   Note("query: fixed cost per query (binding all 7 tables), {} runs per side", o.runs * 3);
-  ST_ASSIGN_OR_RETURN(QueryFigures fixed_f, TimeQuery(fixed, *warehouse, *duck, o.runs * 3));
+  ST_ASSIGN_OR_RETURN(QueryFigures fixed_f, TimeAgainstBaseline(*warehouse, kSuper, fixed.sql,
+                                                                *duck, fixed.sql, o.runs * 3));
 
   // A large result: what moving rows out of the engine costs. Both sides read every cell as a
   // DuckDB value (the baseline into its digest); ours also encodes each as JSON for its sink.
@@ -501,7 +406,8 @@ Result<int> QueryBench(const QueryOptions& o) {
                       "SELECT l_orderkey, l_linenumber, l_extendedprice, l_shipdate, l_comment "
                       "FROM lineitem WHERE l_orderkey % 10 = 1"};
   Note("query: result transfer (~10% of lineitem), {} runs per side", o.runs);
-  ST_ASSIGN_OR_RETURN(QueryFigures transfer_f, TimeQuery(transfer, *warehouse, *duck, o.runs));
+  ST_ASSIGN_OR_RETURN(QueryFigures transfer_f, TimeAgainstBaseline(*warehouse, kSuper, transfer.sql,
+                                                                   *duck, transfer.sql, o.runs));
 
   // 4. Tiny query.
   ST_ASSIGN_OR_RETURN(TinyFigures tiny, Tiny(o, config, *warehouse, work, duck_options));

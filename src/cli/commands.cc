@@ -142,6 +142,7 @@ int RunCli(int argc, char** argv, const std::vector<CommandRegistrar>& more_comm
 
   // ingest
   std::string in_super, in_table, in_file, in_keys, in_newer, in_format = "auto";
+  std::optional<std::string> in_cluster;
   bool in_delete = false;
   auto* ingest = app.add_subcommand(
       "ingest", "Write a CSV, JSON/NDJSON or Parquet file into a table (append, upsert or delete)");
@@ -156,6 +157,10 @@ int RunCli(int argc, char** argv, const std::vector<CommandRegistrar>& more_comm
                    "Delete the stored rows whose keys the file lists; write nothing");
   ingest->add_option("--format", in_format,
                      "csv, json, ndjson or parquet (default: from the extension)");
+  ingest->add_option("--cluster-by", in_cluster,
+                     "Columns, comma-separated, to sort the written rows by, so that files cover "
+                     "narrow ranges and selective queries skip the rest; remembered for the "
+                     "table's later writes and compactions ('' forgets it)");
   ingest->callback([&] {
     action = [&]() -> Status {
       ST_ASSIGN_OR_RETURN(auto w, OpenWarehouse(g));
@@ -164,6 +169,7 @@ int RunCli(int argc, char** argv, const std::vector<CommandRegistrar>& more_comm
       ST_ASSIGN_OR_RETURN(req.format, ParseInputFormat(in_format));
       req.key_columns = SplitComma(in_keys);
       if (!in_newer.empty()) req.newer_than = in_newer;
+      if (in_cluster) req.cluster_by = SplitComma(*in_cluster);
       req.mode = in_delete                 ? WriteMode::kDeleteOnly
                  : req.key_columns.empty() ? WriteMode::kAppend
                                            : WriteMode::kUpsert;
@@ -354,6 +360,7 @@ int RunCli(int argc, char** argv, const std::vector<CommandRegistrar>& more_comm
 
   // compact
   std::string c_super, c_table;
+  std::optional<std::string> c_sort;
   int64_t c_target = 0;
   auto* compact = app.add_subcommand(
       "compact", "Merge small files and apply deletes (one table, or every table of a super)");
@@ -361,6 +368,9 @@ int RunCli(int argc, char** argv, const std::vector<CommandRegistrar>& more_comm
   compact->add_option("table", c_table, "Table (default: all tables of the super)");
   compact->add_option("--target-file-bytes", c_target,
                       "Target data file size (default SUPERTABLE_TARGET_FILE_BYTES)");
+  compact->add_option("--sort-by", c_sort,
+                      "Columns, comma-separated: rewrite the whole table sorted by them (files "
+                      "with ranges that do not overlap) and remember the order ('' forgets it)");
   compact->callback([&] {
     action = [&]() -> Status {
       ST_ASSIGN_OR_RETURN(auto w, OpenWarehouse(g));
@@ -372,7 +382,10 @@ int RunCli(int argc, char** argv, const std::vector<CommandRegistrar>& more_comm
         for (const auto& t : list) names.push_back(t.name);
       }
       for (const auto& n : names) {
-        ST_ASSIGN_OR_RETURN(auto r, w->Compact(w->Ref(c_super, n), CompactOptions{c_target}));
+        CompactOptions co;
+        co.target_file_bytes = c_target;
+        if (c_sort) co.sort_by = SplitComma(*c_sort);
+        ST_ASSIGN_OR_RETURN(auto r, w->Compact(w->Ref(c_super, n), co));
         if (r.committed) {
           std::cout << fmt::format(
               "{}.{}: version {}: {} file(s) rewritten, {} -> {} files, {} deleted rows dropped\n",

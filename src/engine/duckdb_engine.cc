@@ -224,6 +224,27 @@ Result<std::vector<StagedDataFile>> CollectStagedFiles(Connection& con, const st
   return out;
 }
 
+// " ORDER BY a, b" for sorting by `columns` of `schema` (names as the table spells them), or ""
+// for none; an unknown column is an error that lists the table's.
+Result<std::string> ClusterOrder(const std::vector<Column>& schema,
+                                 const std::vector<std::string>& columns, const char* what) {
+  std::string order;
+  for (const auto& name : columns) {
+    const Column* found = nullptr;
+    for (const auto& c : schema) {
+      if (strcasecmp(c.name.c_str(), name.c_str()) == 0) found = &c;
+    }
+    if (!found) {
+      std::string names;
+      for (const auto& c : schema) names += (names.empty() ? "" : ", ") + c.name;
+      return Status::InvalidArgument(fmt::format(
+          "cannot {} by '{}': the table has no such column (its columns: {})", what, name, names));
+    }
+    order += (order.empty() ? " ORDER BY " : ", ") + sql::Ident(found->name);
+  }
+  return order;
+}
+
 class DuckEngine : public Engine {
  public:
   // Two DuckDB instances: this one runs only SQL SuperTable writes (reading users' input files,
@@ -472,8 +493,9 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
     // Fast path: one parallel pass from the reader to Parquet. Row ids are not written: each
     // file's rows are its first row id + their position (a row_number() here would force
     // DuckDB to run the whole pipeline on one thread).
-    std::string select = fmt::format("SELECT {}, {} AS {} FROM {}", projection, commit_ts,
-                                     kCommitTimeColumn, reader);
+    ST_ASSIGN_OR_RETURN(std::string order, ClusterOrder(plan.schema, spec.cluster_by, "cluster"));
+    std::string select = fmt::format("SELECT {}, {} AS {} FROM {}{}", projection, commit_ts,
+                                     kCommitTimeColumn, reader, order);
     auto files = WriteFiles(*con, select, plan.schema, schema_id, spec.first_row_id,
                             spec.staging_dir, spec.target_file_bytes, spec.progress);
     if (!files.ok()) return ctx(files.status());
@@ -609,9 +631,11 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
 
   // 6. The new rows.
   if (spec.mode != WriteMode::kDeleteOnly) {
+    ST_ASSIGN_OR_RETURN(std::string order, ClusterOrder(plan.schema, spec.cluster_by, "cluster"));
     std::string select = fmt::format(
-        "SELECT {cols}, {ts} AS {ct} FROM __st_batch ORDER BY __st_ord",
-        fmt::arg("cols", user_cols), fmt::arg("ts", commit_ts), fmt::arg("ct", kCommitTimeColumn));
+        "SELECT {cols}, {ts} AS {ct} FROM __st_batch{order}", fmt::arg("cols", user_cols),
+        fmt::arg("ts", commit_ts), fmt::arg("ct", kCommitTimeColumn),
+        fmt::arg("order", order.empty() ? " ORDER BY __st_ord" : order + ", __st_ord"));
     ST_ASSIGN_OR_RETURN(out.data_files,
                         WriteFiles(*con, select, plan.schema, schema_id, spec.first_row_id,
                                    spec.staging_dir, spec.target_file_bytes, {}));
@@ -633,8 +657,12 @@ Result<std::vector<StagedDataFile>> DuckEngine::RewriteFiles(
   ScanOptions so;
   so.system_columns = true;
   for (const auto& f : files) so.only_files.push_back(f.key);
-  // Row ids are kept, so delete files that name rows elsewhere stay valid; order keeps locality.
-  std::string select = ScanSql(snapshot, read_path, so) + " ORDER BY " + kRowIdColumn;
+  // Row ids are kept, so delete files that name rows elsewhere stay valid. The table's order
+  // when it has one (Snapshot::cluster_by), else row ids: locality either way.
+  ST_ASSIGN_OR_RETURN(std::string order,
+                      ClusterOrder(snapshot.schema, snapshot.cluster_by, "sort"));
+  std::string select = ScanSql(snapshot, read_path, so) +
+                       (order.empty() ? std::string(" ORDER BY ") : order + ", ") + kRowIdColumn;
   return WriteFiles(*con, select, snapshot.schema, snapshot.schema_id, -1, staging_dir,
                     target_file_bytes, {});
 }

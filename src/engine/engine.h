@@ -50,6 +50,9 @@ struct WriteSpec {
   int64_t first_row_id = 0;
   int64_t commit_micros = 0;
   int64_t target_file_bytes = 128ll << 20;
+  // Sort the new rows by these columns (of the table after the write) before they are split
+  // into files, so that the files' ranges do not overlap and prune well; empty: input order.
+  std::vector<std::string> cluster_by;
   InputLimits limits;  // checked by the pre-scan before DuckDB reads the input
   ProgressFn progress;
 };
@@ -108,6 +111,9 @@ struct JsonRelation {
 struct ResolvedTable {
   std::string display_name;  // "super.table" as errors should name it
   std::shared_ptr<const Snapshot> snapshot;
+  // The object key of the snapshot's document, when it is one: an engine worker is then sent
+  // the key alone and reads (and keeps) the document itself. Empty for relations made in memory.
+  std::string snapshot_key;
   TablePolicy policy;
   std::optional<JsonRelation> json = std::nullopt;  // set: the snapshot's files are NDJSON
 };

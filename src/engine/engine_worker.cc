@@ -228,6 +228,11 @@ class Worker {
       ST_ASSIGN_OR_RETURN(json answer, ch_.Receive());
       if (answer.at("t") == "error") return StatusFromJson(answer.at("status"));
       ResolvedTable table = ResolvedTableFromJson(answer.at("table"));
+      if (!table.snapshot) {
+        ST_ASSIGN_OR_RETURN(table.snapshot, snapshots_.Get(table.snapshot_key, [&] {
+          return store_->Get(table.snapshot_key);
+        }));
+      }
       NoteSizes(*table.snapshot);
       return table;
     };
@@ -254,6 +259,7 @@ class Worker {
 
   WorkerChannel ch_;
   std::unique_ptr<ObjectStore> store_;
+  SnapshotCache snapshots_;  // the snapshots of tables queries named, read by key
   std::unique_ptr<ObjectCache> cache_;
   std::unique_ptr<Engine> engine_;
 };

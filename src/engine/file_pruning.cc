@@ -307,8 +307,9 @@ bool IsConstant(const ParsedExpression& e, int depth = 0) {
     }
     case ExpressionClass::FUNCTION: {
       const auto& f = e.Cast<duckdb::FunctionExpression>();
-      if (!ConstantFunction(f.function_name) || f.distinct || f.filter || f.order_bys ||
-          !f.schema.empty() || !f.catalog.empty()) {
+      if (!ConstantFunction(f.function_name) || f.distinct || f.filter ||
+          (f.order_bys && !f.order_bys->orders.empty()) || !f.schema.empty() ||
+          !f.catalog.empty()) {
         return false;
       }
       for (const auto& c : f.children) {

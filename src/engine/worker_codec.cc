@@ -83,10 +83,16 @@ json ResolvedTableToJson(const ResolvedTable& t) {
     views.push_back(std::move(jv));
   }
   json j = {{"display_name", t.display_name},
-            {"snapshot", t.snapshot->ToJson()},
             {"views", views},
             {"user", t.policy.user},
             {"mask_salt", t.policy.mask_salt}};
+  // A stored snapshot goes by its key: the worker reads and caches the document itself, instead
+  // of parsing a copy of it (a megabyte for a table of a thousand files) on every query.
+  if (t.snapshot_key.empty()) {
+    j["snapshot"] = t.snapshot->ToJson();
+  } else {
+    j["snapshot_key"] = t.snapshot_key;
+  }
   if (t.json) {
     j["json"] = {{"fields", ColumnsToJson(t.json->fields)},
                  {"columns", t.json->columns},
@@ -98,9 +104,13 @@ json ResolvedTableToJson(const ResolvedTable& t) {
 ResolvedTable ResolvedTableFromJson(const json& j) {
   ResolvedTable t;
   t.display_name = j.at("display_name").get<std::string>();
-  auto snap = Snapshot::FromJson(j.at("snapshot").get<std::string>());
-  if (!snap.ok()) throw std::runtime_error(snap.status().message());
-  t.snapshot = std::make_shared<const Snapshot>(std::move(*snap));
+  if (j.contains("snapshot_key")) {
+    t.snapshot_key = j.at("snapshot_key").get<std::string>();  // the receiver loads it
+  } else {
+    auto snap = Snapshot::FromJson(j.at("snapshot").get<std::string>());
+    if (!snap.ok()) throw std::runtime_error(snap.status().message());
+    t.snapshot = std::make_shared<const Snapshot>(std::move(*snap));
+  }
   for (const auto& jv : j.at("views")) {
     RoleView v;
     v.row_filter = jv.at("row_filter").get<std::string>();
@@ -170,7 +180,8 @@ json WriteSpecToJson(const WriteSpec& spec) {
   json j = {{"input_path", spec.input_path},       {"format", static_cast<int>(spec.format)},
             {"mode", static_cast<int>(spec.mode)}, {"key_columns", spec.key_columns},
             {"staging_dir", spec.staging_dir},     {"first_row_id", spec.first_row_id},
-            {"commit_micros", spec.commit_micros}, {"target_file_bytes", spec.target_file_bytes}};
+            {"commit_micros", spec.commit_micros}, {"target_file_bytes", spec.target_file_bytes},
+            {"cluster_by", spec.cluster_by}};
   j["limits"] = {{"max_columns", spec.limits.max_columns},
                  {"max_nesting_depth", spec.limits.max_nesting_depth},
                  {"max_record_bytes", spec.limits.max_record_bytes}};
@@ -195,6 +206,7 @@ WriteSpec WriteSpecFromJson(const json& j, std::optional<Snapshot>* base_storage
   spec.first_row_id = j.at("first_row_id").get<int64_t>();
   spec.commit_micros = j.at("commit_micros").get<int64_t>();
   spec.target_file_bytes = j.at("target_file_bytes").get<int64_t>();
+  spec.cluster_by = j.at("cluster_by").get<std::vector<std::string>>();
   const json& limits = j.at("limits");
   spec.limits.max_columns = limits.at("max_columns").get<int64_t>();
   spec.limits.max_nesting_depth = limits.at("max_nesting_depth").get<int64_t>();

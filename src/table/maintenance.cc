@@ -31,7 +31,12 @@ Result<CompactResult> Warehouse::Compact(const TableRef& t, const CompactOptions
     result = CompactResult{};
     result.version = head.version;
     result.files_before = static_cast<int64_t>(base.files.size());
-    // Rewrite files that carry deletes, and files small enough that merging them pays off.
+    // Sorted compaction rewrites every file in the table's order, so the new files' ranges
+    // do not overlap. Otherwise: files that carry deletes, and files small enough that merging
+    // them pays off.
+    Snapshot sorted = base;
+    sorted.cluster_by = options.sort_by.value_or(base.cluster_by);
+    bool order_changed = sorted.cluster_by != base.cluster_by;
     std::vector<DataFile> rewrite, keep;
     int64_t small = 0;
     for (const auto& f : base.files) {
@@ -39,13 +44,15 @@ Result<CompactResult> Warehouse::Compact(const TableRef& t, const CompactOptions
     }
     for (const auto& f : base.files) {
       bool is_small = f.bytes < target / 2 && small > 1;
-      if (f.deleted_rows > 0 || is_small || (f.schema_id != base.schema_id && small > 0)) {
+      if (!sorted.cluster_by.empty() || f.deleted_rows > 0 || is_small ||
+          (f.schema_id != base.schema_id && small > 0)) {
         rewrite.push_back(f);
       } else {
         keep.push_back(f);
       }
     }
-    if (rewrite.empty() || (rewrite.size() == 1 && rewrite[0].deleted_rows == 0)) {
+    if (!order_changed &&
+        (rewrite.empty() || (rewrite.size() == 1 && rewrite[0].deleted_rows == 0))) {
       result.files_after = result.files_before;
       return result;  // already compact
     }
@@ -53,13 +60,14 @@ Result<CompactResult> Warehouse::Compact(const TableRef& t, const CompactOptions
     std::error_code ec;
     fs::create_directories(staging, ec);
     auto staged = engine_->RewriteFiles(
-        base, rewrite, [this](const std::string& k) { return store_->ReadPath(k); }, staging,
+        sorted, rewrite, [this](const std::string& k) { return store_->ReadPath(k); }, staging,
         target);
     if (!staged.ok()) {
       fs::remove_all(staging, ec);
       return staged.status();
     }
     Snapshot next = base;
+    next.cluster_by = sorted.cluster_by;
     next.version = head.version + 1;
     next.parent_version = head.version;
     next.operation = "compact";

@@ -98,6 +98,7 @@ std::string Snapshot::ToJson() const {
   j["operation"] = operation;
   j["schema_id"] = schema_id;
   j["next_row_id"] = next_row_id;
+  if (!cluster_by.empty()) j["cluster_by"] = cluster_by;
   j["schema"] = ColumnsToJson(schema);
   j["file_schemas"] = json::object();
   for (const auto& [id, cols] : file_schemas)
@@ -126,6 +127,7 @@ Result<Snapshot> Snapshot::FromJson(const std::string& text) {
     s.operation = j.at("operation").get<std::string>();
     s.schema_id = j.at("schema_id").get<int64_t>();
     s.next_row_id = j.at("next_row_id").get<int64_t>();
+    if (j.contains("cluster_by")) s.cluster_by = j.at("cluster_by").get<std::vector<std::string>>();
     s.schema = ColumnsFromJson(j.at("schema"));
     for (const auto& [id, arr] : j.at("file_schemas").items())
       s.file_schemas[std::stoll(id)] = ColumnsFromJson(arr);
@@ -143,6 +145,32 @@ Result<Snapshot> Snapshot::FromJson(const std::string& text) {
 std::string TablePrefix(const std::string& org, const std::string& super_name,
                         const std::string& table) {
   return org + "/" + super_name + "/" + table + "/";
+}
+
+Result<std::shared_ptr<const Snapshot>> SnapshotCache::Get(
+    const std::string& key, const std::function<Result<std::string>()>& read) {
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    if (auto hit = index_.find(key); hit != index_.end()) {
+      entries_.splice(entries_.begin(), entries_, hit->second);
+      return hit->second->second;
+    }
+  }
+  ST_ASSIGN_OR_RETURN(std::string doc, read());
+  ST_ASSIGN_OR_RETURN(Snapshot parsed, Snapshot::FromJson(doc));
+  auto snap = std::make_shared<const Snapshot>(std::move(parsed));
+  auto weight = [](const Snapshot& s) { return s.files.size() + s.deletes.size() + 1; };
+  std::lock_guard<std::mutex> g(mu_);
+  if (index_.count(key)) return snap;  // read meanwhile by another thread
+  entries_.emplace_front(key, snap);
+  index_[key] = entries_.begin();
+  files_ += weight(*snap);
+  while (files_ > max_files_ && entries_.size() > 1) {
+    files_ -= weight(*entries_.back().second);
+    index_.erase(entries_.back().first);
+    entries_.pop_back();
+  }
+  return snap;
 }
 
 }  // namespace supertable

@@ -5,9 +5,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <list>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -71,6 +76,9 @@ struct Snapshot {
   std::vector<DataFile> files;
   std::vector<DeleteFile> deletes;
   int64_t next_row_id = 0;  // row ids below this have been handed out
+  // The columns new files are sorted by (ingest --cluster-by, compact --sort-by), remembered so
+  // that later writes and compactions keep the order; empty: arrival order.
+  std::vector<std::string> cluster_by;
 
   int64_t live_rows() const;
   int64_t total_bytes() const;
@@ -78,6 +86,26 @@ struct Snapshot {
 
   std::string ToJson() const;
   static Result<Snapshot> FromJson(const std::string& text);
+};
+
+// Parsed snapshot documents by key. Documents never change once written, so a parsed one can
+// be kept: the most recently used, up to `max_files` file entries in all (about 1 KiB each).
+// Thread-safe. Used by the warehouse for every read of a table and by engine workers, which
+// read the snapshots of the tables a query names themselves instead of being sent them.
+class SnapshotCache {
+ public:
+  explicit SnapshotCache(size_t max_files = 50000) : max_files_(max_files) {}
+  // The snapshot under `key`: from the cache, or parsed from what `read` returns.
+  Result<std::shared_ptr<const Snapshot>> Get(const std::string& key,
+                                              const std::function<Result<std::string>()>& read);
+
+ private:
+  using Entries = std::list<std::pair<std::string, std::shared_ptr<const Snapshot>>>;
+  const size_t max_files_;
+  std::mutex mu_;
+  Entries entries_;  // most recently used first
+  std::unordered_map<std::string, Entries::iterator> index_;
+  size_t files_ = 0;  // file entries (plus one per document) held
 };
 
 // The JSON forms the snapshot document uses, also for handing files and schemas to an engine

@@ -158,6 +158,9 @@ Result<WriteResult> Warehouse::Write(const TableRef& t, const WriteRequest& req)
     spec.first_row_id = base ? base->next_row_id : 0;
     spec.commit_micros = NowMicros();
     spec.target_file_bytes = config_.target_file_bytes;
+    spec.cluster_by = req.cluster_by ? *req.cluster_by
+                      : base         ? base->cluster_by
+                                     : std::vector<std::string>{};
     spec.limits = {config_.max_input_columns, config_.max_input_nesting_depth,
                    config_.max_input_record_bytes};
     spec.progress = req.progress;
@@ -176,6 +179,7 @@ Result<WriteResult> Warehouse::Write(const TableRef& t, const WriteRequest& req)
     next.schema = out.schema;
     next.schema_id = base ? base->schema_id + (out.schema_changed ? 1 : 0) : 1;
     next.file_schemas[next.schema_id] = next.schema;
+    next.cluster_by = spec.cluster_by;  // the engine checked the columns exist
     std::vector<std::pair<std::string, std::string>> moves;
     int64_t max_row_id = next.next_row_id - 1;
     for (auto& f : out.data_files) {

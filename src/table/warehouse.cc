@@ -152,28 +152,7 @@ Result<Snapshot> Warehouse::LoadSnapshot(const TableRef& t, std::optional<int64_
 }
 
 Result<std::shared_ptr<const Snapshot>> Warehouse::ReadSnapshot(const std::string& key) {
-  {
-    std::lock_guard<std::mutex> g(snapshots_mu_);
-    if (auto hit = snapshot_index_.find(key); hit != snapshot_index_.end()) {
-      snapshots_.splice(snapshots_.begin(), snapshots_, hit->second);
-      return hit->second->second;
-    }
-  }
-  ST_ASSIGN_OR_RETURN(std::string doc, store_->Get(key));
-  ST_ASSIGN_OR_RETURN(Snapshot parsed, Snapshot::FromJson(doc));
-  auto snap = std::make_shared<const Snapshot>(std::move(parsed));
-  auto weight = [](const Snapshot& s) { return s.files.size() + s.deletes.size() + 1; };
-  std::lock_guard<std::mutex> g(snapshots_mu_);
-  if (snapshot_index_.count(key)) return snap;  // read meanwhile by another thread
-  snapshots_.emplace_front(key, snap);
-  snapshot_index_[key] = snapshots_.begin();
-  snapshot_files_ += weight(*snap);
-  while (snapshot_files_ > kSnapshotCacheFiles && snapshots_.size() > 1) {
-    snapshot_files_ -= weight(*snapshots_.back().second);
-    snapshot_index_.erase(snapshots_.back().first);
-    snapshots_.pop_back();
-  }
-  return snap;
+  return snapshots_.Get(key, [&] { return store_->Get(key); });
 }
 
 Result<std::vector<std::string>> Warehouse::ListSupers(const AccessPolicy* policy) {
@@ -314,7 +293,7 @@ Result<CommitRecord> Warehouse::ResolveVersion(const TableRef& t,
 Result<QueryStats> Warehouse::Query(const QueryRequest& req, ResultSink& sink) {
   ST_RETURN_IF_ERROR(CheckSuperExists(req.super_name, req.policy));
   QuerySpec spec;
-  std::map<std::string, std::shared_ptr<const Snapshot>> pins;
+  std::map<std::string, std::pair<std::string, std::shared_ptr<const Snapshot>>> pins;  // key, doc
   std::optional<std::vector<std::string>> supers_listed;
   std::map<std::string, std::vector<TableEntry>> tables_listed;
   std::map<std::string, TablePolicy> read;  // what the query read, for QueryStats
@@ -388,10 +367,10 @@ Result<QueryStats> Warehouse::Query(const QueryRequest& req, ResultSink& sink) {
     auto pinned = pins.find(pin_key);
     if (pinned == pins.end()) {
       ST_ASSIGN_OR_RETURN(auto snap, ReadSnapshot(rec.snapshot_key));
-      pinned = pins.emplace(pin_key, std::move(snap)).first;
+      pinned = pins.emplace(pin_key, std::make_pair(rec.snapshot_key, std::move(snap))).first;
     }
     read[full] = policy;
-    return ResolvedTable{full, pinned->second, std::move(policy)};
+    return ResolvedTable{full, pinned->second.second, pinned->second.first, std::move(policy)};
   };
   spec.read_path = [this](const std::string& key) { return store_->ReadPath(key); };
   spec.sql = req.sql;

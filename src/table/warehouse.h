@@ -32,6 +32,9 @@ struct WriteRequest {
   WriteMode mode = WriteMode::kAppend;
   std::vector<std::string> key_columns;
   std::optional<std::string> newer_than;
+  // Sort the written rows by these columns, and remember them for the table's later writes and
+  // compactions (Snapshot::cluster_by); an empty list forgets it. Unset: the remembered order.
+  std::optional<std::vector<std::string>> cluster_by;
   ProgressFn progress;
   // Called once per attempt after the new files are staged and before anything is published.
   // Tests use it to interleave another writer's commit (the "lock expired meanwhile" case).
@@ -128,6 +131,10 @@ struct QueryRequest {
 
 struct CompactOptions {
   int64_t target_file_bytes = 0;  // 0: the configured SUPERTABLE_TARGET_FILE_BYTES
+  // Rewrite the whole table sorted by these columns, and remember them as the table's order
+  // (Snapshot::cluster_by); an empty list forgets it. Unset: the table's remembered order, if
+  // any (then every compaction rewrites the table sorted), else merge small files only.
+  std::optional<std::vector<std::string>> sort_by;
 };
 
 struct CompactResult {
@@ -211,10 +218,8 @@ class Warehouse {
 
   std::string ReadPath(const std::string& key) const { return store_->ReadPath(key); }
 
-  // The snapshot document under `key`. Documents never change once written, so parsed ones are
-  // kept (the most recently used, up to kSnapshotCacheFiles file entries in all, about 1 KiB
-  // each): a repeated query on object storage
-  // then costs no GET for its snapshot. Data file sizes go to the object cache, which then
+  // The snapshot document under `key`, through the SnapshotCache: a repeated query on object
+  // storage then costs no GET for its snapshot. Data file sizes go to the object cache, which then
   // needs no HEAD to open them.
   Result<std::shared_ptr<const Snapshot>> ReadSnapshot(const std::string& key);
 
@@ -242,12 +247,7 @@ class Warehouse {
   std::unique_ptr<ObjectCache> cache_;
   std::unique_ptr<Engine> engine_;
 
-  static constexpr size_t kSnapshotCacheFiles = 50000;
-  std::mutex snapshots_mu_;
-  using SnapshotList = std::list<std::pair<std::string, std::shared_ptr<const Snapshot>>>;
-  SnapshotList snapshots_;  // most recently used first
-  std::unordered_map<std::string, SnapshotList::iterator> snapshot_index_;  // key -> entry
-  size_t snapshot_files_ = 0;  // file entries (plus one per document) in snapshots_
+  SnapshotCache snapshots_;
 };
 
 // Keeps a lock's lease alive from a background thread while a long write runs.

@@ -31,6 +31,23 @@ class Sink : public ResultSink {
   void End(bool) override {}
 };
 
+// Writes the rows of a DuckDB SELECT to a Parquet file at `path`.
+void WriteParquet(const std::string& select, const std::string& path) {
+  duckdb::DuckDB db(nullptr);
+  duckdb::Connection con(db);
+  con.Query("SET TimeZone = 'UTC'");
+  auto r = con.Query(fmt::format("COPY ({}) TO '{}' (FORMAT parquet)", select, path));
+  ASSERT_FALSE(r->HasError()) << r->GetError();
+}
+
+class RowsSink : public ResultSink {
+ public:
+  std::vector<std::vector<nlohmann::json>> rows;
+  void Begin(const std::vector<Column>&) override {}
+  void Row(const std::vector<nlohmann::json>& cells) override { rows.push_back(cells); }
+  void End(bool) override {}
+};
+
 constexpr int kBatches = 30;
 constexpr int kRowsPerBatch = 40;
 
@@ -117,13 +134,7 @@ class FilePruning : public WarehouseTest {
 
   void Append(const std::string& select, WriteMode mode, std::vector<std::string> keys = {}) {
     std::string path = fmt::format("{}/in{}.parquet", dir_->path(), ++files_written_);
-    {
-      duckdb::DuckDB db(nullptr);
-      duckdb::Connection con(db);
-      con.Query("SET TimeZone = 'UTC'");
-      auto r = con.Query(fmt::format("COPY ({}) TO '{}' (FORMAT parquet)", select, path));
-      ASSERT_FALSE(r->HasError()) << r->GetError();
-    }
+    WriteParquet(select, path);
     WriteRequest req;
     req.input_path = path;
     req.mode = mode;
@@ -392,6 +403,103 @@ TEST_F(FilePruning, WhatIsPrunedAndWhatIsNot) {
   EXPECT_EQ(join.files, 2 * all.files);
   EXPECT_GE(join.pruned, all.files - 3);
   EXPECT_LT(join.pruned, all.files + 2);
+}
+
+// --cluster-by and --sort-by: files sorted by the columns, so their ranges do not overlap
+// whatever the order of arrival, and the order is remembered.
+class Clustering : public WarehouseTest {
+ protected:
+  void SetUp() override {
+    WarehouseTest::SetUp();
+    Config c = MakeConfig();
+    c.target_file_bytes = 1 << 20;  // several files from a few hundred thousand rows
+    wh_.reset();
+    auto w = Warehouse::Open(c);
+    ASSERT_TRUE(w.ok()) << w.status().message();
+    wh_ = std::move(w).value();
+  }
+  // 400k rows in random order: ids 0..399999 (plus `offset`), k = id % 1000.
+  Result<WriteResult> Write(int64_t offset, std::optional<std::vector<std::string>> cluster) {
+    std::string path = fmt::format("{}/c{}.parquet", dir_->path(), ++files_written_);
+    WriteParquet(fmt::format("SELECT range + {0} AS id, (range + {0}) % 1000 AS k, "
+                             "md5(range::VARCHAR) AS pad FROM range(400000) ORDER BY hash(range)",
+                             offset),
+                 path);
+    WriteRequest req;
+    req.input_path = path;
+    req.cluster_by = std::move(cluster);
+    return wh_->Write(wh_->Ref("s", "c"), req);
+  }
+  // True when no two files' ranges of `column` (BIGINT statistics) overlap, but for a shared
+  // end: a size-based split may cut between two rows of one value.
+  bool Disjoint(const std::string& column, int64_t* files) {
+    auto snap = wh_->LoadSnapshot(wh_->Ref("s", "c"));
+    EXPECT_TRUE(snap.ok());
+    std::vector<std::pair<int64_t, int64_t>> ranges;
+    for (const auto& f : snap->files) {
+      const auto& st = f.stats.at(column);
+      ranges.emplace_back(std::stoll(*st.min), std::stoll(*st.max));
+    }
+    *files = static_cast<int64_t>(ranges.size());
+    std::sort(ranges.begin(), ranges.end());
+    for (size_t i = 1; i < ranges.size(); ++i) {
+      if (ranges[i].first < ranges[i - 1].second) return false;
+    }
+    return true;
+  }
+  std::vector<std::string> Order() { return wh_->LoadSnapshot(wh_->Ref("s", "c"))->cluster_by; }
+};
+
+TEST_F(Clustering, IngestSortsAndTheTableRemembers) {
+  ASSERT_TRUE(Write(0, std::vector<std::string>{"id"}).ok());
+  int64_t files = 0;
+  EXPECT_TRUE(Disjoint("id", &files));
+  EXPECT_GE(files, 2);
+  EXPECT_EQ(Order(), std::vector<std::string>{"id"});
+  QueryRequest req{"s", "SELECT count(*) FROM c WHERE id = 123456"};
+  RowsSink sink;
+  auto r = wh_->Query(req, sink);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->files - r->files_pruned, 1);
+  // A later append, without the flag, is sorted by the remembered order: its files do not
+  // overlap each other (nor the first write's: its ids come after them).
+  int64_t first_files = files;
+  ASSERT_TRUE(Write(400000, std::nullopt).ok());
+  EXPECT_TRUE(Disjoint("id", &files));
+  EXPECT_GT(files, first_files);
+  // An unknown column is refused before anything is written.
+  auto bad = Write(0, std::vector<std::string>{"nope"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("cannot cluster by 'nope'"), std::string::npos)
+      << bad.status().message();
+  // '' forgets the order.
+  ASSERT_TRUE(Write(800000, std::vector<std::string>{}).ok());
+  EXPECT_TRUE(Order().empty());
+}
+
+TEST_F(Clustering, CompactionSortsTheWholeTable) {
+  ASSERT_TRUE(Write(0, std::nullopt).ok());
+  ASSERT_TRUE(Write(400000, std::nullopt).ok());
+  int64_t files = 0;
+  EXPECT_FALSE(Disjoint("k", &files));  // arrival order: every file holds every k
+  CompactOptions co;
+  co.sort_by = std::vector<std::string>{"k"};
+  auto c = wh_->Compact(wh_->Ref("s", "c"), co);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_TRUE(c->committed);
+  EXPECT_TRUE(Disjoint("k", &files));
+  EXPECT_GE(files, 3);
+  EXPECT_EQ(Order(), std::vector<std::string>{"k"});
+  QueryRequest req{"s", "SELECT count(*) FROM c WHERE k = 7"};
+  RowsSink sink;
+  auto r = wh_->Query(req, sink);
+  ASSERT_TRUE(r.ok());
+  EXPECT_LE(r->files - r->files_pruned, 2);
+  EXPECT_EQ(sink.rows.at(0).at(0), 800);
+  co.sort_by = std::vector<std::string>{"missing"};
+  auto bad = wh_->Compact(wh_->Ref("s", "c"), co);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("cannot sort by 'missing'"), std::string::npos);
 }
 
 }  // namespace

@@ -104,7 +104,7 @@ TEST(WorkerCodec, QueryAndResolvedTableRoundTrip) {
   policy.views.push_back({"", std::nullopt, {{"a", {ColumnMask::Kind::kConstant, "x'y"}}}});
   policy.user = "ann";
   policy.mask_salt = "salt";
-  ResolvedTable t{"s.t", snap, policy};
+  ResolvedTable t{"s.t", snap, "", policy};
   ResolvedTable tb = ResolvedTableFromJson(ResolvedTableToJson(t));
   EXPECT_EQ(tb.display_name, "s.t");
   EXPECT_EQ(tb.snapshot->schema, snap->schema);
@@ -125,6 +125,14 @@ TEST(WorkerCodec, QueryAndResolvedTableRoundTrip) {
   EXPECT_EQ(tb.json->fields, t.json->fields);
   EXPECT_EQ(tb.json->columns, t.json->columns);
   EXPECT_EQ(tb.json->where, t.json->where);
+
+  // A stored snapshot goes by its key alone: the worker reads it itself.
+  t.snapshot_key = "org/s/t/_snapshots/3-x.json";
+  nlohmann::json wire = ResolvedTableToJson(t);
+  EXPECT_FALSE(wire.contains("snapshot"));
+  tb = ResolvedTableFromJson(wire);
+  EXPECT_EQ(tb.snapshot_key, t.snapshot_key);
+  EXPECT_FALSE(tb.snapshot);
 
   Status s = StatusFromJson(StatusToJson(Status::Conflict("lost")));
   EXPECT_EQ(s.code(), StatusCode::kConflict);
