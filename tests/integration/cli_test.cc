@@ -1,6 +1,7 @@
 // The CLI as a user meets it: help, exit codes, one clear error line for bad input, output formats.
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "support/test_support.h"
@@ -159,6 +160,35 @@ TEST_F(Cli, CompactGcDrop) {
   ExpectUserError(Run({"query", "s", "SELECT * FROM t"}), "t");
   ASSERT_EQ(Run({"drop", "s"}).exit_code, 0);
   EXPECT_EQ(Run({"supers", "--format", "csv"}).out, "super,tables\n");
+}
+
+// --cluster-by sorts and is remembered, --sort-by rewrites in that order, and --log-level info
+// says how many files a query read.
+TEST_F(Cli, ClusterSortAndFilesRead) {
+  for (int i = 0; i < 3; ++i) {
+    std::string rows = "id,k\n";
+    for (int j = 9; j >= 0; --j) rows += fmt::format("{},{}\n", i * 10 + j, j);
+    auto r = Run({"ingest", "s", "t", File(fmt::format("c{}.csv", i), rows), "--cluster-by",
+                  i == 0 ? "id" : ""});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  auto q = Run(
+      {"--log-level", "info", "query", "s", "SELECT k FROM t WHERE id = 12", "--format", "csv"});
+  ASSERT_EQ(q.exit_code, 0) << q.err;
+  EXPECT_EQ(q.out, "k\n2\n");
+  EXPECT_NE(q.err.find("read 1 of 3 data files (2 pruned by statistics)"), std::string::npos)
+      << q.err;
+  ExpectUserError(Run({"ingest", "s", "t", File("bad.csv", "id,k\n1,1\n"), "--cluster-by", "x"}),
+                  "cannot cluster by 'x'");
+  auto c = Run({"compact", "s", "t", "--sort-by", "k"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_NE(c.out.find("3 -> 1 files"), std::string::npos) << c.out;
+  EXPECT_EQ(Run({"query", "s",
+                 "SELECT string_agg(id::VARCHAR, ' ' ORDER BY id) AS ids FROM t "
+                 "WHERE k = 3",
+                 "--format", "csv"})
+                .out,
+            "ids\n3 13 23\n");
 }
 
 TEST_F(Cli, JsonEncodingOfTypes) {

@@ -398,6 +398,14 @@ TEST_F(FilePruning, WhatIsPrunedAndWhatIsNot) {
   EXPECT_GE(pruned("CAST(ts AS DATE) = DATE '2024-01-02'"), 20);
   EXPECT_GE(pruned("code LIKE 'q%'"), all.files - 3);
   EXPECT_GE(pruned("code >= 'y'"), all.files - 6);
+  // EXPLAIN says what the statistics removed, in its last row.
+  Answer plan = Run("EXPLAIN SELECT * FROM t WHERE id = 77", true);
+  EXPECT_NE(plan.text.find(fmt::format("\"file_pruning\",\"read {} of {} data files ({} pruned "
+                                       "by statistics)\"",
+                                       plan.files - plan.pruned, plan.files, plan.pruned)),
+            std::string::npos)
+      << plan.text.substr(plan.text.size() > 300 ? plan.text.size() - 300 : 0);
+  EXPECT_GE(plan.pruned, all.files - 2);
   // Self-join: each side prunes on its own conjuncts only.
   Answer join = Run("SELECT count(*) FROM t a JOIN t b ON a.id = b.id WHERE a.id < 40", true);
   EXPECT_EQ(join.files, 2 * all.files);
