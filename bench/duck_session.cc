@@ -102,4 +102,21 @@ Status DuckSession::Query(const std::string& sql, ResultDigest* digest) {
   return Status::Ok();
 }
 
+int RunDuckQuery(const std::string& sql) {
+  try {
+    duckdb::DuckDB db(nullptr);
+    duckdb::Connection con(db);
+    auto r = con.Query(sql);
+    if (r->HasError()) {
+      fmt::print(stderr, "error: {}\n", r->GetError());
+      return 2;
+    }
+    fmt::print("{}", r->ToString());
+    return 0;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+    return 2;
+  }
+}
+
 }  // namespace supertable::bench

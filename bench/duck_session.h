@@ -50,4 +50,8 @@ class DuckSession {
   std::unique_ptr<Impl> impl_;
 };
 
+// Opens an in-memory DuckDB with its defaults, runs `sql`, prints the result on stdout as
+// DuckDB's own box renderer does; returns 0, or 2 with the error on stderr.
+int RunDuckQuery(const std::string& sql);
+
 }  // namespace supertable::bench

@@ -2,17 +2,22 @@
 // (bench/README.md).
 #include <algorithm>
 #include <cstdint>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
 #include "bench_util.h"
 #include "benches.h"
+#include "duck_session.h"
 #include "engine/engine.h"
 
 using namespace supertable::bench;
 
 int main(int argc, char** argv) {
+  // The query benchmark's baseline of a CLI run: this process as plain DuckDB, one query, its
+  // result printed, nothing else (no warehouse, no engine worker).
+  if (argc == 3 && std::string_view(argv[1]) == "__duck-query") return RunDuckQuery(argv[2]);
   // First, before any thread exists: an interrupted run must still remove its temp directories.
   InstallInterruptCleanup();
   // Warehouses opened here run their engine in worker processes, as the supertable binary's do.
