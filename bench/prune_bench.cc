@@ -56,8 +56,8 @@ Result<std::string> Build(Warehouse& warehouse, DuckSession& gen, const std::str
 }
 
 struct Case {
-  std::string name, table, sql, aim;
-  double aim_ratio;
+  std::string name, table, sql;
+  double aim;  // the target ratio
 };
 
 Result<int> PruneBench(const PruneOptions& o) {
@@ -94,19 +94,18 @@ Result<int> PruneBench(const PruneOptions& o) {
   int64_t from = o.events_rows / 3;
   std::vector<Case> cases = {
       {"point lookup", "lookup",
-       fmt::format("SELECT id, user_id, amount, category FROM lookup WHERE id = {}", mid),
-       "<= 0.50x", 0.5},
+       fmt::format("SELECT id, user_id, amount, category FROM lookup WHERE id = {}", mid), 0.5},
       {"1% time range", "events",
        fmt::format("SELECT count(*), sum(amount) FROM events WHERE ts >= TIMESTAMP '2025-01-01' + "
                    "INTERVAL {} SECOND AND ts < TIMESTAMP '2025-01-01' + INTERVAL {} SECOND",
                    from, from + span),
-       "<= 0.30x", 0.3},
+       0.3},
       {"unselective", "lookup",
        "SELECT category, count(*), sum(amount) FROM lookup GROUP BY category ORDER BY category",
-       "<= 1.05x", 1.05},
+       1.05},
       {"unselective", "events",
        "SELECT category, count(*), sum(amount) FROM events GROUP BY category ORDER BY category",
-       "<= 1.05x", 1.05},
+       1.05},
   };
   std::vector<QueryFigures> figures;
   for (const auto& c : cases) {
@@ -126,6 +125,7 @@ Result<int> PruneBench(const PruneOptions& o) {
              o.events_files);
   fmt::print("{:<15} {:<7} {:>11} {:>11} {:>9} {:>10} {:>15}  {}\n", "query", "table", "duckdb ms",
              "ours ms", "ratio", "aim", "files read", "sanity");
+  // An aim the run missed is marked "!" (timings are figures, never a failure).
   int status = 0;
   for (size_t i = 0; i < cases.size(); ++i) {
     const auto& c = cases[i];
@@ -133,8 +133,9 @@ Result<int> PruneBench(const PruneOptions& o) {
     double b = Median(f.base_s) * 1e3, s = Median(f.ours_s) * 1e3;
     bool same = f.difference.empty() && f.same_rows;
     if (!same) status = 1;
+    double ratio = b > 0 ? s / b : 0.0;
     fmt::print("{:<15} {:<7} {:>11.2f} {:>11.2f} {:>8.3f}x {:>10} {:>15}  {}\n", c.name, c.table, b,
-               s, b > 0 ? s / b : 0.0, c.aim,
+               s, ratio, fmt::format("<= {:.2f}x{}", c.aim, ratio <= c.aim ? "" : "!"),
                fmt::format("{} of {}", f.files - f.files_pruned, f.files),
                same ? "PASS" : "FAIL " + f.difference);
   }
