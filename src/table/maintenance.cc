@@ -1,7 +1,9 @@
 // Warehouse maintenance: compaction (merge small files, apply deletes), snapshot expiry and gc
 // of files no retained snapshot references. Both commit through the same compare-and-swap as
 // writes, so they can run while others write and read.
+#include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -14,6 +16,99 @@
 namespace supertable {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// Orders two statistics values of a column of `type` (their text as the snapshot stores it), for
+// deciding which files' ranges overlap; nullopt for a type this cannot order without DuckDB.
+// Only the layout depends on it: a wrong answer rewrites a file too many or too few, never
+// changes a row.
+std::optional<int> CompareStat(const std::string& type, const std::string& a,
+                               const std::string& b) {
+  auto sign = [](auto x, auto y) { return x < y ? -1 : (y < x ? 1 : 0); };
+  try {
+    if (type == "TINYINT" || type == "SMALLINT" || type == "INTEGER" || type == "BIGINT" ||
+        type == "UTINYINT" || type == "USMALLINT" || type == "UINTEGER") {
+      return sign(std::stoll(a), std::stoll(b));
+    }
+    if (type == "UBIGINT") return sign(std::stoull(a), std::stoull(b));
+    if (type == "FLOAT" || type == "DOUBLE" || type.rfind("DECIMAL", 0) == 0) {
+      return sign(std::stod(a), std::stod(b));
+    }
+  } catch (...) {
+    return std::nullopt;
+  }
+  // ISO text orders as the values do (years 0 to 9999); strings compare by bytes, as DuckDB's
+  // statistics do.
+  if (type == "VARCHAR" || type == "DATE" || type.rfind("TIMESTAMP", 0) == 0) {
+    return sign(a.compare(b), 0);
+  }
+  return std::nullopt;
+}
+
+// Sorted compaction: the files that must be rewritten for no two files' ranges of the order's
+// first column to overlap (a shared end aside), with their deletes applied, and runs of
+// neighbouring small files (below `small_bytes`) merged. Files whose range overlaps no other
+// file's, with no deleted rows, in the current schema and not in such a run, stay; when the
+// ranges cannot be compared, every file is rewritten.
+std::vector<bool> SortedRewrite(const Snapshot& snap, int64_t small_bytes) {
+  std::vector<bool> rewrite(snap.files.size(), true);
+  const Column* col = snap.FindColumn(snap.cluster_by.front());
+  if (!col) return rewrite;
+  std::vector<size_t> order;
+  for (size_t i = 0; i < snap.files.size(); ++i) {
+    auto st = snap.files[i].stats.find(col->name);
+    if (st == snap.files[i].stats.end() || !st->second.min || !st->second.max ||
+        st->second.null_count > 0) {
+      return rewrite;  // a range not known (or NULLs, which sort apart): rewrite everything
+    }
+    order.push_back(i);
+  }
+  bool comparable = true;
+  auto less = [&](const std::string& x, const std::string& y) {
+    auto c = CompareStat(col->type, x, y);
+    comparable = comparable && c.has_value();
+    return c.value_or(0) < 0;
+  };
+  auto lo = [&](size_t i) -> const std::string& { return *snap.files[i].stats.at(col->name).min; };
+  auto hi = [&](size_t i) -> const std::string& { return *snap.files[i].stats.at(col->name).max; };
+  std::sort(order.begin(), order.end(), [&](size_t x, size_t y) { return less(lo(x), lo(y)); });
+  if (!comparable) return rewrite;
+  // Groups of files whose ranges overlap: a group of one stays as it is, unless it is small and
+  // next to other small ones (in the order), which are merged with it.
+  std::vector<size_t> small_run;  // consecutive small files that stand alone
+  auto end_run = [&] {
+    if (small_run.size() > 1) {
+      for (size_t i : small_run) rewrite[i] = true;
+    }
+    small_run.clear();
+  };
+  for (size_t g = 0; g < order.size();) {
+    size_t end = g + 1;
+    std::string group_hi = hi(order[g]);
+    while (end < order.size() && less(lo(order[end]), group_hi)) {
+      if (less(group_hi, hi(order[end]))) group_hi = hi(order[end]);
+      ++end;
+    }
+    if (!comparable) return std::vector<bool>(snap.files.size(), true);
+    if (end == g + 1) {
+      const DataFile& f = snap.files[order[g]];
+      rewrite[order[g]] = f.deleted_rows > 0 || f.schema_id != snap.schema_id;
+      if (f.bytes < small_bytes) {
+        small_run.push_back(order[g]);
+      } else {
+        end_run();
+      }
+    } else {
+      end_run();
+    }
+    g = end;
+  }
+  end_run();
+  return rewrite;
+}
+
+}  // namespace
 
 Result<CompactResult> Warehouse::Compact(const TableRef& t, const CompactOptions& options) {
   int64_t target =
@@ -31,25 +126,29 @@ Result<CompactResult> Warehouse::Compact(const TableRef& t, const CompactOptions
     result = CompactResult{};
     result.version = head.version;
     result.files_before = static_cast<int64_t>(base.files.size());
-    // Sorted compaction rewrites every file in the table's order, so the new files' ranges
-    // do not overlap. Otherwise: files that carry deletes, and files small enough that merging
-    // them pays off.
+    // Sorted compaction rewrites, in the table's order, the files whose ranges overlap (all of
+    // them when the order is new), so that no two files' ranges do afterwards. Otherwise: files
+    // that carry deletes, and files small enough that merging them pays off.
     Snapshot sorted = base;
     sorted.cluster_by = options.sort_by.value_or(base.cluster_by);
     bool order_changed = sorted.cluster_by != base.cluster_by;
+    std::vector<bool> sorted_rewrite;
+    if (!sorted.cluster_by.empty()) {
+      sorted_rewrite = order_changed ? std::vector<bool>(base.files.size(), true)
+                                     : SortedRewrite(sorted, target / 2);
+    }
     std::vector<DataFile> rewrite, keep;
     int64_t small = 0;
     for (const auto& f : base.files) {
       if (f.bytes < target / 2) ++small;
     }
-    for (const auto& f : base.files) {
+    for (size_t i = 0; i < base.files.size(); ++i) {
+      const DataFile& f = base.files[i];
       bool is_small = f.bytes < target / 2 && small > 1;
-      if (!sorted.cluster_by.empty() || f.deleted_rows > 0 || is_small ||
-          (f.schema_id != base.schema_id && small > 0)) {
-        rewrite.push_back(f);
-      } else {
-        keep.push_back(f);
-      }
+      bool again = sorted.cluster_by.empty() ? f.deleted_rows > 0 || is_small ||
+                                                   (f.schema_id != base.schema_id && small > 0)
+                                             : sorted_rewrite[i];
+      (again ? rewrite : keep).push_back(f);
     }
     if (!order_changed &&
         (rewrite.empty() || (rewrite.size() == 1 && rewrite[0].deleted_rows == 0))) {

@@ -131,9 +131,10 @@ struct QueryRequest {
 
 struct CompactOptions {
   int64_t target_file_bytes = 0;  // 0: the configured SUPERTABLE_TARGET_FILE_BYTES
-  // Rewrite the whole table sorted by these columns, and remember them as the table's order
-  // (Snapshot::cluster_by); an empty list forgets it. Unset: the table's remembered order, if
-  // any (then every compaction rewrites the table sorted), else merge small files only.
+  // Rewrite the table sorted by these columns so that no two files' ranges of the first one
+  // overlap, and remember them as the table's order (Snapshot::cluster_by); an empty list
+  // forgets it. Unset: the table's remembered order, if any (then only overlapping files, files
+  // with deletes and runs of small ones are rewritten), else merge small files only.
   std::optional<std::vector<std::string>> sort_by;
 };
 
