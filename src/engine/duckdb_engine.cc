@@ -298,7 +298,7 @@ class DuckEngine : public Engine {
                                                  int64_t schema_id, int64_t first_row_id,
                                                  const std::string& staging_dir,
                                                  int64_t target_file_bytes,
-                                                 const ProgressFn& progress);
+                                                 const ProgressFn& progress, bool sorted);
 
   EngineOptions options_;
   std::mutex open_mu_;
@@ -309,16 +309,49 @@ class DuckEngine : public Engine {
 Result<std::vector<StagedDataFile>> DuckEngine::WriteFiles(
     Connection& con, const std::string& select_sql, const std::vector<Column>& schema,
     int64_t schema_id, int64_t first_row_id, const std::string& staging_dir,
-    int64_t target_file_bytes, const ProgressFn& progress) {
+    int64_t target_file_bytes, const ProgressFn& progress, bool sorted) {
   std::string dir = staging_dir + "/" + RandomId();
-  std::string copy = fmt::format(
-      "COPY ({}) TO {} (FORMAT parquet, COMPRESSION zstd, FILE_SIZE_BYTES {}, FILENAME_PATTERN "
-      "'part_{{i}}')",
-      select_sql, sql::Literal(dir), target_file_bytes);
+  auto copy = [&](const std::string& source) {
+    return fmt::format(
+        "COPY ({}) TO {} (FORMAT parquet, COMPRESSION zstd, FILE_SIZE_BYTES {}, "
+        "FILENAME_PATTERN 'part_{{i}}')",
+        source, sql::Literal(dir), target_file_bytes);
+  };
+  if (!sorted) {
+    ProgressWatch watch(con, progress);
+    ST_RETURN_IF_ERROR(Run(con, copy(select_sql)));
+    return CollectStagedFiles(con, dir, schema, schema_id, first_row_id);
+  }
+  // Sorted output must reach the files in order, so that each file holds one stretch of it:
+  // DuckDB's COPY with FILE_SIZE_BYTES gives each thread its own file and hands rows to
+  // whichever thread is free, so with several threads one file can hold rows from around
+  // another's (seen under load). The sort runs in parallel into a temporary table, which keeps
+  // its insertion order; the copy out of it runs on one thread. `threads` is a setting of the
+  // whole instance: an operation running beside this one in the same process runs on one thread
+  // meanwhile, and the old value comes back whatever happens.
+  std::string sorted_table = "__st_sorted_" + RandomId();
   {
     ProgressWatch watch(con, progress);
-    ST_RETURN_IF_ERROR(Run(con, copy));
+    ST_RETURN_IF_ERROR(
+        Run(con, fmt::format("CREATE TEMP TABLE {} AS {}", sorted_table, select_sql)));
   }
+  struct DropTable {
+    Connection& con;
+    std::string name;
+    ~DropTable() { (void)con.Query("DROP TABLE IF EXISTS " + name); }
+  } drop{con, sorted_table};
+  auto threads = con.Query("SELECT current_setting('threads')");
+  if (threads->HasError() || threads->RowCount() != 1) {
+    return Status::Internal("cannot read the writer's thread count");
+  }
+  int64_t old_threads = threads->GetValue(0, 0).GetValue<int64_t>();
+  ST_RETURN_IF_ERROR(Run(con, "SET threads = 1"));
+  struct RestoreThreads {
+    Connection& con;
+    int64_t n;
+    ~RestoreThreads() { (void)con.Query(fmt::format("SET threads = {}", n)); }
+  } restore{con, old_threads};
+  ST_RETURN_IF_ERROR(Run(con, copy("SELECT * FROM " + sorted_table)));
   return CollectStagedFiles(con, dir, schema, schema_id, first_row_id);
 }
 
@@ -496,8 +529,9 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
     ST_ASSIGN_OR_RETURN(std::string order, ClusterOrder(plan.schema, spec.cluster_by, "cluster"));
     std::string select = fmt::format("SELECT {}, {} AS {} FROM {}{}", projection, commit_ts,
                                      kCommitTimeColumn, reader, order);
-    auto files = WriteFiles(*con, select, plan.schema, schema_id, spec.first_row_id,
-                            spec.staging_dir, spec.target_file_bytes, spec.progress);
+    auto files =
+        WriteFiles(*con, select, plan.schema, schema_id, spec.first_row_id, spec.staging_dir,
+                   spec.target_file_bytes, spec.progress, !spec.cluster_by.empty());
     if (!files.ok()) return ctx(files.status());
     out.data_files = std::move(files).value();
     for (const auto& f : out.data_files) out.inserted += f.meta.rows;
@@ -636,9 +670,10 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
         "SELECT {cols}, {ts} AS {ct} FROM __st_batch{order}", fmt::arg("cols", user_cols),
         fmt::arg("ts", commit_ts), fmt::arg("ct", kCommitTimeColumn),
         fmt::arg("order", order.empty() ? " ORDER BY __st_ord" : order + ", __st_ord"));
-    ST_ASSIGN_OR_RETURN(out.data_files,
-                        WriteFiles(*con, select, plan.schema, schema_id, spec.first_row_id,
-                                   spec.staging_dir, spec.target_file_bytes, {}));
+    ST_ASSIGN_OR_RETURN(
+        out.data_files,
+        WriteFiles(*con, select, plan.schema, schema_id, spec.first_row_id, spec.staging_dir,
+                   spec.target_file_bytes, {}, !spec.cluster_by.empty()));
     for (const auto& f : out.data_files) out.inserted += f.meta.rows;
   } else {
     // A delete never changes the schema, whatever columns the key file carries.
@@ -664,7 +699,7 @@ Result<std::vector<StagedDataFile>> DuckEngine::RewriteFiles(
   std::string select = ScanSql(snapshot, read_path, so) +
                        (order.empty() ? std::string(" ORDER BY ") : order + ", ") + kRowIdColumn;
   return WriteFiles(*con, select, snapshot.schema, snapshot.schema_id, -1, staging_dir,
-                    target_file_bytes, {});
+                    target_file_bytes, {}, !snapshot.cluster_by.empty());
 }
 
 }  // namespace
