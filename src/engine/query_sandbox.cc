@@ -324,6 +324,9 @@ Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) 
     // its predicates admit.
     const Snapshot* snap = t.snapshot.get();
     std::optional<Snapshot> pruned;
+    // Under a row filter the counts are withheld, like the table's statistics: how many files a
+    // predicate skips tells about the rows the filter hides (docs/SECURITY.md).
+    const bool counted = !t.json && !t.policy.filtered();
     if (spec.prune_files && !t.json && !conjuncts.empty() && !snap->files.empty()) {
       auto keep = FilesThatMayMatch(con, *snap, PlainColumns(t), conjuncts);
       if (std::count(keep.begin(), keep.end(), false) > 0) {
@@ -332,11 +335,12 @@ Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) 
         for (size_t i = 0; i < keep.size(); ++i) {
           if (keep[i]) pruned->files.push_back(snap->files[i]);
         }
-        files_pruned += static_cast<int64_t>(snap->files.size() - pruned->files.size());
+        if (counted)
+          files_pruned += static_cast<int64_t>(snap->files.size() - pruned->files.size());
         snap = &*pruned;
       }
     }
-    if (!t.json) files += static_cast<int64_t>(t.snapshot->files.size());
+    if (counted) files += static_cast<int64_t>(t.snapshot->files.size());
     ST_ASSIGN_OR_RETURN(std::string body, ViewSql(t, spec, *snap));
     std::string view = fmt::format("__st_view_{}", views++);
     Status s = Exec(con, fmt::format("CREATE TEMP VIEW {} AS {}", view, body));
