@@ -381,6 +381,9 @@ int main(int argc, char** argv) {
   const std::string query = ToolCall(
       "query_sql",
       R"({"super":"shop","sql":"SELECT status, count(*) AS n, round(sum(amount), 2) AS revenue FROM orders GROUP BY status ORDER BY n DESC"})");
+  // The tools both comparisons call: name, request body, a text every good answer holds.
+  const std::vector<std::tuple<std::string, std::string, std::string>> tools = {
+      {"health", health, "\"status\""}, {"query_sql", query, "\"revenue\""}};
   if (auth_mode) {
     // A reader of shop.* and a token of theirs, made with the CLI as a user would.
     std::string cli = fmt::format("SUPERTABLE_HOME={} {}", home, supertable);
@@ -416,9 +419,7 @@ int main(int argc, char** argv) {
                              "sessions", "off call/s", "p50 ms", "on call/s", "p50 ms",
                              "on/off p50");
     long errors = 0;
-    for (const auto& [tool, body, expect] :
-         std::vector<std::tuple<std::string, std::string, std::string>>{
-             {"health", health, "\"status\""}, {"query_sql", query, "\"revenue\""}}) {
+    for (const auto& [tool, body, expect] : tools) {
       if (!only_tool.empty() && tool != only_tool) continue;
       for (int sessions : session_counts) {
         std::cerr << fmt::format("mcp_http_bench: auth {} with {} sessions\n", tool, sessions);
@@ -496,9 +497,7 @@ int main(int argc, char** argv) {
                            "p50 ms", "p99 ms", "ours/SDK");
   double best_health = 0;
   long errors = 0;
-  for (const auto& [tool, body, expect] :
-       std::vector<std::tuple<std::string, std::string, std::string>>{
-           {"health", health, "\"status\""}, {"query_sql", query, "\"revenue\""}}) {
+  for (const auto& [tool, body, expect] : tools) {
     if (!only_tool.empty() && tool != only_tool) continue;
     for (int sessions : session_counts) {
       std::cerr << fmt::format("mcp_http_bench: {} with {} sessions\n", tool, sessions);
