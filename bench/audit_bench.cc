@@ -18,7 +18,8 @@ security::AuditRecord MakeRecord(int i) {
   r.kind = "tool_call";
   r.principal = "alice";
   r.auth = "jwt";
-  r.client = {{"name", "claude-code"}, {"version", "1.0"}, {"transport", "http"}};
+  r.client = std::make_shared<const nlohmann::json>(
+      nlohmann::json{{"name", "claude-code"}, {"version", "1.0"}, {"transport", "http"}});
   r.action = "tools/call:query_sql";
   r.arguments = {{"sql", "SELECT count(*) FROM orders WHERE id > " + std::to_string(i)},
                  {"limit", 100}};

@@ -234,42 +234,65 @@ struct Load {
   long errors = 0;
 };
 
-// `sessions` client threads, each with its own connection and session, calling `call_body`
-// back to back: a warm-up, then `measure_ms` counted.
-Load Drive(int port, int sessions, const std::string& call_body, int64_t measure_ms,
-           const std::string& expect, const std::string& auth = "") {
+struct Target {
+  int port = 0;
+  std::string auth;  // an Authorization header value ("" none)
+};
+
+// `sessions` client threads, each with its own connection and session on every target, calling
+// `call_body` back to back: a warm-up, then `measure_ms` counted. With several targets each
+// thread calls them in turn (the first one first on even rounds, the last one first on odd
+// ones), so they are measured under the same load and noise, call for call: the machine's noise
+// is larger than some differences measured here. One Load per target.
+std::vector<Load> Drive(const std::vector<Target>& targets, int sessions,
+                        const std::string& call_body, int64_t measure_ms,
+                        const std::string& expect) {
+  const size_t n = targets.size();
   std::atomic<int> phase{0};  // 0 warm-up, 1 measuring, 2 stop
   std::atomic<int> ready{0};
-  std::vector<std::vector<double>> lat(static_cast<size_t>(sessions));
-  std::vector<long> errors(static_cast<size_t>(sessions), 0);
+  // lat[target][session]
+  std::vector<std::vector<std::vector<double>>> lat(
+      n, std::vector<std::vector<double>>(static_cast<size_t>(sessions)));
+  std::vector<std::vector<long>> errors(n, std::vector<long>(static_cast<size_t>(sessions), 0));
   std::vector<std::thread> threads;
   for (int i = 0; i < sessions; ++i) {
     threads.emplace_back([&, i] {
-      Conn c(port, auth);
-      auto sid = c.ok() ? OpenSession(c, port) : std::nullopt;
-      ready++;
-      if (!sid) {
-        errors[static_cast<size_t>(i)]++;
-        return;
+      const auto s = static_cast<size_t>(i);
+      std::vector<std::unique_ptr<Conn>> conns;
+      std::vector<std::string> sids;
+      bool all = true;
+      for (size_t t = 0; t < n; ++t) {
+        conns.push_back(std::make_unique<Conn>(targets[t].port, targets[t].auth));
+        auto sid = conns[t]->ok() ? OpenSession(*conns[t], targets[t].port) : std::nullopt;
+        if (!sid) {
+          errors[t][s]++;
+          all = false;
+        }
+        sids.push_back(sid.value_or(""));
       }
+      ready++;
+      if (!all) return;
       int64_t id = 1;
       Reply r;
-      while (phase.load() < 2) {
-        std::string body = call_body;
-        body.replace(body.find("\"id\":1"), 6, fmt::format("\"id\":{}", ++id));
-        auto t0 = Clock::now();
-        bool ok = c.Post(port, *sid, body, &r);
-        double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-        if (!ok) {
-          errors[static_cast<size_t>(i)]++;
-          return;
+      for (int64_t round = 0; phase.load() < 2; ++round) {
+        for (size_t k = 0; k < n; ++k) {
+          size_t t = round % 2 == 0 ? k : n - 1 - k;
+          std::string body = call_body;
+          body.replace(body.find("\"id\":1"), 6, fmt::format("\"id\":{}", ++id));
+          auto t0 = Clock::now();
+          bool ok = conns[t]->Post(targets[t].port, sids[t], body, &r);
+          double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+          if (!ok) {
+            errors[t][s]++;
+            return;
+          }
+          if (phase.load() != 1) continue;
+          if (r.status != 200 || r.body.find(expect) == std::string::npos ||
+              r.body.find("\"isError\":true") != std::string::npos) {
+            errors[t][s]++;
+          }
+          lat[t][s].push_back(ms);
         }
-        if (phase.load() != 1) continue;
-        if (r.status != 200 || r.body.find(expect) == std::string::npos ||
-            r.body.find("\"isError\":true") != std::string::npos) {
-          errors[static_cast<size_t>(i)]++;
-        }
-        lat[static_cast<size_t>(i)].push_back(ms);
       }
     });
   }
@@ -281,19 +304,26 @@ Load Drive(int port, int sessions, const std::string& call_body, int64_t measure
   phase = 2;
   double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   for (auto& t : threads) t.join();
-  std::vector<double> all;
-  Load l;
-  for (size_t i = 0; i < lat.size(); ++i) {
-    all.insert(all.end(), lat[i].begin(), lat[i].end());
-    l.errors += errors[i];
+  std::vector<Load> out(n);
+  for (size_t t = 0; t < n; ++t) {
+    std::vector<double> all;
+    for (size_t i = 0; i < lat[t].size(); ++i) {
+      all.insert(all.end(), lat[t][i].begin(), lat[t][i].end());
+      out[t].errors += errors[t][i];
+    }
+    std::sort(all.begin(), all.end());
+    if (!all.empty()) {
+      out[t].calls_per_s = static_cast<double>(all.size()) / secs;
+      out[t].p50_ms = all[all.size() / 2];
+      out[t].p99_ms = all[std::min(all.size() - 1, all.size() * 99 / 100)];
+    }
   }
-  std::sort(all.begin(), all.end());
-  if (!all.empty()) {
-    l.calls_per_s = static_cast<double>(all.size()) / secs;
-    l.p50_ms = all[all.size() / 2];
-    l.p99_ms = all[std::min(all.size() - 1, all.size() * 99 / 100)];
-  }
-  return l;
+  return out;
+}
+
+Load Drive(int port, int sessions, const std::string& call_body, int64_t measure_ms,
+           const std::string& expect) {
+  return Drive({Target{port, ""}}, sessions, call_body, measure_ms, expect)[0];
 }
 
 std::string ToolCall(const std::string& name, const std::string& args) {
@@ -413,8 +443,10 @@ int main(int argc, char** argv) {
     on = *p_on;
     std::cout << fmt::format(
         "Authentication and audit: the same server with a reader's token required and every call "
-        "audited (on) against no token and no audit (off); {} ms per run, runs alternate\n\n",
-        measure_ms);
+        "audited (on) against no token and no audit (off), {} ms each: one session calls both "
+        "servers in turn (a paired run); more sessions load each server alone, three rounds "
+        "alternating, median round\n\n",
+        2 * measure_ms);
     std::cout << fmt::format("{:<10} {:>8} | {:>10} {:>8} | {:>10} {:>8} | {:>12}\n", "tool",
                              "sessions", "off call/s", "p50 ms", "on call/s", "p50 ms",
                              "on/off p50");
@@ -423,20 +455,41 @@ int main(int argc, char** argv) {
       if (!only_tool.empty() && tool != only_tool) continue;
       for (int sessions : session_counts) {
         std::cerr << fmt::format("mcp_http_bench: auth {} with {} sessions\n", tool, sessions);
-        // Two rounds each, alternating, keeping each side's best: the machine's noise is larger
-        // than the difference being measured.
-        Load best_off, best_on;
-        for (int round = 0; round < 2; ++round) {
-          Load a = Drive(off.port, sessions, body, measure_ms, expect);
-          Load b = Drive(on.port, sessions, body, measure_ms, expect, "Bearer " + token);
-          errors += a.errors + b.errors;
-          if (a.calls_per_s > best_off.calls_per_s) best_off = a;
-          if (b.calls_per_s > best_on.calls_per_s) best_on = b;
+        Load off_load, on_load;
+        if (sessions == 1) {
+          // One session measures latency: both servers in the same run, call for call (see
+          // Drive), a paired comparison.
+          auto both = Drive({Target{off.port, ""}, Target{on.port, "Bearer " + token}}, 1, body,
+                            2 * measure_ms, expect);
+          off_load = both[0];
+          on_load = both[1];
+        } else {
+          // Under load a paired run would queue clients at the slower server and magnify the
+          // difference; each server runs alone instead, three rounds alternating, and the
+          // median round (by p50) of each side counts.
+          std::vector<Load> offs, ons;
+          for (int round = 0; round < 3; ++round) {
+            offs.push_back(Drive(off.port, sessions, body, 2 * measure_ms / 3, expect));
+            ons.push_back(Drive({Target{on.port, "Bearer " + token}}, sessions, body,
+                                2 * measure_ms / 3, expect)[0]);
+          }
+          auto median = [](std::vector<Load> v) {
+            std::sort(v.begin(), v.end(),
+                      [](const Load& a, const Load& b) { return a.p50_ms < b.p50_ms; });
+            long errors = 0;
+            for (const auto& l : v) errors += l.errors;
+            Load m = v[v.size() / 2];
+            m.errors = errors;
+            return m;
+          };
+          off_load = median(offs);
+          on_load = median(ons);
         }
+        errors += off_load.errors + on_load.errors;
         std::cout << fmt::format(
             "{:<10} {:>8} | {:>10.0f} {:>8.3f} | {:>10.0f} {:>8.3f} | {:>11.3f}x\n", tool, sessions,
-            best_off.calls_per_s, best_off.p50_ms, best_on.calls_per_s, best_on.p50_ms,
-            best_off.p50_ms > 0 ? best_on.p50_ms / best_off.p50_ms : 0.0);
+            off_load.calls_per_s, off_load.p50_ms, on_load.calls_per_s, on_load.p50_ms,
+            off_load.p50_ms > 0 ? on_load.p50_ms / off_load.p50_ms : 0.0);
       }
     }
     if (errors) std::cout << fmt::format("errors: {}\n", errors);

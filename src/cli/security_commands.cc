@@ -136,7 +136,7 @@ void RegisterSecurityCommands(CLI::App& app, CliContext& context) {
             r.kind = "admin";
             r.principal = "local";
             r.auth = "local";
-            r.client = {{"transport", "cli"}};
+            r.client = std::make_shared<const json>(json{{"transport", "cli"}});
             r.action = command;
             r.arguments = {
                 {"name", f->name},     {"email", f->email},     {"type", f->type},

@@ -93,6 +93,16 @@ class Session {
   json client_capabilities = json::object();  // what the client declared at initialize
   json peer = json::object();  // where the client connects from, as the transport knows it
 
+  // What the server's application derives once per session (opaque here), by name: built by
+  // `make` on first use after initialize, when client_info and peer no longer change.
+  std::shared_ptr<const void> Memo(const std::string& key,
+                                   const std::function<std::shared_ptr<const void>()>& make) {
+    std::lock_guard<std::mutex> g(mu);
+    auto& slot = memo_[key];
+    if (!slot) slot = make();
+    return slot;
+  }
+
   std::mutex mu;
   std::map<std::string, std::string> subscriptions;  // resource URI -> fingerprint last seen
   std::map<std::string, std::shared_ptr<CancelToken>> in_flight;  // request id (dumped) -> token
@@ -107,6 +117,7 @@ class Session {
   std::condition_variable answered_;
   int64_t next_request_id_ = 1;
   std::map<std::string, std::shared_ptr<Pending>> awaiting_;  // our request id -> its answer
+  std::map<std::string, std::shared_ptr<const void>> memo_;   // under mu
 };
 
 // The identity a request acts as (Session::identity unless the request brought its own), and

@@ -144,7 +144,7 @@ std::string RecordLine(AuditRecord&& r, const std::string& stream, int64_t seq,
   AppendField(head, "arguments", r.arguments.is_null() ? kEmpty : RedactSecrets(r.arguments));
   AppendField(head, "auth", r.auth);
   AppendField(head, "bytes", r.bytes);
-  AppendField(head, "client", r.client.is_null() ? kEmpty : r.client);
+  AppendField(head, "client", r.client && !r.client->is_null() ? *r.client : kEmpty);
   AppendField(head, "columns", r.columns);
   AppendField(head, "duration_micros", r.duration_micros);
   AppendField(head, "error", r.error);
@@ -253,9 +253,10 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(ObjectStore& store, std::string
     return Status::InvalidArgument(fmt::format(
         "invalid organization '{}' for the audit trail: expected a name without '/'", org));
   }
-  if (o.flush_interval_ms < 1 || o.flush_records < 1 || o.queue_cap < 1) {
+  if (o.flush_interval_ms < 1 || o.flush_records < 1 || o.encode_batch < 1 || o.queue_cap < 1) {
     return Status::InvalidArgument(
-        "invalid audit options: flush_interval_ms, flush_records and queue_cap must be >= 1");
+        "invalid audit options: flush_interval_ms, flush_records, encode_batch and queue_cap must "
+        "be >= 1");
   }
   return std::unique_ptr<AuditLog>(new AuditLog(store, std::move(org), o));
 }
@@ -290,7 +291,7 @@ void AuditLog::Append(AuditRecord r) {
     } else {
       queue_.push_back(std::move(r));
       ++stats_.appended;
-      wake = queue_.size() == options_.flush_records;
+      wake = queue_.size() == std::min(options_.encode_batch, options_.flush_records);
     }
   }
   if (wake) wake_.notify_one();
@@ -307,11 +308,18 @@ void AuditLog::Run() {
   std::unique_lock<std::mutex> lock(mu_);
   int64_t last_error_micros = 0;
   bool retry = false;  // the last round failed: write again after a full interval, not at once
+  const size_t batch = std::min(options_.encode_batch, options_.flush_records);
+  const int64_t interval_micros = options_.flush_interval_ms * 1000;
   while (true) {
-    wake_.wait_for(lock, std::chrono::milliseconds(options_.flush_interval_ms),
-                   [&] { return stop_ || (!retry && queue_.size() >= options_.flush_records); });
+    // Until a batch waits, or the open segment is due (at most an interval).
+    int64_t wait_micros = interval_micros;
+    if (int64_t since = open_since_micros_.load(); since && !retry) {
+      wait_micros = std::clamp<int64_t>(since + interval_micros - NowMicros(), 0, interval_micros);
+    }
+    wake_.wait_for(lock, std::chrono::microseconds(wait_micros),
+                   [&] { return stop_ || (!retry && queue_.size() >= batch); });
     bool stopping = stop_;
-    if (!queue_.empty() || retry) {
+    if (!queue_.empty() || retry || open_since_micros_.load()) {
       lock.unlock();
       Status s;
       {
@@ -395,10 +403,40 @@ Status AuditLog::WritePending() {
   return Status::Ok();
 }
 
+void AuditLog::EncodeQueued() {
+  std::vector<AuditRecord> batch;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    size_t room = options_.flush_records - static_cast<size_t>(open_ ? open_->count : 0);
+    size_t n = std::min(queue_.size(), room);
+    if (n == 0) return;
+    batch.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+  }
+  if (!open_) {
+    open_.emplace();
+    open_->first_seq = next_seq_;
+    open_->prev = last_hash_;
+    open_since_micros_ = NowMicros();
+  }
+  // Chained now, in queue order; the chain state moves on with the segment, which is retried
+  // unchanged until the store takes it.
+  for (auto& r : batch) {
+    std::string hash;
+    open_->body += RecordLine(std::move(r), stream_, next_seq_++, last_hash_, &hash);
+    open_->body += '\n';
+    last_hash_ = std::move(hash);
+    ++open_->count;
+  }
+}
+
 Status AuditLog::WriteQueued(bool drain) {
-  // The writer thread writes one segment per round: records that arrive while it writes wait
-  // for the next round (an interval, or a full segment), so a busy server writes about one
-  // object a second instead of one after another. Flush and Close drain everything.
+  // The writer thread stores one segment per round: a busy server writes about one object a
+  // second (or one per flush_records records) instead of one after another, while records are
+  // encoded as they come. Flush and Close drain everything.
   bool wrote = false;
   while (true) {
     if (pending_) {
@@ -406,33 +444,21 @@ Status AuditLog::WriteQueued(bool drain) {
       wrote = true;
     }
     if (wrote && !drain) return Status::Ok();
-    std::vector<AuditRecord> batch;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      size_t n = std::min(queue_.size(), options_.flush_records);
-      if (n == 0) return Status::Ok();
-      batch.reserve(n);
-      for (size_t i = 0; i < n; ++i) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-    }
-    // Chained now, in queue order; the chain state moves on with the segment, which is retried
-    // unchanged until the store takes it.
+    EncodeQueued();
+    if (!open_) return Status::Ok();
+    bool full = open_->count >= static_cast<int64_t>(options_.flush_records);
+    bool due = NowMicros() - open_since_micros_.load() >= options_.flush_interval_ms * 1000;
+    if (!drain && !full && !due) return Status::Ok();
     Segment seg;
-    seg.first_seq = next_seq_;
-    seg.count = static_cast<int64_t>(batch.size());
-    std::string prev = last_hash_, body;
-    for (auto& r : batch) {
-      std::string hash;
-      body += RecordLine(std::move(r), stream_, next_seq_++, last_hash_, &hash);
-      body += '\n';
-      last_hash_ = std::move(hash);
-    }
+    seg.first_seq = open_->first_seq;
+    seg.count = open_->count;
     seg.last_hash = last_hash_;
     seg.key = SegmentKey(org_, stream_, seg.first_seq);
     seg.text =
-        Canonical(SegmentHeader(stream_, seg.first_seq, seg.count, prev, last_hash_)) + "\n" + body;
+        Canonical(SegmentHeader(stream_, seg.first_seq, seg.count, open_->prev, last_hash_)) +
+        "\n" + open_->body;
+    open_.reset();
+    open_since_micros_ = 0;
     pending_ = std::move(seg);
   }
 }

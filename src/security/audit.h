@@ -14,6 +14,7 @@
 // queue is full the record is dropped and counted (Stats::dropped), never the caller blocked.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -37,7 +38,9 @@ struct AuditRecord {
   std::string principal;    // user name ("" unknown)
   // How authenticated: "local", "token", "jwt", "supertoken", "shared_token", "proxy", "none".
   std::string auth;
-  nlohmann::json client;  // {"name","version","address","user_agent","transport"} as known
+  // {"name","version","address","user_agent","transport"} as known; shared, as it is the same for
+  // every call of a session.
+  std::shared_ptr<const nlohmann::json> client;
   // MCP method or tool name or admin command, e.g. "tools/call:query_sql", "user add".
   std::string action;
   nlohmann::json arguments;           // redacted before it is stored (RedactSecrets)
@@ -60,6 +63,11 @@ struct AuditOptions {
   // ... or as soon as this many records wait. A segment (one object write and its fsync) holds
   // at most this many: at thousands of calls a second, one write a second, not one per 1000.
   size_t flush_records = 10000;
+  // The writer thread chains and encodes records into the open segment as soon as this many
+  // wait (or at the interval): each record is encoded and freed while it is fresh in the cache,
+  // instead of a second's worth at once. Storing the segment still waits for the interval or
+  // for flush_records.
+  size_t encode_batch = 64;
   size_t queue_cap = 100000;  // records waiting beyond this are dropped and counted
 };
 
@@ -96,10 +104,13 @@ class AuditLog {
  private:
   AuditLog(ObjectStore& store, std::string org, AuditOptions o);
   void Run();
-  // Chains the queued records into a segment and writes it, then HEAD. Holds write_mu_.
-  // Writes the queued records as segments: one segment, or with `drain` all of them.
+  // Encodes the queued records into the open segment, seals it when it is full or due (or
+  // always with `drain`) and writes sealed segments, then HEAD: one object per round, or with
+  // `drain` everything queued. Holds write_mu_.
   Status WriteQueued(bool drain);
   Status WritePending();
+  // Moves queued records, chained, into open_ (never past flush_records). Holds write_mu_.
+  void EncodeQueued();
 
   ObjectStore& store_;
   const std::string org_;
@@ -125,6 +136,14 @@ class AuditLog {
     int64_t first_seq = 0, count = 0;
   };
   std::optional<Segment> pending_;
+  // Records chained and encoded, not yet a segment: sealed into pending_ when full or due.
+  struct OpenSegment {
+    std::string prev, body;
+    int64_t first_seq = 0, count = 0;
+  };
+  std::optional<OpenSegment> open_;
+  // When open_ was started (0: no open segment), for the writer thread's wait.
+  std::atomic<int64_t> open_since_micros_{0};
 
   std::thread thread_;  // last: started after everything it uses
 };

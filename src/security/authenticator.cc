@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "common/config.h"
+#include "common/ids.h"
 #include "common/log.h"
 #include "common/text.h"
 #include "security/jwt.h"
@@ -119,22 +120,24 @@ Result<std::shared_ptr<const Principal>> Authenticator::FromBearer(const std::st
   }
   if (LooksLikeSuperTableToken(credential)) {
     ST_ASSIGN_OR_RETURN(auto state, directory_.Current());
-    // Checked every time (revocation, expiry, the owner's state); only the principal is reused.
-    ST_ASSIGN_OR_RETURN(TokenRecord t, Directory::VerifyToken(credential, *state));
     {
       std::lock_guard<std::mutex> g(cache_mu_);
-      auto hit = by_token_.find(t.id);
-      if (hit != by_token_.end() && hit->second->directory_version == state->version) {
-        directory_.NoteUse(t.owner, t.id);
-        return hit->second;
+      auto hit = by_token_.find(TokenIdOf(credential));
+      if (hit != by_token_.end() && hit->second.directory_version == state->version &&
+          (!hit->second.expires_micros || hit->second.expires_micros > NowMicros()) &&
+          SecretEquals(hit->second.credential, credential)) {
+        directory_.NoteUse(hit->second.principal->user, hit->first);
+        return hit->second.principal;
       }
     }
+    // Revocation, expiry and the owner's state, against this version of the directory.
+    ST_ASSIGN_OR_RETURN(TokenRecord t, Directory::VerifyToken(credential, *state));
     std::optional<std::vector<std::string>> scopes;
     if (!t.scopes.empty()) scopes = t.scopes;
     ST_ASSIGN_OR_RETURN(auto p, ForUser(*state, t.owner, "token", std::move(scopes), t.id));
     std::lock_guard<std::mutex> g(cache_mu_);
-    if (by_token_.size() > 10000) by_token_.clear();  // bounded; a miss only costs a rebuild
-    by_token_[t.id] = p;
+    if (by_token_.size() > 10000) by_token_.clear();  // bounded; a miss only costs a check
+    by_token_[t.id] = Verified{credential, state->version, t.expires_micros, p};
     return p;
   }
   if (settings_.external) {

@@ -73,10 +73,20 @@ class Authenticator {
 
   Directory& directory_;
   AuthSettings settings_;
-  // Principals of SuperTable tokens, per directory version: a token's principal is the same
-  // until users, roles or tokens change, and building it (roles copied) is most of a check.
+  // SuperTable tokens verified against a directory version, by token id. Until users, roles or
+  // tokens change (the version), a token that verified once is the same token with the same
+  // principal: the next request compares it with the one kept here in constant time instead of
+  // hashing it again and rebuilding the principal (roles copied), which were most of a check.
+  // Expiry is still checked on every request. The tokens stay in this process's memory only,
+  // like the requests that carried them.
+  struct Verified {
+    std::string credential;
+    std::string directory_version;
+    int64_t expires_micros = 0;  // 0 never
+    std::shared_ptr<const Principal> principal;
+  };
   std::mutex cache_mu_;
-  std::map<std::string, std::shared_ptr<const Principal>> by_token_;  // token id -> principal
+  std::map<std::string, Verified> by_token_;
 };
 
 // The generic answer to a refused credential, for clients.

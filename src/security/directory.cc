@@ -317,7 +317,7 @@ Result<TokenRecord> Directory::VerifyToken(const std::string& token, const Direc
   if (!LooksLikeSuperTableToken(token)) {
     return Status::Unauthenticated("not a SuperTable token (expected st_<id>_<secret>)");
   }
-  auto it = state.tokens.find(token.substr(3, 16));
+  auto it = state.tokens.find(TokenIdOf(token));
   // Compared in constant time all the same: the id is public, the rest is the secret.
   if (it == state.tokens.end() || !SecretEquals(Sha256Hex(token), it->second.hash)) {
     return Status::Unauthenticated("unknown token");

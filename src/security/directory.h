@@ -98,5 +98,7 @@ Status ValidateUserName(const std::string& name);
 // Tokens look like "st_<id>_<secret>": the id finds the record, the secret (256 random bits)
 // proves possession.
 bool LooksLikeSuperTableToken(const std::string& token);
+// The public id of a token that LooksLikeSuperTableToken.
+inline std::string TokenIdOf(const std::string& token) { return token.substr(3, 16); }
 
 }  // namespace supertable::security

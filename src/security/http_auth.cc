@@ -72,9 +72,10 @@ http::Response HttpAuth::Refuse(const http::Request& r, int status, const std::s
     a.principal = principal;
     a.kind = "denied";
     a.action = r.method + " " + r.path;
-    a.client = {{"address", r.peer},
-                {"user_agent", r.Header("user-agent").value_or("")},
-                {"transport", "http"}};
+    a.client = std::make_shared<const nlohmann::json>(
+        nlohmann::json{{"address", r.peer},
+                       {"user_agent", r.Header("user-agent").value_or("")},
+                       {"transport", "http"}});
     a.outcome = "denied";
     a.error = fmt::format("{} {}{}", status, message, reason.empty() ? "" : " (" + reason + ")");
     audit_->Append(std::move(a));

@@ -958,15 +958,24 @@ json AuditClient(const mcp::Session& s, const std::string& transport) {
   return c;
 }
 
-security::AuditRecord AuditBase(const mcp::RequestContext& rc, const std::string& transport) {
+// A record of the request's principal, its client given.
+security::AuditRecord AuditBase(const mcp::RequestContext& rc, std::shared_ptr<const json> client) {
   security::AuditRecord r;
   auto p = std::static_pointer_cast<const security::Principal>(rc.identity);
   if (p) {
     r.principal = p->user;
     r.auth = p->auth;
   }
-  r.client = AuditClient(rc.session, transport);
+  r.client = std::move(client);
   return r;
+}
+
+// ... its client as the session knows it: built once per session, not once per call.
+security::AuditRecord AuditBase(const mcp::RequestContext& rc, const std::string& transport) {
+  auto client = rc.session.Memo("audit.client", [&] {
+    return std::make_shared<const json>(AuditClient(rc.session, transport));
+  });
+  return AuditBase(rc, std::static_pointer_cast<const json>(client));
 }
 
 // Records every tool call: who, with what (secrets redacted by the log), what it read under
@@ -1014,13 +1023,16 @@ std::unique_ptr<mcp::Server> MakeWarehouseMcpServer(Warehouse& w, const McpToolO
     server->Use(AuditMiddleware(options.audit, options.transport));
     server->on_initialize = [log = options.audit, transport = options.transport](
                                 const mcp::RequestContext& rc, const json& params) {
-      security::AuditRecord r = AuditBase(rc, transport);
+      // Not the session's memo: the client's name is known from these params, not yet from
+      // the session.
+      json client = AuditClient(rc.session, transport);
+      if (params.contains("clientInfo") && params["clientInfo"].is_object()) {
+        client["name"] = params["clientInfo"].value("name", "");
+        client["version"] = params["clientInfo"].value("version", "");
+      }
+      security::AuditRecord r = AuditBase(rc, std::make_shared<const json>(std::move(client)));
       r.kind = "login";
       r.action = "initialize";
-      if (params.contains("clientInfo") && params["clientInfo"].is_object()) {
-        r.client["name"] = params["clientInfo"].value("name", "");
-        r.client["version"] = params["clientInfo"].value("version", "");
-      }
       r.outcome = "ok";
       log->Append(std::move(r));
     };

@@ -39,7 +39,8 @@ class AuditQueryTest : public testing::WarehouseTest {
       r.kind = "tool_call";
       r.principal = i % 2 ? "alice" : "bob";
       r.auth = "jwt";
-      r.client = {{"name", "claude"}, {"transport", "http"}};
+      r.client = std::make_shared<const nlohmann::json>(
+          nlohmann::json{{"name", "claude"}, {"transport", "http"}});
       r.action = "tools/call:query_sql";
       r.arguments = {{"sql", "SELECT 1"}, {"token", "secret"}};
       r.tables = {"s.t", "s.u"};

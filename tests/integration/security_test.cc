@@ -1,6 +1,8 @@
 // Teams and security end to end inside one process: users, roles and tokens in the catalog
 // (SQLite and Redis), and one policy on every MCP path a reader could use to see what a role
 // hides: tools, resources, prompts, completions, suggestions, error text, time travel, the cache.
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -132,6 +134,19 @@ TEST_F(Security, TokensAreShownOnceStoredAsHashesAndRefusedWhenNoLongerValid) {
   auto expired = auth_->FromBearer(old->token);
   ASSERT_FALSE(expired.ok());
   EXPECT_NE(expired.status().message().find("expired"), std::string::npos);
+  // Expiring while it is in use: the verified token is remembered, its expiry still checked.
+  auto brief = dir_->CreateToken("cy", "brief", {}, NowMicros() + 300 * 1000);
+  ASSERT_TRUE(brief.ok());
+  ASSERT_TRUE(auth_->FromBearer(brief->token).ok());
+  ASSERT_TRUE(auth_->FromBearer(brief->token).ok());
+  // A remembered token does not vouch for another secret under its id.
+  std::string forged = brief->token;
+  forged.back() = forged.back() == 'a' ? 'b' : 'a';
+  EXPECT_EQ(auth_->FromBearer(forged).status().code(), StatusCode::kUnauthenticated);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  auto lapsed = auth_->FromBearer(brief->token);
+  ASSERT_FALSE(lapsed.ok());
+  EXPECT_NE(lapsed.status().message().find("expired"), std::string::npos);
   // Unknown scope, unknown owner.
   EXPECT_FALSE(dir_->CreateToken("cy", "x", {"tables:all"}, 0).ok());
   EXPECT_FALSE(dir_->CreateToken("zed", "x", {}, 0).ok());

@@ -25,7 +25,8 @@ AuditRecord Rec(const std::string& principal, int i) {
   r.kind = "tool_call";
   r.principal = principal;
   r.auth = "token";
-  r.client = {{"name", "test"}, {"transport", "stdio"}};
+  r.client = std::make_shared<const nlohmann::json>(
+      nlohmann::json{{"name", "test"}, {"transport", "stdio"}});
   r.action = "tools/call:query_sql";
   r.arguments = {{"sql", "SELECT " + std::to_string(i)}, {"token", "s3cret"}};
   r.tables = {"shop.orders"};
@@ -105,6 +106,37 @@ class AuditTest : public ::testing::Test {
     return *r;
   }
 };
+
+// Records are encoded in small batches as they come; that must not store a segment per batch:
+// the store still sees one object per interval, or per flush_records.
+TEST_F(AuditTest, EncodingInBatchesStoresSegmentsOnlyWhenFullOrDue) {
+  AuditOptions o;
+  o.encode_batch = 4;
+  o.flush_records = 20;
+  o.flush_interval_ms = 3600 * 1000;
+  auto log = AuditLog::Open(store_, "org", o);
+  ASSERT_TRUE(log.ok()) << log.status().message();
+  for (int i = 1; i <= 50; ++i) (*log)->Append(Rec("alice", i));
+  // The writer encodes every 4; it stores only the two full segments of 20 meanwhile.
+  for (int i = 0; i < 200 && (*log)->stats().written < 40; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ((*log)->stats().written, 40);
+  EXPECT_EQ((*log)->stats().segments, 2);
+  ASSERT_TRUE((*log)->Close().ok());
+  EXPECT_EQ((*log)->stats().written, 50);
+  EXPECT_EQ((*log)->stats().segments, 3);
+  auto records = ReadAudit(store_, "org", Query("", 0, 100));
+  ASSERT_TRUE(records.ok()) << records.status().message();
+  ASSERT_EQ(records->size(), 50u);
+  for (size_t i = 0; i < records->size(); ++i) {
+    EXPECT_EQ((*records)[i]["seq"], static_cast<int64_t>(i) + 1);
+  }
+  auto report = VerifyAudit(store_, "org");
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok);
+}
 
 TEST_F(AuditTest, ChainVerifies) {
   WriteTrail();
