@@ -17,6 +17,10 @@ struct UpsertOptions {
   int64_t rows = 10'000'000;
   int runs = 3;
   int64_t target_file_bytes = 64ll << 20;  // small enough that the table has several files
+  // The rows arrive in random key order and the table is clustered by its key (ingest
+  // --cluster-by id); each run replaces a different contiguous 1% of the keys (recent records,
+  // say), so statistics can prune every file but the one or two that hold them.
+  bool clustered = false;
 };
 
 struct QueryOptions {

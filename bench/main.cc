@@ -46,6 +46,9 @@ int main(int argc, char** argv) {
       app.add_subcommand("upsert", "1% scattered-key upsert vs rewriting the whole table");
   upsert->add_option("--rows", upsert_rows, "Rows in the table (default 10,000,000)")
       ->check(CLI::PositiveNumber);
+  bool upsert_clustered = false;
+  upsert->add_flag("--clustered", upsert_clustered,
+                   "A contiguous 1% of the keys of a table clustered by its key, instead");
   // 0 = not given, as above.
   double scale_factor = 0;
   auto* query = app.add_subcommand(
@@ -104,7 +107,14 @@ int main(int argc, char** argv) {
 
   int rc = 0;
   if (*ingest || *all) rc = std::max(rc, RunIngest(io));
-  if (*upsert || *all) rc = std::max(rc, RunUpsert(uo));
+  if (*upsert || *all) {
+    uo.clustered = upsert_clustered;
+    rc = std::max(rc, RunUpsert(uo));
+  }
+  if (*all) {
+    uo.clustered = true;
+    rc = std::max(rc, RunUpsert(uo));
+  }
   if (*query || *all) rc = std::max(rc, RunQuery(qo));
   CatalogOptions co;
   if (quick) co.operations = 300;

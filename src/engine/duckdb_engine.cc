@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <set>
@@ -18,6 +19,7 @@
 
 #include "common/ids.h"
 #include "common/names.h"
+#include "common/text.h"
 #include "engine/duck_config.h"
 #include "engine/duck_errors.h"
 #include "engine/engine.h"
@@ -292,13 +294,12 @@ class DuckEngine : public Engine {
     return con;
   }
   // Writes SELECT `select_sql` as zstd Parquet files into a fresh directory under staging.
-  // `first_row_id` < 0: the SELECT carries stored row ids (compaction).
-  Result<std::vector<StagedDataFile>> WriteFiles(Connection& con, const std::string& select_sql,
-                                                 const std::vector<Column>& schema,
-                                                 int64_t schema_id, int64_t first_row_id,
-                                                 const std::string& staging_dir,
-                                                 int64_t target_file_bytes,
-                                                 const ProgressFn& progress, bool sorted);
+  // `first_row_id` < 0: the SELECT carries stored row ids (compaction). `size_bound`: at most
+  // this many bytes of Parquet will come out (the input's size, say), or -1 unknown.
+  Result<std::vector<StagedDataFile>> WriteFiles(
+      Connection& con, const std::string& select_sql, const std::vector<Column>& schema,
+      int64_t schema_id, int64_t first_row_id, const std::string& staging_dir,
+      int64_t target_file_bytes, const ProgressFn& progress, bool sorted, int64_t size_bound);
 
   EngineOptions options_;
   std::mutex open_mu_;
@@ -309,7 +310,7 @@ class DuckEngine : public Engine {
 Result<std::vector<StagedDataFile>> DuckEngine::WriteFiles(
     Connection& con, const std::string& select_sql, const std::vector<Column>& schema,
     int64_t schema_id, int64_t first_row_id, const std::string& staging_dir,
-    int64_t target_file_bytes, const ProgressFn& progress, bool sorted) {
+    int64_t target_file_bytes, const ProgressFn& progress, bool sorted, int64_t size_bound) {
   std::string dir = staging_dir + "/" + RandomId();
   auto copy = [&](const std::string& source) {
     return fmt::format(
@@ -320,6 +321,17 @@ Result<std::vector<StagedDataFile>> DuckEngine::WriteFiles(
   if (!sorted) {
     ProgressWatch watch(con, progress);
     ST_RETURN_IF_ERROR(Run(con, copy(select_sql)));
+    return CollectStagedFiles(con, dir, schema, schema_id, first_row_id);
+  }
+  if (size_bound >= 0 && size_bound < target_file_bytes) {
+    // One file will do: the sorted rows go straight to it, in order (DuckDB keeps a query's
+    // order into a single file), with none of the detour below.
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) return Status::IoError(fmt::format("cannot create {}: {}", dir, ec.message()));
+    ProgressWatch watch(con, progress);
+    ST_RETURN_IF_ERROR(Run(con, fmt::format("COPY ({}) TO {} (FORMAT parquet, COMPRESSION zstd)",
+                                            select_sql, sql::Literal(dir + "/part_0.parquet"))));
     return CollectStagedFiles(con, dir, schema, schema_id, first_row_id);
   }
   // Sorted output must reach the files in order, so that each file holds one stretch of it:
@@ -355,12 +367,33 @@ Result<std::vector<StagedDataFile>> DuckEngine::WriteFiles(
   return CollectStagedFiles(con, dir, schema, schema_id, first_row_id);
 }
 
+// An upper bound of the Parquet written from an input file: its size (text shrinks to Parquet;
+// Parquet stays about the same), or -1 when unknown (a compressed text file grows).
+int64_t InputBytes(const std::string& path) {
+  for (const char* ext : {".gz", ".zst", ".bz2", ".xz", ".lz4", ".zip", ".snappy"}) {
+    if (path.size() > std::strlen(ext) &&
+        AsciiLower(path.substr(path.size() - std::strlen(ext))) == ext) {
+      return -1;
+    }
+  }
+  std::error_code ec;
+  auto n = fs::file_size(path, ec);
+  return ec ? -1 : static_cast<int64_t>(n);
+}
+
 // The stored files whose statistics allow a row with one of the batch's keys; the others are
-// counted in `pruned` and never read.
+// counted in `pruned` and never read. Each key column's range over the whole batch rules out
+// files outside it; the first key's own values then rule out files whose range falls between
+// them (keys from a few separate stretches of a clustered table, say, whose overall range would
+// cover every file in between). `key_filter` gets the batch's key ranges as a predicate over the
+// stored rows `s` (true when unknown): the scan of the candidates then skips their row groups
+// outside it.
 std::vector<std::string> CandidateFiles(Connection& con, const Snapshot& base,
-                                        const std::vector<std::string>& keys, int64_t* pruned) {
+                                        const std::vector<std::string>& keys, int64_t* pruned,
+                                        std::string* key_filter) {
   std::vector<std::string> out;
   *pruned = 0;
+  *key_filter = "true";
   // Incoming key ranges and whether incoming keys contain NULLs.
   std::string ranges;
   for (const auto& k : keys) {
@@ -371,6 +404,35 @@ std::vector<std::string> CandidateFiles(Connection& con, const Snapshot& base,
   if (r->HasError() || r->RowCount() == 0) {
     for (const auto& f : base.files) out.push_back(f.key);
     return out;
+  }
+  {
+    std::string filter;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      auto lo = r->GetValue(3 * i, 0), hi = r->GetValue(3 * i + 1, 0);
+      auto nulls = r->GetValue(3 * i + 2, 0);
+      bool in_nulls = !nulls.IsNull() && nulls.GetValue<bool>();
+      std::string k = "s." + sql::Ident(keys[i]);
+      std::string range =
+          lo.IsNull() || hi.IsNull()
+              ? "false"
+              : fmt::format("{} BETWEEN {} AND {}", k, lo.ToSQLString(), hi.ToSQLString());
+      filter += fmt::format("{}({}{})", filter.empty() ? "" : " AND ", range,
+                            in_nulls ? " OR " + k + " IS NULL" : "");
+    }
+    *key_filter = filter;
+  }
+  // The first key's distinct values, sorted as DuckDB orders them (duckdb::Value's order is the
+  // same), unless there are too many to hold: then the range alone decides.
+  constexpr int64_t kMaxSortedKeys = 4'000'000;
+  std::vector<duckdb::Value> sorted;
+  {
+    auto distinct = con.Query(fmt::format(
+        "SELECT DISTINCT {0} FROM __st_batch WHERE {0} IS NOT NULL ORDER BY {0} LIMIT {1}",
+        sql::Ident(keys[0]), kMaxSortedKeys + 1));
+    if (!distinct->HasError() && static_cast<int64_t>(distinct->RowCount()) <= kMaxSortedKeys) {
+      sorted.reserve(distinct->RowCount());
+      for (size_t i = 0; i < distinct->RowCount(); ++i) sorted.push_back(distinct->GetValue(0, i));
+    }
   }
   for (const auto& f : base.files) {
     bool may_match = true;
@@ -389,6 +451,13 @@ std::vector<std::string> CandidateFiles(Connection& con, const Snapshot& base,
           duckdb::Value fmin = duckdb::Value(*it->second.min).DefaultCastAs(type);
           duckdb::Value fmax = duckdb::Value(*it->second.max).DefaultCastAs(type);
           range_overlap = !(fmax < lo || fmin > hi);
+          if (range_overlap && i == 0 && !sorted.empty()) {
+            // Some key of the batch inside [fmin, fmax]?
+            auto at = std::lower_bound(
+                sorted.begin(), sorted.end(), fmin,
+                [](const duckdb::Value& a, const duckdb::Value& b) { return a < b; });
+            range_overlap = at != sorted.end() && !(fmax < *at);
+          }
         } catch (...) {
           range_overlap = true;  // unparsable stats: read the file
         }
@@ -529,9 +598,9 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
     ST_ASSIGN_OR_RETURN(std::string order, ClusterOrder(plan.schema, spec.cluster_by, "cluster"));
     std::string select = fmt::format("SELECT {}, {} AS {} FROM {}{}", projection, commit_ts,
                                      kCommitTimeColumn, reader, order);
-    auto files =
-        WriteFiles(*con, select, plan.schema, schema_id, spec.first_row_id, spec.staging_dir,
-                   spec.target_file_bytes, spec.progress, !spec.cluster_by.empty());
+    auto files = WriteFiles(*con, select, plan.schema, schema_id, spec.first_row_id,
+                            spec.staging_dir, spec.target_file_bytes, spec.progress,
+                            !spec.cluster_by.empty(), InputBytes(spec.input_path));
     if (!files.ok()) return ctx(files.status());
     out.data_files = std::move(files).value();
     for (const auto& f : out.data_files) out.inserted += f.meta.rows;
@@ -553,8 +622,17 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
   out.input_rows = cnt->GetValue(0, 0).GetValue<int64_t>();
   std::string key_list;
   for (const auto& k : keys) key_list += (key_list.empty() ? "" : ", ") + sql::Ident(k);
-  if (keys.empty()) {
-    ST_RETURN_IF_ERROR(Run(*con, "CREATE TEMP TABLE __st_batch AS SELECT * FROM __st_input"));
+  bool duplicates = false;
+  if (!keys.empty()) {
+    // Most batches have none: a grouping finds out faster than the window that removes them.
+    ST_ASSIGN_OR_RETURN(auto dup, Fetch(*con, fmt::format("SELECT EXISTS (SELECT 1 FROM "
+                                                          "__st_input GROUP BY {} HAVING "
+                                                          "count(*) > 1)",
+                                                          key_list)));
+    duplicates = dup->GetValue(0, 0).GetValue<bool>();
+  }
+  if (!duplicates) {
+    ST_RETURN_IF_ERROR(Run(*con, "ALTER TABLE __st_input RENAME TO __st_batch"));
   } else {
     // PARTITION BY groups NULL keys together: NULL matches NULL, as the upsert contract says.
     ST_RETURN_IF_ERROR(
@@ -569,7 +647,8 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
   bool has_match_table = false;
   if (!keys.empty() && spec.base && !spec.base->files.empty()) {
     int64_t pruned = 0;
-    auto candidates = CandidateFiles(*con, *spec.base, keys, &pruned);
+    std::string key_filter;
+    auto candidates = CandidateFiles(*con, *spec.base, keys, &pruned, &key_filter);
     out.files_pruned = pruned;
     out.files_scanned = static_cast<int64_t>(candidates.size());
     if (!candidates.empty()) {
@@ -595,9 +674,11 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
       Status s = Run(
           *con, fmt::format(
                     "CREATE TEMP TABLE __st_match AS SELECT s.{rid} AS {rid}, s.{file} AS {file}, "
-                    "b.__st_ord{newer} FROM ({stored}) AS s JOIN __st_batch AS b ON {on}",
+                    "b.__st_ord{newer} FROM ({stored}) AS s JOIN __st_batch AS b ON {on} "
+                    "WHERE {range}",
                     fmt::arg("rid", kRowIdColumn), fmt::arg("file", kFileNameColumn),
-                    fmt::arg("newer", newer_sel), fmt::arg("stored", stored), fmt::arg("on", on)));
+                    fmt::arg("newer", newer_sel), fmt::arg("stored", stored), fmt::arg("on", on),
+                    fmt::arg("range", key_filter)));
       if (!s.ok()) return s;
       std::set<std::string> scanned(candidates.begin(), candidates.end());
       std::vector<std::string> delete_paths;
@@ -670,10 +751,10 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
         "SELECT {cols}, {ts} AS {ct} FROM __st_batch{order}", fmt::arg("cols", user_cols),
         fmt::arg("ts", commit_ts), fmt::arg("ct", kCommitTimeColumn),
         fmt::arg("order", order.empty() ? " ORDER BY __st_ord" : order + ", __st_ord"));
-    ST_ASSIGN_OR_RETURN(
-        out.data_files,
-        WriteFiles(*con, select, plan.schema, schema_id, spec.first_row_id, spec.staging_dir,
-                   spec.target_file_bytes, {}, !spec.cluster_by.empty()));
+    ST_ASSIGN_OR_RETURN(out.data_files,
+                        WriteFiles(*con, select, plan.schema, schema_id, spec.first_row_id,
+                                   spec.staging_dir, spec.target_file_bytes, {},
+                                   !spec.cluster_by.empty(), InputBytes(spec.input_path)));
     for (const auto& f : out.data_files) out.inserted += f.meta.rows;
   } else {
     // A delete never changes the schema, whatever columns the key file carries.
@@ -691,7 +772,11 @@ Result<std::vector<StagedDataFile>> DuckEngine::RewriteFiles(
   auto con = NewConnection();
   ScanOptions so;
   so.system_columns = true;
-  for (const auto& f : files) so.only_files.push_back(f.key);
+  int64_t bytes = 0;  // the rewrite is no larger than its files (deletes only remove rows)
+  for (const auto& f : files) {
+    so.only_files.push_back(f.key);
+    bytes += f.bytes;
+  }
   // Row ids are kept, so delete files that name rows elsewhere stay valid. The table's order
   // when it has one (Snapshot::cluster_by), else row ids: locality either way.
   ST_ASSIGN_OR_RETURN(std::string order,
@@ -699,7 +784,7 @@ Result<std::vector<StagedDataFile>> DuckEngine::RewriteFiles(
   std::string select = ScanSql(snapshot, read_path, so) +
                        (order.empty() ? std::string(" ORDER BY ") : order + ", ") + kRowIdColumn;
   return WriteFiles(*con, select, snapshot.schema, snapshot.schema_id, -1, staging_dir,
-                    target_file_bytes, {}, !snapshot.cluster_by.empty());
+                    target_file_bytes, {}, !snapshot.cluster_by.empty(), bytes);
 }
 
 }  // namespace

@@ -500,6 +500,31 @@ TEST_F(Clustering, IngestSortsAndTheTableRemembers) {
   EXPECT_TRUE(Order().empty());
 }
 
+// Rows that fit one file under the target go there straight from the sort: one file, in order.
+TEST_F(Clustering, ASmallSortedWriteIsOneFileInOrder) {
+  std::string path = fmt::format("{}/small.parquet", dir_->path());
+  WriteParquet("SELECT range AS id, range % 7 AS k FROM range(5000) ORDER BY hash(range)", path);
+  WriteRequest req;
+  req.input_path = path;
+  req.cluster_by = std::vector<std::string>{"k", "id"};
+  auto w = wh_->Write(wh_->Ref("s", "small"), req);
+  ASSERT_TRUE(w.ok()) << w.status().message();
+  ASSERT_EQ(w->outcome.data_files.size(), 1u);
+  auto snap = wh_->LoadSnapshot(wh_->Ref("s", "small"));
+  ASSERT_TRUE(snap.ok());
+  ASSERT_EQ(snap->files.size(), 1u);
+  // The file's own row order (its positions are the row ids) is (k, id).
+  QueryRequest q{"s",
+                 "SELECT count(*) FROM (SELECT k, id, lag(k) OVER (ORDER BY __st_row_id) AS pk, "
+                 "lag(id) OVER (ORDER BY __st_row_id) AS pid FROM small) "
+                 "WHERE pk > k OR (pk = k AND pid > id)"};
+  q.system_columns = true;
+  RowsSink sink;
+  auto r = wh_->Query(q, sink);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(sink.rows.at(0).at(0), 0);
+}
+
 TEST_F(Clustering, CompactionSortsTheWholeTable) {
   ASSERT_TRUE(Write(0, std::nullopt).ok());
   ASSERT_TRUE(Write(400000, std::nullopt).ok());

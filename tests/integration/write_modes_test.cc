@@ -161,6 +161,34 @@ TEST_F(WriteModes, StatisticsPruneFilesAnUpsertReads) {
             "100,a|150,x|200,y");
 }
 
+// Keys from two stretches of the key space: their overall range covers the file between them,
+// whose own range holds none of them; it is not read. Strings and a NULL key too.
+TEST_F(WriteModes, UpsertKeysAtBothEndsSkipTheFilesBetween) {
+  Ingest("t", "id,v\n1,a\n2,b\n");
+  Ingest("t", "id,v\n100,a\n200,b\n");
+  Ingest("t", "id,v\n1000,a\n2000,b\n");
+  auto r = Ingest("t", "id,v\n2,x\n1500,y\n", WriteMode::kUpsert, {"id"});
+  EXPECT_EQ(r.outcome.files_scanned, 2);
+  EXPECT_EQ(r.outcome.files_pruned, 1);
+  EXPECT_EQ(r.outcome.deleted, 1);
+  EXPECT_EQ(RowsText("SELECT id, v FROM t ORDER BY id"),
+            "1,a|2,x|100,a|200,b|1000,a|1500,y|2000,b");
+  // A key equal to a file's bound is inside it.
+  auto edge = Ingest("t", "id,v\n1,e\n2000,e\n", WriteMode::kUpsert, {"id"});
+  EXPECT_EQ(edge.outcome.deleted, 2);
+  EXPECT_EQ(RowsText("SELECT count(*) FROM t WHERE v = 'e'"), "2");
+
+  Ingest("s", "k,v\napple,1\navocado,2\n");
+  Ingest("s", "k,v\nbanana,1\nberry,2\n");
+  Ingest("s", "k,v\ncherry,1\n,2\n");  // a NULL key
+  auto strings = Ingest("s", "k,v\napricot,9\ncoconut,9\n", WriteMode::kUpsert, {"k"});
+  EXPECT_EQ(strings.outcome.files_pruned, 2);  // the b... and the cherry files
+  EXPECT_EQ(strings.outcome.deleted, 0);
+  auto null_key = Ingest("s", "k,v\n,7\n", WriteMode::kUpsert, {"k"});
+  EXPECT_EQ(null_key.outcome.deleted, 1);  // NULL matches NULL, in the file that has one
+  EXPECT_EQ(RowsText("SELECT v FROM s WHERE k IS NULL"), "7");
+}
+
 TEST_F(WriteModes, RepeatedUpsertsStayConsistent) {
   Ingest("t", "id,v\n1,0\n2,0\n3,0\n");
   for (int i = 1; i <= 5; ++i) {
