@@ -21,7 +21,8 @@ int main(int argc, char** argv) {
   // First, before any thread exists: an interrupted run must still remove its temp directories.
   InstallInterruptCleanup();
   // Warehouses opened here run their engine in worker processes, as the supertable binary's do.
-  supertable::SetDefaultEngineWorkerCommand({SUPERTABLE_BIN, "__engine-worker"});
+  supertable::SetDefaultEngineWorkerCommand({SUPERTABLE_ENGINE_BIN});
+  supertable::SetInProcessEngineFactory(&supertable::OpenDuckEngine);
 
   CLI::App app{
       "SuperTable benchmarks: each figure is a ratio against a DuckDB baseline run in the same "

@@ -494,7 +494,7 @@ int RunCli(int argc, char** argv, const std::vector<CommandRegistrar>& more_comm
       w->engine().Prestart();
       ST_ASSIGN_OR_RETURN(McpToolOptions opt, McpOptionsFromEnvironment());
       ST_ASSIGN_OR_RETURN(auto settings, security::AuthSettings::FromEnvironment());
-      security::Directory directory(w->catalog(), w->config().organization);
+      security::Directory directory(w->catalog(), w->config().organization, w->engine());
       security::Authenticator auth(directory, std::move(settings));
       opt.authenticator = &auth;
       // One client, identified once by the environment: never by tool arguments, except as

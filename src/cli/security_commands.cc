@@ -123,7 +123,7 @@ void RegisterSecurityCommands(CLI::App& app, CliContext& context) {
     return [open, body, action, f, command] {
       *action = [open, body, f, command]() -> Status {
         ST_ASSIGN_OR_RETURN(auto w, open());
-        Directory d(w->catalog(), w->config().organization);
+        Directory d(w->catalog(), w->config().organization, w->engine());
         Status s = body(d, *w);
         bool changes = command.find(" list") == std::string::npos &&
                        command.find(" show") == std::string::npos;

@@ -149,7 +149,7 @@ Status RunServe(Config config, const ServeFlags& flags, McpToolOptions tool_opti
   }
   ST_ASSIGN_OR_RETURN(auto w, Warehouse::Open(config));
   w->engine().Prestart();
-  security::Directory directory(w->catalog(), config.organization);
+  security::Directory directory(w->catalog(), config.organization, w->engine());
   std::string auth_description = auth_settings.Describe();
   security::Authenticator authenticator(directory, std::move(auth_settings));
   security::HttpAuth http_auth(authenticator, auth_options);

@@ -27,6 +27,7 @@
 #include "engine/object_file_system.h"
 #include "engine/progress_watch.h"
 #include "engine/query_sandbox.h"
+#include "engine/row_filter.h"
 #include "engine/schema_evolution.h"
 #include "engine/sql_text.h"
 #include "engine/table_scan.h"
@@ -35,17 +36,6 @@
 namespace supertable {
 
 namespace fs = std::filesystem;
-
-Result<InputFormat> ParseInputFormat(const std::string& name) {
-  std::string n;
-  for (char c : name) n += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (n.empty() || n == "auto") return InputFormat::kAuto;
-  if (n == "csv" || n == "tsv") return InputFormat::kCsv;
-  if (n == "json" || n == "ndjson" || n == "jsonl") return InputFormat::kJson;
-  if (n == "parquet") return InputFormat::kParquet;
-  return Status::InvalidArgument(
-      fmt::format("unknown format '{}'; expected csv, json, ndjson or parquet", name));
-}
 
 Result<InputFormat> ResolveInputFormat(InputFormat f, const std::string& path) {
   if (f != InputFormat::kAuto) return f;
@@ -268,6 +258,9 @@ class DuckEngine : public Engine {
       }
     }
     return sandbox_->Query(spec, sink);
+  }
+  Status CheckRowFilter(const std::string& filter) override {
+    return RowFilterSql(filter, "user").status();
   }
 
  private:
@@ -789,8 +782,7 @@ Result<std::vector<StagedDataFile>> DuckEngine::RewriteFiles(
 
 }  // namespace
 
-Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
-  if (!options.worker_command.empty()) return OpenIsolatedEngine(options);
+Result<std::unique_ptr<Engine>> OpenDuckEngine(const EngineOptions& options) {
   return std::unique_ptr<Engine>(std::make_unique<DuckEngine>(options));
 }
 

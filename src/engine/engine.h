@@ -190,8 +190,10 @@ struct EngineOptions {
   // Engine workers (docs/ARCHITECTURE.md, "Engine workers"): the command (argv) that starts one
   // worker process, which serves this one over file descriptor 3. With a command, every
   // operation runs in a supervised worker (a crash, runaway or memory blow-up there is the
-  // caller's error, never this process's end); empty, DuckDB runs in this process, which only the
-  // worker itself does. DefaultEngineWorkerCommand() is what the supertable binary registered.
+  // caller's error, never this process's end); empty, DuckDB runs in this process, which only
+  // programs linked with the in-process engine can do (the worker itself, tests, benchmarks:
+  // SetInProcessEngineFactory). DefaultEngineWorkerCommand() is what the supertable binary
+  // registered.
   std::vector<std::string> worker_command;
   // What a worker needs to open the same object store and cache as this process.
   std::string storage_type = "LOCAL";
@@ -202,9 +204,19 @@ struct EngineOptions {
 };
 
 // The worker command every Warehouse opened in this process uses (empty until set). The
-// supertable binary sets itself (`supertable __engine-worker`); tests set the binary they built.
+// supertable binary sets `supertable-engine` beside itself; tests set the binary they built.
 void SetDefaultEngineWorkerCommand(std::vector<std::string> argv);
 std::vector<std::string> DefaultEngineWorkerCommand();
+
+class Engine;
+// DuckDB in this process (src/engine/duckdb_engine.cc, in the supertable_duck library). The
+// supertable binary does not link it: it starts faster without DuckDB's library, and every
+// operation it runs goes to an engine worker (the supertable-engine binary) anyway.
+Result<std::unique_ptr<Engine>> OpenDuckEngine(const EngineOptions& options);
+// What Engine::Open uses without a worker command; programs that link the in-process engine set
+// it to OpenDuckEngine. Unset, such an Open is an error.
+using InProcessEngineFactory = Result<std::unique_ptr<Engine>> (*)(const EngineOptions&);
+void SetInProcessEngineFactory(InProcessEngineFactory factory);
 
 // The one message for a query stopped at its time limit, wherever it was stopped.
 Status QueryTimeoutError(int64_t timeout_ms);
@@ -226,6 +238,10 @@ class Engine {
 
   // Runs users' SQL in the sandboxed DuckDB instance (docs/USER_GUIDE.md, "Queries").
   virtual Result<QueryStats> Query(const QuerySpec& spec, ResultSink& sink) = 0;
+
+  // Whether `filter` is a row filter an access policy may hold (engine/row_filter.h): parsed by
+  // DuckDB's parser, so checked where DuckDB is.
+  virtual Status CheckRowFilter(const std::string& filter) = 0;
 
   // Starts the workers ahead of the first request, so a server's first queries do not wait for
   // them (a no-op in process).

@@ -162,7 +162,7 @@ class Worker {
     // Threads only now, inside the domain (if any): a Landlock domain does not reach threads
     // that already run.
     std::thread(CancelSignalLoop).detach();
-    ST_ASSIGN_OR_RETURN(engine_, Engine::Open(o));
+    ST_ASSIGN_OR_RETURN(engine_, OpenDuckEngine(o));
     if (hello.value("warm", false)) Warm();
     return Status::Ok();
   }
@@ -203,6 +203,10 @@ class Worker {
       spec.progress = [this](double f) { (void)ch_.Send({{"t", "progress"}, {"f", f}}); };
       ST_ASSIGN_OR_RETURN(WriteOutcome out, engine_->PrepareWrite(spec));
       return json{{"t", "done"}, {"outcome", WriteOutcomeToJson(out)}};
+    }
+    if (t == "check_row_filter") {
+      ST_RETURN_IF_ERROR(engine_->CheckRowFilter(req.at("filter").get<std::string>()));
+      return json{{"t", "done"}};
     }
     if (t == "rewrite") {
       auto snap = Snapshot::FromJson(req.at("snapshot").get<std::string>());

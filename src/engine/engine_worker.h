@@ -1,7 +1,8 @@
 // The engine worker process: where DuckDB runs users' SQL and reads files from outside, so that
 // a crash, a runaway or a memory blow-up ends this process and not the server
-// (docs/ARCHITECTURE.md, "Engine workers"). `supertable __engine-worker` runs RunEngineWorker
-// on file descriptor 3, one end of a socket pair whose other end is an IsolatedEngine.
+// (docs/ARCHITECTURE.md, "Engine workers"). `supertable-engine` (src/cli/engine_main.cc) runs
+// RunEngineWorker on file descriptor 3, one end of a socket pair whose other end is an
+// IsolatedEngine.
 //
 // The protocol (WorkerChannel messages, each an object with a "t" type):
 //   server -> worker  hello {options}                 worker -> server  ready | error

@@ -1,6 +1,8 @@
 // The streaming pre-scan of input files (see input_scan.h).
 #include "engine/input_scan.h"
 
+#include "engine/engine.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -16,6 +18,17 @@
 #include "common/text.h"
 
 namespace supertable {
+
+Result<InputFormat> ParseInputFormat(const std::string& name) {
+  std::string n;
+  for (char c : name) n += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (n.empty() || n == "auto") return InputFormat::kAuto;
+  if (n == "csv" || n == "tsv") return InputFormat::kCsv;
+  if (n == "json" || n == "ndjson" || n == "jsonl") return InputFormat::kJson;
+  if (n == "parquet") return InputFormat::kParquet;
+  return Status::InvalidArgument(
+      fmt::format("unknown format '{}'; expected csv, json, ndjson or parquet", name));
+}
 
 namespace {
 

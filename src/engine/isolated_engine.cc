@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -220,6 +221,7 @@ class IsolatedEngine : public Engine {
       const std::string& staging_dir, int64_t target_file_bytes) override;
   Result<QueryStats> Query(const QuerySpec& spec, ResultSink& sink) override;
   void Prestart() override;
+  Status CheckRowFilter(const std::string& filter) override;
 
  private:
   // What the server answers for while a worker runs an operation.
@@ -557,6 +559,30 @@ Result<std::vector<StagedDataFile>> IsolatedEngine::RewriteFiles(
 }
 
 }  // namespace
+
+namespace {
+std::atomic<InProcessEngineFactory> g_in_process{nullptr};
+Status IsolatedEngine::CheckRowFilter(const std::string& filter) {
+  Lease lease;
+  ST_RETURN_IF_ERROR(Acquire(&lease, /*queued=*/false, 0, /*confined=*/true));
+  auto r = Exchange(lease, {{"t", "check_row_filter"}, {"filter", filter}}, {}, nullptr);
+  if (lease.broken) {
+    return Status::Internal(fmt::format("the engine worker checking a row filter {} ({})",
+                                        lease.worker->End(), r.status().message()));
+  }
+  return r.status();
+}
+
+}  // namespace
+
+void SetInProcessEngineFactory(InProcessEngineFactory factory) { g_in_process = factory; }
+
+Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
+  if (!options.worker_command.empty()) return OpenIsolatedEngine(options);
+  if (InProcessEngineFactory f = g_in_process.load()) return f(options);
+  return Status::Internal(
+      "no engine worker command is set and this program has no in-process engine");
+}
 
 void SetDefaultEngineWorkerCommand(std::vector<std::string> argv) {
   DefaultCommand& d = TheDefaultCommand();

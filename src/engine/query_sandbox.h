@@ -2,7 +2,8 @@
 //
 // The instance is locked down once, at start: external access off except the organization's
 // data directories, no extension install or autoload, no replacement scans (a string such as
-// 'x.csv' in FROM is not a file; checked at start by VerifyLockdown), configuration locked, the
+// 'x.csv' in FROM is not a file; checked at start, and by VerifyLockdown in the tests),
+// configuration locked, the
 // plan check (plan_check.h) installed. Each query gets its own connection, its
 // own temporary views over the snapshots it names (policy applied in the view), a watchdog that
 // interrupts it at its timeout, and row and byte limits on what it returns. It runs in an engine
@@ -28,8 +29,8 @@ class QuerySandbox {
   Result<QueryStats> Query(const QuerySpec& spec, ResultSink& sink);
 
   // Ok when `path` in FROM is only a table name to the instance (no replacement scan turns it
-  // into a file read), bypassing the guard and the plan check. Open probes a path under the
-  // first readable directory; tests probe real files.
+  // into a file read), bypassing the guard and the plan check. Open checks the replacement scans
+  // themselves; tests probe real files with this.
   Status VerifyLockdown(const std::string& path);
 
  private:

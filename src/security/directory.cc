@@ -10,7 +10,7 @@
 #include "common/log.h"
 #include "common/names.h"
 #include "common/text.h"
-#include "engine/row_filter.h"
+#include "engine/engine.h"
 #include "storage/crypto.h"
 
 namespace supertable::security {
@@ -220,8 +220,7 @@ Status Directory::Revoke(const std::string& role, const std::string& user) {
 Status Directory::AddRole(const Role& role) {
   ST_RETURN_IF_ERROR(ValidateRole(role));
   for (const auto& [table, filter] : role.row_filters) {
-    ST_RETURN_IF_ERROR(
-        RowFilterSql(filter, "user").status().WithContext("row filter for " + table));
+    ST_RETURN_IF_ERROR(engine_.CheckRowFilter(filter).WithContext("row filter for " + table));
   }
   Role r = role;
   r.created_micros = NowMicros();

@@ -16,6 +16,10 @@
 #include "common/status.h"
 #include "security/identity.h"
 
+namespace supertable {
+class Engine;
+}  // namespace supertable
+
 namespace supertable::security {
 
 // Everything the directory holds at one moment; immutable once built.
@@ -34,7 +38,9 @@ struct IssuedToken {
 
 class Directory {
  public:
-  Directory(Catalog& catalog, std::string org) : catalog_(catalog), org_(std::move(org)) {}
+  // `engine` checks the row filters of roles (Engine::CheckRowFilter); it must outlive this.
+  Directory(Catalog& catalog, std::string org, Engine& engine)
+      : catalog_(catalog), engine_(engine), org_(std::move(org)) {}
 
   // The current state (one catalog read when nothing changed since the last call).
   Result<std::shared_ptr<const DirectoryState>> Current();
@@ -82,6 +88,7 @@ class Directory {
   Result<std::string> Salt();
 
   Catalog& catalog_;
+  Engine& engine_;
   std::string org_;
   std::mutex mu_;
   std::shared_ptr<const DirectoryState> state_;

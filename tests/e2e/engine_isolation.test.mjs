@@ -17,7 +17,7 @@ const servers = [];
 // Scalar work DuckDB does not interrupt: LIKE backtracking over a long string, for minutes.
 const RUNAWAY = "SELECT like_escape(repeat('a', 4000), repeat('%a', 6) || 'b', '\\')";
 
-// The engine worker processes of a server (its children running __engine-worker).
+// The engine worker processes of a server (its children running supertable-engine).
 function engineWorkers(pid) {
   const out = [];
   for (const e of readdirSync("/proc")) {
@@ -26,7 +26,7 @@ function engineWorkers(pid) {
       const stat = readFileSync(`/proc/${e}/stat`, "utf8");
       const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
       if (ppid !== pid) continue;
-      if (readFileSync(`/proc/${e}/cmdline`, "utf8").includes("__engine-worker")) out.push(Number(e));
+      if (readFileSync(`/proc/${e}/cmdline`, "utf8").includes("supertable-engine")) out.push(Number(e));
     } catch {}
   }
   return out;

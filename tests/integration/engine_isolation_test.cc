@@ -31,7 +31,7 @@ class CountSink : public ResultSink {
   void End(bool) override {}
 };
 
-// The engine worker processes of this test process (its children running __engine-worker).
+// The engine worker processes of this test process (its children running supertable-engine).
 std::vector<pid_t> EngineWorkers() {
   std::vector<pid_t> out;
   DIR* d = opendir("/proc");
@@ -50,7 +50,7 @@ std::vector<pid_t> EngineWorkers() {
     if (ppid != getpid() || state == 'Z') continue;
     std::ifstream cmd(std::string("/proc/") + e->d_name + "/cmdline");
     std::string args((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
-    if (args.find("__engine-worker") != std::string::npos) out.push_back(pid);
+    if (args.find("supertable-engine") != std::string::npos) out.push_back(pid);
   }
   closedir(d);
   return out;

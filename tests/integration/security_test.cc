@@ -10,6 +10,7 @@
 #include "catalog/redis_catalog.h"
 #include "catalog/sqlite_catalog.h"
 #include "common/ids.h"
+#include "engine/engine.h"
 #include "mcp/server.h"
 #include "security/audit.h"
 #include "security/authenticator.h"
@@ -36,7 +37,7 @@ class Security : public testing::WarehouseTest {
            "5500-6666-7777-8888\n3,ann,EU,5,4000-1111-2222-3333\n4,cy,US,7,3700-0000-1111-2222\n");
     Ingest("salaries", "name,salary\nann,100\nbob,200\n");
     Ingest("events", "id,kind\n1,click\n", WriteMode::kAppend, {}, std::nullopt, "hr");
-    dir_ = std::make_unique<Directory>(wh_->catalog(), wh_->config().organization);
+    dir_ = std::make_unique<Directory>(wh_->catalog(), wh_->config().organization, wh_->engine());
     auth_ = std::make_unique<Authenticator>(*dir_, AuthSettings{});
     McpToolOptions o;
     o.authenticator = auth_.get();
@@ -371,7 +372,9 @@ TEST(SecurityOnRedis, TwoReplicasShareUsersRolesAndRevocations) {
     return std::move(*cat);
   };
   auto a = open(), b = open();
-  Directory da(*a, "org"), db(*b, "org");
+  auto engine = OpenDuckEngine(EngineOptions{});  // checks row filters (none here)
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  Directory da(*a, "org", **engine), db(*b, "org", **engine);
   Role reader;
   reader.name = "r";
   reader.type = RoleType::kReader;
@@ -506,7 +509,7 @@ namespace {
 TEST_F(Security, AChangeByAnotherProcessIsSeenAtOnce) {
   auto other = SqliteCatalog::Open(MakeConfig().home + "/catalog.db");
   ASSERT_TRUE(other.ok()) << other.status().message();
-  Directory elsewhere(**other, wh_->config().organization);
+  Directory elsewhere(**other, wh_->config().organization, wh_->engine());
   auto token = dir_->CreateToken("cy", "", {}, 0);
   ASSERT_TRUE(token.ok());
   ASSERT_TRUE(wh_->catalog().DocumentsMarker()) << "the embedded catalog keeps a marker";

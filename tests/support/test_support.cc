@@ -25,10 +25,11 @@
 
 namespace supertable::testing {
 
-// Every warehouse a test opens runs its engine in worker processes of the binary under test,
-// as the supertable binary does.
+// Every warehouse a test opens runs its engine in worker processes of the engine binary under
+// test, as the supertable binary does; an engine opened without a worker command runs here.
 const bool kEngineWorkersRegistered = [] {
-  SetDefaultEngineWorkerCommand({SUPERTABLE_BIN, "__engine-worker"});
+  SetDefaultEngineWorkerCommand({SUPERTABLE_ENGINE_BIN});
+  SetInProcessEngineFactory(&OpenDuckEngine);
   return true;
 }();
 
