@@ -81,6 +81,16 @@ class WorkerProcess {
   // Kills the worker if it still runs, reaps it, and says how it ended ("was killed by signal 8
   // (SIGFPE)"); the first call's answer is kept.
   const std::string& End();
+  // For an idle worker no one will ask about again (the engine is going away): kills it and
+  // leaves the reaping to a thread of its own, so the caller (a CLI command about to exit) does
+  // not wait while the kernel takes a DuckDB process apart.
+  void Abandon() {
+    if (pid_ <= 0) return;
+    channel_.reset();
+    kill(pid_, SIGKILL);
+    std::thread([pid = pid_] { waitpid(pid, nullptr, 0); }).detach();
+    pid_ = -1;
+  }
 
  private:
   WorkerProcess(pid_t pid, int fd, bool confined)
@@ -212,6 +222,7 @@ class IsolatedEngine : public Engine {
     // Operations still in flight see their channels close and report it.
     std::lock_guard<std::mutex> g(mu_);
     for (WorkerProcess* w : busy_) kill(w->pid(), SIGKILL);
+    for (auto& w : idle_) w->Abandon();
   }
 
   Result<WriteOutcome> PrepareWrite(const WriteSpec& spec) override;
