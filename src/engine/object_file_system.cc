@@ -1,7 +1,8 @@
-// A read-only duckdb::FileSystem over ObjectCache.
+// A read-only duckdb::FileSystem over ObjectCache, and the local data file system.
 #include "engine/object_file_system.h"
 
 #include <duckdb.hpp>
+#include <duckdb/common/local_file_system.hpp>
 
 #include <cstring>
 #include "storage/object_cache.h"
@@ -129,6 +130,45 @@ class ObjectFileSystem : public duckdb::FileSystem {
 };
 
 }  // namespace
+
+namespace {
+
+class DataFileSystem : public duckdb::LocalFileSystem {
+ public:
+  explicit DataFileSystem(std::vector<std::string> directories)
+      : directories_(std::move(directories)) {}
+  std::string GetName() const override { return "SupertableDataFileSystem"; }
+  bool IsManuallySet() override { return true; }
+  bool CanHandleFile(const std::string& path) override {
+    for (const auto& d : directories_) {
+      if (path.size() > d.size() && path.compare(0, d.size(), d) == 0) return true;
+    }
+    return false;
+  }
+  duckdb::vector<duckdb::OpenFileInfo> Glob(const std::string& path,
+                                            duckdb::FileOpener* opener) override {
+    if (HasGlob(path)) return LocalFileSystem::Glob(path, opener);
+    duckdb::vector<duckdb::OpenFileInfo> one;
+    one.emplace_back(path);
+    return one;
+  }
+
+ private:
+  std::vector<std::string> directories_;  // each ends with '/'
+};
+
+}  // namespace
+
+void RegisterDataFileSystem(duckdb::DuckDB& db, std::vector<std::string> directories) {
+  std::vector<std::string> local;
+  for (auto& d : directories) {
+    if (d.empty() || d[0] != '/') continue;  // remote prefixes are the object file system's
+    if (d.back() != '/') d += '/';
+    local.push_back(std::move(d));
+  }
+  if (local.empty()) return;
+  db.GetFileSystem().RegisterSubSystem(duckdb::make_uniq<DataFileSystem>(std::move(local)));
+}
 
 void RegisterObjectFileSystem(duckdb::DuckDB& db, ObjectCache* cache,
                               std::vector<std::string> key_prefixes) {

@@ -263,6 +263,7 @@ Result<std::unique_ptr<QuerySandbox>> QuerySandbox::OpenOrThrow(const EngineOpti
     }
     RegisterObjectFileSystem(*sandbox->db_, options.object_cache, prefixes);
   }
+  RegisterDataFileSystem(*sandbox->db_, options.readable_directories);
   duckdb::Connection con(*sandbox->db_);
   std::string dirs;
   for (const auto& d : options.readable_directories)

@@ -4,6 +4,8 @@
 // random predicates, with pruning and without, and the answers must be equal, errors included.
 // Joins, time travel and an access policy with a row filter and masks are in the mix. The inputs
 // are Parquet files written by DuckDB, so every column has exactly the intended type.
+#include <filesystem>
+
 #include <gtest/gtest.h>
 
 #include <duckdb.hpp>
@@ -377,6 +379,29 @@ TEST_F(FilePruning, RandomPredicatesGiveTheSameAnswersWithAndWithoutPruning) {
   // The test means something only if pruning happened often and queries ran.
   EXPECT_GT(pruned_cases, cases / 5) << pruned_cases << " of " << cases;
   EXPECT_LT(errors, cases / 4) << errors << " of " << cases << " were errors";
+}
+
+// The query instance takes a snapshot's word that its files exist (no glob of each path, see
+// RegisterDataFileSystem): a file removed from under it fails the query, naming the file, and
+// never reads as an empty table.
+TEST_F(FilePruning, AFileGoneFromUnderASnapshotFailsTheQuery) {
+  Ingest("gone", "id\n1\n2\n");
+  Ingest("gone", "id\n3\n");
+  auto snap = wh_->LoadSnapshot(wh_->Ref("s", "gone"));
+  ASSERT_TRUE(snap.ok());
+  ASSERT_EQ(snap->files.size(), 2u);
+  std::string victim = wh_->ReadPath(snap->files[1].key);
+  ASSERT_TRUE(std::filesystem::remove(victim));
+  RowsSink sink;
+  auto r = wh_->Query(QueryRequest{"s", "SELECT count(*) FROM gone"}, sink);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find(snap->files[1].key), std::string::npos)
+      << r.status().message();
+  // The file a predicate prunes is not opened at all.
+  RowsSink pruned;
+  auto p = wh_->Query(QueryRequest{"s", "SELECT count(*) FROM gone WHERE id < 3"}, pruned);
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  EXPECT_EQ(pruned.rows.at(0).at(0), 2);
 }
 
 TEST_F(FilePruning, WhatIsPrunedAndWhatIsNot) {
