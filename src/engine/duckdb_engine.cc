@@ -8,7 +8,6 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <set>
@@ -19,11 +18,9 @@
 
 #include "common/ids.h"
 #include "common/names.h"
-#include "common/text.h"
 #include "engine/duck_config.h"
 #include "engine/duck_errors.h"
 #include "engine/engine.h"
-#include "engine/isolated_engine.h"
 #include "engine/object_file_system.h"
 #include "engine/progress_watch.h"
 #include "engine/query_sandbox.h"
@@ -361,14 +358,9 @@ Result<std::vector<StagedDataFile>> DuckEngine::WriteFiles(
 }
 
 // An upper bound of the Parquet written from an input file: its size (text shrinks to Parquet;
-// Parquet stays about the same), or -1 when unknown (a compressed text file grows).
+// Parquet stays about the same; compressed text, which would grow, is refused before this by the
+// input scan), or -1 when unknown.
 int64_t InputBytes(const std::string& path) {
-  for (const char* ext : {".gz", ".zst", ".bz2", ".xz", ".lz4", ".zip", ".snappy"}) {
-    if (path.size() > std::strlen(ext) &&
-        AsciiLower(path.substr(path.size() - std::strlen(ext))) == ext) {
-      return -1;
-    }
-  }
   std::error_code ec;
   auto n = fs::file_size(path, ec);
   return ec ? -1 : static_cast<int64_t>(n);
@@ -398,22 +390,26 @@ std::vector<std::string> CandidateFiles(Connection& con, const Snapshot& base,
     for (const auto& f : base.files) out.push_back(f.key);
     return out;
   }
-  {
-    std::string filter;
-    for (size_t i = 0; i < keys.size(); ++i) {
-      auto lo = r->GetValue(3 * i, 0), hi = r->GetValue(3 * i + 1, 0);
-      auto nulls = r->GetValue(3 * i + 2, 0);
-      bool in_nulls = !nulls.IsNull() && nulls.GetValue<bool>();
-      std::string k = "s." + sql::Ident(keys[i]);
-      std::string range =
-          lo.IsNull() || hi.IsNull()
-              ? "false"
-              : fmt::format("{} BETWEEN {} AND {}", k, lo.ToSQLString(), hi.ToSQLString());
-      filter += fmt::format("{}({}{})", filter.empty() ? "" : " AND ", range,
-                            in_nulls ? " OR " + k + " IS NULL" : "");
-    }
-    *key_filter = filter;
+  struct KeyRange {
+    duckdb::Value lo, hi;
+    bool nulls = false;  // some incoming key is NULL
+  };
+  std::vector<KeyRange> batch;
+  std::string filter;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    auto nulls = r->GetValue(3 * i + 2, 0);
+    KeyRange k{r->GetValue(3 * i, 0), r->GetValue(3 * i + 1, 0),
+               !nulls.IsNull() && nulls.GetValue<bool>()};
+    std::string col = "s." + sql::Ident(keys[i]);
+    std::string range =
+        k.lo.IsNull() || k.hi.IsNull()
+            ? "false"
+            : fmt::format("{} BETWEEN {} AND {}", col, k.lo.ToSQLString(), k.hi.ToSQLString());
+    filter += fmt::format("{}({}{})", filter.empty() ? "" : " AND ", range,
+                          k.nulls ? " OR " + col + " IS NULL" : "");
+    batch.push_back(std::move(k));
   }
+  *key_filter = filter;
   // The first key's distinct values, sorted as DuckDB orders them (duckdb::Value's order is the
   // same), unless there are too many to hold: then the range alone decides.
   constexpr int64_t kMaxSortedKeys = 4'000'000;
@@ -433,9 +429,8 @@ std::vector<std::string> CandidateFiles(Connection& con, const Snapshot& base,
       auto it = f.stats.find(keys[i]);
       const Column* col = base.FindColumn(keys[i]);
       if (it == f.stats.end() || !col) continue;  // no stats: must read it
-      auto lo = r->GetValue(3 * i, 0), hi = r->GetValue(3 * i + 1, 0);
-      bool in_nulls =
-          !r->GetValue(3 * i + 2, 0).IsNull() && r->GetValue(3 * i + 2, 0).GetValue<bool>();
+      const duckdb::Value &lo = batch[i].lo, &hi = batch[i].hi;
+      bool in_nulls = batch[i].nulls;
       bool file_nulls = it->second.null_count > 0;
       bool range_overlap = false;
       if (!lo.IsNull() && it->second.min && it->second.max) {
@@ -446,9 +441,7 @@ std::vector<std::string> CandidateFiles(Connection& con, const Snapshot& base,
           range_overlap = !(fmax < lo || fmin > hi);
           if (range_overlap && i == 0 && !sorted.empty()) {
             // Some key of the batch inside [fmin, fmax]?
-            auto at = std::lower_bound(
-                sorted.begin(), sorted.end(), fmin,
-                [](const duckdb::Value& a, const duckdb::Value& b) { return a < b; });
+            auto at = std::lower_bound(sorted.begin(), sorted.end(), fmin);
             range_overlap = at != sorted.end() && !(fmax < *at);
           }
         } catch (...) {
@@ -473,6 +466,8 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
   auto con = NewConnection();
   ST_ASSIGN_OR_RETURN(InputFormat format, ResolveInputFormat(spec.format, spec.input_path));
   std::error_code ec;
+  // A sorted write that fits one file goes straight to it (WriteFiles).
+  const int64_t sorted_size_bound = spec.cluster_by.empty() ? -1 : InputBytes(spec.input_path);
   // Warehouse::Write has checked that the input exists, before taking the table lock.
   auto ctx = [&](Status s) { return s.WithContext(spec.input_path); };
 
@@ -593,7 +588,7 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
                                      kCommitTimeColumn, reader, order);
     auto files = WriteFiles(*con, select, plan.schema, schema_id, spec.first_row_id,
                             spec.staging_dir, spec.target_file_bytes, spec.progress,
-                            !spec.cluster_by.empty(), InputBytes(spec.input_path));
+                            !spec.cluster_by.empty(), sorted_size_bound);
     if (!files.ok()) return ctx(files.status());
     out.data_files = std::move(files).value();
     for (const auto& f : out.data_files) out.inserted += f.meta.rows;
@@ -744,10 +739,10 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
         "SELECT {cols}, {ts} AS {ct} FROM __st_batch{order}", fmt::arg("cols", user_cols),
         fmt::arg("ts", commit_ts), fmt::arg("ct", kCommitTimeColumn),
         fmt::arg("order", order.empty() ? " ORDER BY __st_ord" : order + ", __st_ord"));
-    ST_ASSIGN_OR_RETURN(out.data_files,
-                        WriteFiles(*con, select, plan.schema, schema_id, spec.first_row_id,
-                                   spec.staging_dir, spec.target_file_bytes, {},
-                                   !spec.cluster_by.empty(), InputBytes(spec.input_path)));
+    ST_ASSIGN_OR_RETURN(
+        out.data_files,
+        WriteFiles(*con, select, plan.schema, schema_id, spec.first_row_id, spec.staging_dir,
+                   spec.target_file_bytes, {}, !spec.cluster_by.empty(), sorted_size_bound));
     for (const auto& f : out.data_files) out.inserted += f.meta.rows;
   } else {
     // A delete never changes the schema, whatever columns the key file carries.

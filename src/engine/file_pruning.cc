@@ -16,6 +16,9 @@
 
 #include <fmt/format.h>
 
+#include <map>
+#include <utility>
+
 #include "common/text.h"
 #include "engine/schema_evolution.h"
 
@@ -555,11 +558,38 @@ struct Bounds {
   Value lo, hi;
 };
 
+// Column types by their text, parsed once per call of FilesThatMayMatch: DuckDB parses a type
+// name with its SQL parser, and every file asks for the same few.
+class TypeCache {
+ public:
+  const LogicalType& Of(const std::string& text) {
+    auto it = types_.find(text);
+    if (it == types_.end()) {
+      it = types_.emplace(text, duckdb::TransformStringToLogicalType(text)).first;
+    }
+    return it->second;
+  }
+
+ private:
+  std::map<std::string, LogicalType> types_;
+};
+
 class FileView {
  public:
-  FileView(const Snapshot& snap, const DataFile& f) : snap_(snap), f_(f) {}
+  FileView(const Snapshot& snap, const DataFile& f, TypeCache& types)
+      : snap_(snap), f_(f), types_(types) {}
 
-  Bounds Of(const std::string& column, const LogicalType* as) {
+  // One file's bounds of `column` in type `as` (nullptr: NULL counts only), remembered: an IN
+  // list asks again for every value.
+  const Bounds& Of(const std::string& column, const LogicalType* as) {
+    auto key = std::make_pair(column, as ? as->ToString() : std::string());
+    auto it = memo_.find(key);
+    if (it == memo_.end()) it = memo_.emplace(std::move(key), Compute(column, as)).first;
+    return it->second;
+  }
+
+ private:
+  Bounds Compute(const std::string& column, const LogicalType* as) {
     Bounds b;
     auto schema = snap_.file_schemas.find(f_.schema_id);
     if (schema == snap_.file_schemas.end()) return b;
@@ -584,8 +614,8 @@ class FileView {
     try {
       // Parsed in the file's own type (a FLOAT's text is not the DOUBLE it widens to), then
       // widened to the table's type and the predicate's, as the scan and the query do.
-      auto file_type = duckdb::TransformStringToLogicalType(in_file->type);
-      auto table_type = duckdb::TransformStringToLogicalType(current->type);
+      const LogicalType& file_type = types_.Of(in_file->type);
+      const LogicalType& table_type = types_.Of(current->type);
       auto convert = [&](const std::string& text) {
         Value v = Value(text).DefaultCastAs(file_type);
         if (file_type != table_type) v = v.DefaultCastAs(table_type);
@@ -601,9 +631,10 @@ class FileView {
     return b;
   }
 
- private:
   const Snapshot& snap_;
   const DataFile& f_;
+  TypeCache& types_;
+  std::map<std::pair<std::string, std::string>, Bounds> memo_;
 };
 
 bool MayMatch(const Node& n, FileView& file, const std::vector<Folded>& constants) {
@@ -623,16 +654,16 @@ bool MayMatch(const Node& n, FileView& file, const std::vector<Folded>& constant
       }
       return false;
     case Node::kIsNull: {
-      Bounds b = file.Of(n.column, nullptr);
+      const Bounds& b = file.Of(n.column, nullptr);
       return !b.known || b.has_null;
     }
     case Node::kNotNull: {
-      Bounds b = file.Of(n.column, nullptr);
+      const Bounds& b = file.Of(n.column, nullptr);
       return !b.known || b.has_value;
     }
     case Node::kPrefix: {
       static const LogicalType kVarchar = LogicalType::VARCHAR;
-      Bounds b = file.Of(n.column, &kVarchar);
+      const Bounds& b = file.Of(n.column, &kVarchar);
       if (!b.known) return true;
       if (!b.has_value) return false;
       if (!b.has_range) return true;
@@ -643,7 +674,7 @@ bool MayMatch(const Node& n, FileView& file, const std::vector<Folded>& constant
     case Node::kCompare: {
       const Folded& c = constants[n.constant];
       if (!c.usable && !c.null) return true;
-      Bounds b = file.Of(n.column, &n.as);
+      const Bounds& b = file.Of(n.column, &n.as);
       if (!b.known) return true;
       if (c.null) {
         if (n.op == ExpressionType::COMPARE_DISTINCT_FROM) return b.has_value;
@@ -716,8 +747,9 @@ std::vector<bool> FilesThatMayMatch(duckdb::Connection& con, const Snapshot& sna
   } catch (...) {
     return keep;
   }
+  TypeCache types;
   for (size_t i = 0; i < snapshot.files.size(); ++i) {
-    FileView file(snapshot, snapshot.files[i]);
+    FileView file(snapshot, snapshot.files[i], types);
     keep[i] = MayMatch(all, file, folded);
   }
   return keep;

@@ -569,10 +569,6 @@ Result<std::vector<StagedDataFile>> IsolatedEngine::RewriteFiles(
   return DecodeAnswer(*r, "files", StagedDataFilesFromJson);
 }
 
-}  // namespace
-
-namespace {
-std::atomic<InProcessEngineFactory> g_in_process{nullptr};
 Status IsolatedEngine::CheckRowFilter(const std::string& filter) {
   Lease lease;
   ST_RETURN_IF_ERROR(Acquire(&lease, /*queued=*/false, 0, /*confined=*/true));
@@ -583,6 +579,8 @@ Status IsolatedEngine::CheckRowFilter(const std::string& filter) {
   }
   return r.status();
 }
+
+std::atomic<InProcessEngineFactory> g_in_process{nullptr};
 
 }  // namespace
 

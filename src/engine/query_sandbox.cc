@@ -146,11 +146,9 @@ std::string MaskValueSql(const ColumnMask& m, const Column& col, const std::stri
 std::set<std::string> PlainColumns(const ResolvedTable& t) {
   std::set<std::string> out;
   for (const auto& col : t.snapshot->schema) {
-    bool plain = !t.policy.restricted();
-    for (const auto& v : t.policy.views) {
-      plain = plain || (v.row_filter.empty() && v.Shows(col.name) && !v.MaskOf(col.name));
+    if (t.policy.ExposureOf(col.name) == TablePolicy::Exposure::kPlain) {
+      out.insert(AsciiLower(col.name));
     }
-    if (plain) out.insert(AsciiLower(col.name));
   }
   return out;
 }

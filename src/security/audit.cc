@@ -291,7 +291,7 @@ void AuditLog::Append(AuditRecord r) {
     } else {
       queue_.push_back(std::move(r));
       ++stats_.appended;
-      wake = queue_.size() == std::min(options_.encode_batch, options_.flush_records);
+      wake = queue_.size() == EncodeBatch();
     }
   }
   if (wake) wake_.notify_one();
@@ -308,7 +308,7 @@ void AuditLog::Run() {
   std::unique_lock<std::mutex> lock(mu_);
   int64_t last_error_micros = 0;
   bool retry = false;  // the last round failed: write again after a full interval, not at once
-  const size_t batch = std::min(options_.encode_batch, options_.flush_records);
+  const size_t batch = EncodeBatch();
   const int64_t interval_micros = options_.flush_interval_ms * 1000;
   while (true) {
     // Until a batch waits, or the open segment is due (at most an interval).

@@ -14,6 +14,7 @@
 // queue is full the record is dropped and counted (Stats::dropped), never the caller blocked.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -104,6 +105,8 @@ class AuditLog {
  private:
   AuditLog(ObjectStore& store, std::string org, AuditOptions o);
   void Run();
+  // How many queued records wake the writer to encode them.
+  size_t EncodeBatch() const { return std::min(options_.encode_batch, options_.flush_records); }
   // Encodes the queued records into the open segment, seals it when it is full or due (or
   // always with `drain`) and writes sealed segments, then HEAD: one object per round, or with
   // `drain` everything queued. Holds write_mu_.

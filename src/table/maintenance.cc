@@ -51,9 +51,10 @@ std::optional<int> CompareStat(const std::string& type, const std::string& a,
 // neighbouring small files (below `small_bytes`) merged. Files whose range overlaps no other
 // file's, with no deleted rows, in the current schema and not in such a run, stay; when the
 // ranges cannot be compared, every file is rewritten.
-std::vector<bool> SortedRewrite(const Snapshot& snap, int64_t small_bytes) {
+std::vector<bool> SortedRewrite(const Snapshot& snap, const std::string& first_column,
+                                int64_t small_bytes) {
   std::vector<bool> rewrite(snap.files.size(), true);
-  const Column* col = snap.FindColumn(snap.cluster_by.front());
+  const Column* col = snap.FindColumn(first_column);
   if (!col) return rewrite;
   std::vector<size_t> order;
   for (size_t i = 0; i < snap.files.size(); ++i) {
@@ -129,13 +130,12 @@ Result<CompactResult> Warehouse::Compact(const TableRef& t, const CompactOptions
     // Sorted compaction rewrites, in the table's order, the files whose ranges overlap (all of
     // them when the order is new), so that no two files' ranges do afterwards. Otherwise: files
     // that carry deletes, and files small enough that merging them pays off.
-    Snapshot sorted = base;
-    sorted.cluster_by = options.sort_by.value_or(base.cluster_by);
-    bool order_changed = sorted.cluster_by != base.cluster_by;
+    const std::vector<std::string> order = options.sort_by.value_or(base.cluster_by);
+    bool order_changed = order != base.cluster_by;
     std::vector<bool> sorted_rewrite;
-    if (!sorted.cluster_by.empty()) {
+    if (!order.empty()) {
       sorted_rewrite = order_changed ? std::vector<bool>(base.files.size(), true)
-                                     : SortedRewrite(sorted, target / 2);
+                                     : SortedRewrite(base, order.front(), target / 2);
     }
     std::vector<DataFile> rewrite, keep;
     int64_t small = 0;
@@ -145,9 +145,9 @@ Result<CompactResult> Warehouse::Compact(const TableRef& t, const CompactOptions
     for (size_t i = 0; i < base.files.size(); ++i) {
       const DataFile& f = base.files[i];
       bool is_small = f.bytes < target / 2 && small > 1;
-      bool again = sorted.cluster_by.empty() ? f.deleted_rows > 0 || is_small ||
-                                                   (f.schema_id != base.schema_id && small > 0)
-                                             : sorted_rewrite[i];
+      bool again = order.empty() ? f.deleted_rows > 0 || is_small ||
+                                       (f.schema_id != base.schema_id && small > 0)
+                                 : sorted_rewrite[i];
       (again ? rewrite : keep).push_back(f);
     }
     if (!order_changed &&
@@ -155,18 +155,20 @@ Result<CompactResult> Warehouse::Compact(const TableRef& t, const CompactOptions
       result.files_after = result.files_before;
       return result;  // already compact
     }
+    // The next snapshot, with the order the rewrite sorts by; its files and deletes are
+    // replaced below, once the rewritten files are staged.
+    Snapshot next = base;
+    next.cluster_by = order;
     std::string staging = store_->StagingDir() + "/" + RandomId();
     std::error_code ec;
     fs::create_directories(staging, ec);
     auto staged = engine_->RewriteFiles(
-        sorted, rewrite, [this](const std::string& k) { return store_->ReadPath(k); }, staging,
+        next, rewrite, [this](const std::string& k) { return store_->ReadPath(k); }, staging,
         target);
     if (!staged.ok()) {
       fs::remove_all(staging, ec);
       return staged.status();
     }
-    Snapshot next = base;
-    next.cluster_by = sorted.cluster_by;
     next.version = head.version + 1;
     next.parent_version = head.version;
     next.operation = "compact";
