@@ -76,7 +76,7 @@ Result<int64_t> ParseDurationMicros(const std::string& text) {
   return static_cast<int64_t>(micros);
 }
 
-bool SecretEquals(const std::string& a, const std::string& b) {
+bool SecretEquals(std::string_view a, std::string_view b) {
   // Length is not secret (tokens are fixed-length in practice); the content comparison is
   // constant-time: every byte is examined whatever the first difference.
   if (a.size() != b.size()) return false;

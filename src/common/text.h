@@ -34,6 +34,6 @@ std::string ScrubPaths(std::string text, std::vector<PathLabel> paths);
 Result<int64_t> ParseDurationMicros(const std::string& text);
 
 // Constant-time comparison, for secrets: the time taken does not depend on where they differ.
-bool SecretEquals(const std::string& a, const std::string& b);
+bool SecretEquals(std::string_view a, std::string_view b);
 
 }  // namespace supertable

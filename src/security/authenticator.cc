@@ -103,7 +103,7 @@ Result<std::shared_ptr<const Principal>> Authenticator::ForUser(
   return std::shared_ptr<const Principal>(std::move(p));
 }
 
-Result<std::shared_ptr<const Principal>> Authenticator::FromBearer(const std::string& credential) {
+Result<std::shared_ptr<const Principal>> Authenticator::FromBearer(std::string_view credential) {
   if (!settings_.supertoken.empty() && SecretEquals(credential, settings_.supertoken)) {
     auto p = std::make_shared<Principal>();
     p->user = "superuser";
@@ -131,17 +131,17 @@ Result<std::shared_ptr<const Principal>> Authenticator::FromBearer(const std::st
       }
     }
     // Revocation, expiry and the owner's state, against this version of the directory.
-    ST_ASSIGN_OR_RETURN(TokenRecord t, Directory::VerifyToken(credential, *state));
+    ST_ASSIGN_OR_RETURN(TokenRecord t, Directory::VerifyToken(std::string(credential), *state));
     std::optional<std::vector<std::string>> scopes;
     if (!t.scopes.empty()) scopes = t.scopes;
     ST_ASSIGN_OR_RETURN(auto p, ForUser(*state, t.owner, "token", std::move(scopes), t.id));
     std::lock_guard<std::mutex> g(cache_mu_);
     if (by_token_.size() > 10000) by_token_.clear();  // bounded; a miss only costs a check
-    by_token_[t.id] = Verified{credential, state->version, t.expires_micros, p};
+    by_token_[t.id] = Verified{std::string(credential), state->version, t.expires_micros, p};
     return p;
   }
   if (settings_.external) {
-    ST_ASSIGN_OR_RETURN(ExternalIdentity id, settings_.external(credential));
+    ST_ASSIGN_OR_RETURN(ExternalIdentity id, settings_.external(std::string(credential)));
     // A token without a scope claim is not narrowed: its user's roles decide. One whose scope
     // claim is empty was granted nothing, and is narrowed to nothing.
     const std::optional<std::vector<std::string>>& scopes = id.scopes;

@@ -53,7 +53,7 @@ class Authenticator {
   Directory& directory() { return directory_; }
 
   // A bearer credential: the supertoken, the shared MCP token, a SuperTable token or a JWT.
-  Result<std::shared_ptr<const Principal>> FromBearer(const std::string& credential);
+  Result<std::shared_ptr<const Principal>> FromBearer(std::string_view credential);
   // A known, enabled user (a trusted proxy's header, a user_hash), with optional scopes.
   Result<std::shared_ptr<const Principal>> ForUser(
       const std::string& user, const std::string& auth,
@@ -86,7 +86,7 @@ class Authenticator {
     std::shared_ptr<const Principal> principal;
   };
   std::mutex cache_mu_;
-  std::map<std::string, Verified> by_token_;
+  std::map<std::string, Verified, std::less<>> by_token_;
 };
 
 // The generic answer to a refused credential, for clients.

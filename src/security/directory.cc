@@ -43,8 +43,8 @@ Status ValidateUserName(const std::string& name) {
   return Status::Ok();
 }
 
-bool LooksLikeSuperTableToken(const std::string& token) {
-  return token.size() == 3 + 16 + 1 + 64 && token.rfind("st_", 0) == 0 && token[19] == '_';
+bool LooksLikeSuperTableToken(std::string_view token) {
+  return token.size() == 3 + 16 + 1 + 64 && token.substr(0, 3) == "st_" && token[19] == '_';
 }
 
 Status Directory::Bump() {
@@ -350,15 +350,17 @@ void Directory::NoteUse(const std::string& user, const std::string& token_id) {
   std::vector<std::string> due;
   {
     std::lock_guard<std::mutex> g(mu_);
-    for (std::string key :
-         {user.empty() ? "" : "user:" + user, token_id.empty() ? "" : "token:" + token_id}) {
-      if (key.empty()) continue;
-      int64_t& last = noted_[key];
-      if (now - last < kNoteEveryMicros) continue;
-      last = now;
-      due.push_back(key);
-    }
-    if (noted_.size() > 100000) noted_.clear();  // bounded; forgetting only costs a write
+    auto note = [&](std::map<std::string, int64_t, std::less<>>& noted, const char* kind,
+                    const std::string& name) {
+      if (name.empty()) return;
+      auto it = noted.find(name);
+      if (it != noted.end() && now - it->second < kNoteEveryMicros) return;
+      if (noted.size() > 100000) noted.clear();  // bounded; forgetting only costs a write
+      noted[name] = now;
+      due.push_back(kind + name);
+    };
+    note(noted_users_, "user:", user);
+    note(noted_tokens_, "token:", token_id);
   }
   for (const auto& key : due) {
     Status s = catalog_.PutDocument(org_, kUsage, key, std::to_string(now));

@@ -27,7 +27,7 @@ struct DirectoryState {
   std::string version;
   std::map<std::string, User> users;
   std::map<std::string, Role> roles;
-  std::map<std::string, TokenRecord> tokens;  // by id
+  std::map<std::string, TokenRecord, std::less<>> tokens;  // by id
   std::string mask_salt;
 };
 
@@ -92,9 +92,11 @@ class Directory {
   std::string org_;
   std::mutex mu_;
   std::shared_ptr<const DirectoryState> state_;
-  std::string marker_;                    // Catalog::DocumentsMarker when state_ was last confirmed
-  int64_t checked_micros_ = 0;            // when that was
-  std::map<std::string, int64_t> noted_;  // "user:NAME"/"token:ID" -> when last written
+  std::string marker_;          // Catalog::DocumentsMarker when state_ was last confirmed
+  int64_t checked_micros_ = 0;  // when that was
+  // When each user and token was last written to the usage documents, by name and by id:
+  // looked up without building a key, since every authenticated request asks.
+  std::map<std::string, int64_t, std::less<>> noted_users_, noted_tokens_;
 };
 
 // Names of users: what identity providers put in `sub`, `email` or `username` ("auth0|123",
@@ -104,8 +106,8 @@ Status ValidateUserName(const std::string& name);
 
 // Tokens look like "st_<id>_<secret>": the id finds the record, the secret (256 random bits)
 // proves possession.
-bool LooksLikeSuperTableToken(const std::string& token);
+bool LooksLikeSuperTableToken(std::string_view token);
 // The public id of a token that LooksLikeSuperTableToken.
-inline std::string TokenIdOf(const std::string& token) { return token.substr(3, 16); }
+inline std::string_view TokenIdOf(std::string_view token) { return token.substr(3, 16); }
 
 }  // namespace supertable::security

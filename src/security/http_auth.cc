@@ -1,6 +1,8 @@
 // Bearer credentials, trusted proxy headers and rate limits on HTTP requests.
 #include "security/http_auth.h"
 
+#include <strings.h>
+
 #include <fmt/format.h>
 
 #include "common/config.h"
@@ -98,13 +100,14 @@ void HttpAuth::NoteRefusal(const http::Request& r, int status, const std::string
 std::optional<http::Response> HttpAuth::Authenticate(http::Request& r) {
   std::shared_ptr<const Principal> who;
   auto header = r.Header("authorization");
-  const std::string prefix = "bearer ";
+  constexpr std::string_view prefix = "bearer ";
   if (header) {
-    if (header->size() <= prefix.size() || AsciiLower(header->substr(0, prefix.size())) != prefix) {
+    if (header->size() <= prefix.size() ||
+        strncasecmp(header->c_str(), prefix.data(), prefix.size()) != 0) {
       return Refuse(r, 401, "Unauthorized: the Authorization header must be 'Bearer <token>'",
                     Challenge("invalid_request", kScopeRead));
     }
-    auto p = auth_.FromBearer(header->substr(prefix.size()));
+    auto p = auth_.FromBearer(std::string_view(*header).substr(prefix.size()));
     if (!p.ok()) {
       // The reason is for the operator; the client learns only that it was refused. The
       // credential itself is never logged.

@@ -115,6 +115,14 @@ TEST_F(Security, TokensAreShownOnceStoredAsHashesAndRefusedWhenNoLongerValid) {
   EXPECT_EQ((*p)->user, "cy");
   EXPECT_EQ((*p)->auth, "token");
   ASSERT_TRUE((*p)->scopes);
+  // Its use is recorded: the token's last use and its owner's last sighting.
+  auto cy = dir_->GetUser("cy");
+  ASSERT_TRUE(cy.ok());
+  EXPECT_GT(cy->last_seen_micros, 0);
+  auto listed = dir_->ListTokens("cy");
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_GT((*listed)[0].last_used_micros, 0);
   // Tampered: one character of the secret changed.
   std::string tampered = issued->token;
   tampered.back() = tampered.back() == 'a' ? 'b' : 'a';
