@@ -156,9 +156,13 @@ std::set<std::string> PlainColumns(const ResolvedTable& t) {
 // The view text for one resolved table: the union of the caller's role views (table_policy.h):
 // rows any role admits, columns any role shows, each value unmasked, masked or NULL by the roles
 // that admit its row.
-Result<std::string> ViewSql(const ResolvedTable& t, const QuerySpec& spec, const Snapshot& snap) {
+// `file_lists`: where the file lists go when the text names them as parameters (ScanOptions),
+// for a table without a policy; null to spell them out.
+Result<std::string> ViewSql(const ResolvedTable& t, const QuerySpec& spec, const Snapshot& snap,
+                            std::vector<std::vector<std::string>>* file_lists) {
   ScanOptions so;
   so.system_columns = spec.system_columns;
+  so.file_lists = t.policy.restricted() ? nullptr : file_lists;
   std::string inner;
   if (t.json) {
     std::vector<std::string> paths;
@@ -322,7 +326,7 @@ Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) 
   bool restricted = false;
   int64_t files = 0, files_pruned = 0;
   ViewForTable view_for = [&](const TableName& name,
-                              const PruneConjuncts& conjuncts) -> Result<std::string> {
+                              const PruneConjuncts& conjuncts) -> Result<TableStandIn> {
     ST_ASSIGN_OR_RETURN(ResolvedTable t, spec.resolve(name));
     // The files this reference reads: all of them, or those whose statistics can hold a row
     // its predicates admit.
@@ -345,23 +349,31 @@ Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) 
       }
     }
     if (counted) files += static_cast<int64_t>(t.snapshot->files.size());
-    ST_ASSIGN_OR_RETURN(std::string body, ViewSql(t, spec, *snap));
+    TableStandIn stand_in;
+    ST_ASSIGN_OR_RETURN(std::string body, ViewSql(t, spec, *snap, &stand_in.file_lists));
+    for (const auto& f : snap->files) {
+      (t.json ? pinned_json_files : pinned_files).insert(spec.read_path(f.key));
+    }
+    for (const auto& d : snap->deletes) pinned_files.insert(spec.read_path(d.key));
+    // A table without a policy is read in place, as a subquery: bound once, with the statement
+    // (a view is bound when it is made, which for a table of many files costs as much again).
+    if (!t.policy.restricted()) {
+      stand_in.query = std::move(body);
+      return stand_in;
+    }
+    // Under a policy, a view: made here, where a failure can be answered without DuckDB's
+    // message, which would quote the view's text (the filters and masks), and out of the
+    // statement's text, which errors quote.
     std::string view = fmt::format("__st_view_{}", views++);
-    Status s = Exec(con, fmt::format("CREATE TEMP VIEW {} AS {}", view, body));
-    if (!s.ok() && t.policy.restricted()) {
-      // DuckDB's message would quote the view's text: the filters and masks.
+    if (!Exec(con, fmt::format("CREATE TEMP VIEW {} AS {}", view, body)).ok()) {
       return Status::InvalidArgument(fmt::format(
           "the access policy on table '{}' cannot be applied to its current columns; ask an "
           "administrator",
           t.display_name));
     }
-    if (!s.ok()) return s.WithContext(t.display_name);
-    restricted = restricted || t.policy.restricted();
-    for (const auto& f : snap->files) {
-      (t.json ? pinned_json_files : pinned_files).insert(spec.read_path(f.key));
-    }
-    for (const auto& d : snap->deletes) pinned_files.insert(spec.read_path(d.key));
-    return view;
+    restricted = true;
+    stand_in.view = std::move(view);
+    return stand_in;
   };
   ST_ASSIGN_OR_RETURN(GuardedStatement guarded,
                       GuardStatement(con, spec.sql, view_for, options_.sql_limits));

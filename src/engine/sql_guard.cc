@@ -5,6 +5,7 @@
 #include <duckdb/parser/expression/columnref_expression.hpp>
 #include <duckdb/parser/expression/constant_expression.hpp>
 #include <duckdb/parser/expression/function_expression.hpp>
+#include <duckdb/parser/expression/parameter_expression.hpp>
 #include <duckdb/parser/expression/star_expression.hpp>
 #include <duckdb/parser/expression/subquery_expression.hpp>
 #include <duckdb/parser/parsed_expression_iterator.hpp>
@@ -192,7 +193,7 @@ class Guard {
         auto pushable = PushableConjuncts(sel);
         std::swap(pushable_, pushable);
         // FROM first: a lateral subquery in the select list sees the same names as FROM does.
-        if (sel.from_table) VisitRef(*sel.from_table);
+        if (sel.from_table) VisitRef(sel.from_table);
         std::swap(pushable_, pushable);
         for (auto& e : sel.select_list) WalkExpression(*e);
         if (sel.where_clause) WalkExpression(*sel.where_clause);
@@ -283,9 +284,11 @@ class Guard {
     }
   }
 
-  void VisitRef(TableRef& ref) {
+  // `slot` owns the reference: a table the query names may be replaced by a subquery.
+  void VisitRef(duckdb::unique_ptr<TableRef>& slot) {
     Nest nest(*this);
     if (!status_.ok()) return;
+    TableRef& ref = *slot;
     switch (ref.type) {
       case duckdb::TableReferenceType::TABLE_FUNCTION: {
         auto& tf = ref.Cast<duckdb::TableFunctionRef>();
@@ -306,12 +309,12 @@ class Guard {
         break;
       }
       case duckdb::TableReferenceType::BASE_TABLE:
-        RewriteBaseTable(ref.Cast<duckdb::BaseTableRef>());
+        RewriteBaseTable(slot);
         break;
       case duckdb::TableReferenceType::JOIN: {
         auto& join = ref.Cast<duckdb::JoinRef>();
-        VisitRef(*join.left);
-        VisitRef(*join.right);
+        VisitRef(join.left);
+        VisitRef(join.right);
         if (join.condition) WalkExpression(*join.condition);
         for (auto& e : join.duplicate_eliminated_columns) WalkExpression(*e);
         break;
@@ -326,7 +329,7 @@ class Guard {
         break;
       case duckdb::TableReferenceType::PIVOT: {
         auto& pivot = ref.Cast<duckdb::PivotRef>();
-        VisitRef(*pivot.source);
+        VisitRef(pivot.source);
         for (auto& e : pivot.aggregates) WalkExpression(*e);
         for (auto& col : pivot.pivots) {
           for (auto& e : col.pivot_expressions) WalkExpression(*e);
@@ -344,13 +347,12 @@ class Guard {
           // WITH). DuckDB answers DESCRIBE of a name from its catalog functions, which the
           // plan check refuses; of a query it answers from the query's types. So the name
           // becomes SELECT * FROM its view, which describes the same columns.
-          auto view = Resolve(show.schema_name, show.table_name, nullptr, show.catalog_name);
-          if (!view) break;
+          const StandIn* stand_in =
+              Resolve(show.schema_name, show.table_name, nullptr, show.catalog_name);
+          if (!stand_in) break;
           auto select = duckdb::make_uniq<duckdb::SelectNode>();
           select->select_list.push_back(duckdb::make_uniq<duckdb::StarExpression>());
-          auto base = duckdb::make_uniq<duckdb::BaseTableRef>();
-          base->table_name = *view;
-          select->from_table = std::move(base);
+          select->from_table = StandInRef(*stand_in, show.table_name);
           show.query = std::move(select);
           show.catalog_name.clear();
           show.schema_name.clear();
@@ -375,7 +377,8 @@ class Guard {
     }
   }
 
-  void RewriteBaseTable(duckdb::BaseTableRef& ref) {
+  void RewriteBaseTable(duckdb::unique_ptr<TableRef>& slot) {
+    auto& ref = slot->Cast<duckdb::BaseTableRef>();
     // DuckDB looks a name up among the CTEs only when it has no schema (or the "recurring"
     // pseudo-schema of USING KEY, which the guard does not allow) and no AT clause matters.
     if (ref.catalog_name.empty() && ref.schema_name.empty() && !ref.at_clause &&
@@ -383,24 +386,112 @@ class Guard {
       return;
     }
     auto hints = pushable_.find(&ref);
-    auto view = Resolve(ref.schema_name, ref.table_name, ref.at_clause.get(), ref.catalog_name,
-                        hints == pushable_.end() ? kNoConjuncts : hints->second);
-    if (!view) return;
-    // Keep the name the query uses to qualify columns (orders.id, or the alias).
-    if (ref.alias.empty()) ref.alias = ref.table_name;
-    ref.catalog_name.clear();
-    ref.schema_name.clear();
-    ref.table_name = *view;
-    ref.at_clause.reset();
+    const StandIn* stand_in =
+        Resolve(ref.schema_name, ref.table_name, ref.at_clause.get(), ref.catalog_name,
+                hints == pushable_.end() ? kNoConjuncts : hints->second);
+    if (!stand_in) return;
+    // Keep the name the query uses to qualify columns (orders.id, or the alias), and what the
+    // reference says besides its name: column aliases, a sample.
+    auto replacement = StandInRef(*stand_in, ref.alias.empty() ? ref.table_name : ref.alias);
+    replacement->column_name_alias = std::move(ref.column_name_alias);
+    replacement->sample = std::move(ref.sample);
+    replacement->query_location = ref.query_location;
+    slot = std::move(replacement);
   }
 
-  std::optional<std::string> Resolve(const std::string& schema, const std::string& table,
-                                     duckdb::AtClause* at, const std::string& catalog,
-                                     const PruneConjuncts& conjuncts = kNoConjuncts) {
+  // A stand-in, with its query parsed once however often the statement names the table.
+  struct StandIn {
+    std::string view;
+    duckdb::unique_ptr<duckdb::SelectStatement> query;
+  };
+
+  static duckdb::unique_ptr<TableRef> StandInRef(const StandIn& s, const std::string& alias) {
+    if (s.query) {
+      auto copy =
+          duckdb::unique_ptr_cast<duckdb::SQLStatement, duckdb::SelectStatement>(s.query->Copy());
+      return duckdb::make_uniq<duckdb::SubqueryRef>(std::move(copy), alias);
+    }
+    auto base = duckdb::make_uniq<duckdb::BaseTableRef>();
+    base->table_name = s.view;
+    base->alias = alias;
+    return base;
+  }
+
+  Result<StandIn> Parse(TableStandIn t) {
+    StandIn out;
+    out.view = std::move(t.view);
+    if (!out.view.empty()) return out;
+    duckdb::Parser parser;
+    try {
+      parser.ParseQuery(t.query);
+    } catch (const std::exception& e) {
+      duckdb::ErrorData error(e);
+      return FromDuckError(error);
+    }
+    if (parser.statements.size() != 1 ||
+        parser.statements[0]->type != duckdb::StatementType::SELECT_STATEMENT) {
+      return Status::Internal("a table's stand-in is not one query");
+    }
+    out.query = duckdb::unique_ptr_cast<duckdb::SQLStatement, duckdb::SelectStatement>(
+        std::move(parser.statements[0]));
+    size_t put = 0;
+    PutFileLists(*out.query->node, t.file_lists, put);
+    if (put != t.file_lists.size()) return Status::Internal("a table's stand-in lost a file list");
+    return out;
+  }
+
+  // Replaces the parameters $1, $2, ... of a stand-in by its lists of files, as list values.
+  static void PutFileLists(QueryNode& node, const std::vector<std::vector<std::string>>& lists,
+                           size_t& put) {
+    std::function<void(duckdb::unique_ptr<duckdb::ParsedExpression>&)> expr;
+    std::function<void(TableRef&)> ref;
+    expr = [&](duckdb::unique_ptr<duckdb::ParsedExpression>& e) {
+      if (e->GetExpressionClass() == duckdb::ExpressionClass::PARAMETER) {
+        size_t n =
+            std::strtoul(e->Cast<duckdb::ParameterExpression>().identifier.c_str(), nullptr, 10);
+        if (n < 1 || n > lists.size()) return;  // not one of ours: counted as missing
+        duckdb::vector<duckdb::Value> paths;
+        for (const auto& p : lists[n - 1]) paths.emplace_back(p);
+        e = duckdb::make_uniq<duckdb::ConstantExpression>(
+            duckdb::Value::LIST(duckdb::LogicalType::VARCHAR, std::move(paths)));
+        ++put;
+        return;
+      }
+      duckdb::ParsedExpressionIterator::EnumerateChildren(*e, expr);
+    };
+    ref = [&](TableRef& r) {
+      switch (r.type) {
+        case duckdb::TableReferenceType::TABLE_FUNCTION:
+          expr(r.Cast<duckdb::TableFunctionRef>().function);
+          break;
+        case duckdb::TableReferenceType::SUBQUERY:
+          PutFileLists(*r.Cast<duckdb::SubqueryRef>().subquery->node, lists, put);
+          break;
+        case duckdb::TableReferenceType::JOIN:
+          ref(*r.Cast<duckdb::JoinRef>().left);
+          ref(*r.Cast<duckdb::JoinRef>().right);
+          break;
+        default:
+          break;
+      }
+    };
+    if (node.type == duckdb::QueryNodeType::SET_OPERATION_NODE) {
+      auto& set = node.Cast<duckdb::SetOperationNode>();
+      PutFileLists(*set.left, lists, put);
+      PutFileLists(*set.right, lists, put);
+    } else if (node.type == duckdb::QueryNodeType::SELECT_NODE) {
+      auto& sel = node.Cast<duckdb::SelectNode>();
+      if (sel.from_table) ref(*sel.from_table);
+    }
+  }
+
+  const StandIn* Resolve(const std::string& schema, const std::string& table, duckdb::AtClause* at,
+                         const std::string& catalog,
+                         const PruneConjuncts& conjuncts = kNoConjuncts) {
     if (!catalog.empty()) {
       Fail(Status::InvalidArgument(
           fmt::format("'{}.{}.{}': name tables as table or super.table", catalog, schema, table)));
-      return std::nullopt;
+      return nullptr;
     }
     TableName name{schema, table, std::nullopt};
     if (at) {
@@ -409,7 +500,7 @@ class Guard {
       if (!value || value->IsNull()) {
         Fail(Status::InvalidArgument(
             fmt::format("AT ({} => ...) on '{}' needs a constant", at->Unit(), table)));
-        return std::nullopt;
+        return nullptr;
       }
       AsOf as_of;
       if (unit == "version") {
@@ -418,7 +509,7 @@ class Guard {
         } catch (...) {
           Fail(Status::InvalidArgument(
               fmt::format("AT (VERSION => {}): expected a version number", value->ToString())));
-          return std::nullopt;
+          return nullptr;
         }
       } else if (unit == "timestamp") {
         int64_t micros = ParseTimestamp(value->ToString());
@@ -433,13 +524,13 @@ class Guard {
           Fail(Status::InvalidArgument(fmt::format(
               "AT (TIMESTAMP => {}): expected a timestamp such as '2026-01-31 12:00:00'",
               value->ToString())));
-          return std::nullopt;
+          return nullptr;
         }
         as_of.timestamp_micros = micros;
       } else {
         Fail(Status::InvalidArgument(
             fmt::format("AT ({} => ...): expected VERSION or TIMESTAMP", at->Unit())));
-        return std::nullopt;
+        return nullptr;
       }
       name.as_of = as_of;
     }
@@ -449,16 +540,18 @@ class Guard {
         name.as_of && name.as_of->timestamp_micros ? *name.as_of->timestamp_micros : -1);
     // A reference with conjuncts gets a view of its own: another may read other files.
     if (conjuncts.empty()) {
-      auto it = views_.find(key);
-      if (it != views_.end()) return it->second;
+      auto it = shared_.find(key);
+      if (it != shared_.end()) return it->second;
     }
-    auto view = view_for_(name, conjuncts);
-    if (!view.ok()) {
-      Fail(view.status());
-      return std::nullopt;
+    auto made = view_for_(name, conjuncts);
+    Result<StandIn> parsed = made.ok() ? Parse(std::move(made).value()) : made.status();
+    if (!parsed.ok()) {
+      Fail(parsed.status());
+      return nullptr;
     }
-    if (conjuncts.empty()) views_[key] = *view;
-    return *view;
+    stand_ins_.push_back(std::make_unique<StandIn>(std::move(parsed).value()));
+    if (conjuncts.empty()) shared_[key] = stand_ins_.back().get();
+    return stand_ins_.back().get();
   }
 
   static inline const PruneConjuncts kNoConjuncts{};
@@ -473,7 +566,9 @@ class Guard {
   };
   // The CTE names visible at the current point of the walk, innermost scope last.
   std::vector<Scope> scopes_;
-  std::map<std::string, std::string> views_;
+  std::vector<std::unique_ptr<StandIn>> stand_ins_;
+  std::map<std::string, const StandIn*>
+      shared_;  // by table and time, for references without conjuncts
   std::vector<QueryNode*> described_;
   int depth_ = 0;
   int in_copies_ = 0;  // > 0 while walking cte_map copies, which DuckDB does not bind

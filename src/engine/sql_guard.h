@@ -24,11 +24,22 @@
 
 namespace supertable {
 
-// Returns the name of the view that stands for a table the query names. `conjuncts`: the
-// predicates that constrain that reference's rows (file_pruning.h), which the view may use to
-// leave out files; they stay valid during the call. Called once per distinct table (and time
-// travel point) among references without conjuncts, once per reference with them.
-using ViewForTable = std::function<Result<std::string>(
+// What stands for a table the query names: a view, by name, or a query that takes the table's
+// place as a subquery. A query is the engine's own text: the guard parses it and does not walk
+// it (it reads files through table functions users may not name). Inlined, the table is bound
+// once, with the statement; a view is bound when it is made and again in the statement.
+struct TableStandIn {
+  std::string view;   // a view's name, or empty
+  std::string query;  // SELECT ... when `view` is empty
+  // The values of the parameters $1, $2, ... in `query`: lists of files (ScanOptions).
+  std::vector<std::vector<std::string>> file_lists;
+};
+
+// Returns what stands for a table the query names. `conjuncts`: the predicates that constrain
+// that reference's rows (file_pruning.h), which the stand-in may use to leave out files; they
+// stay valid during the call. Called once per distinct table (and time travel point) among
+// references without conjuncts, once per reference with them.
+using ViewForTable = std::function<Result<TableStandIn>(
     const TableName& name, const std::vector<const duckdb::ParsedExpression*>& conjuncts)>;
 
 struct GuardedStatement {

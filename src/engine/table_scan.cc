@@ -69,6 +69,11 @@ std::string ScanSql(const Snapshot& snap,
     auto it = snap.file_schemas.find(schema_id);
     return it == snap.file_schemas.end() ? snap.schema : it->second;
   };
+  auto file_list = [&](std::vector<std::string> paths) {
+    if (!opt.file_lists) return sql::LiteralList(paths);
+    opt.file_lists->push_back(std::move(paths));
+    return fmt::format("${}", opt.file_lists->size());
+  };
   std::set<std::string> only(opt.only_files.begin(), opt.only_files.end());
   std::set<std::string> with_deletes;
   for (const auto& d : snap.deletes) with_deletes.insert(d.targets.begin(), d.targets.end());
@@ -111,7 +116,7 @@ std::string ScanSql(const Snapshot& snap,
   for (const auto& [schema_id, paths] : plain_groups) {
     plain_parts.push_back(fmt::format("SELECT {} FROM read_parquet({})",
                                       ProjectColumns(wanted, file_cols(schema_id)),
-                                      sql::LiteralList(paths)));
+                                      file_list(paths)));
   }
 
   std::vector<std::string> finals;
@@ -131,7 +136,7 @@ std::string ScanSql(const Snapshot& snap,
         delete_paths.empty() || !opt.apply_deletes
             ? ""
             : fmt::format(" ANTI JOIN read_parquet({0}) AS __st_d ON __st_s.{1} = __st_d.{1}",
-                          sql::LiteralList(delete_paths), kRowIdColumn);
+                          file_list(std::move(delete_paths)), kRowIdColumn);
     finals.push_back(fmt::format("SELECT {}{} FROM ({}) AS __st_s{}", out_cols, out_tail,
                                  UnionAll(rid_parts), anti));
   }

@@ -539,6 +539,20 @@ TEST_F(QueryEngine, AllowedShapes) {
   EXPECT_EQ(Rows("DESCRIBE SELECT id FROM orders").size(), 1u);
   EXPECT_EQ(Rows("SUMMARIZE orders").size(), 4u);
   EXPECT_EQ(RowsText("SELECT id FROM orders UNION SELECT 9 ORDER BY 1"), "1|2|3|9");
+  // A table without a policy is read in place as a subquery: what the reference says besides
+  // its name stays with it (column aliases, a sample, the alias columns qualify by).
+  EXPECT_EQ(RowsText("SELECT o.n FROM orders AS o(n) ORDER BY 1"), "1|2|3");
+  EXPECT_EQ(RowsText("SELECT count(*) FROM orders USING SAMPLE 100 PERCENT (bernoulli)"), "3");
+  EXPECT_EQ(RowsText("SELECT a.id, b.id FROM orders a JOIN orders b ON a.id + 1 = b.id "
+                     "ORDER BY 1"),
+            "1,2|2,3");
+  EXPECT_EQ(RowsText("SELECT (SELECT count(*) FROM orders i WHERE i.customer = o.customer) "
+                     "FROM orders o ORDER BY o.id"),
+            "2|1|2");
+  // Deleted rows stay deleted: the anti join's list of delete files is put in place too.
+  Ingest("orders", "id\n2\n", WriteMode::kDeleteOnly, {"id"});
+  EXPECT_EQ(RowsText("SELECT id FROM orders ORDER BY 1"), "1|3");
+  EXPECT_EQ(RowsText("SELECT id FROM orders AT (VERSION => 1) ORDER BY 1"), "1|2|3");
 }
 
 TEST_F(QueryEngine, NamesAcrossSupers) {
