@@ -188,6 +188,17 @@ class Guard {
     switch (node.type) {
       case duckdb::QueryNodeType::SELECT_NODE: {
         auto& sel = node.Cast<duckdb::SelectNode>();
+        // DuckDB names an unnamed result column after its expression's text, which for one
+        // with a subquery would show that subquery as rewritten (its tables' scans, with their
+        // files' paths): it is named after the text the user wrote, taken before any rewrite.
+        for (auto& e : sel.select_list) {
+          if (!e->alias.empty()) continue;
+          bool has_subquery = false;
+          duckdb::ParsedExpressionIterator::VisitExpressionClass(
+              *e, duckdb::ExpressionClass::SUBQUERY,
+              [&](const duckdb::ParsedExpression&) { has_subquery = true; });
+          if (has_subquery) e->alias = e->ToString();
+        }
         // Before FROM is rewritten: which predicates constrain which of its tables. They are
         // the WHERE clause's and the join conditions' own nodes, which nothing rewrites.
         auto pushable = PushableConjuncts(sel);

@@ -549,6 +549,24 @@ TEST_F(QueryEngine, AllowedShapes) {
   EXPECT_EQ(RowsText("SELECT (SELECT count(*) FROM orders i WHERE i.customer = o.customer) "
                      "FROM orders o ORDER BY o.id"),
             "2|1|2");
+  // An unnamed column is named after the text the user wrote, never after the rewritten scan
+  // (which would show the files' paths).
+  {
+    CollectSink sink;
+    QueryRequest req;
+    req.super_name = "s";
+    req.sql =
+        "SELECT (SELECT count(*) FROM orders), 1 IN (SELECT id FROM orders o WHERE o.id > 1), t.* "
+        "FROM (SELECT (SELECT max(id) FROM orders)) t";
+    ASSERT_TRUE(wh_->Query(req, sink).ok());
+    ASSERT_EQ(sink.columns.size(), 3u);
+    EXPECT_EQ(sink.columns[0].name, "(SELECT count_star() FROM orders)");
+    EXPECT_EQ(sink.columns[2].name, "(SELECT max(id) FROM orders)");
+    for (const auto& c : sink.columns) {
+      EXPECT_EQ(c.name.find("read_parquet"), std::string::npos) << c.name;
+      EXPECT_EQ(c.name.find("__st_"), std::string::npos) << c.name;
+    }
+  }
   // Deleted rows stay deleted: the anti join's list of delete files is put in place too.
   Ingest("orders", "id\n2\n", WriteMode::kDeleteOnly, {"id"});
   EXPECT_EQ(RowsText("SELECT id FROM orders ORDER BY 1"), "1|3");
