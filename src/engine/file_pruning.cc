@@ -9,6 +9,7 @@
 #include <duckdb/parser/expression/constant_expression.hpp>
 #include <duckdb/parser/expression/function_expression.hpp>
 #include <duckdb/parser/expression/operator_expression.hpp>
+#include <duckdb/parser/expression/window_expression.hpp>
 #include <duckdb/parser/parsed_expression_iterator.hpp>
 #include <duckdb/parser/query_node/select_node.hpp>
 #include <duckdb/parser/tableref/basetableref.hpp>
@@ -16,7 +17,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <iterator>
 #include <map>
+#include <optional>
+#include <set>
 #include <utility>
 
 #include "common/text.h"
@@ -714,6 +719,68 @@ bool MayMatch(const Node& n, FileView& file, const std::vector<Folded>& constant
   return true;
 }
 
+// A column reference's name as written, lower case ("o.customer", "customer").
+std::string ColumnText(const duckdb::ColumnRefExpression& c) {
+  std::string out;
+  for (const auto& n : c.column_names) out += (out.empty() ? "" : ".") + AsciiLower(n);
+  return out;
+}
+
+// The columns (as written) that every window function of the SELECT partitions by; empty when
+// it has none, or one window partitions by none of them.
+std::set<std::string> CommonPartitionKeys(const duckdb::SelectNode& select) {
+  std::optional<std::set<std::string>> common;
+  auto visit = [&](const ParsedExpression& e) {
+    duckdb::ParsedExpressionIterator::VisitExpressionClass(
+        e, ExpressionClass::WINDOW, [&](const ParsedExpression& w) {
+          std::set<std::string> keys;
+          for (const auto& p : w.Cast<duckdb::WindowExpression>().partitions) {
+            if (p->GetExpressionClass() == ExpressionClass::COLUMN_REF)
+              keys.insert(ColumnText(p->Cast<duckdb::ColumnRefExpression>()));
+          }
+          if (!common) {
+            common = std::move(keys);
+            return;
+          }
+          std::set<std::string> both;
+          std::set_intersection(common->begin(), common->end(), keys.begin(), keys.end(),
+                                std::inserter(both, both.end()));
+          common = std::move(both);
+        });
+  };
+  for (const auto& e : select.select_list) visit(*e);
+  visit(*select.qualify);
+  for (const auto& m : select.modifiers) {
+    if (m->type != duckdb::ResultModifierType::ORDER_MODIFIER) continue;
+    for (const auto& o : m->Cast<duckdb::OrderModifier>().orders) visit(*o.expression);
+  }
+  return common.value_or(std::set<std::string>());
+}
+
+// A QUALIFY conjunct that prunes like one of WHERE: it names only columns that every window
+// partitions by, so it is true or false for a whole partition at once, and leaving out rows it
+// rejects changes no window's answer over the rows it keeps. Not when a result column has the
+// name of one of those columns (QUALIFY may mean the result column), nor over groups.
+bool PrunesLikeWhere(const ParsedExpression& conjunct, const duckdb::SelectNode& select,
+                     const std::set<std::string>& keys) {
+  bool ok = true, any = false;
+  duckdb::ParsedExpressionIterator::VisitExpressionClass(
+      conjunct, ExpressionClass::COLUMN_REF, [&](const ParsedExpression& c) {
+        any = true;
+        const auto& ref = c.Cast<duckdb::ColumnRefExpression>();
+        if (!keys.count(ColumnText(ref))) ok = false;
+        for (const auto& e : select.select_list) {
+          if (!e->alias.empty() && AsciiLower(e->alias) == AsciiLower(ref.GetColumnName()))
+            ok = false;
+        }
+      });
+  duckdb::ParsedExpressionIterator::VisitExpressionClass(
+      conjunct, ExpressionClass::WINDOW, [&](const ParsedExpression&) { ok = false; });
+  duckdb::ParsedExpressionIterator::VisitExpressionClass(
+      conjunct, ExpressionClass::SUBQUERY, [&](const ParsedExpression&) { ok = false; });
+  return ok && any;
+}
+
 }  // namespace
 
 std::map<const duckdb::TableRef*, PruneConjuncts> PushableConjuncts(
@@ -730,6 +797,16 @@ std::map<const duckdb::TableRef*, PruneConjuncts> PushableConjuncts(
     for (const ParsedExpression* p : parts) assign(p, tree.preserved());
   }
   for (const auto& [e, targets] : tree.on()) assign(e, targets);
+  if (select.qualify && select.groups.group_expressions.empty() && !select.having) {
+    std::set<std::string> keys = CommonPartitionKeys(select);
+    if (!keys.empty()) {
+      PruneConjuncts parts;
+      SplitAnd(*select.qualify, parts);
+      for (const ParsedExpression* p : parts) {
+        if (PrunesLikeWhere(*p, select, keys)) assign(p, tree.preserved());
+      }
+    }
+  }
   return out;
 }
 

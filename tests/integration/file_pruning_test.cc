@@ -359,6 +359,23 @@ TEST_F(FilePruning, RandomPredicatesGiveTheSameAnswersWithAndWithoutPruning) {
     check(fmt::format("SELECT count(*), sum(hash(id, s)) FROM t AT (VERSION => {}) WHERE {}",
                       1 + i % (version_mid_ + 3), maker.Make("")));
   }
+  // QUALIFY: a conjunct over columns every window partitions by prunes like one of WHERE (it
+  // holds for whole partitions); windows that partition by less, or over the whole table, must
+  // see every row.
+  const std::string all_columns = "id, k, d, m, dt, ts, tz, s, flag, w, g, late, code";
+  for (int i = 0; i < 300; ++i) {
+    std::string windows = i % 3 == 0 ? fmt::format("count(*) OVER (PARTITION BY {})", all_columns)
+                          : i % 3 == 1
+                              ? fmt::format(
+                                    "count(*) OVER (PARTITION BY {}), sum(id) OVER (PARTITION BY "
+                                    "k ORDER BY id)",
+                                    all_columns)
+                              : "count(*) OVER (ORDER BY id)";
+    check(
+        fmt::format("SELECT count(*), sum(hash(id, n)) FROM (SELECT id, {} AS n FROM t QUALIFY "
+                    "{} AND n > 0)",
+                    windows, maker.Make("")));
+  }
   // Under a policy: a row filter, a masked column and a hidden one. Predicates on the masked
   // column compare the masked values and must not prune on the stored ones.
   FixedAccessPolicy policy;
@@ -441,6 +458,31 @@ TEST_F(FilePruning, WhatIsPrunedAndWhatIsNot) {
   EXPECT_EQ(hidden.files, 0);
   EXPECT_EQ(hidden.pruned, 0);
   EXPECT_EQ(hidden.text, Run("SELECT count(*) FROM t WHERE id = 78", false, &filtered).text);
+  // QUALIFY prunes on what every window partitions by, and only that.
+  auto qualified = [&](const std::string& windows, const std::string& qualify) {
+    std::string sql = fmt::format("SELECT id, {} FROM t QUALIFY {} ORDER BY ALL", windows, qualify);
+    Answer with = Run(sql, true);
+    EXPECT_EQ(with.text, Run(sql, false).text) << sql;
+    return with.pruned;
+  };
+  EXPECT_GE(
+      qualified("row_number() OVER (PARTITION BY id ORDER BY ts) AS rn", "id = 77 AND rn = 1"),
+      all.files - 2);
+  EXPECT_GE(qualified("count(*) OVER (PARTITION BY id, k) AS n, sum(k) OVER (PARTITION BY k, id) "
+                      "AS sk",
+                      "id = 77"),
+            all.files - 2);
+  EXPECT_EQ(qualified("row_number() OVER (ORDER BY ts) AS rn", "id = 77"), 0);
+  EXPECT_EQ(qualified("row_number() OVER (PARTITION BY id) AS rn, count(*) OVER (PARTITION BY k) "
+                      "AS n",
+                      "id = 77"),
+            0);
+  EXPECT_EQ(qualified("row_number() OVER (PARTITION BY id) AS rn", "id = 77 OR rn = 1"), 0);
+  // A result column named like the partition key: QUALIFY may mean it.
+  EXPECT_EQ(
+      Run("SELECT k AS id, row_number() OVER (PARTITION BY id) AS rn FROM t QUALIFY id = 77", true)
+          .pruned,
+      0);
   // Self-join: each side prunes on its own conjuncts only.
   Answer join = Run("SELECT count(*) FROM t a JOIN t b ON a.id = b.id WHERE a.id < 40", true);
   EXPECT_EQ(join.files, 2 * all.files);
