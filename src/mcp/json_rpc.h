@@ -19,6 +19,10 @@ enum ErrorCode : int {
   kInvalidParams = -32602,
   kInternalError = -32603,
   kRequestCancelled = -32800,  // used internally; no response is sent for a cancelled request
+  // MCP's own, from the 2026-07-28 revision on.
+  kHeaderMismatch = -32020,
+  kMissingRequiredClientCapability = -32021,
+  kUnsupportedProtocolVersion = -32022,
 };
 
 // One incoming message after validation. A request has an id; a notification has none;

@@ -2,6 +2,7 @@
 #include "mcp/server.h"
 
 #include <algorithm>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -35,6 +36,12 @@ std::map<std::string, std::string> StringArgs(const json& j) {
 }
 
 }  // namespace
+
+bool IsModernRequest(const Message& m) {
+  if (m.kind != Message::Kind::kRequest) return false;
+  auto meta = m.params.find("_meta");
+  return meta != m.params.end() && meta->is_object() && meta->contains(kMetaProtocolVersion);
+}
 
 int LogLevelRank(const std::string& level) {
   for (size_t i = 0; i < kLevels.size(); ++i) {
@@ -210,18 +217,31 @@ json Server::Initialize(Session& s, const json& params) {
     std::erase_if(sessions_, [](const auto& w) { return w.expired(); });
     sessions_.push_back(s.link());
   }
-  // Tools can change at run time (AddTool, RemoveTool); prompts and resources are fixed.
-  json caps = {{"tools", {{"listChanged", true}}},
-               {"resources", {{"subscribe", true}, {"listChanged", false}}},
-               {"prompts", {{"listChanged", false}}},
-               {"logging", json::object()},
-               {"completions", json::object()}};
+  json caps = Capabilities(false);
   json server_info = {{"name", info_.name}, {"version", info_.version}};
   if (!info_.title.empty()) server_info["title"] = info_.title;
   json result = {
       {"protocolVersion", s.protocol_version}, {"capabilities", caps}, {"serverInfo", server_info}};
   if (!info_.instructions.empty()) result["instructions"] = info_.instructions;
   return result;
+}
+
+json Server::Capabilities(bool modern) const {
+  if (modern) {
+    // No subscriptions/listen yet in this era, so no list changes or resource updates to offer
+    // (the flags promise notifications on a listen stream).
+    return {{"tools", json::object()},
+            {"resources", json::object()},
+            {"prompts", json::object()},
+            {"logging", json::object()},
+            {"completions", json::object()}};
+  }
+  // Tools can change at run time (AddTool, RemoveTool); prompts and resources are fixed.
+  return {{"tools", {{"listChanged", true}}},
+          {"resources", {{"subscribe", true}, {"listChanged", false}}},
+          {"prompts", {{"listChanged", false}}},
+          {"logging", json::object()},
+          {"completions", json::object()}};
 }
 
 std::string Server::MissingScope(const Message& m,
@@ -364,6 +384,102 @@ json Server::Complete(const RequestContext& rc, const json& params, std::string*
 
 std::optional<json> Server::Handle(Session& s, const Message& m,
                                    std::shared_ptr<const void> identity) {
+  if (IsModernRequest(m)) return HandleModern(s, m, std::move(identity));
+  return HandleLegacy(s, m, std::move(identity));
+}
+
+namespace {
+
+// The methods of the modern era (server/discover aside), each as the legacy dispatch serves
+// it; initialize, ping, logging/setLevel and resources/(un)subscribe are not among them.
+const std::set<std::string> kModernMethods = {
+    "tools/list",   "tools/call",  "resources/list", "resources/templates/list",
+    "prompts/list", "prompts/get", "resources/read", "completion/complete"};
+// Results a modern client may cache (ttlMs, cacheScope).
+const std::set<std::string> kCacheableMethods = {
+    "server/discover",          "tools/list",    "prompts/list", "resources/list",
+    "resources/templates/list", "resources/read"};
+
+}  // namespace
+
+std::optional<json> Server::ModernEntryError(const Message& m) const {
+  const json& meta = m.params["_meta"];
+  const json& version = meta[kMetaProtocolVersion];
+  auto caps = meta.find(kMetaClientCapabilities);
+  if (!version.is_string() || caps == meta.end() || !caps->is_object()) {
+    return MakeError(m.id, kInvalidParams,
+                     fmt::format("Invalid params: a request of protocol version {} needs "
+                                 "params._meta with '{}' (a string) and '{}' (an object)",
+                                 kModernProtocolVersions.front(), kMetaProtocolVersion,
+                                 kMetaClientCapabilities));
+  }
+  const std::string& v = version.get_ref<const std::string&>();
+  if (std::find(kModernProtocolVersions.begin(), kModernProtocolVersions.end(), v) ==
+      kModernProtocolVersions.end()) {
+    return MakeError(m.id, kUnsupportedProtocolVersion,
+                     fmt::format("Unsupported protocol version '{}': this server speaks {} per "
+                                 "request, and {} after initialize",
+                                 v, fmt::join(kModernProtocolVersions, ", "),
+                                 fmt::join(kSupportedProtocolVersions, ", ")),
+                     {{"supported", kModernProtocolVersions}, {"requested", v}});
+  }
+  if (auto level = meta.find(kMetaLogLevel);
+      level != meta.end() && (!level->is_string() || LogLevelRank(*level) < 0)) {
+    return MakeError(m.id, kInvalidParams,
+                     fmt::format("Invalid params: '{}' must be one of {}", kMetaLogLevel,
+                                 fmt::join(kLevels, ", ")));
+  }
+  if (m.method != "server/discover" && !kModernMethods.count(m.method)) {
+    return MakeError(
+        m.id, kMethodNotFound,
+        fmt::format("Method not found: '{}' is not a method of protocol version {}", m.method, v));
+  }
+  return std::nullopt;
+}
+
+std::optional<json> Server::HandleModern(Session& s, const Message& m,
+                                         std::shared_ptr<const void> identity) {
+  if (auto error = ModernEntryError(m)) return error;
+  const json& meta = m.params["_meta"];
+  // The request says everything about its client; nothing carries over from another.
+  s.protocol_version = meta[kMetaProtocolVersion].get<std::string>();
+  s.client_capabilities = meta[kMetaClientCapabilities];
+  s.client_info = meta.value(kMetaClientInfo, json::object());
+  s.logger = info_.name;
+  // No logLevel, no notifications/message for this request.
+  s.log_rank = meta.contains(kMetaLogLevel) ? LogLevelRank(meta[kMetaLogLevel])
+                                            : static_cast<int>(kLevels.size());
+  s.initialized = true;
+  json server_info = {{"name", info_.name}, {"version", info_.version}};
+  if (!info_.title.empty()) server_info["title"] = info_.title;
+  std::optional<json> reply;
+  if (m.method == "server/discover") {
+    json r = {{"supportedVersions", kModernProtocolVersions}, {"capabilities", Capabilities(true)}};
+    if (!info_.instructions.empty()) r["instructions"] = info_.instructions;
+    reply = MakeResult(m.id, std::move(r));
+  } else {
+    reply = HandleLegacy(s, m, std::move(identity));
+  }
+  if (!reply) return reply;
+  if (reply->contains("error")) {
+    // A resource that does not exist is invalid params in this era (-32002 is retired).
+    json& e = (*reply)["error"];
+    if (e.value("code", 0) == -32002) e["code"] = kInvalidParams;
+    return reply;
+  }
+  json& r = (*reply)["result"];
+  if (!r.contains("resultType")) r["resultType"] = "complete";
+  r["_meta"][kMetaServerInfo] = std::move(server_info);
+  if (kCacheableMethods.count(m.method) && r["resultType"] == "complete") {
+    r["ttlMs"] = cache_ttl_ms;
+    // Lists and reads depend on who asks (policies): shared only within one authorization.
+    r["cacheScope"] = "private";
+  }
+  return reply;
+}
+
+std::optional<json> Server::HandleLegacy(Session& s, const Message& m,
+                                         std::shared_ptr<const void> identity) {
   using Kind = Message::Kind;
   RequestContext rc{s, identity ? std::move(identity) : s.identity};
   if (m.kind == Kind::kResponse) {
@@ -528,8 +644,8 @@ std::optional<json> Server::Handle(Session& s, const Message& m,
 bool Server::CanRunInline(const Message& m) const {
   if (m.kind != Message::Kind::kRequest) return true;
   if (m.method == "ping" || m.method == "initialize" || m.method == "tools/list" ||
-      m.method == "prompts/list" || m.method == "resources/templates/list" ||
-      m.method == "logging/setLevel")
+      m.method == "server/discover" || m.method == "prompts/list" ||
+      m.method == "resources/templates/list" || m.method == "logging/setLevel")
     return true;
   if (m.method != "tools/call" || !m.params.contains("name") || !m.params["name"].is_string())
     return false;

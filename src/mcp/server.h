@@ -26,8 +26,21 @@ namespace supertable::mcp {
 
 inline constexpr size_t kMaxSubscriptions = 100;  // per session
 
+// The legacy era: revisions that open a session with initialize, newest first.
 inline const std::vector<std::string> kSupportedProtocolVersions = {"2025-11-25", "2025-06-18",
                                                                     "2025-03-26", "2024-11-05"};
+// The modern era: revisions whose every request carries its version, the client's capabilities
+// and identity in params._meta, served statelessly (2026-07-28 and later).
+inline const std::vector<std::string> kModernProtocolVersions = {"2026-07-28"};
+inline constexpr const char* kMetaProtocolVersion = "io.modelcontextprotocol/protocolVersion";
+inline constexpr const char* kMetaClientCapabilities = "io.modelcontextprotocol/clientCapabilities";
+inline constexpr const char* kMetaClientInfo = "io.modelcontextprotocol/clientInfo";
+inline constexpr const char* kMetaLogLevel = "io.modelcontextprotocol/logLevel";
+inline constexpr const char* kMetaServerInfo = "io.modelcontextprotocol/serverInfo";
+
+// A request of the modern era: its params' _meta claims a protocol version (any value; an
+// unsupported one is refused as such). An initialize without the claim opens a legacy session.
+bool IsModernRequest(const Message& m);
 
 // RFC 5424 levels, as MCP logging uses them, lowest first.
 int LogLevelRank(const std::string& level);  // -1 when unknown
@@ -265,9 +278,19 @@ class Server {
 
   // Handles one parsed message, as `identity` (nullptr: the session's). Returns the reply for a
   // request (nullopt for notifications, responses, and requests cancelled by the client, which
-  // get no reply).
+  // get no reply). A modern-era request (IsModernRequest) is served by the 2026-07-28 rules
+  // from its own _meta alone: `session` must then be one made for that request only (the
+  // transport's), which this fills from the _meta; nothing of it outlives the request.
   std::optional<json> Handle(Session& session, const Message& message,
                              std::shared_ptr<const void> identity = nullptr);
+
+  // The error a modern-era request gets before it is dispatched, or nullopt: a malformed _meta
+  // (-32602), an unsupported version (-32022), a method this era does not have (-32601).
+  // Transports answer these with HTTP 400 (404 for the last); Handle checks them too.
+  std::optional<json> ModernEntryError(const Message& m) const;
+  // How long a modern client may reuse a list or a read, in ms (ttlMs of cacheable results). Lists
+  // change at run time (tools) and vary by caller, so the default is 0: always revalidate.
+  int64_t cache_ttl_ms = 0;
 
   // Called for every initialize (a client's login to a session), with its params.
   std::function<void(const RequestContext&, const json& params)> on_initialize;
@@ -290,6 +313,11 @@ class Server {
 
  private:
   json Initialize(Session& s, const json& params);
+  std::optional<json> HandleLegacy(Session& s, const Message& m,
+                                   std::shared_ptr<const void> identity);
+  std::optional<json> HandleModern(Session& s, const Message& m,
+                                   std::shared_ptr<const void> identity);
+  json Capabilities(bool modern) const;
   json CallTool(const RequestContext& rc, const json& id, const json& params, bool* cancelled);
   json ToolJson(const Tool& t) const;
   std::optional<json> ReadResource(const RequestContext& rc, const std::string& uri,

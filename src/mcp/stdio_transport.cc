@@ -31,14 +31,24 @@ int ServeStdio(Server& server, FILE* in, FILE* out, const StdioOptions& options)
   sigaction(SIGINT, &sa, nullptr);
 
   std::mutex out_mu;
-  Session session([&](const json& message, const json& /*related: one stream here*/) {
+  SendFn write = [&](const json& message, const json& /*related: one stream here*/) {
     std::string line = message.dump(-1, ' ', false, json::error_handler_t::replace);
     std::lock_guard<std::mutex> g(out_mu);
     fwrite(line.data(), 1, line.size(), out);
     fputc('\n', out);
     fflush(out);
-  });
+  };
+  // The process's session (the legacy era's, from initialize on).
+  Session session(write);
   session.identity = options.identity;
+  // A modern-era request is served on a session of its own: it says everything about its
+  // client itself, and must neither read nor change what an initialize set up.
+  auto handle = [&](const Message& m) -> std::optional<json> {
+    if (!IsModernRequest(m)) return server.Handle(session, m);
+    Session one(write);
+    one.identity = options.identity;
+    return server.Handle(one, m);
+  };
 
   // Requests run on up to max_workers threads; more wait in `pending`. The reader never
   // blocks on them, so pings and cancellations are read while every worker is busy.
@@ -49,7 +59,7 @@ int ServeStdio(Server& server, FILE* in, FILE* out, const StdioOptions& options)
   std::function<void(Message)> work = [&](Message m) {
     while (true) {
       try {
-        auto reply = server.Handle(session, m);
+        auto reply = handle(m);
         if (reply) session.Send(*reply);
       } catch (const std::exception& e) {
         session.Send(MakeError(m.id, kInternalError, fmt::format("Internal error: {}", e.what())));
@@ -81,7 +91,7 @@ int ServeStdio(Server& server, FILE* in, FILE* out, const StdioOptions& options)
     // Notifications, initialize and ping are quick and order-sensitive (a request sent right
     // after initialize must find the session initialized): the reader answers them itself.
     if (m.kind != Message::Kind::kRequest || m.method == "initialize" || m.method == "ping") {
-      auto reply = server.Handle(session, m);
+      auto reply = handle(m);
       if (reply) session.Send(*reply);
       return;
     }

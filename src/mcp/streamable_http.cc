@@ -19,6 +19,7 @@
 
 #include <fmt/format.h>
 
+#include "common/crypto.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/net.h"
@@ -172,6 +173,7 @@ struct HttpTransport::Impl {
   std::optional<http::Response> CheckHeaders(http::Request& r);
   void Handle(http::Request r, std::shared_ptr<http::Exchange> ex);
   void Post(http::Request& r, const std::shared_ptr<http::Exchange>& ex);
+  void PostModern(http::Request& r, const std::shared_ptr<http::Exchange>& ex, Message m);
   void Get(http::Request& r, const std::shared_ptr<http::Exchange>& ex);
   void Delete(http::Request& r, const std::shared_ptr<http::Exchange>& ex);
   std::shared_ptr<HttpSession> Find(const std::string& id) {
@@ -409,7 +411,9 @@ std::optional<http::Response> HttpTransport::Impl::CheckHeaders(http::Request& r
     res.headers.emplace_back("Allow", "POST, GET, DELETE");
     return res;
   }
-  if (auto v = r.Header("mcp-protocol-version")) {
+  // A POST's version is checked against its body (Post): a modern request's header must equal
+  // its _meta, and an unsupported one is answered in that era's terms.
+  if (auto v = r.Header("mcp-protocol-version"); v && r.method != "POST") {
     if (std::find(kSupportedProtocolVersions.begin(), kSupportedProtocolVersions.end(), *v) ==
         kSupportedProtocolVersions.end()) {
       return RpcError(400, -32000,
@@ -503,6 +507,24 @@ void HttpTransport::Impl::Post(http::Request& r, const std::shared_ptr<http::Exc
     return ex->Respond(std::move(res));
   }
   Message m = std::move(*parsed.message);
+  if (IsModernRequest(m)) return PostModern(r, ex, std::move(m));
+  if (auto v = r.Header("mcp-protocol-version");
+      v && std::find(kSupportedProtocolVersions.begin(), kSupportedProtocolVersions.end(), *v) ==
+               kSupportedProtocolVersions.end()) {
+    bool modern = std::find(kModernProtocolVersions.begin(), kModernProtocolVersions.end(), *v) !=
+                  kModernProtocolVersions.end();
+    return ex->Respond(
+        modern ? RpcError(400, kInvalidParams,
+                          fmt::format("Invalid params: MCP-Protocol-Version {} needs the request's "
+                                      "params._meta to carry '{}' and '{}'",
+                                      *v, kMetaProtocolVersion, kMetaClientCapabilities),
+                          m.id)
+               : RpcError(400, -32000,
+                          fmt::format("Bad Request: unsupported MCP-Protocol-Version '{}' "
+                                      "(supported: {})",
+                                      *v, fmt::join(kSupportedProtocolVersions, ", ")),
+                          m.id));
+  }
   bool is_init = m.kind == Message::Kind::kRequest && m.method == "initialize";
   std::shared_ptr<HttpSession> s;
   if (is_init) {
@@ -643,6 +665,126 @@ void HttpTransport::Impl::Post(http::Request& r, const std::shared_ptr<http::Exc
       res.body = err.dump();
       ex->Respond(std::move(res));
     }
+  }
+}
+
+namespace {
+
+// A header value as MCP sends it: surrounding whitespace dropped, and "=?base64?...?=" (for
+// values a header cannot carry as they are) decoded; nullopt when that base64 is invalid.
+std::optional<std::string> McpHeaderValue(std::string v) {
+  size_t b = v.find_first_not_of(" \t"), e = v.find_last_not_of(" \t");
+  v = b == std::string::npos ? "" : v.substr(b, e - b + 1);
+  constexpr std::string_view kOpen = "=?base64?", kClose = "?=";
+  if (v.size() < kOpen.size() + kClose.size() || v.compare(0, kOpen.size(), kOpen) != 0 ||
+      v.compare(v.size() - kClose.size(), kClose.size(), kClose) != 0) {
+    return v;
+  }
+  std::string_view inner(v.data() + kOpen.size(), v.size() - kOpen.size() - kClose.size());
+  if (inner.find_first_not_of(
+          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") !=
+      std::string_view::npos) {
+    return std::nullopt;
+  }
+  std::string out;
+  if (!Base64Decode(inner, &out)) return std::nullopt;
+  return out;
+}
+
+// The body value a request's Mcp-Name header must repeat; nullptr for methods without one.
+const char* McpNameKey(const std::string& method) {
+  if (method == "tools/call" || method == "prompts/get") return "name";
+  if (method == "resources/read") return "uri";
+  return nullptr;
+}
+
+}  // namespace
+
+// A modern-era request: no session, nothing kept between requests. Checked in the order the
+// revision's errors are told apart (version and method headers against the body, the _meta,
+// the method, the remaining headers), then run on a session made for it alone, and answered
+// as one JSON body.
+void HttpTransport::Impl::PostModern(http::Request& r, const std::shared_ptr<http::Exchange>& ex,
+                                     Message m) {
+  auto mismatch = [&](const std::string& why) {
+    ex->Respond(RpcError(400, kHeaderMismatch, "Header mismatch: " + why, m.id));
+  };
+  const json& body_version = m.params["_meta"][kMetaProtocolVersion];
+  auto version = r.Header("mcp-protocol-version");
+  if (version && body_version.is_string() && McpHeaderValue(*version) != body_version) {
+    return mismatch(
+        fmt::format("MCP-Protocol-Version header '{}' does not match the request's "
+                    "{} '{}'",
+                    *version, kMetaProtocolVersion, body_version.get<std::string>()));
+  }
+  auto method = r.Header("mcp-method");
+  if (method && McpHeaderValue(*method) != m.method) {
+    return mismatch(fmt::format("Mcp-Method header '{}' does not match the request's method '{}'",
+                                *method, m.method));
+  }
+  if (auto error = server.ModernEntryError(m)) {
+    http::Response res;
+    res.status = (*error)["error"]["code"] == kMethodNotFound ? 404 : 400;
+    res.body = error->dump(-1, ' ', false, json::error_handler_t::replace);
+    return ex->Respond(std::move(res));
+  }
+  if (!version) return mismatch("the MCP-Protocol-Version header is required");
+  if (!method) return mismatch("the Mcp-Method header is required");
+  if (const char* key = McpNameKey(m.method)) {
+    auto name = r.Header("mcp-name");
+    if (!name) return mismatch(fmt::format("the Mcp-Name header is required for {}", m.method));
+    auto value = McpHeaderValue(*name);
+    if (!value) return mismatch("the Mcp-Name header's =?base64?...?= value is not valid base64");
+    const json& in_body = m.params.contains(key) ? m.params[key] : json();
+    if (!in_body.is_string() || *value != in_body.get_ref<const std::string&>()) {
+      return mismatch(
+          fmt::format("Mcp-Name header '{}' does not match the request's {} '{}'", *value, key,
+                      in_body.is_string() ? in_body.get<std::string>() : in_body.dump()));
+    }
+  }
+  if (std::string scope = server.MissingScope(m, r.identity); !scope.empty()) {
+    auto res = RpcError(
+        403, -32000, fmt::format("Forbidden: insufficient_scope: this tool needs scope {}", scope),
+        m.id);
+    if (o.insufficient_scope_challenge) {
+      res.headers.emplace_back("WWW-Authenticate", o.insufficient_scope_challenge(scope));
+    }
+    if (o.on_refused) o.on_refused(r, 403, "insufficient_scope: " + scope);
+    return ex->Respond(std::move(res));
+  }
+  // Answered as one JSON body: what the request would say along the way (progress, logs) has
+  // no stream to go on and is dropped.
+  auto session = std::make_shared<Session>([](const json&, const json&) {});
+  session->identity = r.identity;
+  session->peer = {{"address", r.peer}, {"user_agent", r.Header("user-agent").value_or("")}};
+  auto answer = [](const std::optional<json>& reply) {
+    http::Response res;
+    if (reply) {
+      res.body = reply->dump(-1, ' ', false, json::error_handler_t::replace);
+    } else {
+      res.status = 202;
+    }
+    return res;
+  };
+  if (server.CanRunInline(m)) return ex->Respond(answer(server.Handle(*session, m, r.identity)));
+  bool queued = work->TryPost([this, session, m, ex, answer, id = r.identity] {
+    std::optional<json> reply;
+    try {
+      reply = stopping ? MakeError(m.id, -32000, "Server shutting down; retry elsewhere")
+                       : server.Handle(*session, m, id);
+    } catch (const std::exception& e) {
+      reply = MakeError(m.id, kInternalError, fmt::format("Internal error: {}", e.what()));
+    }
+    session->Detach();
+    ex->Respond(answer(reply));
+  });
+  if (!queued) {
+    http::Response res;
+    res.status = 503;
+    res.body =
+        MakeError(m.id, -32000, "Server busy: too many requests are waiting; retry in a moment")
+            .dump();
+    ex->Respond(std::move(res));
   }
 }
 

@@ -15,7 +15,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/text.h"
-#include "storage/crypto.h"
+#include "common/crypto.h"
 #include "table/system_tables.h"
 
 namespace supertable::security {

@@ -11,7 +11,7 @@
 #include "common/names.h"
 #include "common/text.h"
 #include "engine/engine.h"
-#include "storage/crypto.h"
+#include "common/crypto.h"
 
 namespace supertable::security {
 

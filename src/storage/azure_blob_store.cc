@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "common/text.h"
-#include "storage/crypto.h"
+#include "common/crypto.h"
 #include "storage/sigv4.h"
 #include "storage/xml_scan.h"
 

@@ -16,7 +16,7 @@
 
 #include "common/ids.h"
 #include "common/log.h"
-#include "storage/crypto.h"
+#include "common/crypto.h"
 #include "storage/object_store.h"
 
 namespace supertable {

@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "storage/crypto.h"
+#include "common/crypto.h"
 #include "storage/xml_scan.h"
 
 namespace supertable {

@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "storage/crypto.h"
+#include "common/crypto.h"
 
 namespace supertable {
 

@@ -339,6 +339,60 @@ TEST(FrontDoor, SessionsPerClientAreCappedWithA429) {
   EXPECT_EQ(door.transport().session_count(), 2u);
 }
 
+// 2026-07-28 over HTTP: no session, headers that repeat the body, errors as HTTP statuses.
+TEST(FrontDoor, ModernRequestsNeedNoSessionAndHeadersThatMatchTheBody) {
+  FrontDoor door;
+  auto body = [](const std::string& method, const std::string& params,
+                 const std::string& version = "2026-07-28") {
+    return R"({"jsonrpc":"2.0","id":7,"method":")" + method + R"(","params":{)" + params +
+           (params.empty() ? "" : ",") + R"("_meta":{"io.modelcontextprotocol/protocolVersion":")" +
+           version + R"(","io.modelcontextprotocol/clientCapabilities":{}}}})";
+  };
+  auto headers = [](const std::string& method, const std::string& name = "",
+                    const std::string& version = "2026-07-28") {
+    std::string h = "MCP-Protocol-Version: " + version + "\r\nMcp-Method: " + method + "\r\n";
+    if (!name.empty()) h += "Mcp-Name: " + name + "\r\n";
+    return h;
+  };
+  std::string r;
+  EXPECT_EQ(door.Call(PostRequest(body("server/discover", ""), "", headers("server/discover")), &r),
+            200);
+  EXPECT_NE(r.find(R"("supportedVersions":["2026-07-28"])"), std::string::npos) << r;
+  EXPECT_EQ(HeaderValue(r, "mcp-session-id"), "");  // nothing to remember between requests
+  std::string call = body("tools/call", R"("name":"work","arguments":{})");
+  EXPECT_EQ(door.Call(PostRequest(call, "", headers("tools/call", "work")), &r), 200);
+  EXPECT_NE(r.find(R"("resultType":"complete")"), std::string::npos) << r;
+  // The name may come in base64, and with surrounding whitespace.
+  EXPECT_EQ(door.Call(PostRequest(call, "", headers("tools/call", " =?base64?d29yaw==?= ")), &r),
+            200)
+      << r;
+  // Headers that are missing or say something else than the body: -32020, 400.
+  for (const std::string& h :
+       {headers("tools/call"), headers("tools/call", "other"), headers("TOOLS/CALL", "work"),
+        headers("tools/call", "=?base64?d29y!!==?="), std::string("Mcp-Method: tools/call\r\n"),
+        headers("tools/call", "work", "2025-11-25")}) {
+    EXPECT_EQ(door.Call(PostRequest(call, "", h), &r), 400) << h;
+    EXPECT_NE(r.find(R"("code":-32020)"), std::string::npos) << h << r;
+    EXPECT_NE(r.find(R"("id":7)"), std::string::npos) << r;
+  }
+  // An unsupported version (header and body agreeing): -32022 with what is supported.
+  EXPECT_EQ(door.Call(PostRequest(body("tools/list", "", "1999-01-01"), "",
+                                  headers("tools/list", "", "1999-01-01")),
+                      &r),
+            400);
+  EXPECT_NE(r.find(R"("code":-32022)"), std::string::npos) << r;
+  EXPECT_NE(r.find(R"("requested":"1999-01-01")"), std::string::npos) << r;
+  // A method of the legacy era only: 404 with a JSON-RPC body, which tells a modern client
+  // from an old server.
+  EXPECT_EQ(door.Call(PostRequest(body("initialize", ""), "", headers("initialize")), &r), 404);
+  EXPECT_NE(r.find(R"("code":-32601)"), std::string::npos) << r;
+  // The modern version header on a request without the _meta: -32602, never a legacy guess.
+  EXPECT_EQ(door.Call(PostRequest(kPing, "", headers("ping")), &r), 400);
+  EXPECT_NE(r.find(R"("code":-32602)"), std::string::npos) << r;
+  // And the legacy era still works beside it.
+  EXPECT_FALSE(door.Initialize().empty());
+}
+
 TEST(FrontDoor, TotalSessionsAreCapped) {
   FrontDoor door([](HttpTransportOptions& o) {
     o.max_sessions = 2;

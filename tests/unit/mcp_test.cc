@@ -169,6 +169,78 @@ TEST(Server, ToolsChangingAtRunTimeNotifyInitializedSessions) {
   EXPECT_EQ(sent.size(), 2u);
 }
 
+// 2026-07-28: every request carries its version and the client's capabilities in _meta, and
+// is served from that alone, whatever the session saw before.
+TEST(Server, ModernRequestsStandAlone) {
+  Server server({"t", "T", "1", "use the tools"});
+  server.AddTool(SimpleTool("b"));
+  server.AddTool(SimpleTool("a"));
+  ResourceTemplate missing;
+  missing.uri_template = "t://{x}";
+  missing.name = "x";
+  missing.read = [](const RequestContext&, const std::map<std::string, std::string>&,
+                    std::string* error) -> std::optional<ResourceContent> {
+    *error = "no such x";
+    return std::nullopt;
+  };
+  server.AddResourceTemplate(missing);
+  auto modern = [](const std::string& method, json params = json::object(),
+                   json meta = json::object()) {
+    json m = {{kMetaProtocolVersion, "2026-07-28"}, {kMetaClientCapabilities, json::object()}};
+    m.update(meta);
+    params["_meta"] = m;
+    return Request(method, std::move(params));
+  };
+  auto handle = [&](const Message& m) {
+    Session s([](const json&, const json&) {});  // a session for this request only
+    return *server.Handle(s, m);
+  };
+  EXPECT_TRUE(IsModernRequest(modern("tools/list")));
+  EXPECT_FALSE(IsModernRequest(Request("initialize", {{"protocolVersion", "2025-11-25"}})));
+  // Discovery, and the fields every result carries.
+  auto discover = handle(modern("server/discover"))["result"];
+  EXPECT_EQ(discover["supportedVersions"], json::array({"2026-07-28"}));
+  EXPECT_TRUE(discover["capabilities"].contains("tools"));
+  EXPECT_EQ(discover["instructions"], "use the tools");
+  EXPECT_EQ(discover["resultType"], "complete");
+  EXPECT_EQ(discover["_meta"][kMetaServerInfo]["name"], "t");
+  EXPECT_EQ(discover["cacheScope"], "private");
+  EXPECT_EQ(discover["ttlMs"], 0);
+  // No initialize needed; lists are cacheable, calls are not.
+  auto list = handle(modern("tools/list"))["result"];
+  ASSERT_EQ(list["tools"].size(), 2u);
+  EXPECT_EQ(list["tools"][0]["name"], "b");  // the order tools were added, every time
+  EXPECT_EQ(list["resultType"], "complete");
+  EXPECT_TRUE(list.contains("ttlMs"));
+  auto call = handle(modern("tools/call", {{"name", "a"}, {"arguments", json::object()}}));
+  EXPECT_EQ(call["result"]["resultType"], "complete");
+  EXPECT_FALSE(call["result"].contains("ttlMs"));
+  // The envelope: required keys, a version we speak, a known log level.
+  Message no_caps = modern("tools/list");
+  no_caps.params["_meta"].erase(kMetaClientCapabilities);
+  EXPECT_EQ(handle(no_caps)["error"]["code"], kInvalidParams);
+  auto old = handle(modern("tools/list", json::object(), {{kMetaProtocolVersion, "2025-11-25"}}));
+  EXPECT_EQ(old["error"]["code"], kUnsupportedProtocolVersion);
+  EXPECT_EQ(old["error"]["data"]["requested"], "2025-11-25");
+  EXPECT_EQ(old["error"]["data"]["supported"], json::array({"2026-07-28"}));
+  EXPECT_EQ(
+      handle(modern("tools/list", json::object(), {{kMetaLogLevel, "loud"}}))["error"]["code"],
+      kInvalidParams);
+  // Methods of the legacy era are not methods of this one, initialize included.
+  for (const char* m : {"initialize", "ping", "logging/setLevel", "resources/subscribe"}) {
+    EXPECT_EQ(handle(modern(m))["error"]["code"], kMethodNotFound) << m;
+  }
+  // A resource that is not there: invalid params here (-32002 belongs to the legacy era).
+  EXPECT_EQ(handle(modern("resources/read", {{"uri", "t://nope"}}))["error"]["code"],
+            kInvalidParams);
+  // A legacy session on the same server is untouched.
+  Session legacy([](const json&, const json&) {});
+  server.Handle(legacy, Request("initialize", {{"protocolVersion", "2025-11-25"}}));
+  auto legacy_read = *server.Handle(legacy, Request("resources/read", {{"uri", "t://nope"}}));
+  EXPECT_EQ(legacy_read["error"]["code"], -32002);
+  EXPECT_FALSE((*server.Handle(legacy, Request("tools/list")))["result"].contains("resultType"));
+}
+
 TEST(Server, SubscriptionsPerSessionAreCapped) {
   Server server({"t", "", "1", ""});
   ResourceTemplate t;

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "storage/azure_blob_store.h"
-#include "storage/crypto.h"
+#include "common/crypto.h"
 #include "storage/http_client.h"
 #include "storage/remote_object_store.h"
 #include "storage/sigv4.h"

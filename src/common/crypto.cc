@@ -1,5 +1,5 @@
 // OpenSSL-backed hashing and encoding for request signing.
-#include "storage/crypto.h"
+#include "common/crypto.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>

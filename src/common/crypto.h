@@ -1,4 +1,5 @@
-// Hashes, MACs and encodings the object-store clients sign requests with (OpenSSL underneath).
+// Hashes, MACs and encodings (OpenSSL underneath): the object-store clients sign requests with
+// them, the audit trail chains with them, MCP headers carry values in base64.
 #pragma once
 
 #include <string>
