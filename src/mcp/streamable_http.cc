@@ -80,6 +80,12 @@ std::string SseEvent(const std::string& id, const json& message) {
                      message.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
+// An event of a modern request's stream: no id, since nothing is resumed in that era.
+std::string SseEvent(const json& message) {
+  return fmt::format("event: message\ndata: {}\n\n",
+                     message.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
 }  // namespace
 
 std::string ClientKey(const http::Request& r) {
@@ -752,11 +758,27 @@ void HttpTransport::Impl::PostModern(http::Request& r, const std::shared_ptr<htt
     if (o.on_refused) o.on_refused(r, 403, "insufficient_scope: " + scope);
     return ex->Respond(std::move(res));
   }
-  // Answered as one JSON body: what the request would say along the way (progress, logs) has
-  // no stream to go on and is dropped.
-  auto session = std::make_shared<Session>([](const json&, const json&) {});
+  auto accept = r.Header("accept");
+  bool sse_ok = Accepts(accept, "text/event-stream"), json_ok = Accepts(accept, "application/json");
+  // A tool call is answered on a stream of its own when the client takes one (as in the legacy
+  // era): its progress and logs go there, then the response, which ends it; the client closing
+  // it cancels the call. Anything else, and calls of clients that take only JSON, get one JSON
+  // body, and what they would say along the way has nowhere to go.
+  bool use_sse = sse_ok && !server.CanRunInline(m) &&
+                 (!json_ok || (!o.json_response && m.method == "tools/call"));
+  std::shared_ptr<http::EventStream> stream;
+  if (use_sse) stream = ex->StartStream({{"X-Accel-Buffering", "no"}});
+  auto session = std::make_shared<Session>([stream](const json& message, const json&) {
+    if (stream) stream->Send(SseEvent(message));
+  });
   session->identity = r.identity;
   session->peer = {{"address", r.peer}, {"user_agent", r.Header("user-agent").value_or("")}};
+  if (stream) {
+    std::weak_ptr<Session> weak = session;
+    stream->OnClosed([weak] {
+      if (auto s = weak.lock()) s->CancelAll();  // closing the stream cancels the request
+    });
+  }
   auto answer = [](const std::optional<json>& reply) {
     http::Response res;
     if (reply) {
@@ -767,7 +789,7 @@ void HttpTransport::Impl::PostModern(http::Request& r, const std::shared_ptr<htt
     return res;
   };
   if (server.CanRunInline(m)) return ex->Respond(answer(server.Handle(*session, m, r.identity)));
-  bool queued = work->TryPost([this, session, m, ex, answer, id = r.identity] {
+  bool queued = work->TryPost([this, session, stream, m, ex, answer, id = r.identity] {
     std::optional<json> reply;
     try {
       reply = stopping ? MakeError(m.id, -32000, "Server shutting down; retry elsewhere")
@@ -776,14 +798,23 @@ void HttpTransport::Impl::PostModern(http::Request& r, const std::shared_ptr<htt
       reply = MakeError(m.id, kInternalError, fmt::format("Internal error: {}", e.what()));
     }
     session->Detach();
-    ex->Respond(answer(reply));
+    if (!stream) return ex->Respond(answer(reply));
+    if (reply) {
+      stream->Send(SseEvent(*reply), /*last=*/true);
+    } else {
+      stream->Close();  // cancelled: nothing more is sent for it
+    }
   });
   if (!queued) {
+    json busy =
+        MakeError(m.id, -32000, "Server busy: too many requests are waiting; retry in a moment");
+    if (stream) {
+      stream->Send(SseEvent(busy), /*last=*/true);
+      return;
+    }
     http::Response res;
     res.status = 503;
-    res.body =
-        MakeError(m.id, -32000, "Server busy: too many requests are waiting; retry in a moment")
-            .dump();
+    res.body = busy.dump();
     ex->Respond(std::move(res));
   }
 }

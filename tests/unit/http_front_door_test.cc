@@ -393,6 +393,45 @@ TEST(FrontDoor, ModernRequestsNeedNoSessionAndHeadersThatMatchTheBody) {
   EXPECT_FALSE(door.Initialize().empty());
 }
 
+// A modern tool call that takes SSE gets its progress and logs on its own stream, then the
+// answer, which ends it; logs only when the request names a level.
+TEST(FrontDoor, ModernToolCallsStreamTheirProgressAndLogs) {
+  FrontDoor door;
+  Tool chatty{"chatty", "", "a tool", {{"type", "object"}}, nullptr, {}, [](ToolContext& ctx) {
+                ctx.Progress(1, 2);
+                ctx.Log("info", "halfway");
+                return ToolResult{{{"ok", true}}, nullptr, false};
+              }};
+  door.server().AddTool(std::move(chatty));
+  auto call = [&](const std::string& extra_meta) {
+    std::string body =
+        R"({"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"chatty","arguments":{},)"
+        R"("_meta":{"progressToken":"p","io.modelcontextprotocol/protocolVersion":"2026-07-28",)"
+        R"("io.modelcontextprotocol/clientCapabilities":{})" +
+        extra_meta + "}}}";
+    std::string r;
+    EXPECT_EQ(door.Call(PostRequest(body, "",
+                                    "MCP-Protocol-Version: 2026-07-28\r\nMcp-Method: "
+                                    "tools/call\r\nMcp-Name: chatty\r\n"),
+                        &r),
+              200);
+    return r;
+  };
+  std::string r = call(R"(,"io.modelcontextprotocol/logLevel":"info")");
+  EXPECT_NE(HeaderValue(r, "content-type").find("text/event-stream"), std::string::npos) << r;
+  size_t progress = r.find("notifications/progress"), log = r.find("halfway"),
+         result = r.find(R"("resultType":"complete")");
+  ASSERT_NE(progress, std::string::npos) << r;
+  ASSERT_NE(log, std::string::npos) << r;
+  ASSERT_NE(result, std::string::npos) << r;
+  EXPECT_LT(progress, result);
+  EXPECT_LT(log, result);
+  EXPECT_EQ(r.find("id: "), std::string::npos) << r;  // nothing to resume in this era
+  std::string quiet = call("");
+  EXPECT_NE(quiet.find("notifications/progress"), std::string::npos) << quiet;
+  EXPECT_EQ(quiet.find("halfway"), std::string::npos) << quiet;  // no logLevel, no logs
+}
+
 TEST(FrontDoor, TotalSessionsAreCapped) {
   FrontDoor door([](HttpTransportOptions& o) {
     o.max_sessions = 2;
