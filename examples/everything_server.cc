@@ -41,9 +41,6 @@ void Sleep(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms));
 
 // Runs an elicitation and reports what the client answered, as the reference server does.
 mcp::ToolResult Elicit(mcp::ToolContext& ctx, const std::string& prefix, json request) {
-  if (!ctx.session().client_capabilities.contains("elicitation")) {
-    return mcp::ToolResult::Error("the client did not declare the elicitation capability");
-  }
   auto answer = ctx.AskClient("elicitation/create", std::move(request));
   if (!answer.ok()) return mcp::ToolResult::Error(answer.status().message());
   return Content(json::array({Text(prefix + "action=" + answer->value("action", "") + ", content=" +
@@ -51,9 +48,11 @@ mcp::ToolResult Elicit(mcp::ToolContext& ctx, const std::string& prefix, json re
 }
 
 void AddTools(mcp::Server& s) {
+  // `needs`: the client capabilities the tool cannot work without (Tool::required_client_...).
   auto add = [&](std::string name, std::string description, json schema,
-                 std::function<mcp::ToolResult(mcp::ToolContext&)> fn) {
+                 std::function<mcp::ToolResult(mcp::ToolContext&)> fn, json needs = nullptr) {
     mcp::Tool t;
+    t.required_client_capabilities = std::move(needs);
     t.name = std::move(name);
     t.description = std::move(description);
     t.input_schema = std::move(schema);
@@ -89,15 +88,19 @@ void AddTools(mcp::Server& s) {
                                        {"mimeType", "application/json"},
                                        {"text", R"({"test":"data","value":123})"}}}}}));
       });
+  auto logging = [](mcp::ToolContext& ctx) {
+    ctx.Log("info", "Tool execution started");
+    Sleep(50);
+    ctx.Log("info", "Tool processing data");
+    Sleep(50);
+    ctx.Log("info", "Tool execution completed");
+    return Content(json::array({Text("Tool with logging executed successfully")}));
+  };
   add("test_tool_with_logging", "Tests tool that emits log messages during execution", NoArgs(),
-      [](mcp::ToolContext& ctx) {
-        ctx.Log("info", "Tool execution started");
-        Sleep(50);
-        ctx.Log("info", "Tool processing data");
-        Sleep(50);
-        ctx.Log("info", "Tool execution completed");
-        return Content(json::array({Text("Tool with logging executed successfully")}));
-      });
+      logging);
+  // The name the 2026-07-28 suite's stateless scenario looks for (no logs without a logLevel).
+  add("test_logging_tool", "Tests that a tool logs only at the level its request names", NoArgs(),
+      logging);
   add("test_tool_with_progress", "Tests tool that reports progress notifications", NoArgs(),
       [](mcp::ToolContext& ctx) {
         for (int step : {0, 50, 100}) {
@@ -124,25 +127,27 @@ void AddTools(mcp::Server& s) {
             {Text("Reconnection test completed successfully. If you received this, the client "
                   "properly reconnected after stream closure.")}));
       });
-  add("test_sampling", "Tests server-initiated sampling (LLM completion request)",
-      {{"type", "object"},
-       {"properties",
-        {{"prompt", {{"type", "string"}, {"description", "The prompt to send to the LLM"}}}}},
-       {"required", {"prompt"}}},
-      [](mcp::ToolContext& ctx) {
-        if (!ctx.session().client_capabilities.contains("sampling")) {
-          return mcp::ToolResult::Error("the client did not declare the sampling capability");
-        }
-        json request = {
-            {"messages",
-             json::array({{{"role", "user"}, {"content", Text(ctx.arguments()["prompt"])}}})},
-            {"maxTokens", 100}};
-        auto answer = ctx.AskClient("sampling/createMessage", request);
-        if (!answer.ok()) return mcp::ToolResult::Error(answer.status().message());
-        json content = answer->value("content", json::object());
-        std::string text = content.is_object() ? content.value("text", "") : "";
-        return Content(json::array({Text("LLM response: " + text)}));
-      });
+  const json prompt_args = {
+      {"type", "object"},
+      {"properties",
+       {{"prompt", {{"type", "string"}, {"description", "The prompt to send to the LLM"}}}}},
+      {"required", {"prompt"}}};
+  auto sampling = [](mcp::ToolContext& ctx) {
+    json request = {
+        {"messages",
+         json::array({{{"role", "user"}, {"content", Text(ctx.arguments()["prompt"])}}})},
+        {"maxTokens", 100}};
+    auto answer = ctx.AskClient("sampling/createMessage", request);
+    if (!answer.ok()) return mcp::ToolResult::Error(answer.status().message());
+    json content = answer->value("content", json::object());
+    std::string text = content.is_object() ? content.value("text", "") : "";
+    return Content(json::array({Text("LLM response: " + text)}));
+  };
+  add("test_sampling", "Tests server-initiated sampling (LLM completion request)", prompt_args,
+      sampling, {{"sampling", json::object()}});
+  // The 2026-07-28 suite's probe of -32021: a tool that cannot work without sampling.
+  add("test_missing_capability", "Tests a tool that needs the client's sampling capability",
+      prompt_args, sampling, {{"sampling", json::object()}});
   add("test_elicitation", "Tests server-initiated elicitation (user input request)",
       {{"type", "object"},
        {"properties",
@@ -156,9 +161,11 @@ void AddTools(mcp::Server& s) {
                        {"required", {"username", "email"}}};
         return Elicit(ctx, "User response: ",
                       {{"message", ctx.arguments()["message"]}, {"requestedSchema", schema}});
-      });
+      },
+      {{"elicitation", json::object()}});
   add("test_elicitation_sep1034_defaults", "Tests elicitation with default values per SEP-1034",
-      NoArgs(), [](mcp::ToolContext& ctx) {
+      NoArgs(),
+      [](mcp::ToolContext& ctx) {
         json props = {
             {"name", {{"type", "string"}, {"description", "User name"}, {"default", "John Doe"}}},
             {"age", {{"type", "integer"}, {"description", "User age"}, {"default", 30}}},
@@ -174,7 +181,8 @@ void AddTools(mcp::Server& s) {
                       {{"message", "Please review and update the form fields with defaults"},
                        {"requestedSchema",
                         {{"type", "object"}, {"properties", props}, {"required", json::array()}}}});
-      });
+      },
+      {{"elicitation", json::object()}});
   add("test_elicitation_sep1330_enums",
       "Tests elicitation with enum schema improvements per SEP-1330", NoArgs(),
       [](mcp::ToolContext& ctx) {
@@ -217,7 +225,8 @@ void AddTools(mcp::Server& s) {
                       {{"message", "Please select options from the enum fields"},
                        {"requestedSchema",
                         {{"type", "object"}, {"properties", props}, {"required", json::array()}}}});
-      });
+      },
+      {{"elicitation", json::object()}});
   add("json_schema_2020_12_tool",
       "Tool with JSON Schema 2020-12 features for conformance testing (SEP-1613)",
       json::parse(R"({"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object",

@@ -90,6 +90,12 @@ Result<json> ToolContext::AskClient(const std::string& method, json params, int6
 
 Result<json> Session::Request(const std::string& method, json params, const json& related,
                               int64_t timeout_ms, const CancelToken* cancel) {
+  if (stateless) {
+    return Status::InvalidArgument(fmt::format(
+        "{} cannot be asked of a client that speaks protocol version {}: that revision asks "
+        "through the multi round-trip pattern, which this server does not offer yet",
+        method, protocol_version));
+  }
   auto pending = std::make_shared<Pending>();
   json id;
   {
@@ -287,11 +293,17 @@ json Server::CallTool(const RequestContext& rc, const json& id, const json& para
   }
   ToolContext ctx(s, id, args, progress, token, rc.identity);
   ToolResult result;
+  json missing = MissingCapabilities(tool->required_client_capabilities, s.client_capabilities);
   // Input is checked before the tool runs; a bad call is a tool error the model can correct.
   std::string invalid = ValidateAgainstSchema(tool->input_schema, args);
   if (!tool->required_scope.empty() && has_scope && !has_scope(rc.identity, tool->required_scope)) {
     result = ToolResult::Error(fmt::format(
         "insufficient scope: {} needs a credential with scope {}", name, tool->required_scope));
+  } else if (!missing.empty()) {  // a legacy session's (a modern request is refused before)
+    result = ToolResult::Error(
+        fmt::format("{} needs the client capabilities {}, which the client did not declare", name,
+                    missing.dump()),
+        {{"requiredCapabilities", missing}});
   } else if (!invalid.empty()) {
     result =
         ToolResult::Error("invalid arguments: " + invalid, {{"inputSchema", tool->input_schema}});
@@ -434,7 +446,28 @@ std::optional<json> Server::ModernEntryError(const Message& m) const {
         m.id, kMethodNotFound,
         fmt::format("Method not found: '{}' is not a method of protocol version {}", m.method, v));
   }
+  if (m.method == "tools/call" && m.params.contains("name") && m.params["name"].is_string()) {
+    auto tool = FindTool(m.params["name"].get_ref<const std::string&>());
+    json missing =
+        tool ? MissingCapabilities(tool->required_client_capabilities, *caps) : json::object();
+    if (!missing.empty()) {
+      return MakeError(m.id, kMissingRequiredClientCapability,
+                       fmt::format("Missing required client capability: tool '{}' needs {} in "
+                                   "params._meta['{}']",
+                                   tool->name, missing.dump(), kMetaClientCapabilities),
+                       {{"requiredCapabilities", missing}});
+    }
+  }
   return std::nullopt;
+}
+
+json MissingCapabilities(const json& required, const json& declared) {
+  json missing = json::object();
+  if (!required.is_object()) return missing;
+  for (auto it = required.begin(); it != required.end(); ++it) {
+    if (!declared.is_object() || !declared.contains(it.key())) missing[it.key()] = it.value();
+  }
+  return missing;
 }
 
 std::optional<json> Server::HandleModern(Session& s, const Message& m,
@@ -450,6 +483,7 @@ std::optional<json> Server::HandleModern(Session& s, const Message& m,
   s.log_rank = meta.contains(kMetaLogLevel) ? LogLevelRank(meta[kMetaLogLevel])
                                             : static_cast<int>(kLevels.size());
   s.initialized = true;
+  s.stateless = true;
   json server_info = {{"name", info_.name}, {"version", info_.version}};
   if (!info_.title.empty()) server_info["title"] = info_.title;
   std::optional<json> reply;

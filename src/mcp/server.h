@@ -97,6 +97,9 @@ class Session {
 
   std::string protocol_version;
   std::atomic<bool> initialized{false};
+  // A modern-era request's session: the server may not send the client requests on it (the
+  // revision replaced them with the multi round-trip pattern).
+  bool stateless = false;
   // Who the session acts as, for the server's handlers: opaque here (this library knows nothing
   // of users). Set by the transport: stdio once, HTTP from the initialize; a request that
   // carries its own identity (Server::Handle's `identity`) acts as that one instead.
@@ -204,6 +207,10 @@ struct Tool {
   bool quick = false;
   // The OAuth scope a caller's credential must carry (Server::has_scope decides); empty: none.
   std::string required_scope = "";
+  // The client capabilities the tool cannot work without (e.g. {"sampling": {}}), as the
+  // client must declare them: a modern request without them is refused with -32021, a legacy
+  // session's call gets a tool error. Null: none.
+  json required_client_capabilities = nullptr;
 };
 
 using ToolCall = std::function<ToolResult(const Tool&, ToolContext&)>;
@@ -339,6 +346,10 @@ class Server {
 };
 
 // Matches "supertable://{super}/{table}" against a URI; nullopt when it does not fit.
+// The capabilities of `required` (a ClientCapabilities object) that `declared` lacks; empty
+// when it has them all.
+json MissingCapabilities(const json& required, const json& declared);
+
 std::optional<std::map<std::string, std::string>> MatchUriTemplate(const std::string& tmpl,
                                                                    const std::string& uri);
 

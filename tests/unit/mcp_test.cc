@@ -233,12 +233,33 @@ TEST(Server, ModernRequestsStandAlone) {
   // A resource that is not there: invalid params here (-32002 belongs to the legacy era).
   EXPECT_EQ(handle(modern("resources/read", {{"uri", "t://nope"}}))["error"]["code"],
             kInvalidParams);
+  // A tool that cannot work without a client capability: -32021 naming what is missing, before
+  // it runs; the tool itself may not send the client a request in this era.
+  Tool asks = SimpleTool("asks");
+  asks.required_client_capabilities = {{"sampling", json::object()}};
+  asks.handler = [](ToolContext& ctx) {
+    auto answer = ctx.AskClient("sampling/createMessage", json::object(), 1000);
+    return answer.ok() ? ToolResult{{{"ok", true}}, nullptr, false}
+                       : ToolResult::Error(answer.status().message());
+  };
+  server.AddTool(asks);
+  auto refused = handle(modern("tools/call", {{"name", "asks"}, {"arguments", json::object()}}));
+  EXPECT_EQ(refused["error"]["code"], kMissingRequiredClientCapability);
+  EXPECT_EQ(refused["error"]["data"]["requiredCapabilities"], json({{"sampling", json::object()}}));
+  auto declared = handle(modern("tools/call", {{"name", "asks"}, {"arguments", json::object()}},
+                                {{kMetaClientCapabilities, {{"sampling", json::object()}}}}));
+  EXPECT_EQ(declared["result"]["isError"], true);
+  EXPECT_NE(declared["result"]["content"][0]["text"].get<std::string>().find("multi round-trip"),
+            std::string::npos);
   // A legacy session on the same server is untouched.
   Session legacy([](const json&, const json&) {});
   server.Handle(legacy, Request("initialize", {{"protocolVersion", "2025-11-25"}}));
   auto legacy_read = *server.Handle(legacy, Request("resources/read", {{"uri", "t://nope"}}));
   EXPECT_EQ(legacy_read["error"]["code"], -32002);
   EXPECT_FALSE((*server.Handle(legacy, Request("tools/list")))["result"].contains("resultType"));
+  // ... and its call of a tool that needs an undeclared capability is a tool error.
+  auto legacy_call = *server.Handle(legacy, Request("tools/call", {{"name", "asks"}}));
+  EXPECT_EQ(legacy_call["result"]["isError"], true);
 }
 
 TEST(Server, SubscriptionsPerSessionAreCapped) {
