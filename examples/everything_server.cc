@@ -227,6 +227,113 @@ void AddTools(mcp::Server& s) {
                         {{"type", "object"}, {"properties", props}, {"required", json::array()}}}});
       },
       {{"elicitation", json::object()}});
+  // The multi round-trip pattern (2026-07-28): each tool asks with ToolContext::Ask, which in
+  // a legacy session is a request to the client and in a modern request an InputRequiredResult
+  // the client answers by calling again.
+  auto elicit_name = [](const std::string& message, const std::string& field) {
+    return json{{"message", message},
+                {"requestedSchema",
+                 {{"type", "object"},
+                  {"properties", {{field, {{"type", "string"}}}}},
+                  {"required", {field}}}}};
+  };
+  auto sample = [](const std::string& text, int max_tokens) {
+    return json{
+        {"messages",
+         json::array({{{"role", "user"}, {"content", {{"type", "text"}, {"text", text}}}}})},
+        {"maxTokens", max_tokens}};
+  };
+  // The text of an elicitation's answer field, a sampling's text, or the roots' URIs.
+  auto said = [](const json& answer, const std::string& field) -> std::string {
+    if (answer.contains("content") && answer["content"].is_object()) {
+      const json& c = answer["content"];
+      if (c.contains(field))
+        return c[field].is_string() ? c[field].get<std::string>() : c[field].dump();
+      if (c.contains("text") && c["text"].is_string()) return c["text"];
+    }
+    if (answer.contains("roots") && answer["roots"].is_array()) {
+      std::string uris;
+      for (const auto& r : answer["roots"]) uris += (uris.empty() ? "" : ", ") + r.value("uri", "");
+      return uris;
+    }
+    return answer.dump();
+  };
+  // One question, then an answer built from what the client said.
+  auto one_question = [&](std::string key, std::string method, json params, std::string field,
+                          std::string prefix) {
+    return [=](mcp::ToolContext& ctx) {
+      auto answer = ctx.Ask(key, method, params);
+      if (!answer.ok()) return mcp::ToolResult::Error(answer.status().message());
+      if (!*answer) return ctx.NeedInput();
+      std::string state = ctx.resumed() ? " (state-ok)" : "";
+      return Content(json::array({Text(prefix + said(**answer, field) + state)}));
+    };
+  };
+  add("test_input_required_result_elicitation", "Asks the user's name (multi round-trip)", NoArgs(),
+      one_question("user_name", "elicitation/create", elicit_name("What is your name?", "name"),
+                   "name", "Hello, "));
+  add("test_input_required_result_sampling",
+      "Asks the client's model a question (multi round-trip)", NoArgs(),
+      one_question("capital_question", "sampling/createMessage",
+                   sample("What is the capital of France?", 100), "text", "The model said: "));
+  add("test_input_required_result_list_roots", "Asks the client's roots (multi round-trip)",
+      NoArgs(), one_question("client_roots", "roots/list", json::object(), "", "Roots: "));
+  // The 2026-07-28 suite's probe that a modern call's stream carries no request to the client:
+  // it asks through the multi round-trip pattern instead.
+  add("test_streaming_elicitation", "Asks the user's name on a call answered as a stream", NoArgs(),
+      one_question("user_name", "elicitation/create", elicit_name("What is your name?", "name"),
+                   "name", "Hello, "),
+      {{"elicitation", json::object()}});
+  json confirm = {{"message", "Please confirm"},
+                  {"requestedSchema",
+                   {{"type", "object"},
+                    {"properties", {{"ok", {{"type", "boolean"}}}}},
+                    {"required", {"ok"}}}}};
+  add("test_input_required_result_request_state",
+      "Asks for a confirmation and reports that its request state came back verified", NoArgs(),
+      one_question("confirm", "elicitation/create", confirm, "ok", "Confirmed: "));
+  add("test_input_required_result_tampered_state",
+      "Asks for a confirmation; a changed request state is refused", NoArgs(),
+      one_question("confirm", "elicitation/create", confirm, "ok", "Confirmed: "));
+  add("test_input_required_result_multiple_inputs",
+      "Asks for a name, a model's greeting and the roots at once (multi round-trip)", NoArgs(),
+      [=](mcp::ToolContext& ctx) {
+        auto name =
+            ctx.Ask("user_name", "elicitation/create", elicit_name("What is your name?", "name"));
+        auto greeting =
+            ctx.Ask("greeting", "sampling/createMessage", sample("Generate a greeting", 50));
+        auto roots = ctx.Ask("client_roots", "roots/list", json::object());
+        for (const auto* r : {&name, &greeting, &roots}) {
+          if (!r->ok()) return mcp::ToolResult::Error(r->status().message());
+        }
+        if (!*name || !*greeting || !*roots) return ctx.NeedInput();
+        return Content(json::array({Text(said(**greeting, "text") + ", " + said(**name, "name") +
+                                         "; roots: " + said(**roots, ""))}));
+      });
+  add("test_input_required_result_multi_round", "Asks two questions, one after the other", NoArgs(),
+      [=](mcp::ToolContext& ctx) {
+        auto name = ctx.Ask("step1", "elicitation/create",
+                            elicit_name("Step 1: What is your name?", "name"));
+        if (!name.ok()) return mcp::ToolResult::Error(name.status().message());
+        if (!*name) return ctx.NeedInput();
+        auto color = ctx.Ask("step2", "elicitation/create",
+                             elicit_name("Step 2: What is your favorite color?", "color"));
+        if (!color.ok()) return mcp::ToolResult::Error(color.status().message());
+        if (!*color) return ctx.NeedInput();
+        return Content(
+            json::array({Text(said(**name, "name") + " likes " + said(**color, "color"))}));
+      });
+  add("test_input_required_result_capabilities",
+      "Asks only what the client declared it can answer (sampling, elicitation)", NoArgs(),
+      [=](mcp::ToolContext& ctx) {
+        auto model = ctx.Ask("model_question", "sampling/createMessage", sample("Say hello", 20));
+        auto user = ctx.Ask("user_question", "elicitation/create",
+                            elicit_name("What is your name?", "name"));
+        bool pending = (model.ok() && !*model) || (user.ok() && !*user);
+        if (pending) return ctx.NeedInput();
+        if (!model.ok() && !user.ok()) return mcp::ToolResult::Error(model.status().message());
+        return Content(json::array({Text("Answered")}));
+      });
   add("json_schema_2020_12_tool",
       "Tool with JSON Schema 2020-12 features for conformance testing (SEP-1613)",
       json::parse(R"({"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object",

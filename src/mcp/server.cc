@@ -6,6 +6,9 @@
 
 #include <fmt/format.h>
 
+#include "common/crypto.h"
+#include "common/ids.h"
+#include "common/text.h"
 #include "mcp/schema_validator.h"
 
 namespace supertable::mcp {
@@ -88,6 +91,62 @@ Result<json> ToolContext::AskClient(const std::string& method, json params, int6
   return session_.Request(method, std::move(params), request_id_, timeout_ms, cancel_.get());
 }
 
+namespace {
+
+// The client capability each kind of input request needs.
+const char* CapabilityFor(const std::string& method) {
+  if (method == "elicitation/create") return "elicitation";
+  if (method == "sampling/createMessage") return "sampling";
+  if (method == "roots/list") return "roots";
+  return nullptr;
+}
+
+constexpr size_t kMaxInputRequests = 16;               // per round of one call
+constexpr int64_t kStateLifetimeMicros = 600'000'000;  // a client has ten minutes to answer
+constexpr size_t kMaxStateBytes = 64 << 10;
+
+}  // namespace
+
+Result<std::optional<json>> ToolContext::Ask(const std::string& key, const std::string& method,
+                                             json params, int64_t timeout_ms) {
+  const char* capability = CapabilityFor(method);
+  if (!capability) {
+    return Status::InvalidArgument(fmt::format("cannot ask the client '{}'", method));
+  }
+  if (!session_.client_capabilities.contains(capability)) {
+    return Status::InvalidArgument(
+        fmt::format("the client did not declare the {} capability {} needs", capability, method));
+  }
+  if (!session_.stateless) {
+    ST_ASSIGN_OR_RETURN(json answer, AskClient(method, std::move(params), timeout_ms));
+    return std::optional<json>(std::move(answer));
+  }
+  if (answers_.contains(key)) {
+    // The answer must be of the kind asked for.
+    const json& a = answers_[key];
+    bool fits = method == "elicitation/create" ? a.contains("action") && a["action"].is_string()
+                : method == "sampling/createMessage" ? a.contains("content")
+                                                     : a.contains("roots") && a["roots"].is_array();
+    if (!fits) {
+      return Status::InvalidArgument(
+          fmt::format("the client's answer to '{}' is not a result of {}", key, method));
+    }
+    return std::optional<json>(a);
+  }
+  if (pending_.size() >= kMaxInputRequests && !pending_.contains(key)) {
+    return Status::InvalidArgument(
+        fmt::format("a call may ask the client at most {} things at once", kMaxInputRequests));
+  }
+  pending_[key] = {{"method", method}, {"params", std::move(params)}};
+  return std::optional<json>();
+}
+
+ToolResult ToolContext::NeedInput() const {
+  ToolResult r;
+  r.input_required = true;
+  return r;
+}
+
 Result<json> Session::Request(const std::string& method, json params, const json& related,
                               int64_t timeout_ms, const CancelToken* cancel) {
   if (stateless) {
@@ -134,6 +193,65 @@ bool Session::Resolve(const Message& response) {
   it->second->response = response;
   answered_.notify_all();
   return true;
+}
+
+Server::Server(ServerInfo info) : state_key(RandomId() + RandomId()), info_(std::move(info)) {}
+
+namespace {
+
+// What a request state is bound to of its request's params: everything but the _meta and the
+// round trip's own fields.
+std::string ParamsDigest(const json& params) {
+  json p = params;
+  for (const char* k : {"_meta", "inputResponses", "requestState"}) p.erase(k);
+  return Sha256Hex(p.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+}  // namespace
+
+std::string Server::SignState(const RequestContext& rc, const std::string& method,
+                              const json& params, const json& answers) const {
+  json payload = {{"v", 1},
+                  {"method", method},
+                  {"params", ParamsDigest(params)},
+                  {"who", identity_key ? identity_key(rc.identity) : std::string()},
+                  {"expires", NowMicros() + kStateLifetimeMicros},
+                  {"answers", answers}};
+  std::string body = Base64Encode(payload.dump(-1, ' ', false, json::error_handler_t::replace));
+  return body + "." + HexEncode(HmacSha256(state_key, body));
+}
+
+std::optional<json> Server::VerifyState(const RequestContext& rc, const std::string& method,
+                                        const json& params, const std::string& state,
+                                        std::string* error) const {
+  size_t dot = state.rfind('.');
+  std::string body = dot == std::string::npos ? "" : state.substr(0, dot);
+  std::string decoded;
+  if (state.size() > kMaxStateBytes || dot == std::string::npos ||
+      !SecretEquals(state.substr(dot + 1), HexEncode(HmacSha256(state_key, body))) ||
+      !Base64Decode(body, &decoded)) {
+    *error = "it was not issued by this server, or was changed";
+    return std::nullopt;
+  }
+  json payload = json::parse(decoded, nullptr, false);
+  if (!payload.is_object() || payload.value("v", 0) != 1 || !payload["answers"].is_object()) {
+    *error = "it is not a request state of this server";
+    return std::nullopt;
+  }
+  if (payload.value("expires", int64_t{0}) < NowMicros()) {
+    *error = "it has expired; call again without it";
+    return std::nullopt;
+  }
+  if (payload.value("method", "") != method ||
+      payload.value("params", "") != ParamsDigest(params)) {
+    *error = "it belongs to another request; send it back with the request it came with";
+    return std::nullopt;
+  }
+  if (payload.value("who", "") != (identity_key ? identity_key(rc.identity) : std::string())) {
+    *error = "it was issued to someone else";
+    return std::nullopt;
+  }
+  return payload["answers"];
 }
 
 void Server::AddTool(Tool tool) {
@@ -292,6 +410,44 @@ json Server::CallTool(const RequestContext& rc, const json& id, const json& para
     s.in_flight[key] = token;
   }
   ToolContext ctx(s, id, args, progress, token, rc.identity);
+  if (s.stateless) {
+    // The multi round-trip pattern: what the client answered so far, carried by the request
+    // state this server issued (earlier rounds) and by this request (the last one).
+    if (params.contains("requestState")) {
+      std::string why;
+      auto earlier = params["requestState"].is_string()
+                         ? VerifyState(rc, "tools/call", params,
+                                       params["requestState"].get<std::string>(), &why)
+                         : std::nullopt;
+      if (!earlier) {
+        if (why.empty()) why = "it must be a string";
+        std::lock_guard<std::mutex> g(s.mu);
+        s.in_flight.erase(key);
+        return MakeError(id, kInvalidParams, "Invalid params: requestState refused: " + why);
+      }
+      ctx.answers() = std::move(*earlier);
+      ctx.set_resumed();
+    }
+    if (params.contains("inputResponses")) {
+      const json& responses = params["inputResponses"];
+      std::string bad;
+      if (!responses.is_object()) bad = "inputResponses must be an object of answers by key";
+      for (auto it = responses.begin(); bad.empty() && it != responses.end(); ++it) {
+        if (!it.value().is_object()) {
+          bad = fmt::format(
+              "inputResponses['{}'] must be an object (an ElicitResult, "
+              "CreateMessageResult or ListRootsResult)",
+              it.key());
+        }
+        ctx.answers()[it.key()] = it.value();
+      }
+      if (!bad.empty()) {
+        std::lock_guard<std::mutex> g(s.mu);
+        s.in_flight.erase(key);
+        return MakeError(id, kInvalidParams, "Invalid params: " + bad);
+      }
+    }
+  }
   ToolResult result;
   json missing = MissingCapabilities(tool->required_client_capabilities, s.client_capabilities);
   // Input is checked before the tool runs; a bad call is a tool error the model can correct.
@@ -321,6 +477,18 @@ json Server::CallTool(const RequestContext& rc, const json& id, const json& para
   if (token->cancelled()) {
     *cancelled = true;  // the client withdrew it: no response follows
     return nullptr;
+  }
+  if (result.input_required) {
+    if (!s.stateless || ctx.pending_input().empty()) {
+      return MakeResult(id, {{"content", json::array({{{"type", "text"},
+                                                       {"text",
+                                                        "the tool asked for input it "
+                                                        "did not name (a bug)"}}})},
+                             {"isError", true}});
+    }
+    return MakeResult(id, {{"resultType", "input_required"},
+                           {"inputRequests", ctx.pending_input()},
+                           {"requestState", SignState(rc, "tools/call", params, ctx.answers())}});
   }
   json content =
       !result.content.is_null()

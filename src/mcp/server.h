@@ -156,6 +156,9 @@ struct ToolResult {
   // one text block.
   json content;
   bool is_error = false;
+  // Set by ToolContext::NeedInput: the call cannot finish before the client answers what Ask
+  // left pending (modern era: an InputRequiredResult).
+  bool input_required = false;
   static ToolResult Error(const std::string& message, json details = nullptr);
 };
 
@@ -178,6 +181,23 @@ class ToolContext {
   }
   // A request to the client on behalf of this call (sampling/createMessage, elicitation/create).
   Result<json> AskClient(const std::string& method, json params, int64_t timeout_ms = 60000);
+  // Asks the client something (elicitation/create, sampling/createMessage, roots/list) under
+  // `key`, unique within the call: one tool body for both eras. Legacy era: a request to the
+  // client, waited for. Modern era (2026-07-28, the multi round-trip pattern): the answer the
+  // client sent back for `key`, or nullopt when it has not been asked yet; the tool then
+  // returns NeedInput() and the client calls again with the answers, so the tool runs again
+  // from the start. An error when the client did not declare the capability the method needs.
+  Result<std::optional<json>> Ask(const std::string& key, const std::string& method, json params,
+                                  int64_t timeout_ms = 60000);
+  // The result that asks the client for everything Ask left pending.
+  ToolResult NeedInput() const;
+  // True when the call came back with a request state this server issued and verified.
+  bool resumed() const { return resumed_; }
+  // The input requests Ask left pending, by key (the server answers them as inputRequests),
+  // and the answers known so far (from the client and from earlier rounds).
+  const json& pending_input() const { return pending_; }
+  json& answers() { return answers_; }
+  void set_resumed() { resumed_ = true; }
   Session& session() { return session_; }
   const std::shared_ptr<const void>& identity() const { return identity_; }
   // What a tool tells the middleware around it about the call (tables read, rows): never sent.
@@ -194,6 +214,9 @@ class ToolContext {
   std::shared_ptr<CancelToken> cancel_;
   std::shared_ptr<const void> identity_;
   json notes_ = json::object();
+  json pending_ = json::object();
+  json answers_ = json::object();
+  bool resumed_ = false;
 };
 
 struct Tool {
@@ -271,7 +294,7 @@ struct ServerInfo {
 
 class Server {
  public:
-  explicit Server(ServerInfo info) : info_(std::move(info)) {}
+  explicit Server(ServerInfo info);
 
   // Tools may be added and removed while sessions are open (a library of approved queries):
   // initialized sessions then get notifications/tools/list_changed. A tool of the same name is
@@ -306,6 +329,12 @@ class Server {
   // every identity has every scope.
   std::function<bool(const std::shared_ptr<const void>& identity, const std::string& scope)>
       has_scope;
+  // The key a request state is bound to for `identity` (the principal), so that no one else
+  // can use it. Unset: "" for everyone.
+  std::function<std::string(const std::shared_ptr<const void>& identity)> identity_key;
+  // The key request states are signed with (HMAC-SHA256). Replicas that serve one client must
+  // share it; by default each process makes its own.
+  std::string state_key;
   // The scope a tools/call message needs that `identity` lacks, or "" (the HTTP transport
   // answers 403 insufficient_scope before running it).
   std::string MissingScope(const Message& m, const std::shared_ptr<const void>& identity) const;
@@ -325,6 +354,15 @@ class Server {
   std::optional<json> HandleModern(Session& s, const Message& m,
                                    std::shared_ptr<const void> identity);
   json Capabilities(bool modern) const;
+  // A request state: what the client must send back to continue a call, signed, bound to the
+  // method, the call's name and arguments, the principal, and a deadline.
+  std::string SignState(const RequestContext& rc, const std::string& method, const json& params,
+                        const json& answers) const;
+  // The answers a request state carries, after checking all it is bound to; an error message
+  // in `*error` when it fails.
+  std::optional<json> VerifyState(const RequestContext& rc, const std::string& method,
+                                  const json& params, const std::string& state,
+                                  std::string* error) const;
   json CallTool(const RequestContext& rc, const json& id, const json& params, bool* cancelled);
   json ToolJson(const Tool& t) const;
   std::optional<json> ReadResource(const RequestContext& rc, const std::string& uri,

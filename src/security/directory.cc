@@ -6,12 +6,12 @@
 
 #include <fmt/format.h>
 
+#include "common/crypto.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/names.h"
 #include "common/text.h"
 #include "engine/engine.h"
-#include "common/crypto.h"
 
 namespace supertable::security {
 
@@ -54,14 +54,14 @@ Status Directory::Bump() {
   return Status::Ok();
 }
 
-Result<std::string> Directory::Salt() {
-  ST_ASSIGN_OR_RETURN(auto salt, catalog_.GetDocument(org_, kMeta, "mask_salt"));
+Result<std::string> Directory::Secret(const std::string& name) {
+  ST_ASSIGN_OR_RETURN(auto salt, catalog_.GetDocument(org_, kMeta, name));
   if (salt) return *salt;
   std::string fresh = RandomId() + RandomId();
   std::string none;
-  Status s = catalog_.PutDocument(org_, kMeta, "mask_salt", fresh, &none);
+  Status s = catalog_.PutDocument(org_, kMeta, name, fresh, &none);
   if (s.code() == StatusCode::kConflict) {  // another replica made it first: use theirs
-    ST_ASSIGN_OR_RETURN(salt, catalog_.GetDocument(org_, kMeta, "mask_salt"));
+    ST_ASSIGN_OR_RETURN(salt, catalog_.GetDocument(org_, kMeta, name));
     if (salt) return *salt;
   }
   ST_RETURN_IF_ERROR(s);
@@ -110,7 +110,7 @@ Result<std::shared_ptr<const DirectoryState>> Directory::Current() {
     ST_ASSIGN_OR_RETURN(TokenRecord t, TokenFromJson(body));
     state->tokens[id] = std::move(t);
   }
-  ST_ASSIGN_OR_RETURN(state->mask_salt, Salt());
+  ST_ASSIGN_OR_RETURN(state->mask_salt, Secret("mask_salt"));
   std::lock_guard<std::mutex> g(mu_);
   state_ = state;
   marker_ = marker.value_or("");

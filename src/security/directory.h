@@ -80,12 +80,16 @@ class Directory {
   // catalog round trip, and a request's latency must not pay for it every time).
   void NoteUse(const std::string& user, const std::string& token_id);
 
+  // A random secret of the organization by name, made by whichever replica asks first and the
+  // same for all of them from then on (the masks' salt, the key MCP request states are signed
+  // with). Kept in the catalog, readable by whoever can read the catalog.
+  Result<std::string> Secret(const std::string& name);
+
  private:
   Status Bump();  // after every change
   template <typename T>
   Status Update(const std::string& kind, const std::string& name,
                 const std::function<Status(T&)>& change);
-  Result<std::string> Salt();
 
   Catalog& catalog_;
   Engine& engine_;

@@ -1047,6 +1047,23 @@ std::unique_ptr<mcp::Server> MakeWarehouseMcpServer(Warehouse& w, const McpToolO
     auto p = std::static_pointer_cast<const security::Principal>(c.identity());
     return p ? p->Key() + "\x1f" + p->directory_version : std::string("\x1f");
   }));
+  // Request states of the multi round-trip pattern are bound to the principal, and signed with
+  // the organization's key, so any replica can continue what another began.
+  server->identity_key = [](const std::shared_ptr<const void>& identity) {
+    auto p = std::static_pointer_cast<const security::Principal>(identity);
+    return p ? p->Key() : std::string();
+  };
+  if (options.authenticator) {
+    auto key = options.authenticator->directory().Secret("mcp_request_state_key");
+    if (key.ok()) {
+      server->state_key = *key;
+    } else {
+      log::Warn(
+          "mcp: request states are signed with this process's own key ({}); another "
+          "replica will not accept them",
+          key.status().message());
+    }
+  }
   server->has_scope = [](const std::shared_ptr<const void>& identity, const std::string& scope) {
     auto p = std::static_pointer_cast<const security::Principal>(identity);
     return p && p->HasScope(scope);

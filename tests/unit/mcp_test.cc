@@ -262,6 +262,92 @@ TEST(Server, ModernRequestsStandAlone) {
   EXPECT_EQ(legacy_call["result"]["isError"], true);
 }
 
+// The multi round-trip pattern: a tool asks with ToolContext::Ask; a modern call gets an
+// InputRequiredResult and calls again with the answers and the signed request state.
+TEST(Server, ModernCallsAskTheClientInRoundTrips) {
+  Server server({"t", "", "1", ""});
+  server.identity_key = [](const std::shared_ptr<const void>& who) {
+    return who ? *std::static_pointer_cast<const std::string>(who) : std::string();
+  };
+  Tool two = SimpleTool("two");
+  two.handler = [](ToolContext& ctx) {
+    auto name = ctx.Ask("name", "elicitation/create", {{"message", "name?"}});
+    if (!name.ok()) return ToolResult::Error(name.status().message());
+    if (!*name) return ctx.NeedInput();
+    auto color = ctx.Ask("color", "elicitation/create", {{"message", "color?"}});
+    if (!color.ok()) return ToolResult::Error(color.status().message());
+    if (!*color) return ctx.NeedInput();
+    return ToolResult{{{"said", (**name)["content"]["v"].get<std::string>() + "/" +
+                                    (**color)["content"]["v"].get<std::string>()}},
+                      nullptr,
+                      false};
+  };
+  server.AddTool(two);
+  auto ann = std::make_shared<const std::string>("ann");
+  auto bob = std::make_shared<const std::string>("bob");
+  auto call = [&](json extra, std::shared_ptr<const void> who, json caps = nullptr) {
+    json params = {{"name", "two"}, {"arguments", json::object()}};
+    params.update(extra);
+    params["_meta"] = {
+        {kMetaProtocolVersion, "2026-07-28"},
+        {kMetaClientCapabilities, caps.is_null() ? json{{"elicitation", json::object()}} : caps}};
+    Session s([](const json&, const json&) {});
+    return (*server.Handle(s, Request("tools/call", params), who));
+  };
+  auto answer = [](const std::string& v) {
+    return json{{"action", "accept"}, {"content", {{"v", v}}}};
+  };
+  auto r1 = call(json::object(), ann)["result"];
+  ASSERT_EQ(r1["resultType"], "input_required") << r1.dump();
+  EXPECT_EQ(r1["inputRequests"]["name"]["method"], "elicitation/create");
+  std::string state1 = r1["requestState"];
+  auto r2 = call({{"inputResponses", {{"name", answer("ann")}}}, {"requestState", state1}},
+                 ann)["result"];
+  ASSERT_EQ(r2["resultType"], "input_required") << r2.dump();
+  EXPECT_TRUE(r2["inputRequests"].contains("color"));
+  EXPECT_FALSE(r2["inputRequests"].contains("name"));  // answered, and carried in the state
+  std::string state2 = r2["requestState"];
+  auto r3 = call({{"inputResponses", {{"color", answer("red")}}}, {"requestState", state2}}, ann);
+  EXPECT_EQ(r3["result"]["structuredContent"]["said"], "ann/red") << r3.dump();
+  // A state changed by one character, used by someone else, or with other arguments: refused.
+  std::string tampered = state2;
+  tampered[tampered.size() / 2] = tampered[tampered.size() / 2] == 'A' ? 'B' : 'A';
+  for (const auto& [state, who, args] :
+       {std::tuple{tampered, ann, json::object()}, std::tuple{state2, bob, json::object()},
+        std::tuple{state2, ann, json{{"x", 1}}}}) {
+    auto refused = call({{"inputResponses", {{"color", answer("red")}}},
+                         {"requestState", state},
+                         {"arguments", args}},
+                        who);
+    EXPECT_EQ(refused["error"]["code"], kInvalidParams) << refused.dump();
+  }
+  // An answer that is not an object, or not of the kind asked: refused or a tool error.
+  EXPECT_EQ(call({{"inputResponses", {{"name", 5}}}}, ann)["error"]["code"], kInvalidParams);
+  EXPECT_EQ(
+      call({{"inputResponses", {{"name", {{"roots", json::array()}}}}}}, ann)["result"]["isError"],
+      true);
+  // Without the capability the method needs, nothing is asked.
+  auto no_caps = call(json::object(), ann, json::object());
+  EXPECT_EQ(no_caps["result"]["isError"], true) << no_caps.dump();
+  // The same tool body in a legacy session asks with a request to the client.
+  std::vector<json> sent;
+  Session legacy([&](const json& m, const json&) {
+    sent.push_back(m);
+    if (m.contains("method") && m["method"] == "elicitation/create") {
+      Message reply;
+      reply.kind = Message::Kind::kResponse;
+      reply.id = m["id"];
+      reply.result_or_error = answer(m["params"]["message"] == "name?" ? "cy" : "blue");
+      std::thread([&legacy, reply] { legacy.Resolve(reply); }).detach();
+    }
+  });
+  server.Handle(legacy,
+                Request("initialize", {{"protocolVersion", "2025-11-25"},
+                                       {"capabilities", {{"elicitation", json::object()}}}}));
+  auto legacy_call = *server.Handle(legacy, Request("tools/call", {{"name", "two"}}));
+  EXPECT_EQ(legacy_call["result"]["structuredContent"]["said"], "cy/blue") << legacy_call.dump();
+}
+
 TEST(Server, SubscriptionsPerSessionAreCapped) {
   Server server({"t", "", "1", ""});
   ResourceTemplate t;
