@@ -180,6 +180,7 @@ struct HttpTransport::Impl {
   void Handle(http::Request r, std::shared_ptr<http::Exchange> ex);
   void Post(http::Request& r, const std::shared_ptr<http::Exchange>& ex);
   void PostModern(http::Request& r, const std::shared_ptr<http::Exchange>& ex, Message m);
+  std::optional<http::Response> ScopeRefusal(const http::Request& r, const Message& m);
   void Get(http::Request& r, const std::shared_ptr<http::Exchange>& ex);
   void Delete(http::Request& r, const std::shared_ptr<http::Exchange>& ex);
   std::shared_ptr<HttpSession> Find(const std::string& id) {
@@ -497,6 +498,22 @@ void HttpTransport::Impl::Handle(http::Request r, std::shared_ptr<http::Exchange
   return Delete(r, ex);
 }
 
+// A tool call whose credential lacks the tool's scope, answered as the MCP authorization
+// specification says (403 insufficient_scope: the client may ask for a token with it).
+std::optional<http::Response> HttpTransport::Impl::ScopeRefusal(const http::Request& r,
+                                                                const Message& m) {
+  std::string scope = server.MissingScope(m, r.identity);
+  if (scope.empty()) return std::nullopt;
+  auto res =
+      RpcError(403, -32000,
+               fmt::format("Forbidden: insufficient_scope: this tool needs scope {}", scope), m.id);
+  if (o.insufficient_scope_challenge) {
+    res.headers.emplace_back("WWW-Authenticate", o.insufficient_scope_challenge(scope));
+  }
+  if (o.on_refused) o.on_refused(r, 403, "insufficient_scope: " + scope);
+  return res;
+}
+
 void HttpTransport::Impl::Post(http::Request& r, const std::shared_ptr<http::Exchange>& ex) {
   auto accept = r.Header("accept");
   bool sse_ok = Accepts(accept, "text/event-stream");
@@ -599,17 +616,7 @@ void HttpTransport::Impl::Post(http::Request& r, const std::shared_ptr<http::Exc
     return ex->Respond(std::move(res));
   }
   s->used = true;
-  if (std::string scope = server.MissingScope(m, r.identity); !scope.empty()) {
-    // The MCP authorization specification's answer: the client may ask for a token with it.
-    auto res = RpcError(
-        403, -32000, fmt::format("Forbidden: insufficient_scope: this tool needs scope {}", scope),
-        m.id);
-    if (o.insufficient_scope_challenge) {
-      res.headers.emplace_back("WWW-Authenticate", o.insufficient_scope_challenge(scope));
-    }
-    if (o.on_refused) o.on_refused(r, 403, "insufficient_scope: " + scope);
-    return ex->Respond(std::move(res));
-  }
+  if (auto refused = ScopeRefusal(r, m)) return ex->Respond(std::move(*refused));
   if (json_ok && server.CanRunInline(m)) {
     // Quick and non-blocking: answered here on the network thread, as one JSON response, with
     // no hand-off to a worker.
@@ -748,16 +755,7 @@ void HttpTransport::Impl::PostModern(http::Request& r, const std::shared_ptr<htt
                       in_body.is_string() ? in_body.get<std::string>() : in_body.dump()));
     }
   }
-  if (std::string scope = server.MissingScope(m, r.identity); !scope.empty()) {
-    auto res = RpcError(
-        403, -32000, fmt::format("Forbidden: insufficient_scope: this tool needs scope {}", scope),
-        m.id);
-    if (o.insufficient_scope_challenge) {
-      res.headers.emplace_back("WWW-Authenticate", o.insufficient_scope_challenge(scope));
-    }
-    if (o.on_refused) o.on_refused(r, 403, "insufficient_scope: " + scope);
-    return ex->Respond(std::move(res));
-  }
+  if (auto refused = ScopeRefusal(r, m)) return ex->Respond(std::move(*refused));
   auto accept = r.Header("accept");
   bool sse_ok = Accepts(accept, "text/event-stream"), json_ok = Accepts(accept, "application/json");
   // A tool call is answered on a stream of its own when the client takes one (as in the legacy
