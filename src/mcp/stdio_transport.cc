@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -43,11 +44,22 @@ int ServeStdio(Server& server, FILE* in, FILE* out, const StdioOptions& options)
   session.identity = options.identity;
   // A modern-era request is served on a session of its own: it says everything about its
   // client itself, and must neither read nor change what an initialize set up.
+  // The sessions of modern requests running, by request id, for notifications/cancelled.
+  std::mutex modern_mu;
+  std::map<std::string, Session*> modern_running;
   auto handle = [&](const Message& m) -> std::optional<json> {
     if (!IsModernRequest(m)) return server.Handle(session, m);
     Session one(write);
     one.identity = options.identity;
-    return server.Handle(one, m);
+    std::string key = m.id.dump();
+    {
+      std::lock_guard<std::mutex> g(modern_mu);
+      modern_running[key] = &one;
+    }
+    auto reply = server.Handle(one, m);
+    std::lock_guard<std::mutex> g(modern_mu);
+    modern_running.erase(key);
+    return reply;
   };
 
   // Requests run on up to max_workers threads; more wait in `pending`. The reader never
@@ -90,6 +102,13 @@ int ServeStdio(Server& server, FILE* in, FILE* out, const StdioOptions& options)
     Message m = std::move(*parsed.message);
     // Notifications, initialize and ping are quick and order-sensitive (a request sent right
     // after initialize must find the session initialized): the reader answers them itself.
+    if (m.kind == Message::Kind::kNotification && m.method == "notifications/cancelled") {
+      // A modern request runs on a session of its own: cancel it there (a legacy one is the
+      // process session's, below).
+      std::lock_guard<std::mutex> g(modern_mu);
+      auto it = modern_running.find(m.params.value("requestId", json()).dump());
+      if (it != modern_running.end()) it->second->CancelAll();
+    }
     if (m.kind != Message::Kind::kRequest || m.method == "initialize" || m.method == "ping") {
       auto reply = handle(m);
       if (reply) session.Send(*reply);

@@ -5,9 +5,13 @@
 #include "mcp/json_rpc.h"
 #include "mcp/schema_validator.h"
 #include "mcp/server.h"
+#include "mcp/stdio_transport.h"
 #include "mcp/streamable_http.h"
 
+#include <unistd.h>
+
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "common/work_queue.h"
@@ -346,6 +350,50 @@ TEST(Server, ModernCallsAskTheClientInRoundTrips) {
                                        {"capabilities", {{"elicitation", json::object()}}}}));
   auto legacy_call = *server.Handle(legacy, Request("tools/call", {{"name", "two"}}));
   EXPECT_EQ(legacy_call["result"]["structuredContent"]["said"], "cy/blue") << legacy_call.dump();
+}
+
+// Over stdio a modern request runs on a session of its own, and notifications/cancelled still
+// reaches it: it stops, and no answer is sent for it.
+TEST(Stdio, ModernRequestsAreCancelledByNotification) {
+  Server server({"t", "", "1", ""});
+  std::atomic<bool> saw_cancel{false};
+  Tool wait = SimpleTool("wait");
+  wait.handler = [&](ToolContext& ctx) {
+    for (int i = 0; i < 1000 && !ctx.cancelled(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    saw_cancel = ctx.cancelled();
+    return ToolResult{{{"ok", true}}, nullptr, false};
+  };
+  server.AddTool(wait);
+  int in[2], out[2];
+  ASSERT_EQ(pipe(in), 0);
+  ASSERT_EQ(pipe(out), 0);
+  FILE* server_in = fdopen(in[0], "r");
+  FILE* server_out = fdopen(out[1], "w");
+  std::thread serving([&] {
+    ServeStdio(server, server_in, server_out);
+    fclose(server_out);
+    fclose(server_in);
+  });
+  auto send = [&](const std::string& line) {
+    std::string l = line + "\n";
+    ASSERT_EQ(write(in[1], l.data(), l.size()), static_cast<ssize_t>(l.size()));
+  };
+  const std::string meta = R"("_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",)"
+                           R"("io.modelcontextprotocol/clientCapabilities":{}})";
+  send(R"({"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"wait",)" + meta + "}}");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  send(R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":5}})");
+  send(R"({"jsonrpc":"2.0","id":6,"method":"tools/list","params":{)" + meta + "}}");
+  close(in[1]);  // end of input: the server answers what runs, then returns
+  serving.join();
+  std::string output;
+  char buf[4096];
+  for (ssize_t n; (n = read(out[0], buf, sizeof(buf))) > 0;) output.append(buf, n);
+  close(out[0]);
+  EXPECT_TRUE(saw_cancel);
+  EXPECT_NE(output.find(R"("id":6)"), std::string::npos) << output;
+  EXPECT_EQ(output.find(R"("id":5)"), std::string::npos) << output;
 }
 
 TEST(Server, SubscriptionsPerSessionAreCapped) {
