@@ -583,6 +583,7 @@ const std::set<std::string> kCacheableMethods = {
 }  // namespace
 
 std::optional<json> Server::ModernEntryError(const Message& m) const {
+  if (!IsModernRequest(m)) return std::nullopt;  // what follows reads the claim it checked
   const json& meta = m.params["_meta"];
   const json& version = meta[kMetaProtocolVersion];
   auto caps = meta.find(kMetaClientCapabilities);
