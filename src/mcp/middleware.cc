@@ -28,7 +28,8 @@ Middleware LoggingMiddleware() {
     ToolResult r = next(tool, ctx);
     double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    log::Info("tool {} {} in {:.1f} ms", tool.name, r.is_error ? "failed" : "ok", ms);
+    log::Info("tool {} {} in {:.1f} ms{}", tool.name, r.is_error ? "failed" : "ok", ms,
+              ctx.trace().empty() ? "" : " (traceparent " + ctx.trace() + ")");
     ctx.Log("debug", {{"tool", tool.name}, {"ok", !r.is_error}, {"duration_ms", ms}});
     return r;
   };

@@ -410,6 +410,7 @@ json Server::CallTool(const RequestContext& rc, const json& id, const json& para
     s.in_flight[key] = token;
   }
   ToolContext ctx(s, id, args, progress, token, rc.identity);
+  ctx.set_trace(TraceparentOf(params));
   if (s.stateless) {
     // The multi round-trip pattern: what the client answered so far, carried by the request
     // state this server issued (earlier rounds) and by this request (the last one).
@@ -628,6 +629,26 @@ std::optional<json> Server::ModernEntryError(const Message& m) const {
     }
   }
   return std::nullopt;
+}
+
+std::string TraceparentOf(const json& params) {
+  auto meta = params.find("_meta");
+  if (meta == params.end() || !meta->is_object()) return "";
+  auto tp = meta->find("traceparent");
+  if (tp == meta->end() || !tp->is_string()) return "";
+  const std::string& v = tp->get_ref<const std::string&>();
+  auto hex = [&](size_t from, size_t n) {
+    bool nonzero = false;
+    for (size_t i = from; i < from + n; ++i) {
+      char c = v[i];
+      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+      nonzero = nonzero || c != '0';
+    }
+    return nonzero || n == 2;
+  };
+  bool ok = v.size() == 55 && v.compare(0, 3, "00-") == 0 && v[35] == '-' && v[52] == '-' &&
+            hex(3, 32) && hex(36, 16) && hex(53, 2);
+  return ok ? v : "";
 }
 
 json MissingCapabilities(const json& required, const json& declared) {

@@ -191,6 +191,9 @@ class ToolContext {
                                   int64_t timeout_ms = 60000);
   // The result that asks the client for everything Ask left pending.
   ToolResult NeedInput() const;
+  // The W3C traceparent the request carried in params._meta (OpenTelemetry), or "".
+  const std::string& trace() const { return trace_; }
+  void set_trace(std::string t) { trace_ = std::move(t); }
   // True when the call came back with a request state this server issued and verified.
   bool resumed() const { return resumed_; }
   // The input requests Ask left pending, by key (the server answers them as inputRequests),
@@ -217,6 +220,7 @@ class ToolContext {
   json pending_ = json::object();
   json answers_ = json::object();
   bool resumed_ = false;
+  std::string trace_;
 };
 
 struct Tool {
@@ -384,6 +388,10 @@ class Server {
 };
 
 // Matches "supertable://{super}/{table}" against a URI; nullopt when it does not fit.
+// A request's W3C trace context (params._meta.traceparent, "00-<trace id>-<span id>-<flags>"),
+// or "" when it has none or it is malformed (then it is ignored, as W3C Trace Context says).
+std::string TraceparentOf(const json& params);
+
 // The capabilities of `required` (a ClientCapabilities object) that `declared` lacks; empty
 // when it has them all.
 json MissingCapabilities(const json& required, const json& declared);

@@ -12,10 +12,10 @@
 #include <fmt/format.h>
 
 #include "common/config.h"
+#include "common/crypto.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/text.h"
-#include "common/crypto.h"
 #include "table/system_tables.h"
 
 namespace supertable::security {
@@ -159,6 +159,7 @@ std::string RecordLine(AuditRecord&& r, const std::string& stream, int64_t seq,
   AppendField(tail, "stream", stream);
   AppendField(tail, "tables", r.tables);
   AppendField(tail, "time_micros", r.time_micros);
+  AppendField(tail, "trace", r.trace);
   tail.back() = '}';
   *hash = Sha256Hex(head + tail);
   head += "\"hash\":\"";

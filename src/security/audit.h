@@ -51,6 +51,7 @@ struct AuditRecord {
   std::string outcome;                // "ok", "error", "denied"
   std::string error;
   int64_t rows = 0, bytes = 0, duration_micros = 0;
+  std::string trace;  // the request's W3C traceparent (OpenTelemetry), "" when it had none
 };
 
 // Keys whose values are secrets; their values become "[redacted]" at any depth, compared

@@ -26,7 +26,7 @@ JsonRelation AuditRelation() {
               {"tables", "VARCHAR[]"},   {"columns", "VARCHAR[]"},      {"policies", "VARCHAR[]"},
               {"outcome", "VARCHAR"},    {"error", "VARCHAR"},          {"rows", "BIGINT"},
               {"bytes", "BIGINT"},       {"duration_micros", "BIGINT"}, {"prev", "VARCHAR"},
-              {"hash", "VARCHAR"}};
+              {"hash", "VARCHAR"},       {"trace", "VARCHAR"}};
   auto field = [](const char* name) { return fmt::format("\"{}\"", name); };
   // Microseconds added as an interval to the epoch: exact, and independent of the session's
   // time zone (a TIMESTAMP cast to TIMESTAMPTZ would not be).
@@ -37,6 +37,7 @@ JsonRelation AuditRelation() {
     r.columns.push_back({f, field(f)});
   }
   r.columns.push_back({"duration_ms", "\"duration_micros\" / 1000.0"});
+  r.columns.push_back({"trace", field("trace")});
   r.columns.push_back({"prev", field("prev")});
   r.columns.push_back({"hash", field("hash")});
   r.where = "\"seq\" IS NOT NULL";
@@ -62,6 +63,7 @@ std::vector<Column> AuditColumns() {
           {"rows", "BIGINT"},
           {"bytes", "BIGINT"},
           {"duration_ms", "DOUBLE"},
+          {"trace", "VARCHAR"},
           {"prev", "VARCHAR"},
           {"hash", "VARCHAR"}};
 }

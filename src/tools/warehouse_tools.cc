@@ -988,6 +988,7 @@ mcp::Middleware AuditMiddleware(security::AuditLog* log, std::string transport) 
     r.kind = "tool_call";
     r.action = "tools/call:" + tool.name;
     r.arguments = ctx.arguments();
+    r.trace = ctx.trace();
     const json& notes = ctx.notes();
     if (notes.contains("tables")) r.tables = notes["tables"].get<std::vector<std::string>>();
     if (notes.contains("policies")) r.policies = notes["policies"].get<std::vector<std::string>>();

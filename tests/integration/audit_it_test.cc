@@ -98,7 +98,7 @@ TEST_F(AuditQueryTest, AdministratorsQuerySystemAudit) {
   for (const auto& d : described.rows) names += d[0] + " ";
   EXPECT_EQ(names,
             "time stream seq kind principal auth client action arguments tables columns policies "
-            "outcome error rows bytes duration_ms prev hash ");
+            "outcome error rows bytes duration_ms trace prev hash ");
 
   // Joins with the warehouse's own tables work as with any table.
   CollectRows joined;

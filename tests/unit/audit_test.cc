@@ -33,6 +33,7 @@ AuditRecord Rec(const std::string& principal, int i) {
   r.outcome = "ok";
   r.rows = i;
   r.duration_micros = 1500;
+  r.trace = "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01";
   return r;
 }
 
@@ -166,8 +167,9 @@ TEST_F(AuditTest, StoredLinesAreCanonical) {
   for (size_t i = 1; i < lines.size(); ++i) {
     json r = json::parse(lines[i]);
     EXPECT_EQ(lines[i], r.dump()) << "line " << i;
-    EXPECT_EQ(r.size(), 19u) << lines[i];  // every field, the hash included
+    EXPECT_EQ(r.size(), 20u) << lines[i];  // every field, the hash included
     EXPECT_EQ(r["arguments"]["token"], "[redacted]");
+    EXPECT_EQ(r["trace"], "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01");
   }
   // Text that needs escaping, non-ASCII and invalid UTF-8 (which becomes U+FFFD) in every kind
   // of field, and a record with nothing set.

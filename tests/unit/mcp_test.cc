@@ -396,6 +396,33 @@ TEST(Stdio, ModernRequestsAreCancelledByNotification) {
   EXPECT_EQ(output.find(R"("id":5)"), std::string::npos) << output;
 }
 
+TEST(Server, TraceContextIsReadFromMeta) {
+  auto tp = [](const std::string& v) { return TraceparentOf({{"_meta", {{"traceparent", v}}}}); };
+  const std::string good = "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01";
+  EXPECT_EQ(tp(good), good);
+  EXPECT_EQ(tp("00-00000000000000000000000000000000-00f067aa0ba902b7-01"), "");  // zero trace id
+  EXPECT_EQ(tp("00-0AF7651916CD43DD8448EB211C80319C-00f067aa0ba902b7-01"), "");  // upper case
+  EXPECT_EQ(tp("01-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01"), "");
+  EXPECT_EQ(tp(good + "-x"), "");
+  EXPECT_EQ(TraceparentOf(json::object()), "");
+  // A tool sees it, in either era.
+  Server server({"t", "", "1", ""});
+  std::string seen;
+  Tool t = SimpleTool("t");
+  t.handler = [&](ToolContext& ctx) {
+    seen = ctx.trace();
+    return ToolResult{{{"ok", true}}, nullptr, false};
+  };
+  server.AddTool(t);
+  Session s([](const json&, const json&) {});
+  server.Handle(s, Request("tools/call", {{"name", "t"},
+                                          {"_meta",
+                                           {{kMetaProtocolVersion, "2026-07-28"},
+                                            {kMetaClientCapabilities, json::object()},
+                                            {"traceparent", good}}}}));
+  EXPECT_EQ(seen, good);
+}
+
 TEST(Server, SubscriptionsPerSessionAreCapped) {
   Server server({"t", "", "1", ""});
   ResourceTemplate t;

@@ -2,8 +2,8 @@
 // published vectors where they exist.
 #include <gtest/gtest.h>
 
-#include "storage/azure_blob_store.h"
 #include "common/crypto.h"
+#include "storage/azure_blob_store.h"
 #include "storage/http_client.h"
 #include "storage/remote_object_store.h"
 #include "storage/sigv4.h"
