@@ -195,7 +195,10 @@ bool Session::Resolve(const Message& response) {
   return true;
 }
 
-Server::Server(ServerInfo info) : state_key(RandomId() + RandomId()), info_(std::move(info)) {}
+Server::Server(ServerInfo info) : state_key(RandomId() + RandomId()), info_(std::move(info)) {
+  server_info_ = {{"name", info_.name}, {"version", info_.version}};
+  if (!info_.title.empty()) server_info_["title"] = info_.title;
+}
 
 namespace {
 
@@ -342,10 +345,9 @@ json Server::Initialize(Session& s, const json& params) {
     sessions_.push_back(s.link());
   }
   json caps = Capabilities(false);
-  json server_info = {{"name", info_.name}, {"version", info_.version}};
-  if (!info_.title.empty()) server_info["title"] = info_.title;
-  json result = {
-      {"protocolVersion", s.protocol_version}, {"capabilities", caps}, {"serverInfo", server_info}};
+  json result = {{"protocolVersion", s.protocol_version},
+                 {"capabilities", caps},
+                 {"serverInfo", server_info_}};
   if (!info_.instructions.empty()) result["instructions"] = info_.instructions;
   return result;
 }
@@ -378,6 +380,38 @@ std::string Server::MissingScope(const Message& m,
   return tool->required_scope;
 }
 
+Result<json> Server::InputAnswers(const RequestContext& rc, const json& params,
+                                  bool* resumed) const {
+  json answers = json::object();
+  if (!rc.session.stateless) return answers;  // a legacy call asks with requests instead
+  if (params.contains("requestState")) {
+    std::string why = "it must be a string";
+    auto earlier =
+        params["requestState"].is_string()
+            ? VerifyState(rc, "tools/call", params, params["requestState"].get<std::string>(), &why)
+            : std::nullopt;
+    if (!earlier) return Status::InvalidArgument("requestState refused: " + why);
+    answers = std::move(*earlier);
+    *resumed = true;
+  }
+  if (params.contains("inputResponses")) {
+    const json& responses = params["inputResponses"];
+    if (!responses.is_object()) {
+      return Status::InvalidArgument("inputResponses must be an object of answers by key");
+    }
+    for (auto it = responses.begin(); it != responses.end(); ++it) {
+      if (!it.value().is_object()) {
+        return Status::InvalidArgument(fmt::format(
+            "inputResponses['{}'] must be an object (an ElicitResult, CreateMessageResult or "
+            "ListRootsResult)",
+            it.key()));
+      }
+      answers[it.key()] = it.value();
+    }
+  }
+  return answers;
+}
+
 json Server::CallTool(const RequestContext& rc, const json& id, const json& params,
                       bool* cancelled) {
   Session& s = rc.session;
@@ -398,6 +432,11 @@ json Server::CallTool(const RequestContext& rc, const json& id, const json& para
   json progress = params.contains("_meta") && params["_meta"].is_object()
                       ? params["_meta"].value("progressToken", json())
                       : json();
+  bool resumed = false;
+  Result<json> answers = InputAnswers(rc, params, &resumed);
+  if (!answers.ok()) {
+    return MakeError(id, kInvalidParams, "Invalid params: " + answers.status().message());
+  }
   auto token = std::make_shared<CancelToken>();
   std::string key = id.dump();
   {
@@ -411,44 +450,8 @@ json Server::CallTool(const RequestContext& rc, const json& id, const json& para
   }
   ToolContext ctx(s, id, args, progress, token, rc.identity);
   ctx.set_trace(TraceparentOf(params));
-  if (s.stateless) {
-    // The multi round-trip pattern: what the client answered so far, carried by the request
-    // state this server issued (earlier rounds) and by this request (the last one).
-    if (params.contains("requestState")) {
-      std::string why;
-      auto earlier = params["requestState"].is_string()
-                         ? VerifyState(rc, "tools/call", params,
-                                       params["requestState"].get<std::string>(), &why)
-                         : std::nullopt;
-      if (!earlier) {
-        if (why.empty()) why = "it must be a string";
-        std::lock_guard<std::mutex> g(s.mu);
-        s.in_flight.erase(key);
-        return MakeError(id, kInvalidParams, "Invalid params: requestState refused: " + why);
-      }
-      ctx.answers() = std::move(*earlier);
-      ctx.set_resumed();
-    }
-    if (params.contains("inputResponses")) {
-      const json& responses = params["inputResponses"];
-      std::string bad;
-      if (!responses.is_object()) bad = "inputResponses must be an object of answers by key";
-      for (auto it = responses.begin(); bad.empty() && it != responses.end(); ++it) {
-        if (!it.value().is_object()) {
-          bad = fmt::format(
-              "inputResponses['{}'] must be an object (an ElicitResult, "
-              "CreateMessageResult or ListRootsResult)",
-              it.key());
-        }
-        ctx.answers()[it.key()] = it.value();
-      }
-      if (!bad.empty()) {
-        std::lock_guard<std::mutex> g(s.mu);
-        s.in_flight.erase(key);
-        return MakeError(id, kInvalidParams, "Invalid params: " + bad);
-      }
-    }
-  }
+  ctx.answers() = std::move(*answers);
+  if (resumed) ctx.set_resumed();
   ToolResult result;
   json missing = MissingCapabilities(tool->required_client_capabilities, s.client_capabilities);
   // Input is checked before the tool runs; a bad call is a tool error the model can correct.
@@ -674,8 +677,6 @@ std::optional<json> Server::HandleModern(Session& s, const Message& m,
                                             : static_cast<int>(kLevels.size());
   s.initialized = true;
   s.stateless = true;
-  json server_info = {{"name", info_.name}, {"version", info_.version}};
-  if (!info_.title.empty()) server_info["title"] = info_.title;
   std::optional<json> reply;
   if (m.method == "server/discover") {
     json r = {{"supportedVersions", kModernProtocolVersions}, {"capabilities", Capabilities(true)}};
@@ -693,7 +694,7 @@ std::optional<json> Server::HandleModern(Session& s, const Message& m,
   }
   json& r = (*reply)["result"];
   if (!r.contains("resultType")) r["resultType"] = "complete";
-  r["_meta"][kMetaServerInfo] = std::move(server_info);
+  r["_meta"][kMetaServerInfo] = server_info_;
   if (kCacheableMethods.count(m.method) && r["resultType"] == "complete") {
     r["ttlMs"] = cache_ttl_ms;
     // Lists and reads depend on who asks (policies): shared only within one authorization.

@@ -364,6 +364,9 @@ class Server {
                         const json& answers) const;
   // The answers a request state carries, after checking all it is bound to; an error message
   // in `*error` when it fails.
+  // The answers a modern tool call brings (its verified request state's, then its
+  // inputResponses); *resumed when it brought a request state. An error says what is invalid.
+  Result<json> InputAnswers(const RequestContext& rc, const json& params, bool* resumed) const;
   std::optional<json> VerifyState(const RequestContext& rc, const std::string& method,
                                   const json& params, const std::string& state,
                                   std::string* error) const;
@@ -375,6 +378,7 @@ class Server {
   json Complete(const RequestContext& rc, const json& params, std::string* error);
 
   ServerInfo info_;
+  json server_info_;  // info_ as results carry it (serverInfo), built once
   std::shared_ptr<const Tool> FindTool(const std::string& name) const;
   void BroadcastToolsChanged();
 

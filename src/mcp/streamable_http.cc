@@ -147,10 +147,11 @@ struct HttpSession {
   std::atomic<bool> polling{false};
 };
 
-// A request's answer as one JSON body; 202 and no body when it has none (the client cancelled it).
-http::Response JsonAnswer(const HttpSession& s, const std::optional<json>& reply) {
+// A request's answer as one JSON body; 202 and no body when it has none (the client cancelled
+// it). `session_id`: the legacy session's, repeated in a header; "" for a modern request.
+http::Response JsonAnswer(const std::string& session_id, const std::optional<json>& reply) {
   http::Response res;
-  res.headers.emplace_back("Mcp-Session-Id", s.id);
+  if (!session_id.empty()) res.headers.emplace_back("Mcp-Session-Id", session_id);
   if (reply) {
     res.body = reply->dump(-1, ' ', false, json::error_handler_t::replace);
   } else {
@@ -181,6 +182,17 @@ struct HttpTransport::Impl {
   void Post(http::Request& r, const std::shared_ptr<http::Exchange>& ex);
   void PostModern(http::Request& r, const std::shared_ptr<http::Exchange>& ex, Message m);
   std::optional<http::Response> ScopeRefusal(const http::Request& r, const Message& m);
+  // Handles a request taken from the work queue: answered, not run, once shutdown began (so
+  // shutdown does not wait for work nobody will read), and an escaped exception as -32603.
+  std::optional<json> HandleQueued(Session& session, const Message& m,
+                                   const std::shared_ptr<const void>& identity) {
+    try {
+      return stopping ? MakeError(m.id, -32000, "Server shutting down; retry elsewhere")
+                      : server.Handle(session, m, identity);
+    } catch (const std::exception& e) {
+      return MakeError(m.id, kInternalError, fmt::format("Internal error: {}", e.what()));
+    }
+  }
   void Get(http::Request& r, const std::shared_ptr<http::Exchange>& ex);
   void Delete(http::Request& r, const std::shared_ptr<http::Exchange>& ex);
   std::shared_ptr<HttpSession> Find(const std::string& id) {
@@ -620,7 +632,7 @@ void HttpTransport::Impl::Post(http::Request& r, const std::shared_ptr<http::Exc
   if (json_ok && server.CanRunInline(m)) {
     // Quick and non-blocking: answered here on the network thread, as one JSON response, with
     // no hand-off to a worker.
-    return ex->Respond(JsonAnswer(*s, server.Handle(*s->mcp, m, r.identity)));
+    return ex->Respond(JsonAnswer(s->id, server.Handle(*s->mcp, m, r.identity)));
   }
   bool use_sse = sse_ok && (!json_ok || (!o.json_response && m.method == "tools/call"));
   if (use_sse) {
@@ -637,15 +649,7 @@ void HttpTransport::Impl::Post(http::Request& r, const std::shared_ptr<http::Exc
   }
   s->busy++;
   bool queued = work->TryPost([this, s, m = std::move(m), ex, use_sse, id = r.identity] {
-    std::optional<json> reply;
-    try {
-      // Queued before shutdown began: answered, not run, so shutdown does not wait for work
-      // nobody will read.
-      reply = stopping ? MakeError(m.id, -32000, "Server shutting down; retry elsewhere")
-                       : server.Handle(*s->mcp, m, id);
-    } catch (const std::exception& e) {
-      reply = MakeError(m.id, kInternalError, fmt::format("Internal error: {}", e.what()));
-    }
+    std::optional<json> reply = HandleQueued(*s->mcp, m, id);
     s->last_active_ms = NowMs();
     if (use_sse) {
       if (reply) {
@@ -662,7 +666,7 @@ void HttpTransport::Impl::Post(http::Request& r, const std::shared_ptr<http::Exc
         }
       }
     } else {
-      ex->Respond(JsonAnswer(*s, reply));
+      ex->Respond(JsonAnswer(s->id, reply));
     }
     s->busy--;
   });
@@ -777,26 +781,13 @@ void HttpTransport::Impl::PostModern(http::Request& r, const std::shared_ptr<htt
       if (auto s = weak.lock()) s->CancelAll();  // closing the stream cancels the request
     });
   }
-  auto answer = [](const std::optional<json>& reply) {
-    http::Response res;
-    if (reply) {
-      res.body = reply->dump(-1, ' ', false, json::error_handler_t::replace);
-    } else {
-      res.status = 202;
-    }
-    return res;
-  };
-  if (server.CanRunInline(m)) return ex->Respond(answer(server.Handle(*session, m, r.identity)));
-  bool queued = work->TryPost([this, session, stream, m, ex, answer, id = r.identity] {
-    std::optional<json> reply;
-    try {
-      reply = stopping ? MakeError(m.id, -32000, "Server shutting down; retry elsewhere")
-                       : server.Handle(*session, m, id);
-    } catch (const std::exception& e) {
-      reply = MakeError(m.id, kInternalError, fmt::format("Internal error: {}", e.what()));
-    }
+  if (server.CanRunInline(m)) {
+    return ex->Respond(JsonAnswer("", server.Handle(*session, m, r.identity)));
+  }
+  bool queued = work->TryPost([this, session, stream, m, ex, id = r.identity] {
+    std::optional<json> reply = HandleQueued(*session, m, id);
     session->Detach();
-    if (!stream) return ex->Respond(answer(reply));
+    if (!stream) return ex->Respond(JsonAnswer("", reply));
     if (reply) {
       stream->Send(SseEvent(*reply), /*last=*/true);
     } else {
