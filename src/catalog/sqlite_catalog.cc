@@ -13,6 +13,7 @@
 #include <fstream>
 #include <random>
 #include <thread>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -45,16 +46,38 @@ CREATE TABLE IF NOT EXISTS locks(
 
 }  // namespace
 
-// RAII prepared statement with typed binds.
+// A prepared statement with typed binds, borrowed from the catalog's cache for one use: each
+// SQL text is parsed once per connection (parsing was most of a small read's cost), and reset
+// when it goes back, so no read transaction stays open. A text already borrowed (a nested use)
+// gets a statement of its own, finalized afterwards. The caller holds the catalog's mutex.
 class SqliteCatalog::Statement {
  public:
-  Statement(sqlite3* db, const char* sql) : db_(db) {
-    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+  Statement(SqliteCatalog& catalog, const char* sql) : catalog_(catalog), sql_(sql) {
+    auto it = catalog_.statements_.find(sql_);
+    if (it != catalog_.statements_.end() && it->second) {
+      stmt_ = std::exchange(it->second, nullptr);
+      rc_ = SQLITE_OK;
+      return;
+    }
+    rc_ = sqlite3_prepare_v3(catalog_.db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr);
   }
-  ~Statement() { sqlite3_finalize(stmt_); }
+  ~Statement() {
+    if (!stmt_) return;
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    sqlite3_stmt*& slot = catalog_.statements_[sql_];
+    if (slot) {
+      sqlite3_finalize(stmt_);
+    } else {
+      slot = stmt_;
+    }
+  }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
   Status status() const {
-    return rc_ == SQLITE_OK ? Status::Ok()
-                            : Status::IoError(fmt::format("catalog: {}", sqlite3_errmsg(db_)));
+    return rc_ == SQLITE_OK
+               ? Status::Ok()
+               : Status::IoError(fmt::format("catalog: {}", sqlite3_errmsg(catalog_.db_)));
   }
   Statement& Bind(int i, const std::string& v) {
     sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
@@ -78,7 +101,8 @@ class SqliteCatalog::Statement {
   int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
 
  private:
-  sqlite3* db_;
+  SqliteCatalog& catalog_;
+  std::string sql_;
   sqlite3_stmt* stmt_ = nullptr;
   int rc_;
 };
@@ -121,7 +145,7 @@ Result<std::unique_ptr<SqliteCatalog>> SqliteCatalog::Open(const std::string& pa
 
 SqliteCatalog::~SqliteCatalog() {
   if (marker_map_) ::munmap(marker_map_, kMarkerBytes);
-  sqlite3_finalize(get_document_);
+  for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
   sqlite3_close(db_);
 }
 
@@ -145,7 +169,7 @@ Status SqliteCatalog::CommitOrRollback() {
 
 Result<bool> SqliteCatalog::SuperExists(const std::string& org, const std::string& super_name) {
   std::lock_guard<std::mutex> g(mu_);
-  Statement st(db_, "SELECT 1 FROM supers WHERE org=? AND name=?");
+  Statement st(*this, "SELECT 1 FROM supers WHERE org=? AND name=?");
   bool found = st.Bind(1, org).Bind(2, super_name).Step();
   ST_RETURN_IF_ERROR(st.status());
   return found;
@@ -153,7 +177,7 @@ Result<bool> SqliteCatalog::SuperExists(const std::string& org, const std::strin
 
 Result<std::vector<std::string>> SqliteCatalog::ListSupers(const std::string& org) {
   std::lock_guard<std::mutex> g(mu_);
-  Statement st(db_, "SELECT name FROM supers WHERE org=? ORDER BY name");
+  Statement st(*this, "SELECT name FROM supers WHERE org=? ORDER BY name");
   st.Bind(1, org);
   std::vector<std::string> out;
   while (st.Step()) out.push_back(st.Text(0));
@@ -165,7 +189,7 @@ Result<std::vector<TableEntry>> SqliteCatalog::ListTables(const std::string& org
                                                           const std::string& super_name) {
   std::lock_guard<std::mutex> g(mu_);
   Statement st(
-      db_,
+      *this,
       "SELECT name, version, snapshot_key, committed_micros, operation, summary FROM tables "
       "WHERE org=? AND super=? ORDER BY name");
   st.Bind(1, org).Bind(2, super_name);
@@ -177,7 +201,7 @@ Result<std::vector<TableEntry>> SqliteCatalog::ListTables(const std::string& org
 
 Result<std::vector<CommitRecord>> SqliteCatalog::Records(const char* sql, const TableRef& t) {
   std::lock_guard<std::mutex> g(mu_);
-  Statement st(db_, sql);
+  Statement st(*this, sql);
   st.Bind(1, t.org).Bind(2, t.super_name).Bind(3, t.table);
   std::vector<CommitRecord> out;
   while (st.Step()) out.push_back(ReadRecord(st, 0));
@@ -220,7 +244,7 @@ Status SqliteCatalog::Commit(const TableRef& t, int64_t expected_version, const 
   int changed = 0;
   if (expected_version == 0) {
     Statement st(
-        db_,
+        *this,
         "INSERT OR IGNORE INTO tables(org, super, name, version, snapshot_key, committed_micros, "
         "operation, summary) VALUES(?,?,?,?,?,?,?,?)");
     BindTableAndRecord(st, t, r).Step();
@@ -228,7 +252,7 @@ Status SqliteCatalog::Commit(const TableRef& t, int64_t expected_version, const 
     changed = sqlite3_changes(db_);
   } else {
     Statement st(
-        db_,
+        *this,
         "UPDATE tables SET version=?, snapshot_key=?, committed_micros=?, operation=?, summary=? "
         "WHERE org=? AND super=? AND name=? AND version=?");
     st.Bind(1, r.version).Bind(2, r.snapshot_key).Bind(3, r.committed_micros).Bind(4, r.operation);
@@ -246,12 +270,12 @@ Status SqliteCatalog::Commit(const TableRef& t, int64_t expected_version, const 
         fmt::format("table {} changed since version {} was read", t.ToString(), expected_version)));
   }
   Statement h(
-      db_,
+      *this,
       "INSERT OR REPLACE INTO history(org, super, name, version, snapshot_key, committed_micros, "
       "operation, summary) VALUES(?,?,?,?,?,?,?,?)");
   BindTableAndRecord(h, t, r).Step();
   if (!h.status().ok()) return fail(h.status());
-  Statement s(db_, "INSERT OR IGNORE INTO supers(org, name, created_micros) VALUES(?,?,?)");
+  Statement s(*this, "INSERT OR IGNORE INTO supers(org, name, created_micros) VALUES(?,?,?)");
   s.Bind(1, t.org).Bind(2, t.super_name).Bind(3, r.committed_micros).Step();
   if (!s.status().ok()) return fail(s.status());
   return CommitOrRollback();
@@ -268,7 +292,7 @@ Status SqliteCatalog::ExpireHistory(const TableRef& t, int64_t keep_from) {
   std::lock_guard<std::mutex> g(mu_);
   // The subquery keeps the current version even if a caller asks for more.
   Statement st(
-      db_,
+      *this,
       "DELETE FROM history WHERE org=?1 AND super=?2 AND name=?3 AND version < ?4 AND version < "
       "(SELECT version FROM tables WHERE org=?1 AND super=?2 AND name=?3)");
   st.Bind(1, t.org).Bind(2, t.super_name).Bind(3, t.table).Bind(4, keep_from).Step();
@@ -280,7 +304,7 @@ Status SqliteCatalog::DropTable(const TableRef& t) {
   ST_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
   for (const char* sql : {"DELETE FROM tables WHERE org=? AND super=? AND name=?",
                           "DELETE FROM history WHERE org=? AND super=? AND name=?"}) {
-    Statement st(db_, sql);
+    Statement st(*this, sql);
     st.Bind(1, t.org).Bind(2, t.super_name).Bind(3, t.table).Step();
     if (!st.status().ok()) {
       (void)Exec("ROLLBACK");
@@ -296,7 +320,7 @@ Status SqliteCatalog::DropSuper(const std::string& org, const std::string& super
   for (const char* sql :
        {"DELETE FROM tables WHERE org=? AND super=?", "DELETE FROM history WHERE org=? AND super=?",
         "DELETE FROM supers WHERE org=? AND name=?"}) {
-    Statement st(db_, sql);
+    Statement st(*this, sql);
     st.Bind(1, org).Bind(2, super_name).Step();
     if (!st.status().ok()) {
       (void)Exec("ROLLBACK");
@@ -315,7 +339,7 @@ Status SqliteCatalog::RestoreTable(const TableRef& t, const std::vector<CommitRe
     return s;
   };
   Statement head(
-      db_,
+      *this,
       "INSERT OR IGNORE INTO tables(org, super, name, version, snapshot_key, committed_micros, "
       "operation, summary) VALUES(?,?,?,?,?,?,?,?)");
   BindTableAndRecord(head, t, history.back()).Step();
@@ -323,13 +347,13 @@ Status SqliteCatalog::RestoreTable(const TableRef& t, const std::vector<CommitRe
   if (sqlite3_changes(db_) != 1)
     return fail(Status::AlreadyExists(fmt::format("table {} already exists", t.ToString())));
   for (const auto& r : history) {
-    Statement h(db_,
+    Statement h(*this,
                 "INSERT OR REPLACE INTO history(org, super, name, version, snapshot_key, "
                 "committed_micros, operation, summary) VALUES(?,?,?,?,?,?,?,?)");
     BindTableAndRecord(h, t, r).Step();
     if (!h.status().ok()) return fail(h.status());
   }
-  Statement s(db_, "INSERT OR IGNORE INTO supers(org, name, created_micros) VALUES(?,?,?)");
+  Statement s(*this, "INSERT OR IGNORE INTO supers(org, name, created_micros) VALUES(?,?,?)");
   s.Bind(1, t.org).Bind(2, t.super_name).Bind(3, history.front().committed_micros).Step();
   if (!s.status().ok()) return fail(s.status());
   return CommitOrRollback();
@@ -337,7 +361,7 @@ Status SqliteCatalog::RestoreTable(const TableRef& t, const std::vector<CommitRe
 
 Status SqliteCatalog::RestoreSuper(const std::string& org, const std::string& super_name) {
   std::lock_guard<std::mutex> g(mu_);
-  Statement s(db_, "INSERT OR IGNORE INTO supers(org, name, created_micros) VALUES(?,?,?)");
+  Statement s(*this, "INSERT OR IGNORE INTO supers(org, name, created_micros) VALUES(?,?,?)");
   s.Bind(1, org).Bind(2, super_name).Bind(3, NowMicros()).Step();
   return s.status();
 }
@@ -346,36 +370,20 @@ Result<std::optional<std::string>> SqliteCatalog::GetDocument(const std::string&
                                                               const std::string& kind,
                                                               const std::string& name) {
   std::lock_guard<std::mutex> g(mu_);
-  // Prepared once: the security layer reads a document on every request (the directory's
-  // version), and parsing the statement each time was most of that read's cost.
-  if (!get_document_ &&
-      sqlite3_prepare_v3(db_, "SELECT body FROM documents WHERE org=? AND kind=? AND name=?", -1,
-                         SQLITE_PREPARE_PERSISTENT, &get_document_, nullptr) != SQLITE_OK) {
-    return Status::IoError(fmt::format("catalog: {}", sqlite3_errmsg(db_)));
-  }
-  sqlite3_stmt* st = get_document_;
-  sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
-  int i = 0;
-  for (const std::string* v : {&org, &kind, &name})
-    sqlite3_bind_text(st, ++i, v->data(), static_cast<int>(v->size()), SQLITE_TRANSIENT);
+  // The security layer reads a document on every request (the directory's version): the
+  // statement cache keeps this read cheap.
+  Statement st(*this, "SELECT body FROM documents WHERE org=? AND kind=? AND name=?");
+  st.Bind(1, org).Bind(2, kind).Bind(3, name);
   std::optional<std::string> out;
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) {
-    auto p = sqlite3_column_text(st, 0);
-    out = p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(st, 0)) : "";
-    rc = sqlite3_step(st);
-  }
-  // Reset now: a statement left running would hold its read transaction open.
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return Status::IoError(fmt::format("catalog: {}", sqlite3_errmsg(db_)));
+  if (st.Step()) out = st.Text(0);
+  ST_RETURN_IF_ERROR(st.status());
   return out;
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> SqliteCatalog::ListDocuments(
     const std::string& org, const std::string& kind) {
   std::lock_guard<std::mutex> g(mu_);
-  Statement st(db_, "SELECT name, body FROM documents WHERE org=? AND kind=? ORDER BY name");
+  Statement st(*this, "SELECT name, body FROM documents WHERE org=? AND kind=? ORDER BY name");
   st.Bind(1, org).Bind(2, kind);
   std::vector<std::pair<std::string, std::string>> out;
   while (st.Step()) out.emplace_back(st.Text(0), st.Text(1));
@@ -389,7 +397,7 @@ Status SqliteCatalog::PutDocumentLocked(const std::string& org, const std::strin
   std::lock_guard<std::mutex> g(mu_);
   ST_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
   if (expected) {
-    Statement cur(db_, "SELECT body FROM documents WHERE org=? AND kind=? AND name=?");
+    Statement cur(*this, "SELECT body FROM documents WHERE org=? AND kind=? AND name=?");
     std::string now = cur.Bind(1, org).Bind(2, kind).Bind(3, name).Step() ? cur.Text(0) : "";
     Status s = cur.status();
     if (s.ok() && now != *expected) {
@@ -401,7 +409,7 @@ Status SqliteCatalog::PutDocumentLocked(const std::string& org, const std::strin
       return s;
     }
   }
-  Statement put(db_, "INSERT OR REPLACE INTO documents(org, kind, name, body) VALUES(?,?,?,?)");
+  Statement put(*this, "INSERT OR REPLACE INTO documents(org, kind, name, body) VALUES(?,?,?,?)");
   put.Bind(1, org).Bind(2, kind).Bind(3, name).Bind(4, body).Step();
   if (!put.status().ok()) {
     (void)Exec("ROLLBACK");
@@ -423,7 +431,7 @@ Result<bool> SqliteCatalog::DeleteDocument(const std::string& org, const std::st
   bool removed;
   {
     std::lock_guard<std::mutex> g(mu_);
-    Statement st(db_, "DELETE FROM documents WHERE org=? AND kind=? AND name=?");
+    Statement st(*this, "DELETE FROM documents WHERE org=? AND kind=? AND name=?");
     st.Bind(1, org).Bind(2, kind).Bind(3, name).Step();
     ST_RETURN_IF_ERROR(st.status());
     removed = sqlite3_changes(db_) > 0;
@@ -474,7 +482,7 @@ Result<std::optional<std::string>> SqliteCatalog::TryAcquire(const std::string& 
   std::lock_guard<std::mutex> g(mu_);
   ST_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
   int64_t now = NowMicros();
-  Statement sel(db_, "SELECT owner, expires_micros FROM locks WHERE name=?");
+  Statement sel(*this, "SELECT owner, expires_micros FROM locks WHERE name=?");
   sel.Bind(1, name);
   if (sel.Step()) {
     std::string owner = sel.Text(0);
@@ -488,7 +496,7 @@ Result<std::optional<std::string>> SqliteCatalog::TryAcquire(const std::string& 
     (void)Exec("ROLLBACK");
     return sel.status();
   }
-  Statement up(db_,
+  Statement up(*this,
                "INSERT OR REPLACE INTO locks(name, token, owner, expires_micros) VALUES(?,?,?,?)");
   up.Bind(1, name).Bind(2, token).Bind(3, LockOwnerIdentity()).Bind(4, now + ttl_ms * 1000).Step();
   if (!up.status().ok()) {
@@ -509,7 +517,7 @@ Result<std::unique_ptr<Lock>> SqliteCatalog::AcquireLock(const std::string& name
 
 Status SqliteCatalog::RenewLock(const std::string& name, const std::string& token, int64_t ttl_ms) {
   std::lock_guard<std::mutex> g(mu_);
-  Statement st(db_, "UPDATE locks SET expires_micros=? WHERE name=? AND token=?");
+  Statement st(*this, "UPDATE locks SET expires_micros=? WHERE name=? AND token=?");
   st.Bind(1, NowMicros() + ttl_ms * 1000).Bind(2, name).Bind(3, token).Step();
   ST_RETURN_IF_ERROR(st.status());
   if (sqlite3_changes(db_) != 1)
@@ -519,7 +527,7 @@ Status SqliteCatalog::RenewLock(const std::string& name, const std::string& toke
 
 Status SqliteCatalog::ReleaseLock(const std::string& name, const std::string& token) {
   std::lock_guard<std::mutex> g(mu_);
-  Statement st(db_, "DELETE FROM locks WHERE name=? AND token=?");
+  Statement st(*this, "DELETE FROM locks WHERE name=? AND token=?");
   st.Bind(1, name).Bind(2, token).Step();
   return st.status();
 }

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "catalog/catalog.h"
 
@@ -67,8 +68,9 @@ class SqliteCatalog : public Catalog {
 
   std::mutex mu_;  // one connection; SQLite connections are not shared between threads unguarded
   sqlite3* db_;
-  sqlite3_stmt* get_document_ = nullptr;  // GetDocument's statement, prepared on first use
-  std::string marker_;                    // the catalog's path + ".documents"
+  // Prepared statements not in use, by SQL text (Statement borrows and returns them).
+  std::unordered_map<std::string, sqlite3_stmt*> statements_;
+  std::string marker_;  // the catalog's path + ".documents"
   // DocumentsMarker's counter: the first 8 bytes of marker_, mapped shared (null when the file
   // cannot be mapped).
   static constexpr size_t kMarkerBytes = 4096;

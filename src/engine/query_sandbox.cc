@@ -238,6 +238,43 @@ Result<std::string> ViewSql(const ResolvedTable& t, const QuerySpec& spec, const
 
 }  // namespace
 
+// A query that reads few rows runs on its own thread alone. DuckDB splits a scan by row group,
+// so such a query has no work to share, but with helper threads the calling thread busy-waits
+// while they run its pipelines (PendingQueryResult polls the executor) and sizes its hash
+// tables for every thread: on a small machine shared with the server, that costs a small query
+// a third of its latency and half of its CPU (measured: docs/ARCHITECTURE.md, engine workers).
+// DuckDB's thread count belongs to the instance, so it is lowered only while the query is the
+// instance's only one, and raised again by the next query that needs more.
+class QuerySandbox::QueryThreads {
+ public:
+  // Queries reading at most this many rows (one row group of DuckDB's default size, a few
+  // milliseconds of one core) run on one thread.
+  static constexpr int64_t kSmallRows = 122880;
+
+  QueryThreads(QuerySandbox& sandbox, std::optional<int64_t> rows) : sandbox_(sandbox) {
+    std::lock_guard<std::mutex> g(sandbox_.threads_mu_);
+    ++sandbox_.running_;
+    const bool small = rows && *rows <= kSmallRows;
+    int64_t want = small && sandbox_.running_ == 1 ? 1 : sandbox_.all_threads_;
+    if (want == sandbox_.threads_) return;
+    auto& instance = *sandbox_.db_->instance;
+    auto& scheduler = duckdb::TaskScheduler::GetScheduler(instance);
+    scheduler.SetThreads(static_cast<duckdb::idx_t>(want),
+                         duckdb::DBConfig::GetConfig(instance).options.external_threads);
+    scheduler.RelaunchThreads();
+    sandbox_.threads_ = want;
+  }
+  ~QueryThreads() {
+    std::lock_guard<std::mutex> g(sandbox_.threads_mu_);
+    --sandbox_.running_;
+  }
+  QueryThreads(const QueryThreads&) = delete;
+  QueryThreads& operator=(const QueryThreads&) = delete;
+
+ private:
+  QuerySandbox& sandbox_;
+};
+
 Result<std::unique_ptr<QuerySandbox>> QuerySandbox::Open(const EngineOptions& options) {
   try {
     return OpenOrThrow(options);
@@ -257,6 +294,8 @@ Result<std::unique_ptr<QuerySandbox>> QuerySandbox::OpenOrThrow(const EngineOpti
   // Parquet and JSON extensions register their replacement scans while the database loads, so
   // they are removed from the open database's configuration, not from `config`.
   duckdb::DBConfig::GetConfig(*sandbox->db_->instance).replacement_scans.clear();
+  sandbox->all_threads_ = sandbox->threads_ =
+      duckdb::TaskScheduler::GetScheduler(*sandbox->db_->instance).NumberOfThreads();
   if (options.object_cache) {
     // The remote entries of readable_directories are the key prefixes this instance may open.
     std::vector<std::string> prefixes;
@@ -325,6 +364,7 @@ Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) 
   int views = 0;
   bool restricted = false;
   int64_t files = 0, files_pruned = 0;
+  std::optional<int64_t> rows = 0;  // the rows the statement reads; unknown for JSON relations
   ViewForTable view_for = [&](const TableName& name,
                               const PruneConjuncts& conjuncts) -> Result<TableStandIn> {
     ST_ASSIGN_OR_RETURN(ResolvedTable t, spec.resolve(name));
@@ -351,8 +391,10 @@ Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) 
     if (counted) files += static_cast<int64_t>(t.snapshot->files.size());
     TableStandIn stand_in;
     ST_ASSIGN_OR_RETURN(std::string body, ViewSql(t, spec, *snap, &stand_in.file_lists));
+    if (t.json) rows.reset();
     for (const auto& f : snap->files) {
       (t.json ? pinned_json_files : pinned_files).insert(spec.read_path(f.key));
+      if (rows) *rows += f.rows;
     }
     for (const auto& d : snap->deletes) pinned_files.insert(spec.read_path(d.key));
     // A table without a policy is read in place, as a subquery: bound once, with the statement
@@ -378,6 +420,7 @@ Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) 
   ST_ASSIGN_OR_RETURN(GuardedStatement guarded,
                       GuardStatement(con, spec.sql, view_for, options_.sql_limits));
   auto& statement = guarded.statement;
+  QueryThreads threads(*this, rows);
   const bool explain = statement->type == duckdb::StatementType::EXPLAIN_STATEMENT;
   // A plan shows the view's text: the row filter and the columns it hides.
   if (restricted && explain) {

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 
 #include "common/status.h"
 #include "engine/engine.h"
@@ -39,8 +40,16 @@ class QuerySandbox {
   // DuckDB reports bad settings by throwing; Open turns that into a Status.
   static Result<std::unique_ptr<QuerySandbox>> OpenOrThrow(const EngineOptions& options);
 
+  // How many of the instance's threads a query may use: all, or only its own for a query that
+  // reads few rows while it runs alone (QueryThreads in the .cc says why).
+  class QueryThreads;
+
   EngineOptions options_;
   std::unique_ptr<duckdb::DuckDB> db_;
+  std::mutex threads_mu_;
+  int running_ = 0;          // queries on this instance now
+  int64_t all_threads_ = 0;  // the instance's configured threads
+  int64_t threads_ = 0;      // its threads now
 };
 
 }  // namespace supertable

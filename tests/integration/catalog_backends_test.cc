@@ -106,6 +106,26 @@ TEST_P(CatalogContract, DocumentsAreComparedAndSet) {
   EXPECT_FALSE(*other->GetDocument("o", "user", "bob"));
 }
 
+// Reads repeated on one connection (the embedded catalog reuses their prepared statements) see
+// what another connection committed in between: no read is left open on an old snapshot, even
+// after a read that stopped at its first row.
+TEST_P(CatalogContract, RepeatedReadsSeeOtherConnectionsCommits) {
+  auto reader = Open();
+  auto writer = Open();
+  TableRef t{"o", "s", "t"};
+  for (int64_t v = 1; v <= 3; ++v) {
+    ASSERT_TRUE(writer->Commit(t, v - 1, Rec(v)).ok());
+    ASSERT_TRUE(writer->PutDocument("o", "user", "ann", std::to_string(v)).ok());
+    EXPECT_TRUE(*reader->SuperExists("o", "s"));
+    EXPECT_EQ((*reader->ListTables("o", "s"))[0].head.version, v);
+    EXPECT_EQ((**reader->GetHead(t)).version, v);
+    EXPECT_EQ(**reader->GetDocument("o", "user", "ann"), std::to_string(v));
+    EXPECT_EQ(reader->History(t)->size(), static_cast<size_t>(v));
+    ASSERT_TRUE(writer->Commit({"o", "s", "t" + std::to_string(v)}, 0, Rec(1)).ok());
+    EXPECT_EQ(reader->ListTables("o", "s")->size(), static_cast<size_t>(v + 1));
+  }
+}
+
 TEST_P(CatalogContract, ListingIsSortedAndComplete) {
   auto cat = Open();
   for (const char* s : {"b", "a"}) {
