@@ -505,7 +505,13 @@ void Connection::Enqueue(std::string bytes) {
               queued_bytes_);
     return Abort();
   }
-  if (!writing_) WriteNext();
+  // The write starts once the current handler is done, so what it queues after this (a
+  // stream's headers and first event, a last event and the end of the stream) leaves in one
+  // send: one wake-up of the client instead of several.
+  if (!writing_) {
+    writing_ = true;
+    asio::post(stream_.get_executor(), [self = shared_from_this()] { self->WriteNext(); });
+  }
 }
 
 void Connection::WriteNext() {
