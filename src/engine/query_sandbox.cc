@@ -242,7 +242,7 @@ Result<std::string> ViewSql(const ResolvedTable& t, const QuerySpec& spec, const
 // so such a query has no work to share, but with helper threads the calling thread busy-waits
 // while they run its pipelines (PendingQueryResult polls the executor) and sizes its hash
 // tables for every thread: on a small machine shared with the server, that costs a small query
-// a third of its latency and half of its CPU (measured: docs/ARCHITECTURE.md, engine workers).
+// a third of its latency and half of its CPU (docs/ARCHITECTURE.md, DuckDB).
 // DuckDB's thread count belongs to the instance, so it is lowered only while the query is the
 // instance's only one, and raised again by the next query that needs more.
 class QuerySandbox::QueryThreads {
