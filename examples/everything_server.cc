@@ -145,6 +145,19 @@ void AddTools(mcp::Server& s) {
   };
   add("test_sampling", "Tests server-initiated sampling (LLM completion request)", prompt_args,
       sampling, {{"sampling", json::object()}});
+  // The 2026-07-28 suite's hook for list changes: adds a tool, or takes it away again, so
+  // that subscribers of tool list changes get notifications/tools/list_changed.
+  add("test_trigger_tool_change", "Adds or removes the tool test_dynamic_tool (a list change)",
+      NoArgs(), [&s](mcp::ToolContext&) {
+        if (s.RemoveTool("test_dynamic_tool")) return Content(json::array({Text("removed")}));
+        mcp::Tool t;
+        t.name = "test_dynamic_tool";
+        t.description = "A tool that test_trigger_tool_change added";
+        t.input_schema = NoArgs();
+        t.handler = [](mcp::ToolContext&) { return Content(json::array({Text("dynamic")})); };
+        s.AddTool(std::move(t));
+        return Content(json::array({Text("added")}));
+      });
   // The 2026-07-28 suite's probe of -32021: a tool that cannot work without sampling.
   add("test_missing_capability", "Tests a tool that needs the client's sampling capability",
       prompt_args, sampling, {{"sampling", json::object()}});

@@ -309,7 +309,9 @@ void Server::BroadcastToolsChanged() {
     auto link = w.lock();
     if (!link) continue;
     std::lock_guard<std::mutex> g(link->mu);
-    if (link->session && link->session->initialized) link->session->Send(note);
+    Session* s = link->session;
+    if (!s || !s->initialized || (s->listen && !s->listen->tools)) continue;
+    s->Notify(note);
   }
 }
 void Server::AddResourceTemplate(ResourceTemplate t) { templates_.push_back(std::move(t)); }
@@ -344,7 +346,7 @@ json Server::Initialize(Session& s, const json& params) {
     std::erase_if(sessions_, [](const auto& w) { return w.expired(); });
     sessions_.push_back(s.link());
   }
-  json caps = Capabilities(false);
+  json caps = Capabilities();
   json result = {{"protocolVersion", s.protocol_version},
                  {"capabilities", caps},
                  {"serverInfo", server_info_}};
@@ -352,17 +354,10 @@ json Server::Initialize(Session& s, const json& params) {
   return result;
 }
 
-json Server::Capabilities(bool modern) const {
-  if (modern) {
-    // No subscriptions/listen yet in this era, so no list changes or resource updates to offer
-    // (the flags promise notifications on a listen stream).
-    return {{"tools", json::object()},
-            {"resources", json::object()},
-            {"prompts", json::object()},
-            {"logging", json::object()},
-            {"completions", json::object()}};
-  }
-  // Tools can change at run time (AddTool, RemoveTool); prompts and resources are fixed.
+json Server::Capabilities() const {
+  // Tools can change at run time (AddTool, RemoveTool); prompts and resources are fixed. The
+  // flags mean the same in both eras: legacy sessions get these notifications on their stream,
+  // modern clients on a subscriptions/listen stream.
   return {{"tools", {{"listChanged", true}}},
           {"resources", {{"subscribe", true}, {"listChanged", false}}},
           {"prompts", {{"listChanged", false}}},
@@ -577,8 +572,9 @@ namespace {
 // The methods of the modern era (server/discover aside), each as the legacy dispatch serves
 // it; initialize, ping, logging/setLevel and resources/(un)subscribe are not among them.
 const std::set<std::string> kModernMethods = {
-    "tools/list",   "tools/call",  "resources/list", "resources/templates/list",
-    "prompts/list", "prompts/get", "resources/read", "completion/complete"};
+    "tools/list",          "tools/call",  "resources/list", "resources/templates/list",
+    "prompts/list",        "prompts/get", "resources/read", "completion/complete",
+    "subscriptions/listen"};
 // Results a modern client may cache (ttlMs, cacheScope).
 const std::set<std::string> kCacheableMethods = {
     "server/discover",          "tools/list",    "prompts/list", "resources/list",
@@ -678,8 +674,12 @@ std::optional<json> Server::HandleModern(Session& s, const Message& m,
   s.initialized = true;
   s.stateless = true;
   std::optional<json> reply;
+  if (m.method == "subscriptions/listen") {
+    RequestContext rc{s, identity ? std::move(identity) : s.identity};
+    return Listen(rc, m);
+  }
   if (m.method == "server/discover") {
-    json r = {{"supportedVersions", kModernProtocolVersions}, {"capabilities", Capabilities(true)}};
+    json r = {{"supportedVersions", kModernProtocolVersions}, {"capabilities", Capabilities()}};
     if (!info_.instructions.empty()) r["instructions"] = info_.instructions;
     reply = MakeResult(m.id, std::move(r));
   } else {
@@ -886,6 +886,79 @@ std::string Server::Fingerprint(const RequestContext& rc, const std::string& uri
   return "";
 }
 
+std::optional<json> Server::Listen(const RequestContext& rc, const Message& m) {
+  Session& s = rc.session;
+  const json& id = m.id;
+  auto filter = m.params.find("notifications");
+  if (filter == m.params.end() || !filter->is_object()) {
+    return MakeError(id, kInvalidParams,
+                     "Invalid params: subscriptions/listen needs a 'notifications' object "
+                     "(toolsListChanged, promptsListChanged, resourcesListChanged: booleans; "
+                     "resourceSubscriptions: an array of resource URIs)");
+  }
+  for (const char* flag : {"toolsListChanged", "promptsListChanged", "resourcesListChanged"}) {
+    if (filter->contains(flag) && !(*filter)[flag].is_boolean()) {
+      return MakeError(id, kInvalidParams,
+                       fmt::format("Invalid params: notifications.{} must be a boolean", flag));
+    }
+  }
+  std::vector<std::string> uris;
+  if (auto r = filter->find("resourceSubscriptions"); r != filter->end()) {
+    bool strings = r->is_array() &&
+                   std::all_of(r->begin(), r->end(), [](const json& u) { return u.is_string(); });
+    if (!strings) {
+      return MakeError(id, kInvalidParams,
+                       "Invalid params: notifications.resourceSubscriptions must be an array of "
+                       "resource URIs (strings)");
+    }
+    // Every subscription is polled: a client may not make the server poll without end.
+    if (r->size() > kMaxSubscriptions) {
+      return MakeError(id, kInvalidParams,
+                       fmt::format("Invalid params: a subscription may name at most {} resources",
+                                   kMaxSubscriptions));
+    }
+    uris = r->get<std::vector<std::string>>();
+  }
+  // What this server honours: tool list changes, and updates of resources the caller can read
+  // (one it cannot read is left out, as if it did not exist). Prompts and resource lists never
+  // change here, so those flags are left out too.
+  json accepted = json::object();
+  bool tools = filter->value("toolsListChanged", false);
+  if (tools) accepted["toolsListChanged"] = true;
+  json subscribed = json::array();
+  std::map<std::string, std::string> fingerprints;
+  for (const auto& uri : uris) {
+    std::string error;
+    if (fingerprints.count(uri) || !ReadResource(rc, uri, &error)) continue;
+    fingerprints[uri] = Fingerprint(rc, uri);
+    subscribed.push_back(uri);
+  }
+  if (!subscribed.empty()) accepted["resourceSubscriptions"] = subscribed;
+  {
+    std::lock_guard<std::mutex> g(s.mu);
+    s.subscriptions = std::move(fingerprints);
+  }
+  s.listen = Session::Listen{id, tools};
+  // The acknowledgement is the first message of the subscription: sent before the session can
+  // receive a broadcast.
+  json ack =
+      MakeNotification("notifications/subscriptions/acknowledged",
+                       {{"_meta", {{kMetaSubscriptionId, id}}}, {"notifications", accepted}});
+  s.Send(ack, id);
+  if (tools) {
+    std::lock_guard<std::mutex> g(sessions_mu_);
+    std::erase_if(sessions_, [](const auto& w) { return w.expired(); });
+    sessions_.push_back(s.link());
+  }
+  return std::nullopt;
+}
+
+json Server::EndListen(const Session& s) const {
+  json id = s.listen ? s.listen->id : json();
+  return MakeResult(id, {{"resultType", "complete"},
+                         {"_meta", {{kMetaSubscriptionId, id}, {kMetaServerInfo, server_info_}}}});
+}
+
 void Server::PollSubscriptions(Session& session) {
   std::map<std::string, std::string> subs;
   {
@@ -902,7 +975,7 @@ void Server::PollSubscriptions(Session& session) {
       if (it == session.subscriptions.end()) continue;  // unsubscribed meanwhile
       it->second = now;
     }
-    session.Send(MakeNotification("notifications/resources/updated", {{"uri", uri}}));
+    session.Notify(MakeNotification("notifications/resources/updated", {{"uri", uri}}));
   }
 }
 

@@ -37,6 +37,8 @@ inline constexpr const char* kMetaClientCapabilities = "io.modelcontextprotocol/
 inline constexpr const char* kMetaClientInfo = "io.modelcontextprotocol/clientInfo";
 inline constexpr const char* kMetaLogLevel = "io.modelcontextprotocol/logLevel";
 inline constexpr const char* kMetaServerInfo = "io.modelcontextprotocol/serverInfo";
+// The id of the subscriptions/listen request a notification is delivered for.
+inline constexpr const char* kMetaSubscriptionId = "io.modelcontextprotocol/subscriptionId";
 
 // A request of the modern era: its params' _meta claims a protocol version (any value; an
 // unsupported one is refused as such). An initialize without the claim opens a legacy session.
@@ -117,6 +119,22 @@ class Session {
     auto& slot = memo_[key];
     if (!slot) slot = make();
     return slot;
+  }
+
+  // The session of a subscriptions/listen request (modern era): the request's id, which tags
+  // every notification it delivers, and whether it takes tool list changes. Set once, before
+  // the session is registered for broadcasts.
+  struct Listen {
+    json id;
+    bool tools = false;
+  };
+  std::optional<Listen> listen;
+  // Sends a notification the client subscribed to: on a listen session, tagged with its id
+  // (and related to it, so a transport finds its stream).
+  void Notify(json note) {
+    if (!listen) return Send(note);
+    note["params"]["_meta"][kMetaSubscriptionId] = listen->id;
+    Send(note, listen->id);
   }
 
   std::mutex mu;
@@ -344,8 +362,12 @@ class Server {
   std::string MissingScope(const Message& m, const std::shared_ptr<const void>& identity) const;
 
   // Sends notifications/resources/updated for every subscribed resource whose fingerprint changed
-  // since the last call. Transports call it every second or so.
+  // since the last call. Transports call it every second or so, for legacy sessions and listen
+  // sessions alike.
   void PollSubscriptions(Session& session);
+  // The result that ends a subscriptions/listen request whose session `s` the transport kept
+  // open (Handle answered it with nothing but the acknowledgement): the server is closing it.
+  json EndListen(const Session& s) const;
   std::vector<std::shared_ptr<const Tool>> tools() const;
   // True when handling `m` is quick and never blocks (ping, the fixed lists, quick tools), so a
   // transport may answer it on its network thread.
@@ -357,7 +379,10 @@ class Server {
                                    std::shared_ptr<const void> identity);
   std::optional<json> HandleModern(Session& s, const Message& m,
                                    std::shared_ptr<const void> identity);
-  json Capabilities(bool modern) const;
+  json Capabilities() const;
+  // subscriptions/listen: checks the filter, subscribes `s` to what the server honours, sends
+  // the acknowledgement and answers nothing (the transport keeps the session open), or an error.
+  std::optional<json> Listen(const RequestContext& rc, const Message& m);
   // A request state: what the client must send back to continue a call, signed, bound to the
   // method, the call's name and arguments, the principal, and a deadline.
   std::string SignState(const RequestContext& rc, const std::string& method, const json& params,

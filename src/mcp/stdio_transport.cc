@@ -47,8 +47,31 @@ int ServeStdio(Server& server, FILE* in, FILE* out, const StdioOptions& options)
   // The sessions of modern requests running, by request id, for notifications/cancelled.
   std::mutex modern_mu;
   std::map<std::string, Session*> modern_running;
+  // Open subscriptions/listen requests, by id: each keeps its session until the client cancels
+  // it (notifications/cancelled) or the process ends.
+  std::map<std::string, std::shared_ptr<Session>> listens;  // under modern_mu
   auto handle = [&](const Message& m) -> std::optional<json> {
     if (!IsModernRequest(m)) return server.Handle(session, m);
+    if (m.method == "subscriptions/listen") {
+      auto listen = std::make_shared<Session>(write);
+      listen->identity = options.identity;
+      std::string key = m.id.dump();
+      {
+        std::lock_guard<std::mutex> g(modern_mu);
+        if (listens.count(key)) {
+          return MakeError(m.id, kInvalidRequest,
+                           fmt::format("Invalid Request: request id {} is already in flight", key));
+        }
+        listens[key] = listen;
+      }
+      auto error = server.Handle(*listen, m);
+      if (error) {
+        std::lock_guard<std::mutex> g(modern_mu);
+        listens.erase(key);
+        listen->Detach();
+      }
+      return error;
+    }
     Session one(write);
     one.identity = options.identity;
     std::string key = m.id.dump();
@@ -106,8 +129,14 @@ int ServeStdio(Server& server, FILE* in, FILE* out, const StdioOptions& options)
       // A modern request runs on a session of its own: cancel it there (a legacy one is the
       // process session's, below).
       std::lock_guard<std::mutex> g(modern_mu);
-      auto it = modern_running.find(m.params.value("requestId", json()).dump());
+      std::string key = m.params.value("requestId", json()).dump();
+      auto it = modern_running.find(key);
       if (it != modern_running.end()) it->second->CancelAll();
+      // A subscription ends when the client cancels its listen request; nothing answers it.
+      if (auto l = listens.find(key); l != listens.end()) {
+        l->second->Detach();
+        listens.erase(l);
+      }
     }
     if (m.kind != Message::Kind::kRequest || m.method == "initialize" || m.method == "ping") {
       auto reply = handle(m);
@@ -128,6 +157,12 @@ int ServeStdio(Server& server, FILE* in, FILE* out, const StdioOptions& options)
   while (!g_stop) {
     if (std::chrono::steady_clock::now() - last_poll > std::chrono::seconds(1)) {
       server.PollSubscriptions(session);
+      std::vector<std::shared_ptr<Session>> open;
+      {
+        std::lock_guard<std::mutex> g(modern_mu);
+        for (auto& [key, l] : listens) open.push_back(l);
+      }
+      for (auto& l : open) server.PollSubscriptions(*l);
       last_poll = std::chrono::steady_clock::now();
     }
     struct pollfd pfd = {fd, POLLIN, 0};
@@ -168,6 +203,20 @@ int ServeStdio(Server& server, FILE* in, FILE* out, const StdioOptions& options)
     // Let requests in flight finish; a client that closed stdin may still read stdout.
     std::unique_lock<std::mutex> lk(mu);
     cv.wait(lk, [&] { return running == 0; });
+  }
+  {
+    // Open subscriptions end with their listen request's result, then the cancellation that
+    // tells a stdio client the stream is over (the one use of a server-sent cancel).
+    std::lock_guard<std::mutex> g(modern_mu);
+    for (auto& [key, l] : listens) {
+      l->Detach();
+      write(server.EndListen(*l), nullptr);
+      write(MakeNotification("notifications/cancelled",
+                             {{"requestId", l->listen ? l->listen->id : json()},
+                              {"reason", "the server is shutting down"}}),
+            nullptr);
+    }
+    listens.clear();
   }
   return 0;
 }

@@ -174,6 +174,15 @@ struct HttpTransport::Impl {
   std::vector<std::string> allowed_hosts;         // resolved at Start
   std::atomic<bool> stopping{false};
   int port = 0;
+  // Open subscriptions/listen streams (modern era), each on a session of its own.
+  struct ListenStream {
+    std::shared_ptr<Session> session;
+    std::shared_ptr<http::EventStream> stream;
+    int64_t last_write_ms = 0;         // for keep-alives (listens_mu)
+    std::atomic<bool> polling{false};  // a PollSubscriptions of it is queued or running
+  };
+  mutable std::mutex listens_mu;
+  std::map<const Session*, std::shared_ptr<ListenStream>> listens;
 
   Impl(Server& s, HttpTransportOptions opt) : server(s), o(std::move(opt)) {}
 
@@ -181,6 +190,11 @@ struct HttpTransport::Impl {
   void Handle(http::Request r, std::shared_ptr<http::Exchange> ex);
   void Post(http::Request& r, const std::shared_ptr<http::Exchange>& ex);
   void PostModern(http::Request& r, const std::shared_ptr<http::Exchange>& ex, Message m);
+  // subscriptions/listen: an event stream that stays open, its acknowledgement first, then the
+  // notifications it subscribed to, until the client closes it or the server stops.
+  void Listen(http::Request& r, const std::shared_ptr<http::Exchange>& ex, const Message& m,
+              bool sse_ok);
+  void ListenHousekeeping(int64_t now);
   std::optional<http::Response> ScopeRefusal(const http::Request& r, const Message& m);
   // Handles a request taken from the work queue: answered, not run, once shutdown began (so
   // shutdown does not wait for work nobody will read), and an escaped exception as -32603.
@@ -762,6 +776,7 @@ void HttpTransport::Impl::PostModern(http::Request& r, const std::shared_ptr<htt
   if (auto refused = ScopeRefusal(r, m)) return ex->Respond(std::move(*refused));
   auto accept = r.Header("accept");
   bool sse_ok = Accepts(accept, "text/event-stream"), json_ok = Accepts(accept, "application/json");
+  if (m.method == "subscriptions/listen") return Listen(r, ex, m, sse_ok);
   // A tool call is answered on a stream of its own when the client takes one (as in the legacy
   // era): its progress and logs go there, then the response, which ends it; the client closing
   // it cancels the call. Anything else, and calls of clients that take only JSON, get one JSON
@@ -805,6 +820,83 @@ void HttpTransport::Impl::PostModern(http::Request& r, const std::shared_ptr<htt
     res.status = 503;
     res.body = busy.dump();
     ex->Respond(std::move(res));
+  }
+}
+
+void HttpTransport::Impl::Listen(http::Request& r, const std::shared_ptr<http::Exchange>& ex,
+                                 const Message& m, bool sse_ok) {
+  if (!sse_ok) {
+    return ex->Respond(RpcError(406, -32000,
+                                "Not Acceptable: subscriptions/listen answers with an event "
+                                "stream that stays open; Accept must include text/event-stream",
+                                m.id));
+  }
+  auto stream = ex->StartStream({{"X-Accel-Buffering", "no"}});
+  auto listen = std::make_shared<ListenStream>();
+  listen->stream = stream;
+  listen->session = std::make_shared<Session>(
+      [stream](const json& message, const json&) { stream->Send(SseEvent(message)); });
+  listen->session->identity = r.identity;
+  listen->session->peer = {{"address", r.peer},
+                           {"user_agent", r.Header("user-agent").value_or("")}};
+  const Session* key = listen->session.get();
+  // The client ends a subscription by closing its stream.
+  stream->OnClosed([this, key] {
+    std::shared_ptr<ListenStream> gone;
+    {
+      std::lock_guard<std::mutex> g(listens_mu);
+      auto it = listens.find(key);
+      if (it == listens.end()) return;
+      gone = std::move(it->second);
+      listens.erase(it);
+    }
+    gone->session->Detach();
+  });
+  {
+    std::lock_guard<std::mutex> g(listens_mu);
+    listen->last_write_ms = NowMs();
+    listens[key] = listen;
+  }
+  // Resource subscriptions are checked by reading the resources: off the I/O thread.
+  bool queued = work->TryPost([this, listen, m, id = r.identity] {
+    std::optional<json> error = HandleQueued(*listen->session, m, id);
+    if (error) {
+      listen->stream->Send(SseEvent(*error), /*last=*/true);
+    }
+  });
+  if (!queued) {
+    stream->Send(
+        SseEvent(MakeError(m.id, -32000,
+                           "Server busy: too many requests are waiting; retry in a moment")),
+        /*last=*/true);
+  }
+}
+
+void HttpTransport::Impl::ListenHousekeeping(int64_t now) {
+  std::vector<std::shared_ptr<ListenStream>> all;
+  {
+    std::lock_guard<std::mutex> g(listens_mu);
+    for (auto& [key, l] : listens) {
+      all.push_back(l);
+      if (now - l->last_write_ms >= o.heartbeat_ms) {
+        l->stream->Send(": keep-alive\n\n");  // a comment: clients ignore it
+        l->last_write_ms = now;
+      }
+    }
+  }
+  for (auto& l : all) {
+    bool subscribed;
+    {
+      std::lock_guard<std::mutex> g(l->session->mu);
+      subscribed = !l->session->subscriptions.empty();
+    }
+    if (!subscribed || l->polling.exchange(true)) continue;
+    // Fingerprints read the catalog: off the I/O thread.
+    if (!work->TryPost([this, l] {
+          server.PollSubscriptions(*l->session);
+          l->polling = false;
+        }))
+      l->polling = false;
   }
 }
 
@@ -909,6 +1001,7 @@ void HttpTransport::Impl::EndSession(const std::shared_ptr<HttpSession>& s) {
 
 void HttpTransport::Impl::Housekeeping() {
   int64_t now = NowMs();
+  ListenHousekeeping(now);
   std::vector<std::shared_ptr<HttpSession>> all;
   {
     std::shared_lock<std::shared_mutex> g(sessions_mu);
@@ -1007,8 +1100,20 @@ void HttpTransport::Stop(int64_t drain_ms) {
     std::shared_lock<std::shared_mutex> g(d.sessions_mu);
     for (auto& [id, s] : d.sessions) s->mcp->CancelAll();
   }
+  {
+    // Open subscriptions end with their listen request's result (the server closes them).
+    std::lock_guard<std::mutex> g(d.listens_mu);
+    for (auto& [key, l] : d.listens) {
+      l->session->Detach();
+      l->stream->Send(SseEvent(d.server.EndListen(*l->session)), /*last=*/true);
+    }
+  }
   d.http->Stop(drain_ms);
   d.work->Stop();
+  {
+    std::lock_guard<std::mutex> g(d.listens_mu);
+    d.listens.clear();
+  }
   {
     // Sessions go before the HTTP server: their streams may still hold connections, which
     // unregister from the server when they are destroyed.
@@ -1017,6 +1122,11 @@ void HttpTransport::Stop(int64_t drain_ms) {
     d.sessions.clear();
   }
   d.http.reset();
+}
+
+size_t HttpTransport::listen_count() const {
+  std::lock_guard<std::mutex> g(impl_->listens_mu);
+  return impl_->listens.size();
 }
 
 size_t HttpTransport::session_count() const {

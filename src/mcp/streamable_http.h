@@ -71,6 +71,8 @@ class HttpTransport {
   // answers in flight (at most `drain_ms`), then stops the threads.
   void Stop(int64_t drain_ms = 5000);
   size_t session_count() const;
+  // Open subscriptions/listen streams (modern era).
+  size_t listen_count() const;
   size_t replay_bytes() const;  // SSE event bytes kept for Last-Event-ID replay, in all sessions
 
  private:

@@ -104,6 +104,8 @@ class RawConnection {
   }
   const std::string& in() const { return in_; }
   void Clear() { in_.clear(); }
+  // Closes the connection as a client that is done with it does.
+  void Shutdown() { ::shutdown(fd_, SHUT_RDWR); }
   bool closed() const { return closed_; }
 
  private:
@@ -430,6 +432,55 @@ TEST(FrontDoor, ModernToolCallsStreamTheirProgressAndLogs) {
   std::string quiet = call("");
   EXPECT_NE(quiet.find("notifications/progress"), std::string::npos) << quiet;
   EXPECT_EQ(quiet.find("halfway"), std::string::npos) << quiet;  // no logLevel, no logs
+}
+
+// subscriptions/listen over HTTP: an event stream that stays open, the acknowledgement first,
+// then only what it subscribed to, tagged; closing it ends the subscription, and a server that
+// stops ends each open one with its result.
+TEST(FrontDoor, ModernListenStreamsStayOpenUntilClosedOrTheServerStops) {
+  FrontDoor door;
+  auto listen = [](const std::string& id, const std::string& filter,
+                   const std::string& accept = "application/json, text/event-stream") {
+    std::string body = R"({"jsonrpc":"2.0","id":")" + id +
+                       R"(","method":"subscriptions/listen","params":{"notifications":)" + filter +
+                       R"(,"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",)"
+                       R"("io.modelcontextprotocol/clientCapabilities":{}}}})";
+    return "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: " +
+           accept +
+           "\r\nMCP-Protocol-Version: 2026-07-28\r\nMcp-Method: subscriptions/listen\r\n"
+           "Content-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+  };
+  std::string refused;
+  EXPECT_EQ(door.Call(listen("x", "{}", "application/json"), &refused), 406);
+  EXPECT_NE(refused.find("text/event-stream"), std::string::npos) << refused;
+  RawConnection tools(door.port()), quiet(door.port()), closing(door.port());
+  tools.Send(listen("tools", R"({"toolsListChanged":true})"));
+  quiet.Send(listen("quiet", R"({"promptsListChanged":true})"));
+  closing.Send(listen("closing", R"({"toolsListChanged":true})"));
+  for (RawConnection* c : {&tools, &quiet, &closing}) {
+    ASSERT_TRUE(c->ReadUntil("notifications/subscriptions/acknowledged")) << c->in();
+    EXPECT_NE(HeaderValue(c->in(), "content-type").find("text/event-stream"), std::string::npos);
+  }
+  EXPECT_NE(tools.in().find(R"("notifications":{"toolsListChanged":true})"), std::string::npos);
+  EXPECT_NE(quiet.in().find(R"("notifications":{})"), std::string::npos) << quiet.in();
+  EXPECT_EQ(door.transport().listen_count(), 3u);
+  // The client ends a subscription by closing its stream.
+  closing.Shutdown();
+  EXPECT_TRUE(WaitFor([&] { return door.transport().listen_count() == 2; }));
+  door.server().AddTool({"late", "", "x", {{"type", "object"}}, nullptr, {}, [](ToolContext&) {
+                           return ToolResult{};
+                         }});
+  ASSERT_TRUE(tools.ReadUntil("notifications/tools/list_changed")) << tools.in();
+  EXPECT_NE(tools.in().find(R"("io.modelcontextprotocol/subscriptionId":"tools")"),
+            std::string::npos);
+  door.transport().Stop(1000);
+  EXPECT_TRUE(quiet.ReadToClose());
+  EXPECT_EQ(quiet.in().find("list_changed"), std::string::npos) << quiet.in();
+  EXPECT_NE(quiet.in().find(R"("id":"quiet")"), std::string::npos) << quiet.in();
+  EXPECT_NE(quiet.in().find(R"("resultType":"complete")"), std::string::npos) << quiet.in();
+  EXPECT_TRUE(tools.ReadToClose());
+  EXPECT_NE(tools.in().find(R"("id":"tools")"), std::string::npos) << tools.in();
 }
 
 TEST(FrontDoor, TotalSessionsAreCapped) {

@@ -354,6 +354,94 @@ TEST(Server, ModernCallsAskTheClientInRoundTrips) {
 
 // Over stdio a modern request runs on a session of its own, and notifications/cancelled still
 // reaches it: it stops, and no answer is sent for it.
+// subscriptions/listen: the acknowledgement first, naming only what the server honours (tool
+// list changes; resources the caller can read), then only those notifications, each tagged
+// with the listen request's id.
+TEST(Server, ListenAcknowledgesThenDeliversOnlyWhatItSubscribedTo) {
+  Server server({"t", "", "1", ""});
+  server.AddTool(SimpleTool("a"));
+  std::atomic<int> version{1};
+  ResourceTemplate tables;
+  tables.uri_template = "t://{x}";
+  tables.name = "x";
+  tables.read = [](const RequestContext&, const std::map<std::string, std::string>& vars,
+                   std::string* error) -> std::optional<ResourceContent> {
+    if (vars.at("x") != "seen") {
+      *error = "no such x";
+      return std::nullopt;
+    }
+    ResourceContent c;
+    c.uri = "t://seen";
+    c.text = "hello";
+    return c;
+  };
+  tables.fingerprint = [&](const RequestContext&, const std::map<std::string, std::string>&) {
+    return std::to_string(version.load());
+  };
+  server.AddResourceTemplate(tables);
+  auto listen = [](json id, json filter) {
+    Message m = Request(
+        "subscriptions/listen",
+        {{"notifications", std::move(filter)},
+         {"_meta",
+          {{kMetaProtocolVersion, "2026-07-28"}, {kMetaClientCapabilities, json::object()}}}});
+    m.id = std::move(id);
+    return m;
+  };
+  std::vector<json> all_sent, prompts_sent;
+  Session all([&](const json& m, const json&) { all_sent.push_back(m); });
+  Session prompts_only([&](const json& m, const json&) { prompts_sent.push_back(m); });
+  EXPECT_FALSE(server.Handle(
+      all, listen("sub-1", {{"toolsListChanged", true},
+                            {"promptsListChanged", true},
+                            {"resourceSubscriptions", {"t://seen", "t://hidden", "t://seen"}}})));
+  EXPECT_FALSE(server.Handle(prompts_only, listen(7, {{"promptsListChanged", true}})));
+  ASSERT_EQ(all_sent.size(), 1u);
+  EXPECT_EQ(all_sent[0]["method"], "notifications/subscriptions/acknowledged");
+  EXPECT_EQ(all_sent[0]["params"]["_meta"][kMetaSubscriptionId], "sub-1");
+  // Prompts never change here, and t://hidden does not exist for this caller: left out.
+  EXPECT_EQ(all_sent[0]["params"]["notifications"],
+            json({{"toolsListChanged", true}, {"resourceSubscriptions", {"t://seen"}}}));
+  ASSERT_EQ(prompts_sent.size(), 1u);
+  EXPECT_EQ(prompts_sent[0]["params"]["_meta"][kMetaSubscriptionId], 7);  // the id's own type
+  EXPECT_EQ(prompts_sent[0]["params"]["notifications"], json::object());
+  server.AddTool(SimpleTool("b"));
+  ASSERT_EQ(all_sent.size(), 2u);
+  EXPECT_EQ(all_sent[1]["method"], "notifications/tools/list_changed");
+  EXPECT_EQ(all_sent[1]["params"]["_meta"][kMetaSubscriptionId], "sub-1");
+  EXPECT_EQ(prompts_sent.size(), 1u);  // it did not ask for tool list changes
+  server.PollSubscriptions(all);
+  EXPECT_EQ(all_sent.size(), 2u);  // nothing changed yet
+  version = 2;
+  server.PollSubscriptions(all);
+  server.PollSubscriptions(prompts_only);
+  ASSERT_EQ(all_sent.size(), 3u);
+  EXPECT_EQ(all_sent[2]["method"], "notifications/resources/updated");
+  EXPECT_EQ(all_sent[2]["params"]["uri"], "t://seen");
+  EXPECT_EQ(all_sent[2]["params"]["_meta"][kMetaSubscriptionId], "sub-1");
+  EXPECT_EQ(prompts_sent.size(), 1u);
+  // The server ending it answers the listen request.
+  json end = server.EndListen(all);
+  EXPECT_EQ(end["id"], "sub-1");
+  EXPECT_EQ(end["result"]["resultType"], "complete");
+  EXPECT_EQ(end["result"]["_meta"][kMetaSubscriptionId], "sub-1");
+  // A detached subscription gets nothing more.
+  all.Detach();
+  server.AddTool(SimpleTool("c"));
+  EXPECT_EQ(all_sent.size(), 3u);
+  // Filters that are not what the revision defines are refused, saying what is expected.
+  for (json bad :
+       {json(nullptr), json({{"toolsListChanged", "yes"}}),
+        json({{"resourceSubscriptions", "t://seen"}}), json({{"resourceSubscriptions", {1}}})}) {
+    Session s([](const json&, const json&) {});
+    Message m = listen(9, bad);
+    if (bad.is_null()) m.params.erase("notifications");
+    auto reply = server.Handle(s, m);
+    ASSERT_TRUE(reply) << bad.dump();
+    EXPECT_EQ((*reply)["error"]["code"], kInvalidParams) << bad.dump();
+  }
+}
+
 TEST(Stdio, ModernRequestsAreCancelledByNotification) {
   Server server({"t", "", "1", ""});
   std::atomic<bool> saw_cancel{false};
@@ -394,6 +482,57 @@ TEST(Stdio, ModernRequestsAreCancelledByNotification) {
   EXPECT_TRUE(saw_cancel);
   EXPECT_NE(output.find(R"("id":6)"), std::string::npos) << output;
   EXPECT_EQ(output.find(R"("id":5)"), std::string::npos) << output;
+}
+
+// Over stdio a subscription lasts until the client cancels its listen request; one still open
+// when the process ends gets its result, then the cancellation that ends a stdio stream.
+TEST(Stdio, ListenLastsUntilCancelledOrTheEnd) {
+  Server server({"t", "", "1", ""});
+  int in[2], out[2];
+  ASSERT_EQ(pipe(in), 0);
+  ASSERT_EQ(pipe(out), 0);
+  FILE* server_in = fdopen(in[0], "r");
+  FILE* server_out = fdopen(out[1], "w");
+  std::thread serving([&] {
+    ServeStdio(server, server_in, server_out);
+    fclose(server_out);
+    fclose(server_in);
+  });
+  auto send = [&](const std::string& line) {
+    std::string l = line + "\n";
+    ASSERT_EQ(write(in[1], l.data(), l.size()), static_cast<ssize_t>(l.size()));
+  };
+  const std::string meta = R"("_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",)"
+                           R"("io.modelcontextprotocol/clientCapabilities":{}})";
+  const std::string tools = R"("notifications":{"toolsListChanged":true},)";
+  send(R"({"jsonrpc":"2.0","id":"a","method":"subscriptions/listen","params":{)" + tools + meta +
+       "}}");
+  send(R"({"jsonrpc":"2.0","id":"b","method":"subscriptions/listen","params":{)" + tools + meta +
+       "}}");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  send(R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"a"}})");
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  server.AddTool(SimpleTool("new"));
+  close(in[1]);
+  serving.join();
+  std::string output;
+  char buf[4096];
+  for (ssize_t n; (n = read(out[0], buf, sizeof(buf))) > 0;) output.append(buf, n);
+  close(out[0]);
+  std::vector<json> lines;
+  for (size_t at = 0, nl; (nl = output.find('\n', at)) != std::string::npos; at = nl + 1) {
+    lines.push_back(json::parse(output.substr(at, nl - at)));
+  }
+  auto tagged = [](const json& m) { return m["params"]["_meta"].value(kMetaSubscriptionId, ""); };
+  ASSERT_EQ(lines.size(), 5u) << output;  // two acks, one change, b's result and cancellation
+  EXPECT_EQ(lines[0]["method"], "notifications/subscriptions/acknowledged");
+  EXPECT_EQ(lines[1]["method"], "notifications/subscriptions/acknowledged");
+  EXPECT_EQ(lines[2]["method"], "notifications/tools/list_changed");
+  EXPECT_EQ(tagged(lines[2]), "b");  // "a" was cancelled
+  EXPECT_EQ(lines[3]["id"], "b");
+  EXPECT_EQ(lines[3]["result"]["resultType"], "complete");
+  EXPECT_EQ(lines[4]["method"], "notifications/cancelled");
+  EXPECT_EQ(lines[4]["params"]["requestId"], "b");
 }
 
 TEST(Server, TraceContextIsReadFromMeta) {
