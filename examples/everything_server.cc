@@ -407,7 +407,8 @@ void AddPrompts(mcp::Server& s) {
                "Simple Test Prompt",
                "A simple prompt without arguments",
                {},
-               [user](const mcp::RequestContext&, const std::map<std::string, std::string>&) {
+               [user](const mcp::RequestContext&, const std::map<std::string, std::string>&,
+                      mcp::ClientInput&) {
                  return json::array({user(Text("This is a simple prompt for testing."))});
                },
                nullptr});
@@ -415,7 +416,8 @@ void AddPrompts(mcp::Server& s) {
                "Prompt With Arguments",
                "A prompt with required arguments",
                {{"arg1", "First test argument", true}, {"arg2", "Second test argument", true}},
-               [user](const mcp::RequestContext&, const std::map<std::string, std::string>& a) {
+               [user](const mcp::RequestContext&, const std::map<std::string, std::string>& a,
+                      mcp::ClientInput&) {
                  return json::array({user(Text("Prompt with arguments: arg1='" + a.at("arg1") +
                                                "', arg2='" + a.at("arg2") + "'"))});
                },
@@ -424,7 +426,8 @@ void AddPrompts(mcp::Server& s) {
                "Prompt With Embedded Resource",
                "A prompt that includes an embedded resource",
                {{"resourceUri", "URI of the resource to embed", true}},
-               [user](const mcp::RequestContext&, const std::map<std::string, std::string>& a) {
+               [user](const mcp::RequestContext&, const std::map<std::string, std::string>& a,
+                      mcp::ClientInput&) {
                  return json::array({user({{"type", "resource"},
                                            {"resource",
                                             {{"uri", a.at("resourceUri")},
@@ -437,10 +440,31 @@ void AddPrompts(mcp::Server& s) {
                "Prompt With Image",
                "A prompt that includes image content",
                {},
-               [user](const mcp::RequestContext&, const std::map<std::string, std::string>&) {
+               [user](const mcp::RequestContext&, const std::map<std::string, std::string>&,
+                      mcp::ClientInput&) {
                  return json::array(
                      {user({{"type", "image"}, {"data", kPng}, {"mimeType", "image/png"}}),
                       user(Text("Please analyze the image above."))});
+               },
+               nullptr});
+  // The 2026-07-28 suite's multi round-trip prompt: it asks the user for context first.
+  s.AddPrompt({"test_input_required_result_prompt",
+               "Prompt That Asks First",
+               "A prompt that needs the user's context (elicitation) before it renders",
+               {},
+               [user](const mcp::RequestContext&, const std::map<std::string, std::string>&,
+                      mcp::ClientInput& input) {
+                 auto answer = input.Ask("user_context", "elicitation/create",
+                                         {{"message", "What context should the prompt use?"},
+                                          {"requestedSchema",
+                                           {{"type", "object"},
+                                            {"properties", {{"context", {{"type", "string"}}}}},
+                                            {"required", {"context"}}}}});
+                 if (!answer.ok()) return json{{"error", answer.status().message()}};
+                 if (!*answer) return json::array();  // asked: the client answers, then again
+                 std::string context =
+                     (**answer).value("content", json::object()).value("context", "");
+                 return json::array({user(Text("Prompt for the context: " + context))});
                },
                nullptr});
 }

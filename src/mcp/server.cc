@@ -63,13 +63,14 @@ ToolResult ToolResult::Error(const std::string& message, json details) {
 
 ToolContext::ToolContext(Session& session, json request_id, const json& arguments,
                          json progress_token, std::shared_ptr<CancelToken> cancel,
-                         std::shared_ptr<const void> identity)
+                         std::shared_ptr<const void> identity, ClientInput input)
     : session_(session),
       request_id_(std::move(request_id)),
       arguments_(arguments),
       progress_token_(std::move(progress_token)),
       cancel_(std::move(cancel)),
-      identity_(std::move(identity)) {}
+      identity_(std::move(identity)),
+      input_(std::move(input)) {}
 
 void ToolContext::Progress(double progress, std::optional<double> total,
                            const std::string& message) {
@@ -107,7 +108,7 @@ constexpr size_t kMaxStateBytes = 64 << 10;
 
 }  // namespace
 
-Result<std::optional<json>> ToolContext::Ask(const std::string& key, const std::string& method,
+Result<std::optional<json>> ClientInput::Ask(const std::string& key, const std::string& method,
                                              json params, int64_t timeout_ms) {
   const char* capability = CapabilityFor(method);
   if (!capability) {
@@ -118,7 +119,8 @@ Result<std::optional<json>> ToolContext::Ask(const std::string& key, const std::
         fmt::format("the client did not declare the {} capability {} needs", capability, method));
   }
   if (!session_.stateless) {
-    ST_ASSIGN_OR_RETURN(json answer, AskClient(method, std::move(params), timeout_ms));
+    ST_ASSIGN_OR_RETURN(
+        json answer, session_.Request(method, std::move(params), request_id_, timeout_ms, cancel_));
     return std::optional<json>(std::move(answer));
   }
   if (answers_.contains(key)) {
@@ -375,15 +377,15 @@ std::string Server::MissingScope(const Message& m,
   return tool->required_scope;
 }
 
-Result<json> Server::InputAnswers(const RequestContext& rc, const json& params,
-                                  bool* resumed) const {
+Result<json> Server::InputAnswers(const RequestContext& rc, const std::string& method,
+                                  const json& params, bool* resumed) const {
   json answers = json::object();
   if (!rc.session.stateless) return answers;  // a legacy call asks with requests instead
   if (params.contains("requestState")) {
     std::string why = "it must be a string";
     auto earlier =
         params["requestState"].is_string()
-            ? VerifyState(rc, "tools/call", params, params["requestState"].get<std::string>(), &why)
+            ? VerifyState(rc, method, params, params["requestState"].get<std::string>(), &why)
             : std::nullopt;
     if (!earlier) return Status::InvalidArgument("requestState refused: " + why);
     answers = std::move(*earlier);
@@ -407,6 +409,26 @@ Result<json> Server::InputAnswers(const RequestContext& rc, const json& params,
   return answers;
 }
 
+std::optional<json> Server::TakeAnswers(const RequestContext& rc, const json& id,
+                                        const std::string& method, const json& params,
+                                        ClientInput& input) const {
+  bool resumed = false;
+  Result<json> answers = InputAnswers(rc, method, params, &resumed);
+  if (!answers.ok()) {
+    return MakeError(id, kInvalidParams, "Invalid params: " + answers.status().message());
+  }
+  input.answers() = std::move(*answers);
+  if (resumed) input.set_resumed();
+  return std::nullopt;
+}
+
+json Server::InputRequired(const RequestContext& rc, const json& id, const std::string& method,
+                           const json& params, ClientInput& input) const {
+  return MakeResult(id, {{"resultType", "input_required"},
+                         {"inputRequests", input.pending()},
+                         {"requestState", SignState(rc, method, params, input.answers())}});
+}
+
 json Server::CallTool(const RequestContext& rc, const json& id, const json& params,
                       bool* cancelled) {
   Session& s = rc.session;
@@ -427,12 +449,9 @@ json Server::CallTool(const RequestContext& rc, const json& id, const json& para
   json progress = params.contains("_meta") && params["_meta"].is_object()
                       ? params["_meta"].value("progressToken", json())
                       : json();
-  bool resumed = false;
-  Result<json> answers = InputAnswers(rc, params, &resumed);
-  if (!answers.ok()) {
-    return MakeError(id, kInvalidParams, "Invalid params: " + answers.status().message());
-  }
   auto token = std::make_shared<CancelToken>();
+  ClientInput input(s, id, token.get());
+  if (auto refused = TakeAnswers(rc, id, "tools/call", params, input)) return *refused;
   std::string key = id.dump();
   {
     std::lock_guard<std::mutex> g(s.mu);
@@ -443,10 +462,8 @@ json Server::CallTool(const RequestContext& rc, const json& id, const json& para
     }
     s.in_flight[key] = token;
   }
-  ToolContext ctx(s, id, args, progress, token, rc.identity);
+  ToolContext ctx(s, id, args, progress, token, rc.identity, std::move(input));
   ctx.set_trace(TraceparentOf(params));
-  ctx.answers() = std::move(*answers);
-  if (resumed) ctx.set_resumed();
   ToolResult result;
   json missing = MissingCapabilities(tool->required_client_capabilities, s.client_capabilities);
   // Input is checked before the tool runs; a bad call is a tool error the model can correct.
@@ -478,16 +495,14 @@ json Server::CallTool(const RequestContext& rc, const json& id, const json& para
     return nullptr;
   }
   if (result.input_required) {
-    if (!s.stateless || ctx.pending_input().empty()) {
+    if (!s.stateless || ctx.input().pending().empty()) {
       return MakeResult(id, {{"content", json::array({{{"type", "text"},
                                                        {"text",
                                                         "the tool asked for input it "
                                                         "did not name (a bug)"}}})},
                              {"isError", true}});
     }
-    return MakeResult(id, {{"resultType", "input_required"},
-                           {"inputRequests", ctx.pending_input()},
-                           {"requestState", SignState(rc, "tools/call", params, ctx.answers())}});
+    return InputRequired(rc, id, "tools/call", params, ctx.input());
   }
   json content =
       !result.content.is_null()
@@ -837,12 +852,15 @@ std::optional<json> Server::HandleLegacy(Session& s, const Message& m,
               fmt::format("Invalid params: prompt '{}' needs argument '{}'", name, a.name));
         }
       }
+      ClientInput input(s, id);
+      if (auto refused = TakeAnswers(rc, id, "prompts/get", p, input)) return refused;
       // A prompt may refuse its arguments (an unknown table): {"error": "..."}.
-      json messages = pr.render(rc, args);
+      json messages = pr.render(rc, args, input);
       if (messages.is_object() && messages.contains("error")) {
         return MakeError(id, kInvalidParams,
                          "Invalid params: " + messages["error"].get<std::string>());
       }
+      if (!input.pending().empty()) return InputRequired(rc, id, "prompts/get", p, input);
       return MakeResult(id, {{"description", pr.description}, {"messages", messages}});
     }
     return MakeError(id, kInvalidParams, fmt::format("Invalid params: unknown prompt '{}'", name));

@@ -180,11 +180,46 @@ struct ToolResult {
   static ToolResult Error(const std::string& message, json details = nullptr);
 };
 
+// What one request (a tool call, a prompt) asks its client (elicitation/create,
+// sampling/createMessage, roots/list), one body for both eras. Legacy era: a request to the
+// client, waited for. Modern era (2026-07-28, the multi round-trip pattern): the answer the
+// client sent back under the question's key, or nothing yet; the question is then pending, the
+// server answers input_required with it, and the client asks again with the answers, so the
+// request runs again from the start.
+class ClientInput {
+ public:
+  ClientInput(Session& session, json request_id, const CancelToken* cancel = nullptr)
+      : session_(session), request_id_(std::move(request_id)), cancel_(cancel) {}
+  // Asks under `key`, unique within the request: the answer, or nullopt while it is pending
+  // (modern era). An error when the client did not declare the capability the method needs,
+  // or answered with something that is not a result of that method.
+  Result<std::optional<json>> Ask(const std::string& key, const std::string& method, json params,
+                                  int64_t timeout_ms = 60000);
+  // The questions left pending, by key (the server answers them as inputRequests), and the
+  // answers known so far (from the client and from earlier rounds).
+  const json& pending() const { return pending_; }
+  json& answers() { return answers_; }
+  // True when the request came back with a request state this server issued and verified.
+  bool resumed() const { return resumed_; }
+  void set_resumed() { resumed_ = true; }
+
+ private:
+  Session& session_;
+  json request_id_;
+  const CancelToken* cancel_;
+  json pending_ = json::object();
+  json answers_ = json::object();
+  bool resumed_ = false;
+};
+
 // What a running tool can see and do: its arguments, progress, cancellation, logging.
 class ToolContext {
  public:
+  // `input`: what the call has asked its client so far (ClientInput), with the answers it
+  // brought back.
   ToolContext(Session& session, json request_id, const json& arguments, json progress_token,
-              std::shared_ptr<CancelToken> cancel, std::shared_ptr<const void> identity = nullptr);
+              std::shared_ptr<CancelToken> cancel, std::shared_ptr<const void> identity,
+              ClientInput input);
   const json& arguments() const { return arguments_; }
   CancelToken& cancel() { return *cancel_; }
   bool cancelled() const { return cancel_->cancelled(); }
@@ -199,26 +234,20 @@ class ToolContext {
   }
   // A request to the client on behalf of this call (sampling/createMessage, elicitation/create).
   Result<json> AskClient(const std::string& method, json params, int64_t timeout_ms = 60000);
-  // Asks the client something (elicitation/create, sampling/createMessage, roots/list) under
-  // `key`, unique within the call: one tool body for both eras. Legacy era: a request to the
-  // client, waited for. Modern era (2026-07-28, the multi round-trip pattern): the answer the
-  // client sent back for `key`, or nullopt when it has not been asked yet; the tool then
-  // returns NeedInput() and the client calls again with the answers, so the tool runs again
-  // from the start. An error when the client did not declare the capability the method needs.
+  // Asks the client something under `key` (ClientInput::Ask); a tool whose question is
+  // pending returns NeedInput().
   Result<std::optional<json>> Ask(const std::string& key, const std::string& method, json params,
-                                  int64_t timeout_ms = 60000);
+                                  int64_t timeout_ms = 60000) {
+    return input_.Ask(key, method, std::move(params), timeout_ms);
+  }
   // The result that asks the client for everything Ask left pending.
   ToolResult NeedInput() const;
   // The W3C traceparent the request carried in params._meta (OpenTelemetry), or "".
   const std::string& trace() const { return trace_; }
   void set_trace(std::string t) { trace_ = std::move(t); }
   // True when the call came back with a request state this server issued and verified.
-  bool resumed() const { return resumed_; }
-  // The input requests Ask left pending, by key (the server answers them as inputRequests),
-  // and the answers known so far (from the client and from earlier rounds).
-  const json& pending_input() const { return pending_; }
-  json& answers() { return answers_; }
-  void set_resumed() { resumed_ = true; }
+  bool resumed() const { return input_.resumed(); }
+  ClientInput& input() { return input_; }
   Session& session() { return session_; }
   const std::shared_ptr<const void>& identity() const { return identity_; }
   // What a tool tells the middleware around it about the call (tables read, rows): never sent.
@@ -235,9 +264,7 @@ class ToolContext {
   std::shared_ptr<CancelToken> cancel_;
   std::shared_ptr<const void> identity_;
   json notes_ = json::object();
-  json pending_ = json::object();
-  json answers_ = json::object();
-  bool resumed_ = false;
+  ClientInput input_;
   std::string trace_;
 };
 
@@ -302,8 +329,11 @@ struct PromptArgument {
 struct Prompt {
   std::string name, title, description;
   std::vector<PromptArgument> arguments;
-  std::function<json(const RequestContext&, const std::map<std::string, std::string>& args)>
-      render;  // -> messages array, or {"error": "..."} to refuse the arguments
+  // -> messages array, or {"error": "..."} to refuse the arguments. A prompt may ask the
+  // client (input.Ask); one whose question is pending is answered input_required (modern era).
+  std::function<json(const RequestContext&, const std::map<std::string, std::string>& args,
+                     ClientInput& input)>
+      render;
   std::function<std::vector<std::string>(const RequestContext&, const std::string& argument,
                                          const std::string& prefix,
                                          const std::map<std::string, std::string>& context)>
@@ -391,7 +421,16 @@ class Server {
   // in `*error` when it fails.
   // The answers a modern tool call brings (its verified request state's, then its
   // inputResponses); *resumed when it brought a request state. An error says what is invalid.
-  Result<json> InputAnswers(const RequestContext& rc, const json& params, bool* resumed) const;
+  Result<json> InputAnswers(const RequestContext& rc, const std::string& method, const json& params,
+                            bool* resumed) const;
+  // The answers a request brings (InputAnswers) given to `input`; an error reply when they are
+  // refused.
+  std::optional<json> TakeAnswers(const RequestContext& rc, const json& id,
+                                  const std::string& method, const json& params,
+                                  ClientInput& input) const;
+  // The input_required result asking for what `input` left pending.
+  json InputRequired(const RequestContext& rc, const json& id, const std::string& method,
+                     const json& params, ClientInput& input) const;
   std::optional<json> VerifyState(const RequestContext& rc, const std::string& method,
                                   const json& params, const std::string& state,
                                   std::string* error) const;

@@ -1161,7 +1161,8 @@ std::unique_ptr<mcp::Server> MakeWarehouseMcpServer(Warehouse& w, const McpToolO
        "Get to know a table: its columns, statistics, a sample and the questions it can answer.",
        {{"super", "Super table", true}, {"table", "Table", true}},
        [text_message, tools, &w](const mcp::RequestContext& rc,
-                                 const std::map<std::string, std::string>& args) {
+                                 const std::map<std::string, std::string>& args,
+                                 mcp::ClientInput&) {
          // A table the caller may not see gets the answer a missing one gets.
          auto who = tools->Identify(rc);
          if (!who.ok()) return json{{"error", who.status().message()}};
@@ -1184,7 +1185,8 @@ std::unique_ptr<mcp::Server> MakeWarehouseMcpServer(Warehouse& w, const McpToolO
        "Answer a business question by writing and running SQL against a super table.",
        {{"super", "Super table to query", true}, {"question", "The question to answer", true}},
        [text_message, tools, &w](const mcp::RequestContext& rc,
-                                 const std::map<std::string, std::string>& args) {
+                                 const std::map<std::string, std::string>& args,
+                                 mcp::ClientInput&) {
          auto who = tools->Identify(rc);
          if (!who.ok()) return json{{"error", who.status().message()}};
          Status known = w.CheckSuperExists(args.at("super"), who->get());

@@ -268,6 +268,51 @@ TEST(Server, ModernRequestsStandAlone) {
 
 // The multi round-trip pattern: a tool asks with ToolContext::Ask; a modern call gets an
 // InputRequiredResult and calls again with the answers and the signed request state.
+// A prompt asks its client as a tool does (ClientInput): input_required with a request state
+// bound to prompts/get, its name and arguments; the retry with the answer renders it.
+TEST(Server, ModernPromptsAskTheClientInRoundTrips) {
+  Server server({"t", "", "1", ""});
+  Prompt p;
+  p.name = "greet";
+  p.arguments = {{"who", "", true}};
+  p.render = [](const RequestContext&, const std::map<std::string, std::string>& args,
+                ClientInput& input) {
+    auto mood = input.Ask("mood", "elicitation/create", {{"message", "mood?"}});
+    if (!mood.ok()) return json{{"error", mood.status().message()}};
+    if (!*mood) return json::array();
+    return json::array(
+        {{{"role", "user"},
+          {"content",
+           {{"type", "text"},
+            {"text", args.at("who") + " is " + (**mood)["content"]["v"].get<std::string>()}}}}});
+  };
+  server.AddPrompt(p);
+  auto get = [&](json extra, json caps = {{"elicitation", json::object()}}) {
+    json params = {{"name", "greet"}, {"arguments", {{"who", "ann"}}}};
+    params.update(extra);
+    params["_meta"] = {{kMetaProtocolVersion, "2026-07-28"}, {kMetaClientCapabilities, caps}};
+    Session s([](const json&, const json&) {});
+    return *server.Handle(s, Request("prompts/get", params));
+  };
+  auto r1 = get(json::object())["result"];
+  ASSERT_EQ(r1["resultType"], "input_required") << r1.dump();
+  EXPECT_EQ(r1["inputRequests"]["mood"]["method"], "elicitation/create");
+  EXPECT_FALSE(r1.contains("messages"));
+  json answer = {{"mood", {{"action", "accept"}, {"content", {{"v", "glad"}}}}}};
+  auto r2 = get({{"inputResponses", answer}, {"requestState", r1["requestState"]}})["result"];
+  EXPECT_EQ(r2["resultType"], "complete") << r2.dump();
+  EXPECT_EQ(r2["messages"][0]["content"]["text"], "ann is glad");
+  // The state belongs to this prompt and these arguments.
+  auto other = get({{"inputResponses", answer},
+                    {"requestState", r1["requestState"]},
+                    {"arguments", {{"who", "bob"}}}});
+  EXPECT_EQ(other["error"]["code"], kInvalidParams) << other.dump();
+  // A client without elicitation is told what is missing.
+  auto bare = get(json::object(), json::object());
+  EXPECT_EQ(bare["error"]["code"], kInvalidParams);
+  EXPECT_NE(bare["error"]["message"].get<std::string>().find("elicitation"), std::string::npos);
+}
+
 TEST(Server, ModernCallsAskTheClientInRoundTrips) {
   Server server({"t", "", "1", ""});
   server.identity_key = [](const std::shared_ptr<const void>& who) {
