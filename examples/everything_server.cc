@@ -158,6 +158,16 @@ void AddTools(mcp::Server& s) {
         s.AddTool(std::move(t));
         return Content(json::array({Text("added")}));
       });
+  // The 2026-07-28 suite's probe of Mcp-Param-* headers: an argument marked x-mcp-header.
+  add("test_header_param", "Echoes an argument that also travels in the Mcp-Param-Region header",
+      {{"type", "object"},
+       {"properties",
+        {{"region",
+          {{"type", "string"}, {"description", "A region"}, {"x-mcp-header", "Region"}}}}},
+       {"required", {"region"}}},
+      [](mcp::ToolContext& ctx) {
+        return Content(json::array({Text("region=" + ctx.arguments().value("region", ""))}));
+      });
   // The 2026-07-28 suite's probe of -32021: a tool that cannot work without sampling.
   add("test_missing_capability", "Tests a tool that needs the client's sampling capability",
       prompt_args, sampling, {{"sampling", json::object()}});

@@ -2,7 +2,10 @@
 #include "mcp/server.h"
 
 #include <algorithm>
+#include <cctype>
+#include <functional>
 #include <set>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -259,7 +262,119 @@ std::optional<json> Server::VerifyState(const RequestContext& rc, const std::str
   return payload["answers"];
 }
 
+Result<std::vector<HeaderParam>> HeaderParamsOf(const json& input_schema) {
+  std::vector<HeaderParam> out;
+  std::set<std::string> seen;  // lower case
+  // Only properties reached through `properties` count; the keyword anywhere else is refused
+  // rather than silently ignored.
+  std::function<Status(const json&, std::vector<std::string>&, bool)> walk =
+      [&](const json& schema, std::vector<std::string>& path, bool reachable) -> Status {
+    if (!schema.is_object()) return Status::Ok();
+    for (auto it = schema.begin(); it != schema.end(); ++it) {
+      const std::string& k = it.key();
+      if (k == "x-mcp-header") {
+        std::string where =
+            path.empty() ? "the schema itself" : fmt::format("'{}'", fmt::join(path, "."));
+        if (!reachable || path.empty()) {
+          return Status::InvalidArgument(fmt::format(
+              "x-mcp-header on {} is not on a property reached through 'properties' alone", where));
+        }
+        const json& v = it.value();
+        static constexpr std::string_view kTchar = "!#$%&'*+-.^_`|~";
+        bool token = v.is_string() && !v.get_ref<const std::string&>().empty() &&
+                     std::all_of(v.get_ref<const std::string&>().begin(),
+                                 v.get_ref<const std::string&>().end(), [](char c) {
+                                   return std::isalnum(static_cast<unsigned char>(c)) ||
+                                          kTchar.find(c) != std::string_view::npos;
+                                 });
+        if (!token) {
+          return Status::InvalidArgument(fmt::format(
+              "x-mcp-header of {} must be a non-empty header name token (RFC 9110)", where));
+        }
+        std::string type = schema.value("type", "");
+        if (type != "string" && type != "integer" && type != "boolean") {
+          return Status::InvalidArgument(
+              fmt::format("x-mcp-header of {} needs a string, integer or boolean property", where));
+        }
+        std::string lower = v.get<std::string>();
+        for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (!seen.insert(lower).second) {
+          return Status::InvalidArgument(
+              fmt::format("x-mcp-header '{}' is used twice", v.get<std::string>()));
+        }
+        out.push_back({path, type, v.get<std::string>()});
+        continue;
+      }
+      if (!it.value().is_object() && !it.value().is_array()) continue;
+      if (k == "properties" && it.value().is_object()) {
+        for (auto p = it.value().begin(); p != it.value().end(); ++p) {
+          path.push_back(p.key());
+          ST_RETURN_IF_ERROR(walk(p.value(), path, reachable));
+          path.pop_back();
+        }
+        continue;
+      }
+      // Anything else that holds schemas (items, anyOf, $defs, ...): not reachable.
+      if (it.value().is_array()) {
+        for (const auto& e : it.value()) ST_RETURN_IF_ERROR(walk(e, path, false));
+      } else {
+        ST_RETURN_IF_ERROR(walk(it.value(), path, false));
+      }
+    }
+    return Status::Ok();
+  };
+  std::vector<std::string> path;
+  ST_RETURN_IF_ERROR(walk(input_schema, path, true));
+  return out;
+}
+
+bool HeaderSays(const std::string& header, const json& value) {
+  if (value.is_string()) return header == value.get_ref<const std::string&>();
+  if (value.is_boolean()) return header == (value.get<bool>() ? "true" : "false");
+  if (value.is_number()) {
+    // Decimal digits with an optional sign and fraction, nothing else (no "0x", no spaces).
+    size_t i = header.size() > 1 && header[0] == '-' ? 1 : 0, digits = 0, dot = 0;
+    for (size_t j = i; j < header.size(); ++j) {
+      if (header[j] == '.' && !dot && digits && j + 1 < header.size()) {
+        dot = j;
+      } else if (std::isdigit(static_cast<unsigned char>(header[j]))) {
+        ++digits;
+      } else {
+        return false;
+      }
+    }
+    return digits > 0 && std::stod(header) == value.get<double>();
+  }
+  return false;
+}
+
+std::vector<std::pair<std::string, json>> Server::ParamHeaders(const Message& m) const {
+  std::vector<std::pair<std::string, json>> out;
+  if (m.method != "tools/call" || !m.params.contains("name") || !m.params["name"].is_string())
+    return out;
+  auto tool = FindTool(m.params["name"].get_ref<const std::string&>());
+  auto args = m.params.find("arguments");
+  if (!tool || args == m.params.end()) return out;
+  for (const auto& hp : tool->header_params) {
+    const json* v = &*args;
+    for (const auto& key : hp.path) {
+      if (!v->is_object() || !v->contains(key)) {
+        v = nullptr;
+        break;
+      }
+      v = &(*v)[key];
+    }
+    if (v && !v->is_null()) out.emplace_back("Mcp-Param-" + hp.name, *v);
+  }
+  return out;
+}
+
 void Server::AddTool(Tool tool) {
+  auto params = HeaderParamsOf(tool.input_schema);
+  if (!params.ok()) {
+    throw std::invalid_argument(fmt::format("tool '{}': {}", tool.name, params.status().message()));
+  }
+  tool.header_params = std::move(*params);
   {
     std::unique_lock<std::shared_mutex> g(tools_mu_);
     auto t = std::make_shared<const Tool>(std::move(tool));

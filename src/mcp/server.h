@@ -268,6 +268,22 @@ class ToolContext {
   std::string trace_;
 };
 
+// A tool argument a modern HTTP client also sends as a header, `Mcp-Param-{name}` (the
+// x-mcp-header keyword on a property of the tool's input schema), so that a proxy can route on
+// it without reading the body: the property's path in the arguments, its type, the name.
+struct HeaderParam {
+  std::vector<std::string> path;
+  std::string type;  // "string", "integer" or "boolean"
+  std::string name;
+};
+// The x-mcp-header parameters of an input schema, or what breaks the revision's rules for them
+// (a non-empty RFC 9110 token, unique regardless of case, on a string, integer or boolean
+// property reached through `properties` alone).
+Result<std::vector<HeaderParam>> HeaderParamsOf(const json& input_schema);
+// Whether an Mcp-Param-* header's value (decoded) says what the body's value says: strings
+// exactly, integers as numbers (42 and 42.0 alike), booleans as true/false.
+bool HeaderSays(const std::string& header, const json& value);
+
 struct Tool {
   std::string name, title, description;
   json input_schema;
@@ -283,6 +299,8 @@ struct Tool {
   // client must declare them: a modern request without them is refused with -32021, a legacy
   // session's call gets a tool error. Null: none.
   json required_client_capabilities = nullptr;
+  // Filled by Server::AddTool from input_schema (HeaderParamsOf).
+  std::vector<HeaderParam> header_params = {};
 };
 
 using ToolCall = std::function<ToolResult(const Tool&, ToolContext&)>;
@@ -349,7 +367,9 @@ class Server {
   explicit Server(ServerInfo info);
 
   // Tools may be added and removed while sessions are open (a library of approved queries):
-  // initialized sessions then get notifications/tools/list_changed. A tool of the same name is
+  // initialized sessions then get notifications/tools/list_changed. An input schema whose
+  // x-mcp-header annotations break the revision's rules is a programming error: it throws
+  // std::invalid_argument, saying which. A tool of the same name is
   // replaced.
   void AddTool(Tool tool);
   bool RemoveTool(const std::string& name);
@@ -390,6 +410,9 @@ class Server {
   // The scope a tools/call message needs that `identity` lacks, or "" (the HTTP transport
   // answers 403 insufficient_scope before running it).
   std::string MissingScope(const Message& m, const std::shared_ptr<const void>& identity) const;
+  // The Mcp-Param-* headers a modern HTTP tools/call must carry: each header name with the
+  // body value it must repeat (arguments that are absent or null need none).
+  std::vector<std::pair<std::string, json>> ParamHeaders(const Message& m) const;
 
   // Sends notifications/resources/updated for every subscribed resource whose fingerprint changed
   // since the last call. Transports call it every second or so, for legacy sessions and listen

@@ -773,6 +773,24 @@ void HttpTransport::Impl::PostModern(http::Request& r, const std::shared_ptr<htt
                       in_body.is_string() ? in_body.get<std::string>() : in_body.dump()));
     }
   }
+  // Arguments the tool's schema marks x-mcp-header travel in Mcp-Param-* headers too.
+  for (const auto& [header, value] : server.ParamHeaders(m)) {
+    std::string lower = header;  // Request::Header takes names in lower case
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    auto raw = r.Header(lower);
+    if (!raw) {
+      return mismatch(fmt::format("the {} header is required: argument value {} is in the body",
+                                  header, value.dump()));
+    }
+    auto decoded = McpHeaderValue(*raw);
+    if (!decoded)
+      return mismatch(
+          fmt::format("the {} header's =?base64?...?= value is not valid base64", header));
+    if (!HeaderSays(*decoded, value)) {
+      return mismatch(fmt::format("{} header '{}' does not match the argument's value {}", header,
+                                  *decoded, value.dump()));
+    }
+  }
   if (auto refused = ScopeRefusal(r, m)) return ex->Respond(std::move(*refused));
   auto accept = r.Header("accept");
   bool sse_ok = Accepts(accept, "text/event-stream"), json_ok = Accepts(accept, "application/json");

@@ -483,6 +483,55 @@ TEST(FrontDoor, ModernListenStreamsStayOpenUntilClosedOrTheServerStops) {
   EXPECT_NE(tools.in().find(R"("id":"tools")"), std::string::npos) << tools.in();
 }
 
+// A modern tools/call repeats the arguments its tool marks x-mcp-header in Mcp-Param-* headers:
+// missing or different is -32020 (HTTP 400); =?base64?...?= is decoded first; absent or null
+// arguments need no header.
+TEST(FrontDoor, ModernCallsRepeatMarkedArgumentsInHeaders) {
+  FrontDoor door;
+  Tool routed{"routed",
+              "",
+              "a tool",
+              {{"type", "object"},
+               {"properties",
+                {{"super", {{"type", "string"}, {"x-mcp-header", "Super"}}},
+                 {"limit", {{"type", "integer"}, {"x-mcp-header", "Limit"}}}}}},
+              nullptr,
+              {},
+              [](ToolContext&) {
+                return ToolResult{{{"ok", true}}, nullptr, false};
+              }};
+  door.server().AddTool(std::move(routed));
+  auto call = [&](const std::string& args, const std::string& headers, std::string* out) {
+    std::string body =
+        R"({"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"routed","arguments":)" +
+        args +
+        R"(,"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",)"
+        R"("io.modelcontextprotocol/clientCapabilities":{}}}})";
+    return door.Call(
+        PostRequest(body, "",
+                    "MCP-Protocol-Version: 2026-07-28\r\nMcp-Method: tools/call\r\nMcp-Name: "
+                    "routed\r\n" +
+                        headers),
+        out);
+  };
+  std::string r;
+  EXPECT_EQ(
+      call(R"({"super":"shop","limit":5})", "Mcp-Param-Super: shop\r\nMcp-Param-Limit: 5\r\n", &r),
+      200)
+      << r;
+  EXPECT_EQ(call(R"({"super":"shop"})", "mcp-param-super: =?base64?c2hvcA==?=\r\n", &r), 200) << r;
+  EXPECT_EQ(call(R"({"super":null})", "", &r), 200) << r;
+  EXPECT_EQ(call(R"({})", "", &r), 200) << r;
+  for (const auto& [args, headers] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"super":"shop"})", ""},
+           {R"({"super":"shop"})", "Mcp-Param-Super: Shop\r\n"},
+           {R"({"super":"shop"})", "Mcp-Param-Super: =?base64?c2hvcA?=\r\n"},
+           {R"({"limit":5})", "Mcp-Param-Limit: 6\r\n"}}) {
+    EXPECT_EQ(call(args, headers, &r), 400) << args << " " << headers;
+    EXPECT_NE(r.find("-32020"), std::string::npos) << r;
+  }
+}
+
 TEST(FrontDoor, TotalSessionsAreCapped) {
   FrontDoor door([](HttpTransportOptions& o) {
     o.max_sessions = 2;

@@ -580,6 +580,49 @@ TEST(Stdio, ListenLastsUntilCancelledOrTheEnd) {
   EXPECT_EQ(lines[4]["params"]["requestId"], "b");
 }
 
+// x-mcp-header: where it may stand and what it may name; a tool that breaks the rules is not
+// added. Header values compare with the body's by type.
+TEST(Server, HeaderParamsFollowTheRevisionsRules) {
+  auto schema = [](json props) { return json{{"type", "object"}, {"properties", props}}; };
+  auto ok = HeaderParamsOf(
+      schema({{"region", {{"type", "string"}, {"x-mcp-header", "Region"}}},
+              {"n", {{"type", "integer"}, {"x-mcp-header", "N"}}},
+              {"deep",
+               {{"type", "object"},
+                {"properties", {{"flag", {{"type", "boolean"}, {"x-mcp-header", "Flag"}}}}}}}}));
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  ASSERT_EQ(ok->size(), 3u);
+  EXPECT_EQ((*ok)[0].path, (std::vector<std::string>{"deep", "flag"}));  // properties sorted
+  EXPECT_EQ((*ok)[0].name, "Flag");
+  for (const json& bad :
+       {schema({{"x", {{"type", "number"}, {"x-mcp-header", "X"}}}}),
+        schema({{"x", {{"type", "string"}, {"x-mcp-header", ""}}}}),
+        schema({{"x", {{"type", "string"}, {"x-mcp-header", "Bad Name"}}}}),
+        schema({{"x", {{"type", "string"}, {"x-mcp-header", "A"}}},
+                {"y", {{"type", "string"}, {"x-mcp-header", "a"}}}}),
+        schema(
+            {{"x", {{"type", "array"}, {"items", {{"type", "string"}, {"x-mcp-header", "X"}}}}}}),
+        json{{"type", "object"},
+             {"anyOf", {schema({{"x", {{"type", "string"}, {"x-mcp-header", "X"}}}})}}}}) {
+    EXPECT_FALSE(HeaderParamsOf(bad).ok()) << bad.dump();
+  }
+  Server server({"t", "", "1", ""});
+  Tool t = SimpleTool("bad");
+  t.input_schema = schema({{"x", {{"type", "number"}, {"x-mcp-header", "X"}}}});
+  EXPECT_THROW(server.AddTool(t), std::invalid_argument);
+  EXPECT_TRUE(HeaderSays("eu", "eu"));
+  EXPECT_FALSE(HeaderSays("EU", "eu"));
+  EXPECT_TRUE(HeaderSays("42", 42));
+  EXPECT_TRUE(HeaderSays("42.0", 42));
+  EXPECT_TRUE(HeaderSays("-7", -7));
+  EXPECT_FALSE(HeaderSays("0x2a", 42));
+  EXPECT_FALSE(HeaderSays("42 ", 42));
+  EXPECT_FALSE(HeaderSays("4.", 4));
+  EXPECT_TRUE(HeaderSays("true", true));
+  EXPECT_FALSE(HeaderSays("True", true));
+  EXPECT_FALSE(HeaderSays("1", true));
+}
+
 TEST(Server, TraceContextIsReadFromMeta) {
   auto tp = [](const std::string& v) { return TraceparentOf({{"_meta", {{"traceparent", v}}}}); };
   const std::string good = "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01";
