@@ -2,7 +2,8 @@
 // cache) of its own as on two machines, share a catalog in a real redis-server and files in a
 // real S3-compatible server (s3rver). Checked with the official MCP SDK client: each server sees
 // the other's commits at once; concurrent CLI writers from both "machines" lose no row; a
-// snapshot a query pinned stays readable through a concurrent commit, compaction and gc.
+// snapshot a query pinned stays readable through a concurrent commit, compaction and gc; and one
+// modern (2026-07-28) client through a round-robin proxy is served by both, request by request.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
@@ -11,6 +12,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
+import http from "node:http";
+
+import { Client, StreamableHTTPClientTransport as ModernHttpTransport } from "@modelcontextprotocol/client";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
 import { bin, data, freePort, newClient, startServe, waitForPort } from "./session_suite.mjs";
@@ -123,4 +127,61 @@ test("two servers and their writers share one Redis catalog and one bucket", asy
     s.child.kill("SIGTERM");
     assert.equal(await exited, 0, s.stderr());
   }
+});
+
+// A reverse proxy on 127.0.0.1 that sends each HTTP request to the next backend in turn (as a
+// round-robin load balancer does), streaming the answer back; it counts what each one served.
+async function roundRobin(ports) {
+  const served = ports.map(() => 0);
+  let next = 0;
+  const proxy = http.createServer((req, res) => {
+    const i = next++ % ports.length;
+    served[i]++;
+    const up = http.request({ host: "127.0.0.1", port: ports[i], method: req.method, path: req.url, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode, r.headers);
+      r.pipe(res);
+    });
+    up.on("error", () => res.destroy());
+    res.on("close", () => up.destroy());
+    req.pipe(up);
+  });
+  await new Promise((r) => proxy.listen(0, "127.0.0.1", r));
+  return { url: `http://127.0.0.1:${proxy.address().port}/mcp`, served, close: () => proxy.close() };
+}
+
+test("one modern client (SDK 2.x, 2026-07-28) through a round-robin proxy to two replicas", async () => {
+  const shared = await startServers();
+  const envA = { ...shared, SUPERTABLE_HOME: tempDir() };
+  const envB = { ...shared, SUPERTABLE_HOME: tempDir() };
+  const cli = (env, args) => run(bin, args, { env: { ...process.env, ...env } });
+  await cli(envA, ["ingest", "rr", "events", join(data, "orders.csv")]);
+  const a = await startServe(envA, [], (child) => children.push(child));
+  const b = await startServe(envB, [], (child) => children.push(child));
+  const proxy = await roundRobin([a.port, b.port]);
+  const client = new Client({ name: "round-robin", version: "1" }, { versionNegotiation: { mode: { pin: "2026-07-28" } } });
+  await client.connect(new ModernHttpTransport(new URL(proxy.url)));
+  assert.equal(client.getProtocolEra(), "modern");
+  const updates = [];
+  client.setNotificationHandler("notifications/resources/updated", (n) => updates.push(n.params.uri));
+  const sub = await client.listen({ resourceSubscriptions: ["supertable://rr/events"] });
+  assert.deepEqual(sub.honoredFilter, { resourceSubscriptions: ["supertable://rr/events"] });
+  // Every request may land on either replica: none depends on what another request left behind.
+  for (let i = 0; i < 6; i++) {
+    const r = await client.callTool({ name: "query_sql", arguments: { super: "rr", sql: "SELECT count(*) FROM events" } });
+    assert.equal(r.isError, false, JSON.stringify(r.content));
+    assert.equal(r.structuredContent.rows[0][0], 4000 * (updates.length ? 2 : 1));
+    if (i === 2) {
+      // A commit through the other "machine": the subscription (on whichever replica holds it)
+      // sees it in the shared catalog, and every replica reads the new version.
+      await cli(envB, ["ingest", "rr", "events", join(data, "orders.csv")]);
+      for (let t = 0; t < 100 && updates.length === 0; t++) await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(updates, ["supertable://rr/events"]);
+    }
+  }
+  const tools = await client.listTools();
+  assert.ok(tools.tools.some((t) => t.name === "query_sql"));
+  assert.ok(proxy.served[0] >= 3 && proxy.served[1] >= 3, `each replica served requests: ${proxy.served}`);
+  await sub.close();
+  await client.close();
+  proxy.close();
 });
