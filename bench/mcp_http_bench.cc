@@ -145,12 +145,15 @@ class Conn {
   }
   bool ok() const { return fd_ >= 0; }
 
-  bool Post(int port, const std::string& session, const std::string& body, Reply* r) {
+  // `mcp_headers`: the MCP-Protocol-Version line and, in the modern era, Mcp-Method and
+  // Mcp-Name (ModernCall); the legacy era's by default.
+  bool Post(int port, const std::string& session, const std::string& body, Reply* r,
+            const std::string& mcp_headers = "Mcp-Protocol-Version: 2025-11-25\r\n") {
     std::string req = fmt::format(
         "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\n"
-        "Accept: application/json, text/event-stream\r\nMcp-Protocol-Version: 2025-11-25\r\n"
+        "Accept: application/json, text/event-stream\r\n{}"
         "{}{}Content-Length: {}\r\n\r\n{}",
-        port, session.empty() ? "" : "Mcp-Session-Id: " + session + "\r\n",
+        port, mcp_headers, session.empty() ? "" : "Mcp-Session-Id: " + session + "\r\n",
         auth_.empty() ? "" : "Authorization: " + auth_ + "\r\n", body.size(), body);
     size_t sent = 0;
     while (sent < req.size()) {
@@ -236,8 +239,24 @@ struct Load {
 
 struct Target {
   int port = 0;
-  std::string auth;  // an Authorization header value ("" none)
+  std::string auth;     // an Authorization header value ("" none)
+  bool modern = false;  // 2026-07-28 requests: no session, the _meta envelope, Mcp-* headers
 };
+
+// A legacy tools/call body (ToolCall) as a 2026-07-28 request: the body with its _meta
+// envelope, and the headers that must repeat it.
+std::pair<std::string, std::string> ModernCall(const std::string& legacy_body) {
+  std::string body = legacy_body;
+  body.replace(
+      body.rfind("}}"), 2,
+      R"(,"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",)"
+      R"("io.modelcontextprotocol/clientCapabilities":{},)"
+      R"("io.modelcontextprotocol/clientInfo":{"name":"mcp_http_bench","version":"1"}}}})");
+  size_t at = body.find("\"name\":\"") + 8;
+  std::string name = body.substr(at, body.find('"', at) - at);
+  return {body, "MCP-Protocol-Version: 2026-07-28\r\nMcp-Method: tools/call\r\nMcp-Name: " + name +
+                    "\r\n"};
+}
 
 // `sessions` client threads, each with its own connection and session on every target, calling
 // `call_body` back to back: a warm-up, then `measure_ms` counted. With several targets each
@@ -263,7 +282,10 @@ std::vector<Load> Drive(const std::vector<Target>& targets, int sessions,
       bool all = true;
       for (size_t t = 0; t < n; ++t) {
         conns.push_back(std::make_unique<Conn>(targets[t].port, targets[t].auth));
-        auto sid = conns[t]->ok() ? OpenSession(*conns[t], targets[t].port) : std::nullopt;
+        // A modern request needs no session.
+        auto sid = !conns[t]->ok()     ? std::nullopt
+                   : targets[t].modern ? std::optional<std::string>("")
+                                       : OpenSession(*conns[t], targets[t].port);
         if (!sid) {
           errors[t][s]++;
           all = false;
@@ -274,13 +296,16 @@ std::vector<Load> Drive(const std::vector<Target>& targets, int sessions,
       if (!all) return;
       int64_t id = 1;
       Reply r;
+      const auto [modern_body, modern_headers] = ModernCall(call_body);
       for (int64_t round = 0; phase.load() < 2; ++round) {
         for (size_t k = 0; k < n; ++k) {
           size_t t = round % 2 == 0 ? k : n - 1 - k;
-          std::string body = call_body;
+          std::string body = targets[t].modern ? modern_body : call_body;
           body.replace(body.find("\"id\":1"), 6, fmt::format("\"id\":{}", ++id));
           auto t0 = Clock::now();
-          bool ok = conns[t]->Post(targets[t].port, sids[t], body, &r);
+          bool ok = targets[t].modern
+                        ? conns[t]->Post(targets[t].port, "", body, &r, modern_headers)
+                        : conns[t]->Post(targets[t].port, sids[t], body, &r);
           double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
           if (!ok) {
             errors[t][s]++;
@@ -348,6 +373,9 @@ int main(int argc, char** argv) {
   // --auth: the cost of authentication and the audit trail: the same server with a token
   // required (a reader's SuperTable token) and every call audited, against neither.
   bool auth_mode = false;
+  // --era modern: 2026-07-28 requests (no session) to our server, against our server's legacy
+  // era and against the same server on the official SDK 2.x (sdk2_server.mjs), in one run.
+  bool modern_mode = false;
   std::vector<int> session_counts = {1, 16, 64};
   // --bin PATH: another build of supertable (an earlier commit's, for before/after figures).
   std::string supertable = SUPERTABLE_BIN;
@@ -363,9 +391,12 @@ int main(int argc, char** argv) {
       supertable = argv[++i];
     } else if (a == "--auth") {
       auth_mode = true;
+    } else if (a == "--era" && i + 1 < argc && std::string(argv[i + 1]) == "modern") {
+      modern_mode = true;
+      ++i;
     } else {
       std::cerr << "usage: mcp_http_bench [--quick] [--tool health|query_sql] [--sessions N] "
-                   "[--bin PATH] [--auth]\n";
+                   "[--bin PATH] [--auth | --era modern]\n";
       return 2;
     }
   }
@@ -493,6 +524,53 @@ int main(int argc, char** argv) {
       }
     }
     if (errors) std::cout << fmt::format("errors: {}\n", errors);
+    return errors ? 1 : 0;
+  }
+
+  if (modern_mode) {
+    Proc ours, sdk2;
+    cleanup.procs = {&ours, &sdk2};
+    auto p_ours = Spawn("supertable serve", {supertable, "serve", "--port", "0"},
+                        {{"SUPERTABLE_HOME", home}, {"LOG_LEVEL", "warn"}});
+    auto p_sdk2 =
+        Spawn("SDK 2.x server",
+              {node, src + "/bench/mcp_http/sdk2_server.mjs", "--port", "0", "--view", view}, {});
+    if (!p_ours || !p_sdk2) return 2;
+    ours = *p_ours;
+    sdk2 = *p_sdk2;
+    std::cout << fmt::format(
+        "MCP tools/call over streamable HTTP, {} ms per run after a 0.5 s warm-up, one client "
+        "thread and connection per concurrent client: 2026-07-28 requests (no session) to "
+        "supertable serve, the same server's legacy era (a session per client), and the same "
+        "tools on the official SDK 2.x server (@modelcontextprotocol/server 2.4.0, "
+        "createMcpHandler) in the modern era\n\n",
+        measure_ms);
+    std::cout << fmt::format(
+        "{:<10} {:>7} | {:>10} {:>7} {:>7} | {:>10} {:>7} | {:>10} {:>7} {:>7} | {:>9}\n", "tool",
+        "clients", "modern c/s", "p50 ms", "p99 ms", "legacy c/s", "p50 ms", "SDK2 c/s", "p50 ms",
+        "p99 ms", "modern/SDK2");
+    long errors = 0;
+    for (const auto& [tool, body, expect] : tools) {
+      if (!only_tool.empty() && tool != only_tool) continue;
+      for (int sessions : session_counts) {
+        std::cerr << fmt::format("mcp_http_bench: modern era, {} with {} clients\n", tool,
+                                 sessions);
+        Load m = Drive({Target{ours.port, "", true}}, sessions, body, measure_ms, expect)[0];
+        Load l = Drive(ours.port, sessions, body, measure_ms, expect);
+        Load s2 = Drive({Target{sdk2.port, "", true}}, sessions, body, measure_ms, expect)[0];
+        errors += m.errors + l.errors + s2.errors;
+        std::cout << fmt::format(
+            "{:<10} {:>7} | {:>10.0f} {:>7.2f} {:>7.2f} | {:>10.0f} {:>7.2f} | {:>10.0f} {:>7.2f} "
+            "{:>7.2f} | {:>10.1f}x\n",
+            tool, sessions, m.calls_per_s, m.p50_ms, m.p99_ms, l.calls_per_s, l.p50_ms,
+            s2.calls_per_s, s2.p50_ms, s2.p99_ms,
+            s2.calls_per_s > 0 ? m.calls_per_s / s2.calls_per_s : 0.0);
+        if (m.errors || l.errors || s2.errors) {
+          std::cout << fmt::format("  errors: modern {}, legacy {}, SDK2 {}\n", m.errors, l.errors,
+                                   s2.errors);
+        }
+      }
+    }
     return errors ? 1 : 0;
   }
 

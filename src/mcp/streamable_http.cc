@@ -799,8 +799,14 @@ void HttpTransport::Impl::PostModern(http::Request& r, const std::shared_ptr<htt
   // era): its progress and logs go there, then the response, which ends it; the client closing
   // it cancels the call. Anything else, and calls of clients that take only JSON, get one JSON
   // body, and what they would say along the way has nowhere to go.
-  bool use_sse = sse_ok && !server.CanRunInline(m) &&
-                 (!json_ok || (!o.json_response && m.method == "tools/call"));
+  if (server.CanRunInline(m)) {
+    // Quick and non-blocking (see Post): answered here, on a session on the stack.
+    Session one([](const json&, const json&) {});
+    one.identity = r.identity;
+    one.peer = {{"address", r.peer}, {"user_agent", r.Header("user-agent").value_or("")}};
+    return ex->Respond(JsonAnswer("", server.Handle(one, m, r.identity)));
+  }
+  bool use_sse = sse_ok && (!json_ok || (!o.json_response && m.method == "tools/call"));
   std::shared_ptr<http::EventStream> stream;
   if (use_sse) stream = ex->StartStream({{"X-Accel-Buffering", "no"}});
   auto session = std::make_shared<Session>([stream](const json& message, const json&) {
@@ -813,9 +819,6 @@ void HttpTransport::Impl::PostModern(http::Request& r, const std::shared_ptr<htt
     stream->OnClosed([weak] {
       if (auto s = weak.lock()) s->CancelAll();  // closing the stream cancels the request
     });
-  }
-  if (server.CanRunInline(m)) {
-    return ex->Respond(JsonAnswer("", server.Handle(*session, m, r.identity)));
   }
   bool queued = work->TryPost([this, session, stream, m, ex, id = r.identity] {
     std::optional<json> reply = HandleQueued(*session, m, id);
