@@ -17,7 +17,7 @@ import http from "node:http";
 import { Client, StreamableHTTPClientTransport as ModernHttpTransport } from "@modelcontextprotocol/client";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
-import { bin, data, freePort, newClient, startServe, waitForPort } from "./session_suite.mjs";
+import { bin, data, freePort, newClient, raw, startServe, waitForPort } from "./session_suite.mjs";
 
 const run = promisify(execFile);
 const children = [];
@@ -180,6 +180,20 @@ test("one modern client (SDK 2.x, 2026-07-28) through a round-robin proxy to two
   }
   const tools = await client.listTools();
   assert.ok(tools.tools.some((t) => t.name === "query_sql"));
+  // One modern request, byte for byte, sent to each replica: the same answer from both.
+  const body = JSON.stringify({
+    jsonrpc: "2.0", id: 77, method: "tools/call",
+    params: { name: "query_sql", arguments: { super: "rr", sql: "SELECT status, count(*) FROM events GROUP BY 1 ORDER BY 1" },
+              _meta: { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} } },
+  });
+  const replay = await Promise.all([a.port, b.port].map((port) => raw(port, {
+    headers: { "content-type": "application/json", accept: "application/json", "mcp-protocol-version": "2026-07-28",
+               "mcp-method": "tools/call", "mcp-name": "query_sql" },
+    body,
+  })));
+  for (const r of replay) assert.equal(r.status, 200, r.text);
+  assert.deepEqual(replay[0].json.result.structuredContent.rows, replay[1].json.result.structuredContent.rows);
+  assert.equal(replay[0].json.id, 77);
   assert.ok(proxy.served[0] >= 3 && proxy.served[1] >= 3, `each replica served requests: ${proxy.served}`);
   await sub.close();
   await client.close();
