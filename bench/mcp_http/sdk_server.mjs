@@ -12,26 +12,12 @@ import { randomUUID } from "node:crypto";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
-import { DuckDBInstance } from "@duckdb/node-api";
+import { health, openDuckDB, parseArgs, querySql } from "./baseline_tools.mjs";
 import { z } from "zod";
 
-let port = 0;
-const views = {};
-for (let i = 2; i < process.argv.length; i++) {
-  if (process.argv[i] === "--port") port = Number(process.argv[++i]);
-  else if (process.argv[i] === "--view") {
-    const [name, files] = process.argv[++i].split("=");
-    views[name] = files.split(",");
-  }
-}
-
-const db = await DuckDBInstance.create(":memory:");
-const setup = await db.connect();
-for (const [name, files] of Object.entries(views)) {
-  const list = files.map((f) => `'${f.replaceAll("'", "''")}'`).join(", ");
-  await setup.run(`CREATE VIEW ${name} AS SELECT * FROM read_parquet([${list}])`);
-}
-const started = Date.now();
+const { port, views } = parseArgs(process.argv);
+const db = await openDuckDB(views);
+const query = querySql(db);
 
 function newServer() {
   const server = new McpServer({ name: "sdk-baseline", version: "1.0.0" });
@@ -40,31 +26,12 @@ function newServer() {
     inputSchema: {},
     outputSchema: { status: z.string(), version: z.string(), uptime_s: z.number() },
     annotations: { readOnlyHint: true },
-  }, async () => {
-    const out = { status: "ok", version: "1.0.0", uptime_s: (Date.now() - started) / 1000 };
-    return { content: [{ type: "text", text: JSON.stringify(out) }], structuredContent: out };
-  });
+  }, health);
   server.registerTool("query_sql", {
     description: "Run one read-only SQL query.",
     inputSchema: { super: z.string(), sql: z.string().min(1), limit: z.number().int().min(1).max(10000).optional() },
     annotations: { readOnlyHint: true },
-  }, async ({ sql, limit }) => {
-    const max = limit ?? 1000;
-    const t0 = performance.now();
-    const conn = await db.connect();
-    try {
-      const reader = await conn.runAndReadAll(sql);
-      const rows = reader.getRowsJson();
-      const columns = reader.columnNames().map((n, i) => ({ name: n, type: reader.columnType(i).toString() }));
-      const out = { columns, rows: rows.slice(0, max), row_count: Math.min(rows.length, max),
-                    truncated: rows.length > max, elapsed_ms: performance.now() - t0 };
-      return { content: [{ type: "text", text: JSON.stringify(out) }], structuredContent: out };
-    } catch (e) {
-      return { content: [{ type: "text", text: String(e.message) }], isError: true };
-    } finally {
-      conn.closeSync();
-    }
-  });
+  }, query);
   return server;
 }
 

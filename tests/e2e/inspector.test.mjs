@@ -2,27 +2,18 @@
 // here wrote, lists and calls SuperTable's tools over stdio (`supertable mcp`) and streamable
 // HTTP (`supertable serve`), in the legacy era and in the 2026-07-28 one. The server runs on
 // 127.0.0.1 with a free port and is always stopped.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { rmSync } from "node:fs";
 import { promisify } from "node:util";
 
-import { bin, demoWarehouse, startServe, stop } from "./session_suite.mjs";
+import { bin, demoServer } from "./session_suite.mjs";
 
 const run = promisify(execFile);
 const inspector = new URL("./node_modules/.bin/mcp-inspector", import.meta.url).pathname;
 const state = {};
 
-before(async () => {
-  state.home = demoWarehouse();
-  state.server = await startServe({ SUPERTABLE_HOME: state.home });
-});
-
-after(async () => {
-  if (state.server) await stop(state.server);
-  rmSync(state.home, { recursive: true, force: true });
-});
+demoServer(state);
 
 // The Inspector CLI against one target: the result it prints (as JSON, nothing else with
 // --quiet). Its own settings go to a home of its own.

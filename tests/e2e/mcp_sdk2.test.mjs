@@ -3,27 +3,18 @@
 // stateless requests, server/discover, subscriptions/listen and resource reads; in its default
 // mode it opens a 2025 session, on the same server at the same time; in 'auto' mode it finds the
 // modern era by itself. The server runs on 127.0.0.1 with a free port and is always stopped.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { rmSync } from "node:fs";
 import { join } from "node:path";
 
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 
-import { bin, data, demoWarehouse, startServe, stop } from "./session_suite.mjs";
+import { bin, data, demoServer } from "./session_suite.mjs";
 
 const state = {};
 
-before(async () => {
-  state.home = demoWarehouse();
-  state.server = await startServe({ SUPERTABLE_HOME: state.home });
-});
-
-after(async () => {
-  if (state.server) await stop(state.server);
-  rmSync(state.home, { recursive: true, force: true });
-});
+demoServer(state);
 
 async function connect(mode) {
   const client = new Client({ name: "supertable-e2e-sdk2", version: "1.0.0" },

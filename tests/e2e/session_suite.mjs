@@ -1,10 +1,10 @@
 // The session tests both transports run: the official MCP TypeScript SDK client drives a full
 // session (every tool, resources, subscriptions, prompts, completions, logging, progress,
 // cancellation) against `supertable mcp` (stdio) or `supertable serve` (streamable HTTP).
-import { test } from "node:test";
+import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import http from "node:http";
@@ -68,6 +68,19 @@ export function demoWarehouse() {
     execFileSync(bin, ["ingest", "shop", t, join(data, `${t}.csv`)], { env });
   }
   return home;
+}
+
+// For a test file: `supertable serve` on a demo warehouse before its tests (state.home,
+// state.server), stopped and removed after them.
+export function demoServer(state) {
+  before(async () => {
+    state.home = demoWarehouse();
+    state.server = await startServe({ SUPERTABLE_HOME: state.home });
+  });
+  after(async () => {
+    if (state.server) await stop(state.server);
+    rmSync(state.home, { recursive: true, force: true });
+  });
 }
 
 // An SDK client that records log messages and resource updates into `state`.

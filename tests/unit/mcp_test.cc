@@ -487,6 +487,48 @@ TEST(Server, ListenAcknowledgesThenDeliversOnlyWhatItSubscribedTo) {
   }
 }
 
+// The envelope of a modern request's params, for requests written out by hand.
+const std::string kModernMeta =
+    R"("_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",)"
+    R"("io.modelcontextprotocol/clientCapabilities":{}})";
+
+// ServeStdio on a thread, fed and read through pipes: Send writes one line; Finish ends the
+// input, waits for the server to return, and answers everything it wrote.
+class StdioPipe {
+ public:
+  explicit StdioPipe(Server& server) {
+    EXPECT_EQ(pipe(in_), 0);
+    EXPECT_EQ(pipe(out_), 0);
+    FILE* server_in = fdopen(in_[0], "r");
+    FILE* server_out = fdopen(out_[1], "w");
+    serving_ = std::thread([&server, server_in, server_out] {
+      ServeStdio(server, server_in, server_out);
+      fclose(server_out);
+      fclose(server_in);
+    });
+  }
+  ~StdioPipe() {
+    if (serving_.joinable()) Finish();
+  }
+  void Send(const std::string& line) {
+    std::string l = line + "\n";
+    EXPECT_EQ(write(in_[1], l.data(), l.size()), static_cast<ssize_t>(l.size()));
+  }
+  std::string Finish() {
+    close(in_[1]);
+    serving_.join();
+    std::string output;
+    char buf[4096];
+    for (ssize_t n; (n = read(out_[0], buf, sizeof(buf))) > 0;) output.append(buf, n);
+    close(out_[0]);
+    return output;
+  }
+
+ private:
+  int in_[2], out_[2];
+  std::thread serving_;
+};
+
 TEST(Stdio, ModernRequestsAreCancelledByNotification) {
   Server server({"t", "", "1", ""});
   std::atomic<bool> saw_cancel{false};
@@ -498,32 +540,14 @@ TEST(Stdio, ModernRequestsAreCancelledByNotification) {
     return ToolResult{{{"ok", true}}, nullptr, false};
   };
   server.AddTool(wait);
-  int in[2], out[2];
-  ASSERT_EQ(pipe(in), 0);
-  ASSERT_EQ(pipe(out), 0);
-  FILE* server_in = fdopen(in[0], "r");
-  FILE* server_out = fdopen(out[1], "w");
-  std::thread serving([&] {
-    ServeStdio(server, server_in, server_out);
-    fclose(server_out);
-    fclose(server_in);
-  });
-  auto send = [&](const std::string& line) {
-    std::string l = line + "\n";
-    ASSERT_EQ(write(in[1], l.data(), l.size()), static_cast<ssize_t>(l.size()));
-  };
-  const std::string meta = R"("_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",)"
-                           R"("io.modelcontextprotocol/clientCapabilities":{}})";
-  send(R"({"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"wait",)" + meta + "}}");
+  StdioPipe stdio(server);
+  auto send = [&](const std::string& line) { stdio.Send(line); };
+  send(R"({"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"wait",)" + kModernMeta +
+       "}}");
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   send(R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":5}})");
-  send(R"({"jsonrpc":"2.0","id":6,"method":"tools/list","params":{)" + meta + "}}");
-  close(in[1]);  // end of input: the server answers what runs, then returns
-  serving.join();
-  std::string output;
-  char buf[4096];
-  for (ssize_t n; (n = read(out[0], buf, sizeof(buf))) > 0;) output.append(buf, n);
-  close(out[0]);
+  send(R"({"jsonrpc":"2.0","id":6,"method":"tools/list","params":{)" + kModernMeta + "}}");
+  std::string output = stdio.Finish();  // end of input: the server answers what runs
   EXPECT_TRUE(saw_cancel);
   EXPECT_NE(output.find(R"("id":6)"), std::string::npos) << output;
   EXPECT_EQ(output.find(R"("id":5)"), std::string::npos) << output;
@@ -533,37 +557,18 @@ TEST(Stdio, ModernRequestsAreCancelledByNotification) {
 // when the process ends gets its result, then the cancellation that ends a stdio stream.
 TEST(Stdio, ListenLastsUntilCancelledOrTheEnd) {
   Server server({"t", "", "1", ""});
-  int in[2], out[2];
-  ASSERT_EQ(pipe(in), 0);
-  ASSERT_EQ(pipe(out), 0);
-  FILE* server_in = fdopen(in[0], "r");
-  FILE* server_out = fdopen(out[1], "w");
-  std::thread serving([&] {
-    ServeStdio(server, server_in, server_out);
-    fclose(server_out);
-    fclose(server_in);
-  });
-  auto send = [&](const std::string& line) {
-    std::string l = line + "\n";
-    ASSERT_EQ(write(in[1], l.data(), l.size()), static_cast<ssize_t>(l.size()));
-  };
-  const std::string meta = R"("_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",)"
-                           R"("io.modelcontextprotocol/clientCapabilities":{}})";
+  StdioPipe stdio(server);
+  auto send = [&](const std::string& line) { stdio.Send(line); };
   const std::string tools = R"("notifications":{"toolsListChanged":true},)";
-  send(R"({"jsonrpc":"2.0","id":"a","method":"subscriptions/listen","params":{)" + tools + meta +
-       "}}");
-  send(R"({"jsonrpc":"2.0","id":"b","method":"subscriptions/listen","params":{)" + tools + meta +
-       "}}");
+  send(R"({"jsonrpc":"2.0","id":"a","method":"subscriptions/listen","params":{)" + tools +
+       kModernMeta + "}}");
+  send(R"({"jsonrpc":"2.0","id":"b","method":"subscriptions/listen","params":{)" + tools +
+       kModernMeta + "}}");
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   send(R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"a"}})");
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   server.AddTool(SimpleTool("new"));
-  close(in[1]);
-  serving.join();
-  std::string output;
-  char buf[4096];
-  for (ssize_t n; (n = read(out[0], buf, sizeof(buf))) > 0;) output.append(buf, n);
-  close(out[0]);
+  std::string output = stdio.Finish();
   std::vector<json> lines;
   for (size_t at = 0, nl; (nl = output.find('\n', at)) != std::string::npos; at = nl + 1) {
     lines.push_back(json::parse(output.substr(at, nl - at)));
