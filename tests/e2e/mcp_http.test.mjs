@@ -14,7 +14,7 @@ import net from "node:net";
 
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
-import { ACCEPT, bin, data, demoWarehouse, freePort, initBody, jsonHeaders, newClient, raw, sessionTests, startServe, stop, waitForPort } from "./session_suite.mjs";
+import { ACCEPT, bin, data, demoWarehouse, freePort, initBody, jsonHeaders, newClient, raw, sdk2SessionTests, sessionTests, startServe, stop, waitForPort } from "./session_suite.mjs";
 
 const state = {};
 const servers = [];
@@ -33,12 +33,13 @@ async function rawSession(port, extraHeaders = {}) {
   return r.headers["mcp-session-id"];
 }
 
-before(async () => {
+// Node 20 starts root hooks together: state.setup lets the later ones wait for this one.
+before(() => (state.setup = (async () => {
   state.home = demoWarehouse();
   state.server = await serve();
   state.client = newClient(state);
   await state.client.connect(new StreamableHTTPClientTransport(new URL(state.server.url)));
-});
+})()));
 
 after(async () => {
   await state.client?.close();
@@ -47,6 +48,8 @@ after(async () => {
 });
 
 sessionTests(state);
+// The same suite with the SDK 2.x client, in its legacy handshake and pinned to 2026-07-28.
+sdk2SessionTests(state, (st) => ({ url: st.server.url }));
 
 test("SSE resumption: a cut connection is resumed with Last-Event-ID and the answer arrives", async () => {
   // A proxy the test can cut: every socket through it is destroyed mid-call.

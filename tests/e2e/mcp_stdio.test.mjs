@@ -8,17 +8,18 @@ import { rmSync } from "node:fs";
 
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 
-import { bin, demoWarehouse, newClient, sessionTests } from "./session_suite.mjs";
+import { bin, demoWarehouse, newClient, sdk2SessionTests, sessionTests } from "./session_suite.mjs";
 
 const state = {};
 
-before(async () => {
+// Node 20 starts root hooks together: state.setup lets the later ones wait for this one.
+before(() => (state.setup = (async () => {
   state.home = demoWarehouse();
   const env = { ...process.env, SUPERTABLE_HOME: state.home };
   const transport = new StdioClientTransport({ command: bin, args: ["mcp"], env, stderr: "ignore" });
   state.client = newClient(state);
   await state.client.connect(transport);
-});
+})()));
 
 after(async () => {
   await state.client?.close();
@@ -26,6 +27,8 @@ after(async () => {
 });
 
 sessionTests(state);
+// The same suite with the SDK 2.x client, in its legacy handshake and pinned to 2026-07-28.
+sdk2SessionTests(state, (st) => ({ command: bin, args: ["mcp"], env: { ...process.env, SUPERTABLE_HOME: st.home } }));
 
 test("raw stdio: a request sent right after initialize, without waiting, is served", async () => {
   // Regression: initialize ran on a worker thread, so an eager client's next request could

@@ -1,7 +1,7 @@
 // The session tests both transports run: the official MCP TypeScript SDK client drives a full
 // session (every tool, resources, subscriptions, prompts, completions, logging, progress,
 // cancellation) against `supertable mcp` (stdio) or `supertable serve` (streamable HTTP).
-import { test, before, after } from "node:test";
+import { test as nodeTest, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -10,6 +10,8 @@ import { join } from "node:path";
 import http from "node:http";
 import net from "node:net";
 
+import { Client as Client2, StreamableHTTPClientTransport as Http2 } from "@modelcontextprotocol/client";
+import { StdioClientTransport as Stdio2 } from "@modelcontextprotocol/client/stdio";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 
@@ -93,8 +95,48 @@ export function newClient(state) {
   return client;
 }
 
+// The SDK 2.x client (@modelcontextprotocol/client) of `era` ("legacy": its default 2025
+// handshake; "modern": pinned to 2026-07-28), connected to `target` ({url}, or {command, args,
+// env} for stdio), recording log messages and resource updates into `state` as newClient does.
+export async function connectSdk2(state, era, target) {
+  state.logs = [];
+  state.updates = [];
+  state.modern = era === "modern";
+  state.sdk2 = true;
+  const client = new Client2({ name: "supertable-e2e-sdk2", version: "1.0.0" },
+                             state.modern ? { versionNegotiation: { mode: { pin: "2026-07-28" } } } : {});
+  client.setNotificationHandler("notifications/message", (n) => state.logs.push(n.params));
+  client.setNotificationHandler("notifications/resources/updated", (n) => state.updates.push(n.params.uri));
+  const transport = target.url ? new Http2(new URL(target.url)) : new Stdio2({ ...target, stderr: "ignore" });
+  await client.connect(transport);
+  state.client = client;
+}
+
+// Registers the session suite once more for the SDK 2.x client in both eras against the server
+// `target(state)` names once the caller's setup is done (`state.setup`, the promise of the
+// caller's before(): Node 20 starts root hooks together), on the same home (`state.home`).
+export function sdk2SessionTests(state, target) {
+  for (const era of ["legacy", "modern"]) {
+    const mine = {};
+    before(async () => {
+      await state.setup;
+      mine.home = state.home;
+      await connectSdk2(mine, era, target(state));
+    });
+    after(async () => mine.client?.close());
+    sessionTests(mine, `SDK 2.x, ${era} era: `);
+  }
+}
+
 // Registers the tests; `state.client` and `state.home` are set by the caller's before().
-export function sessionTests(state) {
+// `state.modern`: the client speaks 2026-07-28, which has no ping, logging/setLevel or
+// resources/subscribe (subscriptions/listen instead). `label` prefixes the test names.
+export function sessionTests(state, label = "") {
+  const test = (name, fn) => nodeTest(label + name, fn);
+  // callTool with request options (progress, signal, timeout): SDK 1.x takes a result schema
+  // before them, SDK 2.x does not.
+  const callWith = (params, options) =>
+    state.sdk2 ? state.client.callTool(params, options) : state.client.callTool(params, undefined, options);
   test("initialize negotiated the newest protocol and described the server", () => {
     assert.equal(state.client.getServerVersion().name, "supertable");
     assert.ok(state.client.getServerCapabilities().tools);
@@ -190,13 +232,16 @@ export function sessionTests(state) {
     const body = JSON.parse(r.contents[0].text);
     assert.ok(body.columns.some((c) => c.name === "order_id"));
     await assert.rejects(state.client.readResource({ uri: "supertable://shop/nope" }), /Resource not found/);
-    await state.client.subscribeResource({ uri: "supertable://shop/customers" });
+    const sub = state.modern
+      ? await state.client.listen({ resourceSubscriptions: ["supertable://shop/customers"] })
+      : await state.client.subscribeResource({ uri: "supertable://shop/customers" });
     // A commit to the table changes the resource: subscribers hear of it.
     execFileSync(bin, ["ingest", "shop", "customers", join(data, "customers.csv"), "--overwrite-columns", "customer_id"],
                  { env: { ...process.env, SUPERTABLE_HOME: state.home } });
     for (let i = 0; i < 100 && !state.updates.includes("supertable://shop/customers"); i++) await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(state.updates, ["supertable://shop/customers"]);
-    await state.client.unsubscribeResource({ uri: "supertable://shop/customers" });
+    if (state.modern) await sub.close();
+    else await state.client.unsubscribeResource({ uri: "supertable://shop/customers" });
   });
 
   test("prompts and completions", async () => {
@@ -215,14 +260,16 @@ export function sessionTests(state) {
   });
 
   test("logging and progress notifications", async () => {
-    await state.client.setLoggingLevel("debug");
+    // The modern era sets no session level (a request carries its own): progress only.
+    if (!state.modern) await state.client.setLoggingLevel("debug");
     const progress = [];
     // A query that takes a moment: the SDK client drops progress that arrives after the reply has
     // been handled, so an instant query could make this test flaky.
-    await state.client.callTool({ name: "query_sql", arguments: { super: "shop", sql: "SELECT sum(x * x) FROM range(60000000) t(x)" } }, undefined, {
+    await callWith({ name: "query_sql", arguments: { super: "shop", sql: "SELECT sum(x * x) FROM range(60000000) t(x)" } }, {
       onprogress: (p) => progress.push(p),
     });
     assert.ok(progress.length >= 1);
+    if (state.modern) return;
     assert.ok(state.logs.some((l) => l.data && l.data.tool === "query_sql"));
     await state.client.setLoggingLevel("error");
   });
@@ -230,14 +277,14 @@ export function sessionTests(state) {
   test("cancellation stops a long query and the server carries on", async () => {
     const ac = new AbortController();
     const start = Date.now();
-    const call = state.client.callTool(
+    const call = callWith(
       { name: "query_sql", arguments: { super: "shop", sql: "SELECT count(*) FROM range(100000000) a, range(100000000) b" } },
-      undefined,
       { signal: ac.signal, timeout: 120000 },
     );
     setTimeout(() => ac.abort("user changed their mind"), 300);
     await assert.rejects(call);
-    await state.client.ping();
+    if (state.modern) await state.client.listTools();  // no ping in this era
+    else await state.client.ping();
     // The cancelled query released its slot: a new query answers at once.
     const r = await state.client.callTool({ name: "query_sql", arguments: { super: "shop", sql: "SELECT 42 AS x" } });
     assert.equal(r.structuredContent.rows[0][0], 42);
