@@ -219,10 +219,7 @@ Result<std::string> ClusterOrder(const std::vector<Column>& schema,
                                  const std::vector<std::string>& columns, const char* what) {
   std::string order;
   for (const auto& name : columns) {
-    const Column* found = nullptr;
-    for (const auto& c : schema) {
-      if (strcasecmp(c.name.c_str(), name.c_str()) == 0) found = &c;
-    }
+    const Column* found = FindColumn(schema, name);
     if (!found) {
       std::string names;
       for (const auto& c : schema) names += (names.empty() ? "" : ", ") + c.name;
@@ -538,12 +535,7 @@ Result<WriteOutcome> DuckEngine::PrepareWrite(const WriteSpec& spec) {
   // too: a missing column would read as NULL everywhere, and NULL matches NULL, so every row
   // would match every other.
   auto resolve = [&](const std::string& name, const char* role) -> Result<std::string> {
-    auto find = [&](const std::vector<Column>& cols) -> const Column* {
-      for (const auto& c : cols) {
-        if (strcasecmp(c.name.c_str(), name.c_str()) == 0) return &c;
-      }
-      return nullptr;
-    };
+    auto find = [&](const std::vector<Column>& cols) { return FindColumn(cols, name); };
     std::vector<std::string> in_names;
     for (const auto& c : incoming) in_names.push_back(c.name);
     if (!find(incoming)) {

@@ -599,10 +599,7 @@ class FileView {
     auto schema = snap_.file_schemas.find(f_.schema_id);
     if (schema == snap_.file_schemas.end()) return b;
     const Column* current = snap_.FindColumn(column);
-    const Column* in_file = nullptr;
-    for (const auto& c : schema->second) {
-      if (strcasecmp(c.name.c_str(), column.c_str()) == 0) in_file = &c;
-    }
+    const Column* in_file = FindColumn(schema->second, column);
     b.known = true;
     if (!in_file) {  // the file predates the column: it reads as NULL in every row
       b.has_null = f_.rows > 0;

@@ -1,7 +1,6 @@
 // SQL text for reading snapshots.
 #include "engine/table_scan.h"
 
-#include <strings.h>
 
 #include <map>
 #include <set>
@@ -14,24 +13,13 @@ namespace supertable {
 
 namespace {
 
-const Column* FindIn(const std::vector<Column>& cols, const std::string& name) {
-  for (const auto& c : cols) {
-    if (strcasecmp(c.name.c_str(), name.c_str()) == 0) return &c;
-  }
-  return nullptr;
-}
-
-}  // namespace
-
-namespace {
-
 // The SELECT list producing `wanted` from a file written with `file_cols`.
 std::string ProjectColumns(const std::vector<Column>& wanted,
                            const std::vector<Column>& file_cols) {
   std::string select;
   for (const auto& w : wanted) {
     if (!select.empty()) select += ", ";
-    const Column* fc = FindIn(file_cols, w.name);
+    const Column* fc = FindColumn(file_cols, w.name);
     if (!fc) {
       select += fmt::format("CAST(NULL AS {}) AS {}", w.type, sql::Ident(w.name));
     } else if (fc->type != w.type) {
@@ -61,7 +49,7 @@ std::string ScanSql(const Snapshot& snap,
     wanted = schema;
   } else {
     for (const auto& name : opt.columns) {
-      const Column* c = FindIn(schema, name);
+      const Column* c = FindColumn(schema, name);
       wanted.push_back(c ? *c : Column{name, "VARCHAR"});
     }
   }

@@ -82,11 +82,15 @@ int64_t Snapshot::total_bytes() const {
   return n;
 }
 
-const Column* Snapshot::FindColumn(const std::string& name) const {
-  for (const auto& c : schema) {
+const Column* FindColumn(const std::vector<Column>& cols, const std::string& name) {
+  for (const auto& c : cols) {
     if (strcasecmp(c.name.c_str(), name.c_str()) == 0) return &c;
   }
   return nullptr;
+}
+
+const Column* Snapshot::FindColumn(const std::string& name) const {
+  return supertable::FindColumn(schema, name);
 }
 
 std::string Snapshot::ToJson() const {

@@ -33,6 +33,10 @@ struct Column {
   bool operator==(const Column&) const = default;
 };
 
+// The column of `cols` named `name` as SQL names it (case-insensitive; names are unique that
+// way), or nullptr.
+const Column* FindColumn(const std::vector<Column>& cols, const std::string& name);
+
 // Min/max are DuckDB's text form of the values (CAST(text AS type) restores them); absent when
 // the writer could not record them (e.g. nested types, very long strings).
 struct ColumnStats {
