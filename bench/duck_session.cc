@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -17,6 +18,10 @@ struct DuckSession::Impl {
   std::unique_ptr<duckdb::DuckDB> db;
   std::unique_ptr<duckdb::Connection> con;
 };
+
+DuckSessionOptions MatchingOptions(const Config& config, std::string temp_directory) {
+  return {config.duckdb_threads, config.duckdb_memory_limit, std::move(temp_directory)};
+}
 
 Result<std::unique_ptr<DuckSession>> DuckSession::Open(const DuckSessionOptions& options) {
   try {

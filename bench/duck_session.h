@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "common/config.h"
 #include "common/status.h"
 #include "engine/engine.h"
 
@@ -23,6 +24,10 @@ struct DuckSessionOptions {
   // it off: SuperTable's query sandbox does not track progress, and plain DuckDB does not either.
   bool track_progress = true;
 };
+
+// A baseline matching `config`: its DuckDB threads and memory limit, spilling to
+// `temp_directory`.
+DuckSessionOptions MatchingOptions(const Config& config, std::string temp_directory);
 
 struct ResultDigest;
 

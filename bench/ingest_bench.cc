@@ -50,8 +50,7 @@ struct Side {
 Result<int> Ingest(const IngestOptions& o) {
   ST_ASSIGN_OR_RETURN(TempDir work, TempDir::Create("ingest"));
   ST_ASSIGN_OR_RETURN(Config config, BenchConfig(work.Join("home")));
-  DuckSessionOptions duck_options{config.duckdb_threads, config.duckdb_memory_limit,
-                                  work.Join("duck_tmp")};
+  DuckSessionOptions duck_options = MatchingOptions(config, work.Join("duck_tmp"));
 
   std::string csv = work.Join("input.csv");
   {

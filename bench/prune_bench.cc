@@ -64,8 +64,7 @@ Result<int> PruneBench(const PruneOptions& o) {
   ST_ASSIGN_OR_RETURN(TempDir work, TempDir::Create("prune"));
   ST_ASSIGN_OR_RETURN(Config config, BenchConfig(work.Join("home")));
   ST_RETURN_IF_ERROR(PinThreads(config));
-  DuckSessionOptions duck_options{config.duckdb_threads, config.duckdb_memory_limit,
-                                  work.Join("duck_tmp")};
+  DuckSessionOptions duck_options = MatchingOptions(config, work.Join("duck_tmp"));
   ST_ASSIGN_OR_RETURN(auto warehouse, Warehouse::Open(config));
   ST_ASSIGN_OR_RETURN(auto gen, DuckSession::Open(duck_options));
   std::string in_dir = work.Join("in");

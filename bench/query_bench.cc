@@ -333,8 +333,7 @@ Result<int> QueryBench(const QueryOptions& o) {
   ST_ASSIGN_OR_RETURN(TempDir work, TempDir::Create("query"));
   ST_ASSIGN_OR_RETURN(Config config, BenchConfig(work.Join("home")));
   ST_RETURN_IF_ERROR(PinThreads(config));
-  DuckSessionOptions duck_options{config.duckdb_threads, config.duckdb_memory_limit,
-                                  work.Join("duck_tmp")};
+  DuckSessionOptions duck_options = MatchingOptions(config, work.Join("duck_tmp"));
 
   // 1. Data: generate Parquet, then ingest every table into the super "tpch".
   std::string gen_dir = work.Join("gen");

@@ -85,8 +85,7 @@ Result<int> Upsert(const UpsertOptions& o) {
   ST_ASSIGN_OR_RETURN(TempDir work, TempDir::Create("upsert"));
   ST_ASSIGN_OR_RETURN(Config config, BenchConfig(work.Join("home")));
   config.target_file_bytes = o.target_file_bytes;
-  DuckSessionOptions duck_options{config.duckdb_threads, config.duckdb_memory_limit,
-                                  work.Join("duck_tmp")};
+  DuckSessionOptions duck_options = MatchingOptions(config, work.Join("duck_tmp"));
 
   // 1. Inputs: the table's source and one update file per run.
   std::string source = work.Join("source.parquet");
