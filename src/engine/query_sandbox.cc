@@ -256,13 +256,12 @@ class QuerySandbox::QueryThreads {
     ++sandbox_.running_;
     const bool small = rows && *rows <= kSmallRows;
     int64_t want = small && sandbox_.running_ == 1 ? 1 : sandbox_.all_threads_;
-    if (want == sandbox_.threads_) return;
     auto& instance = *sandbox_.db_->instance;
     auto& scheduler = duckdb::TaskScheduler::GetScheduler(instance);
+    if (want == scheduler.NumberOfThreads()) return;
     scheduler.SetThreads(static_cast<duckdb::idx_t>(want),
                          duckdb::DBConfig::GetConfig(instance).options.external_threads);
     scheduler.RelaunchThreads();
-    sandbox_.threads_ = want;
   }
   ~QueryThreads() {
     std::lock_guard<std::mutex> g(sandbox_.threads_mu_);
@@ -294,7 +293,7 @@ Result<std::unique_ptr<QuerySandbox>> QuerySandbox::OpenOrThrow(const EngineOpti
   // Parquet and JSON extensions register their replacement scans while the database loads, so
   // they are removed from the open database's configuration, not from `config`.
   duckdb::DBConfig::GetConfig(*sandbox->db_->instance).replacement_scans.clear();
-  sandbox->all_threads_ = sandbox->threads_ =
+  sandbox->all_threads_ =
       duckdb::TaskScheduler::GetScheduler(*sandbox->db_->instance).NumberOfThreads();
   if (options.object_cache) {
     // The remote entries of readable_directories are the key prefixes this instance may open.

@@ -49,7 +49,6 @@ class QuerySandbox {
   std::mutex threads_mu_;
   int running_ = 0;          // queries on this instance now
   int64_t all_threads_ = 0;  // the instance's configured threads
-  int64_t threads_ = 0;      // its threads now
 };
 
 }  // namespace supertable

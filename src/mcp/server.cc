@@ -296,9 +296,7 @@ Result<std::vector<HeaderParam>> HeaderParamsOf(const json& input_schema) {
           return Status::InvalidArgument(
               fmt::format("x-mcp-header of {} needs a string, integer or boolean property", where));
         }
-        std::string lower = v.get<std::string>();
-        for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        if (!seen.insert(lower).second) {
+        if (!seen.insert(AsciiLower(v.get<std::string>())).second) {
           return Status::InvalidArgument(
               fmt::format("x-mcp-header '{}' is used twice", v.get<std::string>()));
         }

@@ -195,6 +195,9 @@ struct HttpTransport::Impl {
   void Listen(http::Request& r, const std::shared_ptr<http::Exchange>& ex, const Message& m,
               bool sse_ok);
   void ListenHousekeeping(int64_t now);
+  // Queues one PollSubscriptions of `session` (a legacy session's or a listen's) when it has
+  // subscriptions and none is queued or running (`polling`); `owner` keeps both alive.
+  void PollSoon(std::shared_ptr<const void> owner, Session& session, std::atomic<bool>& polling);
   std::optional<http::Response> ScopeRefusal(const http::Request& r, const Message& m);
   // Handles a request taken from the work queue: answered, not run, once shutdown began (so
   // shutdown does not wait for work nobody will read), and an escaped exception as -32603.
@@ -775,9 +778,7 @@ void HttpTransport::Impl::PostModern(http::Request& r, const std::shared_ptr<htt
   }
   // Arguments the tool's schema marks x-mcp-header travel in Mcp-Param-* headers too.
   for (const auto& [header, value] : server.ParamHeaders(m)) {
-    std::string lower = header;  // Request::Header takes names in lower case
-    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    auto raw = r.Header(lower);
+    auto raw = r.Header(AsciiLower(header));  // Request::Header takes names in lower case
     if (!raw) {
       return mismatch(fmt::format("the {} header is required: argument value {} is in the body",
                                   header, value.dump()));
@@ -905,20 +906,22 @@ void HttpTransport::Impl::ListenHousekeeping(int64_t now) {
       }
     }
   }
-  for (auto& l : all) {
-    bool subscribed;
-    {
-      std::lock_guard<std::mutex> g(l->session->mu);
-      subscribed = !l->session->subscriptions.empty();
-    }
-    if (!subscribed || l->polling.exchange(true)) continue;
-    // Fingerprints read the catalog: off the I/O thread.
-    if (!work->TryPost([this, l] {
-          server.PollSubscriptions(*l->session);
-          l->polling = false;
-        }))
-      l->polling = false;
+  for (auto& l : all) PollSoon(l, *l->session, l->polling);
+}
+
+void HttpTransport::Impl::PollSoon(std::shared_ptr<const void> owner, Session& session,
+                                   std::atomic<bool>& polling) {
+  {
+    std::lock_guard<std::mutex> g(session.mu);
+    if (session.subscriptions.empty()) return;
   }
+  if (polling.exchange(true)) return;
+  // Fingerprints read the catalog: off the I/O thread.
+  if (!work->TryPost([this, owner = std::move(owner), &session, &polling] {
+        server.PollSubscriptions(session);
+        polling = false;
+      }))
+    polling = false;
 }
 
 void HttpTransport::Impl::Get(http::Request& r, const std::shared_ptr<http::Exchange>& ex) {
@@ -1062,19 +1065,7 @@ void HttpTransport::Impl::Housekeeping() {
       EndSession(s);
       continue;
     }
-    bool subscribed;
-    {
-      std::lock_guard<std::mutex> g(s->mcp->mu);
-      subscribed = !s->mcp->subscriptions.empty();
-    }
-    if (subscribed && !s->polling.exchange(true)) {
-      // Fingerprints read the catalog: off the I/O thread.
-      if (!work->TryPost([this, s] {
-            server.PollSubscriptions(*s->mcp);
-            s->polling = false;
-          }))
-        s->polling = false;
-    }
+    PollSoon(s, *s->mcp, s->polling);
   }
 }
 
