@@ -13,6 +13,8 @@
 #include <string>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "mcp/server.h"
 #include "mcp/streamable_http.h"
 
@@ -357,6 +359,102 @@ void AddTools(mcp::Server& s) {
         if (!model.ok() && !user.ok()) return mcp::ToolResult::Error(model.status().message());
         return Content(json::array({Text("Answered")}));
       });
+  // The tasks extension's fixtures (the 2026-07-28 suite's tasks scenarios): calls that a
+  // client declaring io.modelcontextprotocol/tasks gets as tasks.
+  auto add_task = [&](std::string name, std::string description, json schema,
+                      mcp::TaskSupport support, int64_t after_ms,
+                      std::function<mcp::ToolResult(mcp::ToolContext&)> fn) {
+    mcp::Tool t;
+    t.name = std::move(name);
+    t.description = std::move(description);
+    t.input_schema = std::move(schema);
+    t.annotations.idempotent = false;
+    t.handler = std::move(fn);
+    t.task = support;
+    t.task_after_ms = after_ms;
+    s.AddTool(std::move(t));
+  };
+  add("greet", "Greets someone, at once (never a task)",
+      {{"type", "object"},
+       {"properties", {{"name", {{"type", "string"}}}}},
+       {"required", {"name"}}},
+      [](mcp::ToolContext& ctx) {
+        return Content(json::array({Text("Hello, " + ctx.arguments()["name"].get<std::string>() +
+                                         "!")}));
+      });
+  // A call still running after 200 ms becomes a task; it stops early when cancelled.
+  add_task("slow_compute", "Takes `seconds` to compute; a task when that is long",
+           {{"type", "object"},
+            {"properties",
+             {{"seconds", {{"type", "number"}, {"minimum", 0}, {"maximum", 600}}},
+              {"label", {{"type", "string"}}}}},
+            {"required", {"seconds"}}},
+           mcp::TaskSupport::kOptional, 200, [](mcp::ToolContext& ctx) {
+             double seconds = ctx.arguments()["seconds"].get<double>();
+             auto until = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+             while (std::chrono::steady_clock::now() < until) {
+               if (ctx.cancelled()) return mcp::ToolResult::Error("cancelled");
+               Sleep(10);
+             }
+             std::string label = ctx.arguments().value("label", "result");
+             return Content(json::array(
+                 {Text(fmt::format("{}: computed in {} seconds", label, seconds))}));
+           });
+  add_task("failing_job", "A job that always ends with a tool error (always a task)", NoArgs(),
+           mcp::TaskSupport::kRequired, -1, [](mcp::ToolContext&) {
+             mcp::ToolResult r = Content(json::array({Text("the job failed on purpose")}));
+             r.is_error = true;
+             return r;
+           });
+  add_task("protocol_error_job", "A job that fails with a JSON-RPC error (always a task)",
+           NoArgs(), mcp::TaskSupport::kRequired, -1, [](mcp::ToolContext&) {
+             return mcp::ToolResult::ProtocolError(-32603, "the job hit an internal error");
+           });
+  // Become a task first, then ask: the task waits in input_required for tasks/update.
+  add_task("confirm_delete", "Deletes a file after the user confirms (a task that asks)",
+           {{"type", "object"},
+            {"properties", {{"filename", {{"type", "string"}}}}},
+            {"required", {"filename"}}},
+           mcp::TaskSupport::kOptional, -1, [=](mcp::ToolContext& ctx) {
+             ctx.Detach();
+             std::string file = ctx.arguments()["filename"];
+             json question = {{"message", "Delete " + file + "?"},
+                              {"requestedSchema",
+                               {{"type", "object"},
+                                {"properties", {{"confirm", {{"type", "boolean"}}}}},
+                                {"required", {"confirm"}}}}};
+             auto answer = ctx.Ask("confirm_delete", "elicitation/create", question);
+             if (!answer.ok()) return mcp::ToolResult::Error(answer.status().message());
+             if (!*answer) return ctx.NeedInput();
+             bool yes = (**answer).value("action", "") == "accept" &&
+                        (**answer).value("content", json::object()).value("confirm", false);
+             return Content(json::array({Text(yes ? "Deleted " + file : "Kept " + file)}));
+           });
+  add_task("multi_input", "A task that asks two questions at once", NoArgs(),
+           mcp::TaskSupport::kOptional, -1, [=](mcp::ToolContext& ctx) {
+             ctx.Detach();
+             auto first = ctx.Ask("first", "elicitation/create",
+                                  elicit_name("First: what is your name?", "name"));
+             auto second = ctx.Ask("second", "elicitation/create",
+                                   elicit_name("Second: what is your name?", "name"));
+             for (const auto* r : {&first, &second}) {
+               if (!r->ok()) return mcp::ToolResult::Error(r->status().message());
+             }
+             if (!*first || !*second) return ctx.NeedInput();
+             return Content(json::array(
+                 {Text(said(**first, "name") + " and " + said(**second, "name"))}));
+           });
+  // Asks in plain round trips first; with the answer, goes on as a task.
+  add_task("test_tool_with_task", "Asks a name, then greets as a task", NoArgs(),
+           mcp::TaskSupport::kRequired, -1, [=](mcp::ToolContext& ctx) {
+             auto name = ctx.Ask("user_name", "elicitation/create",
+                                 elicit_name("What is your name?", "name"));
+             if (!name.ok()) return mcp::ToolResult::Error(name.status().message());
+             if (!*name) return ctx.NeedInput();
+             ctx.Detach();
+             return Content(json::array({Text("Hello, " + said(**name, "name") + "!")}));
+           });
   add("json_schema_2020_12_tool",
       "Tool with JSON Schema 2020-12 features for conformance testing (SEP-1613)",
       json::parse(R"({"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object",

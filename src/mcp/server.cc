@@ -146,6 +146,14 @@ Result<std::optional<json>> ClientInput::Ask(const std::string& key, const std::
   return std::optional<json>();
 }
 
+ToolResult ToolResult::ProtocolError(int code, const std::string& message) {
+  ToolResult r;
+  r.is_error = true;
+  r.structured = {{"error", message}};
+  r.rpc_error = {{"code", code}, {"message", message}};
+  return r;
+}
+
 ToolResult ToolContext::NeedInput() const {
   ToolResult r;
   r.input_required = true;
@@ -542,8 +550,15 @@ json Server::InputRequired(const RequestContext& rc, const json& id, const std::
                          {"requestState", SignState(rc, method, params, input.answers())}});
 }
 
+json Server::NeedsOf(const Tool& tool) const {
+  json needs = tool.required_client_capabilities.is_object() ? tool.required_client_capabilities
+                                                             : json::object();
+  if (tool.task == TaskSupport::kRequired) needs["extensions"][kTasksExtension] = json::object();
+  return needs;
+}
+
 json Server::CallTool(const RequestContext& rc, const json& id, const json& params,
-                      bool* cancelled) {
+                      bool* cancelled, CallHooks* hooks) {
   Session& s = rc.session;
   if (!params.contains("name") || !params["name"].is_string()) {
     return MakeError(id, kInvalidParams, "Invalid params: tools/call needs a string 'name'");
@@ -562,9 +577,13 @@ json Server::CallTool(const RequestContext& rc, const json& id, const json& para
   json progress = params.contains("_meta") && params["_meta"].is_object()
                       ? params["_meta"].value("progressToken", json())
                       : json();
-  auto token = std::make_shared<CancelToken>();
+  auto token = hooks ? hooks->token : std::make_shared<CancelToken>();
   ClientInput input(s, id, token.get());
-  if (auto refused = TakeAnswers(rc, id, "tools/call", params, input)) return *refused;
+  if (hooks && hooks->answers && hooks->answers->is_object()) {
+    input.answers() = *hooks->answers;  // a task's again, with what its client answered since
+  } else if (auto refused = TakeAnswers(rc, id, "tools/call", params, input)) {
+    return *refused;
+  }
   std::string key = id.dump();
   {
     std::lock_guard<std::mutex> g(s.mu);
@@ -577,8 +596,9 @@ json Server::CallTool(const RequestContext& rc, const json& id, const json& para
   }
   ToolContext ctx(s, id, args, progress, token, rc.identity, std::move(input));
   ctx.set_trace(TraceparentOf(params));
+  if (hooks) ctx.set_detach(hooks->detach);
   ToolResult result;
-  json missing = MissingCapabilities(tool->required_client_capabilities, s.client_capabilities);
+  json missing = MissingCapabilities(NeedsOf(*tool), s.client_capabilities);
   // Input is checked before the tool runs; a bad call is a tool error the model can correct.
   std::string invalid = ValidateAgainstSchema(tool->input_schema, args);
   if (!tool->required_scope.empty() && has_scope && !has_scope(rc.identity, tool->required_scope)) {
@@ -597,15 +617,21 @@ json Server::CallTool(const RequestContext& rc, const json& id, const json& para
     for (auto it = middleware_.rbegin(); it != middleware_.rend(); ++it) {
       call = [m = *it, next = call](const Tool& t, ToolContext& c) { return m(t, c, next); };
     }
+    if (hooks) hooks->ran = true;
     result = call(*tool, ctx);
   }
   {
     std::lock_guard<std::mutex> g(s.mu);
     s.in_flight.erase(key);
   }
+  if (hooks && hooks->answers) *hooks->answers = ctx.input().answers();
   if (token->cancelled()) {
     *cancelled = true;  // the client withdrew it: no response follows
     return nullptr;
+  }
+  if (result.rpc_error.is_object()) {
+    return MakeError(id, result.rpc_error.value("code", static_cast<int>(kInternalError)),
+                     result.rpc_error.value("message", "Internal error"));
   }
   if (result.input_required) {
     if (!s.stateless || ctx.input().pending().empty()) {
@@ -702,7 +728,7 @@ namespace {
 const std::set<std::string> kModernMethods = {
     "tools/list",          "tools/call",  "resources/list", "resources/templates/list",
     "prompts/list",        "prompts/get", "resources/read", "completion/complete",
-    "subscriptions/listen"};
+    "subscriptions/listen", "tasks/get",  "tasks/update",   "tasks/cancel"};
 // Results a modern client may cache (ttlMs, cacheScope).
 const std::set<std::string> kCacheableMethods = {
     "server/discover",          "tools/list",    "prompts/list", "resources/list",
@@ -745,8 +771,7 @@ std::optional<json> Server::ModernEntryError(const Message& m) const {
   }
   if (m.method == "tools/call" && m.params.contains("name") && m.params["name"].is_string()) {
     auto tool = FindTool(m.params["name"].get_ref<const std::string&>());
-    json missing =
-        tool ? MissingCapabilities(tool->required_client_capabilities, *caps) : json::object();
+    json missing = tool ? MissingCapabilities(NeedsOf(*tool), *caps) : json::object();
     if (!missing.empty()) {
       return MakeError(m.id, kMissingRequiredClientCapability,
                        fmt::format("Missing required client capability: tool '{}' needs {} in "
@@ -754,6 +779,13 @@ std::optional<json> Server::ModernEntryError(const Message& m) const {
                                    tool->name, missing.dump(), kMetaClientCapabilities),
                        {{"requiredCapabilities", missing}});
     }
+  }
+  if (m.method.rfind("tasks/", 0) == 0 && !DeclaresTasks(*caps)) {
+    return MakeError(m.id, kMissingRequiredClientCapability,
+                     fmt::format("Missing required client capability: {} belongs to the {} "
+                                 "extension; declare it in params._meta['{}'].extensions",
+                                 m.method, kTasksExtension, kMetaClientCapabilities),
+                     {{"requiredCapabilities", TasksCapability()}});
   }
   return std::nullopt;
 }
@@ -782,7 +814,17 @@ json MissingCapabilities(const json& required, const json& declared) {
   json missing = json::object();
   if (!required.is_object()) return missing;
   for (auto it = required.begin(); it != required.end(); ++it) {
-    if (!declared.is_object() || !declared.contains(it.key())) missing[it.key()] = it.value();
+    bool has = declared.is_object() && declared.contains(it.key());
+    if (it.key() == "extensions" && it->is_object()) {
+      // Extensions are declared one by one, by id, under one key.
+      for (auto ext = it->begin(); ext != it->end(); ++ext) {
+        if (!has || !declared["extensions"].is_object() ||
+            !declared["extensions"].contains(ext.key()))
+          missing["extensions"][ext.key()] = ext.value();
+      }
+    } else if (!has) {
+      missing[it.key()] = it.value();
+    }
   }
   return missing;
 }
@@ -806,10 +848,25 @@ std::optional<json> Server::HandleModern(Session& s, const Message& m,
     RequestContext rc{s, identity ? std::move(identity) : s.identity};
     return Listen(rc, m);
   }
+  std::shared_ptr<const Tool> task_tool;
+  if (m.method == "tools/call" && DeclaresTasks(s.client_capabilities) &&
+      m.params.contains("name") && m.params["name"].is_string()) {
+    task_tool = FindTool(m.params["name"].get_ref<const std::string&>());
+    if (task_tool && task_tool->task == TaskSupport::kNone) task_tool.reset();
+  }
   if (m.method == "server/discover") {
-    json r = {{"supportedVersions", kModernProtocolVersions}, {"capabilities", Capabilities()}};
+    json caps = Capabilities();
+    // Tasks are of this era only (2025-11-25 had tasks of its own, which this server lacks).
+    caps["extensions"][kTasksExtension] = json::object();
+    json r = {{"supportedVersions", kModernProtocolVersions}, {"capabilities", caps}};
     if (!info_.instructions.empty()) r["instructions"] = info_.instructions;
     reply = MakeResult(m.id, std::move(r));
+  } else if (task_tool) {
+    RequestContext rc{s, identity ? std::move(identity) : s.identity};
+    reply = CallAsTask(rc, m, *task_tool);
+  } else if (m.method.rfind("tasks/", 0) == 0) {
+    RequestContext rc{s, identity ? std::move(identity) : s.identity};
+    reply = TaskMethod(rc, m);
   } else {
     reply = HandleLegacy(s, m, std::move(identity));
   }

@@ -16,11 +16,13 @@
 #include <set>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/cancel_token.h"
 #include "common/status.h"
 #include "mcp/json_rpc.h"
+#include "mcp/tasks.h"
 
 namespace supertable::mcp {
 
@@ -177,7 +179,11 @@ struct ToolResult {
   // Set by ToolContext::NeedInput: the call cannot finish before the client answers what Ask
   // left pending (modern era: an InputRequiredResult).
   bool input_required = false;
+  // Set by ProtocolError: the call fails as a JSON-RPC error ({code, message}), not as a tool
+  // error the model reads (a task of such a call ends "failed").
+  json rpc_error = nullptr;
   static ToolResult Error(const std::string& message, json details = nullptr);
+  static ToolResult ProtocolError(int code, const std::string& message);
 };
 
 // What one request (a tool call, a prompt) asks its client (elicitation/create,
@@ -242,6 +248,13 @@ class ToolContext {
   }
   // The result that asks the client for everything Ask left pending.
   ToolResult NeedInput() const;
+  // Answers the client with a task now (the tasks extension) while the call goes on: true
+  // when the call is a task from here on, false when it cannot become one (a legacy session,
+  // a client without the extension, a tool without task support) and goes on as it was. A
+  // task's progress and logs are not sent (the revision sends a task's client nothing but its
+  // status).
+  bool Detach() { return detach_ ? detach_() : false; }
+  void set_detach(std::function<bool()> fn) { detach_ = std::move(fn); }
   // The W3C traceparent the request carried in params._meta (OpenTelemetry), or "".
   const std::string& trace() const { return trace_; }
   void set_trace(std::string t) { trace_ = std::move(t); }
@@ -266,6 +279,7 @@ class ToolContext {
   json notes_ = json::object();
   ClientInput input_;
   std::string trace_;
+  std::function<bool()> detach_;
 };
 
 // A tool argument a modern HTTP client also sends as a header, `Mcp-Param-{name}` (the
@@ -301,6 +315,11 @@ struct Tool {
   json required_client_capabilities = nullptr;
   // Filled by Server::AddTool from input_schema (HeaderParamsOf).
   std::vector<HeaderParam> header_params = {};
+  // Whether a modern client that declares the tasks extension may get a task for a call of
+  // this tool, and when: a call still running after task_after_ms is answered with a task
+  // (0: at once; -1: only when the tool calls ToolContext::Detach).
+  TaskSupport task = TaskSupport::kNone;
+  int64_t task_after_ms = -1;
 };
 
 using ToolCall = std::function<ToolResult(const Tool&, ToolContext&)>;
@@ -365,6 +384,11 @@ struct ServerInfo {
 class Server {
  public:
   explicit Server(ServerInfo info);
+  // Stops the tasks this process runs (each ends "failed": the server stopped) and waits for
+  // them. Transports must be stopped first.
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
 
   // Tools may be added and removed while sessions are open (a library of approved queries):
   // initialized sessions then get notifications/tools/list_changed. An input schema whose
@@ -407,6 +431,13 @@ class Server {
   // The key request states are signed with (HMAC-SHA256). Replicas that serve one client must
   // share it; by default each process makes its own.
   std::string state_key;
+  // Where tasks are kept (the tasks extension). Replicas that serve one client must share it;
+  // by default each process keeps its own in memory. Set before the first request.
+  std::shared_ptr<TaskStore> task_store = MakeMemoryTaskStore();
+  // How long a task and its result are kept after it was created (ttlMs), and how often a
+  // client is asked to poll it (pollIntervalMs), in ms.
+  int64_t task_ttl_ms = 3600 * 1000;
+  int64_t task_poll_interval_ms = 500;
   // The scope a tools/call message needs that `identity` lacks, or "" (the HTTP transport
   // answers 403 insufficient_scope before running it).
   std::string MissingScope(const Message& m, const std::shared_ptr<const void>& identity) const;
@@ -457,7 +488,35 @@ class Server {
   std::optional<json> VerifyState(const RequestContext& rc, const std::string& method,
                                   const json& params, const std::string& state,
                                   std::string* error) const;
-  json CallTool(const RequestContext& rc, const json& id, const json& params, bool* cancelled);
+  // How a call that may become a task runs (CallAsTask): its token, how the tool detaches, and
+  // the answers it knows (in: null for the request's own; out: all the call has after it).
+  struct CallHooks {
+    std::shared_ptr<CancelToken> token;
+    std::function<bool()> detach;
+    json* answers = nullptr;
+    bool ran = false;  // out: the tool ran (it was not refused before)
+  };
+  json CallTool(const RequestContext& rc, const json& id, const json& params, bool* cancelled,
+                CallHooks* hooks = nullptr);
+  // The client capabilities a call of `tool` needs (its own, and the tasks extension for a
+  // tool that cannot run without it).
+  json NeedsOf(const Tool& tool) const;
+  // The tasks extension. A call of a task-capable tool by a client that declares it runs on a
+  // thread and session of its own; if it finishes in time its answer is the request's, if not
+  // (or the tool detaches) the request is answered with a task recorded in task_store, and the
+  // call's outcome goes there when it ends.
+  struct TaskRun;
+  std::optional<json> CallAsTask(const RequestContext& rc, const Message& m, const Tool& tool);
+  void RunTask(const std::shared_ptr<TaskRun>& run);
+  // Records that a running task asks its client for input; waits until every question is
+  // answered (tasks/update, on any replica), then false if the task ended meanwhile.
+  bool AwaitInput(TaskRun& run, const json& requests, json* answers);
+  // tasks/get, tasks/update, tasks/cancel: a task is visible to its creator alone.
+  json TaskMethod(const RequestContext& rc, const Message& m);
+  std::shared_ptr<TaskRun> LocalRun(const std::string& task_id);
+  // One thread per server while tasks run here: passes on cancels and keeps heartbeats that
+  // other replicas read, and purges expired tasks.
+  void WatchTasks();
   json ToolJson(const Tool& t) const;
   std::optional<json> ReadResource(const RequestContext& rc, const std::string& uri,
                                    std::string* error);
@@ -476,6 +535,13 @@ class Server {
   std::vector<ResourceTemplate> templates_;
   std::vector<Prompt> prompts_;
   std::vector<Middleware> middleware_;
+
+  std::mutex runs_mu_;
+  std::condition_variable runs_cv_;
+  std::map<std::string, std::shared_ptr<TaskRun>> runs_;  // tasks this process runs, by id
+  int run_threads_ = 0;                                   // threads of RunTask alive
+  std::atomic<bool> stopping_{false};
+  std::thread watcher_;
 };
 
 // Matches "supertable://{super}/{table}" against a URI; nullopt when it does not fit.
