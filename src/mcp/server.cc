@@ -1107,6 +1107,25 @@ std::optional<json> Server::Listen(const RequestContext& rc, const Message& m) {
     }
     uris = r->get<std::vector<std::string>>();
   }
+  json task_ids = json::array();
+  if (auto t = filter->find("taskIds"); t != filter->end()) {
+    bool strings = t->is_array() && t->size() <= kMaxSubscriptions &&
+                   std::all_of(t->begin(), t->end(), [](const json& u) { return u.is_string(); });
+    if (!strings) {
+      return MakeError(id, kInvalidParams,
+                       fmt::format("Invalid params: notifications.taskIds must be an array of at "
+                                   "most {} task ids (strings)",
+                                   kMaxSubscriptions));
+    }
+    if (!t->empty() && !DeclaresTasks(s.client_capabilities)) {
+      return MakeError(id, kMissingRequiredClientCapability,
+                       fmt::format("Missing required client capability: task notifications "
+                                   "belong to the {} extension",
+                                   kTasksExtension),
+                       {{"requiredCapabilities", TasksCapability()}});
+    }
+    task_ids = *t;
+  }
   // What this server honours: tool list changes, and updates of resources the caller can read
   // (one it cannot read is left out, as if it did not exist). Prompts and resource lists never
   // change here, so those flags are left out too.
@@ -1122,6 +1141,10 @@ std::optional<json> Server::Listen(const RequestContext& rc, const Message& m) {
     subscribed.push_back(uri);
   }
   if (!subscribed.empty()) accepted["resourceSubscriptions"] = subscribed;
+  if (!task_ids.empty()) {
+    json followed = FollowTasks(rc, task_ids);
+    if (!followed.empty()) accepted["taskIds"] = followed;
+  }
   {
     std::lock_guard<std::mutex> g(s.mu);
     s.subscriptions = std::move(fingerprints);
@@ -1165,6 +1188,7 @@ void Server::PollSubscriptions(Session& session) {
     }
     session.Notify(MakeNotification("notifications/resources/updated", {{"uri", uri}}));
   }
+  PollTasks(session);
 }
 
 std::optional<std::map<std::string, std::string>> MatchUriTemplate(const std::string& tmpl,

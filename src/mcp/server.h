@@ -141,6 +141,8 @@ class Session {
 
   std::mutex mu;
   std::map<std::string, std::string> subscriptions;  // resource URI -> fingerprint last seen
+  // Tasks a listen session follows (notifications/tasks): task id -> the state last sent.
+  std::map<std::string, std::string> task_watches;
   std::map<std::string, std::shared_ptr<CancelToken>> in_flight;  // request id (dumped) -> token
 
  private:
@@ -514,6 +516,12 @@ class Server {
   // tasks/get, tasks/update, tasks/cancel: a task is visible to its creator alone.
   json TaskMethod(const RequestContext& rc, const Message& m);
   std::shared_ptr<TaskRun> LocalRun(const std::string& task_id);
+  // The record of a task `rc` may see (its own, not expired), or nullopt.
+  std::optional<json> VisibleTask(const RequestContext& rc, const std::string& task_id);
+  // Makes the listen session of `rc` follow the tasks `ids` names that it may see: those ids.
+  json FollowTasks(const RequestContext& rc, const json& ids);
+  // Sends notifications/tasks for each followed task whose state changed (PollSubscriptions).
+  void PollTasks(Session& session);
   // One thread per server while tasks run here: passes on cancels and keeps heartbeats that
   // other replicas read, and purges expired tasks.
   void WatchTasks();

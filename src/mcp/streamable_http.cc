@@ -914,7 +914,7 @@ void HttpTransport::Impl::PollSoon(std::shared_ptr<const void> owner, Session& s
                                    std::atomic<bool>& polling) {
   {
     std::lock_guard<std::mutex> g(session.mu);
-    if (session.subscriptions.empty()) return;
+    if (session.subscriptions.empty() && session.task_watches.empty()) return;
   }
   if (polling.exchange(true)) return;
   // Fingerprints read the catalog: off the I/O thread.

@@ -22,6 +22,17 @@ constexpr size_t kMaxTaskIdBytes = 128;
 
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
+// Whether `owner` may see task record `t` at `now`: someone else's task, or one past its time
+// to live, is as unknown as one that never was.
+bool Visible(const json& t, const std::string& owner, int64_t now) {
+  return t.value("expiresMicros", int64_t{0}) > now && t.value("owner", "") == owner;
+}
+
+// What a follower of a task has seen of it: notifications/tasks is sent when this changes.
+std::string TaskState(const json& t) {
+  return t.value("status", "") + "\x1f" + t.value("lastUpdatedAt", "");
+}
+
 void Touch(json& task, int64_t now) {
   task["lastUpdatedAt"] = FormatTimestamp(now);
   task["heartbeatMicros"] = now;
@@ -349,8 +360,7 @@ json Server::TaskMethod(const RequestContext& rc, const Message& m) {
   bool visible = false, expired = false;
   auto after = MutateTask(*task_store, task_id, [&](json& t) {
     expired = t.value("expiresMicros", int64_t{0}) <= now;
-    // Someone else's task is as unknown as one that never was.
-    visible = !expired && t.value("owner", "") == owner;
+    visible = Visible(t, owner, now);
     if (!visible) return false;
     std::string status = t.value("status", "");
     if (IsTerminalTaskStatus(status)) return false;
@@ -408,6 +418,54 @@ json Server::TaskMethod(const RequestContext& rc, const Message& m) {
     return MakeResult(id, std::move(r));
   }
   return MakeResult(id, json::object());
+}
+
+std::optional<json> Server::VisibleTask(const RequestContext& rc, const std::string& task_id) {
+  auto body = task_store->Get(task_id);
+  if (!body.ok() || !*body) return std::nullopt;
+  json t = json::parse(**body, nullptr, false);
+  const std::string owner = identity_key ? identity_key(rc.identity) : std::string();
+  if (!t.is_object() || !Visible(t, owner, NowMicros())) return std::nullopt;
+  return t;
+}
+
+json Server::FollowTasks(const RequestContext& rc, const json& ids) {
+  json accepted = json::array();
+  std::map<std::string, std::string> watches;
+  for (const auto& id : ids) {
+    if (!id.is_string() || watches.count(id)) continue;
+    auto t = VisibleTask(rc, id);
+    if (!t) continue;  // not the caller's, or gone: left out, as if it never was
+    watches[id] = TaskState(*t);
+    accepted.push_back(id);
+  }
+  std::lock_guard<std::mutex> g(rc.session.mu);
+  rc.session.task_watches = std::move(watches);
+  return accepted;
+}
+
+void Server::PollTasks(Session& session) {
+  std::map<std::string, std::string> watches;
+  {
+    std::lock_guard<std::mutex> g(session.mu);
+    watches = session.task_watches;
+  }
+  RequestContext rc{session, session.identity};
+  for (const auto& [id, seen] : watches) {
+    auto t = VisibleTask(rc, id);
+    std::string now = t ? TaskState(*t) : "";
+    if (now == seen) continue;
+    {
+      std::lock_guard<std::mutex> g(session.mu);
+      // A task that ended (or is gone) has nothing more to tell.
+      if (!t || IsTerminalTaskStatus(t->value("status", ""))) {
+        session.task_watches.erase(id);
+      } else {
+        session.task_watches[id] = now;
+      }
+    }
+    if (t) session.Notify(MakeNotification("notifications/tasks", DetailedTask(*t)));
+  }
 }
 
 void Server::WatchTasks() {

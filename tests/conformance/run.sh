@@ -3,7 +3,8 @@
 # a server this script starts on a free loopback port and always stops.
 #   run.sh <baseline.yml> <server command...>
 # CONFORMANCE_SUITE=<dir> runs the suite installed there instead (tests/conformance-2026: the
-# 2026-07-28 revision's), CONFORMANCE_ARGS its selection instead of "--suite all".
+# 2026-07-28 revision's), CONFORMANCE_ARGS its selection instead of "--suite all", and
+# CONFORMANCE_SCENARIOS (names, space-separated) runs those scenarios one by one, each scored.
 # The server command gets "--port 0" appended and must print its URL (http://127.0.0.1:N/...)
 # on stdout. Exit 0 when every scenario passes or fails exactly as the baseline says.
 set -euo pipefail
@@ -30,6 +31,15 @@ for _ in $(seq 1 300); do  # up to 30 s: `supertable serve --demo` builds its wa
 done
 [ -n "$url" ] || { echo "server printed no URL within 30 s" >&2; cat "$work/err" >&2; exit 1; }
 echo "conformance: $* at $url" >&2
+if [ -n "${CONFORMANCE_SCENARIOS:-}" ]; then
+  # Scenarios by name, each scored (the suite's --requirements leaves extensions' unscored).
+  for scenario in $CONFORMANCE_SCENARIOS; do
+    echo "conformance: scenario $scenario" >&2
+    timeout 300 "$node22" "$suite" server --url "$url" --scenario "$scenario" \
+      --expected-failures "$baseline"
+  done
+  exit 0
+fi
 # shellcheck disable=SC2086 # the selection is words
 timeout 600 "$node22" "$suite" server --url "$url" ${CONFORMANCE_ARGS:---suite all} \
   --expected-failures "$baseline"

@@ -293,4 +293,50 @@ TEST(Tasks, StoppedServersAndLostReplicasFailTheirTasksAndOldOnesExpire) {
   EXPECT_FALSE(*store->Get("old"));
 }
 
+TEST(Tasks, AListenStreamFollowsTheCallersTasksToTheirEnd) {
+  auto store = MakeMemoryTaskStore();
+  auto a = Replica(store), b = Replica(store);
+  std::atomic<bool> release{false};
+  a->AddTool(TaskTool("long", TaskSupport::kOptional, 0, [&](ToolContext&) {
+    while (!release) std::this_thread::sleep_for(1ms);
+    return Ok({{"done", true}});
+  }));
+  auto ann = Who("ann"), bob = Who("bob");
+  std::string mine = Ask(*a, Modern("tools/call", {{"name", "long"}}), ann)["result"]["taskId"];
+  std::string theirs =
+      Ask(*a, Modern("tools/call", {{"name", "long"}}, kWithTasks, 2), bob)["result"]["taskId"];
+  // Listening on the other replica: the caller's own task is followed, bob's is not there.
+  std::vector<json> sent;
+  Session listen([&](const json& m, const json&) { sent.push_back(m); });
+  listen.identity = ann;
+  Message m = Modern("subscriptions/listen",
+                     {{"notifications", {{"taskIds", {mine, theirs, "nope"}}}}}, kWithTasks, "l");
+  EXPECT_FALSE(b->Handle(listen, m, ann));
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0]["params"]["notifications"]["taskIds"], json::array({mine}));
+  b->PollSubscriptions(listen);
+  EXPECT_EQ(sent.size(), 1u);  // nothing changed yet
+  release = true;
+  for (int i = 0; i < 1000 && sent.size() < 2; ++i) {
+    std::this_thread::sleep_for(10ms);
+    b->PollSubscriptions(listen);
+  }
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[1]["method"], "notifications/tasks");
+  EXPECT_EQ(sent[1]["params"]["taskId"], mine);
+  EXPECT_EQ(sent[1]["params"]["status"], "completed");
+  EXPECT_EQ(sent[1]["params"]["result"]["structuredContent"]["done"], true);
+  EXPECT_EQ(sent[1]["params"]["_meta"][kMetaSubscriptionId], "l");
+  b->PollSubscriptions(listen);
+  EXPECT_EQ(sent.size(), 2u);  // an ended task is followed no more
+  // Task notifications are the extension's.
+  Session plain([](const json&, const json&) {});
+  auto refused = b->Handle(plain,
+                           Modern("subscriptions/listen", {{"notifications", {{"taskIds", {mine}}}}},
+                                  json::object()),
+                           ann);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ((*refused)["error"]["code"], kMissingRequiredClientCapability);
+}
+
 }  // namespace supertable::mcp
