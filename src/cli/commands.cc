@@ -96,6 +96,8 @@ Result<McpToolOptions> McpOptionsFromEnvironment() {
   };
   for (const auto& s : {Setting{"SUPERTABLE_MCP_MAX_RESPONSE_TOKENS", &o.max_response_tokens, 0},
                         Setting{"SUPERTABLE_MCP_CACHE_TTL_MS", &o.cache_ttl_ms, 0},
+                        Setting{"SUPERTABLE_MCP_TASK_AFTER_MS", &o.task_after_ms, 0},
+                        Setting{"SUPERTABLE_MCP_TASK_TTL_MS", &o.task_ttl_ms, 1000},
                         Setting{"SUPERTABLE_MCP_DEFAULT_LIMIT", &o.default_row_limit, 1},
                         Setting{"SUPERTABLE_MCP_MAX_LIMIT", &o.max_row_limit, 1}}) {
     if (auto v = GetSetting(s.name); v && !v->empty()) {

@@ -211,6 +211,12 @@ class Tools {
       // Every tool reads (health and whoami included: they tell about the server and the
       // caller), so every one needs the read scope of a scoped credential.
       t.required_scope = security::kScopeRead;
+      // Queries over whole tables may take minutes: a modern client that can take a task
+      // gets one when the query outlasts task_after_ms, and polls it.
+      if (t.name == "query_sql" || t.name == "profile_column") {
+        t.task = mcp::TaskSupport::kOptional;
+        t.task_after_ms = o_.task_after_ms;
+      }
       s.AddTool(std::move(t));
     };
     add({"health",
@@ -906,6 +912,37 @@ std::vector<std::string> Prefixed(const std::vector<std::string>& names,
   return out;
 }
 
+// Tasks of the MCP tasks extension, kept as catalog documents: every replica on one catalog
+// answers tasks/get for a task another one runs, and a cancel reaches the one that runs it.
+class CatalogTaskStore : public mcp::TaskStore {
+ public:
+  CatalogTaskStore(Catalog& catalog, std::string org, int64_t poll_ms)
+      : catalog_(catalog), org_(std::move(org)), poll_ms_(poll_ms) {}
+  Result<std::optional<std::string>> Get(const std::string& id) override {
+    return catalog_.GetDocument(org_, kKind, id);
+  }
+  Status Put(const std::string& id, const std::string& body,
+             const std::string* expected) override {
+    return catalog_.PutDocument(org_, kKind, id, body, expected);
+  }
+  Status Remove(const std::string& id) override {
+    return catalog_.DeleteDocument(org_, kKind, id).status();
+  }
+  Result<std::vector<std::string>> Ids() override {
+    ST_ASSIGN_OR_RETURN(auto all, catalog_.ListDocuments(org_, kKind));
+    std::vector<std::string> ids;
+    for (auto& [name, body] : all) ids.push_back(std::move(name));
+    return ids;
+  }
+  int64_t poll_ms() const override { return poll_ms_; }
+
+ private:
+  static constexpr const char* kKind = "mcp_task";
+  Catalog& catalog_;
+  std::string org_;
+  int64_t poll_ms_;
+};
+
 }  // namespace
 
 // The server's directories as MCP callers may see them: not at all. No MCP caller is an
@@ -1069,6 +1106,10 @@ std::unique_ptr<mcp::Server> MakeWarehouseMcpServer(Warehouse& w, const McpToolO
     auto p = std::static_pointer_cast<const security::Principal>(identity);
     return p && p->HasScope(scope);
   };
+  // Tasks live where every replica reads: the catalog (a remote one is polled less often).
+  server->task_store = std::make_shared<CatalogTaskStore>(
+      w.catalog(), w.config().organization, w.config().locking_backend == "sqlite" ? 100 : 250);
+  server->task_ttl_ms = options.task_ttl_ms;
   auto tools = std::make_shared<Tools>(w, options);
   tools->Register(*server);
 

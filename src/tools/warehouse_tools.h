@@ -18,6 +18,11 @@ struct McpToolOptions {
   int64_t max_row_limit = 10000;
   int64_t max_response_tokens = 25000;  // SUPERTABLE_MCP_MAX_RESPONSE_TOKENS
   int64_t cache_ttl_ms = 0;             // SUPERTABLE_MCP_CACHE_TTL_MS
+  // A query (query_sql, profile_column) still running after this long is answered with a task
+  // to a modern client that declares the tasks extension (SUPERTABLE_MCP_TASK_AFTER_MS), and
+  // the task is kept this long (SUPERTABLE_MCP_TASK_TTL_MS).
+  int64_t task_after_ms = 2000;
+  int64_t task_ttl_ms = 3600 * 1000;
   // Checks the original SuperTable's per-call credentials (auth_token, user_hash); each call
   // acts as the principal its request carries (mcp::RequestContext::identity, a
   // security::Principal). Must outlive the server.

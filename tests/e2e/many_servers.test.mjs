@@ -199,3 +199,69 @@ test("one modern client (SDK 2.x, 2026-07-28) through a round-robin proxy to two
   await client.close();
   proxy.close();
 });
+
+test("a query that runs long is a task any replica answers for, and a cancel reaches the one running it", async () => {
+  const shared = await startServers();
+  // Every query_sql of a client that takes tasks is one here, however quick.
+  const env = () => ({ ...shared, SUPERTABLE_HOME: tempDir(), SUPERTABLE_MCP_TASK_AFTER_MS: "0" });
+  const envA = env();
+  await run(bin, ["ingest", "tk", "events", join(data, "orders.csv")], { env: { ...process.env, ...envA } });
+  const a = await startServe(envA, [], (child) => children.push(child));
+  const b = await startServe(env(), [], (child) => children.push(child));
+  const proxy = await roundRobin([a.port, b.port]);
+  const port = Number(new URL(proxy.url).port);
+  const caps = { extensions: { "io.modelcontextprotocol/tasks": {} } };
+  let id = 0;
+  const rpc = async (method, params, name, capabilities = caps) => {
+    const r = await raw(port, {
+      headers: { "content-type": "application/json", accept: "application/json", "mcp-protocol-version": "2026-07-28",
+                 "mcp-method": method, "mcp-name": name },
+      body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method,
+        params: { ...params, _meta: { "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                                      "io.modelcontextprotocol/clientCapabilities": capabilities } } }),
+    });
+    assert.equal(r.status, 200, r.text);
+    return r.json;
+  };
+  const query = (sql, capabilities) =>
+    rpc("tools/call", { name: "query_sql", arguments: { super: "tk", sql, timeout_ms: 600000 } }, "query_sql", capabilities);
+  const poll = async (taskId, until) => {
+    for (let i = 0; i < 300; i++) {
+      const t = (await rpc("tasks/get", { taskId }, taskId)).result;
+      if (until.includes(t.status)) return t;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`task ${taskId} never reached ${until}`);
+  };
+  // Without the extension: the plain answer, as always.
+  const plain = await query("SELECT count(*) FROM events", {});
+  assert.equal(plain.result.resultType, "complete");
+  // With it: a task, created on one replica, polled through both, its result the same rows.
+  const created = await query("SELECT count(*) FROM events");
+  assert.equal(created.result.resultType, "task", JSON.stringify(created));
+  const done = await poll(created.result.taskId, ["completed", "failed"]);
+  assert.equal(done.status, "completed", JSON.stringify(done));
+  assert.deepEqual(done.result.structuredContent.rows, plain.result.structuredContent.rows);
+  // A query that would run for minutes, cancelled by the next request (the other replica).
+  const long = await query("SELECT count(*) FROM range(100000000000) t(x) WHERE x % 7 = 3");
+  assert.equal(long.result.resultType, "task");
+  const taskId = long.result.taskId;
+  const ack = await rpc("tasks/cancel", { taskId }, taskId);
+  assert.equal(ack.result.resultType, "complete");
+  const started = Date.now();
+  const cancelled = await poll(taskId, ["cancelled", "completed", "failed"]);
+  assert.equal(cancelled.status, "cancelled", JSON.stringify(cancelled));
+  assert.ok(Date.now() - started < 10000, "the running replica stopped the query within seconds");
+  // Both replicas say so, and neither knows a task that is not there.
+  for (const p of [a.port, b.port]) {
+    const r = await raw(p, {
+      headers: { "content-type": "application/json", accept: "application/json", "mcp-protocol-version": "2026-07-28",
+                 "mcp-method": "tasks/get", "mcp-name": "nope" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tasks/get",
+        params: { taskId: "nope", _meta: { "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                                           "io.modelcontextprotocol/clientCapabilities": caps } } }),
+    });
+    assert.equal(r.json.error.code, -32602, r.text);
+  }
+  proxy.close();
+});
