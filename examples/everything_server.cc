@@ -379,8 +379,8 @@ void AddTools(mcp::Server& s) {
        {"properties", {{"name", {{"type", "string"}}}}},
        {"required", {"name"}}},
       [](mcp::ToolContext& ctx) {
-        return Content(json::array({Text("Hello, " + ctx.arguments()["name"].get<std::string>() +
-                                         "!")}));
+        return Content(
+            json::array({Text("Hello, " + ctx.arguments()["name"].get<std::string>() + "!")}));
       });
   // A call still running after 200 ms becomes a task; it stops early when cancelled.
   add_task("slow_compute", "Takes `seconds` to compute; a task when that is long",
@@ -398,8 +398,8 @@ void AddTools(mcp::Server& s) {
                Sleep(10);
              }
              std::string label = ctx.arguments().value("label", "result");
-             return Content(json::array(
-                 {Text(fmt::format("{}: computed in {} seconds", label, seconds))}));
+             return Content(
+                 json::array({Text(fmt::format("{}: computed in {} seconds", label, seconds))}));
            });
   add_task("failing_job", "A job that always ends with a tool error (always a task)", NoArgs(),
            mcp::TaskSupport::kRequired, -1, [](mcp::ToolContext&) {
@@ -407,8 +407,8 @@ void AddTools(mcp::Server& s) {
              r.is_error = true;
              return r;
            });
-  add_task("protocol_error_job", "A job that fails with a JSON-RPC error (always a task)",
-           NoArgs(), mcp::TaskSupport::kRequired, -1, [](mcp::ToolContext&) {
+  add_task("protocol_error_job", "A job that fails with a JSON-RPC error (always a task)", NoArgs(),
+           mcp::TaskSupport::kRequired, -1, [](mcp::ToolContext&) {
              return mcp::ToolResult::ProtocolError(-32603, "the job hit an internal error");
            });
   // Become a task first, then ask: the task waits in input_required for tasks/update.
@@ -442,8 +442,8 @@ void AddTools(mcp::Server& s) {
                if (!r->ok()) return mcp::ToolResult::Error(r->status().message());
              }
              if (!*first || !*second) return ctx.NeedInput();
-             return Content(json::array(
-                 {Text(said(**first, "name") + " and " + said(**second, "name"))}));
+             return Content(
+                 json::array({Text(said(**first, "name") + " and " + said(**second, "name"))}));
            });
   // Asks in plain round trips first; with the answer, goes on as a task.
   add_task("test_tool_with_task", "Asks a name, then greets as a task", NoArgs(),

@@ -557,8 +557,8 @@ json Server::NeedsOf(const Tool& tool) const {
   return needs;
 }
 
-json Server::CallTool(const RequestContext& rc, const json& id, const json& params,
-                      bool* cancelled, CallHooks* hooks) {
+json Server::CallTool(const RequestContext& rc, const json& id, const json& params, bool* cancelled,
+                      CallHooks* hooks) {
   Session& s = rc.session;
   if (!params.contains("name") || !params["name"].is_string()) {
     return MakeError(id, kInvalidParams, "Invalid params: tools/call needs a string 'name'");
@@ -726,9 +726,9 @@ namespace {
 // The methods of the modern era (server/discover aside), each as the legacy dispatch serves
 // it; initialize, ping, logging/setLevel and resources/(un)subscribe are not among them.
 const std::set<std::string> kModernMethods = {
-    "tools/list",          "tools/call",  "resources/list", "resources/templates/list",
-    "prompts/list",        "prompts/get", "resources/read", "completion/complete",
-    "subscriptions/listen", "tasks/get",  "tasks/update",   "tasks/cancel"};
+    "tools/list",           "tools/call",  "resources/list", "resources/templates/list",
+    "prompts/list",         "prompts/get", "resources/read", "completion/complete",
+    "subscriptions/listen", "tasks/get",   "tasks/update",   "tasks/cancel"};
 // Results a modern client may cache (ttlMs, cacheScope).
 const std::set<std::string> kCacheableMethods = {
     "server/discover",          "tools/list",    "prompts/list", "resources/list",

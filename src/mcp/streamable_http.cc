@@ -729,7 +729,8 @@ std::optional<std::string> McpHeaderValue(std::string v) {
 const char* McpNameKey(const std::string& method) {
   if (method == "tools/call" || method == "prompts/get") return "name";
   if (method == "resources/read") return "uri";
-  if (method == "tasks/get" || method == "tasks/update" || method == "tasks/cancel") return "taskId";
+  if (method == "tasks/get" || method == "tasks/update" || method == "tasks/cancel")
+    return "taskId";
   return nullptr;
 }
 

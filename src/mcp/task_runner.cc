@@ -58,11 +58,11 @@ Outcome OutcomeOf(json reply) {
   return {kTaskCompleted, "result", std::move(result), ""};
 }
 
-const Outcome kStopped{kTaskFailed, "error",
-                       json{{"code", kInternalError},
-                            {"message",
-                             "the server stopped before the task finished; run it again"}},
-                       "the server stopped"};
+const Outcome kStopped{
+    kTaskFailed, "error",
+    json{{"code", kInternalError},
+         {"message", "the server stopped before the task finished; run it again"}},
+    "the server stopped"};
 const Outcome kCancelled{kTaskCancelled, nullptr, nullptr, "cancelled by the client"};
 
 void Apply(json& t, const Outcome& o, int64_t now) {
@@ -249,7 +249,8 @@ void Server::RunTask(const std::shared_ptr<TaskRun>& run) {
     try {
       reply = CallTool(rc, run->request_id, run->params, &cancelled, &hooks);
     } catch (const std::exception& e) {
-      reply = MakeError(run->request_id, kInternalError, fmt::format("Internal error: {}", e.what()));
+      reply =
+          MakeError(run->request_id, kInternalError, fmt::format("Internal error: {}", e.what()));
     }
     {
       std::unique_lock<std::mutex> lk(run->mu);
@@ -472,9 +473,8 @@ void Server::WatchTasks() {
   int64_t purged = 0;
   std::unique_lock<std::mutex> lk(runs_mu_);
   while (!stopping_) {
-    runs_cv_.wait_for(lk,
-                      runs_.empty() ? std::chrono::milliseconds(kPurgeEveryMicros / 1000)
-                                    : std::chrono::milliseconds(task_store->poll_ms()));
+    runs_cv_.wait_for(lk, runs_.empty() ? std::chrono::milliseconds(kPurgeEveryMicros / 1000)
+                                        : std::chrono::milliseconds(task_store->poll_ms()));
     if (stopping_) break;
     std::vector<std::shared_ptr<TaskRun>> runs;
     for (const auto& [id, run] : runs_) runs.push_back(run);

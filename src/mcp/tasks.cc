@@ -16,8 +16,7 @@ class MemoryTaskStore : public TaskStore {
     if (it == tasks_.end()) return std::optional<std::string>();
     return std::optional<std::string>(it->second);
   }
-  Status Put(const std::string& id, const std::string& body,
-             const std::string* expected) override {
+  Status Put(const std::string& id, const std::string& body, const std::string* expected) override {
     std::lock_guard<std::mutex> g(mu_);
     auto it = tasks_.find(id);
     if (expected) {
@@ -81,9 +80,8 @@ namespace {
 
 json TaskFields(const json& record) {
   json t = json::object();
-  for (const char* key :
-       {"taskId", "status", "statusMessage", "createdAt", "lastUpdatedAt", "ttlMs",
-        "pollIntervalMs"}) {
+  for (const char* key : {"taskId", "status", "statusMessage", "createdAt", "lastUpdatedAt",
+                          "ttlMs", "pollIntervalMs"}) {
     if (auto it = record.find(key); it != record.end()) t[key] = *it;
   }
   return t;

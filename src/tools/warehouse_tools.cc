@@ -921,8 +921,7 @@ class CatalogTaskStore : public mcp::TaskStore {
   Result<std::optional<std::string>> Get(const std::string& id) override {
     return catalog_.GetDocument(org_, kKind, id);
   }
-  Status Put(const std::string& id, const std::string& body,
-             const std::string* expected) override {
+  Status Put(const std::string& id, const std::string& body, const std::string* expected) override {
     return catalog_.PutDocument(org_, kKind, id, body, expected);
   }
   Status Remove(const std::string& id) override {
@@ -1224,13 +1223,54 @@ std::unique_ptr<mcp::Server> MakeWarehouseMcpServer(Warehouse& w, const McpToolO
       {"answer_with_sql",
        "Answer a question with SQL",
        "Answer a business question by writing and running SQL against a super table.",
-       {{"super", "Super table to query", true}, {"question", "The question to answer", true}},
+       {{"super",
+         "Super table to query (when left out and several are readable, the client is asked "
+         "which)",
+         false},
+        {"question", "The question to answer", true}},
        [text_message, tools, &w](const mcp::RequestContext& rc,
                                  const std::map<std::string, std::string>& args,
-                                 mcp::ClientInput&) {
+                                 mcp::ClientInput& input) {
          auto who = tools->Identify(rc);
          if (!who.ok()) return json{{"error", who.status().message()}};
-         Status known = w.CheckSuperExists(args.at("super"), who->get());
+         std::string super_name;
+         if (auto given = args.find("super"); given != args.end()) {
+           super_name = given->second;
+         } else {
+           // Which super table: the only one the caller can read, or the user's choice among
+           // those (elicitation; a round trip in the modern era, a request in the legacy one).
+           auto supers = w.ListSupers(who->get());
+           if (!supers.ok()) return json{{"error", supers.status().message()}};
+           if (supers->empty()) return json{{"error", "there is no super table you can read"}};
+           if (supers->size() == 1) {
+             super_name = supers->front();
+           } else {
+             json question = {
+                 {"message",
+                  fmt::format("Which super table should answer: {}", args.at("question"))},
+                 {"requestedSchema",
+                  {{"type", "object"},
+                   {"properties",
+                    {{"super", {{"type", "string"}, {"title", "Super table"}, {"enum", *supers}}}}},
+                   {"required", {"super"}}}}};
+             auto answer = input.Ask("super", "elicitation/create", question);
+             if (!answer.ok()) {
+               return json{
+                   {"error", fmt::format("name the super table (one of {}): {}",
+                                         fmt::join(*supers, ", "), answer.status().message())}};
+             }
+             if (!*answer) return json::array();  // asked: the server answers input_required
+             const json& a = **answer;
+             const json content = a.value("content", json::object());
+             if (a.value("action", "") != "accept" || !content.is_object() ||
+                 !content.contains("super") || !content["super"].is_string()) {
+               return json{{"error", "no super table was chosen"}};
+             }
+             super_name = content["super"];
+           }
+         }
+         // A chosen name is the client's word: checked like a given one.
+         Status known = w.CheckSuperExists(super_name, who->get());
          if (!known.ok()) return json{{"error", known.message()}};
          return text_message(fmt::format(
              "Answer this question using the SuperTable super table '{0}': {1}\n\nFirst call "
@@ -1239,7 +1279,7 @@ std::unique_ptr<mcp::Server> MakeWarehouseMcpServer(Warehouse& w, const McpToolO
              "with query_sql (aggregate in SQL, keep results small). Show the SQL you ran and "
              "explain "
              "the answer.",
-             args.at("super"), args.at("question")));
+             super_name, args.at("question")));
        },
        complete});
   return server;

@@ -131,6 +131,23 @@ test("two servers and their writers share one Redis catalog and one bucket", asy
 
 // A reverse proxy on 127.0.0.1 that sends each HTTP request to the next backend in turn (as a
 // round-robin load balancer does), streaming the answer back; it counts what each one served.
+// Sends one modern (2026-07-28) request at a time to `port` with the headers the revision
+// requires, declaring `capabilities`: the JSON-RPC answer (HTTP 200 asserted).
+function modernRpc(port, capabilities) {
+  let id = 0;
+  return async (method, params, name, caps = capabilities) => {
+    const r = await raw(port, {
+      headers: { "content-type": "application/json", accept: "application/json", "mcp-protocol-version": "2026-07-28",
+                 "mcp-method": method, "mcp-name": name },
+      body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method,
+        params: { ...params, _meta: { "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                                      "io.modelcontextprotocol/clientCapabilities": caps } } }),
+    });
+    assert.equal(r.status, 200, r.text);
+    return r.json;
+  };
+}
+
 async function roundRobin(ports) {
   const served = ports.map(() => 0);
   let next = 0;
@@ -195,6 +212,29 @@ test("one modern client (SDK 2.x, 2026-07-28) through a round-robin proxy to two
   assert.deepEqual(replay[0].json.result.structuredContent.rows, replay[1].json.result.structuredContent.rows);
   assert.equal(replay[0].json.id, 77);
   assert.ok(proxy.served[0] >= 3 && proxy.served[1] >= 3, `each replica served requests: ${proxy.served}`);
+  // A prompt that asks the user which super table (two are readable): the question from one
+  // replica, the answer with its signed state accepted by the other; a changed state refused.
+  await cli(envB, ["ingest", "other", "events", join(data, "orders.csv")]);
+  const rpc = modernRpc(Number(new URL(proxy.url).port), { elicitation: {} });
+  const ask = { name: "answer_with_sql", arguments: { question: "How many events?" } };
+  const asked = (await rpc("prompts/get", ask, "answer_with_sql")).result;
+  assert.equal(asked.resultType, "input_required", JSON.stringify(asked));
+  assert.deepEqual(asked.inputRequests.super.params.requestedSchema.properties.super.enum, ["other", "rr"]);
+  const answer = { super: { action: "accept", content: { super: "other" } } };
+  const resumed = await rpc("prompts/get", { ...ask, inputResponses: answer, requestState: asked.requestState }, "answer_with_sql");
+  assert.equal(resumed.result.resultType, "complete", JSON.stringify(resumed));
+  assert.match(resumed.result.messages[0].content.text, /super table 'other'/);
+  const state = asked.requestState;
+  const tampered = state.slice(0, -2) + (state.endsWith("A") ? "BB" : "AA");
+  const refused = await rpc("prompts/get", { ...ask, inputResponses: answer, requestState: tampered }, "answer_with_sql");
+  assert.equal(refused.error.code, -32602, JSON.stringify(refused));
+  // A choice that is no readable super table is the client's word, checked like a given one.
+  const made_up = await rpc("prompts/get", { ...ask, inputResponses: { super: { action: "accept", content: { super: "nope" } } },
+                                             requestState: asked.requestState }, "answer_with_sql");
+  assert.equal(made_up.error.code, -32602, JSON.stringify(made_up));
+  // Without elicitation declared: told to name it, with the choices.
+  const no_elicit = await rpc("prompts/get", ask, "answer_with_sql", {});
+  assert.match(no_elicit.error.message, /name the super table \(one of other, rr\)/);
   await sub.close();
   await client.close();
   proxy.close();
@@ -211,18 +251,7 @@ test("a query that runs long is a task any replica answers for, and a cancel rea
   const proxy = await roundRobin([a.port, b.port]);
   const port = Number(new URL(proxy.url).port);
   const caps = { extensions: { "io.modelcontextprotocol/tasks": {} } };
-  let id = 0;
-  const rpc = async (method, params, name, capabilities = caps) => {
-    const r = await raw(port, {
-      headers: { "content-type": "application/json", accept: "application/json", "mcp-protocol-version": "2026-07-28",
-                 "mcp-method": method, "mcp-name": name },
-      body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method,
-        params: { ...params, _meta: { "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-                                      "io.modelcontextprotocol/clientCapabilities": capabilities } } }),
-    });
-    assert.equal(r.status, 200, r.text);
-    return r.json;
-  };
+  const rpc = modernRpc(port, caps);
   const query = (sql, capabilities) =>
     rpc("tools/call", { name: "query_sql", arguments: { super: "tk", sql, timeout_ms: 600000 } }, "query_sql", capabilities);
   const poll = async (taskId, until) => {
@@ -254,14 +283,8 @@ test("a query that runs long is a task any replica answers for, and a cancel rea
   assert.ok(Date.now() - started < 10000, "the running replica stopped the query within seconds");
   // Both replicas say so, and neither knows a task that is not there.
   for (const p of [a.port, b.port]) {
-    const r = await raw(p, {
-      headers: { "content-type": "application/json", accept: "application/json", "mcp-protocol-version": "2026-07-28",
-                 "mcp-method": "tasks/get", "mcp-name": "nope" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tasks/get",
-        params: { taskId: "nope", _meta: { "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-                                           "io.modelcontextprotocol/clientCapabilities": caps } } }),
-    });
-    assert.equal(r.json.error.code, -32602, r.text);
+    const r = await modernRpc(p, caps)("tasks/get", { taskId: "nope" }, "nope");
+    assert.equal(r.error.code, -32602, JSON.stringify(r));
   }
   proxy.close();
 });

@@ -2,7 +2,8 @@
 // (@modelcontextprotocol/client 2.4.0), which speaks both eras: pinned to 2026-07-28 it runs
 // stateless requests, server/discover, subscriptions/listen and resource reads; in its default
 // mode it opens a 2025 session, on the same server at the same time; in 'auto' mode it finds the
-// modern era by itself. The server runs on 127.0.0.1 with a free port and is always stopped.
+// modern era by itself; and one prompt body asks the user in either era (a request in the
+// session, an input_required round trip statelessly), answered by the same SDK handler. The server runs on 127.0.0.1 with a free port and is always stopped.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -78,4 +79,32 @@ test("subscriptions/listen: a table's new version reaches the subscriber of its 
   await sub.close();
   assert.equal(await sub.closed, "local");
   await client.close();
+});
+
+test("one prompt body asks the user in both eras: a request in a session, input_required statelessly", async () => {
+  // A second super table: answer_with_sql without `super` must ask which.
+  execFileSync(bin, ["ingest", "second", "events", join(data, "orders.csv")],
+               { env: { ...process.env, SUPERTABLE_HOME: state.home } });
+  const asked = [];
+  const connectAsking = async (mode) => {
+    const client = new Client({ name: "supertable-e2e-sdk2", version: "1.0.0" },
+                              { capabilities: { elicitation: {} }, ...(mode ? { versionNegotiation: { mode } } : {}) });
+    client.setRequestHandler("elicitation/create", async (req) => {
+      asked.push(req.params.requestedSchema.properties.super.enum);
+      return { action: "accept", content: { super: "second" } };
+    });
+    await client.connect(new StreamableHTTPClientTransport(new URL(state.server.url)));
+    return client;
+  };
+  const legacy = await connectAsking();
+  const modern = await connectAsking({ pin: "2026-07-28" });
+  assert.equal(legacy.getProtocolEra(), "legacy");
+  assert.equal(modern.getProtocolEra(), "modern");
+  for (const client of [legacy, modern]) {
+    const p = await client.getPrompt({ name: "answer_with_sql", arguments: { question: "How many events?" } });
+    assert.match(p.messages[0].content.text, /super table 'second'/);
+  }
+  assert.deepEqual(asked, [["second", "shop"], ["second", "shop"]]);
+  await legacy.close();
+  await modern.close();
 });

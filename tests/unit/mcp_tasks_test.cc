@@ -19,8 +19,7 @@ using namespace std::chrono_literals;
 const json kWithTasks = {{"elicitation", json::object()},
                          {"extensions", {{kTasksExtension, json::object()}}}};
 
-Message Modern(const std::string& method, json params, const json& caps = kWithTasks,
-               json id = 1) {
+Message Modern(const std::string& method, json params, const json& caps = kWithTasks, json id = 1) {
   params["_meta"] = {{kMetaProtocolVersion, "2026-07-28"}, {kMetaClientCapabilities, caps}};
   Message m;
   m.id = std::move(id);
@@ -147,10 +146,12 @@ TEST(Tasks, ACancelOnAnotherReplicaStopsTheCallWhereItRuns) {
 
 TEST(Tasks, WhoGetsATaskAndWhen) {
   auto server = Replica(MakeMemoryTaskStore());
-  server->AddTool(TaskTool("quick", TaskSupport::kOptional, 5000,
-                           [](ToolContext&) { return Ok({{"quick", true}}); }));
-  server->AddTool(TaskTool("always", TaskSupport::kRequired, -1,
-                           [](ToolContext&) { return Ok({{"always", true}}); }));
+  server->AddTool(TaskTool("quick", TaskSupport::kOptional, 5000, [](ToolContext&) {
+    return Ok({{"quick", true}});
+  }));
+  server->AddTool(TaskTool("always", TaskSupport::kRequired, -1, [](ToolContext&) {
+    return Ok({{"always", true}});
+  }));
   server->AddTool(TaskTool("broken", TaskSupport::kRequired, -1, [](ToolContext&) {
     return ToolResult::ProtocolError(kInternalError, "it broke");
   }));
@@ -171,7 +172,8 @@ TEST(Tasks, WhoGetsATaskAndWhen) {
   json t = Ask(*server, Modern("tools/call", {{"name", "always"}}), ann)["result"];
   EXPECT_EQ(t["resultType"], "task");
   EXPECT_EQ(t["status"], "completed");
-  EXPECT_EQ(Get(*server, t["taskId"], ann)["result"]["result"]["structuredContent"]["always"], true);
+  EXPECT_EQ(Get(*server, t["taskId"], ann)["result"]["result"]["structuredContent"]["always"],
+            true);
   // A JSON-RPC error of the call fails its task, with the error.
   json f = Ask(*server, Modern("tools/call", {{"name", "broken"}}), ann)["result"];
   json failed = Get(*server, f["taskId"], ann)["result"];
@@ -204,9 +206,9 @@ TEST(Tasks, WhoGetsATaskAndWhen) {
   }
   EXPECT_EQ(Ask(*server, Modern("tasks/get", {{"taskId", 7}}), ann)["error"]["code"],
             kInvalidParams);
-  EXPECT_EQ(Ask(*server, Modern("tasks/get", {{"taskId", std::string(500, 'x')}}), ann)["error"]
-                ["code"],
-            kInvalidParams);
+  EXPECT_EQ(
+      Ask(*server, Modern("tasks/get", {{"taskId", std::string(500, 'x')}}), ann)["error"]["code"],
+      kInvalidParams);
   EXPECT_EQ(Ask(*server, Modern("tasks/update", {{"taskId", t["taskId"]}}), ann)["error"]["code"],
             kInvalidParams);
   EXPECT_EQ(Ask(*server, Modern("tasks/list", json::object()), ann)["error"]["code"],
@@ -331,10 +333,10 @@ TEST(Tasks, AListenStreamFollowsTheCallersTasksToTheirEnd) {
   EXPECT_EQ(sent.size(), 2u);  // an ended task is followed no more
   // Task notifications are the extension's.
   Session plain([](const json&, const json&) {});
-  auto refused = b->Handle(plain,
-                           Modern("subscriptions/listen", {{"notifications", {{"taskIds", {mine}}}}},
-                                  json::object()),
-                           ann);
+  auto refused = b->Handle(
+      plain,
+      Modern("subscriptions/listen", {{"notifications", {{"taskIds", {mine}}}}}, json::object()),
+      ann);
   ASSERT_TRUE(refused);
   EXPECT_EQ((*refused)["error"]["code"], kMissingRequiredClientCapability);
 }
