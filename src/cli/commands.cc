@@ -15,6 +15,7 @@
 #include "cli/demo.h"
 #include "cli/progress.h"
 #include "cli/serve.h"
+#include "cli/shell.h"
 #include "common/config.h"
 #include "common/ids.h"
 #include "common/log.h"
@@ -200,7 +201,7 @@ int RunCli(int argc, char** argv, const std::vector<CommandRegistrar>& more_comm
   // supers
   std::string fmt_supers = "table";
   auto* supers = app.add_subcommand("supers", "List super tables");
-  supers->add_option("--format", fmt_supers, "table, csv or json");
+  supers->add_option("--format", fmt_supers, "table, csv, json or line");
   supers->callback([&] {
     action = [&]() -> Status {
       ST_ASSIGN_OR_RETURN(auto f, ParseOutputFormat(fmt_supers));
@@ -220,7 +221,7 @@ int RunCli(int argc, char** argv, const std::vector<CommandRegistrar>& more_comm
   std::string t_super, fmt_tables = "table";
   auto* tables = app.add_subcommand("tables", "List the tables of a super table");
   tables->add_option("super", t_super, "Super table")->required();
-  tables->add_option("--format", fmt_tables, "table, csv or json");
+  tables->add_option("--format", fmt_tables, "table, csv, json or line");
   tables->callback([&] {
     action = [&]() -> Status {
       ST_ASSIGN_OR_RETURN(auto f, ParseOutputFormat(fmt_tables));
@@ -249,7 +250,7 @@ int RunCli(int argc, char** argv, const std::vector<CommandRegistrar>& more_comm
       app.add_subcommand("describe", "Show a table's schema, size and column statistics");
   describe->add_option("super", d_super, "Super table")->required();
   describe->add_option("table", d_table, "Table")->required();
-  describe->add_option("--format", fmt_describe, "table, csv or json");
+  describe->add_option("--format", fmt_describe, "table, csv, json or line");
   describe->callback([&] {
     action = [&]() -> Status {
       ST_ASSIGN_OR_RETURN(auto f, ParseOutputFormat(fmt_describe));
@@ -285,7 +286,7 @@ int RunCli(int argc, char** argv, const std::vector<CommandRegistrar>& more_comm
   auto* history = app.add_subcommand("history", "Show a table's versions, newest last");
   history->add_option("super", h_super, "Super table")->required();
   history->add_option("table", h_table, "Table")->required();
-  history->add_option("--format", fmt_history, "table, csv or json");
+  history->add_option("--format", fmt_history, "table, csv, json or line");
   history->callback([&] {
     action = [&]() -> Status {
       ST_ASSIGN_OR_RETURN(auto f, ParseOutputFormat(fmt_history));
@@ -315,7 +316,7 @@ int RunCli(int argc, char** argv, const std::vector<CommandRegistrar>& more_comm
       "query", "Run read-only SQL over the latest snapshots of a super table's tables");
   query->add_option("super", q_super, "Super table whose tables the SQL names")->required();
   query->add_option("sql", q_sql, "SQL, e.g. \"SELECT count(*) FROM orders\"")->required();
-  query->add_option("--format", fmt_query, "table (default), csv or json");
+  query->add_option("--format", fmt_query, "table (default), csv, json or line");
   query->add_option("--limit", q_limit,
                     "Stop after this many rows and say the result was truncated (default: 10000 "
                     "for table, none otherwise)");
@@ -357,6 +358,25 @@ int RunCli(int argc, char** argv, const std::vector<CommandRegistrar>& more_comm
                                  stats.truncated_reason);
       }
       return Status::Ok();
+    };
+  });
+
+  // shell
+  std::string sh_super;
+  auto* shell = app.add_subcommand(
+      "shell", "Interactive SQL over a super table's tables (line editing, history, .help)");
+  shell->add_option("super", sh_super, "Super table unqualified names mean (or .use SUPER later)");
+  shell->callback([&] {
+    action = [&]() -> Status {
+      ST_ASSIGN_OR_RETURN(auto w, OpenWarehouse(g));
+      ShellOptions o;
+      if (!sh_super.empty()) {
+        ST_RETURN_IF_ERROR(w->CheckSuperExists(sh_super));
+        o.super_name = sh_super;
+      }
+      if (const char* home = std::getenv("HOME"); home && *home)
+        o.history_file = std::string(home) + "/.supertable_history";
+      return RunShell(*w, o);
     };
   });
 

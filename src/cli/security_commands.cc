@@ -155,7 +155,7 @@ void RegisterSecurityCommands(CLI::App& app, CliContext& context) {
     };
   };
   auto format_option = [f](CLI::App* c) {
-    c->add_option("--format", f->format, "table, csv or json");
+    c->add_option("--format", f->format, "table, csv, json or line");
   };
 
   // user

@@ -15,8 +15,9 @@ Result<OutputFormat> ParseOutputFormat(const std::string& name) {
   if (name == "table") return OutputFormat::kTable;
   if (name == "csv") return OutputFormat::kCsv;
   if (name == "json") return OutputFormat::kJson;
+  if (name == "line") return OutputFormat::kLine;
   return Status::InvalidArgument(
-      fmt::format("unknown output format '{}'; expected table, csv or json", name));
+      fmt::format("unknown output format '{}'; expected table, csv, json or line", name));
 }
 
 std::string CellText(const json& cell, const char* null_text) {
@@ -150,6 +151,36 @@ class JsonSink : public ResultSink {
   int64_t rows_ = 0;
 };
 
+// One "name = value" line per column, names right-aligned, a blank line between rows.
+class LineSink : public ResultSink {
+ public:
+  explicit LineSink(std::ostream& out) : out_(out) {}
+  void Begin(const std::vector<Column>& columns) override {
+    for (const auto& c : columns) {
+      names_.push_back(c.name);
+      width_ = std::max(width_, DisplayWidth(c.name));
+    }
+  }
+  void Row(const std::vector<json>& cells) override {
+    std::string s = rows_++ ? "\n" : "";
+    for (size_t i = 0; i < cells.size() && i < names_.size(); ++i) {
+      s += std::string(width_ - DisplayWidth(names_[i]), ' ') + names_[i] + " = " +
+           CellText(cells[i], "NULL") + "\n";
+    }
+    out_ << s;
+  }
+  void End(bool truncated) override {
+    if (truncated) out_ << "\n(truncated after " << rows_ << " rows)\n";
+    out_.flush();
+  }
+
+ private:
+  std::ostream& out_;
+  std::vector<std::string> names_;
+  size_t width_ = 0;
+  int64_t rows_ = 0;
+};
+
 }  // namespace
 
 std::unique_ptr<ResultSink> MakeResultSink(OutputFormat format, std::ostream& out) {
@@ -158,6 +189,8 @@ std::unique_ptr<ResultSink> MakeResultSink(OutputFormat format, std::ostream& ou
       return std::make_unique<CsvSink>(out);
     case OutputFormat::kJson:
       return std::make_unique<JsonSink>(out);
+    case OutputFormat::kLine:
+      return std::make_unique<LineSink>(out);
     case OutputFormat::kTable:
       break;
   }

@@ -1,6 +1,7 @@
-// ResultSinks that print query results as an aligned text table, CSV or JSON. CSV and JSON
-// stream row by row (a result larger than memory prints fine); the text table must see every
-// row to size its columns, so it holds them all: callers bound it with a row limit.
+// ResultSinks that print query results as an aligned text table, CSV, JSON or one line per
+// value ("line", as sqlite3's .mode line). CSV, JSON and line stream row by row (a result larger
+// than memory prints fine); the text table must see every row to size its columns, so it holds them
+// all: callers bound it with a row limit.
 #pragma once
 
 #include <cstdint>
@@ -13,7 +14,7 @@
 
 namespace supertable {
 
-enum class OutputFormat { kTable, kCsv, kJson };
+enum class OutputFormat { kTable, kCsv, kJson, kLine };
 Result<OutputFormat> ParseOutputFormat(const std::string& name);
 
 std::unique_ptr<ResultSink> MakeResultSink(OutputFormat format, std::ostream& out);

@@ -132,7 +132,7 @@ TEST_F(Cli, BadInputsGetOneClearLineAndChangeNothing) {
   ExpectUserError(Run({"query", "s", "SELECT idd FROM t"}),
                   "unknown column 'idd'; did you mean 'id'?");
   ExpectUserError(Run({"query", "s", "SELECT 1", "--format", "xml"}),
-                  "expected table, csv or json");
+                  "expected table, csv, json or line");
   ExpectUserError(Run({"gc", "--grace", "soon"}), "invalid duration");
 
   // Nothing above changed the table.
