@@ -186,7 +186,10 @@ struct HttpTransport::Impl {
 
   Impl(Server& s, HttpTransportOptions opt) : server(s), o(std::move(opt)) {}
 
+  // The checks of every request's headers (CheckMcpHeaders), a refusal on a route reshaped.
   std::optional<http::Response> CheckHeaders(http::Request& r);
+  std::optional<http::Response> CheckMcpHeaders(http::Request& r);
+  const HttpTransportOptions::Route* RouteOf(const std::string& path) const;
   void Handle(http::Request r, std::shared_ptr<http::Exchange> ex);
   void Post(http::Request& r, const std::shared_ptr<http::Exchange>& ex);
   void PostModern(http::Request& r, const std::shared_ptr<http::Exchange>& ex, Message m);
@@ -377,7 +380,24 @@ std::shared_ptr<http::EventStream> HttpTransport::Impl::Attach(
   return es;
 }
 
+const HttpTransportOptions::Route* HttpTransport::Impl::RouteOf(const std::string& path) const {
+  for (const auto& route : o.routes) {
+    if (path.rfind(route.prefix, 0) == 0) return &route;
+  }
+  return nullptr;
+}
+
 std::optional<http::Response> HttpTransport::Impl::CheckHeaders(http::Request& r) {
+  auto refused = CheckMcpHeaders(r);
+  if (refused) {
+    if (const auto* route = RouteOf(r.path); route && route->refusal) {
+      return route->refusal(std::move(*refused));
+    }
+  }
+  return refused;
+}
+
+std::optional<http::Response> HttpTransport::Impl::CheckMcpHeaders(http::Request& r) {
   // DNS rebinding: a browser tricked into calling us carries the attacker's Host or Origin.
   if (auto host = r.Header("host")) {
     bool ok = false;
@@ -436,6 +456,7 @@ std::optional<http::Response> HttpTransport::Impl::CheckHeaders(http::Request& r
     }
     return std::nullopt;
   }
+  if (RouteOf(r.path)) return std::nullopt;  // the door checks the rest of its requests
   if (r.path != o.path) {
     return RpcError(404, -32000,
                     fmt::format("Not Found: '{}'; the MCP endpoint is '{}'", r.path, o.path));
@@ -521,6 +542,17 @@ void HttpTransport::Impl::Handle(http::Request r, std::shared_ptr<http::Exchange
     http::Response res;
     res.body = body.dump();
     return ex->Respond(std::move(res));
+  }
+  if (const auto* route = RouteOf(r.path)) {
+    auto refusal = route->refusal;
+    bool queued = work->TryPost(
+        [h = route->handler, r = std::move(r), ex]() mutable { h(std::move(r), ex); });
+    if (!queued) {
+      http::Response busy = RpcError(503, -32000, "Service Unavailable: the server is busy");
+      busy.headers.emplace_back("Retry-After", "1");
+      ex->Respond(refusal ? refusal(std::move(busy)) : std::move(busy));
+    }
+    return;
   }
   if (r.method == "POST") return Post(r, ex);
   if (r.method == "GET") return Get(r, ex);

@@ -59,6 +59,16 @@ struct HttpTransportOptions {
   int64_t heartbeat_ms = 15000;  // an SSE comment on idle streams, so dead peers are noticed
   bool json_response = false;    // answer tools/call with JSON even when SSE is accepted
   std::function<json()> health;  // extra fields for GET /health
+  // Other front doors on this port (the REST API): a request whose path starts with `prefix`
+  // gets the same Host and Origin checks and the same `authenticate` as MCP's, a refusal
+  // reshaped by `refusal` (into the door's own error format), and then `handler`, on a worker
+  // thread (it may block on a query).
+  struct Route {
+    std::string prefix;
+    http::Handler handler;
+    std::function<http::Response(http::Response refused)> refusal;
+  };
+  std::vector<Route> routes;
 };
 
 class HttpTransport {

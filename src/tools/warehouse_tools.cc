@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -19,8 +20,14 @@
 #include "engine/sql_text.h"
 #include "mcp/middleware.h"
 #include "security/authenticator.h"
+#include "tools/operations.h"
 
 namespace supertable {
+
+Caller CallerOf(std::shared_ptr<const security::Principal> p) {
+  auto policy = security::PolicyFor(p);
+  return {std::move(p), std::move(policy)};
+}
 
 namespace {
 
@@ -98,18 +105,6 @@ std::string AsExplain(const std::string& sql) {
   return already ? sql : "EXPLAIN " + sql;
 }
 
-// Who a call acts as, and what that principal may see (policy nullptr: everything).
-struct Caller {
-  std::shared_ptr<const security::Principal> principal;
-  std::shared_ptr<const AccessPolicy> policy;
-  const AccessPolicy* get() const { return policy.get(); }
-};
-
-Caller CallerOf(std::shared_ptr<const security::Principal> p) {
-  auto policy = security::PolicyFor(p);
-  return {std::move(p), std::move(policy)};
-}
-
 // The original SuperTable's argument names, accepted by every tool besides ours.
 const json kCompatProps = {
     {"super_name", Prop("string", "Same as 'super' (the original SuperTable's name for it)")},
@@ -127,10 +122,748 @@ json WithCompatArgs(json schema) {
   return schema;
 }
 
+class Operations : public OperationRegistry {
+ public:
+  Operations(Warehouse& w, const McpToolOptions& o)
+      : w_(w), o_(o), running_(o.max_queries_per_principal) {
+    Build();
+  }
+  const std::vector<Operation>& operations() const override { return ops_; }
+
+  // The registry: every operation, once.
+  void Build() {
+    // REST routes (src/api/): reads are GETs of the resources they read; queries are POSTs.
+    static const std::map<std::string, Operation::Route> kRoutes = {
+        {"health", {"GET", "/api/v1/health"}},
+        {"info", {"GET", "/api/v1/info"}},
+        {"whoami", {"GET", "/api/v1/whoami"}},
+        {"list_supers", {"GET", "/api/v1/supers"}},
+        {"get_super_meta", {"GET", "/api/v1/supers/{super}"}},
+        {"list_tables", {"GET", "/api/v1/supers/{super}/tables"}},
+        {"describe_table", {"GET", "/api/v1/supers/{super}/tables/{table}"}},
+        {"get_table_stats", {"GET", "/api/v1/supers/{super}/tables/{table}/stats"}},
+        {"get_table_history", {"GET", "/api/v1/supers/{super}/tables/{table}/history"}},
+        {"sample_data", {"GET", "/api/v1/supers/{super}/tables/{table}/data"}},
+        {"profile_column",
+         {"GET", "/api/v1/supers/{super}/tables/{table}/columns/{column}/profile"}},
+        {"data_freshness", {"GET", "/api/v1/supers/{super}/freshness"}},
+        {"search_columns", {"GET", "/api/v1/columns"}},
+        {"query_sql", {"POST", "/api/v1/query"}},
+        {"validate_sql", {"POST", "/api/v1/query/validate"}},
+        {"explain_sql", {"POST", "/api/v1/query/explain"}},
+    };
+    auto add = [&](Operation op) {
+      // Every operation reads (health and whoami included: they tell about the server and the
+      // caller), so every one needs the read scope of a scoped credential.
+      op.scope = security::kScopeRead;
+      op.long_running = op.name == "query_sql" || op.name == "profile_column";
+      if (auto r = kRoutes.find(op.name); r != kRoutes.end()) op.route = r->second;
+      ops_.push_back(std::move(op));
+    };
+    add({"health",
+         "Health check",
+         "Check that the SuperTable server and its catalog answer. Returns status 'ok' or an "
+         "error.",
+         ObjectSchema(json::object(), {}),
+         OutputSchema({{"status", Prop("string", "")},
+                       {"version", Prop("string", "")},
+                       {"uptime_s", Prop("number", "")}}),
+         {},
+         [this](OperationContext& c) {
+           const Caller& who = c.caller;
+           (void)who;
+           return Health();
+         },
+         // Quick (answered on the network thread) only when its catalog check cannot block on
+         // the network: a remote catalog may retry for seconds.
+         w_.config().locking_backend == "sqlite"});
+    add({"info",
+         "Server information",
+         "Describe this SuperTable server: version, organization, storage and catalog backends, "
+         "and the query limits "
+         "that apply to query_sql.",
+         ObjectSchema(json::object(), {}),
+         OutputSchema({{"organization", Prop("string", "")}}),
+         {},
+         [this](OperationContext& c) {
+           const Caller& who = c.caller;
+           (void)who;
+           return Info(who);
+         }});
+    add({"whoami",
+         "Who am I",
+         "Show the identity this session acts as and the organization it reads.",
+         ObjectSchema(json::object(), {}),
+         OutputSchema({{"user", Prop("string", "")}}),
+         {},
+         [this](OperationContext& c) {
+           const Caller& who = c.caller;
+           (void)who;
+           return WhoAmI(who);
+         }});
+    add({"list_supers",
+         "List super tables",
+         "List the super tables (groups of related tables) of the organization with their table "
+         "counts. Start here "
+         "to discover data.",
+         ObjectSchema(json::object(), {}),
+         OutputSchema({{"supers", Prop("array", "")}}),
+         {},
+         [this](OperationContext& c) {
+           const Caller& who = c.caller;
+           (void)who;
+           return ListSupers(who);
+         }});
+    add({"list_tables",
+         "List tables",
+         "List the tables of one super table with their current version, row count, file count, "
+         "size and last "
+         "update time.",
+         ObjectSchema({{"super", kSuperProp}}, {"super"}),
+         OutputSchema({{"tables", Prop("array", "")}}),
+         {},
+         [this](OperationContext& c) {
+           const Caller& who = c.caller;
+           (void)who;
+           return ListTables(c.args, who);
+         }});
+    add({"describe_table",
+         "Describe a table",
+         "Show a table's columns with their types, null counts and min/max values, plus its row "
+         "count and version. "
+         "Use before writing SQL against it.",
+         ObjectSchema({{"super", kSuperProp}, {"table", kTableProp}}, {"super", "table"}),
+         OutputSchema({{"columns", Prop("array", "")}}),
+         {},
+         [this](OperationContext& c) {
+           const Caller& who = c.caller;
+           (void)who;
+           return Describe(c.args, who);
+         }});
+    add({"get_table_stats",
+         "Table statistics",
+         "Storage statistics of a table: rows, deleted rows awaiting compaction, data and delete "
+         "files, bytes, "
+         "average file size, retained versions.",
+         ObjectSchema({{"super", kSuperProp}, {"table", kTableProp}}, {"super", "table"}),
+         OutputSchema({{"rows", Prop("integer", "")}}),
+         {},
+         [this](OperationContext& c) {
+           const Caller& who = c.caller;
+           (void)who;
+           return Stats(c.args, who);
+         }});
+    add({"get_super_meta",
+         "Super table metadata",
+         "Summary of one super table: its tables, total rows and bytes, and when it last changed.",
+         ObjectSchema({{"super", kSuperProp}}, {"super"}),
+         OutputSchema({{"tables", Prop("array", "")}}),
+         {},
+         [this](OperationContext& c) {
+           const Caller& who = c.caller;
+           (void)who;
+           return SuperMeta(c.args, who);
+         }});
+    add({"get_table_history",
+         "Table history",
+         "The versions of a table, newest first: version number, commit time, operation (append, "
+         "upsert, delete, "
+         "compact) and its counters. Versions can be queried with as_of or AT (VERSION => n).",
+         ObjectSchema({{"super", kSuperProp},
+                       {"table", kTableProp},
+                       {"limit",
+                        {{"type", "integer"},
+                         {"minimum", 1},
+                         {"maximum", 1000},
+                         {"description", "Newest versions to return (default 20)"}}}},
+                      {"super", "table"}),
+         OutputSchema({{"versions", Prop("array", "")}}),
+         {},
+         [this](OperationContext& c) {
+           const Caller& who = c.caller;
+           (void)who;
+           return History(c.args, who);
+         }});
+    add({"sample_data",
+         "Sample rows",
+         "A random sample of a table's rows (default 10, at most 100), to see what the data looks "
+         "like.",
+         ObjectSchema({{"super", kSuperProp},
+                       {"table", kTableProp},
+                       {"limit",
+                        {{"type", "integer"},
+                         {"minimum", 1},
+                         {"maximum", 100},
+                         {"description", "Rows (default 10)"}}}},
+                      {"super", "table"}),
+         QueryOutputSchema(),
+         {},
+         [this](OperationContext& c) {
+           const Caller& who = c.caller;
+           (void)who;
+           return Sample(c, who);
+         }});
+    add({"query_sql",
+         "Run a SQL query",
+         "Run one read-only SQL query (DuckDB dialect) over the tables of a super table. Name "
+         "tables as 'table' or "
+         "'super.table'; time travel with FROM t AT (VERSION => 3) or the as_of argument. Returns "
+         "typed columns, rows, "
+         "'truncated' when the row limit cut the result, and timing. Prefer aggregates and LIMIT "
+         "over fetching raw "
+         "rows.",
+         ObjectSchema(
+             {{"super", kSuperProp},
+              {"sql",
+               {{"type", "string"},
+                {"minLength", 1},
+                {"maxLength", 100000},
+                {"description", "One SELECT/WITH query"}}},
+              {"limit",
+               {{"type", "integer"},
+                {"minimum", 1},
+                {"maximum", o_.max_row_limit},
+                {"description",
+                 fmt::format("Maximum rows returned (default {})", o_.default_row_limit)}}},
+              {"timeout_ms",
+               {{"type", "integer"},
+                {"minimum", 1},
+                {"maximum", 600000},
+                {"description", "Stop the query after this many milliseconds"}}},
+              {"as_of",
+               {{"type", {"integer", "string"}},
+                {"description", "Read tables as of this version number or UTC timestamp"}}}},
+             {"super", "sql"}),
+         QueryOutputSchema(),
+         {},
+         [this](OperationContext& c) {
+           const Caller& who = c.caller;
+           (void)who;
+           return QuerySql(c, who);
+         }});
+    add({"validate_sql",
+         "Validate SQL",
+         "Check a SQL query without running it: parses, resolves tables and columns, and returns "
+         "valid=true or the "
+         "error with suggestions.",
+         ObjectSchema({{"super", kSuperProp},
+                       {"sql", {{"type", "string"}, {"minLength", 1}, {"maxLength", 100000}}}},
+                      {"super", "sql"}),
+         OutputSchema({{"valid", Prop("boolean", "")}, {"error", Prop("string", "")}}),
+         {},
+         [this](OperationContext& c) {
+           const Caller& who = c.caller;
+           (void)who;
+           return Validate(c, who);
+         }});
+    add({"explain_sql",
+         "Explain SQL",
+         "Show DuckDB's query plan for a SQL query without running it.",
+         ObjectSchema({{"super", kSuperProp},
+                       {"sql", {{"type", "string"}, {"minLength", 1}, {"maxLength", 100000}}}},
+                      {"super", "sql"}),
+         OutputSchema({{"plan", Prop("string", "")}}),
+         {},
+         [this](OperationContext& c) {
+           const Caller& who = c.caller;
+           (void)who;
+           return Explain(c, who);
+         }});
+    add({"profile_column",
+         "Profile a column",
+         "Profile one column: row count, distinct values, nulls, min, max and the most frequent "
+         "values.",
+         ObjectSchema({{"super", kSuperProp},
+                       {"table", kTableProp},
+                       {"column", Prop("string", "Column name")},
+                       {"top",
+                        {{"type", "integer"},
+                         {"minimum", 1},
+                         {"maximum", 50},
+                         {"description", "How many frequent values (default 5)"}}}},
+                      {"super", "table", "column"}),
+         OutputSchema({{"distinct_count", Prop("integer", "")}}),
+         {},
+         [this](OperationContext& c) {
+           const Caller& who = c.caller;
+           (void)who;
+           return Profile(c, who);
+         }});
+    add({"search_columns",
+         "Search columns",
+         "Find columns by name across tables: a case-insensitive substring, or a pattern with * "
+         "wildcards. "
+         "Optionally within one super table.",
+         ObjectSchema({{"pattern", {{"type", "string"}, {"minLength", 1}, {"maxLength", 200}}},
+                       {"super", kSuperProp}},
+                      {"pattern"}),
+         OutputSchema({{"matches", Prop("array", "")}}),
+         {},
+         [this](OperationContext& c) {
+           const Caller& who = c.caller;
+           (void)who;
+           return Search(c.args, who);
+         }});
+    add({"data_freshness",
+         "Data freshness",
+         "When each table of a super table (or one table) last changed, and how long ago, to judge "
+         "whether data is "
+         "current.",
+         ObjectSchema({{"super", kSuperProp}, {"table", kTableProp}}, {"super"}),
+         OutputSchema({{"tables", Prop("array", "")}}),
+         {},
+         [this](OperationContext& c) {
+           const Caller& who = c.caller;
+           (void)who;
+           return Freshness(c.args, who);
+         }});
+  }
+
+  Result<json> WhoAmI(const Caller& who) {
+    const security::Principal& p = *who.principal;
+    json scopes = p.scopes ? json(*p.scopes) : json("all its roles allow");
+    json r;
+    r = {{"user", p.user},         {"auth", p.auth},   {"superuser", p.superuser},
+         {"roles", p.RoleNames()}, {"scopes", scopes}, {"organization", w_.config().organization}};
+    if (!p.token_id.empty()) r["token_id"] = p.token_id;
+    return r;
+  }
+
+  static json QueryOutputSchema() {
+    return OutputSchema(
+        {{"columns", Prop("array", "Column names and DuckDB types")},
+         {"rows", Prop("array", "Rows as arrays of JSON values")},
+         {"row_count", Prop("integer", "")},
+         {"truncated", Prop("boolean", "True when the limit cut the result")},
+         {"elapsed_ms", Prop("number", "")},
+         {"files_read", Prop("integer", "Data files the query read")},
+         {"files_pruned", Prop("integer",
+                               "Data files left unread because their statistics show no row "
+                               "can match the query's filters")}});
+  }
+
+  Result<json> RunQuery(const Caller& who, const std::string& super_name, const std::string& sql,
+                        int64_t limit, OperationContext* ctx, int64_t timeout_ms = -1,
+                        std::optional<AsOf> as_of = std::nullopt, bool validate_only = false) {
+    QueryRequest req{super_name, sql, limit};
+    req.validate_only = validate_only;
+    req.timeout_ms = timeout_ms;
+    req.as_of = as_of;
+    req.policy = who.get();
+    if (ctx) req.cancel = ctx->cancel;
+    // One principal may not take every engine worker: the others' queries would wait.
+    std::optional<security::ConcurrencyLimiter::Slot> slot;
+    if (!who.principal->superuser) {
+      slot = running_.TryAcquire(who.principal->Key());
+      if (!slot) {
+        return Status::ResourceExhausted(
+            fmt::format("busy: you already run {} queries at once; wait for one to finish "
+                        "(SUPERTABLE_MAX_QUERIES_PER_PRINCIPAL)",
+                        o_.max_queries_per_principal));
+      }
+    }
+    JsonSink sink;
+    ST_ASSIGN_OR_RETURN(QueryStats stats, w_.Query(req, sink));
+    if (ctx && ctx->notes) {
+      json& notes = *ctx->notes;
+      for (const auto& t : stats.tables) notes["tables"].push_back(t);
+      for (const auto& p : stats.policies) notes["policies"].push_back(p);
+      notes["rows"] = notes.value("rows", int64_t{0}) + stats.rows;
+    }
+    json out = {{"columns", sink.columns},
+                {"rows", sink.rows},
+                {"row_count", stats.rows},
+                {"truncated", stats.truncated},
+                {"elapsed_ms", static_cast<double>(stats.elapsed_micros) / 1000.0},
+                {"files_read", stats.files - stats.files_pruned},
+                {"files_pruned", stats.files_pruned}};
+    if (stats.truncated) {
+      out["note"] =
+          fmt::format("result cut at the {}; add filters, aggregates or a LIMIT, or raise 'limit'",
+                      stats.truncated_reason);
+    }
+    return out;
+  }
+
+  // The catalog is asked at most once a second: health is polled by load balancers and agents,
+  // and must stay quick enough to run on the network thread.
+  Result<json> Health() {
+    int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - kStart)
+                      .count();
+    if (now - health_checked_ms_.load() >= 1000) {
+      std::lock_guard<std::mutex> g(health_mu_);
+      if (now - health_checked_ms_.load() >= 1000) {
+        auto supers = w_.ListSupers();
+        health_error_ = supers.ok() ? "" : "catalog unreachable: " + supers.status().message();
+        health_checked_ms_ = now;
+      }
+    }
+    {
+      std::lock_guard<std::mutex> g(health_mu_);
+      if (!health_error_.empty()) return Status::IoError(health_error_);
+    }
+    json r;
+    r = {{"status", "ok"},
+         {"version", kVersion},
+         {"uptime_s",
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - kStart).count()}};
+    return r;
+  }
+
+  Result<json> Info(const Caller&) {
+    const Config& c = w_.config();
+    json r;
+    r = {{"name", "supertable"},
+         {"version", kVersion},
+         {"organization", c.organization},
+         {"storage_type", c.storage_type},
+         {"storage", w_.store().Describe()},
+         {"catalog", c.locking_backend},
+         {"limits",
+          {{"query_timeout_ms", c.query_timeout_ms},
+           {"default_row_limit", o_.default_row_limit},
+           {"max_row_limit", o_.max_row_limit},
+           {"max_response_tokens", o_.max_response_tokens},
+           {"max_concurrent_queries", c.max_concurrent_queries}}}};
+    if (ObjectCache* cache = w_.object_cache()) {
+      ObjectCacheStats st = cache->stats();
+      r["object_cache"] = {{"max_bytes", c.cache_max_bytes},
+                           {"resident_bytes", st.resident_bytes},
+                           {"fetched_bytes", st.remote_bytes},
+                           {"served_from_cache_bytes", st.cache_bytes},
+                           {"remote_requests", st.remote_requests}};
+    }
+    return r;
+  }
+
+  Result<json> ListSupers(const Caller& who) {
+    auto names = w_.ListSupers(who.get());
+    if (!names.ok()) return names.status();
+    json supers = json::array();
+    for (const auto& n : *names) {
+      auto tables = w_.ListTables(n, who.get());
+      supers.push_back({{"name", n}, {"tables", tables.ok() ? tables->size() : 0}});
+    }
+    json r;
+    r = {{"supers", supers}};
+    return r;
+  }
+
+  // Counts the caller may not see (a row filter applies) are null.
+  static json TableJson(const TableSummary& t) {
+    auto count = [&](int64_t v) { return t.stats_withheld ? json() : json(v); };
+    return {{"name", t.name},          {"version", t.version},
+            {"rows", count(t.rows)},   {"files", count(t.files)},
+            {"bytes", count(t.bytes)}, {"updated_at", FormatTimestamp(t.committed_micros)}};
+  }
+
+  Result<json> ListTables(const json& a, const Caller& who) {
+    const std::string sup = Super(a, who);
+    auto list = w_.ListTables(sup, who.get());
+    if (!list.ok()) return list.status();
+    json tables = json::array();
+    for (const auto& t : *list) tables.push_back(TableJson(t));
+    json r;
+    r = {{"super", sup}, {"tables", tables}};
+    return r;
+  }
+
+  Result<json> Describe(const json& a, const Caller& who) {
+    const std::string sup = Super(a, who);
+    const std::string tab = Table(a, sup, who);
+    auto d = w_.Describe(w_.Ref(sup, tab), who.get());
+    if (!d.ok()) return d.status();
+    json cols = json::array();
+    for (const auto& c : d->columns) {
+      json col = {{"name", c.column.name},
+                  {"type", c.column.type},
+                  {"null_count", c.null_count >= 0 ? json(c.null_count) : json()},
+                  {"min", c.min ? json(*c.min) : json()},
+                  {"max", c.max ? json(*c.max) : json()}};
+      if (std::find(d->masked.begin(), d->masked.end(), c.column.name) != d->masked.end())
+        col["masked"] = true;
+      cols.push_back(std::move(col));
+    }
+    json r;
+    r = {{"super", sup},
+         {"table", tab},
+         {"version", d->summary.version},
+         {"rows", d->summary.stats_withheld ? json() : json(d->summary.rows)},
+         {"columns", cols}};
+    if (d->access == TableAccess::kMeta) r["access"] = "structure only";
+    return r;
+  }
+
+  Result<json> Stats(const json& a, const Caller& who) {
+    const std::string sup = Super(a, who);
+    const std::string tab = Table(a, sup, who);
+    TableRef ref = w_.Ref(sup, tab);
+    auto d = w_.Describe(ref, who.get());
+    if (!d.ok()) return d.status();
+    auto h = w_.History(ref, who.get());
+    json r;
+    int64_t files = d->summary.files;
+    // Under a row filter every count would tell about rows the caller may not see.
+    auto count = [&](int64_t v) { return d->summary.stats_withheld ? json() : json(v); };
+    r = {{"rows", count(d->summary.rows)},
+         {"deleted_rows_pending_compaction", count(d->deleted_rows)},
+         {"data_files", count(files)},
+         {"delete_files", count(d->delete_files)},
+         {"bytes", count(d->summary.bytes)},
+         {"avg_file_bytes", count(files ? d->summary.bytes / files : 0)},
+         {"version", d->summary.version},
+         {"versions_retained", h.ok() ? h->size() : 0},
+         {"updated_at", FormatTimestamp(d->summary.committed_micros)}};
+    return r;
+  }
+
+  Result<json> SuperMeta(const json& a, const Caller& who) {
+    const std::string sup = Super(a, who);
+    auto list = w_.ListTables(sup, who.get());
+    if (!list.ok()) return list.status();
+    int64_t rows = 0, bytes = 0, last = 0;
+    bool withheld = false;
+    json tables = json::array();
+    for (const auto& t : *list) {
+      withheld = withheld || t.stats_withheld;
+      rows += t.rows;
+      bytes += t.bytes;
+      last = std::max(last, t.committed_micros);
+      tables.push_back(TableJson(t));
+    }
+    json r;
+    r = {{"name", sup},
+         {"table_count", list->size()},
+         {"rows", withheld ? json() : json(rows)},
+         {"bytes", withheld ? json() : json(bytes)},
+         {"updated_at", last ? json(FormatTimestamp(last)) : json()},
+         {"tables", tables}};
+    return r;
+  }
+
+  Result<json> History(const json& a, const Caller& who) {
+    const std::string sup = Super(a, who);
+    const std::string tab = Table(a, sup, who);
+    auto h = w_.History(w_.Ref(sup, tab), who.get());
+    if (!h.ok()) return h.status();
+    int64_t limit = a.value("limit", 20);
+    json versions = json::array();
+    for (auto it = h->rbegin(); it != h->rend() && static_cast<int64_t>(versions.size()) < limit;
+         ++it) {
+      json summary = json::parse(it->summary_json, nullptr, false);
+      versions.push_back({{"version", it->version},
+                          {"committed_at", FormatTimestamp(it->committed_micros)},
+                          {"operation", it->operation},
+                          {"summary", summary.is_discarded() ? json() : summary}});
+    }
+    json r;
+    r = {{"versions", versions}, {"retained", h->size()}};
+    return r;
+  }
+
+  Result<json> Sample(OperationContext& c, const Caller& who) {
+    const json& a = c.args;
+    const std::string sup = Super(a, who);
+    const std::string tab = Table(a, sup, who);
+    int64_t n = a.value("limit", 10);
+    std::string sql = fmt::format("SELECT * FROM {} USING SAMPLE {} ROWS", sql::Ident(tab), n);
+    return RunQuery(who, sup, sql, n, &c);
+  }
+
+  Result<json> QuerySql(OperationContext& c, const Caller& who) {
+    const json& a = c.args;
+    const std::string sup = Super(a, who);
+    auto as_of = AsOfArg(a);
+    if (!as_of.ok()) return as_of.status();
+    int64_t limit = a.value("limit", o_.default_row_limit);
+    int64_t timeout_ms = a.value("timeout_ms", int64_t{-1});
+    if (timeout_ms < 0 && a.contains("query_timeout_sec"))
+      timeout_ms = a["query_timeout_sec"].get<int64_t>() * 1000;
+    c.Progress(0, 1, "query started");
+    auto r = RunQuery(who, sup, Str(a, "sql"), limit, &c, timeout_ms, *as_of);
+    c.Progress(1, 1, "query finished");
+    return r;
+  }
+
+  Result<json> Validate(OperationContext& c, const Caller& who) {
+    const json& a = c.args;
+    const std::string sup = Super(a, who);
+    // Bound and planned, not run (and not EXPLAINed: a plan would show a policy's views).
+    auto r = RunQuery(who, sup, Str(a, "sql"), 1000, &c, -1, std::nullopt, true);
+    json out;
+    out = r.ok() ? json{{"valid", true}, {"columns", (*r)["columns"]}}
+                 : json{{"valid", false}, {"error", r.status().message()}};
+    return out;
+  }
+
+  Result<json> Explain(OperationContext& c, const Caller& who) {
+    const json& a = c.args;
+    const std::string sup = Super(a, who);
+    auto r = RunQuery(who, sup, AsExplain(Str(a, "sql")), 1000, &c);
+    if (!r.ok()) return r.status();
+    std::string plan;
+    for (const auto& row : (*r)["rows"]) {
+      if (row.size() >= 2 && row[1].is_string()) plan += row[1].get<std::string>();
+    }
+    json out;
+    out = {{"plan", plan}};
+    return out;
+  }
+
+  Result<json> Profile(OperationContext& c, const Caller& who) {
+    const json& a = c.args;
+    const std::string sup = Super(a, who);
+    const std::string tab = Table(a, sup, who);
+    std::string t = sql::Ident(tab), col = sql::Ident(Str(a, "column"));
+    int64_t top = a.value("top", 5);
+    auto stats = RunQuery(
+        who, sup,
+        fmt::format(
+            "SELECT count(*), count(DISTINCT {0}), count(*) - count({0}), min({0})::VARCHAR, "
+            "max({0})::VARCHAR FROM {1}",
+            col, t),
+        1, &c);
+    if (!stats.ok()) return stats.status();
+    auto freq = RunQuery(
+        who, sup,
+        fmt::format(
+            "SELECT {0}::VARCHAR AS value, count(*) AS count FROM {1} GROUP BY 1 ORDER BY 2 "
+            "DESC, 1 LIMIT {2}",
+            col, t, top),
+        top, &c);
+    if (!freq.ok()) return freq.status();
+    const json& row = (*stats)["rows"][0];
+    json top_values = json::array();
+    for (const auto& f : (*freq)["rows"]) top_values.push_back({{"value", f[0]}, {"count", f[1]}});
+    json out;
+    out = {{"column", Str(a, "column")}, {"rows", row[0]}, {"distinct_count", row[1]},
+           {"null_count", row[2]},       {"min", row[3]},  {"max", row[4]},
+           {"top_values", top_values}};
+    return out;
+  }
+
+  Result<json> Search(const json& a, const Caller& who) {
+    constexpr size_t kMaxMatches = 500;  // a search, not a catalog dump
+    std::string pattern = Str(a, "pattern");
+    for (auto& ch : pattern) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    auto matches = [&](std::string name) {
+      for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (pattern.find('*') == std::string::npos) return name.find(pattern) != std::string::npos;
+      // Glob with '*' only: match pieces in order, anchored at both ends.
+      size_t pos = 0, start = 0;
+      bool first = true;
+      while (start <= pattern.size()) {
+        size_t star = pattern.find('*', start);
+        std::string piece =
+            pattern.substr(start, star == std::string::npos ? std::string::npos : star - start);
+        if (first && star != 0 && name.compare(0, piece.size(), piece) != 0) return false;
+        if (star == std::string::npos) {
+          return piece.empty() ||
+                 (name.size() >= piece.size() &&
+                  name.compare(name.size() - piece.size(), piece.size(), piece) == 0 &&
+                  name.size() - piece.size() >= pos);
+        }
+        size_t found = name.find(piece, pos);
+        if (found == std::string::npos) return false;
+        pos = found + piece.size();
+        start = star + 1;
+        first = false;
+      }
+      return true;
+    };
+    std::vector<std::string> supers;
+    if (a.contains("super") || a.contains("super_name")) {
+      supers.push_back(Super(a, who));
+    } else if (auto all = w_.ListSupers(who.get()); all.ok()) {
+      supers = *all;
+    }
+    json out = json::array();
+    for (const auto& s : supers) {
+      auto tables = w_.ListTables(s, who.get());
+      if (!tables.ok()) return tables.status();
+      for (const auto& t : *tables) {
+        if (out.size() >= kMaxMatches) break;
+        // Describe shows the caller's columns only: a hidden one is never found.
+        auto d = w_.Describe(w_.Ref(s, t.name), who.get());
+        if (!d.ok()) continue;
+        for (const auto& c : d->columns) {
+          if (matches(c.column.name)) {
+            out.push_back({{"super", s},
+                           {"table", t.name},
+                           {"column", c.column.name},
+                           {"type", c.column.type}});
+          }
+          if (out.size() >= kMaxMatches) break;
+        }
+      }
+    }
+    json r;
+    r = {{"matches", out}, {"count", out.size()}, {"truncated", out.size() >= kMaxMatches}};
+    return r;
+  }
+
+  Result<json> Freshness(const json& a, const Caller& who) {
+    const std::string sup = Super(a, who);
+    const std::string tab = Table(a, sup, who);
+    auto list = w_.ListTables(sup, who.get());
+    if (!list.ok()) return list.status();
+    int64_t now = NowMicros();
+    json tables = json::array();
+    for (const auto& t : *list) {
+      if (a.contains("table") && strcasecmp(t.name.c_str(), tab.c_str()) != 0) continue;
+      tables.push_back({{"table", t.name},
+                        {"version", t.version},
+                        {"updated_at", FormatTimestamp(t.committed_micros)},
+                        {"age_seconds", (now - t.committed_micros) / 1000000}});
+    }
+    if (a.contains("table") && tables.empty()) {
+      return w_.RequireHead(w_.Ref(sup, tab), who.get()).status();
+    }
+    json r;
+    r = {{"tables", tables}};
+    return r;
+  }
+
+  // Names as the catalog spells them: models type "Shop" or "ORDERS" as readily as SQL does,
+  // and SQL names are case-insensitive, so tool arguments are too. Unknown names pass through
+  // for the warehouse to report (with suggestions).
+  std::string Super(const json& a, const Caller& who) {
+    std::string name = Str(a, "super", Str(a, "super_name"));
+    if (auto supers = w_.ListSupers(who.get()); supers.ok()) {
+      for (const auto& s : *supers) {
+        if (strcasecmp(s.c_str(), name.c_str()) == 0) return s;
+      }
+    }
+    return name;
+  }
+  std::string Table(const json& a, const std::string& super_name, const Caller& who) {
+    std::string name = Str(a, "table");
+    if (auto tables = w_.ListTables(super_name, who.get()); tables.ok()) {
+      for (const auto& t : *tables) {
+        if (strcasecmp(t.name.c_str(), name.c_str()) == 0) return t.name;
+      }
+    }
+    return name;
+  }
+
+ private:
+  std::mutex health_mu_;
+  std::atomic<int64_t> health_checked_ms_{-1000000};
+  std::string health_error_;  // empty: the catalog answered at the last check
+  Warehouse& w_;
+  McpToolOptions o_;
+  security::ConcurrencyLimiter running_;
+  std::vector<Operation> ops_;
+};
+
+// The MCP side of the operations: who a call acts as (the request's principal, narrowed by the
+// original SuperTable's per-call arguments), the per-call rate limit of stdio, and one tool per
+// operation.
 class Tools {
  public:
-  Tools(Warehouse& w, const McpToolOptions& o)
-      : w_(w), o_(o), running_(o.max_queries_per_principal) {
+  Tools(Warehouse& w, const McpToolOptions& o, std::shared_ptr<OperationRegistry> ops)
+      : w_(w), o_(o), ops_(std::move(ops)) {
     if (o.call_rate_limit.enabled())
       calls_ = std::make_unique<security::RateLimiter>(o.call_rate_limit);
   }
@@ -198,248 +931,6 @@ class Tools {
     return CallerOf(std::move(p));
   }
 
-  void Register(mcp::Server& s) {
-    auto add = [&](Tool t) {
-      t.input_schema = WithCompatArgs(std::move(t.input_schema));
-      if (t.name == "query_sql") {
-        t.input_schema["properties"]["query_timeout_sec"] = {
-            {"type", "integer"},
-            {"minimum", 1},
-            {"maximum", 600},
-            {"description", "Same as timeout_ms, in seconds (the original SuperTable's name)"}};
-      }
-      // Every tool reads (health and whoami included: they tell about the server and the
-      // caller), so every one needs the read scope of a scoped credential.
-      t.required_scope = security::kScopeRead;
-      // Queries over whole tables may take minutes: a modern client that can take a task
-      // gets one when the query outlasts task_after_ms, and polls it.
-      if (t.name == "query_sql" || t.name == "profile_column") {
-        t.task = mcp::TaskSupport::kOptional;
-        t.task_after_ms = o_.task_after_ms;
-      }
-      s.AddTool(std::move(t));
-    };
-    add({"health",
-         "Health check",
-         "Check that the SuperTable server and its catalog answer. Returns status 'ok' or an "
-         "error.",
-         ObjectSchema(json::object(), {}),
-         OutputSchema({{"status", Prop("string", "")},
-                       {"version", Prop("string", "")},
-                       {"uptime_s", Prop("number", "")}}),
-         {},
-         [this](ToolContext& c) { return As(c, [&](const Caller&) { return Health(); }); },
-         // Quick (answered on the network thread) only when its catalog check cannot block on
-         // the network: a remote catalog may retry for seconds.
-         w_.config().locking_backend == "sqlite"});
-    add({"info",
-         "Server information",
-         "Describe this SuperTable server: version, organization, storage and catalog backends, "
-         "and the query limits "
-         "that apply to query_sql.",
-         ObjectSchema(json::object(), {}),
-         OutputSchema({{"organization", Prop("string", "")}}),
-         {},
-         [this](ToolContext& c) { return As(c, [&](const Caller& who) { return Info(who); }); }});
-    add({"whoami",
-         "Who am I",
-         "Show the identity this session acts as and the organization it reads.",
-         ObjectSchema(json::object(), {}),
-         OutputSchema({{"user", Prop("string", "")}}),
-         {},
-         [this](ToolContext& c) { return As(c, [&](const Caller& who) { return WhoAmI(who); }); }});
-    add({"list_supers",
-         "List super tables",
-         "List the super tables (groups of related tables) of the organization with their table "
-         "counts. Start here "
-         "to discover data.",
-         ObjectSchema(json::object(), {}),
-         OutputSchema({{"supers", Prop("array", "")}}),
-         {},
-         [this](ToolContext& c) {
-           return As(c, [&](const Caller& who) { return ListSupers(who); });
-         }});
-    add({"list_tables",
-         "List tables",
-         "List the tables of one super table with their current version, row count, file count, "
-         "size and last "
-         "update time.",
-         ObjectSchema({{"super", kSuperProp}}, {"super"}),
-         OutputSchema({{"tables", Prop("array", "")}}),
-         {},
-         [this](ToolContext& c) {
-           return As(c, [&](const Caller& who) { return ListTables(c.arguments(), who); });
-         }});
-    add({"describe_table",
-         "Describe a table",
-         "Show a table's columns with their types, null counts and min/max values, plus its row "
-         "count and version. "
-         "Use before writing SQL against it.",
-         ObjectSchema({{"super", kSuperProp}, {"table", kTableProp}}, {"super", "table"}),
-         OutputSchema({{"columns", Prop("array", "")}}),
-         {},
-         [this](ToolContext& c) {
-           return As(c, [&](const Caller& who) { return Describe(c.arguments(), who); });
-         }});
-    add({"get_table_stats",
-         "Table statistics",
-         "Storage statistics of a table: rows, deleted rows awaiting compaction, data and delete "
-         "files, bytes, "
-         "average file size, retained versions.",
-         ObjectSchema({{"super", kSuperProp}, {"table", kTableProp}}, {"super", "table"}),
-         OutputSchema({{"rows", Prop("integer", "")}}),
-         {},
-         [this](ToolContext& c) {
-           return As(c, [&](const Caller& who) { return Stats(c.arguments(), who); });
-         }});
-    add({"get_super_meta",
-         "Super table metadata",
-         "Summary of one super table: its tables, total rows and bytes, and when it last changed.",
-         ObjectSchema({{"super", kSuperProp}}, {"super"}),
-         OutputSchema({{"tables", Prop("array", "")}}),
-         {},
-         [this](ToolContext& c) {
-           return As(c, [&](const Caller& who) { return SuperMeta(c.arguments(), who); });
-         }});
-    add({"get_table_history",
-         "Table history",
-         "The versions of a table, newest first: version number, commit time, operation (append, "
-         "upsert, delete, "
-         "compact) and its counters. Versions can be queried with as_of or AT (VERSION => n).",
-         ObjectSchema({{"super", kSuperProp},
-                       {"table", kTableProp},
-                       {"limit",
-                        {{"type", "integer"},
-                         {"minimum", 1},
-                         {"maximum", 1000},
-                         {"description", "Newest versions to return (default 20)"}}}},
-                      {"super", "table"}),
-         OutputSchema({{"versions", Prop("array", "")}}),
-         {},
-         [this](ToolContext& c) {
-           return As(c, [&](const Caller& who) { return History(c.arguments(), who); });
-         }});
-    add({"sample_data",
-         "Sample rows",
-         "A random sample of a table's rows (default 10, at most 100), to see what the data looks "
-         "like.",
-         ObjectSchema({{"super", kSuperProp},
-                       {"table", kTableProp},
-                       {"limit",
-                        {{"type", "integer"},
-                         {"minimum", 1},
-                         {"maximum", 100},
-                         {"description", "Rows (default 10)"}}}},
-                      {"super", "table"}),
-         QueryOutputSchema(),
-         {},
-         [this](ToolContext& c) {
-           return As(c, [&](const Caller& who) { return Sample(c, who); });
-         }});
-    add({"query_sql",
-         "Run a SQL query",
-         "Run one read-only SQL query (DuckDB dialect) over the tables of a super table. Name "
-         "tables as 'table' or "
-         "'super.table'; time travel with FROM t AT (VERSION => 3) or the as_of argument. Returns "
-         "typed columns, rows, "
-         "'truncated' when the row limit cut the result, and timing. Prefer aggregates and LIMIT "
-         "over fetching raw "
-         "rows.",
-         ObjectSchema(
-             {{"super", kSuperProp},
-              {"sql",
-               {{"type", "string"},
-                {"minLength", 1},
-                {"maxLength", 100000},
-                {"description", "One SELECT/WITH query"}}},
-              {"limit",
-               {{"type", "integer"},
-                {"minimum", 1},
-                {"maximum", o_.max_row_limit},
-                {"description",
-                 fmt::format("Maximum rows returned (default {})", o_.default_row_limit)}}},
-              {"timeout_ms",
-               {{"type", "integer"},
-                {"minimum", 1},
-                {"maximum", 600000},
-                {"description", "Stop the query after this many milliseconds"}}},
-              {"as_of",
-               {{"type", {"integer", "string"}},
-                {"description", "Read tables as of this version number or UTC timestamp"}}}},
-             {"super", "sql"}),
-         QueryOutputSchema(),
-         {},
-         [this](ToolContext& c) {
-           return As(c, [&](const Caller& who) { return QuerySql(c, who); });
-         }});
-    add({"validate_sql",
-         "Validate SQL",
-         "Check a SQL query without running it: parses, resolves tables and columns, and returns "
-         "valid=true or the "
-         "error with suggestions.",
-         ObjectSchema({{"super", kSuperProp},
-                       {"sql", {{"type", "string"}, {"minLength", 1}, {"maxLength", 100000}}}},
-                      {"super", "sql"}),
-         OutputSchema({{"valid", Prop("boolean", "")}, {"error", Prop("string", "")}}),
-         {},
-         [this](ToolContext& c) {
-           return As(c, [&](const Caller& who) { return Validate(c, who); });
-         }});
-    add({"explain_sql",
-         "Explain SQL",
-         "Show DuckDB's query plan for a SQL query without running it.",
-         ObjectSchema({{"super", kSuperProp},
-                       {"sql", {{"type", "string"}, {"minLength", 1}, {"maxLength", 100000}}}},
-                      {"super", "sql"}),
-         OutputSchema({{"plan", Prop("string", "")}}),
-         {},
-         [this](ToolContext& c) {
-           return As(c, [&](const Caller& who) { return Explain(c, who); });
-         }});
-    add({"profile_column",
-         "Profile a column",
-         "Profile one column: row count, distinct values, nulls, min, max and the most frequent "
-         "values.",
-         ObjectSchema({{"super", kSuperProp},
-                       {"table", kTableProp},
-                       {"column", Prop("string", "Column name")},
-                       {"top",
-                        {{"type", "integer"},
-                         {"minimum", 1},
-                         {"maximum", 50},
-                         {"description", "How many frequent values (default 5)"}}}},
-                      {"super", "table", "column"}),
-         OutputSchema({{"distinct_count", Prop("integer", "")}}),
-         {},
-         [this](ToolContext& c) {
-           return As(c, [&](const Caller& who) { return Profile(c, who); });
-         }});
-    add({"search_columns",
-         "Search columns",
-         "Find columns by name across tables: a case-insensitive substring, or a pattern with * "
-         "wildcards. "
-         "Optionally within one super table.",
-         ObjectSchema({{"pattern", {{"type", "string"}, {"minLength", 1}, {"maxLength", 200}}},
-                       {"super", kSuperProp}},
-                      {"pattern"}),
-         OutputSchema({{"matches", Prop("array", "")}}),
-         {},
-         [this](ToolContext& c) {
-           return As(c, [&](const Caller& who) { return Search(c.arguments(), who); });
-         }});
-    add({"data_freshness",
-         "Data freshness",
-         "When each table of a super table (or one table) last changed, and how long ago, to judge "
-         "whether data is "
-         "current.",
-         ObjectSchema({{"super", kSuperProp}, {"table", kTableProp}}, {"super"}),
-         OutputSchema({{"tables", Prop("array", "")}}),
-         {},
-         [this](ToolContext& c) {
-           return As(c, [&](const Caller& who) { return Freshness(c.arguments(), who); });
-         }});
-  }
-
   // Runs a tool as the caller of `c`, or answers with why it may not.
   ToolResult As(ToolContext& c, const std::function<ToolResult(const Caller&)>& body) {
     auto who = Identify(c);
@@ -455,73 +946,6 @@ class Tools {
     return body(*who);
   }
 
-  ToolResult WhoAmI(const Caller& who) {
-    const security::Principal& p = *who.principal;
-    json scopes = p.scopes ? json(*p.scopes) : json("all its roles allow");
-    ToolResult r;
-    r.structured = {{"user", p.user},           {"auth", p.auth},
-                    {"superuser", p.superuser}, {"roles", p.RoleNames()},
-                    {"scopes", scopes},         {"organization", w_.config().organization}};
-    if (!p.token_id.empty()) r.structured["token_id"] = p.token_id;
-    return r;
-  }
-
-  static json QueryOutputSchema() {
-    return OutputSchema(
-        {{"columns", Prop("array", "Column names and DuckDB types")},
-         {"rows", Prop("array", "Rows as arrays of JSON values")},
-         {"row_count", Prop("integer", "")},
-         {"truncated", Prop("boolean", "True when the limit cut the result")},
-         {"elapsed_ms", Prop("number", "")},
-         {"files_read", Prop("integer", "Data files the query read")},
-         {"files_pruned", Prop("integer",
-                               "Data files left unread because their statistics show no row "
-                               "can match the query's filters")}});
-  }
-
-  Result<json> RunQuery(const Caller& who, const std::string& super_name, const std::string& sql,
-                        int64_t limit, ToolContext* ctx, int64_t timeout_ms = -1,
-                        std::optional<AsOf> as_of = std::nullopt, bool validate_only = false) {
-    QueryRequest req{super_name, sql, limit};
-    req.validate_only = validate_only;
-    req.timeout_ms = timeout_ms;
-    req.as_of = as_of;
-    req.policy = who.get();
-    if (ctx) req.cancel = &ctx->cancel();
-    // One principal may not take every engine worker: the others' queries would wait.
-    std::optional<security::ConcurrencyLimiter::Slot> slot;
-    if (!who.principal->superuser) {
-      slot = running_.TryAcquire(who.principal->Key());
-      if (!slot) {
-        return Status::ResourceExhausted(
-            fmt::format("busy: you already run {} queries at once; wait for one to finish "
-                        "(SUPERTABLE_MAX_QUERIES_PER_PRINCIPAL)",
-                        o_.max_queries_per_principal));
-      }
-    }
-    JsonSink sink;
-    ST_ASSIGN_OR_RETURN(QueryStats stats, w_.Query(req, sink));
-    if (ctx) {
-      json& notes = ctx->notes();
-      for (const auto& t : stats.tables) notes["tables"].push_back(t);
-      for (const auto& p : stats.policies) notes["policies"].push_back(p);
-      notes["rows"] = notes.value("rows", int64_t{0}) + stats.rows;
-    }
-    json out = {{"columns", sink.columns},
-                {"rows", sink.rows},
-                {"row_count", stats.rows},
-                {"truncated", stats.truncated},
-                {"elapsed_ms", static_cast<double>(stats.elapsed_micros) / 1000.0},
-                {"files_read", stats.files - stats.files_pruned},
-                {"files_pruned", stats.files_pruned}};
-    if (stats.truncated) {
-      out["note"] =
-          fmt::format("result cut at the {}; add filters, aggregates or a LIMIT, or raise 'limit'",
-                      stats.truncated_reason);
-    }
-    return out;
-  }
-
   ToolResult Wrap(Result<json> r) {
     if (!r.ok()) return FromStatus(r.status());
     ToolResult out;
@@ -529,377 +953,50 @@ class Tools {
     return out;
   }
 
-  // The catalog is asked at most once a second: health is polled by load balancers and agents,
-  // and must stay quick enough to run on the network thread.
-  ToolResult Health() {
-    int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now() - kStart)
-                      .count();
-    if (now - health_checked_ms_.load() >= 1000) {
-      std::lock_guard<std::mutex> g(health_mu_);
-      if (now - health_checked_ms_.load() >= 1000) {
-        auto supers = w_.ListSupers();
-        health_error_ = supers.ok() ? "" : "catalog unreachable: " + supers.status().message();
-        health_checked_ms_ = now;
+  void Register(mcp::Server& s) {
+    for (const Operation& op : ops_->operations()) {
+      Tool t;
+      t.name = op.name;
+      t.title = op.title;
+      t.description = op.description;
+      t.input_schema = WithCompatArgs(op.input_schema);
+      if (t.name == "query_sql") {
+        t.input_schema["properties"]["query_timeout_sec"] = {
+            {"type", "integer"},
+            {"minimum", 1},
+            {"maximum", 600},
+            {"description", "Same as timeout_ms, in seconds (the original SuperTable's name)"}};
       }
-    }
-    {
-      std::lock_guard<std::mutex> g(health_mu_);
-      if (!health_error_.empty()) return ToolResult::Error(health_error_);
-    }
-    ToolResult r;
-    r.structured = {
-        {"status", "ok"},
-        {"version", kVersion},
-        {"uptime_s",
-         std::chrono::duration<double>(std::chrono::steady_clock::now() - kStart).count()}};
-    return r;
-  }
-
-  ToolResult Info(const Caller&) {
-    const Config& c = w_.config();
-    ToolResult r;
-    r.structured = {{"name", "supertable"},
-                    {"version", kVersion},
-                    {"organization", c.organization},
-                    {"storage_type", c.storage_type},
-                    {"storage", w_.store().Describe()},
-                    {"catalog", c.locking_backend},
-                    {"limits",
-                     {{"query_timeout_ms", c.query_timeout_ms},
-                      {"default_row_limit", o_.default_row_limit},
-                      {"max_row_limit", o_.max_row_limit},
-                      {"max_response_tokens", o_.max_response_tokens},
-                      {"max_concurrent_queries", c.max_concurrent_queries}}}};
-    if (ObjectCache* cache = w_.object_cache()) {
-      ObjectCacheStats st = cache->stats();
-      r.structured["object_cache"] = {{"max_bytes", c.cache_max_bytes},
-                                      {"resident_bytes", st.resident_bytes},
-                                      {"fetched_bytes", st.remote_bytes},
-                                      {"served_from_cache_bytes", st.cache_bytes},
-                                      {"remote_requests", st.remote_requests}};
-    }
-    return r;
-  }
-
-  ToolResult ListSupers(const Caller& who) {
-    auto names = w_.ListSupers(who.get());
-    if (!names.ok()) return FromStatus(names.status());
-    json supers = json::array();
-    for (const auto& n : *names) {
-      auto tables = w_.ListTables(n, who.get());
-      supers.push_back({{"name", n}, {"tables", tables.ok() ? tables->size() : 0}});
-    }
-    ToolResult r;
-    r.structured = {{"supers", supers}};
-    return r;
-  }
-
-  // Counts the caller may not see (a row filter applies) are null.
-  static json TableJson(const TableSummary& t) {
-    auto count = [&](int64_t v) { return t.stats_withheld ? json() : json(v); };
-    return {{"name", t.name},          {"version", t.version},
-            {"rows", count(t.rows)},   {"files", count(t.files)},
-            {"bytes", count(t.bytes)}, {"updated_at", FormatTimestamp(t.committed_micros)}};
-  }
-
-  ToolResult ListTables(const json& a, const Caller& who) {
-    const std::string sup = Super(a, who);
-    auto list = w_.ListTables(sup, who.get());
-    if (!list.ok()) return FromStatus(list.status());
-    json tables = json::array();
-    for (const auto& t : *list) tables.push_back(TableJson(t));
-    ToolResult r;
-    r.structured = {{"super", sup}, {"tables", tables}};
-    return r;
-  }
-
-  ToolResult Describe(const json& a, const Caller& who) {
-    const std::string sup = Super(a, who);
-    const std::string tab = Table(a, sup, who);
-    auto d = w_.Describe(w_.Ref(sup, tab), who.get());
-    if (!d.ok()) return FromStatus(d.status());
-    json cols = json::array();
-    for (const auto& c : d->columns) {
-      json col = {{"name", c.column.name},
-                  {"type", c.column.type},
-                  {"null_count", c.null_count >= 0 ? json(c.null_count) : json()},
-                  {"min", c.min ? json(*c.min) : json()},
-                  {"max", c.max ? json(*c.max) : json()}};
-      if (std::find(d->masked.begin(), d->masked.end(), c.column.name) != d->masked.end())
-        col["masked"] = true;
-      cols.push_back(std::move(col));
-    }
-    ToolResult r;
-    r.structured = {{"super", sup},
-                    {"table", tab},
-                    {"version", d->summary.version},
-                    {"rows", d->summary.stats_withheld ? json() : json(d->summary.rows)},
-                    {"columns", cols}};
-    if (d->access == TableAccess::kMeta) r.structured["access"] = "structure only";
-    return r;
-  }
-
-  ToolResult Stats(const json& a, const Caller& who) {
-    const std::string sup = Super(a, who);
-    const std::string tab = Table(a, sup, who);
-    TableRef ref = w_.Ref(sup, tab);
-    auto d = w_.Describe(ref, who.get());
-    if (!d.ok()) return FromStatus(d.status());
-    auto h = w_.History(ref, who.get());
-    ToolResult r;
-    int64_t files = d->summary.files;
-    // Under a row filter every count would tell about rows the caller may not see.
-    auto count = [&](int64_t v) { return d->summary.stats_withheld ? json() : json(v); };
-    r.structured = {{"rows", count(d->summary.rows)},
-                    {"deleted_rows_pending_compaction", count(d->deleted_rows)},
-                    {"data_files", count(files)},
-                    {"delete_files", count(d->delete_files)},
-                    {"bytes", count(d->summary.bytes)},
-                    {"avg_file_bytes", count(files ? d->summary.bytes / files : 0)},
-                    {"version", d->summary.version},
-                    {"versions_retained", h.ok() ? h->size() : 0},
-                    {"updated_at", FormatTimestamp(d->summary.committed_micros)}};
-    return r;
-  }
-
-  ToolResult SuperMeta(const json& a, const Caller& who) {
-    const std::string sup = Super(a, who);
-    auto list = w_.ListTables(sup, who.get());
-    if (!list.ok()) return FromStatus(list.status());
-    int64_t rows = 0, bytes = 0, last = 0;
-    bool withheld = false;
-    json tables = json::array();
-    for (const auto& t : *list) {
-      withheld = withheld || t.stats_withheld;
-      rows += t.rows;
-      bytes += t.bytes;
-      last = std::max(last, t.committed_micros);
-      tables.push_back(TableJson(t));
-    }
-    ToolResult r;
-    r.structured = {{"name", sup},
-                    {"table_count", list->size()},
-                    {"rows", withheld ? json() : json(rows)},
-                    {"bytes", withheld ? json() : json(bytes)},
-                    {"updated_at", last ? json(FormatTimestamp(last)) : json()},
-                    {"tables", tables}};
-    return r;
-  }
-
-  ToolResult History(const json& a, const Caller& who) {
-    const std::string sup = Super(a, who);
-    const std::string tab = Table(a, sup, who);
-    auto h = w_.History(w_.Ref(sup, tab), who.get());
-    if (!h.ok()) return FromStatus(h.status());
-    int64_t limit = a.value("limit", 20);
-    json versions = json::array();
-    for (auto it = h->rbegin(); it != h->rend() && static_cast<int64_t>(versions.size()) < limit;
-         ++it) {
-      json summary = json::parse(it->summary_json, nullptr, false);
-      versions.push_back({{"version", it->version},
-                          {"committed_at", FormatTimestamp(it->committed_micros)},
-                          {"operation", it->operation},
-                          {"summary", summary.is_discarded() ? json() : summary}});
-    }
-    ToolResult r;
-    r.structured = {{"versions", versions}, {"retained", h->size()}};
-    return r;
-  }
-
-  ToolResult Sample(ToolContext& c, const Caller& who) {
-    const json& a = c.arguments();
-    const std::string sup = Super(a, who);
-    const std::string tab = Table(a, sup, who);
-    int64_t n = a.value("limit", 10);
-    std::string sql = fmt::format("SELECT * FROM {} USING SAMPLE {} ROWS", sql::Ident(tab), n);
-    return Wrap(RunQuery(who, sup, sql, n, &c));
-  }
-
-  ToolResult QuerySql(ToolContext& c, const Caller& who) {
-    const json& a = c.arguments();
-    const std::string sup = Super(a, who);
-    auto as_of = AsOfArg(a);
-    if (!as_of.ok()) return FromStatus(as_of.status());
-    int64_t limit = a.value("limit", o_.default_row_limit);
-    int64_t timeout_ms = a.value("timeout_ms", int64_t{-1});
-    if (timeout_ms < 0 && a.contains("query_timeout_sec"))
-      timeout_ms = a["query_timeout_sec"].get<int64_t>() * 1000;
-    c.Progress(0, 1, "query started");
-    auto r = RunQuery(who, sup, Str(a, "sql"), limit, &c, timeout_ms, *as_of);
-    c.Progress(1, 1, "query finished");
-    return Wrap(std::move(r));
-  }
-
-  ToolResult Validate(ToolContext& c, const Caller& who) {
-    const json& a = c.arguments();
-    const std::string sup = Super(a, who);
-    // Bound and planned, not run (and not EXPLAINed: a plan would show a policy's views).
-    auto r = RunQuery(who, sup, Str(a, "sql"), 1000, &c, -1, std::nullopt, true);
-    ToolResult out;
-    out.structured = r.ok() ? json{{"valid", true}, {"columns", (*r)["columns"]}}
-                            : json{{"valid", false}, {"error", r.status().message()}};
-    return out;
-  }
-
-  ToolResult Explain(ToolContext& c, const Caller& who) {
-    const json& a = c.arguments();
-    const std::string sup = Super(a, who);
-    auto r = RunQuery(who, sup, AsExplain(Str(a, "sql")), 1000, &c);
-    if (!r.ok()) return FromStatus(r.status());
-    std::string plan;
-    for (const auto& row : (*r)["rows"]) {
-      if (row.size() >= 2 && row[1].is_string()) plan += row[1].get<std::string>();
-    }
-    ToolResult out;
-    out.structured = {{"plan", plan}};
-    return out;
-  }
-
-  ToolResult Profile(ToolContext& c, const Caller& who) {
-    const json& a = c.arguments();
-    const std::string sup = Super(a, who);
-    const std::string tab = Table(a, sup, who);
-    std::string t = sql::Ident(tab), col = sql::Ident(Str(a, "column"));
-    int64_t top = a.value("top", 5);
-    auto stats = RunQuery(
-        who, sup,
-        fmt::format(
-            "SELECT count(*), count(DISTINCT {0}), count(*) - count({0}), min({0})::VARCHAR, "
-            "max({0})::VARCHAR FROM {1}",
-            col, t),
-        1, &c);
-    if (!stats.ok()) return FromStatus(stats.status());
-    auto freq = RunQuery(
-        who, sup,
-        fmt::format(
-            "SELECT {0}::VARCHAR AS value, count(*) AS count FROM {1} GROUP BY 1 ORDER BY 2 "
-            "DESC, 1 LIMIT {2}",
-            col, t, top),
-        top, &c);
-    if (!freq.ok()) return FromStatus(freq.status());
-    const json& row = (*stats)["rows"][0];
-    json top_values = json::array();
-    for (const auto& f : (*freq)["rows"]) top_values.push_back({{"value", f[0]}, {"count", f[1]}});
-    ToolResult out;
-    out.structured = {{"column", Str(a, "column")}, {"rows", row[0]}, {"distinct_count", row[1]},
-                      {"null_count", row[2]},       {"min", row[3]},  {"max", row[4]},
-                      {"top_values", top_values}};
-    return out;
-  }
-
-  ToolResult Search(const json& a, const Caller& who) {
-    constexpr size_t kMaxMatches = 500;  // a search, not a catalog dump
-    std::string pattern = Str(a, "pattern");
-    for (auto& ch : pattern) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    auto matches = [&](std::string name) {
-      for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      if (pattern.find('*') == std::string::npos) return name.find(pattern) != std::string::npos;
-      // Glob with '*' only: match pieces in order, anchored at both ends.
-      size_t pos = 0, start = 0;
-      bool first = true;
-      while (start <= pattern.size()) {
-        size_t star = pattern.find('*', start);
-        std::string piece =
-            pattern.substr(start, star == std::string::npos ? std::string::npos : star - start);
-        if (first && star != 0 && name.compare(0, piece.size(), piece) != 0) return false;
-        if (star == std::string::npos) {
-          return piece.empty() ||
-                 (name.size() >= piece.size() &&
-                  name.compare(name.size() - piece.size(), piece.size(), piece) == 0 &&
-                  name.size() - piece.size() >= pos);
-        }
-        size_t found = name.find(piece, pos);
-        if (found == std::string::npos) return false;
-        pos = found + piece.size();
-        start = star + 1;
-        first = false;
+      t.output_schema = op.output_schema;
+      t.annotations.read_only = op.read_only;
+      t.quick = op.quick;
+      t.required_scope = op.scope;
+      // Queries over whole tables may take minutes: a modern client that can take a task
+      // gets one when the query outlasts task_after_ms, and polls it.
+      if (op.long_running) {
+        t.task = mcp::TaskSupport::kOptional;
+        t.task_after_ms = o_.task_after_ms;
       }
-      return true;
-    };
-    std::vector<std::string> supers;
-    if (a.contains("super") || a.contains("super_name")) {
-      supers.push_back(Super(a, who));
-    } else if (auto all = w_.ListSupers(who.get()); all.ok()) {
-      supers = *all;
+      t.handler = [this, run = op.run](ToolContext& c) {
+        return As(c, [&](const Caller& who) {
+          OperationContext oc{c.arguments(), who, &c.cancel(),
+                              [&c](double done, double total, const std::string& message) {
+                                c.Progress(done, total, message);
+                              },
+                              &c.notes()};
+          return Wrap(run(oc));
+        });
+      };
+      s.AddTool(std::move(t));
     }
-    json out = json::array();
-    for (const auto& s : supers) {
-      auto tables = w_.ListTables(s, who.get());
-      if (!tables.ok()) return FromStatus(tables.status());
-      for (const auto& t : *tables) {
-        if (out.size() >= kMaxMatches) break;
-        // Describe shows the caller's columns only: a hidden one is never found.
-        auto d = w_.Describe(w_.Ref(s, t.name), who.get());
-        if (!d.ok()) continue;
-        for (const auto& c : d->columns) {
-          if (matches(c.column.name)) {
-            out.push_back({{"super", s},
-                           {"table", t.name},
-                           {"column", c.column.name},
-                           {"type", c.column.type}});
-          }
-          if (out.size() >= kMaxMatches) break;
-        }
-      }
-    }
-    ToolResult r;
-    r.structured = {
-        {"matches", out}, {"count", out.size()}, {"truncated", out.size() >= kMaxMatches}};
-    return r;
   }
 
-  ToolResult Freshness(const json& a, const Caller& who) {
-    const std::string sup = Super(a, who);
-    const std::string tab = Table(a, sup, who);
-    auto list = w_.ListTables(sup, who.get());
-    if (!list.ok()) return FromStatus(list.status());
-    int64_t now = NowMicros();
-    json tables = json::array();
-    for (const auto& t : *list) {
-      if (a.contains("table") && strcasecmp(t.name.c_str(), tab.c_str()) != 0) continue;
-      tables.push_back({{"table", t.name},
-                        {"version", t.version},
-                        {"updated_at", FormatTimestamp(t.committed_micros)},
-                        {"age_seconds", (now - t.committed_micros) / 1000000}});
-    }
-    if (a.contains("table") && tables.empty()) {
-      return FromStatus(w_.RequireHead(w_.Ref(sup, tab), who.get()).status());
-    }
-    ToolResult r;
-    r.structured = {{"tables", tables}};
-    return r;
-  }
-
-  // Names as the catalog spells them: models type "Shop" or "ORDERS" as readily as SQL does,
-  // and SQL names are case-insensitive, so tool arguments are too. Unknown names pass through
-  // for the warehouse to report (with suggestions).
-  std::string Super(const json& a, const Caller& who) {
-    std::string name = Str(a, "super", Str(a, "super_name"));
-    if (auto supers = w_.ListSupers(who.get()); supers.ok()) {
-      for (const auto& s : *supers) {
-        if (strcasecmp(s.c_str(), name.c_str()) == 0) return s;
-      }
-    }
-    return name;
-  }
-  std::string Table(const json& a, const std::string& super_name, const Caller& who) {
-    std::string name = Str(a, "table");
-    if (auto tables = w_.ListTables(super_name, who.get()); tables.ok()) {
-      for (const auto& t : *tables) {
-        if (strcasecmp(t.name.c_str(), name.c_str()) == 0) return t.name;
-      }
-    }
-    return name;
-  }
+  const OperationRegistry& registry() const { return *ops_; }
 
  private:
-  std::mutex health_mu_;
-  std::atomic<int64_t> health_checked_ms_{-1000000};
-  std::string health_error_;  // empty: the catalog answered at the last check
   Warehouse& w_;
   McpToolOptions o_;
-  security::ConcurrencyLimiter running_;
+  std::shared_ptr<OperationRegistry> ops_;
   std::unique_ptr<security::RateLimiter> calls_;
 };
 
@@ -1045,7 +1142,14 @@ mcp::Middleware AuditMiddleware(security::AuditLog* log, std::string transport) 
   };
 }
 
-std::unique_ptr<mcp::Server> MakeWarehouseMcpServer(Warehouse& w, const McpToolOptions& options) {
+std::shared_ptr<OperationRegistry> MakeOperationRegistry(Warehouse& warehouse,
+                                                         const McpToolOptions& options) {
+  return std::make_shared<Operations>(warehouse, options);
+}
+
+std::unique_ptr<mcp::Server> MakeWarehouseMcpServer(Warehouse& w, const McpToolOptions& options,
+                                                    std::shared_ptr<OperationRegistry> ops) {
+  if (!ops) ops = MakeOperationRegistry(w, options);
   auto server = std::make_unique<mcp::Server>(
       mcp::ServerInfo{"supertable", "SuperTable", kVersion,
                       "SuperTable is a data warehouse of versioned tables grouped in super tables. "
@@ -1109,7 +1213,7 @@ std::unique_ptr<mcp::Server> MakeWarehouseMcpServer(Warehouse& w, const McpToolO
   server->task_store = std::make_shared<CatalogTaskStore>(
       w.catalog(), w.config().organization, w.config().locking_backend == "sqlite" ? 100 : 250);
   server->task_ttl_ms = options.task_ttl_ms;
-  auto tools = std::make_shared<Tools>(w, options);
+  auto tools = std::make_shared<Tools>(w, options, ops);
   tools->Register(*server);
 
   // Names the caller may see, for completions: the same listings the tools use.
@@ -1170,15 +1274,17 @@ std::unique_ptr<mcp::Server> MakeWarehouseMcpServer(Warehouse& w, const McpToolO
       *error = who.status().message();
       return std::optional<mcp::ResourceContent>();
     }
-    ToolResult r =
-        tools->Describe({{"super", vars.at("super")}, {"table", vars.at("table")}}, *who);
-    if (r.is_error) {
-      *error = r.structured.value("error", "unknown table");
+    // The resource is describe_table's answer: one operation, one implementation.
+    json args = {{"super", vars.at("super")}, {"table", vars.at("table")}};
+    OperationContext oc{args, *who};
+    auto r = tools->registry().Find("describe_table")->run(oc);
+    if (!r.ok()) {
+      *error = r.status().message();
       return std::optional<mcp::ResourceContent>();
     }
     return std::optional<mcp::ResourceContent>(
         mcp::ResourceContent{"supertable://" + vars.at("super") + "/" + vars.at("table"),
-                             "application/json", r.structured.dump(), ""});
+                             "application/json", r->dump(), ""});
   };
   table_resource.complete = complete;
   // A table's version changes with every commit: that is when its schema or stats can change.

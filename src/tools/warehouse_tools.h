@@ -1,6 +1,6 @@
-// The warehouse's MCP face: tools (names as the original SuperTable used them), resources
-// (a table's schema and stats at supertable://{super}/{table}), prompts and completions,
-// all thin wrappers over Warehouse, registered on an mcp::Server.
+// The warehouse's MCP face: one tool per operation of the registry (tools/operations.h; names as
+// the original SuperTable used them), resources (a table's schema and stats at
+// supertable://{super}/{table}), prompts and completions, registered on an mcp::Server.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +10,7 @@
 #include "security/authenticator.h"
 #include "security/rate_limit.h"
 #include "table/warehouse.h"
+#include "tools/operations.h"
 
 namespace supertable {
 
@@ -39,7 +40,10 @@ struct McpToolOptions {
 };
 
 // The server SuperTable serves, with every tool, resource, prompt and the middleware chain.
-std::unique_ptr<mcp::Server> MakeWarehouseMcpServer(Warehouse& warehouse,
-                                                    const McpToolOptions& options);
+// `ops`: the process's operation registry, shared with its other front doors (null: one of
+// its own).
+std::unique_ptr<mcp::Server> MakeWarehouseMcpServer(
+    Warehouse& warehouse, const McpToolOptions& options,
+    std::shared_ptr<OperationRegistry> ops = nullptr);
 
 }  // namespace supertable
