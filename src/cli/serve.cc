@@ -2,6 +2,8 @@
 // copies a client configuration from.
 #include "cli/serve.h"
 
+#include "api/rest_api.h"
+
 #include <stdlib.h>
 
 #include <filesystem>
@@ -163,7 +165,11 @@ Status RunServe(Config config, const ServeFlags& flags, McpToolOptions tool_opti
   tool_options.audit = audit.get();
   tool_options.transport = "http";
   http_auth.SetAudit(audit.get());
-  auto server = MakeWarehouseMcpServer(*w, tool_options);
+  // One registry of operations behind both doors (MCP at the path, REST under /api/v1): the
+  // same code, limits and audit trail.
+  auto operations = MakeOperationRegistry(*w, tool_options);
+  auto server = MakeWarehouseMcpServer(*w, tool_options, operations);
+  o.routes.push_back(MakeRestApi(operations, RestApiOptions{audit.get()}));
   size_t tables = 0;
   if (auto supers = w->ListSupers(); supers.ok()) {
     for (const auto& s : *supers) {

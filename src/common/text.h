@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,10 @@ std::string ScrubPaths(std::string text, std::vector<PathLabel> paths);
 
 // "500ms", "90s", "15m", "12h", "7d"; a bare "0" means zero.
 Result<int64_t> ParseDurationMicros(const std::string& text);
+
+// URL percent-decoding of a path segment or query value ("%2F" -> "/"; with `plus_is_space`,
+// as in a query string, "+" -> " "); nullopt when a "%" is not followed by two hex digits.
+std::optional<std::string> PercentDecode(std::string_view s, bool plus_is_space);
 
 // Constant-time comparison, for secrets: the time taken does not depend on where they differ.
 bool SecretEquals(std::string_view a, std::string_view b);

@@ -24,6 +24,8 @@
 
 namespace supertable {
 
+std::vector<PathLabel> ServerPaths(Warehouse& w);  // below
+
 Caller CallerOf(std::shared_ptr<const security::Principal> p) {
   auto policy = security::PolicyFor(p);
   return {std::move(p), std::move(policy)};
@@ -37,6 +39,15 @@ using mcp::ToolContext;
 using mcp::ToolResult;
 
 const auto kStart = std::chrono::steady_clock::now();
+
+// Every string of `j` with the server's directories replaced by their labels (ScrubPaths).
+void ScrubJson(json& j, const std::vector<PathLabel>& paths) {
+  if (j.is_string()) {
+    j = ScrubPaths(j.get<std::string>(), paths);
+  } else if (j.is_structured()) {
+    for (auto& child : j) ScrubJson(child, paths);
+  }
+}
 
 // Collects a query's result as JSON for tool output.
 class JsonSink : public ResultSink {
@@ -158,6 +169,17 @@ class Operations : public OperationRegistry {
       op.scope = security::kScopeRead;
       op.long_running = op.name == "query_sql" || op.name == "profile_column";
       if (auto r = kRoutes.find(op.name); r != kRoutes.end()) op.route = r->second;
+      // No door shows where the server keeps its files: answers and errors are scrubbed here,
+      // once for all of them.
+      op.run = [run = std::move(op.run),
+                paths = ServerPaths(w_)](OperationContext& c) -> Result<json> {
+        auto r = run(c);
+        if (!r.ok()) {
+          return Status::FromCode(r.status().code(), ScrubPaths(r.status().message(), paths));
+        }
+        ScrubJson(*r, paths);
+        return r;
+      };
       ops_.push_back(std::move(op));
     };
     add({"health",
@@ -1063,19 +1085,13 @@ std::vector<PathLabel> ServerPaths(Warehouse& w) {
   return out;
 }
 
-// Scrubs every string of a tool's result, errors, plans and `info` included.
+// Scrubs every string of a tool's result (what the registry's operations answer is scrubbed
+// already; this also covers what the middleware says, such as an exception's message).
 mcp::Middleware PathScrubMiddleware(std::vector<PathLabel> paths) {
   return [paths = std::move(paths)](const Tool& tool, ToolContext& ctx, const mcp::ToolCall& next) {
     ToolResult r = next(tool, ctx);
-    std::function<void(json&)> scrub = [&](json& j) {
-      if (j.is_string()) {
-        j = ScrubPaths(j.get<std::string>(), paths);
-      } else if (j.is_structured()) {
-        for (auto& child : j) scrub(child);
-      }
-    };
-    scrub(r.structured);
-    scrub(r.content);
+    ScrubJson(r.structured, paths);
+    ScrubJson(r.content, paths);
     return r;
   };
 }

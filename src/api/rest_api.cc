@@ -1,0 +1,456 @@
+// The REST API: routes, argument translation, problem details, the OpenAPI document.
+#include "api/rest_api.h"
+
+#include <chrono>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "common/text.h"
+#include "common/version.h"
+#include "mcp/schema_validator.h"
+#include "security/audit.h"
+#include "security/principal.h"
+
+namespace supertable {
+
+using nlohmann::json;
+
+namespace {
+
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+const char* Reason(int status) {
+  switch (status) {
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Content Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 429:
+      return "Too Many Requests";
+    case 499:
+      return "Client Closed Request";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "Error";
+  }
+}
+
+std::vector<std::string> Segments(const std::string& path) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    if (j > i) out.push_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+// The path parameters of `path` under `route` ("/api/v1/supers/{super}"), or nullopt when it
+// does not fit. Values are percent-decoded; one that does not decode does not fit.
+std::optional<std::map<std::string, std::string>> MatchRoute(const std::string& route,
+                                                             const std::string& path) {
+  auto want = Segments(route), got = Segments(path);
+  if (want.size() != got.size()) return std::nullopt;
+  std::map<std::string, std::string> params;
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (want[i].size() > 2 && want[i].front() == '{' && want[i].back() == '}') {
+      auto v = PercentDecode(got[i], false);
+      if (!v || v->empty()) return std::nullopt;
+      params[want[i].substr(1, want[i].size() - 2)] = *v;
+    } else if (want[i] != got[i]) {
+      return std::nullopt;
+    }
+  }
+  return params;
+}
+
+// A query-string value as the input schema's property types it.
+Result<json> TypedValue(const json& prop, const std::string& name, const std::string& text) {
+  json types = prop.value("type", json("string"));
+  auto allows = [&](const char* t) {
+    return types == t ||
+           (types.is_array() && std::find(types.begin(), types.end(), t) != types.end());
+  };
+  if (allows("integer")) {
+    char* end = nullptr;
+    errno = 0;
+    long long v = std::strtoll(text.c_str(), &end, 10);
+    if (!text.empty() && *end == '\0' && errno == 0) return json(v);
+    if (!allows("string")) {
+      return Status::InvalidArgument(
+          fmt::format("query parameter '{}' must be an integer, got '{}'", name, text));
+    }
+  }
+  if (allows("number")) {
+    char* end = nullptr;
+    double v = std::strtod(text.c_str(), &end);
+    if (!text.empty() && *end == '\0') return json(v);
+    return Status::InvalidArgument(
+        fmt::format("query parameter '{}' must be a number, got '{}'", name, text));
+  }
+  if (allows("boolean")) {
+    if (text == "true") return json(true);
+    if (text == "false") return json(false);
+    return Status::InvalidArgument(
+        fmt::format("query parameter '{}' must be true or false, got '{}'", name, text));
+  }
+  return json(text);
+}
+
+// The arguments of one call: path parameters, then the query string, then a JSON body.
+Result<json> ArgumentsOf(const Operation& op, const http::Request& r,
+                         const std::map<std::string, std::string>& path_params) {
+  json args = json::object();
+  const json& props = op.input_schema.value("properties", json::object());
+  for (const auto& [k, v] : path_params) args[k] = v;
+  size_t q = r.target.find('?');
+  if (q != std::string::npos) {
+    std::string query = r.target.substr(q + 1);
+    size_t i = 0;
+    while (i <= query.size()) {
+      size_t amp = query.find('&', i);
+      if (amp == std::string::npos) amp = query.size();
+      std::string pair = query.substr(i, amp - i);
+      i = amp + 1;
+      if (pair.empty()) continue;
+      size_t eq = pair.find('=');
+      auto name = PercentDecode(pair.substr(0, eq), true);
+      auto value = PercentDecode(eq == std::string::npos ? "" : pair.substr(eq + 1), true);
+      if (!name || !value) {
+        return Status::InvalidArgument("the query string is not valid percent-encoding");
+      }
+      if (path_params.count(*name)) {
+        return Status::InvalidArgument(
+            fmt::format("'{}' is part of the path; do not repeat it in the query string", *name));
+      }
+      if (args.contains(*name)) {
+        return Status::InvalidArgument(fmt::format("query parameter '{}' is given twice", *name));
+      }
+      auto prop = props.find(*name);
+      ST_ASSIGN_OR_RETURN(args[*name],
+                          TypedValue(prop == props.end() ? json::object() : *prop, *name, *value));
+    }
+  }
+  if (r.method == "POST") {
+    auto ct = r.Header("content-type");
+    if (!ct ||
+        AsciiLower(ct->substr(0, ct->find(';'))).find("application/json") == std::string::npos) {
+      return Status::InvalidArgument("the body must be JSON (Content-Type: application/json)");
+    }
+    json body = json::parse(r.body, nullptr, false);
+    if (!body.is_object()) {
+      return Status::InvalidArgument(
+          "the body must be a JSON object of the operation's arguments (see "
+          "/api/v1/openapi.json)");
+    }
+    for (auto it = body.begin(); it != body.end(); ++it) {
+      if (args.contains(it.key())) {
+        return Status::InvalidArgument(
+            fmt::format("'{}' is given in the path or query string and in the body", it.key()));
+      }
+      args[it.key()] = it.value();
+    }
+  }
+  return args;
+}
+
+http::Response JsonResponse(int status, const json& body) {
+  http::Response res;
+  res.status = status;
+  res.body = Dump(body);
+  return res;
+}
+
+json ProblemSchema() {
+  return {{"type", "object"},
+          {"required", {"title", "status", "detail"}},
+          {"properties",
+           {{"type", {{"type", "string"}}},
+            {"title", {{"type", "string"}}},
+            {"status", {{"type", "integer"}}},
+            {"detail", {{"type", "string"}}},
+            {"instance", {{"type", "string"}}}}}};
+}
+
+// The REST door itself.
+class RestApi {
+ public:
+  RestApi(std::shared_ptr<OperationRegistry> ops, RestApiOptions o)
+      : ops_(std::move(ops)), o_(o), openapi_(Dump(OpenApiDocument(*ops_))) {}
+
+  void Handle(http::Request r, const std::shared_ptr<http::Exchange>& ex) {
+    if (r.path == std::string(kRestPrefix) + "/openapi.json") {
+      if (r.method != "GET") return ex->Respond(NotAllowed(r, "GET"));
+      http::Response res;
+      res.body = openapi_;
+      return ex->Respond(std::move(res));
+    }
+    const Operation* op = nullptr;
+    std::map<std::string, std::string> params;
+    std::string allowed;
+    for (const auto& candidate : ops_->operations()) {
+      if (candidate.route.path.empty()) continue;
+      auto m = MatchRoute(candidate.route.path, r.path);
+      if (!m) continue;
+      if (candidate.route.method != r.method) {
+        allowed += (allowed.empty() ? "" : ", ") + candidate.route.method;
+        continue;
+      }
+      op = &candidate;
+      params = std::move(*m);
+      break;
+    }
+    if (!op && !allowed.empty()) return ex->Respond(NotAllowed(r, allowed));
+    if (!op) {
+      return ex->Respond(Problem(404,
+                                 fmt::format("no endpoint {} {}; GET {}/openapi.json lists them",
+                                             r.method, r.path, kRestPrefix),
+                                 r.path));
+    }
+    ex->Respond(Call(*op, r, params));
+  }
+
+ private:
+  http::Response NotAllowed(const http::Request& r, const std::string& allowed) {
+    http::Response res = Problem(
+        405, fmt::format("{} {} is not allowed; use {}", r.method, r.path, allowed), r.path);
+    res.headers.emplace_back("Allow", allowed);
+    return res;
+  }
+
+  http::Response Call(const Operation& op, const http::Request& r,
+                      const std::map<std::string, std::string>& params) {
+    auto start = std::chrono::steady_clock::now();
+    auto principal = std::static_pointer_cast<const security::Principal>(r.identity);
+    if (!principal) return Problem(401, "this request acts as no one; send a token", r.path);
+    if (!op.scope.empty() && !principal->HasScope(op.scope)) {
+      return Problem(
+          403,
+          fmt::format("insufficient scope: {} needs a credential with scope {}", op.name, op.scope),
+          r.path);
+    }
+    json args = json::object();
+    Result<json> result = Status::Internal("not run");
+    json notes = json::object();
+    auto parsed = ArgumentsOf(op, r, params);
+    if (!parsed.ok()) {
+      result = parsed.status();
+    } else {
+      args = std::move(*parsed);
+      std::string invalid = mcp::ValidateAgainstSchema(op.input_schema, args);
+      if (!invalid.empty()) {
+        result = Status::InvalidArgument("invalid arguments: " + invalid);
+      } else {
+        Caller caller = CallerOf(principal);
+        CancelToken cancel;
+        OperationContext ctx{args, caller, &cancel, nullptr, &notes};
+        result = op.run(ctx);
+      }
+    }
+    http::Response res =
+        result.ok() ? JsonResponse(200, *result)
+                    : Problem(HttpStatusOf(result.status()), result.status().message(), r.path);
+    Audit(op, r, *principal, args, notes, result, res, start);
+    return res;
+  }
+
+  void Audit(const Operation& op, const http::Request& r, const security::Principal& p,
+             const json& args, const json& notes, const Result<json>& result,
+             const http::Response& res, std::chrono::steady_clock::time_point start) {
+    if (!o_.audit) return;
+    security::AuditRecord a;
+    a.kind = "api_call";
+    a.principal = p.user;
+    a.auth = p.auth;
+    a.client =
+        std::make_shared<const json>(json{{"address", r.peer},
+                                          {"user_agent", r.Header("user-agent").value_or("")},
+                                          {"transport", "rest"}});
+    a.action = "api:" + op.name;
+    a.arguments = args;
+    if (notes.contains("tables")) a.tables = notes["tables"].get<std::vector<std::string>>();
+    if (notes.contains("policies")) a.policies = notes["policies"].get<std::vector<std::string>>();
+    a.rows = notes.value("rows", int64_t{0});
+    a.outcome = result.ok() ? "ok" : "error";
+    if (!result.ok()) a.error = result.status().message();
+    a.bytes = static_cast<int64_t>(res.body.size());
+    a.duration_micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now() - start)
+                            .count();
+    if (auto tp = r.Header("traceparent")) a.trace = *tp;
+    o_.audit->Append(std::move(a));
+  }
+
+  std::shared_ptr<OperationRegistry> ops_;
+  RestApiOptions o_;
+  std::string openapi_;  // made once: the operations do not change
+};
+
+}  // namespace
+
+int HttpStatusOf(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kOk:
+      return 200;
+    case StatusCode::kInvalidArgument:
+      return 400;
+    case StatusCode::kNotFound:
+      return 404;
+    case StatusCode::kAlreadyExists:
+    case StatusCode::kConflict:
+      return 409;
+    case StatusCode::kTimeout:
+      return 504;
+    case StatusCode::kCancelled:
+      return 499;
+    case StatusCode::kUnauthenticated:
+      return 401;
+    case StatusCode::kPermissionDenied:
+      return 403;
+    case StatusCode::kResourceExhausted:
+      return 429;
+    case StatusCode::kIoError:
+      return 503;
+    case StatusCode::kInternal:
+      return 500;
+  }
+  return 500;
+}
+
+http::Response Problem(int status, const std::string& detail, const std::string& instance) {
+  json body = {
+      {"type", "about:blank"}, {"title", Reason(status)}, {"status", status}, {"detail", detail}};
+  if (!instance.empty()) body["instance"] = instance;
+  http::Response res = JsonResponse(status, body);
+  res.content_type = "application/problem+json";
+  return res;
+}
+
+json OpenApiDocument(const OperationRegistry& ops) {
+  json paths = json::object();
+  for (const auto& op : ops.operations()) {
+    if (op.route.path.empty()) continue;
+    json parameters = json::array();
+    std::set<std::string> in_path;
+    for (const auto& seg : Segments(op.route.path)) {
+      if (seg.size() > 2 && seg.front() == '{') in_path.insert(seg.substr(1, seg.size() - 2));
+    }
+    const json& props = op.input_schema.value("properties", json::object());
+    const json& required = op.input_schema.value("required", json::array());
+    auto is_required = [&](const std::string& name) {
+      return std::find(required.begin(), required.end(), name) != required.end();
+    };
+    for (const auto& name : in_path) {
+      json schema = props.contains(name) ? props[name] : json{{"type", "string"}};
+      json p = {{"name", name}, {"in", "path"}, {"required", true}, {"schema", schema}};
+      if (schema.contains("description")) p["description"] = schema["description"];
+      parameters.push_back(std::move(p));
+    }
+    json method = {{"operationId", op.name},
+                   {"summary", op.title},
+                   {"description", op.description},
+                   {"security", json::array({{{"bearer", json::array()}}})},
+                   {"responses",
+                    {{"200",
+                      {{"description", op.title},
+                       {"content", {{"application/json", {{"schema", op.output_schema}}}}}}},
+                     {"default", {{"$ref", "#/components/responses/Problem"}}}}}};
+    if (op.route.method == "GET") {
+      for (auto it = props.begin(); it != props.end(); ++it) {
+        if (in_path.count(it.key())) continue;
+        json p = {{"name", it.key()},
+                  {"in", "query"},
+                  {"required", is_required(it.key())},
+                  {"schema", it.value()}};
+        if (it->contains("description")) p["description"] = (*it)["description"];
+        parameters.push_back(std::move(p));
+      }
+    } else {
+      json body = op.input_schema;
+      for (const auto& name : in_path) body["properties"].erase(name);
+      method["requestBody"] = {{"required", true},
+                               {"content", {{"application/json", {{"schema", body}}}}}};
+    }
+    if (!parameters.empty()) method["parameters"] = parameters;
+    std::string verb = AsciiLower(op.route.method);
+    paths[op.route.path][verb] = std::move(method);
+  }
+  paths[std::string(kRestPrefix) + "/openapi.json"]["get"] = {
+      {"operationId", "openapi"},
+      {"summary", "This document"},
+      {"security", json::array({{{"bearer", json::array()}}})},
+      {"responses",
+       {{"200",
+         {{"description", "The OpenAPI 3.1 document of this API"},
+          {"content", {{"application/json", {{"schema", {{"type", "object"}}}}}}}}},
+        {"default", {{"$ref", "#/components/responses/Problem"}}}}}};
+  json problem_response = {
+      {"description", "An RFC 9457 problem: what was wrong and what is expected"},
+      {"content",
+       {{"application/problem+json", {{"schema", {{"$ref", "#/components/schemas/Problem"}}}}}}}};
+  json components = json::object();
+  components["securitySchemes"]["bearer"] = {
+      {"type", "http"},
+      {"scheme", "bearer"},
+      {"description", "A SuperTable token, the superuser token or a JWT"}};
+  components["schemas"]["Problem"] = ProblemSchema();
+  components["responses"]["Problem"] = problem_response;
+  json info = {{"title", "SuperTable API"},
+               {"version", kVersion},
+               {"description",
+                "The operations of a SuperTable warehouse, the same as its MCP tools: the same "
+                "arguments, results, limits, policies and audit trail."}};
+  json doc = json::object();
+  doc["openapi"] = "3.1.0";
+  doc["info"] = std::move(info);
+  doc["servers"] = json::array({{{"url", "/"}}});
+  doc["paths"] = std::move(paths);
+  doc["components"] = std::move(components);
+  return doc;
+}
+
+mcp::HttpTransportOptions::Route MakeRestApi(std::shared_ptr<OperationRegistry> ops,
+                                             RestApiOptions options) {
+  auto api = std::make_shared<RestApi>(std::move(ops), options);
+  mcp::HttpTransportOptions::Route route;
+  route.prefix = std::string(kRestPrefix) + "/";
+  route.handler = [api](http::Request r, std::shared_ptr<http::Exchange> ex) {
+    api->Handle(std::move(r), ex);
+  };
+  // A refusal at the door (Host, Origin, credentials, rate) in this door's terms: its status and
+  // headers kept, its message as the problem's detail.
+  route.refusal = [](http::Response refused) {
+    json body = json::parse(refused.body, nullptr, false);
+    std::string detail = body.is_object() && body.contains("error") && body["error"].is_object()
+                             ? body["error"].value("message", "refused")
+                             : "refused";
+    http::Response res = Problem(refused.status, detail);
+    for (auto& h : refused.headers) res.headers.push_back(std::move(h));
+    res.close = refused.close;
+    return res;
+  };
+  return route;
+}
+
+}  // namespace supertable

@@ -1,0 +1,209 @@
+// The REST API (/api/v1) of `supertable serve`, checked with tools no one here wrote: its
+// OpenAPI 3.1 document by @seriousme/openapi-schema-validator, and every endpoint's answer
+// against the response schema that document gives it, by ajv (JSON Schema 2020-12). The same
+// operations as the MCP tools, so their answers are compared with the official MCP SDK
+// client's; the same principal, policy and refusals (a token required, a row filter, a hidden
+// column, an ungranted table that does not exist). Servers on 127.0.0.1, free ports, always
+// stopped.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+
+import { Validator } from "@seriousme/openapi-schema-validator";
+import Ajv2020 from "ajv/dist/2020.js";
+import addFormats from "ajv-formats";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+
+import { bin, data, demoWarehouse, newClient, raw, startServe, stop } from "./session_suite.mjs";
+
+const state = {};
+
+function cli(...args) {
+  return execFileSync(bin, args, { env: { ...process.env, SUPERTABLE_HOME: state.home }, encoding: "utf8",
+                                   stdio: ["ignore", "pipe", "pipe"] });
+}
+
+before(async () => {
+  state.home = demoWarehouse();
+  cli("role", "add", "nl_customers", "--type", "reader", "--tables", "shop.customers",
+      "--columns", "shop.customers=customer_id,name,country",
+      "--row-filter", "shop.customers=country = 'NL'");
+  cli("user", "add", "dana", "--role", "nl_customers");
+  const r = spawnSync(bin, ["token", "create", "dana"], { env: { ...process.env, SUPERTABLE_HOME: state.home }, encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  state.dana = r.stdout.trim();
+  state.supertoken = randomBytes(24).toString("hex");
+  state.server = await startServe({ SUPERTABLE_HOME: state.home, SUPERTABLE_REQUIRE_TOKEN: "1",
+                                    SUPERTABLE_SUPERTOKEN: state.supertoken });
+  state.admin = { authorization: `Bearer ${state.supertoken}` };
+});
+
+after(async () => {
+  if (state.server) await stop(state.server);
+  rmSync(state.home, { recursive: true, force: true });
+});
+
+async function rest(method, path, { headers = state.admin, body } = {}) {
+  const r = await raw(state.server.port, {
+    method, path,
+    headers: { ...headers, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+    body: body !== undefined ? JSON.stringify(body) : "",
+  });
+  return r;
+}
+
+async function mcp(headers, name, args) {
+  const client = newClient({});
+  await client.connect(new StreamableHTTPClientTransport(new URL(state.server.url), { requestInit: { headers } }));
+  try {
+    return await client.callTool({ name, arguments: args });
+  } finally {
+    await client.close();
+  }
+}
+
+// What each endpoint is called with: path parameters, query or body.
+const calls = {
+  health: {}, info: {}, whoami: {}, list_supers: {},
+  get_super_meta: { path: { super: "shop" } },
+  list_tables: { path: { super: "shop" } },
+  describe_table: { path: { super: "shop", table: "orders" } },
+  get_table_stats: { path: { super: "shop", table: "orders" } },
+  get_table_history: { path: { super: "shop", table: "orders" }, query: { limit: 5 } },
+  sample_data: { path: { super: "shop", table: "orders" }, query: { limit: 3 } },
+  profile_column: { path: { super: "shop", table: "orders", column: "status" }, query: { top: 3 } },
+  data_freshness: { path: { super: "shop" } },
+  search_columns: { query: { pattern: "*_id" } },
+  query_sql: { body: { super: "shop", sql: "SELECT status, count(*) AS n FROM orders GROUP BY 1 ORDER BY 1", limit: 10 } },
+  validate_sql: { body: { super: "shop", sql: "SELECT count(*) FROM orders" } },
+  explain_sql: { body: { super: "shop", sql: "SELECT count(*) FROM orders" } },
+  openapi: {},
+};
+
+function urlOf(template, call) {
+  let path = template.replace(/\{(\w+)\}/g, (_, k) => encodeURIComponent(call.path[k]));
+  if (call.query) path += "?" + new URLSearchParams(Object.entries(call.query).map(([k, v]) => [k, String(v)]));
+  return path;
+}
+
+test("the OpenAPI document is valid OpenAPI 3.1 and every endpoint answers as it says", async () => {
+  const doc = (await rest("GET", "/api/v1/openapi.json")).json;
+  const validator = new Validator();
+  const verdict = await validator.validate(doc);
+  assert.ok(verdict.valid, JSON.stringify(verdict.errors, null, 1));
+  assert.equal(doc.openapi, "3.1.0");
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats(ajv);
+  ajv.addSchema(doc.components.schemas.Problem, "#/components/schemas/Problem");
+  const seen = new Set();
+  for (const [template, methods] of Object.entries(doc.paths)) {
+    for (const [verb, op] of Object.entries(methods)) {
+      const call = calls[op.operationId];
+      assert.ok(call, `no test call for ${op.operationId}`);
+      seen.add(op.operationId);
+      const r = await rest(verb.toUpperCase(), urlOf(template, call), call.body !== undefined ? { body: call.body } : {});
+      assert.equal(r.status, 200, `${verb} ${template}: ${r.text}`);
+      assert.match(r.headers["content-type"], /^application\/json/);
+      const validate = ajv.compile(op.responses["200"].content["application/json"].schema);
+      assert.ok(validate(r.json), `${op.operationId}: ${JSON.stringify(validate.errors)} in ${r.text.slice(0, 300)}`);
+    }
+  }
+  assert.deepEqual([...seen].sort(), Object.keys(calls).sort(), "every endpoint is exercised");
+});
+
+test("the same operation as the MCP tool: the same answer, the same error text", async () => {
+  const viaRest = (await rest("GET", "/api/v1/supers/shop/tables/orders")).json;
+  const viaMcp = await mcp(state.admin, "describe_table", { super: "shop", table: "orders" });
+  assert.deepEqual(viaRest, viaMcp.structuredContent);
+  const q = calls.query_sql.body;
+  const restRows = (await rest("POST", "/api/v1/query", { body: q })).json;
+  const mcpRows = (await mcp(state.admin, "query_sql", q)).structuredContent;
+  assert.deepEqual(restRows.rows, mcpRows.rows);
+  assert.deepEqual(restRows.columns, mcpRows.columns);
+  // Errors: RFC 9457 problems whose detail is MCP's message.
+  const missing = await rest("GET", "/api/v1/supers/shop/tables/ordrs");
+  assert.equal(missing.status, 404);
+  assert.match(missing.headers["content-type"], /^application\/problem\+json/);
+  assert.equal(missing.json.status, 404);
+  assert.equal(missing.json.title, "Not Found");
+  const mcpMissing = await mcp(state.admin, "describe_table", { super: "shop", table: "ordrs" });
+  assert.equal(mcpMissing.isError, true);
+  assert.equal(missing.json.detail, mcpMissing.structuredContent?.error ?? JSON.parse(mcpMissing.content[0].text).error);
+  assert.match(missing.json.detail, /did you mean 'orders'/);
+  // No door shows where the server keeps its files.
+  const info = await rest("GET", "/api/v1/info");
+  assert.ok(!info.text.includes(state.home), info.text);
+  const hostile = await rest("POST", "/api/v1/query", { body: { super: "shop", sql: "SELECT * FROM read_csv('/etc/passwd')" } });
+  assert.equal(hostile.status, 400, hostile.text);
+  const badArg = await rest("POST", "/api/v1/query", { body: { super: "shop", sql: "SELECT 1", limit: 0 } });
+  assert.equal(badArg.status, 400);
+  assert.match(badArg.json.detail, /invalid arguments: arguments.limit: must be >= 1/);
+  const notInt = await rest("GET", "/api/v1/supers/shop/tables/orders/history?limit=many");
+  assert.equal(notInt.status, 400);
+  assert.match(notInt.json.detail, /'limit' must be an integer/);
+  const notJson = await raw(state.server.port, { method: "POST", path: "/api/v1/query",
+                                                  headers: { ...state.admin, "content-type": "application/json" }, body: "{nope" });
+  assert.equal(notJson.status, 400);
+  assert.match(notJson.json.detail, /must be a JSON object/);
+  const wrongMethod = await rest("DELETE", "/api/v1/supers");
+  assert.equal(wrongMethod.status, 405);
+  assert.equal(wrongMethod.headers.allow, "GET");
+  const nowhere = await rest("GET", "/api/v1/nowhere");
+  assert.equal(nowhere.status, 404);
+  assert.match(nowhere.json.detail, /openapi\.json lists them/);
+});
+
+test("one principal, one policy: the token's, through REST as through MCP", async () => {
+  // No credential: refused at the door, as MCP is, in this door's terms.
+  const anonymous = await rest("GET", "/api/v1/supers", { headers: {} });
+  assert.equal(anonymous.status, 401);
+  assert.match(anonymous.headers["content-type"], /^application\/problem\+json/);
+  assert.match(anonymous.headers["www-authenticate"], /^Bearer /);
+  const forged = await rest("GET", "/api/v1/supers", { headers: { authorization: "Bearer st_0000000000000000_nope" } });
+  assert.equal(forged.status, 401);
+  const dana = { authorization: `Bearer ${state.dana}` };
+  const who = (await rest("GET", "/api/v1/whoami", { headers: dana })).json;
+  assert.equal(who.user, "dana");
+  // Her row filter and columns.
+  const nl = readFileSync(join(data, "customers.csv"), "utf8").trim().split("\n").slice(1)
+    .filter((l) => l.split(",")[2] === "NL").length;
+  const q = (await rest("POST", "/api/v1/query", { headers: dana,
+    body: { super: "shop", sql: "SELECT * FROM customers ORDER BY customer_id" } })).json;
+  assert.deepEqual(q.columns.map((c) => c.name), ["customer_id", "name", "country"]);
+  assert.equal(q.row_count, nl);
+  for (const row of q.rows) assert.equal(row[2], "NL");
+  const hidden = await rest("POST", "/api/v1/query", { headers: dana, body: { super: "shop", sql: "SELECT is_business FROM customers" } });
+  assert.equal(hidden.status, 400);
+  assert.match(hidden.json.detail, /unknown column 'is_business'/);
+  // A table she may not read is one that does not exist: the same answer, whichever door.
+  const ungranted = await rest("GET", "/api/v1/supers/shop/tables/orders", { headers: dana });
+  const absent = await rest("GET", "/api/v1/supers/shop/tables/no_such_table", { headers: dana });
+  assert.equal(ungranted.status, 404);
+  assert.equal(absent.status, 404);
+  assert.equal(ungranted.json.detail, absent.json.detail.replace("no_such_table", "orders"));
+  const viaMcp = await mcp(dana, "describe_table", { super: "shop", table: "orders" });
+  assert.equal(viaMcp.isError, true);
+  const tables = (await rest("GET", "/api/v1/supers/shop/tables", { headers: dana })).json;
+  assert.deepEqual(tables.tables.map((t) => t.name), ["customers"]);
+  // Statistics under a row filter are withheld, as in MCP.
+  const stats = (await rest("GET", "/api/v1/supers/shop/tables/customers/stats", { headers: dana })).json;
+  assert.equal(stats.rows, null);
+});
+
+test("every REST call is in the audit trail, as the principal that made it", async () => {
+  await rest("GET", "/api/v1/supers/shop/tables", { headers: { authorization: `Bearer ${state.dana}` } });
+  let found = null;
+  for (let i = 0; i < 50 && !found; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    const out = execFileSync(bin, ["query", "shop", "SELECT principal, action, outcome, client FROM system.audit WHERE action = 'api:list_tables' AND principal = 'dana'", "--format", "json"],
+                             { env: { ...process.env, SUPERTABLE_HOME: state.home }, encoding: "utf8" });
+    const rows = JSON.parse(out).rows;
+    if (rows.length) found = rows[0];
+  }
+  assert.ok(found, "the call was recorded");
+  assert.equal(found[2], "ok");
+  assert.match(JSON.stringify(found[3]), /rest/);
+});
