@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -149,12 +150,19 @@ class Conn {
   // Mcp-Name (ModernCall); the legacy era's by default.
   bool Post(int port, const std::string& session, const std::string& body, Reply* r,
             const std::string& mcp_headers = "Mcp-Protocol-Version: 2025-11-25\r\n") {
+    return Send(port, "POST", "/mcp",
+                "Accept: application/json, text/event-stream\r\n" + mcp_headers +
+                    (session.empty() ? "" : "Mcp-Session-Id: " + session + "\r\n"),
+                body, r);
+  }
+  // One request of any kind (the REST API's), with `headers` (each line ending in CRLF).
+  bool Send(int port, const std::string& method, const std::string& path,
+            const std::string& headers, const std::string& body, Reply* r) {
     std::string req = fmt::format(
-        "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\n"
-        "Accept: application/json, text/event-stream\r\n{}"
+        "{} {} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\n"
         "{}{}Content-Length: {}\r\n\r\n{}",
-        port, mcp_headers, session.empty() ? "" : "Mcp-Session-Id: " + session + "\r\n",
-        auth_.empty() ? "" : "Authorization: " + auth_ + "\r\n", body.size(), body);
+        method, path, port, headers, auth_.empty() ? "" : "Authorization: " + auth_ + "\r\n",
+        body.size(), body);
     size_t sent = 0;
     while (sent < req.size()) {
       ssize_t n = send(fd_, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
@@ -241,6 +249,8 @@ struct Target {
   int port = 0;
   std::string auth;     // an Authorization header value ("" none)
   bool modern = false;  // 2026-07-28 requests: no session, the _meta envelope, Mcp-* headers
+  // The REST API instead of MCP: this method and path, with `rest_body` (the same operation).
+  std::string rest_method = "", rest_path = "", rest_body = "";
 };
 
 // A legacy tools/call body (ToolCall) as a 2026-07-28 request: the body with its _meta
@@ -283,9 +293,10 @@ std::vector<Load> Drive(const std::vector<Target>& targets, int sessions,
       for (size_t t = 0; t < n; ++t) {
         conns.push_back(std::make_unique<Conn>(targets[t].port, targets[t].auth));
         // A modern request needs no session.
-        auto sid = !conns[t]->ok()     ? std::nullopt
-                   : targets[t].modern ? std::optional<std::string>("")
-                                       : OpenSession(*conns[t], targets[t].port);
+        bool stateless = targets[t].modern || !targets[t].rest_method.empty();
+        auto sid = !conns[t]->ok() ? std::nullopt
+                   : stateless     ? std::optional<std::string>("")
+                                   : OpenSession(*conns[t], targets[t].port);
         if (!sid) {
           errors[t][s]++;
           all = false;
@@ -300,12 +311,14 @@ std::vector<Load> Drive(const std::vector<Target>& targets, int sessions,
       for (int64_t round = 0; phase.load() < 2; ++round) {
         for (size_t k = 0; k < n; ++k) {
           size_t t = round % 2 == 0 ? k : n - 1 - k;
-          std::string body = targets[t].modern ? modern_body : call_body;
+          const Target& to = targets[t];
+          std::string body = to.modern ? modern_body : call_body;
           body.replace(body.find("\"id\":1"), 6, fmt::format("\"id\":{}", ++id));
           auto t0 = Clock::now();
-          bool ok = targets[t].modern
-                        ? conns[t]->Post(targets[t].port, "", body, &r, modern_headers)
-                        : conns[t]->Post(targets[t].port, sids[t], body, &r);
+          bool ok = !to.rest_method.empty() ? conns[t]->Send(to.port, to.rest_method, to.rest_path,
+                                                             "", to.rest_body, &r)
+                    : to.modern             ? conns[t]->Post(to.port, "", body, &r, modern_headers)
+                                            : conns[t]->Post(to.port, sids[t], body, &r);
           double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
           if (!ok) {
             errors[t][s]++;
@@ -376,6 +389,8 @@ int main(int argc, char** argv) {
   // --era modern: 2026-07-28 requests (no session) to our server, against our server's legacy
   // era and against the same server on the official SDK 2.x (sdk2_server.mjs), in one run.
   bool modern_mode = false;
+  // --rest: the REST API (/api/v1) against the same operations as MCP tools on the same server.
+  bool rest_mode = false;
   std::vector<int> session_counts = {1, 16, 64};
   // --bin PATH: another build of supertable (an earlier commit's, for before/after figures).
   std::string supertable = SUPERTABLE_BIN;
@@ -391,12 +406,14 @@ int main(int argc, char** argv) {
       supertable = argv[++i];
     } else if (a == "--auth") {
       auth_mode = true;
+    } else if (a == "--rest") {
+      rest_mode = true;
     } else if (a == "--era" && i + 1 < argc && std::string(argv[i + 1]) == "modern") {
       modern_mode = true;
       ++i;
     } else {
       std::cerr << "usage: mcp_http_bench [--quick] [--tool health|query_sql] [--sessions N] "
-                   "[--bin PATH] [--auth | --era modern]\n";
+                   "[--bin PATH] [--auth | --era modern | --rest]\n";
       return 2;
     }
   }
@@ -524,6 +541,60 @@ int main(int argc, char** argv) {
       }
     }
     if (errors) std::cout << fmt::format("errors: {}\n", errors);
+    return errors ? 1 : 0;
+  }
+
+  if (rest_mode) {
+    Proc ours;
+    cleanup.procs = {&ours};
+    auto p = Spawn("supertable serve", {supertable, "serve", "--port", "0"},
+                   {{"SUPERTABLE_HOME", home}, {"LOG_LEVEL", "warn"}});
+    if (!p) return 2;
+    ours = *p;
+    // The same operations by REST: GET /api/v1/health, POST /api/v1/query with the tool's
+    // arguments as the body.
+    std::string query_args = query.substr(query.find("\"arguments\":") + 12);
+    query_args = query_args.substr(0, query_args.size() - 2);
+    const std::map<std::string, std::array<std::string, 3>> rest = {
+        {"health", {"GET", "/api/v1/health", ""}},
+        {"query_sql", {"POST", "/api/v1/query", query_args}}};
+    std::cout << fmt::format(
+        "One supertable serve, {} ms per run after a 0.5 s warm-up, one client thread and "
+        "connection per concurrent client, the targets called in turn: the REST API "
+        "(/api/v1), MCP tools/call in the 2026-07-28 era (no session) and in the legacy era (a "
+        "session per client), the same operation each time\n\n",
+        measure_ms);
+    std::cout << fmt::format(
+        "{:<10} {:>7} | {:>9} {:>7} {:>7} | {:>10} {:>7} | {:>10} {:>7} | "
+        "{:>11} {:>11}\n",
+        "operation", "clients", "REST c/s", "p50 ms", "p99 ms", "modern c/s", "p50 ms",
+        "legacy c/s", "p50 ms", "REST/modern", "REST/legacy");
+    long errors = 0;
+    for (const auto& [tool, body, expect] : tools) {
+      if (!only_tool.empty() && tool != only_tool) continue;
+      const auto& [method, path, rest_body] = rest.at(tool);
+      for (int sessions : session_counts) {
+        std::cerr << fmt::format("mcp_http_bench: REST, {} with {} clients\n", tool, sessions);
+        Target by_rest{ours.port, ""};
+        by_rest.rest_method = method;
+        by_rest.rest_path = path;
+        by_rest.rest_body = rest_body;
+        auto loads = Drive({by_rest, Target{ours.port, "", true}, Target{ours.port, ""}}, sessions,
+                           body, measure_ms, expect);
+        const Load &r = loads[0], &m = loads[1], &l = loads[2];
+        errors += r.errors + m.errors + l.errors;
+        std::cout << fmt::format(
+            "{:<10} {:>7} | {:>9.0f} {:>7.2f} {:>7.2f} | {:>10.0f} {:>7.2f} | {:>10.0f} {:>7.2f} | "
+            "{:>10.2f}x {:>10.2f}x\n",
+            tool, sessions, r.calls_per_s, r.p50_ms, r.p99_ms, m.calls_per_s, m.p50_ms,
+            l.calls_per_s, l.p50_ms, m.p50_ms > 0 ? r.p50_ms / m.p50_ms : 0.0,
+            l.p50_ms > 0 ? r.p50_ms / l.p50_ms : 0.0);
+        if (r.errors || m.errors || l.errors) {
+          std::cout << fmt::format("  errors: REST {}, modern {}, legacy {}\n", r.errors, m.errors,
+                                   l.errors);
+        }
+      }
+    }
     return errors ? 1 : 0;
   }
 
