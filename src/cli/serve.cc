@@ -40,15 +40,36 @@ Result<mcp::HttpTransportOptions> HttpOptions(const ServeFlags& f, bool require_
   if (o.path[0] != '/' || o.path == "/health" || o.path.find_first_of("?# ") != std::string::npos)
     return Status::InvalidArgument(fmt::format(
         "invalid MCP path '{}': expected an absolute path such as /mcp (not /health)", o.path));
+  auto port_setting = [&](const char* name) -> Result<std::optional<int>> {
+    std::string v = get(name);
+    if (v.empty()) return std::optional<int>();
+    ST_ASSIGN_OR_RETURN(int64_t p, ParseIntSetting(name, v, 0));
+    if (p > 65535) {
+      return Status::InvalidArgument(
+          fmt::format("{}={}: expected a port, 0 (any free port) to 65535", name, p));
+    }
+    return std::optional<int>(static_cast<int>(p));
+  };
+  // The port: --port, SUPERTABLE_MCP_HTTP_PORT, or the Docker image's SUPERTABLE_MCP_PORT.
+  ST_ASSIGN_OR_RETURN(auto http_port, port_setting("SUPERTABLE_MCP_HTTP_PORT"));
+  ST_ASSIGN_OR_RETURN(auto mcp_port, port_setting("SUPERTABLE_MCP_PORT"));
   if (f.port) {
     o.http.port = *f.port;
-  } else if (auto v = get("SUPERTABLE_MCP_HTTP_PORT"); !v.empty()) {
-    ST_ASSIGN_OR_RETURN(int64_t p, ParseIntSetting("SUPERTABLE_MCP_HTTP_PORT", v, 0));
-    o.http.port = static_cast<int>(p);
+  } else if (http_port || mcp_port) {
+    o.http.port = http_port ? *http_port : *mcp_port;
   }
   if (o.http.port < 0 || o.http.port > 65535)
     return Status::InvalidArgument(
         fmt::format("invalid port {}: expected 0 (any free port) to 65535", o.http.port));
+  // The image gives the API and the UI ports of their own: each one given is listened on too,
+  // with every route (a compose file of that shape works as it is).
+  for (const char* name : {"SUPERTABLE_API_PORT", "SUPERTABLE_REFLECTION_PORT"}) {
+    ST_ASSIGN_OR_RETURN(auto more, port_setting(name));
+    if (!more) continue;
+    bool seen = (*more == o.http.port && *more != 0) ||
+                std::find(o.extra_ports.begin(), o.extra_ports.end(), *more) != o.extra_ports.end();
+    if (!seen || *more == 0) o.extra_ports.push_back(*more);
+  }
   struct IntSetting {
     const char* name;
     int64_t min;
@@ -96,11 +117,16 @@ Result<mcp::HttpTransportOptions> HttpOptions(const ServeFlags& f, bool require_
   return o;
 }
 
-void PrintBanner(const mcp::HttpTransportOptions& o, int port, const Config& c, size_t tables,
-                 bool token, const std::string& auth) {
+void PrintBanner(const mcp::HttpTransportOptions& o, const std::vector<int>& ports, const Config& c,
+                 size_t tables, bool token, const std::string& auth) {
+  const int port = ports.front();
   std::string host = o.http.host == "0.0.0.0" ? "127.0.0.1" : o.http.host;
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
   std::string url = fmt::format("http://{}:{}{}", host, port, o.path);
+  std::string more;  // the other ports, which serve every route too
+  for (size_t i = 1; i < ports.size(); ++i)
+    more += fmt::format("{}{}", i == 1 ? "" : ", ", ports[i]);
+  if (!more.empty()) more = "\n  also on    port " + more + " (every route)";
   nlohmann::json http_cfg = {{"type", "http"}, {"url", url}};
   if (token) http_cfg["headers"] = {{"Authorization", "Bearer ${SUPERTABLE_TOKEN}"}};
   nlohmann::json cfg = {{"mcpServers", {{"supertable", http_cfg}}}};
@@ -108,12 +134,13 @@ void PrintBanner(const mcp::HttpTransportOptions& o, int port, const Config& c, 
       "SuperTable MCP server (streamable HTTP) listening on {}\n"
       "  warehouse  {} (organization '{}', {} tables)\n"
       "  health     http://{}:{}/health\n"
+      "  REST API   http://{}:{}/api/v1 (OpenAPI: /api/v1/openapi.json){}\n"
       "  auth       {}\n\n"
       "Connect a client:\n"
       "  Claude Code:  claude mcp add --transport http supertable {}{}\n"
       "  Client configuration (Claude Desktop via a connector, Cursor, VS Code, ...):\n{}\n\n"
       "Press Ctrl+C to stop.\n",
-      url, c.home, c.organization, tables, host, port,
+      url, c.home, c.organization, tables, host, port, host, port, more,
       token ? "bearer token required (" + auth + ")"
             : "none required on loopback (a bearer token, if sent, is checked: " + auth + ")",
       url, token ? " --header \"Authorization: Bearer $SUPERTABLE_TOKEN\"" : "", cfg.dump(2));
@@ -127,7 +154,8 @@ Status RunServe(Config config, const ServeFlags& flags, McpToolOptions tool_opti
                       security::HttpAuthOptions::FromEnvironment());
   ST_ASSIGN_OR_RETURN(security::AuthSettings auth_settings,
                       security::AuthSettings::FromEnvironment());
-  bool require_token = auth_options.require_token;
+  // An API key (SUPERTABLE_AUTH_MODE=api_key) is required of every request once it is set.
+  bool require_token = auth_options.require_token || !auth_settings.api_key.empty();
   ST_ASSIGN_OR_RETURN(mcp::HttpTransportOptions o, HttpOptions(flags, require_token));
   // Signals are taken by sigwait below; block them before any thread starts so none is
   // interrupted by them.
@@ -196,7 +224,7 @@ Status RunServe(Config config, const ServeFlags& flags, McpToolOptions tool_opti
       o.http.host == "0.0.0.0" || o.http.host == "::" ? "127.0.0.1" : o.http.host;
   if (shown_host.find(':') != std::string::npos) shown_host = "[" + shown_host + "]";
   http_auth.SetResourceUrl(fmt::format("http://{}:{}{}", shown_host, port, o.path));
-  PrintBanner(o, port, config, tables, require_token, auth_description);
+  PrintBanner(o, transport.ports(), config, tables, require_token, auth_description);
   int sig = mcp::WaitForStopSignal();
   log::Info("serve: signal {} received; shutting down", sig);
   std::cerr << "supertable serve: shutting down\n";

@@ -167,6 +167,8 @@ struct HttpTransport::Impl {
   HttpTransportOptions o;
   std::unique_ptr<WorkQueue> work;
   std::unique_ptr<http::Server> http;
+  std::vector<std::unique_ptr<http::Server>> extra_http;  // HttpTransportOptions::extra_ports
+  std::vector<int> ports;
   mutable std::shared_mutex sessions_mu;
   std::map<std::string, std::shared_ptr<HttpSession>> sessions;
   std::map<std::string, size_t> client_sessions;  // ClientKey -> open sessions (sessions_mu)
@@ -1134,6 +1136,27 @@ Result<int> HttpTransport::Start() {
       });
   d.http->Every(1000, [&d] { d.Housekeeping(); });
   ST_ASSIGN_OR_RETURN(d.port, d.http->Start());
+  d.ports = {d.port};
+  for (int port : d.o.extra_ports) {
+    http::ServerOptions more = d.o.http;
+    more.port = port;
+    auto server = std::make_unique<http::Server>(
+        more, [&d](http::Request& r) { return d.CheckHeaders(r); },
+        [&d](http::Request r, std::shared_ptr<http::Exchange> ex) {
+          d.Handle(std::move(r), std::move(ex));
+        });
+    auto bound = server->Start();
+    if (!bound.ok()) {
+      for (auto& s : d.extra_http) s->Stop(0);
+      d.extra_http.clear();
+      d.http->Stop(0);
+      d.http.reset();
+      return Status::IoError(
+          fmt::format("cannot listen on port {} as well: {}", port, bound.status().message()));
+    }
+    d.ports.push_back(*bound);
+    d.extra_http.push_back(std::move(server));
+  }
   return d.port;
 }
 
@@ -1154,6 +1177,7 @@ void HttpTransport::Stop(int64_t drain_ms) {
       l->stream->Send(SseEvent(d.server.EndListen(*l->session)), /*last=*/true);
     }
   }
+  for (auto& more : d.extra_http) more->Stop(drain_ms);
   d.http->Stop(drain_ms);
   d.work->Stop();
   {
@@ -1167,8 +1191,11 @@ void HttpTransport::Stop(int64_t drain_ms) {
     for (auto& [id, s] : d.sessions) s->mcp->Detach();
     d.sessions.clear();
   }
+  d.extra_http.clear();
   d.http.reset();
 }
+
+std::vector<int> HttpTransport::ports() const { return impl_->ports; }
 
 size_t HttpTransport::listen_count() const {
   std::lock_guard<std::mutex> g(impl_->listens_mu);

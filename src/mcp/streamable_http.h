@@ -69,14 +69,19 @@ struct HttpTransportOptions {
     std::function<http::Response(http::Response refused)> refusal;
   };
   std::vector<Route> routes;
+  // More ports to listen on, on the same address, with every route on each (a deployment that
+  // gives MCP, the API and the UI a port each); 0 picks a free one.
+  std::vector<int> extra_ports;
 };
 
 class HttpTransport {
  public:
   HttpTransport(Server& server, HttpTransportOptions options);
   ~HttpTransport();
-  // Listens and serves. Returns the bound port.
+  // Listens and serves. Returns the bound port (of http.port; the extra ones: ports()).
   Result<int> Start();
+  // Every bound port: http.port's first, then extra_ports' in order.
+  std::vector<int> ports() const;
   // Graceful: refuses new work, cancels running tool calls, ends open streams, waits for the
   // answers in flight (at most `drain_ms`), then stops the threads.
   void Stop(int64_t drain_ms = 5000);

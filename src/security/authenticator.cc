@@ -18,13 +18,38 @@ Result<AuthSettings> AuthSettings::FromEnvironment() {
   s.supertoken = FirstSetting({"SUPERTABLE_SUPERTOKEN", "SUPERTABLE_ADMIN_TOKEN"});
   s.shared_token = GetSetting("SUPERTABLE_MCP_AUTH_TOKEN").value_or("");
   s.require_token = TruthySetting("SUPERTABLE_REQUIRE_TOKEN");
+  std::string mode = AsciiLower(GetSetting("SUPERTABLE_AUTH_MODE").value_or("bearer"));
+  if (mode != "bearer" && mode != "api_key") {
+    return Status::InvalidArgument(
+        fmt::format("SUPERTABLE_AUTH_MODE='{}': expected api_key or bearer", mode));
+  }
+  s.api_key_mode = mode == "api_key";
+  s.api_key = GetSetting("SUPERTABLE_API_KEY").value_or("");
+  if (auto h = GetSetting("SUPERTABLE_AUTH_HEADER_NAME"); h && !h->empty()) {
+    s.api_key_header = AsciiLower(*h);
+    bool token = std::all_of(s.api_key_header.begin(), s.api_key_header.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+    });
+    if (!token || s.api_key_header == "authorization") {
+      return Status::InvalidArgument(fmt::format(
+          "SUPERTABLE_AUTH_HEADER_NAME='{}': expected a header name such as X-API-Key (letters, "
+          "digits, '-', '_'; not Authorization, which carries bearer credentials)",
+          *h));
+    }
+  }
+  if (!s.api_key.empty() && !s.api_key_mode) {
+    return Status::InvalidArgument(
+        "SUPERTABLE_API_KEY is set but SUPERTABLE_AUTH_MODE is not api_key: set "
+        "SUPERTABLE_AUTH_MODE=api_key to accept it (in the SUPERTABLE_AUTH_HEADER_NAME header)");
+  }
   s.stdio_token = GetSetting("SUPERTABLE_TOKEN").value_or("");
   s.trusted_user_header = AsciiLower(GetSetting("SUPERTABLE_TRUSTED_USER_HEADER").value_or(""));
   s.trusted_proxies = SplitComma(GetSetting("SUPERTABLE_TRUSTED_PROXIES").value_or(""));
   s.require_explicit_user_hash = TruthySetting("SUPERTABLE_REQUIRE_EXPLICIT_USER_HASH");
   s.allowed_user_hashes = SplitComma(GetSetting("SUPERTABLE_ALLOWED_USER_HASHES").value_or(""));
   for (const auto& [name, value] : {std::pair{"SUPERTABLE_SUPERTOKEN", &s.supertoken},
-                                    std::pair{"SUPERTABLE_MCP_AUTH_TOKEN", &s.shared_token}}) {
+                                    std::pair{"SUPERTABLE_MCP_AUTH_TOKEN", &s.shared_token},
+                                    std::pair{"SUPERTABLE_API_KEY", &s.api_key}}) {
     if (!value->empty() && value->size() < 16) {
       return Status::InvalidArgument(
           fmt::format("{} must be at least 16 characters (e.g. `openssl rand -hex 32`)", name));
@@ -54,6 +79,8 @@ std::string AuthSettings::Describe() const {
   std::vector<std::string> ways = {"SuperTable tokens"};
   if (!supertoken.empty()) ways.push_back("the supertoken");
   if (!shared_token.empty()) ways.push_back("SUPERTABLE_MCP_AUTH_TOKEN");
+  if (!api_key.empty()) ways.push_back("SUPERTABLE_API_KEY");
+  if (api_key_mode) ways.push_back("credentials in header " + api_key_header);
   if (external) ways.push_back("JWT");
   if (!trusted_user_header.empty()) ways.push_back("header " + trusted_user_header);
   return fmt::format("{}", fmt::join(ways, ", "));
@@ -115,6 +142,13 @@ Result<std::shared_ptr<const Principal>> Authenticator::FromBearer(std::string_v
     auto p = std::make_shared<Principal>();
     p->user = "mcp";
     p->auth = "shared_token";
+    p->superuser = true;
+    return std::shared_ptr<const Principal>(std::move(p));
+  }
+  if (!settings_.api_key.empty() && SecretEquals(credential, settings_.api_key)) {
+    auto p = std::make_shared<Principal>();
+    p->user = "api";
+    p->auth = "api_key";
     p->superuser = true;
     return std::shared_ptr<const Principal>(std::move(p));
   }

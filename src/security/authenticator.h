@@ -28,11 +28,18 @@ struct ExternalIdentity {
 using ExternalTokenCheck = std::function<Result<ExternalIdentity>(const std::string& token)>;
 
 struct AuthSettings {
-  std::string supertoken;           // SUPERTABLE_SUPERTOKEN, legacy fallback SUPERTABLE_ADMIN_TOKEN
-  std::string shared_token;         // SUPERTABLE_MCP_AUTH_TOKEN: acts as the superuser, as before
-  bool require_token = false;       // SUPERTABLE_REQUIRE_TOKEN
-  std::string stdio_token;          // SUPERTABLE_TOKEN: who `supertable mcp` acts as
-  std::string trusted_user_header;  // SUPERTABLE_TRUSTED_USER_HEADER (lowercased)
+  std::string supertoken;    // SUPERTABLE_SUPERTOKEN, legacy fallback SUPERTABLE_ADMIN_TOKEN
+  std::string shared_token;  // SUPERTABLE_MCP_AUTH_TOKEN: acts as the superuser, as before
+  // SUPERTABLE_AUTH_MODE=api_key (the original's Docker image): HTTP requests may present their
+  // credential in the header SUPERTABLE_AUTH_HEADER_NAME (default X-API-Key; kept lowercased)
+  // instead of Authorization: Bearer, and SUPERTABLE_API_KEY is one more credential acting as
+  // the superuser. With a key set, every HTTP request needs a credential.
+  bool api_key_mode = false;
+  std::string api_key;
+  std::string api_key_header = "x-api-key";
+  bool require_token = false;                    // SUPERTABLE_REQUIRE_TOKEN
+  std::string stdio_token;                       // SUPERTABLE_TOKEN: who `supertable mcp` acts as
+  std::string trusted_user_header;               // SUPERTABLE_TRUSTED_USER_HEADER (lowercased)
   std::vector<std::string> trusted_proxies;      // SUPERTABLE_TRUSTED_PROXIES: peer addresses
   bool require_explicit_user_hash = false;       // SUPERTABLE_REQUIRE_EXPLICIT_USER_HASH
   std::vector<std::string> allowed_user_hashes;  // SUPERTABLE_ALLOWED_USER_HASHES

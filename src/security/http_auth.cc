@@ -101,7 +101,19 @@ std::optional<http::Response> HttpAuth::Authenticate(http::Request& r) {
   std::shared_ptr<const Principal> who;
   auto header = r.Header("authorization");
   constexpr std::string_view prefix = "bearer ";
-  if (header) {
+  const AuthSettings& settings = auth_.settings();
+  auto key = settings.api_key_mode ? r.Header(settings.api_key_header) : std::nullopt;
+  if (key && !header) {
+    // SUPERTABLE_AUTH_MODE=api_key: the header holds the credential itself, no scheme.
+    auto p = auth_.FromBearer(*key);
+    if (!p.ok()) {
+      log::Info("http auth: credential from {} in {} refused: {}", r.remote,
+                settings.api_key_header, p.status().message());
+      return Refuse(r, 401, std::string("Unauthorized: ") + kInvalidCredential,
+                    Challenge("invalid_token", kScopeRead), p.status().message());
+    }
+    who = *p;
+  } else if (header) {
     if (header->size() <= prefix.size() ||
         strncasecmp(header->c_str(), prefix.data(), prefix.size()) != 0) {
       return Refuse(r, 401, "Unauthorized: the Authorization header must be 'Bearer <token>'",
@@ -138,8 +150,13 @@ std::optional<http::Response> HttpAuth::Authenticate(http::Request& r) {
                     Challenge("invalid_token", kScopeRead), p.status().message());
     }
     who = *p;
-  } else if (options_.require_token) {
-    return Refuse(r, 401, "Unauthorized: send 'Authorization: Bearer <token>'",
+  } else if (options_.require_token || !settings.api_key.empty()) {
+    return Refuse(r, 401,
+                  settings.api_key_mode
+                      ? fmt::format("Unauthorized: send the key in the {} header (or "
+                                    "'Authorization: Bearer <token>')",
+                                    settings.api_key_header)
+                      : std::string("Unauthorized: send 'Authorization: Bearer <token>'"),
                   Challenge("", kScopeRead));
   } else {
     who = auth_.LocalAdministrator("none");

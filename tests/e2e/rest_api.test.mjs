@@ -17,7 +17,7 @@ import Ajv2020 from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
-import { bin, data, demoWarehouse, newClient, raw, startServe, stop } from "./session_suite.mjs";
+import { bin, data, demoWarehouse, freePort, newClient, raw, startServe, stop } from "./session_suite.mjs";
 
 const state = {};
 
@@ -206,4 +206,60 @@ test("every REST call is in the audit trail, as the principal that made it", asy
   assert.ok(found, "the call was recorded");
   assert.equal(found[2], "ok");
   assert.match(JSON.stringify(found[3]), /rest/);
+});
+
+test("SUPERTABLE_AUTH_MODE=api_key: the key (or a token) in the configured header, on both doors", async () => {
+  const key = randomBytes(24).toString("hex");
+  const server = await startServe({ SUPERTABLE_HOME: state.home, SUPERTABLE_AUTH_MODE: "api_key",
+                                    SUPERTABLE_API_KEY: key, SUPERTABLE_AUTH_HEADER_NAME: "X-Team-Key" });
+  try {
+    const call = (headers) => raw(server.port, { method: "GET", path: "/api/v1/whoami", headers });
+    const none = await call({});
+    assert.equal(none.status, 401);
+    assert.match(none.json.detail, /X-Team-Key|x-team-key/i);
+    assert.equal((await call({ "x-team-key": "wrong-key-wrong-key" })).status, 401);
+    const admin = await call({ "X-Team-Key": key });
+    assert.equal(admin.status, 200, admin.text);
+    assert.equal(admin.json.user, "api");
+    assert.equal(admin.json.superuser, true);
+    // A user's token in the same header acts as that user; Authorization: Bearer still works.
+    assert.equal((await call({ "x-team-key": state.dana })).json.user, "dana");
+    assert.equal((await call({ authorization: `Bearer ${state.dana}` })).json.user, "dana");
+    // MCP through the same door with the same header.
+    const client = newClient({});
+    await client.connect(new StreamableHTTPClientTransport(new URL(server.url),
+                                                           { requestInit: { headers: { "X-Team-Key": key } } }));
+    const who = await client.callTool({ name: "whoami", arguments: {} });
+    assert.equal(who.structuredContent.user, "api");
+    await client.close();
+  } finally {
+    await stop(server);
+  }
+  // A mode that is not one is refused at start, saying what is expected.
+  const bad = spawnSync(bin, ["serve", "--port", "0"], { env: { ...process.env, SUPERTABLE_HOME: state.home,
+                                                                SUPERTABLE_AUTH_MODE: "apikey" }, encoding: "utf8", timeout: 30000 });
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /SUPERTABLE_AUTH_MODE='apikey': expected api_key or bearer/);
+});
+
+test("SUPERTABLE_API_PORT and SUPERTABLE_REFLECTION_PORT: each port given serves every route", async () => {
+  const [api, ui] = [await freePort(), await freePort()];
+  const server = await startServe({ SUPERTABLE_HOME: state.home, SUPERTABLE_API_PORT: String(api),
+                                    SUPERTABLE_REFLECTION_PORT: String(ui) });
+  try {
+    assert.match(server.stdout(), new RegExp(`also on +port ${api}, ${ui}`));
+    for (const port of [server.port, api, ui]) {
+      const supers = await raw(port, { method: "GET", path: "/api/v1/supers" });
+      assert.equal(supers.status, 200, `port ${port}: ${supers.text}`);
+      assert.ok(supers.json.supers.some((x) => x.name === "shop"));
+      assert.equal((await raw(port, { method: "GET", path: "/health" })).status, 200);
+      const client = newClient({});
+      await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`)));
+      const r = await client.callTool({ name: "list_supers", arguments: {} });
+      assert.equal(r.isError, false);
+      await client.close();
+    }
+  } finally {
+    await stop(server);
+  }
 });
