@@ -4,11 +4,13 @@
 #include <chrono>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include <fmt/format.h>
 
 #include "common/text.h"
 #include "common/version.h"
+#include "engine/result_format.h"
 #include "mcp/schema_validator.h"
 #include "security/audit.h"
 #include "security/principal.h"
@@ -33,6 +35,8 @@ const char* Reason(int status) {
       return "Not Found";
     case 405:
       return "Method Not Allowed";
+    case 406:
+      return "Not Acceptable";
     case 409:
       return "Conflict";
     case 413:
@@ -118,6 +122,33 @@ Result<json> TypedValue(const json& prop, const std::string& name, const std::st
   return json(text);
 }
 
+// Whether the client asks for CSV: `Accept: text/csv`, or `format=csv` in the query string
+// (a download link). Only results made of columns and rows have a CSV form.
+bool WantsCsv(const http::Request& r) {
+  auto accept = r.Header("accept");
+  if (accept && AsciiLower(*accept).find("text/csv") != std::string::npos) return true;
+  size_t q = r.target.find('?');
+  std::string query = q == std::string::npos ? "" : "&" + r.target.substr(q + 1) + "&";
+  return query.find("&format=csv&") != std::string::npos;
+}
+
+// A query-shaped result ({columns, rows, truncated}) as CSV, by the CLI's own CSV writer.
+std::optional<std::string> CsvOf(const json& result) {
+  if (!result.is_object() || !result.contains("columns") || !result.contains("rows") ||
+      !result["columns"].is_array() || !result["rows"].is_array()) {
+    return std::nullopt;
+  }
+  std::vector<Column> columns;
+  for (const auto& c : result["columns"])
+    columns.push_back({c.value("name", ""), c.value("type", "")});
+  std::ostringstream out;
+  auto sink = MakeResultSink(OutputFormat::kCsv, out);
+  sink->Begin(columns);
+  for (const auto& row : result["rows"]) sink->Row(row.get<std::vector<json>>());
+  sink->End(result.value("truncated", false));
+  return out.str();
+}
+
 // The arguments of one call: path parameters, then the query string, then a JSON body.
 Result<json> ArgumentsOf(const Operation& op, const http::Request& r,
                          const std::map<std::string, std::string>& path_params) {
@@ -133,7 +164,8 @@ Result<json> ArgumentsOf(const Operation& op, const http::Request& r,
       if (amp == std::string::npos) amp = query.size();
       std::string pair = query.substr(i, amp - i);
       i = amp + 1;
-      if (pair.empty()) continue;
+      // The answer's form (WantsCsv), not an argument.
+      if (pair.empty() || pair == "format=csv" || pair == "format=json") continue;
       size_t eq = pair.find('=');
       auto name = PercentDecode(pair.substr(0, eq), true);
       auto value = PercentDecode(eq == std::string::npos ? "" : pair.substr(eq + 1), true);
@@ -271,6 +303,20 @@ class RestApi {
     http::Response res =
         result.ok() ? JsonResponse(200, *result)
                     : Problem(HttpStatusOf(result.status()), result.status().message(), r.path);
+    if (result.ok() && WantsCsv(r)) {
+      if (auto csv = CsvOf(*result)) {
+        res.body = std::move(*csv);
+        res.content_type = "text/csv; charset=utf-8";
+        res.headers.emplace_back("Content-Disposition",
+                                 fmt::format("attachment; filename=\"{}.csv\"", op.name));
+        // CSV has no place for it: a header says the rows were cut.
+        if (result->value("truncated", false))
+          res.headers.emplace_back("SuperTable-Truncated", "true");
+      } else {
+        res = Problem(406, fmt::format("{} answers JSON only; CSV is for results of rows", op.name),
+                      r.path);
+      }
+    }
     Audit(op, r, *principal, args, notes, result, res, start);
     return res;
   }
@@ -376,6 +422,16 @@ json OpenApiDocument(const OperationRegistry& ops) {
                       {{"description", op.title},
                        {"content", {{"application/json", {{"schema", op.output_schema}}}}}}},
                      {"default", {{"$ref", "#/components/responses/Problem"}}}}}};
+    // Results made of rows also come as CSV (Accept: text/csv, or ?format=csv for a link).
+    const json& out_props = op.output_schema.value("properties", json::object());
+    if (out_props.contains("rows") && out_props.contains("columns")) {
+      method["responses"]["200"]["content"]["text/csv"] = {{"schema", {{"type", "string"}}}};
+      parameters.push_back({{"name", "format"},
+                            {"in", "query"},
+                            {"required", false},
+                            {"description", "csv: the rows as a CSV download"},
+                            {"schema", {{"type", "string"}, {"enum", {"json", "csv"}}}}});
+    }
     if (op.route.method == "GET") {
       for (auto it = props.begin(); it != props.end(); ++it) {
         if (in_path.count(it.key())) continue;

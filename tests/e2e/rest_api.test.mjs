@@ -114,6 +114,31 @@ test("the OpenAPI document is valid OpenAPI 3.1 and every endpoint answers as it
   assert.deepEqual([...seen].sort(), Object.keys(calls).sort(), "every endpoint is exercised");
 });
 
+test("results of rows download as CSV", async () => {
+  const q = calls.query_sql.body;
+  const csv = await raw(state.server.port, { method: "POST", path: "/api/v1/query",
+    headers: { ...state.admin, "content-type": "application/json", accept: "text/csv" }, body: JSON.stringify(q) });
+  assert.equal(csv.status, 200, csv.text);
+  assert.match(csv.headers["content-type"], /^text\/csv/);
+  assert.match(csv.headers["content-disposition"], /attachment; filename="query_sql.csv"/);
+  const json = (await rest("POST", "/api/v1/query", { body: q })).json;
+  const lines = csv.text.trim().split("\n");
+  assert.equal(lines[0], "status,n");
+  assert.deepEqual(lines.slice(1), json.rows.map((r) => r.join(",")));
+  // A link: ?format=csv, and the truncation said in a header.
+  const link = await rest("GET", "/api/v1/supers/shop/tables/orders/data?limit=2&format=csv");
+  assert.equal(link.status, 200);
+  assert.equal(link.text.trim().split("\n").length, 3);
+  const cut = await raw(state.server.port, { method: "POST", path: "/api/v1/query?format=csv",
+    headers: { ...state.admin, "content-type": "application/json" },
+    body: JSON.stringify({ super: "shop", sql: "SELECT * FROM orders", limit: 5 }) });
+  assert.equal(cut.headers["supertable-truncated"], "true");
+  assert.equal(cut.text.trim().split("\n").length, 6);
+  // An answer that is not rows has no CSV form.
+  const notRows = await raw(state.server.port, { method: "GET", path: "/api/v1/supers", headers: { ...state.admin, accept: "text/csv" } });
+  assert.equal(notRows.status, 406);
+});
+
 test("the same operation as the MCP tool: the same answer, the same error text", async () => {
   const viaRest = (await rest("GET", "/api/v1/supers/shop/tables/orders")).json;
   const viaMcp = await mcp(state.admin, "describe_table", { super: "shop", table: "orders" });
