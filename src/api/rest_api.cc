@@ -2,9 +2,12 @@
 #include "api/rest_api.h"
 
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -12,6 +15,8 @@
 #include "common/version.h"
 #include "engine/result_format.h"
 #include "mcp/schema_validator.h"
+#include "mcp/server.h"
+#include "mcp/tasks.h"
 #include "security/audit.h"
 #include "security/principal.h"
 
@@ -229,7 +234,7 @@ json ProblemSchema() {
 class RestApi {
  public:
   RestApi(std::shared_ptr<OperationRegistry> ops, RestApiOptions o)
-      : ops_(std::move(ops)), o_(o), openapi_(Dump(OpenApiDocument(*ops_))) {}
+      : ops_(std::move(ops)), o_(o), openapi_(Dump(OpenApiDocument(*ops_, o.mcp != nullptr))) {}
 
   void Handle(http::Request r, const std::shared_ptr<http::Exchange>& ex) {
     if (r.path == std::string(kRestPrefix) + "/openapi.json") {
@@ -237,6 +242,10 @@ class RestApi {
       http::Response res;
       res.body = openapi_;
       return ex->Respond(std::move(res));
+    }
+    const std::string statements = std::string(kRestPrefix) + "/statements";
+    if (o_.mcp && (r.path == statements || r.path.rfind(statements + "/", 0) == 0)) {
+      return ex->Respond(Statements(r, r.path.substr(statements.size())));
     }
     const Operation* op = nullptr;
     std::map<std::string, std::string> params;
@@ -264,6 +273,188 @@ class RestApi {
   }
 
  private:
+  // /api/v1/statements: a long query as a task of query_sql (the MCP server's tasks): created
+  // at once and waited for up to wait_timeout_ms, then answered with its state (202 while it
+  // runs) and its rows a page at a time.
+  http::Response Statements(const http::Request& r, const std::string& rest) {
+    auto principal = std::static_pointer_cast<const security::Principal>(r.identity);
+    if (!principal) return Problem(401, "this request acts as no one; send a token", r.path);
+    if (!principal->HasScope(security::kScopeRead)) {
+      return Problem(403,
+                     "insufficient scope: statements need a credential with scope " +
+                         std::string(security::kScopeRead),
+                     r.path);
+    }
+    std::vector<std::string> parts = Segments(rest);
+    if (parts.empty()) {
+      if (r.method != "POST") return NotAllowed(r, "POST");
+      return CreateStatement(r);
+    }
+    const std::string& id = parts[0];
+    if (parts.size() == 1) {
+      if (r.method != "GET") return NotAllowed(r, "GET");
+      return ShowStatement(r, id);
+    }
+    if (parts.size() == 2 && parts[1] == "cancel") {
+      if (r.method != "POST") return NotAllowed(r, "POST");
+      json ack = TaskRequest(r, "tasks/cancel", {{"taskId", id}});
+      if (ack.contains("error")) return UnknownStatement(r, id);
+      return ShowStatement(r, id);
+    }
+    return Problem(404,
+                   fmt::format("no endpoint {} {}; GET {}/openapi.json lists them", r.method,
+                               r.path, kRestPrefix),
+                   r.path);
+  }
+
+  // One modern MCP request (2026-07-28, the tasks extension declared) as the request's principal.
+  json TaskRequest(const http::Request& r, const std::string& method, json params,
+                   const mcp::Server::CallOptions& options = {}) {
+    params["_meta"] = {
+        {mcp::kMetaProtocolVersion, mcp::kModernProtocolVersions.front()},
+        {mcp::kMetaClientCapabilities, mcp::TasksCapability()},
+        {mcp::kMetaClientInfo, {{"name", "supertable-rest"}, {"version", kVersion}}}};
+    mcp::Message m;
+    m.kind = mcp::Message::Kind::kRequest;
+    m.id = 1;
+    m.method = method;
+    m.params = std::move(params);
+    mcp::Session s([](const json&, const json&) {});
+    s.peer = {{"address", r.peer}, {"user_agent", r.Header("user-agent").value_or("")}};
+    auto reply = o_.mcp->Handle(s, m, r.identity, options);
+    return reply ? *reply : json{{"error", {{"code", -32603}, {"message", "no answer"}}}};
+  }
+
+  http::Response UnknownStatement(const http::Request& r, const std::string& id) {
+    return Problem(404,
+                   fmt::format("unknown statement '{}' (it never existed, expired, or is not "
+                               "yours)",
+                               id),
+                   r.path);
+  }
+
+  http::Response CreateStatement(const http::Request& r) {
+    const Operation* query = ops_->Find("query_sql");
+    auto ct = r.Header("content-type");
+    json body = json::parse(r.body, nullptr, false);
+    if (!ct || AsciiLower(*ct).find("application/json") == std::string::npos || !body.is_object()) {
+      return Problem(400,
+                     "the body must be a JSON object: {\"super\", \"sql\", \"limit\", "
+                     "\"timeout_ms\", \"as_of\", \"wait_timeout_ms\"}",
+                     r.path);
+    }
+    int64_t wait_ms = 10000;
+    if (body.contains("wait_timeout_ms")) {
+      const json& w = body["wait_timeout_ms"];
+      if (!w.is_number_integer() || w.get<int64_t>() < 0 || w.get<int64_t>() > 60000) {
+        return Problem(400, "wait_timeout_ms must be an integer from 0 to 60000", r.path);
+      }
+      wait_ms = w.get<int64_t>();
+      body.erase("wait_timeout_ms");
+    }
+    std::string invalid = mcp::ValidateAgainstSchema(query->input_schema, body);
+    if (!invalid.empty()) return Problem(400, "invalid arguments: " + invalid, r.path);
+    mcp::Server::CallOptions always;
+    always.task_after_ms = 0;
+    always.always_task = true;
+    json created =
+        TaskRequest(r, "tools/call", {{"name", query->name}, {"arguments", body}}, always);
+    if (created.contains("error")) {
+      return Problem(500, created["error"].value("message", "the statement was not created"),
+                     r.path);
+    }
+    std::string id = created["result"].value("taskId", "");
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+    for (int64_t pause = 5;; pause = std::min<int64_t>(pause * 2, 100)) {
+      json t = TaskRequest(r, "tasks/get", {{"taskId", id}});
+      if (t.contains("error")) return UnknownStatement(r, id);
+      std::string status = t["result"].value("status", "");
+      bool ended = mcp::IsTerminalTaskStatus(status);
+      if (ended || std::chrono::steady_clock::now() >= deadline) {
+        return StatementResponse(r, id, t["result"], ended ? 201 : 202);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(pause));
+    }
+  }
+
+  http::Response ShowStatement(const http::Request& r, const std::string& id) {
+    json t = TaskRequest(r, "tasks/get", {{"taskId", id}});
+    if (t.contains("error")) return UnknownStatement(r, id);
+    return StatementResponse(r, id, t["result"], 200);
+  }
+
+  // A task as a statement: its state, and when it succeeded a page of its rows (?page=, from 1;
+  // ?page_size=, default 1000).
+  http::Response StatementResponse(const http::Request& r, const std::string& id, const json& task,
+                                   int done_status) {
+    int64_t page = 1, page_size = 1000;
+    size_t q = r.target.find('?');
+    if (q != std::string::npos) {
+      for (const auto& [name, value, limit] :
+           {std::tuple{"page", &page, int64_t{1} << 40},
+            std::tuple{"page_size", &page_size, int64_t{10000}}}) {
+        std::string query = "&" + r.target.substr(q + 1) + "&";
+        size_t at = query.find(std::string("&") + name + "=");
+        if (at == std::string::npos) continue;
+        std::string text = query.substr(at + strlen(name) + 2);
+        text = text.substr(0, text.find('&'));
+        char* end = nullptr;
+        long long v = std::strtoll(text.c_str(), &end, 10);
+        if (text.empty() || *end || v < 1 || v > limit) {
+          return Problem(400, fmt::format("{} must be an integer from 1 to {}", name, limit),
+                         r.path);
+        }
+        *value = v;
+      }
+    }
+    std::string status = task.value("status", "");
+    json out = {{"id", id},
+                {"created_at", task.value("createdAt", "")},
+                {"updated_at", task.value("lastUpdatedAt", "")}};
+    const std::string self = std::string(kRestPrefix) + "/statements/" + id;
+    if (!mcp::IsTerminalTaskStatus(status)) {
+      out["state"] = "running";
+      http::Response res = JsonResponse(202, out);
+      res.headers.emplace_back("Location", self);
+      res.headers.emplace_back("Retry-After", "1");
+      return res;
+    }
+    if (status == mcp::kTaskCancelled) {
+      out["state"] = "cancelled";
+      return JsonResponse(done_status == 202 ? 200 : done_status, out);
+    }
+    const json& result = task.value("result", json::object());
+    if (status == mcp::kTaskFailed || result.value("isError", false)) {
+      out["state"] = "failed";
+      std::string why = task.contains("error") ? task["error"].value("message", "failed") : "";
+      if (why.empty() && result.contains("content") && !result["content"].empty()) {
+        json text = json::parse(result["content"][0].value("text", ""), nullptr, false);
+        why = text.is_object() ? text.value("error", "failed") : "failed";
+      }
+      out["error"] = {{"detail", why}};
+      return JsonResponse(done_status == 202 ? 200 : done_status, out);
+    }
+    out["state"] = "succeeded";
+    json answer = result.value("structuredContent", json::object());
+    json rows = answer.value("rows", json::array());
+    int64_t total = static_cast<int64_t>(rows.size());
+    int64_t pages = std::max<int64_t>(1, (total + page_size - 1) / page_size);
+    if (page > pages) {
+      return Problem(404, fmt::format("page {} of a result of {} pages", page, pages), r.path);
+    }
+    json slice = json::array();
+    for (int64_t i = (page - 1) * page_size; i < std::min(total, page * page_size); ++i)
+      slice.push_back(rows[static_cast<size_t>(i)]);
+    answer["rows"] = std::move(slice);
+    answer["page"] = page;
+    answer["page_size"] = page_size;
+    answer["page_count"] = pages;
+    if (page < pages)
+      answer["next"] = fmt::format("{}?page={}&page_size={}", self, page + 1, page_size);
+    out["result"] = std::move(answer);
+    return JsonResponse(done_status == 202 ? 200 : done_status, out);
+  }
+
   http::Response NotAllowed(const http::Request& r, const std::string& allowed) {
     http::Response res = Problem(
         405, fmt::format("{} {} is not allowed; use {}", r.method, r.path, allowed), r.path);
@@ -393,7 +584,7 @@ http::Response Problem(int status, const std::string& detail, const std::string&
   return res;
 }
 
-json OpenApiDocument(const OperationRegistry& ops) {
+json OpenApiDocument(const OperationRegistry& ops, bool statements) {
   json paths = json::object();
   for (const auto& op : ops.operations()) {
     if (op.route.path.empty()) continue;
@@ -451,6 +642,68 @@ json OpenApiDocument(const OperationRegistry& ops) {
     if (!parameters.empty()) method["parameters"] = parameters;
     std::string verb = AsciiLower(op.route.method);
     paths[op.route.path][verb] = std::move(method);
+  }
+  if (statements) {
+    const Operation* query = ops.Find("query_sql");
+    json body = query ? query->input_schema : json{{"type", "object"}};
+    body["properties"]["wait_timeout_ms"] = {
+        {"type", "integer"},
+        {"minimum", 0},
+        {"maximum", 60000},
+        {"description", "How long to wait for the result before answering 202 (default 10000)"}};
+    json statement = {
+        {"type", "object"},
+        {"required", {"id", "state"}},
+        {"properties",
+         {{"id", {{"type", "string"}}},
+          {"state",
+           {{"type", "string"}, {"enum", {"running", "succeeded", "failed", "cancelled"}}}},
+          {"created_at", {{"type", "string"}}},
+          {"updated_at", {{"type", "string"}}},
+          {"error", {{"type", "object"}}},
+          {"result", {{"type", "object"}}}}}};
+    auto answer = [&](const char* code, const char* what) {
+      return json{
+          {code,
+           {{"description", what}, {"content", {{"application/json", {{"schema", statement}}}}}}}};
+    };
+    json responses = answer("200", "The statement ended (or runs, on 202)");
+    responses.update(answer("201", "Created, and ended within wait_timeout_ms"));
+    responses.update(answer("202", "Created, still running: poll the Location"));
+    responses["default"] = {{"$ref", "#/components/responses/Problem"}};
+    json security = json::array({{{"bearer", json::array()}}});
+    json id_param = json::array(
+        {{{"name", "id"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}}});
+    json pages = id_param;
+    pages.push_back({{"name", "page"},
+                     {"in", "query"},
+                     {"required", false},
+                     {"schema", {{"type", "integer"}, {"minimum", 1}}}});
+    pages.push_back({{"name", "page_size"},
+                     {"in", "query"},
+                     {"required", false},
+                     {"schema", {{"type", "integer"}, {"minimum", 1}, {"maximum", 10000}}}});
+    const std::string base = std::string(kRestPrefix) + "/statements";
+    paths[base]["post"] = {
+        {"operationId", "create_statement"},
+        {"summary", "Run a long query"},
+        {"description",
+         "query_sql as a statement: waits up to wait_timeout_ms, then answers with the "
+         "statement's id and state; its rows come a page at a time"},
+        {"security", security},
+        {"requestBody",
+         {{"required", true}, {"content", {{"application/json", {{"schema", body}}}}}}},
+        {"responses", responses}};
+    paths[base + "/{id}"]["get"] = {{"operationId", "get_statement"},
+                                    {"summary", "A statement's state and a page of its rows"},
+                                    {"security", security},
+                                    {"parameters", pages},
+                                    {"responses", responses}};
+    paths[base + "/{id}/cancel"]["post"] = {{"operationId", "cancel_statement"},
+                                            {"summary", "Cancel a statement"},
+                                            {"security", security},
+                                            {"parameters", id_param},
+                                            {"responses", responses}};
   }
   paths[std::string(kRestPrefix) + "/openapi.json"]["get"] = {
       {"operationId", "openapi"},

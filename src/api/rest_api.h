@@ -24,6 +24,10 @@ class AuditLog;
 
 struct RestApiOptions {
   security::AuditLog* audit = nullptr;  // every call is recorded here (nullptr: nowhere)
+  // The MCP server of the same registry: statements (/api/v1/statements, long queries) are its
+  // tasks of query_sql, so they share one implementation, store and owner rule (nullptr: no
+  // statements).
+  mcp::Server* mcp = nullptr;
 };
 
 inline constexpr const char* kRestPrefix = "/api/v1";
@@ -32,8 +36,9 @@ inline constexpr const char* kRestPrefix = "/api/v1";
 mcp::HttpTransportOptions::Route MakeRestApi(std::shared_ptr<OperationRegistry> ops,
                                              RestApiOptions options);
 
-// The OpenAPI 3.1 document of the operations that have a route.
-nlohmann::json OpenApiDocument(const OperationRegistry& ops);
+// The OpenAPI 3.1 document of the operations that have a route (and of the statements, with
+// `statements`).
+nlohmann::json OpenApiDocument(const OperationRegistry& ops, bool statements = false);
 
 // An RFC 9457 problem (application/problem+json): status, its reason phrase as the title, and
 // what was wrong and what is expected as the detail.

@@ -197,7 +197,7 @@ Status RunServe(Config config, const ServeFlags& flags, McpToolOptions tool_opti
   // same code, limits and audit trail.
   auto operations = MakeOperationRegistry(*w, tool_options);
   auto server = MakeWarehouseMcpServer(*w, tool_options, operations);
-  o.routes.push_back(MakeRestApi(operations, RestApiOptions{audit.get()}));
+  o.routes.push_back(MakeRestApi(operations, RestApiOptions{audit.get(), server.get()}));
   size_t tables = 0;
   if (auto supers = w->ListSupers(); supers.ok()) {
     for (const auto& s : *supers) {

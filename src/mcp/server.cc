@@ -717,7 +717,13 @@ json Server::Complete(const RequestContext& rc, const json& params, std::string*
 
 std::optional<json> Server::Handle(Session& s, const Message& m,
                                    std::shared_ptr<const void> identity) {
-  if (IsModernRequest(m)) return HandleModern(s, m, std::move(identity));
+  return Handle(s, m, std::move(identity), CallOptions{});
+}
+
+std::optional<json> Server::Handle(Session& s, const Message& m,
+                                   std::shared_ptr<const void> identity,
+                                   const CallOptions& options) {
+  if (IsModernRequest(m)) return HandleModern(s, m, std::move(identity), options);
   return HandleLegacy(s, m, std::move(identity));
 }
 
@@ -830,7 +836,8 @@ json MissingCapabilities(const json& required, const json& declared) {
 }
 
 std::optional<json> Server::HandleModern(Session& s, const Message& m,
-                                         std::shared_ptr<const void> identity) {
+                                         std::shared_ptr<const void> identity,
+                                         const CallOptions& options) {
   if (auto error = ModernEntryError(m)) return error;
   const json& meta = m.params["_meta"];
   // The request says everything about its client; nothing carries over from another.
@@ -863,7 +870,7 @@ std::optional<json> Server::HandleModern(Session& s, const Message& m,
     reply = MakeResult(m.id, std::move(r));
   } else if (task_tool) {
     RequestContext rc{s, identity ? std::move(identity) : s.identity};
-    reply = CallAsTask(rc, m, *task_tool);
+    reply = CallAsTask(rc, m, *task_tool, options);
   } else if (m.method.rfind("tasks/", 0) == 0) {
     RequestContext rc{s, identity ? std::move(identity) : s.identity};
     reply = TaskMethod(rc, m);

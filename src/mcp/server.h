@@ -411,6 +411,15 @@ class Server {
   // transport's), which this fills from the _meta; nothing of it outlives the request.
   std::optional<json> Handle(Session& session, const Message& message,
                              std::shared_ptr<const void> identity = nullptr);
+  // For callers in this process that are front doors of their own (the REST API's statements):
+  // how a modern tools/call of a task-capable tool becomes a task, instead of the tool's own
+  // task_after_ms. Not reachable from the wire.
+  struct CallOptions {
+    std::optional<int64_t> task_after_ms;  // a call still running after this is a task
+    bool always_task = false;              // a task even when it finishes at once
+  };
+  std::optional<json> Handle(Session& session, const Message& message,
+                             std::shared_ptr<const void> identity, const CallOptions& options);
 
   // The error a modern-era request gets before it is dispatched, or nullopt: a malformed _meta
   // (-32602), an unsupported version (-32022), a method this era does not have (-32601).
@@ -464,7 +473,8 @@ class Server {
   std::optional<json> HandleLegacy(Session& s, const Message& m,
                                    std::shared_ptr<const void> identity);
   std::optional<json> HandleModern(Session& s, const Message& m,
-                                   std::shared_ptr<const void> identity);
+                                   std::shared_ptr<const void> identity,
+                                   const CallOptions& options);
   json Capabilities() const;
   // subscriptions/listen: checks the filter, subscribes `s` to what the server honours, sends
   // the acknowledgement and answers nothing (the transport keeps the session open), or an error.
@@ -508,7 +518,8 @@ class Server {
   // (or the tool detaches) the request is answered with a task recorded in task_store, and the
   // call's outcome goes there when it ends.
   struct TaskRun;
-  std::optional<json> CallAsTask(const RequestContext& rc, const Message& m, const Tool& tool);
+  std::optional<json> CallAsTask(const RequestContext& rc, const Message& m, const Tool& tool,
+                                 const CallOptions& options);
   void RunTask(const std::shared_ptr<TaskRun>& run);
   // Records that a running task asks its client for input; waits until every question is
   // answered (tasks/update, on any replica), then false if the task ended meanwhile.

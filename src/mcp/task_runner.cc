@@ -107,8 +107,10 @@ struct Server::TaskRun {
   json reply;
 };
 
-std::optional<json> Server::CallAsTask(const RequestContext& rc, const Message& m,
-                                       const Tool& tool) {
+std::optional<json> Server::CallAsTask(const RequestContext& rc, const Message& m, const Tool& tool,
+                                       const CallOptions& options) {
+  const int64_t after_ms = options.task_after_ms.value_or(tool.task_after_ms);
+  const bool always = tool.task == TaskSupport::kRequired || options.always_task;
   Session& s = rc.session;
   auto run = std::make_shared<TaskRun>();
   run->request_id = m.id;
@@ -162,10 +164,10 @@ std::optional<json> Server::CallAsTask(const RequestContext& rc, const Message& 
 
   std::unique_lock<std::mutex> lk(run->mu);
   auto ready = [&] { return run->done || run->detach; };
-  if (tool.task_after_ms < 0) {
+  if (after_ms < 0) {
     run->cv.wait(lk, ready);
   } else {
-    run->cv.wait_for(lk, std::chrono::milliseconds(tool.task_after_ms), ready);
+    run->cv.wait_for(lk, std::chrono::milliseconds(after_ms), ready);
   }
   run->forward = nullptr;
   std::optional<Outcome> outcome;  // of a call that finished before it became a task
@@ -178,7 +180,7 @@ std::optional<json> Server::CallAsTask(const RequestContext& rc, const Message& 
     // the request was refused before it ran.
     bool asks = run->reply.contains("result") &&
                 run->reply["result"].value("resultType", "") == "input_required";
-    if (tool.task != TaskSupport::kRequired || !run->ran || asks) return std::move(run->reply);
+    if (!always || !run->ran || asks) return std::move(run->reply);
     outcome = OutcomeOf(std::move(run->reply));
   } else {
     run->promoted = true;
