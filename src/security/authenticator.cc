@@ -131,24 +131,19 @@ Result<std::shared_ptr<const Principal>> Authenticator::ForUser(
 }
 
 Result<std::shared_ptr<const Principal>> Authenticator::FromBearer(std::string_view credential) {
-  if (!settings_.supertoken.empty() && SecretEquals(credential, settings_.supertoken)) {
+  // The static secrets of the settings, each a superuser of its own name.
+  struct Static {
+    const std::string& secret;
+    const char* user;
+    const char* auth;
+  };
+  for (const Static& st : {Static{settings_.supertoken, "superuser", "supertoken"},
+                           Static{settings_.shared_token, "mcp", "shared_token"},
+                           Static{settings_.api_key, "api", "api_key"}}) {
+    if (st.secret.empty() || !SecretEquals(credential, st.secret)) continue;
     auto p = std::make_shared<Principal>();
-    p->user = "superuser";
-    p->auth = "supertoken";
-    p->superuser = true;
-    return std::shared_ptr<const Principal>(std::move(p));
-  }
-  if (!settings_.shared_token.empty() && SecretEquals(credential, settings_.shared_token)) {
-    auto p = std::make_shared<Principal>();
-    p->user = "mcp";
-    p->auth = "shared_token";
-    p->superuser = true;
-    return std::shared_ptr<const Principal>(std::move(p));
-  }
-  if (!settings_.api_key.empty() && SecretEquals(credential, settings_.api_key)) {
-    auto p = std::make_shared<Principal>();
-    p->user = "api";
-    p->auth = "api_key";
+    p->user = st.user;
+    p->auth = st.auth;
     p->superuser = true;
     return std::shared_ptr<const Principal>(std::move(p));
   }
