@@ -19,21 +19,6 @@ namespace {
 
 using nlohmann::json;
 
-// "1h", "30m", "2d" (that long ago) or a UTC timestamp ("2026-11-21T12:00:00Z", "2026-11-21").
-Result<int64_t> ParseSince(const std::string& text) {
-  if (text.empty()) return int64_t{0};
-  int64_t at = ParseTimestamp(text);
-  if (at >= 0) return at;
-  auto ago = ParseDurationMicros(text);
-  if (!ago.ok()) {
-    return Status::InvalidArgument(fmt::format(
-        "invalid --since '{}': expected a duration back from now (30m, 1h, 2d) or a UTC "
-        "timestamp such as 2026-11-21T12:00:00Z",
-        text));
-  }
-  return NowMicros() - *ago;
-}
-
 std::string JoinList(const json& list) {
   std::string out;
   if (!list.is_array()) return out;
@@ -103,7 +88,7 @@ void RegisterAuditCommands(CLI::App& app, CliContext& context) {
       security::AuditQuery q;
       q.user = user;
       q.limit = limit;
-      ST_ASSIGN_OR_RETURN(q.since_micros, ParseSince(since));
+      ST_ASSIGN_OR_RETURN(q.since_micros, security::ParseAuditSince(since, "--since"));
       ST_ASSIGN_OR_RETURN(auto w, context.open_warehouse());
       ST_ASSIGN_OR_RETURN(auto records,
                           security::ReadAudit(w->store(), w->config().organization, q));

@@ -1,7 +1,8 @@
 // The interactive SQL shell.
 #include "cli/shell.h"
 
-#include <pthread.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <strings.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <clocale>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -109,34 +111,57 @@ void StatementSplitter::Clear() {
 
 namespace {
 
-// Ctrl+C: the handler only records it and wakes the thread that cancels the running query
-// (cancelling takes locks, which a signal handler may not). At the prompt it must also end the
-// main thread's read, which only a signal delivered to that thread does: one that reached
-// another thread (the engine's) is passed on to it.
+// Ctrl+C: the handler only records it and writes to two pipes (cancelling takes locks, which a
+// signal handler may not): one wakes the thread that cancels the running query, the other the
+// prompt's key reader (ReadKey), which waits on it beside the terminal. A pipe, not the read's
+// EINTR: a signal that lands on another thread, or just before the read, is not lost.
 std::atomic<bool> g_interrupted{false};
-std::atomic<bool> g_at_prompt{false};
-pthread_t g_main;
 int g_wake[2] = {-1, -1};
+int g_prompt_wake[2] = {-1, -1};
 
 void OnInterrupt(int) {
-  if (g_at_prompt && !pthread_equal(pthread_self(), g_main)) {
-    pthread_kill(g_main, SIGINT);
-    return;
-  }
   g_interrupted = true;
   char c = 'x';
   ssize_t n = write(g_wake[1], &c, 1);
+  n = write(g_prompt_wake[1], &c, 1);
   (void)n;
 }
 
-// At the prompt a Ctrl+C interrupts the read (no SA_RESTART); while a statement runs, system
-// calls it interrupts are restarted, so the engine never sees EINTR.
-void HandleInterrupts(bool restart) {
-  struct sigaction sa = {};
-  sa.sa_handler = OnInterrupt;
-  sa.sa_flags = restart ? SA_RESTART : 0;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
+// libedit's key reader (rl_getc_function): one character (UTF-8 decoded to its code point, as
+// libedit takes it), or EOF once a Ctrl+C came (readline then returns, and the line is dropped).
+int ReadKey(FILE* in) {
+  int fd = fileno(in);
+  auto byte = [&]() -> int {
+    for (;;) {
+      if (g_interrupted) return EOF;
+      struct pollfd p[2] = {{fd, POLLIN, 0}, {g_prompt_wake[0], POLLIN, 0}};
+      if (poll(p, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        return EOF;
+      }
+      if (p[1].revents & POLLIN) {
+        char drain[64];
+        ssize_t n = read(g_prompt_wake[0], drain, sizeof(drain));
+        (void)n;
+        continue;
+      }
+      unsigned char c;
+      ssize_t n = read(fd, &c, 1);
+      if (n == 1) return c;
+      if (n < 0 && errno == EINTR) continue;
+      return EOF;
+    }
+  };
+  int c = byte();
+  if (c == EOF || c < 0x80) return c;
+  int more = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : 0;
+  int cp = c & (0x3F >> more);
+  for (int i = 0; i < more; ++i) {
+    int next = byte();
+    if (next == EOF) return EOF;
+    cp = (cp << 6) | (next & 0x3F);
+  }
+  return cp;
 }
 
 const char* const kKeywords[] = {
@@ -173,11 +198,16 @@ class Shell {
   Shell(Warehouse& w, ShellOptions o) : w_(w), o_(std::move(o)), tty_(isatty(0) && isatty(1)) {}
 
   Status Run() {
-    if (pipe(g_wake) != 0) return Status::IoError("cannot make the shell's interrupt pipe");
-    struct sigaction old_int = {};
-    sigaction(SIGINT, nullptr, &old_int);
-    g_main = pthread_self();
-    HandleInterrupts(true);
+    if (pipe(g_wake) != 0 || pipe(g_prompt_wake) != 0)
+      return Status::IoError("cannot make the shell's interrupt pipes");
+    // A handler never blocks: a full pipe already says "interrupted".
+    for (int fd : {g_wake[1], g_prompt_wake[1]}) fcntl(fd, F_SETFL, O_NONBLOCK);
+    // System calls a Ctrl+C interrupts are restarted: the engine never sees EINTR.
+    struct sigaction sa = {}, old_int = {};
+    sa.sa_handler = OnInterrupt;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
     std::thread canceller([this] {
       char c;
       while (read(g_wake[0], &c, 1) == 1) {
@@ -188,7 +218,12 @@ class Shell {
     });
     if (tty_) {
       g_shell = this;
+      // libedit handles characters beyond ASCII only in a UTF-8 character type; SQL text is
+      // UTF-8 whatever the terminal's locale says.
+      const char* ctype = setlocale(LC_CTYPE, "");
+      if (!ctype || !strstr(ctype, "UTF-8")) setlocale(LC_CTYPE, "C.UTF-8");
       rl_catch_signals = 0;
+      rl_getc_function = ReadKey;
       rl_attempted_completion_function = Complete;
       stifle_history(2000);
       if (!o_.history_file.empty()) read_history(o_.history_file.c_str());
@@ -206,8 +241,7 @@ class Shell {
     (void)n;
     canceller.join();
     sigaction(SIGINT, &old_int, nullptr);
-    close(g_wake[0]);
-    close(g_wake[1]);
+    for (int fd : {g_wake[0], g_wake[1], g_prompt_wake[0], g_prompt_wake[1]}) close(fd);
     if (!tty_ && failed_) return Status::InvalidArgument("a statement of the script failed");
     return Status::Ok();
   }
@@ -284,17 +318,14 @@ class Shell {
       std::string line;
       if (tty_) {
         g_interrupted = false;
-        HandleInterrupts(false);
-        g_at_prompt = true;
         char* got = readline(Prompt().c_str());
-        g_at_prompt = false;
-        HandleInterrupts(true);
+        if (g_interrupted) {  // Ctrl+C at the prompt: drop what was typed
+          free(got);
+          split_.Clear();
+          std::cout << "^C\n";
+          continue;
+        }
         if (!got) {
-          if (g_interrupted) {  // Ctrl+C at the prompt: drop what was typed
-            split_.Clear();
-            std::cout << "^C\n";
-            continue;
-          }
           std::cout << "\n";
           return;  // Ctrl+D
         }

@@ -482,6 +482,20 @@ struct Newer {
 
 }  // namespace
 
+Result<int64_t> ParseAuditSince(const std::string& text, const std::string& what) {
+  if (text.empty()) return int64_t{0};
+  int64_t at = ParseTimestamp(text);
+  if (at >= 0) return at;
+  auto ago = ParseDurationMicros(text);
+  if (!ago.ok()) {
+    return Status::InvalidArgument(
+        fmt::format("invalid {} '{}': expected a duration back from now (30m, 1h, 2d) or a UTC "
+                    "timestamp such as 2026-11-21T12:00:00Z",
+                    what, text));
+  }
+  return NowMicros() - *ago;
+}
+
 Result<std::vector<json>> ReadAudit(ObjectStore& store, const std::string& org,
                                     const AuditQuery& q) {
   if (q.limit < 1) {

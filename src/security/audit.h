@@ -157,6 +157,9 @@ struct AuditQuery {
   int64_t since_micros = 0;  // records at or after this time
   int64_t limit = 1000;      // the newest this many
 };
+// "1h", "30m", "2d" (that long ago) or a UTC timestamp ("2026-11-21T12:00:00Z", "2026-11-21"),
+// as AuditQuery::since_micros; "" is the beginning. `what` names the argument in the error.
+Result<int64_t> ParseAuditSince(const std::string& text, const std::string& what);
 // Records of every stream, oldest first (newest last), as stored (with stream, seq, prev, hash).
 Result<std::vector<nlohmann::json>> ReadAudit(ObjectStore& store, const std::string& org,
                                               const AuditQuery& q);

@@ -60,6 +60,7 @@ struct Operation {
   std::string scope = "";     // the OAuth scope a credential must carry
   bool read_only = true;      // changes nothing
   bool long_running = false;  // may take minutes: a task (MCP), a statement (REST)
+  bool mcp = true;            // offered as an MCP tool (administration is not: REST only)
 };
 
 class OperationRegistry {

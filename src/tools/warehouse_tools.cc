@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -162,13 +163,17 @@ class Operations : public OperationRegistry {
         {"query_sql", {"POST", "/api/v1/query"}},
         {"validate_sql", {"POST", "/api/v1/query/validate"}},
         {"explain_sql", {"POST", "/api/v1/query/explain"}},
+        {"read_audit", {"GET", "/api/v1/audit"}},
     };
+    // Administration, for people and scripts: not offered to agents as MCP tools.
+    static const std::set<std::string> kNotForMcp = {"read_audit"};
     auto add = [&](Operation op) {
       // Every operation reads (health and whoami included: they tell about the server and the
       // caller), so every one needs the read scope of a scoped credential.
       op.scope = security::kScopeRead;
       op.long_running = op.name == "query_sql" || op.name == "profile_column";
       if (auto r = kRoutes.find(op.name); r != kRoutes.end()) op.route = r->second;
+      op.mcp = !kNotForMcp.count(op.name);
       // No door shows where the server keeps its files: answers and errors are scrubbed here,
       // once for all of them.
       op.run = [run = std::move(op.run),
@@ -191,11 +196,7 @@ class Operations : public OperationRegistry {
                        {"version", Prop("string", "")},
                        {"uptime_s", Prop("number", "")}}),
          {},
-         [this](OperationContext& c) {
-           const Caller& who = c.caller;
-           (void)who;
-           return Health();
-         },
+         [this](OperationContext&) { return Health(); },
          // Quick (answered on the network thread) only when its catalog check cannot block on
          // the network: a remote catalog may retry for seconds.
          w_.config().locking_backend == "sqlite"});
@@ -207,22 +208,14 @@ class Operations : public OperationRegistry {
          ObjectSchema(json::object(), {}),
          OutputSchema({{"organization", Prop("string", "")}}),
          {},
-         [this](OperationContext& c) {
-           const Caller& who = c.caller;
-           (void)who;
-           return Info(who);
-         }});
+         [this](OperationContext& c) { return Info(c.caller); }});
     add({"whoami",
          "Who am I",
          "Show the identity this session acts as and the organization it reads.",
          ObjectSchema(json::object(), {}),
          OutputSchema({{"user", Prop("string", "")}}),
          {},
-         [this](OperationContext& c) {
-           const Caller& who = c.caller;
-           (void)who;
-           return WhoAmI(who);
-         }});
+         [this](OperationContext& c) { return WhoAmI(c.caller); }});
     add({"list_supers",
          "List super tables",
          "List the super tables (groups of related tables) of the organization with their table "
@@ -231,11 +224,7 @@ class Operations : public OperationRegistry {
          ObjectSchema(json::object(), {}),
          OutputSchema({{"supers", Prop("array", "")}}),
          {},
-         [this](OperationContext& c) {
-           const Caller& who = c.caller;
-           (void)who;
-           return ListSupers(who);
-         }});
+         [this](OperationContext& c) { return ListSupers(c.caller); }});
     add({"list_tables",
          "List tables",
          "List the tables of one super table with their current version, row count, file count, "
@@ -244,11 +233,7 @@ class Operations : public OperationRegistry {
          ObjectSchema({{"super", kSuperProp}}, {"super"}),
          OutputSchema({{"tables", Prop("array", "")}}),
          {},
-         [this](OperationContext& c) {
-           const Caller& who = c.caller;
-           (void)who;
-           return ListTables(c.args, who);
-         }});
+         [this](OperationContext& c) { return ListTables(c.args, c.caller); }});
     add({"describe_table",
          "Describe a table",
          "Show a table's columns with their types, null counts and min/max values, plus its row "
@@ -257,11 +242,7 @@ class Operations : public OperationRegistry {
          ObjectSchema({{"super", kSuperProp}, {"table", kTableProp}}, {"super", "table"}),
          OutputSchema({{"columns", Prop("array", "")}}),
          {},
-         [this](OperationContext& c) {
-           const Caller& who = c.caller;
-           (void)who;
-           return Describe(c.args, who);
-         }});
+         [this](OperationContext& c) { return Describe(c.args, c.caller); }});
     add({"get_table_stats",
          "Table statistics",
          "Storage statistics of a table: rows, deleted rows awaiting compaction, data and delete "
@@ -270,22 +251,14 @@ class Operations : public OperationRegistry {
          ObjectSchema({{"super", kSuperProp}, {"table", kTableProp}}, {"super", "table"}),
          OutputSchema({{"rows", Prop("integer", "")}}),
          {},
-         [this](OperationContext& c) {
-           const Caller& who = c.caller;
-           (void)who;
-           return Stats(c.args, who);
-         }});
+         [this](OperationContext& c) { return Stats(c.args, c.caller); }});
     add({"get_super_meta",
          "Super table metadata",
          "Summary of one super table: its tables, total rows and bytes, and when it last changed.",
          ObjectSchema({{"super", kSuperProp}}, {"super"}),
          OutputSchema({{"tables", Prop("array", "")}}),
          {},
-         [this](OperationContext& c) {
-           const Caller& who = c.caller;
-           (void)who;
-           return SuperMeta(c.args, who);
-         }});
+         [this](OperationContext& c) { return SuperMeta(c.args, c.caller); }});
     add({"get_table_history",
          "Table history",
          "The versions of a table, newest first: version number, commit time, operation (append, "
@@ -301,11 +274,7 @@ class Operations : public OperationRegistry {
                       {"super", "table"}),
          OutputSchema({{"versions", Prop("array", "")}}),
          {},
-         [this](OperationContext& c) {
-           const Caller& who = c.caller;
-           (void)who;
-           return History(c.args, who);
-         }});
+         [this](OperationContext& c) { return History(c.args, c.caller); }});
     add({"sample_data",
          "Sample rows",
          "A random sample of a table's rows (default 10, at most 100), to see what the data looks "
@@ -320,11 +289,7 @@ class Operations : public OperationRegistry {
                       {"super", "table"}),
          QueryOutputSchema(),
          {},
-         [this](OperationContext& c) {
-           const Caller& who = c.caller;
-           (void)who;
-           return Sample(c, who);
-         }});
+         [this](OperationContext& c) { return Sample(c, c.caller); }});
     add({"query_sql",
          "Run a SQL query",
          "Run one read-only SQL query (DuckDB dialect) over the tables of a super table. Name "
@@ -358,11 +323,7 @@ class Operations : public OperationRegistry {
              {"super", "sql"}),
          QueryOutputSchema(),
          {},
-         [this](OperationContext& c) {
-           const Caller& who = c.caller;
-           (void)who;
-           return QuerySql(c, who);
-         }});
+         [this](OperationContext& c) { return QuerySql(c, c.caller); }});
     add({"validate_sql",
          "Validate SQL",
          "Check a SQL query without running it: parses, resolves tables and columns, and returns "
@@ -373,11 +334,7 @@ class Operations : public OperationRegistry {
                       {"super", "sql"}),
          OutputSchema({{"valid", Prop("boolean", "")}, {"error", Prop("string", "")}}),
          {},
-         [this](OperationContext& c) {
-           const Caller& who = c.caller;
-           (void)who;
-           return Validate(c, who);
-         }});
+         [this](OperationContext& c) { return Validate(c, c.caller); }});
     add({"explain_sql",
          "Explain SQL",
          "Show DuckDB's query plan for a SQL query without running it.",
@@ -386,11 +343,7 @@ class Operations : public OperationRegistry {
                       {"super", "sql"}),
          OutputSchema({{"plan", Prop("string", "")}}),
          {},
-         [this](OperationContext& c) {
-           const Caller& who = c.caller;
-           (void)who;
-           return Explain(c, who);
-         }});
+         [this](OperationContext& c) { return Explain(c, c.caller); }});
     add({"profile_column",
          "Profile a column",
          "Profile one column: row count, distinct values, nulls, min, max and the most frequent "
@@ -406,11 +359,7 @@ class Operations : public OperationRegistry {
                       {"super", "table", "column"}),
          OutputSchema({{"distinct_count", Prop("integer", "")}}),
          {},
-         [this](OperationContext& c) {
-           const Caller& who = c.caller;
-           (void)who;
-           return Profile(c, who);
-         }});
+         [this](OperationContext& c) { return Profile(c, c.caller); }});
     add({"search_columns",
          "Search columns",
          "Find columns by name across tables: a case-insensitive substring, or a pattern with * "
@@ -421,11 +370,7 @@ class Operations : public OperationRegistry {
                       {"pattern"}),
          OutputSchema({{"matches", Prop("array", "")}}),
          {},
-         [this](OperationContext& c) {
-           const Caller& who = c.caller;
-           (void)who;
-           return Search(c.args, who);
-         }});
+         [this](OperationContext& c) { return Search(c.args, c.caller); }});
     add({"data_freshness",
          "Data freshness",
          "When each table of a super table (or one table) last changed, and how long ago, to judge "
@@ -434,11 +379,25 @@ class Operations : public OperationRegistry {
          ObjectSchema({{"super", kSuperProp}, {"table", kTableProp}}, {"super"}),
          OutputSchema({{"tables", Prop("array", "")}}),
          {},
-         [this](OperationContext& c) {
-           const Caller& who = c.caller;
-           (void)who;
-           return Freshness(c.args, who);
-         }});
+         [this](OperationContext& c) { return Freshness(c.args, c.caller); }});
+    add({"read_audit",
+         "Audit trail",
+         "The organization's audit trail, newest last: who called what, with which arguments "
+         "(secrets redacted), what it read, how it ended. Administrators only.",
+         ObjectSchema({{"user", Prop("string", "Only this principal's records")},
+                       {"since", Prop("string",
+                                      "A duration back from now (30m, 1h, 2d) or a UTC "
+                                      "timestamp such as 2026-11-21T12:00:00Z")},
+                       {"limit",
+                        {{"type", "integer"},
+                         {"minimum", 1},
+                         {"maximum", 10000},
+                         {"description", "The newest this many records (default 100)"}}}},
+                      {}),
+         OutputSchema({{"records", Prop("array", "Audit records, oldest first")},
+                       {"count", Prop("integer", "")}}),
+         {},
+         [this](OperationContext& c) { return ReadAuditTrail(c.args, c.caller); }});
   }
 
   Result<json> WhoAmI(const Caller& who) {
@@ -825,6 +784,19 @@ class Operations : public OperationRegistry {
     return r;
   }
 
+  Result<json> ReadAuditTrail(const json& a, const Caller& who) {
+    if (!who.principal->IsAdmin()) {
+      return Status::PermissionDenied(
+          "the audit trail is for administrators (an admin role, or a superuser)");
+    }
+    security::AuditQuery q;
+    q.user = Str(a, "user");
+    ST_ASSIGN_OR_RETURN(q.since_micros, security::ParseAuditSince(Str(a, "since"), "since"));
+    q.limit = a.value("limit", int64_t{100});
+    ST_ASSIGN_OR_RETURN(auto records, security::ReadAudit(w_.store(), w_.config().organization, q));
+    return json{{"records", records}, {"count", records.size()}};
+  }
+
   Result<json> Freshness(const json& a, const Caller& who) {
     const std::string sup = Super(a, who);
     const std::string tab = Table(a, sup, who);
@@ -977,6 +949,7 @@ class Tools {
 
   void Register(mcp::Server& s) {
     for (const Operation& op : ops_->operations()) {
+      if (!op.mcp) continue;
       Tool t;
       t.name = op.name;
       t.title = op.title;

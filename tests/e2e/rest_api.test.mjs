@@ -80,6 +80,7 @@ const calls = {
   query_sql: { body: { super: "shop", sql: "SELECT status, count(*) AS n FROM orders GROUP BY 1 ORDER BY 1", limit: 10 } },
   validate_sql: { body: { super: "shop", sql: "SELECT count(*) FROM orders" } },
   explain_sql: { body: { super: "shop", sql: "SELECT count(*) FROM orders" } },
+  read_audit: { query: { limit: 5, since: "1h" } },
   openapi: {},
 };
 
@@ -288,6 +289,20 @@ test("every REST call is in the audit trail, as the principal that made it", asy
   assert.ok(found, "the call was recorded");
   assert.equal(found[2], "ok");
   assert.match(JSON.stringify(found[3]), /rest/);
+  // The trail itself: for administrators, by REST only (it is no MCP tool).
+  const trail = await rest("GET", "/api/v1/audit?user=dana&limit=50");
+  assert.equal(trail.status, 200, trail.text);
+  assert.ok(trail.json.records.some((r) => r.action === "api:list_tables"));
+  assert.ok(trail.json.records.every((r) => r.principal === "dana"));
+  const refused = await rest("GET", "/api/v1/audit", { headers: { authorization: `Bearer ${state.dana}` } });
+  assert.equal(refused.status, 403);
+  assert.match(refused.json.detail, /for administrators/);
+  assert.equal((await rest("GET", "/api/v1/audit?since=yesterday")).status, 400);
+  const client = newClient({});
+  await client.connect(new StreamableHTTPClientTransport(new URL(state.server.url), { requestInit: { headers: state.admin } }));
+  const tools = await client.listTools();
+  assert.ok(!tools.tools.some((t) => t.name === "read_audit"));
+  await client.close();
 });
 
 test("SUPERTABLE_AUTH_MODE=api_key: the key (or a token) in the configured header, on both doors", async () => {

@@ -116,6 +116,9 @@ def main():
     t.expect(r"shop> ")
     t.send("SELECT 7 AS seven;\r")
     t.expect(r"\b7\b")
+    # Text beyond ASCII is typed and echoed as it is.
+    t.send("SELECT 'café ☕' AS w;\r")
+    t.expect(r"café ☕\s")
     # .read runs a file's statements and dot commands.
     script = os.path.join(work, "q.sql")
     with open(script, "w") as f:
