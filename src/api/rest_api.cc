@@ -1,13 +1,12 @@
 // The REST API: routes, argument translation, problem details, the OpenAPI document.
 #include "api/rest_api.h"
 
+#include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <map>
 #include <set>
 #include <sstream>
 #include <thread>
-#include <tuple>
 
 #include <fmt/format.h>
 
@@ -127,14 +126,38 @@ Result<json> TypedValue(const json& prop, const std::string& name, const std::st
   return json(text);
 }
 
+// The query string's parameters, percent-decoded, in order; empty pieces skipped.
+Result<std::vector<std::pair<std::string, std::string>>> QueryParams(const http::Request& r) {
+  std::vector<std::pair<std::string, std::string>> out;
+  size_t q = r.target.find('?');
+  if (q == std::string::npos) return out;
+  std::string query = r.target.substr(q + 1);
+  for (size_t i = 0; i <= query.size();) {
+    size_t amp = query.find('&', i);
+    if (amp == std::string::npos) amp = query.size();
+    std::string pair = query.substr(i, amp - i);
+    i = amp + 1;
+    if (pair.empty()) continue;
+    size_t eq = pair.find('=');
+    auto name = PercentDecode(pair.substr(0, eq), true);
+    auto value = PercentDecode(eq == std::string::npos ? "" : pair.substr(eq + 1), true);
+    if (!name || !value) {
+      return Status::InvalidArgument("the query string is not valid percent-encoding");
+    }
+    out.emplace_back(std::move(*name), std::move(*value));
+  }
+  return out;
+}
+
 // Whether the client asks for CSV: `Accept: text/csv`, or `format=csv` in the query string
 // (a download link). Only results made of columns and rows have a CSV form.
 bool WantsCsv(const http::Request& r) {
   auto accept = r.Header("accept");
   if (accept && AsciiLower(*accept).find("text/csv") != std::string::npos) return true;
-  size_t q = r.target.find('?');
-  std::string query = q == std::string::npos ? "" : "&" + r.target.substr(q + 1) + "&";
-  return query.find("&format=csv&") != std::string::npos;
+  auto params = QueryParams(r);
+  return params.ok() &&
+         std::find(params->begin(), params->end(),
+                   std::pair<std::string, std::string>("format", "csv")) != params->end();
 }
 
 // A query-shaped result ({columns, rows, truncated}) as CSV, by the CLI's own CSV writer.
@@ -160,34 +183,20 @@ Result<json> ArgumentsOf(const Operation& op, const http::Request& r,
   json args = json::object();
   const json& props = op.input_schema.value("properties", json::object());
   for (const auto& [k, v] : path_params) args[k] = v;
-  size_t q = r.target.find('?');
-  if (q != std::string::npos) {
-    std::string query = r.target.substr(q + 1);
-    size_t i = 0;
-    while (i <= query.size()) {
-      size_t amp = query.find('&', i);
-      if (amp == std::string::npos) amp = query.size();
-      std::string pair = query.substr(i, amp - i);
-      i = amp + 1;
-      // The answer's form (WantsCsv), not an argument.
-      if (pair.empty() || pair == "format=csv" || pair == "format=json") continue;
-      size_t eq = pair.find('=');
-      auto name = PercentDecode(pair.substr(0, eq), true);
-      auto value = PercentDecode(eq == std::string::npos ? "" : pair.substr(eq + 1), true);
-      if (!name || !value) {
-        return Status::InvalidArgument("the query string is not valid percent-encoding");
-      }
-      if (path_params.count(*name)) {
-        return Status::InvalidArgument(
-            fmt::format("'{}' is part of the path; do not repeat it in the query string", *name));
-      }
-      if (args.contains(*name)) {
-        return Status::InvalidArgument(fmt::format("query parameter '{}' is given twice", *name));
-      }
-      auto prop = props.find(*name);
-      ST_ASSIGN_OR_RETURN(args[*name],
-                          TypedValue(prop == props.end() ? json::object() : *prop, *name, *value));
+  ST_ASSIGN_OR_RETURN(auto query, QueryParams(r));
+  for (const auto& [name, value] : query) {
+    // The answer's form (WantsCsv), not an argument.
+    if (name == "format" && (value == "csv" || value == "json")) continue;
+    if (path_params.count(name)) {
+      return Status::InvalidArgument(
+          fmt::format("'{}' is part of the path; do not repeat it in the query string", name));
     }
+    if (args.contains(name)) {
+      return Status::InvalidArgument(fmt::format("query parameter '{}' is given twice", name));
+    }
+    auto prop = props.find(name);
+    ST_ASSIGN_OR_RETURN(args[name],
+                        TypedValue(prop == props.end() ? json::object() : *prop, name, value));
   }
   if (r.method == "POST") {
     auto ct = r.Header("content-type");
@@ -388,24 +397,18 @@ class RestApi {
   http::Response StatementResponse(const http::Request& r, const std::string& id, const json& task,
                                    int done_status) {
     int64_t page = 1, page_size = 1000;
-    size_t q = r.target.find('?');
-    if (q != std::string::npos) {
-      for (const auto& [name, value, limit] :
-           {std::tuple{"page", &page, int64_t{1} << 40},
-            std::tuple{"page_size", &page_size, int64_t{10000}}}) {
-        std::string query = "&" + r.target.substr(q + 1) + "&";
-        size_t at = query.find(std::string("&") + name + "=");
-        if (at == std::string::npos) continue;
-        std::string text = query.substr(at + strlen(name) + 2);
-        text = text.substr(0, text.find('&'));
-        char* end = nullptr;
-        long long v = std::strtoll(text.c_str(), &end, 10);
-        if (text.empty() || *end || v < 1 || v > limit) {
-          return Problem(400, fmt::format("{} must be an integer from 1 to {}", name, limit),
-                         r.path);
-        }
-        *value = v;
+    auto query = QueryParams(r);
+    if (!query.ok()) return Problem(400, query.status().message(), r.path);
+    for (const auto& [name, text] : *query) {
+      int64_t* value = name == "page" ? &page : name == "page_size" ? &page_size : nullptr;
+      if (!value) continue;
+      int64_t limit = name == "page" ? int64_t{1} << 40 : int64_t{10000};
+      char* end = nullptr;
+      long long v = std::strtoll(text.c_str(), &end, 10);
+      if (text.empty() || *end || v < 1 || v > limit) {
+        return Problem(400, fmt::format("{} must be an integer from 1 to {}", name, limit), r.path);
       }
+      *value = v;
     }
     std::string status = task.value("status", "");
     json out = {{"id", id},

@@ -1058,13 +1058,16 @@ std::vector<PathLabel> ServerPaths(Warehouse& w) {
   return out;
 }
 
-// Scrubs every string of a tool's result (what the registry's operations answer is scrubbed
-// already; this also covers what the middleware says, such as an exception's message).
+// Scrubs a tool's error: what the registry's operations answer is scrubbed already (a result
+// is not walked twice), but an error may come from around them (an exception's message, the
+// caller's identity, a limit).
 mcp::Middleware PathScrubMiddleware(std::vector<PathLabel> paths) {
   return [paths = std::move(paths)](const Tool& tool, ToolContext& ctx, const mcp::ToolCall& next) {
     ToolResult r = next(tool, ctx);
-    ScrubJson(r.structured, paths);
-    ScrubJson(r.content, paths);
+    if (r.is_error) {
+      ScrubJson(r.structured, paths);
+      ScrubJson(r.content, paths);
+    }
     return r;
   };
 }
