@@ -1,8 +1,13 @@
 // The REST API: routes, argument translation, problem details, the OpenAPI document.
 #include "api/rest_api.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -10,6 +15,8 @@
 
 #include <fmt/format.h>
 
+#include "api/multipart.h"
+#include "common/log.h"
 #include "common/text.h"
 #include "common/version.h"
 #include "engine/result_format.h"
@@ -198,7 +205,7 @@ Result<json> ArgumentsOf(const Operation& op, const http::Request& r,
     ST_ASSIGN_OR_RETURN(args[name],
                         TypedValue(prop == props.end() ? json::object() : *prop, name, value));
   }
-  if (r.method == "POST") {
+  if (!op.takes_file && (r.method == "POST" || r.method == "PUT" || r.method == "PATCH")) {
     auto ct = r.Header("content-type");
     if (!ct ||
         AsciiLower(ct->substr(0, ct->find(';'))).find("application/json") == std::string::npos) {
@@ -245,6 +252,14 @@ class RestApi {
   RestApi(std::shared_ptr<OperationRegistry> ops, RestApiOptions o)
       : ops_(std::move(ops)), o_(o), openapi_(Dump(OpenApiDocument(*ops_, o.mcp != nullptr))) {}
 
+  size_t SpoolLimit(const http::Request& r) const {
+    if (r.method != "PUT" && r.method != "POST") return 0;
+    for (const auto& op : ops_->operations()) {
+      if (op.takes_file && MatchRoute(op.route.path, r.path)) return o_.max_upload_bytes;
+    }
+    return 0;
+  }
+
   void Handle(http::Request r, const std::shared_ptr<http::Exchange>& ex) {
     if (r.path == std::string(kRestPrefix) + "/openapi.json") {
       if (r.method != "GET") return ex->Respond(NotAllowed(r, "GET"));
@@ -263,7 +278,9 @@ class RestApi {
       if (candidate.route.path.empty()) continue;
       auto m = MatchRoute(candidate.route.path, r.path);
       if (!m) continue;
-      if (candidate.route.method != r.method) {
+      // An upload comes as PUT (a raw body) or POST (a browser's form) alike.
+      bool upload_post = candidate.takes_file && r.method == "POST";
+      if (candidate.route.method != r.method && !upload_post) {
         allowed += (allowed.empty() ? "" : ", ") + candidate.route.method;
         continue;
       }
@@ -465,6 +482,137 @@ class RestApi {
     return res;
   }
 
+  // The uploaded file of a request to an operation that takes one, and the arguments its
+  // headers and form carry: the Idempotency-Key header, the format from the Content-Type (or
+  // the form part's type or file name), a form's fields. A raw body is the file itself; a
+  // multipart/form-data body (a browser form) carries it as the part named "file".
+  Status UploadOf(const http::Request& r, json& args,
+                  std::shared_ptr<const http::BodyFile>* input) {
+    if (auto key = r.Header("idempotency-key")) args["idempotency_key"] = *key;
+    std::string type = AsciiLower(r.Header("content-type").value_or(""));
+    type = type.substr(0, type.find(';'));
+    while (!type.empty() && type.back() == ' ') type.pop_back();
+    std::shared_ptr<const http::BodyFile> body = r.body_file;
+    if (!body) {  // a small body the server kept in memory
+      ST_ASSIGN_OR_RETURN(auto f, TempFile());
+      std::ofstream out(f->path, std::ios::binary);
+      out.write(r.body.data(), static_cast<std::streamsize>(r.body.size()));
+      if (!out.flush()) return Status::IoError("cannot store the upload; retry later");
+      f->bytes = r.body.size();
+      body = std::move(f);
+    }
+    if (body->bytes == 0) {
+      return Status::InvalidArgument("the upload is empty: send the file as the request body");
+    }
+    if (auto boundary = MultipartBoundary(r.Header("content-type").value_or(""))) {
+      return FormUpload(*body, *boundary, args, input);
+    }
+    if (type == "multipart/form-data") {
+      return Status::InvalidArgument("multipart/form-data needs a boundary parameter");
+    }
+    if (!args.contains("format")) {
+      if (auto f = FormatOfType(type)) args["format"] = *f;
+    }
+    *input = std::move(body);
+    return Status::Ok();
+  }
+
+  static std::optional<std::string> FormatOfType(const std::string& type) {
+    static const std::map<std::string, std::string> kTypes = {
+        {"text/csv", "csv"},
+        {"application/csv", "csv"},
+        {"text/tab-separated-values", "csv"},
+        {"application/json", "json"},
+        {"application/x-ndjson", "ndjson"},
+        {"application/ndjson", "ndjson"},
+        {"application/jsonl", "ndjson"},
+        {"application/x-jsonlines", "ndjson"},
+        {"application/vnd.apache.parquet", "parquet"},
+        {"application/x-parquet", "parquet"},
+        {"application/parquet", "parquet"}};
+    auto it = kTypes.find(type);
+    return it == kTypes.end() ? std::nullopt : std::optional<std::string>(it->second);
+  }
+
+  static std::optional<std::string> FormatOfName(const std::string& filename) {
+    std::string lower = AsciiLower(filename);
+    for (const char* ext : {"csv", "tsv", "ndjson", "jsonl", "json", "parquet"}) {
+      std::string suffix = std::string(".") + ext;
+      if (lower.size() > suffix.size() &&
+          lower.compare(lower.size() - suffix.size(), suffix.size(), suffix) == 0) {
+        return std::string(ext == std::string("tsv") ? "csv" : ext);
+      }
+    }
+    return std::nullopt;
+  }
+
+  Result<std::shared_ptr<http::BodyFile>> TempFile() {
+    auto f = std::make_shared<http::BodyFile>();
+    std::string path =
+        (o_.spool_directory.empty() ? std::string("/tmp") : o_.spool_directory) + "/part-XXXXXX";
+    int fd = ::mkstemp(path.data());
+    if (fd < 0) return Status::IoError("cannot store the upload; retry later");
+    ::close(fd);
+    f->path = path;
+    return f;
+  }
+
+  Status FormUpload(const http::BodyFile& body, const std::string& boundary, json& args,
+                    std::shared_ptr<const http::BodyFile>* input) {
+    int fd = ::open(body.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Status::IoError("cannot read the upload back; retry later");
+    void* map = ::mmap(nullptr, body.bytes, PROT_READ, MAP_PRIVATE, fd, 0);
+    ::close(fd);
+    if (map == MAP_FAILED) return Status::IoError("cannot read the upload back; retry later");
+    struct Unmap {
+      void* p;
+      size_t n;
+      ~Unmap() { ::munmap(p, n); }
+    } unmap{map, body.bytes};
+    ST_ASSIGN_OR_RETURN(
+        auto parts,
+        ParseMultipart(std::string_view(static_cast<const char*>(map), body.bytes), boundary));
+    const FormPart* file = nullptr;
+    const Operation* op = ops_->Find("write_table");
+    const json& props = op ? op->input_schema.value("properties", json::object()) : json::object();
+    for (const auto& p : parts) {
+      if (p.name == "file") {
+        if (file) return Status::InvalidArgument("the form carries two parts named 'file'");
+        file = &p;
+        continue;
+      }
+      // Every other part is an argument, typed as the query string's are.
+      if (p.body.size() > 65536) {
+        return Status::InvalidArgument(
+            fmt::format("form field '{}' is over 64 KiB; only the file may be large", p.name));
+      }
+      if (args.contains(p.name)) {
+        return Status::InvalidArgument(fmt::format("'{}' is given twice", p.name));
+      }
+      auto prop = props.find(p.name);
+      ST_ASSIGN_OR_RETURN(args[p.name], TypedValue(prop == props.end() ? json::object() : *prop,
+                                                   p.name, std::string(p.body)));
+    }
+    if (!file) {
+      return Status::InvalidArgument(
+          "the form carries no file: send it as the part named 'file' (<input type=file "
+          "name=file>)");
+    }
+    if (!args.contains("format")) {
+      auto f = FormatOfType(AsciiLower(file->content_type.substr(0, file->content_type.find(';'))));
+      if (!f) f = FormatOfName(file->filename);
+      if (f) args["format"] = *f;
+    }
+    if (file->body.empty()) return Status::InvalidArgument("the uploaded file is empty");
+    ST_ASSIGN_OR_RETURN(auto out, TempFile());
+    std::ofstream stream(out->path, std::ios::binary);
+    stream.write(file->body.data(), static_cast<std::streamsize>(file->body.size()));
+    if (!stream.flush()) return Status::IoError("cannot store the upload; retry later");
+    out->bytes = file->body.size();
+    *input = std::move(out);
+    return Status::Ok();
+  }
+
   http::Response Call(const Operation& op, const http::Request& r,
                       const std::map<std::string, std::string>& params) {
     auto start = std::chrono::steady_clock::now();
@@ -479,7 +627,12 @@ class RestApi {
     json args = json::object();
     Result<json> result = Status::Internal("not run");
     json notes = json::object();
+    std::shared_ptr<const http::BodyFile> input;
     auto parsed = ArgumentsOf(op, r, params);
+    if (parsed.ok() && op.takes_file) {
+      Status s = UploadOf(r, *parsed, &input);
+      if (!s.ok()) parsed = s;
+    }
     if (!parsed.ok()) {
       result = parsed.status();
     } else {
@@ -491,6 +644,16 @@ class RestApi {
         Caller caller = CallerOf(principal);
         CancelToken cancel;
         OperationContext ctx{args, caller, &cancel, nullptr, &notes};
+        if (input) {
+          ctx.input_file = input->path;
+          // An upload's write may take minutes: the server log shows how far it is.
+          ctx.progress = [name = op.name, last = std::make_shared<int>(-1)](
+                             double done, double total, const std::string&) {
+            int pct = total > 0 ? static_cast<int>(done / total * 100) : 0;
+            if (pct / 10 != *last / 10) log::Info("rest: {} {}%", name, pct);
+            *last = pct;
+          };
+        }
         result = op.run(ctx);
       }
     }
@@ -750,6 +913,8 @@ mcp::HttpTransportOptions::Route MakeRestApi(std::shared_ptr<OperationRegistry> 
   route.handler = [api](http::Request r, std::shared_ptr<http::Exchange> ex) {
     api->Handle(std::move(r), ex);
   };
+  // Uploads stream to a file, up to max_upload_bytes; every other body stays in memory.
+  route.spool = [api](const http::Request& r) -> size_t { return api->SpoolLimit(r); };
   // A refusal at the door (Host, Origin, credentials, rate) in this door's terms: its status and
   // headers kept, its message as the problem's detail.
   route.refusal = [](http::Response refused) {

@@ -28,6 +28,10 @@ struct RestApiOptions {
   // tasks of query_sql, so they share one implementation, store and owner rule (nullptr: no
   // statements).
   mcp::Server* mcp = nullptr;
+  // Uploads (write_table) stream to files in this directory ("" is /tmp), up to this size
+  // (SUPERTABLE_MAX_UPLOAD_BYTES).
+  std::string spool_directory;
+  size_t max_upload_bytes = size_t{1} << 30;
 };
 
 inline constexpr const char* kRestPrefix = "/api/v1";

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/demo.h"
+#include "common/ids.h"
 #include "common/log.h"
 #include "common/net.h"
 #include "common/text.h"
@@ -147,6 +148,26 @@ void PrintBanner(const mcp::HttpTransportOptions& o, const std::vector<int>& por
   std::cout.flush();
 }
 
+// This process's directory for uploads as they arrive (home/uploads/<random>), removed when it
+// stops; directories a crashed server left behind are removed after a day.
+Result<std::string> UploadDirectory(const Config& config) {
+  fs::path root = fs::path(config.home) / "uploads";
+  std::error_code ec;
+  fs::create_directories(root, ec);
+  if (ec) return Status::IoError(fmt::format("cannot create {}: {}", root.string(), ec.message()));
+  auto now = fs::file_time_type::clock::now();
+  for (const auto& e : fs::directory_iterator(root, ec)) {
+    std::error_code age_ec;
+    auto written = fs::last_write_time(e.path(), age_ec);
+    if (!age_ec && now - written > std::chrono::hours(24)) fs::remove_all(e.path(), age_ec);
+  }
+  fs::path mine = root / RandomId();
+  fs::create_directories(mine, ec);
+  if (ec) return Status::IoError(fmt::format("cannot create {}: {}", mine.string(), ec.message()));
+  fs::permissions(mine, fs::perms::owner_all, ec);
+  return mine.string();
+}
+
 }  // namespace
 
 Status RunServe(Config config, const ServeFlags& flags, McpToolOptions tool_options) {
@@ -197,7 +218,23 @@ Status RunServe(Config config, const ServeFlags& flags, McpToolOptions tool_opti
   // same code, limits and audit trail.
   auto operations = MakeOperationRegistry(*w, tool_options);
   auto server = MakeWarehouseMcpServer(*w, tool_options, operations);
-  o.routes.push_back(MakeRestApi(operations, RestApiOptions{audit.get(), server.get()}));
+  RestApiOptions rest;
+  rest.audit = audit.get();
+  rest.mcp = server.get();
+  ST_ASSIGN_OR_RETURN(rest.spool_directory, UploadDirectory(config));
+  struct RemoveUploads {
+    std::string path;
+    ~RemoveUploads() {
+      std::error_code ec;
+      fs::remove_all(path, ec);
+    }
+  } remove_uploads{rest.spool_directory};
+  o.http.spool_directory = rest.spool_directory;
+  if (auto v = GetSetting("SUPERTABLE_MAX_UPLOAD_BYTES"); v && !v->empty()) {
+    ST_ASSIGN_OR_RETURN(int64_t n, ParseIntSetting("SUPERTABLE_MAX_UPLOAD_BYTES", *v, 1));
+    rest.max_upload_bytes = static_cast<size_t>(n);
+  }
+  o.routes.push_back(MakeRestApi(operations, rest));
   size_t tables = 0;
   if (auto supers = w->ListSupers(); supers.ok()) {
     for (const auto& s : *supers) {

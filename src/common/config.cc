@@ -3,8 +3,11 @@
 
 #include <algorithm>
 
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -78,11 +81,76 @@ std::map<std::string, std::string> ParseDotEnv(const std::string& text) {
   return out;
 }
 
+namespace {
+
+// Every setting name looked up so far, so the effective configuration can show what each
+// subsystem read without a list kept by hand beside the code that reads it.
+std::mutex consulted_mu;
+std::set<std::string>& Consulted() {
+  static std::set<std::string> names;
+  return names;
+}
+
+}  // namespace
+
 std::optional<std::string> GetSetting(const std::string& name) {
+  {
+    std::lock_guard<std::mutex> g(consulted_mu);
+    Consulted().insert(name);
+  }
   if (const char* v = std::getenv(name.c_str())) return std::string(v);
   auto it = DotEnv().find(name);
   if (it != DotEnv().end()) return it->second;
   return std::nullopt;
+}
+
+bool IsSecretSetting(const std::string& name) {
+  std::string upper = name;
+  for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (const char* word : {"SECRET", "TOKEN", "PASSWORD", "KEY", "CREDENTIAL", "CONNECTION_STRING",
+                           "SAS", "PRIVATE"}) {
+    if (upper.find(word) != std::string::npos) return true;
+  }
+  return false;
+}
+
+std::string RedactedSettingValue(const std::string& name, const std::string& value) {
+  if (value.empty()) return value;
+  if (IsSecretSetting(name)) return "[redacted]";
+  // A URL's password (redis://:pw@host, https://user:pw@host).
+  size_t scheme = value.find("://");
+  size_t at = value.find('@');
+  if (scheme != std::string::npos && at != std::string::npos && at > scheme) {
+    size_t colon = value.find(':', scheme + 3);
+    if (colon != std::string::npos && colon < at) {
+      return value.substr(0, colon + 1) + "[redacted]" + value.substr(at);
+    }
+  }
+  return value;
+}
+
+std::vector<SettingInUse> SettingsInUse() {
+  std::set<std::string> names;
+  {
+    std::lock_guard<std::mutex> g(consulted_mu);
+    names = Consulted();
+  }
+  std::vector<SettingInUse> out;
+  for (const auto& name : names) {
+    SettingInUse s;
+    s.name = name;
+    if (const char* v = std::getenv(name.c_str())) {
+      s.value = RedactedSettingValue(name, v);
+      s.source = "environment";
+    } else if (auto it = DotEnv().find(name); it != DotEnv().end()) {
+      s.value = RedactedSettingValue(name, it->second);
+      s.source = ".env";
+    } else {
+      continue;  // unset: the default applies
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
 }
 
 std::string FirstSetting(std::initializer_list<std::string> names) {

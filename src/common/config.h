@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
@@ -87,6 +88,17 @@ std::optional<std::string> GetSetting(const std::string& name);
 // does); "" when none is. For settings with fallback names (STORAGE_ACCESS_KEY, then
 // AWS_ACCESS_KEY_ID).
 std::string FirstSetting(std::initializer_list<std::string> names);
+
+// A setting this process read that is set, with its value (secrets redacted) and where it came
+// from ("environment" or ".env"): the effective configuration an administrator may see.
+struct SettingInUse {
+  std::string name, value, source;
+};
+std::vector<SettingInUse> SettingsInUse();
+// Whether a setting's value is a secret by its name (…TOKEN, …SECRET, …KEY, …PASSWORD, …).
+bool IsSecretSetting(const std::string& name);
+// `value` as it may be shown: "[redacted]" for a secret, a URL with its password hidden.
+std::string RedactedSettingValue(const std::string& name, const std::string& value);
 
 // Whether a flag setting is on: "1", "true", "TRUE" or "yes".
 bool TruthySetting(const std::string& name);

@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <fstream>
 #include <stdexcept>
 
 namespace supertable {
@@ -88,6 +89,27 @@ bool Base64Decode(std::string_view text, std::string* out) {
   buf.resize(n);
   *out = std::move(buf);
   return true;
+}
+
+std::string Sha256FileHex(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  if (ctx == nullptr || EVP_DigestInit_ex2(ctx, Sha256Algorithm(), nullptr) != 1) {
+    EVP_MD_CTX_free(ctx);
+    return "";
+  }
+  std::string buf(1 << 16, '\0');
+  bool ok = true;
+  while (ok && in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    ok = EVP_DigestUpdate(ctx, buf.data(), static_cast<size_t>(in.gcount())) == 1;
+  }
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  ok = ok && in.eof() && EVP_DigestFinal_ex(ctx, out, &len) == 1;
+  EVP_MD_CTX_free(ctx);
+  return ok ? HexEncode(std::string_view(reinterpret_cast<const char*>(out), len)) : "";
 }
 
 }  // namespace supertable

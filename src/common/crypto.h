@@ -9,6 +9,8 @@ namespace supertable {
 
 std::string Sha256(std::string_view data);  // raw 32 bytes
 std::string Sha256Hex(std::string_view data);
+// The hex SHA-256 of a file's bytes, read a piece at a time; "" when it cannot be read.
+std::string Sha256FileHex(const std::string& path);
 std::string HmacSha256(std::string_view key, std::string_view data);  // raw 32 bytes
 std::string Md5(std::string_view data);                               // raw 16 bytes
 std::string HexEncode(std::string_view bytes);

@@ -391,11 +391,10 @@ const HttpTransportOptions::Route* HttpTransport::Impl::RouteOf(const std::strin
 
 std::optional<http::Response> HttpTransport::Impl::CheckHeaders(http::Request& r) {
   auto refused = CheckMcpHeaders(r);
-  if (refused) {
-    if (const auto* route = RouteOf(r.path); route && route->refusal) {
-      return route->refusal(std::move(*refused));
-    }
-  }
+  const auto* route = RouteOf(r.path);
+  if (refused && route && route->refusal) return route->refusal(std::move(*refused));
+  // Only an authenticated request may send a body larger than memory should hold.
+  if (!refused && route && route->spool) r.spool_body_limit = route->spool(r);
   return refused;
 }
 

@@ -67,6 +67,9 @@ struct HttpTransportOptions {
     std::string prefix;
     http::Handler handler;
     std::function<http::Response(http::Response refused)> refusal;
+    // For a request that passed the checks: the limit of a body to stream to a file
+    // (http::Request::spool_body_limit, an upload); 0 keeps it in memory.
+    std::function<size_t(const http::Request&)> spool;
   };
   std::vector<Route> routes;
   // More ports to listen on, on the same address, with every route on each (a deployment that

@@ -4,11 +4,14 @@
 #include "server/http_server.h"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <deque>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -36,6 +39,10 @@ std::optional<std::string> Request::Header(std::string_view lower_name) const {
     out = out ? *out + ", " + v : v;
   }
   return out;
+}
+
+BodyFile::~BodyFile() {
+  if (!path.empty()) ::unlink(path.c_str());
 }
 
 Response JsonError(int status, const std::string& message) {
@@ -210,6 +217,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void ReadHeaderBytes();
   void OnHeader(beast::error_code ec);
   void OnBody(beast::error_code ec);
+  void SpoolBody();  // streams the body to a file (Request::spool_body_limit)
+  void OnSpooled(beast::error_code ec, size_t limit);
+  void Handle();
   void Refuse(Response r) {
     r.close = true;
     WriteResponse(r);
@@ -225,6 +235,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<bhttp::request_parser<bhttp::file_body>> file_parser_;
+  std::shared_ptr<BodyFile> spooled_;  // the file file_parser_ writes
   Request req_;
   std::string remote_;
   std::string peer_;
@@ -331,7 +343,9 @@ void Connection::ReadHeader() {
   state_ = State::kReading;
   parser_.emplace();
   parser_->header_limit(static_cast<uint32_t>(srv_.o.max_header_bytes));
-  parser_->body_limit(srv_.o.max_body_bytes);
+  // No limit while the headers are read: the HeaderCheck decides where the body goes (memory
+  // or a file) and so which limit applies; OnHeader sets it before a body byte is read.
+  parser_->body_limit(boost::none);
   if (first_request_ || buffer_.size() > 0) return ReadHeaderBytes();
   // Kept alive: the client may take the idle timeout to begin its next request, and then has the
   // header timeout to finish its headers.
@@ -401,14 +415,16 @@ void Connection::OnHeader(beast::error_code ec) {
     if (pending_seq_ != 0) srv_.pending.erase(pending_seq_);
     pending_seq_ = 0;
   }
-  if (auto len = parser_->content_length(); len && *len > srv_.o.max_body_bytes) {
-    return Refuse(
-        srv_.Error(413, fmt::format("request body of {} bytes exceeds the limit of {} bytes", *len,
-                                    srv_.o.max_body_bytes)));
+  const size_t limit = req_.spool_body_limit ? req_.spool_body_limit : srv_.o.max_body_bytes;
+  if (auto len = parser_->content_length(); len && *len > limit) {
+    return Refuse(srv_.Error(
+        413, fmt::format("request body of {} bytes exceeds the limit of {} bytes", *len, limit)));
   }
   if (auto expect = req_.Header("expect"); expect && beast::iequals(*expect, "100-continue")) {
     Enqueue("HTTP/1.1 100 Continue\r\n\r\n");
   }
+  if (req_.spool_body_limit) return SpoolBody();
+  parser_->body_limit(limit);
   stream_.expires_after(std::chrono::milliseconds(srv_.o.idle_timeout_ms));
   bhttp::async_read(stream_, buffer_, *parser_,
                     [self = shared_from_this()](beast::error_code e, size_t) { self->OnBody(e); });
@@ -429,6 +445,75 @@ void Connection::OnBody(beast::error_code ec) {
   }
   req_.body = std::move(parser_->get().body());
   parser_.reset();
+  Handle();
+}
+
+void Connection::SpoolBody() {
+  const size_t limit = req_.spool_body_limit;
+  spooled_ = std::make_shared<BodyFile>();
+  std::string dir = srv_.o.spool_directory.empty() ? "/tmp" : srv_.o.spool_directory;
+  std::string path = dir + "/upload-XXXXXX";
+  int fd = ::mkstemp(path.data());
+  if (fd < 0) {
+    spooled_.reset();
+    return Refuse(srv_.Error(
+        503, fmt::format("cannot store the request body: {}; retry later", std::strerror(errno))));
+  }
+  ::close(fd);
+  spooled_->path = path;
+  file_parser_.emplace(std::move(*parser_));
+  parser_.reset();
+  beast::error_code ec;
+  file_parser_->get().body().open(path.c_str(), beast::file_mode::write, ec);
+  if (ec) {
+    file_parser_.reset();
+    spooled_.reset();
+    return Refuse(srv_.Error(503, fmt::format("cannot store the request body: {}", ec.message())));
+  }
+  file_parser_->body_limit(limit);
+  OnSpooled({}, limit);
+}
+
+// One piece of a spooled body at a time, each with the idle timeout: a large upload may take
+// longer than any single deadline, but a client that stops sending is still dropped.
+void Connection::OnSpooled(beast::error_code ec, size_t limit) {
+  if (state_ == State::kClosed) return;
+  auto drop = [this] {  // a failed or cut upload leaves no file behind
+    file_parser_.reset();
+    spooled_.reset();
+  };
+  if (ec == bhttp::error::body_limit) {
+    drop();
+    return Refuse(
+        srv_.Error(413, fmt::format("request body exceeds the limit of {} bytes", limit)));
+  }
+  if (ec == asio::error::operation_aborted || ec == beast::error::timeout ||
+      ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+      ec == asio::error::connection_reset || ec == bhttp::error::partial_message) {
+    drop();
+    return Abort();
+  }
+  if (ec) {
+    drop();
+    return Refuse(srv_.Error(400, fmt::format("malformed HTTP request body: {}", ec.message())));
+  }
+  if (!file_parser_->is_done()) {
+    stream_.expires_after(std::chrono::milliseconds(srv_.o.idle_timeout_ms));
+    bhttp::async_read_some(stream_, buffer_, *file_parser_,
+                           [self = shared_from_this(), limit](beast::error_code e, size_t) {
+                             self->OnSpooled(e, limit);
+                           });
+    return;
+  }
+  file_parser_->get().body().close();
+  std::error_code size_ec;
+  spooled_->bytes = static_cast<size_t>(std::filesystem::file_size(spooled_->path, size_ec));
+  file_parser_.reset();
+  req_.body_file = std::move(spooled_);
+  Handle();
+}
+
+void Connection::Handle() {
   state_ = State::kHandling;
   stream_.expires_never();
   auto ex = std::make_shared<ExchangeImpl>(shared_from_this(), req_.response_headers);

@@ -20,6 +20,16 @@
 
 namespace supertable::http {
 
+// A request body kept in a file (Request::spool_body_limit); the file is deleted with this.
+struct BodyFile {
+  std::string path;
+  size_t bytes = 0;
+  BodyFile() = default;
+  BodyFile(const BodyFile&) = delete;
+  BodyFile& operator=(const BodyFile&) = delete;
+  ~BodyFile();
+};
+
 struct Request {
   std::string method;                                        // "GET", "POST", ...
   std::string target;                                        // as sent: path and query
@@ -35,6 +45,11 @@ struct Request {
   // Headers every answer to this request carries, whatever the handler answers (set by the
   // HeaderCheck: the caller's rate-limit state, say).
   std::vector<std::pair<std::string, std::string>> response_headers;
+  // Set by the HeaderCheck for a request whose body may be large (an upload): the body is then
+  // streamed to a file of its own (`body_file`, removed when the last copy of the request goes)
+  // instead of `body`, up to this many bytes. 0: in memory, up to ServerOptions::max_body_bytes.
+  size_t spool_body_limit = 0;
+  std::shared_ptr<const BodyFile> body_file;
   // The value of a header (name in lowercase), joined with ", " when repeated.
   std::optional<std::string> Header(std::string_view lower_name) const;
 };
@@ -86,6 +101,9 @@ struct ServerOptions {
   int io_threads = 2;
   size_t max_body_bytes = 4 << 20;  // larger bodies get 413
   size_t max_header_bytes = 16 << 10;
+  // Where spooled bodies (Request::spool_body_limit) are written while they arrive; "" is the
+  // system's temporary directory.
+  std::string spool_directory;
   int64_t idle_timeout_ms = 60000;  // a keep-alive connection waiting for its next request
   // A new connection must deliver its first request's headers this soon after it is accepted,
   // and a kept-alive one its next request's headers this soon after their first byte: a client

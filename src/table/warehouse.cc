@@ -422,6 +422,23 @@ Status Warehouse::DropTable(const TableRef& t) {
   return lock->Release();
 }
 
+Status Warehouse::CreateSuper(const std::string& super_name) {
+  ST_RETURN_IF_ERROR(ValidateName(super_name, "super table"));
+  ST_ASSIGN_OR_RETURN(auto supers, catalog_->ListSupers(config_.organization));
+  for (const auto& s : supers) {
+    if (s == super_name) {
+      return Status::AlreadyExists(fmt::format("super table '{}' already exists", super_name));
+    }
+    if (strcasecmp(s.c_str(), super_name.c_str()) == 0) {
+      return Status::InvalidArgument(
+          fmt::format("super table '{}' differs from the existing '{}' only by case; SQL names "
+                      "are case-insensitive",
+                      super_name, s));
+    }
+  }
+  return catalog_->RestoreSuper(config_.organization, super_name);
+}
+
 Status Warehouse::DropSuper(const std::string& super_name) {
   ST_RETURN_IF_ERROR(CheckSuperExists(super_name));
   ST_ASSIGN_OR_RETURN(auto entries, catalog_->ListTables(config_.organization, super_name));

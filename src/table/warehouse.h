@@ -208,6 +208,8 @@ class Warehouse {
   // Removes staging leftovers of crashed writers older than the grace period.
   Result<int64_t> CleanStaging(int64_t grace_micros);
 
+  // An empty super table (ingest makes one too, on its first write). AlreadyExists when it does.
+  Status CreateSuper(const std::string& super_name);
   Status DropTable(const TableRef& table);
   Status DropSuper(const std::string& super_name);
 

@@ -41,6 +41,9 @@ struct OperationContext {
   std::function<void(double progress, double total, const std::string& message)> progress = nullptr;
   // What the operation read (tables, policies, rows), for the audit trail; never shown.
   nlohmann::json* notes = nullptr;
+  // The bytes an upload brought (Operation::takes_file), in a file the front door owns; never
+  // a path from the arguments.
+  std::string input_file = "";
   void Progress(double done, double total, const std::string& message) {
     if (progress) progress(done, total, message);
   }
@@ -61,7 +64,23 @@ struct Operation {
   bool read_only = true;      // changes nothing
   bool long_running = false;  // may take minutes: a task (MCP), a statement (REST)
   bool mcp = true;            // offered as an MCP tool (administration is not: REST only)
+  // Takes a file of input besides its arguments (OperationContext::input_file: an upload).
+  bool takes_file = false;
 };
+
+// Pieces of the JSON Schemas operations are described with.
+inline nlohmann::json PropSchema(const char* type, const std::string& description) {
+  return {{"type", type}, {"description", description}};
+}
+inline nlohmann::json ObjectSchema(nlohmann::json properties, std::vector<std::string> required) {
+  return {{"type", "object"},
+          {"properties", std::move(properties)},
+          {"required", std::move(required)},
+          {"additionalProperties", false}};
+}
+inline nlohmann::json OutputSchema(nlohmann::json properties) {
+  return {{"type", "object"}, {"properties", std::move(properties)}};
+}
 
 class OperationRegistry {
  public:

@@ -21,6 +21,7 @@
 #include "engine/sql_text.h"
 #include "mcp/middleware.h"
 #include "security/authenticator.h"
+#include "tools/admin_operations.h"
 #include "tools/operations.h"
 
 namespace supertable {
@@ -63,18 +64,7 @@ class JsonSink : public ResultSink {
 };
 
 json Prop(const char* type, const std::string& description) {
-  return {{"type", type}, {"description", description}};
-}
-
-json ObjectSchema(json properties, std::vector<std::string> required) {
-  return {{"type", "object"},
-          {"properties", std::move(properties)},
-          {"required", required},
-          {"additionalProperties", false}};
-}
-
-json OutputSchema(json properties) {
-  return {{"type", "object"}, {"properties", std::move(properties)}};
+  return PropSchema(type, description);
 }
 
 const json kSuperProp =
@@ -87,27 +77,6 @@ std::string Str(const json& args, const char* key, const std::string& fallback =
 }
 
 ToolResult FromStatus(const Status& s) { return ToolResult::Error(s.message()); }
-
-// Time travel argument: a version number or a timestamp string.
-Result<std::optional<AsOf>> AsOfArg(const json& args) {
-  if (!args.contains("as_of") || args["as_of"].is_null()) return std::optional<AsOf>();
-  const json& a = args["as_of"];
-  AsOf out;
-  if (a.is_number_integer()) {
-    out.version = a.get<int64_t>();
-  } else if (a.is_string() && !a.get<std::string>().empty() &&
-             a.get<std::string>().find_first_not_of("0123456789") == std::string::npos) {
-    out.version = std::stoll(a.get<std::string>());
-  } else {
-    int64_t micros = a.is_string() ? ParseTimestamp(a.get<std::string>()) : -1;
-    if (micros < 0) {
-      return Status::InvalidArgument(
-          "as_of must be a version number or a UTC timestamp such as '2026-11-21T12:00:00Z'");
-    }
-    out.timestamp_micros = micros;
-  }
-  return std::optional<AsOf>(out);
-}
 
 // Plans a query without running it; SQL that already asks for a plan is left as it is (the
 // guard still decides what may run).
@@ -170,10 +139,10 @@ class Operations : public OperationRegistry {
     auto add = [&](Operation op) {
       // Every operation reads (health and whoami included: they tell about the server and the
       // caller), so every one needs the read scope of a scoped credential.
-      op.scope = security::kScopeRead;
-      op.long_running = op.name == "query_sql" || op.name == "profile_column";
+      if (op.scope.empty()) op.scope = security::kScopeRead;
+      op.long_running = op.long_running || op.name == "query_sql" || op.name == "profile_column";
       if (auto r = kRoutes.find(op.name); r != kRoutes.end()) op.route = r->second;
-      op.mcp = !kNotForMcp.count(op.name);
+      op.mcp = op.mcp && !kNotForMcp.count(op.name);
       // No door shows where the server keeps its files: answers and errors are scrubbed here,
       // once for all of them.
       op.run = [run = std::move(op.run),
@@ -398,6 +367,18 @@ class Operations : public OperationRegistry {
                        {"count", Prop("integer", "")}}),
          {},
          [this](OperationContext& c) { return ReadAuditTrail(c.args, c.caller); }});
+    AddAdminOperations(w_, directory(), add);
+  }
+
+  // The directory of users, roles and tokens the authenticator checks credentials against
+  // (one of its own over the same catalog when there is no authenticator: stdio, tests).
+  security::Directory& directory() {
+    if (o_.authenticator) return o_.authenticator->directory();
+    if (!own_directory_) {
+      own_directory_ = std::make_unique<security::Directory>(w_.catalog(), w_.config().organization,
+                                                             w_.engine());
+    }
+    return *own_directory_;
   }
 
   Result<json> WhoAmI(const Caller& who) {
@@ -655,7 +636,7 @@ class Operations : public OperationRegistry {
   Result<json> QuerySql(OperationContext& c, const Caller& who) {
     const json& a = c.args;
     const std::string sup = Super(a, who);
-    auto as_of = AsOfArg(a);
+    auto as_of = AsOfArgument(a);
     if (!as_of.ok()) return as_of.status();
     int64_t limit = a.value("limit", o_.default_row_limit);
     int64_t timeout_ms = a.value("timeout_ms", int64_t{-1});
@@ -848,6 +829,7 @@ class Operations : public OperationRegistry {
   Warehouse& w_;
   McpToolOptions o_;
   security::ConcurrencyLimiter running_;
+  std::unique_ptr<security::Directory> own_directory_;
   std::vector<Operation> ops_;
 };
 
