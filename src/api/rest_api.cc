@@ -205,7 +205,9 @@ Result<json> ArgumentsOf(const Operation& op, const http::Request& r,
     ST_ASSIGN_OR_RETURN(args[name],
                         TypedValue(prop == props.end() ? json::object() : *prop, name, value));
   }
-  if (!op.takes_file && (r.method == "POST" || r.method == "PUT" || r.method == "PATCH")) {
+  // A body is optional where no argument must come in it (compact a table: POST, no options).
+  if (!op.takes_file && !r.body.empty() &&
+      (r.method == "POST" || r.method == "PUT" || r.method == "PATCH")) {
     auto ct = r.Header("content-type");
     if (!ct ||
         AsciiLower(ct->substr(0, ct->find(';'))).find("application/json") == std::string::npos) {
@@ -789,20 +791,67 @@ json OpenApiDocument(const OperationRegistry& ops, bool statements) {
                             {"description", "csv: the rows as a CSV download"},
                             {"schema", {{"type", "string"}, {"enum", {"json", "csv"}}}}});
     }
-    if (op.route.method == "GET") {
+    auto query_parameter = [&](const std::string& name, const json& schema) {
+      json p = {{"name", name},
+                {"in", "query"},
+                {"required", is_required(name)},
+                {"schema", schema}};
+      if (schema.contains("description")) p["description"] = schema["description"];
+      parameters.push_back(std::move(p));
+    };
+    if (op.takes_file) {
+      // An upload: the file is the body (raw, or the part "file" of a form); the arguments
+      // come in the query string (or as the form's other fields).
+      json form = {{"type", "object"},
+                   {"required", {"file"}},
+                   {"properties", {{"file", {{"type", "string"}, {"format", "binary"}}}}}};
       for (auto it = props.begin(); it != props.end(); ++it) {
         if (in_path.count(it.key())) continue;
-        json p = {{"name", it.key()},
-                  {"in", "query"},
-                  {"required", is_required(it.key())},
-                  {"schema", it.value()}};
-        if (it->contains("description")) p["description"] = (*it)["description"];
-        parameters.push_back(std::move(p));
+        if (it.key() == "idempotency_key") {
+          parameters.push_back({{"name", "Idempotency-Key"},
+                                {"in", "header"},
+                                {"required", false},
+                                {"description", (*it)["description"]},
+                                {"schema", {{"type", "string"}, {"maxLength", 200}}}});
+          continue;
+        }
+        query_parameter(it.key(), it.value());
+        form["properties"][it.key()] = it.value();
+      }
+      json binary = {{"schema", {{"type", "string"}, {"format", "binary"}}}};
+      json raw_body = {{"required", true},
+                       {"content",
+                        {{"text/csv", binary},
+                         {"application/x-ndjson", binary},
+                         {"application/json", binary},
+                         {"application/vnd.apache.parquet", binary},
+                         {"application/octet-stream", binary}}}};
+      json form_method = method;
+      form_method["operationId"] = op.name + "_form";
+      form_method["summary"] = op.title + " (a browser form)";
+      form_method["requestBody"] = {
+          {"required", true}, {"content", {{"multipart/form-data", {{"schema", form}}}}}};
+      json form_parameters = json::array();
+      for (const auto& p : parameters) {
+        if (p["in"] != "query") form_parameters.push_back(p);
+      }
+      form_method["parameters"] = form_parameters;
+      paths[op.route.path]["post"] = std::move(form_method);
+      method["requestBody"] = std::move(raw_body);
+    } else if (op.route.method == "GET" || op.route.method == "DELETE") {
+      for (auto it = props.begin(); it != props.end(); ++it) {
+        if (!in_path.count(it.key())) query_parameter(it.key(), it.value());
       }
     } else {
       json body = op.input_schema;
+      json kept = json::array();
       for (const auto& name : in_path) body["properties"].erase(name);
-      method["requestBody"] = {{"required", true},
+      for (const auto& name : body.value("required", json::array())) {
+        if (!in_path.count(name.get<std::string>())) kept.push_back(name);
+      }
+      bool needed = !kept.empty();
+      body["required"] = std::move(kept);
+      method["requestBody"] = {{"required", needed},
                                {"content", {{"application/json", {{"schema", body}}}}}};
     }
     if (!parameters.empty()) method["parameters"] = parameters;

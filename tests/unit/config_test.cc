@@ -86,3 +86,39 @@ TEST(Config, InputLimits) {
 }
 
 }  // namespace supertable
+
+namespace supertable {
+namespace {
+
+TEST(EffectiveConfiguration, SecretsAreRedactedByName) {
+  EXPECT_EQ(RedactedSettingValue("SUPERTABLE_SUPERTOKEN", "s3cr3t"), "[redacted]");
+  EXPECT_EQ(RedactedSettingValue("STORAGE_SECRET_KEY", "k"), "[redacted]");
+  EXPECT_EQ(RedactedSettingValue("AZURE_STORAGE_CONNECTION_STRING", "AccountKey=x"), "[redacted]");
+  EXPECT_EQ(RedactedSettingValue("SUPERTABLE_REDIS_URL", "redis://:pw@10.0.0.1:6379/0"),
+            "redis://:[redacted]@10.0.0.1:6379/0");
+  EXPECT_EQ(RedactedSettingValue("STORAGE_ENDPOINT_URL", "https://user:pw@s3.local"),
+            "https://user:[redacted]@s3.local");
+  EXPECT_EQ(RedactedSettingValue("SUPERTABLE_ORGANIZATION", "acme"), "acme");
+}
+
+TEST(EffectiveConfiguration, ListsWhatWasReadAndIsSet) {
+  ::setenv("SUPERTABLE_TEST_SETTING_SHOWN", "42", 1);
+  ::setenv("SUPERTABLE_TEST_API_KEY", "hidden", 1);
+  (void)GetSetting("SUPERTABLE_TEST_SETTING_SHOWN");
+  (void)GetSetting("SUPERTABLE_TEST_API_KEY");
+  (void)GetSetting("SUPERTABLE_TEST_SETTING_UNSET");
+  bool shown = false, key = false;
+  for (const auto& s : SettingsInUse()) {
+    EXPECT_NE(s.name, "SUPERTABLE_TEST_SETTING_UNSET");
+    if (s.name == "SUPERTABLE_TEST_SETTING_SHOWN")
+      shown = s.value == "42" && s.source == "environment";
+    if (s.name == "SUPERTABLE_TEST_API_KEY") key = s.value == "[redacted]";
+  }
+  EXPECT_TRUE(shown);
+  EXPECT_TRUE(key);
+  ::unsetenv("SUPERTABLE_TEST_SETTING_SHOWN");
+  ::unsetenv("SUPERTABLE_TEST_API_KEY");
+}
+
+}  // namespace
+}  // namespace supertable
