@@ -792,10 +792,8 @@ json OpenApiDocument(const OperationRegistry& ops, bool statements) {
                             {"schema", {{"type", "string"}, {"enum", {"json", "csv"}}}}});
     }
     auto query_parameter = [&](const std::string& name, const json& schema) {
-      json p = {{"name", name},
-                {"in", "query"},
-                {"required", is_required(name)},
-                {"schema", schema}};
+      json p = {
+          {"name", name}, {"in", "query"}, {"required", is_required(name)}, {"schema", schema}};
       if (schema.contains("description")) p["description"] = schema["description"];
       parameters.push_back(std::move(p));
     };
@@ -829,8 +827,8 @@ json OpenApiDocument(const OperationRegistry& ops, bool statements) {
       json form_method = method;
       form_method["operationId"] = op.name + "_form";
       form_method["summary"] = op.title + " (a browser form)";
-      form_method["requestBody"] = {
-          {"required", true}, {"content", {{"multipart/form-data", {{"schema", form}}}}}};
+      form_method["requestBody"] = {{"required", true},
+                                    {"content", {{"multipart/form-data", {{"schema", form}}}}}};
       json form_parameters = json::array();
       for (const auto& p : parameters) {
         if (p["in"] != "query") form_parameters.push_back(p);
