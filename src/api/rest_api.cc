@@ -966,9 +966,13 @@ mcp::HttpTransportOptions::Route MakeRestApi(std::shared_ptr<OperationRegistry> 
   // headers kept, its message as the problem's detail.
   route.refusal = [](http::Response refused) {
     json body = json::parse(refused.body, nullptr, false);
-    std::string detail = body.is_object() && body.contains("error") && body["error"].is_object()
-                             ? body["error"].value("message", "refused")
-                             : "refused";
+    // The transport refuses in JSON-RPC's shape, the UI's session check as a problem already.
+    std::string detail = "refused";
+    if (body.is_object() && body.contains("error") && body["error"].is_object()) {
+      detail = body["error"].value("message", detail);
+    } else if (body.is_object() && body.contains("detail") && body["detail"].is_string()) {
+      detail = body["detail"].get<std::string>();
+    }
     http::Response res = Problem(refused.status, detail);
     for (auto& h : refused.headers) res.headers.push_back(std::move(h));
     res.close = refused.close;

@@ -21,6 +21,7 @@
 #include "mcp/streamable_http.h"
 #include "security/http_auth.h"
 #include "table/warehouse.h"
+#include "ui/reflection.h"
 
 namespace supertable {
 
@@ -244,7 +245,27 @@ Status RunServe(Config config, const ServeFlags& flags, McpToolOptions tool_opti
   o.health = [v = std::string(kVersion)] {
     return nlohmann::json{{"service", "supertable"}, {"version", v}};
   };
-  o.authenticate = [&http_auth](http::Request& r) { return http_auth.Authenticate(r); };
+  // Reflection, the web UI, on every port: its pages, and its session cookie as a credential
+  // of the API and MCP requests its pages make.
+  ST_ASSIGN_OR_RETURN(ReflectionOptions ui_options, ReflectionOptions::FromEnvironment());
+  ui_options.authenticator = &authenticator;
+  ui_options.catalog = &w->catalog();
+  ui_options.organization = config.organization;
+  ui_options.exposed = !IsLoopbackHost(o.http.host);
+  ui_options.health = [h = o.health] {
+    nlohmann::json body = {{"status", "ok"}};
+    body.update(h());
+    return body;
+  };
+  Reflection reflection(std::move(ui_options));
+  for (auto& route : reflection.Routes()) o.routes.push_back(std::move(route));
+  o.authenticate = [&http_auth, &reflection,
+                    header = authenticator.settings().api_key_mode
+                                 ? authenticator.settings().api_key_header
+                                 : std::string()](http::Request& r) {
+    if (reflection.CarriesSession(r, header)) return reflection.Authenticate(r);
+    return http_auth.Authenticate(r);
+  };
   o.on_refused = [&http_auth](const http::Request& r, int status, const std::string& message) {
     http_auth.NoteRefusal(r, status, message);
   };

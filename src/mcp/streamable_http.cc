@@ -384,7 +384,7 @@ std::shared_ptr<http::EventStream> HttpTransport::Impl::Attach(
 
 const HttpTransportOptions::Route* HttpTransport::Impl::RouteOf(const std::string& path) const {
   for (const auto& route : o.routes) {
-    if (path.rfind(route.prefix, 0) == 0) return &route;
+    if (route.exact ? path == route.prefix : path.rfind(route.prefix, 0) == 0) return &route;
   }
   return nullptr;
 }
@@ -446,7 +446,10 @@ std::optional<http::Response> HttpTransport::Impl::CheckMcpHeaders(http::Request
     return std::nullopt;
   }
   // Everything but health and the metadata acts as someone.
-  if (r.path != "/health" && o.authenticate) {
+  const auto* route = RouteOf(r.path);
+  if (route && route->authenticate) {
+    if (auto refused = route->authenticate(r)) return refused;
+  } else if (r.path != "/health" && o.authenticate) {
     if (auto refused = o.authenticate(r)) return refused;
   }
   if (r.path == "/health") {
@@ -457,7 +460,7 @@ std::optional<http::Response> HttpTransport::Impl::CheckMcpHeaders(http::Request
     }
     return std::nullopt;
   }
-  if (RouteOf(r.path)) return std::nullopt;  // the door checks the rest of its requests
+  if (route) return std::nullopt;  // the door checks the rest of its requests
   if (r.path != o.path) {
     return RpcError(404, -32000,
                     fmt::format("Not Found: '{}'; the MCP endpoint is '{}'", r.path, o.path));

@@ -70,6 +70,10 @@ struct HttpTransportOptions {
     // For a request that passed the checks: the limit of a body to stream to a file
     // (http::Request::spool_body_limit, an upload); 0 keeps it in memory.
     std::function<size_t(const http::Request&)> spool;
+    // Who sends a request on this route, instead of `authenticate` (a web UI's session cookie,
+    // pages anyone may see: the login page); unset: `authenticate`.
+    std::function<std::optional<http::Response>(http::Request&)> authenticate;
+    bool exact = false;  // the path must equal `prefix` ("/"), not merely start with it
   };
   std::vector<Route> routes;
   // More ports to listen on, on the same address, with every route on each (a deployment that
