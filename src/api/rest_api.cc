@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "api/multipart.h"
+#include "common/crypto.h"
 #include "common/log.h"
 #include "common/text.h"
 #include "common/version.h"
@@ -184,6 +185,93 @@ std::optional<std::string> CsvOf(const json& result) {
   return out.str();
 }
 
+// The one array of a list answer ({"tables": [...]}), the part cursor pagination pages through;
+// "" when the answer has none or several (a query's columns and rows: statements page those).
+std::string PagedArray(const json& properties_or_result, bool schema) {
+  std::string found;
+  for (auto it = properties_or_result.begin(); it != properties_or_result.end(); ++it) {
+    bool array = schema ? it->is_object() && it->value("type", json()) == "array" : it->is_array();
+    if (!array) continue;
+    if (!found.empty()) return "";
+    found = it.key();
+  }
+  return found;
+}
+
+// What identifies an item of a list across pages: its name, version, id or sequence number.
+json ItemKey(const json& item) {
+  if (!item.is_object()) return item;
+  for (const char* k : {"name", "version", "id", "seq", "table"}) {
+    if (item.contains(k)) return item[k];
+  }
+  return item;
+}
+
+// Cursor pagination of a GET's list answer: ?page_size=N (1 to 1000) returns the first N items
+// and `next_cursor`; ?cursor=C the items after the last one C returned, found by its key even
+// when items were added or removed before it since. Without either, the whole list.
+Status Paginate(const http::Request& r, json& result, std::string* next_url) {
+  ST_ASSIGN_OR_RETURN(auto query, QueryParams(r));
+  std::optional<int64_t> page_size;
+  std::string cursor;
+  for (const auto& [name, value] : query) {
+    if (name == "cursor") cursor = value;
+    if (name != "page_size") continue;
+    char* end = nullptr;
+    long long v = std::strtoll(value.c_str(), &end, 10);
+    if (value.empty() || *end || v < 1 || v > 1000) {
+      return Status::InvalidArgument("page_size must be an integer from 1 to 1000");
+    }
+    page_size = v;
+  }
+  if (!page_size && cursor.empty()) return Status::Ok();
+  std::string key = result.is_object() ? PagedArray(result, false) : "";
+  if (key.empty()) {
+    return Status::InvalidArgument("this answer is not a list; cursor and page_size do not apply");
+  }
+  json& items = result[key];
+  size_t start = 0;
+  if (!cursor.empty()) {
+    std::string text;
+    std::string b64 = cursor;
+    for (auto& c : b64) c = c == '-' ? '+' : c == '_' ? '/' : c;
+    while (b64.size() % 4) b64 += '=';
+    json c = Base64Decode(b64, &text) ? json::parse(text, nullptr, false) : json();
+    if (!c.is_object() || !c.contains("offset") || !c["offset"].is_number_unsigned() ||
+        !c.contains("after")) {
+      return Status::InvalidArgument(
+          "cursor is not one this API gave; pass next_cursor from the previous page as it is");
+    }
+    start = std::min<size_t>(c["offset"].get<size_t>(), items.size());
+    if (start == 0 || start > items.size() || ItemKey(items[start - 1]) != c["after"]) {
+      for (size_t i = 0; i < items.size(); ++i) {
+        if (ItemKey(items[i]) == c["after"]) {
+          start = i + 1;
+          break;
+        }
+      }
+    }
+  }
+  size_t n = static_cast<size_t>(page_size.value_or(100));
+  size_t end = std::min(items.size(), start + n);
+  json page = json::array();
+  for (size_t i = start; i < end; ++i) page.push_back(std::move(items[i]));
+  if (end < items.size()) {
+    std::string c = Base64Encode(json{{"offset", end}, {"after", ItemKey(page.back())}}.dump());
+    for (auto& ch : c) ch = ch == '+' ? '-' : ch == '/' ? '_' : ch;
+    while (!c.empty() && c.back() == '=') c.pop_back();
+    result["next_cursor"] = c;
+    std::string target = r.path + "?";
+    for (const auto& [name, value] : query) {
+      if (name == "cursor" || name == "page_size") continue;
+      target += PercentEncode(name) + "=" + PercentEncode(value) + "&";
+    }
+    *next_url = target + "page_size=" + std::to_string(n) + "&cursor=" + c;
+  }
+  items = std::move(page);
+  return Status::Ok();
+}
+
 // The arguments of one call: path parameters, then the query string, then a JSON body.
 Result<json> ArgumentsOf(const Operation& op, const http::Request& r,
                          const std::map<std::string, std::string>& path_params) {
@@ -194,6 +282,8 @@ Result<json> ArgumentsOf(const Operation& op, const http::Request& r,
   for (const auto& [name, value] : query) {
     // The answer's form (WantsCsv), not an argument.
     if (name == "format" && (value == "csv" || value == "json")) continue;
+    // Paging of a list answer (Paginate), not an argument, unless the operation has its own.
+    if ((name == "cursor" || name == "page_size") && !props.contains(name)) continue;
     if (path_params.count(name)) {
       return Status::InvalidArgument(
           fmt::format("'{}' is part of the path; do not repeat it in the query string", name));
@@ -659,9 +749,15 @@ class RestApi {
         result = op.run(ctx);
       }
     }
+    std::string next;
+    if (result.ok() && op.route.method == "GET") {
+      Status paged = Paginate(r, *result, &next);
+      if (!paged.ok()) result = paged;
+    }
     http::Response res =
         result.ok() ? JsonResponse(200, *result)
                     : Problem(HttpStatusOf(result.status()), result.status().message(), r.path);
+    if (!next.empty()) res.headers.emplace_back("Link", "<" + next + ">; rel=\"next\"");
     if (result.ok() && WantsCsv(r)) {
       if (auto csv = CsvOf(*result)) {
         res.body = std::move(*csv);
@@ -839,6 +935,24 @@ json OpenApiDocument(const OperationRegistry& ops, bool statements) {
     } else if (op.route.method == "GET" || op.route.method == "DELETE") {
       for (auto it = props.begin(); it != props.end(); ++it) {
         if (!in_path.count(it.key())) query_parameter(it.key(), it.value());
+      }
+      std::string list = PagedArray(out_props, true);
+      if (op.route.method == "GET" && !list.empty()) {
+        parameters.push_back(
+            {{"name", "page_size"},
+             {"in", "query"},
+             {"required", false},
+             {"description", "Cursor pagination: at most this many items of '" + list +
+                                 "' (the answer's next_cursor continues)"},
+             {"schema", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}}}});
+        parameters.push_back({{"name", "cursor"},
+                              {"in", "query"},
+                              {"required", false},
+                              {"description", "next_cursor of the previous page"},
+                              {"schema", {{"type", "string"}}}});
+        method["responses"]["200"]["content"]["application/json"]["schema"]["properties"]
+              ["next_cursor"] = {{"type", "string"},
+                                 {"description", "Where the next page starts; absent on the last"}};
       }
     } else {
       json body = op.input_schema;

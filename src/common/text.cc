@@ -2,6 +2,7 @@
 #include "common/text.h"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <string>
 
@@ -106,6 +107,23 @@ std::optional<std::string> PercentDecode(std::string_view s, bool plus_is_space)
       out += ' ';
     } else {
       out += s[i];
+    }
+  }
+  return out;
+}
+
+std::string PercentEncode(std::string_view s, bool keep_slash) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size() * 3 / 2);
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' ||
+        (keep_slash && c == '/')) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
     }
   }
   return out;

@@ -37,6 +37,9 @@ Result<int64_t> ParseDurationMicros(const std::string& text);
 // URL percent-decoding of a path segment or query value ("%2F" -> "/"; with `plus_is_space`,
 // as in a query string, "+" -> " "); nullopt when a "%" is not followed by two hex digits.
 std::optional<std::string> PercentDecode(std::string_view s, bool plus_is_space);
+// Percent-encodes everything but RFC 3986's unreserved characters (and '/' with keep_slash): a
+// query string's values, and AWS's canonical URIs (SigV4's UriEncode is exactly this).
+std::string PercentEncode(std::string_view s, bool keep_slash = false);
 
 // Constant-time comparison, for secrets: the time taken does not depend on where they differ.
 bool SecretEquals(std::string_view a, std::string_view b);

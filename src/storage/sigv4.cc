@@ -8,21 +8,12 @@
 #include <fmt/format.h>
 
 #include "common/crypto.h"
+#include "common/text.h"
 
 namespace supertable {
 
 std::string AwsUriEncode(const std::string& s, bool keep_slash) {
-  std::string out;
-  out.reserve(s.size() * 3 / 2);
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
-        (keep_slash && c == '/')) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
+  return PercentEncode(s, keep_slash);
 }
 
 std::string AmzDate(int64_t unix_seconds) {

@@ -548,3 +548,37 @@ test("SUPERTABLE_API_PORT and SUPERTABLE_REFLECTION_PORT: each port given serves
     await stop(server);
   }
 });
+
+test("cursor pagination of list answers: page_size, next_cursor and a Link to the next page, to the end", async () => {
+  const all = (await rest("GET", "/api/v1/supers/shop/tables")).json.tables.map((t) => t.name);
+  assert.ok(all.length >= 3);
+  const seen = [];
+  let path = "/api/v1/supers/shop/tables?page_size=1";
+  for (let i = 0; path && i < 20; i++) {
+    const r = await rest("GET", path);
+    const page = await conforms("list_tables", r);
+    assert.equal(page.tables.length, 1);
+    seen.push(page.tables[0].name);
+    if (page.next_cursor) {
+      assert.match(r.headers.link, /rel="next"/);
+      path = r.headers.link.match(/^<([^>]+)>/)[1];
+      assert.ok(path.includes(`cursor=${page.next_cursor}`));
+    } else {
+      assert.equal(r.headers.link, undefined);
+      path = null;
+    }
+  }
+  assert.deepEqual(seen, all);
+  const history = await rest("GET", "/api/v1/supers/shop/tables/orders/history?page_size=1000");
+  assert.equal(history.json.next_cursor, undefined);
+  for (const bad of ["page_size=0", "page_size=1001", "page_size=x", "cursor=garbage"]) {
+    const r = await rest("GET", `/api/v1/supers/shop/tables?${bad}`);
+    assert.equal(r.status, 400, bad);
+    assert.match(r.json.detail, /page_size|cursor/);
+  }
+  assert.equal((await rest("GET", "/api/v1/supers/shop/tables/orders/snapshot?page_size=1")).status, 400, "not a list");
+  const doc = (await rest("GET", "/api/v1/openapi.json")).json;
+  assert.ok(doc.paths["/api/v1/supers/{super}/tables"].get.parameters.some((p) => p.name === "cursor"));
+  assert.ok(!doc.paths["/api/v1/supers/{super}/tables/{table}/data"].get.parameters?.some((p) => p.name === "cursor"),
+            "rows are paged by statements, not cursors");
+});
