@@ -117,11 +117,19 @@ test("table browser: schema, statistics, history with a time-travel preview, a c
   await page.click("aside >> text=orders");
   await page.waitForSelector("h2:text('shop.orders')");
   await page.waitForSelector("caption:text('Columns')");
+  await page.waitForSelector("caption:text-matches('Data files of version')");
   await page.click(".versions button:first-child");
   await page.waitForSelector("caption:text-matches('as of version')");
   await page.click(".buttons button:text-is('status')");
   await page.waitForSelector(".profile canvas");
   await accessible(page, "tables");
+  // The same page on a phone: nothing wider than the screen but the scrolling grids.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.reload();
+  await page.waitForSelector("h2:text('shop.orders')");
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the page is ${overflow}px wider than a phone`);
+  await page.screenshot({ path: join(artifacts, "tables-phone.png"), fullPage: true });
   await context.close();
 });
 

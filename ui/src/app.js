@@ -98,8 +98,9 @@ async function tablesPage(s) {
     clear(pane, h("p", { class: "muted" }, "Loading…"));
     try {
       const base = `/supers/${enc(sup)}/tables/${enc(name)}`;
-      const [d, st, hist, sample] = await Promise.all([get(base), get(base + "/stats"), get(base + "/history?limit=50"),
-                                                       get(base + "/data?limit=10").catch((e) => e)]);
+      const [d, st, hist, sample, snap] = await Promise.all([get(base), get(base + "/stats"), get(base + "/history?limit=50"),
+                                                             get(base + "/data?limit=10").catch((e) => e),
+                                                             get(base + "/snapshot").catch((e) => e)]);
       const preview = h("div", { class: "preview" });
       const profile = h("div", { class: "profile" });
       const histRows = rowsOf(hist.versions.map((v) => ({ ...v, summary: JSON.stringify(v.summary) })), ["version", "committed_at", "operation", "summary"]);
@@ -126,6 +127,9 @@ async function tablesPage(s) {
         section("Schema", resultGrid(rowsOf(d.columns, ["name", "type", "null_count", "min", "max"]), { caption: "Columns" }),
                 h("p", {}, "Profile a column: "), h("div", { class: "buttons" }, columnButtons), profile),
         section("Sample rows", sample instanceof Error ? errorBox(sample) : resultGrid(sample, { caption: "Sample" })),
+        section("Files", snap instanceof Error ? h("p", { class: "muted" }, snap.message)
+          : resultGrid(rowsOf(snap.files.map((f) => ({ ...f, key: f.key.split("/").pop() })), ["key", "rows", "deleted_rows", "bytes", "schema_id"]),
+                       { caption: `Data files of version ${snap.version}${snap.cluster_by.length ? `, clustered by ${snap.cluster_by.join(", ")}` : ""}` })),
         section("History", resultGrid(histRows, { caption: "Versions" }), h("p", {}, "Preview a version: "), versionButtons, preview));
     } catch (e) {
       clear(pane, errorBox(e));
