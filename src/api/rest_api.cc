@@ -168,6 +168,24 @@ bool WantsCsv(const http::Request& r) {
                    std::pair<std::string, std::string>("format", "csv")) != params->end();
 }
 
+// Whether the client asks for the rows as a Parquet file: `Accept:
+// application/vnd.apache.parquet`, or `format=parquet` in the query string.
+bool WantsParquet(const http::Request& r) {
+  auto accept = r.Header("accept");
+  if (accept && AsciiLower(*accept).find("application/vnd.apache.parquet") != std::string::npos)
+    return true;
+  auto params = QueryParams(r);
+  return params.ok() &&
+         std::find(params->begin(), params->end(),
+                   std::pair<std::string, std::string>("format", "parquet")) != params->end();
+}
+
+// Whether an operation answers rows ({columns, rows}): those also come as CSV and Parquet.
+bool AnswersRows(const Operation& op) {
+  const json& props = op.output_schema.value("properties", json::object());
+  return props.contains("rows") && props.contains("columns");
+}
+
 // A query-shaped result ({columns, rows, truncated}) as CSV, by the CLI's own CSV writer.
 std::optional<std::string> CsvOf(const json& result) {
   if (!result.is_object() || !result.contains("columns") || !result.contains("rows") ||
@@ -281,7 +299,7 @@ Result<json> ArgumentsOf(const Operation& op, const http::Request& r,
   ST_ASSIGN_OR_RETURN(auto query, QueryParams(r));
   for (const auto& [name, value] : query) {
     // The answer's form (WantsCsv), not an argument.
-    if (name == "format" && (value == "csv" || value == "json")) continue;
+    if (name == "format" && (value == "csv" || value == "json" || value == "parquet")) continue;
     // Paging of a list answer (Paginate), not an argument, unless the operation has its own.
     if ((name == "cursor" || name == "page_size") && !props.contains(name)) continue;
     if (path_params.count(name)) {
@@ -720,6 +738,19 @@ class RestApi {
     Result<json> result = Status::Internal("not run");
     json notes = json::object();
     std::shared_ptr<const http::BodyFile> input;
+    const bool parquet = WantsParquet(r);
+    std::string parquet_path;  // the rows' Parquet file, removed with this
+    struct RemoveFile {
+      std::string& path;
+      ~RemoveFile() {
+        if (!path.empty()) ::unlink(path.c_str());
+      }
+    } remove_parquet{parquet_path};
+    if (parquet && !AnswersRows(op)) {
+      return Problem(406,
+                     fmt::format("{} answers JSON only; Parquet is for results of rows", op.name),
+                     r.path);
+    }
     auto parsed = ArgumentsOf(op, r, params);
     if (parsed.ok() && op.takes_file) {
       Status s = UploadOf(r, *parsed, &input);
@@ -736,6 +767,7 @@ class RestApi {
         Caller caller = CallerOf(principal);
         CancelToken cancel;
         OperationContext ctx{args, caller, &cancel, nullptr, &notes};
+        if (parquet) ctx.parquet_file = &parquet_path;
         if (input) {
           ctx.input_file = input->path;
           // An upload's write may take minutes: the server log shows how far it is.
@@ -758,7 +790,21 @@ class RestApi {
         result.ok() ? JsonResponse(200, *result)
                     : Problem(HttpStatusOf(result.status()), result.status().message(), r.path);
     if (!next.empty()) res.headers.emplace_back("Link", "<" + next + ">; rel=\"next\"");
-    if (result.ok() && WantsCsv(r)) {
+    if (result.ok() && parquet) {
+      std::ifstream in(parquet_path, std::ios::binary);
+      std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (parquet_path.empty() || !in.is_open() || in.bad()) {
+        res = Problem(500, "the Parquet result could not be read back; retry", r.path);
+      } else {
+        res.body = std::move(bytes);
+        res.content_type = "application/vnd.apache.parquet";
+        res.headers.emplace_back("Content-Disposition",
+                                 fmt::format("attachment; filename=\"{}.parquet\"", op.name));
+        if (result->value("truncated", false))
+          res.headers.emplace_back("SuperTable-Truncated", "true");
+      }
+    }
+    if (result.ok() && !parquet && WantsCsv(r)) {
       if (auto csv = CsvOf(*result)) {
         res.body = std::move(*csv);
         res.content_type = "text/csv; charset=utf-8";
@@ -881,11 +927,14 @@ json OpenApiDocument(const OperationRegistry& ops, bool statements) {
     const json& out_props = op.output_schema.value("properties", json::object());
     if (out_props.contains("rows") && out_props.contains("columns")) {
       method["responses"]["200"]["content"]["text/csv"] = {{"schema", {{"type", "string"}}}};
-      parameters.push_back({{"name", "format"},
-                            {"in", "query"},
-                            {"required", false},
-                            {"description", "csv: the rows as a CSV download"},
-                            {"schema", {{"type", "string"}, {"enum", {"json", "csv"}}}}});
+      method["responses"]["200"]["content"]["application/vnd.apache.parquet"] = {
+          {"schema", {{"type", "string"}, {"format", "binary"}}}};
+      parameters.push_back(
+          {{"name", "format"},
+           {"in", "query"},
+           {"required", false},
+           {"description", "csv or parquet: the rows as a CSV or Parquet download"},
+           {"schema", {{"type", "string"}, {"enum", {"json", "csv", "parquet"}}}}});
     }
     auto query_parameter = [&](const std::string& name, const json& schema) {
       json p = {

@@ -144,6 +144,10 @@ struct QuerySpec {
   // admit (file_pruning.h). Off only to compare against (tests, benchmarks).
   bool prune_files = true;
   CancelToken* cancel = nullptr;  // Cancel() stops the query; it then fails with kCancelled
+  // Write the rows (within the same limits) as a Parquet file at this path, a file of the
+  // engine's temporary directory, instead of handing them to the sink (which still gets the
+  // columns and the end); "": rows go to the sink.
+  std::string parquet_output;
 };
 
 struct QueryStats {

@@ -236,6 +236,72 @@ Result<std::string> ViewSql(const ResolvedTable& t, const QuerySpec& spec, const
   return fmt::format("SELECT {} FROM ({}) AS __st_t{}", select, inner, where);
 }
 
+// A query's result written as a Parquet file (QuerySpec::parquet_output): the rows are appended
+// to a table of a private in-memory DuckDB, a second instance beside the sandboxed one (which
+// may not write files), and copied out with DuckDB's own Parquet writer, so every type keeps its
+// exact Parquet form. Only internal statements run there; users' SQL never does.
+class ParquetExport {
+ public:
+  static Result<std::unique_ptr<ParquetExport>> Start(duckdb::QueryResult& result,
+                                                      std::string path) {
+    auto e = std::unique_ptr<ParquetExport>(new ParquetExport(std::move(path)));
+    std::string columns;
+    std::set<std::string> used;
+    for (duckdb::idx_t i = 0; i < result.ColumnCount(); ++i) {
+      // Parquet needs distinct names; "SELECT 1, 1" has two columns called "1".
+      std::string name = result.ColumnName(i);
+      for (int n = 2; !used.insert(AsciiLower(name)).second; ++n) {
+        name = result.ColumnName(i) + "_" + std::to_string(n);
+      }
+      columns +=
+          fmt::format("{}{} {}", i ? ", " : "", sql::Ident(name), result.types[i].ToString());
+    }
+    auto created = e->con_.Query("CREATE TABLE result (" + columns + ")");
+    if (created->HasError()) {
+      return Status::InvalidArgument("this result cannot be written as Parquet: " +
+                                     created->GetError());
+    }
+    e->appender_ = std::make_unique<duckdb::Appender>(e->con_, "result");
+    return e;
+  }
+
+  void Append(duckdb::DataChunk& chunk, duckdb::idx_t row) {
+    appender_->BeginRow();
+    for (duckdb::idx_t c = 0; c < chunk.ColumnCount(); ++c)
+      appender_->Append(chunk.GetValue(c, row));
+    appender_->EndRow();
+  }
+
+  Status Finish() {
+    try {
+      appender_->Close();
+    } catch (const std::exception& e) {
+      return Status::Internal(std::string("writing the Parquet result: ") + e.what());
+    }
+    auto copied = con_.Query(
+        fmt::format("COPY result TO {} (FORMAT parquet, COMPRESSION zstd)", sql::Literal(path_)));
+    if (copied->HasError()) {
+      return Status::IoError("writing the Parquet result: " + copied->GetError());
+    }
+    return Status::Ok();
+  }
+
+ private:
+  explicit ParquetExport(std::string path)
+      : db_(nullptr, Config().get()), con_(db_), path_(std::move(path)) {}
+  static std::unique_ptr<duckdb::DBConfig> Config() {
+    auto c = std::make_unique<duckdb::DBConfig>();
+    c->options.maximum_threads = 1;
+    c->options.autoinstall_known_extensions = false;
+    c->options.autoload_known_extensions = false;
+    return c;
+  }
+  duckdb::DuckDB db_;
+  duckdb::Connection con_;
+  std::unique_ptr<duckdb::Appender> appender_;
+  std::string path_;
+};
+
 }  // namespace
 
 // A query that reads few rows runs on its own thread alone. DuckDB splits a scan by row group,
@@ -514,6 +580,10 @@ Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) 
     columns.push_back({result->ColumnName(i), result->types[i].ToString()});
   }
   sink.Begin(columns);
+  std::unique_ptr<ParquetExport> parquet;
+  if (!spec.parquet_output.empty()) {
+    ST_ASSIGN_OR_RETURN(parquet, ParquetExport::Start(*result, spec.parquet_output));
+  }
   QueryStats stats;
   stats.files = files;
   stats.files_pruned = files_pruned;
@@ -541,12 +611,17 @@ Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) 
         break;
       }
       bytes += row_bytes;
-      sink.Row(row);
+      if (parquet) {
+        parquet->Append(*chunk, r);
+      } else {
+        sink.Row(row);
+      }
       ++stats.rows;
     }
   }
   if (spec.cancel && spec.cancel->cancelled()) return Status::Cancelled("the query was cancelled");
-  if (explain && columns.size() == 2 && !stats.truncated) {
+  if (parquet) ST_RETURN_IF_ERROR(parquet->Finish());
+  if (explain && columns.size() == 2 && !stats.truncated && !parquet) {
     // The plan lists only the files left to read; this row says what the statistics removed.
     sink.Row({"file_pruning", fmt::format("read {} of {} data files ({} pruned by statistics)",
                                           files - files_pruned, files, files_pruned)});

@@ -143,7 +143,8 @@ json QuerySpecToJson(const QuerySpec& spec) {
           {"timeout_ms", spec.timeout_ms},
           {"system_columns", spec.system_columns},
           {"validate_only", spec.validate_only},
-          {"prune_files", spec.prune_files}};
+          {"prune_files", spec.prune_files},
+          {"parquet_output", spec.parquet_output}};
 }
 
 void QuerySpecFromJson(const json& j, QuerySpec* spec) {
@@ -154,6 +155,7 @@ void QuerySpecFromJson(const json& j, QuerySpec* spec) {
   spec->system_columns = j.at("system_columns").get<bool>();
   spec->validate_only = j.at("validate_only").get<bool>();
   spec->prune_files = j.at("prune_files").get<bool>();
+  spec->parquet_output = j.value("parquet_output", "");
 }
 
 json QueryStatsToJson(const QueryStats& s) {

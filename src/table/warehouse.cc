@@ -379,6 +379,10 @@ Result<QueryStats> Warehouse::Query(const QueryRequest& req, ResultSink& sink) {
   spec.validate_only = req.validate_only;
   spec.prune_files = req.prune_files;
   spec.cancel = req.cancel;
+  if (req.parquet_file) {
+    spec.parquet_output = config_.home + "/tmp/result-" + RandomId() + ".parquet";
+    *req.parquet_file = spec.parquet_output;
+  }
   spec.timeout_ms = req.timeout_ms >= 0 ? req.timeout_ms : config_.query_timeout_ms;
   // gc's running-query window (Config::LongestQueryMs) only protects queries that end within
   // it: none may ask for longer, "no limit" included.
@@ -388,7 +392,13 @@ Result<QueryStats> Warehouse::Query(const QueryRequest& req, ResultSink& sink) {
   spec.result_byte_limit = req.result_byte_limit >= 0     ? req.result_byte_limit
                            : config_.max_result_bytes > 0 ? config_.max_result_bytes
                                                           : -1;
-  ST_ASSIGN_OR_RETURN(QueryStats stats, engine_->Query(spec, sink));
+  auto ran = engine_->Query(spec, sink);
+  if (!ran.ok() && req.parquet_file) {
+    std::error_code ec;
+    std::filesystem::remove(*req.parquet_file, ec);  // a failed query leaves no file
+    req.parquet_file->clear();
+  }
+  ST_ASSIGN_OR_RETURN(QueryStats stats, std::move(ran));
   if (!req.validate_only) {
     log::Info("query: {} rows in {:.1f} ms; read {} of {} data files ({} pruned by statistics)",
               stats.rows, static_cast<double>(stats.elapsed_micros) / 1000.0,

@@ -127,6 +127,9 @@ struct QueryRequest {
   int64_t result_byte_limit = -1;  // -1: SUPERTABLE_MAX_RESULT_BYTES
   const AccessPolicy* policy = nullptr;
   CancelToken* cancel = nullptr;  // see QuerySpec::cancel
+  // Set: the rows are written as a Parquet file (QuerySpec::parquet_output) instead of going to
+  // the sink, and this receives its path, a file of the home's tmp/ the caller must remove.
+  std::string* parquet_file = nullptr;
 };
 
 struct CompactOptions {

@@ -44,6 +44,9 @@ struct OperationContext {
   // The bytes an upload brought (Operation::takes_file), in a file the front door owns; never
   // a path from the arguments.
   std::string input_file = "";
+  // Set by a door that wants a query's rows as a Parquet file (operations whose answer is rows):
+  // receives the file's path; the door sends and removes it. The answer then has no rows.
+  std::string* parquet_file = nullptr;
   void Progress(double done, double total, const std::string& message) {
     if (progress) progress(done, total, message);
   }

@@ -413,6 +413,7 @@ class Operations : public OperationRegistry {
     req.as_of = as_of;
     req.policy = who.get();
     if (ctx) req.cancel = ctx->cancel;
+    if (ctx && !validate_only) req.parquet_file = ctx->parquet_file;
     // One principal may not take every engine worker: the others' queries would wait.
     std::optional<security::ConcurrencyLimiter::Slot> slot;
     if (!who.principal->superuser) {

@@ -153,6 +153,10 @@ test("SQL editor: Ctrl+Enter runs, results sort, CSV downloads, a chart draws, a
   const csv = readFileSync(file, "utf8").trim().split("\n");
   assert.equal(csv[0], "status,n");
   assert.equal(csv.length, firstRows + 1);
+  const parquet = page.waitForEvent("download");
+  await page.click("#parquet");
+  const bytes = readFileSync(await (await parquet).path());
+  assert.equal(bytes.subarray(0, 4).toString(), "PAR1");
   await page.click("#chart");
   await page.waitForSelector(".chart canvas");
   await accessible(page, "execute");

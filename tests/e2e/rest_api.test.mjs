@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
+import http from "node:http";
 import net from "node:net";
 import { join } from "node:path";
 
@@ -581,4 +582,35 @@ test("cursor pagination of list answers: page_size, next_cursor and a Link to th
   assert.ok(doc.paths["/api/v1/supers/{super}/tables"].get.parameters.some((p) => p.name === "cursor"));
   assert.ok(!doc.paths["/api/v1/supers/{super}/tables/{table}/data"].get.parameters?.some((p) => p.name === "cursor"),
             "rows are paged by statements, not cursors");
+});
+
+test("results of rows download as Parquet, with their types, and upload back as the same rows", async () => {
+  const sql = "SELECT order_id, amount, ordered_at, status, 1 AS x, 1 AS x FROM orders ORDER BY order_id";
+  const json = (await rest("POST", "/api/v1/query", { body: { super: "shop", sql, limit: 50 } })).json;
+  const file = await new Promise((resolve, reject) => {
+    const req = http.request({ host: "127.0.0.1", port: state.server.port, method: "POST", path: "/api/v1/query?format=parquet",
+                               headers: { ...state.admin, "content-type": "application/json" } }, (res) => {
+      const parts = [];
+      res.on("data", (d) => parts.push(d));
+      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(parts) }));
+    });
+    req.on("error", reject);
+    req.end(JSON.stringify({ super: "shop", sql, limit: 50 }));
+  });
+  assert.equal(file.status, 200);
+  assert.equal(file.headers["content-type"], "application/vnd.apache.parquet");
+  assert.equal(file.headers["supertable-truncated"], "true");
+  assert.equal(file.body.subarray(0, 4).toString(), "PAR1");
+  assert.equal(file.body.subarray(-4).toString(), "PAR1");
+  // Written back as a table, the file holds the same rows with the same types.
+  const put = await raw(state.server.port, { method: "PUT", path: "/api/v1/supers/roundtrip/tables/orders/data",
+                                             headers: { ...state.admin, "content-type": "application/vnd.apache.parquet" }, body: file.body });
+  assert.equal(put.status, 200, put.text);
+  const back = (await rest("POST", "/api/v1/query", { body: { super: "roundtrip", sql: "SELECT * FROM orders ORDER BY order_id" } })).json;
+  assert.deepEqual(back.columns.map((c) => [c.name, c.type]),
+                   [["order_id", "BIGINT"], ["amount", "DOUBLE"], ["ordered_at", "TIMESTAMP"], ["status", "VARCHAR"], ["x", "INTEGER"], ["x_2", "INTEGER"]]);
+  assert.deepEqual(back.rows, json.rows);
+  const notRows = await rest("GET", "/api/v1/supers/shop/tables?format=parquet");
+  assert.equal(notRows.status, 406);
+  assert.equal((await rest("DELETE", "/api/v1/supers/roundtrip")).status, 200);
 });

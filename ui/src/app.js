@@ -189,6 +189,7 @@ async function executePage(s) {
   const limit = h("input", { id: "exec-limit", type: "number", min: "1", max: "10000", value: "1000" });
   let running = null;
   let last = null;
+  let lastQuery = null;
   const past = () => JSON.parse(localStorage.getItem("st_query_history") || "[]");
   const drawHistory = () => clear(historyList, past().map((q) => h("li", {}, h("button", { type: "button", class: "link", onclick: () => {
     view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: q } });
@@ -207,7 +208,8 @@ async function executePage(s) {
     clear(status, "Running…");
     runButton.disabled = true;
     cancelButton.disabled = false;
-    running = statement({ super: superSelect.value, sql: text, limit: Number(limit.value) || 1000 },
+    const query = { super: superSelect.value, sql: text, limit: Number(limit.value) || 1000 };
+    running = statement(query,
                         () => clear(status, `Running… ${((performance.now() - started) / 1000).toFixed(1)} s`));
     try {
       const st = await running.done;
@@ -220,6 +222,8 @@ async function executePage(s) {
               resultGrid(r, { caption: "Result" }));
         csvButton.disabled = false;
         chartButton.disabled = false;
+        parquetButton.disabled = false;
+        lastQuery = query;
         clear(chartEl);
       } else if (st.state === "cancelled") {
         clear(status, "Cancelled.");
@@ -259,11 +263,22 @@ async function executePage(s) {
   const cancelButton = h("button", { type: "button", id: "cancel", disabled: true, onclick: () => running?.cancel() }, "Cancel");
   const csvButton = h("button", { type: "button", id: "csv", disabled: true, onclick: () => last && download("result.csv", toCsv(last)) }, "Download CSV");
   const chartButton = h("button", { type: "button", id: "chart", disabled: true, onclick: () => last && chart(chartEl, last) }, "Chart");
+  // Parquet comes from the server (the same query again, written by DuckDB with exact types).
+  const parquetButton = h("button", { type: "button", id: "parquet", disabled: true, onclick: async () => {
+    if (!lastQuery) return;
+    try {
+      const s2 = await currentSession();
+      const r = await fetch("/api/v1/query?format=parquet", { method: "POST", credentials: "same-origin",
+        headers: { "content-type": "application/json", "x-csrf-token": s2.csrf }, body: JSON.stringify(lastQuery) });
+      if (!r.ok) throw new ApiError(r.status, (await r.json()).detail);
+      download("result.parquet", await r.blob(), "application/vnd.apache.parquet");
+    } catch (e) { clear(results, errorBox(e)); }
+  } }, "Download Parquet");
   drawHistory();
   setTimeout(reschema, 0);
   return layout(s, "SQL editor",
     h("div", { class: "toolbar" }, h("label", { for: "exec-super" }, "Super table"), superSelect,
-      h("label", { for: "exec-limit" }, "Row limit"), limit, runButton, cancelButton, csvButton, chartButton),
+      h("label", { for: "exec-limit" }, "Row limit"), limit, runButton, cancelButton, csvButton, parquetButton, chartButton),
     view.dom.parentElement, status, results, chartEl,
     section("Query history", historyList));
 }
