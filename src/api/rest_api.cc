@@ -136,25 +136,12 @@ Result<json> TypedValue(const json& prop, const std::string& name, const std::st
 
 // The query string's parameters, percent-decoded, in order; empty pieces skipped.
 Result<std::vector<std::pair<std::string, std::string>>> QueryParams(const http::Request& r) {
-  std::vector<std::pair<std::string, std::string>> out;
   size_t q = r.target.find('?');
-  if (q == std::string::npos) return out;
-  std::string query = r.target.substr(q + 1);
-  for (size_t i = 0; i <= query.size();) {
-    size_t amp = query.find('&', i);
-    if (amp == std::string::npos) amp = query.size();
-    std::string pair = query.substr(i, amp - i);
-    i = amp + 1;
-    if (pair.empty()) continue;
-    size_t eq = pair.find('=');
-    auto name = PercentDecode(pair.substr(0, eq), true);
-    auto value = PercentDecode(eq == std::string::npos ? "" : pair.substr(eq + 1), true);
-    if (!name || !value) {
-      return Status::InvalidArgument("the query string is not valid percent-encoding");
-    }
-    out.emplace_back(std::move(*name), std::move(*value));
-  }
-  return out;
+  if (q == std::string::npos) return std::vector<std::pair<std::string, std::string>>();
+  auto params = ParseUrlEncoded(std::string_view(r.target).substr(q + 1));
+  if (!params.ok())
+    return Status::InvalidArgument("the query string is not valid percent-encoding");
+  return params;
 }
 
 // Whether the client asks for CSV: `Accept: text/csv`, or `format=csv` in the query string

@@ -129,4 +129,48 @@ std::string PercentEncode(std::string_view s, bool keep_slash) {
   return out;
 }
 
+std::string MarkupEscape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+  return out;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> ParseUrlEncoded(std::string_view text) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (size_t i = 0; i <= text.size();) {
+    size_t amp = text.find('&', i);
+    if (amp == std::string_view::npos) amp = text.size();
+    std::string_view pair = text.substr(i, amp - i);
+    i = amp + 1;
+    if (pair.empty()) continue;
+    size_t eq = pair.find('=');
+    auto name = PercentDecode(pair.substr(0, eq), true);
+    auto value = PercentDecode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
+    if (!name || !value) return Status::InvalidArgument("the text is not valid percent-encoding");
+    out.emplace_back(std::move(*name), std::move(*value));
+  }
+  return out;
+}
+
 }  // namespace supertable

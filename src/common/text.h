@@ -41,6 +41,14 @@ std::optional<std::string> PercentDecode(std::string_view s, bool plus_is_space)
 // query string's values, and AWS's canonical URIs (SigV4's UriEncode is exactly this).
 std::string PercentEncode(std::string_view s, bool keep_slash = false);
 
+// Text with the five markup characters (< > & " ') as entities: safe as XML and HTML text and
+// attribute values.
+std::string MarkupEscape(std::string_view text);
+
+// The name=value pairs of application/x-www-form-urlencoded text (a query string, a form body),
+// percent-decoded, in order; empty pieces skipped. InvalidArgument for bad percent-encoding.
+Result<std::vector<std::pair<std::string, std::string>>> ParseUrlEncoded(std::string_view text);
+
 // Constant-time comparison, for secrets: the time taken does not depend on where they differ.
 bool SecretEquals(std::string_view a, std::string_view b);
 

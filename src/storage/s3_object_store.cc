@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "common/crypto.h"
+#include "common/text.h"
 #include "storage/xml_scan.h"
 
 namespace supertable {
@@ -86,7 +87,7 @@ Status S3ObjectStore::EnsureBucket() {
     body = fmt::format(
         "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
         "<LocationConstraint>{}</LocationConstraint></CreateBucketConfiguration>",
-        XmlEscape(config_.region));
+        MarkupEscape(config_.region));
   }
   ST_ASSIGN_OR_RETURN(HttpResponse made, Call("PUT", "", {}, {}, body, "creating bucket"));
   if (made.status == 200) return Status::Ok();
@@ -221,7 +222,7 @@ Status S3ObjectStore::CompleteUpload(const std::string& key, const std::string& 
   std::string body = "<CompleteMultipartUpload>";
   for (size_t i = 0; i < receipts.size(); ++i) {
     body += fmt::format("<Part><PartNumber>{}</PartNumber><ETag>{}</ETag></Part>", i + 1,
-                        XmlEscape(receipts[i]));
+                        MarkupEscape(receipts[i]));
   }
   body += "</CompleteMultipartUpload>";
   std::string what = "completing upload of " + key;

@@ -18,7 +18,5 @@ std::vector<std::string_view> XmlElements(std::string_view xml, std::string_view
 
 // &lt; &gt; &amp; &quot; &apos; and numeric references decoded.
 std::string XmlDecode(std::string_view text);
-// The reverse, for text we put into request bodies.
-std::string XmlEscape(std::string_view text);
 
 }  // namespace supertable

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "api/rest_api.h"
 #include "catalog/catalog.h"
 #include "common/config.h"
 #include "common/crypto.h"
@@ -71,32 +72,6 @@ std::string Base64Url(std::string_view bytes) {
   return b;
 }
 
-std::string HtmlEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 // The value of cookie `name` in the request's Cookie header(s).
 std::optional<std::string> CookieOf(const http::Request& r, std::string_view name) {
   for (const auto& [k, v] : r.headers) {
@@ -117,20 +92,11 @@ std::optional<std::string> CookieOf(const http::Request& r, std::string_view nam
   return std::nullopt;
 }
 
-// An application/x-www-form-urlencoded body's fields.
+// An application/x-www-form-urlencoded body's fields (a field given twice: the last).
 std::map<std::string, std::string> FormFields(const std::string& body) {
   std::map<std::string, std::string> out;
-  size_t i = 0;
-  while (i <= body.size()) {
-    size_t amp = body.find('&', i);
-    if (amp == std::string::npos) amp = body.size();
-    std::string pair = body.substr(i, amp - i);
-    i = amp + 1;
-    if (pair.empty()) continue;
-    size_t eq = pair.find('=');
-    auto k = PercentDecode(pair.substr(0, eq), true);
-    auto v = PercentDecode(eq == std::string::npos ? "" : pair.substr(eq + 1), true);
-    if (k && v) out[*k] = *v;
+  if (auto pairs = ParseUrlEncoded(body); pairs.ok()) {
+    for (auto& [k, v] : *pairs) out[k] = std::move(v);
   }
   return out;
 }
@@ -292,7 +258,7 @@ struct Reflection::Impl {
         "<link rel=\"icon\" href=\"data:,\">"
         "<link rel=\"stylesheet\" href=\"/reflection/assets/app.css\">"
         "<meta name=\"csp-nonce\" content=\"{}\"></head>\n<body>{}</body></html>\n",
-        HtmlEscape(title), nonce, body);
+        MarkupEscape(title), nonce, body);
     return res;
   }
 
@@ -322,7 +288,7 @@ struct Reflection::Impl {
           "<button type=\"submit\">Sign in</button></form>";
     }
     std::string notice =
-        error.empty() ? "" : "<p class=\"error\" role=\"alert\">" + HtmlEscape(error) + "</p>";
+        error.empty() ? "" : "<p class=\"error\" role=\"alert\">" + MarkupEscape(error) + "</p>";
     if (Secret().empty()) {
       notice +=
           "<p class=\"error\" role=\"alert\">This server listens beyond loopback: set "
@@ -332,7 +298,7 @@ struct Reflection::Impl {
                 fmt::format("<main class=\"login\"><h1>SuperTable Reflection</h1>"
                             "<p class=\"muted\">Organization {}</p>{}<div class=\"forms\">{}"
                             "</div></main>",
-                            HtmlEscape(o.organization), notice, forms),
+                            MarkupEscape(o.organization), notice, forms),
                 nonce);
   }
 
@@ -507,15 +473,7 @@ struct Reflection::Impl {
   }
 
   static http::Response Unauthorized() {
-    http::Response res;
-    res.status = 401;
-    res.content_type = "application/problem+json";
-    res.body = json{{"type", "about:blank"},
-                    {"title", "Unauthorized"},
-                    {"status", 401},
-                    {"detail", "the session ended or is not valid; sign in again"}}
-                   .dump();
-    return res;
+    return Problem(401, "the session ended or is not valid; sign in again");
   }
 
   std::optional<http::Response> Authenticate(http::Request& r) {
@@ -530,17 +488,9 @@ struct Reflection::Impl {
     if (r.method != "GET" && r.method != "HEAD") {
       auto token = r.Header("x-csrf-token");
       if (!token || !SecretEquals(*token, s->csrf)) {
-        http::Response res;
-        res.status = 403;
-        res.content_type = "application/problem+json";
-        res.body = json{{"type", "about:blank"},
-                        {"title", "Forbidden"},
-                        {"status", 403},
-                        {"detail",
-                         "a change needs the session's CSRF token in the X-CSRF-Token header "
-                         "(GET /reflection/session has it)"}}
-                       .dump();
-        return res;
+        return Problem(403,
+                       "a change needs the session's CSRF token in the X-CSRF-Token header "
+                       "(GET /reflection/session has it)");
       }
     }
     r.identity = *p;

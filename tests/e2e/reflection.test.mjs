@@ -123,6 +123,20 @@ test("table browser: schema, statistics, history with a time-travel preview, a c
   await page.click(".buttons button:text-is('status')");
   await page.waitForSelector(".profile canvas");
   await accessible(page, "tables");
+  // Upload a file from the browser into a new table, then upsert into it.
+  await page.fill("#up-table", "notes");
+  await page.setInputFiles("#up-file", { name: "notes.csv", mimeType: "text/csv", buffer: Buffer.from("id,text\n1,first\n2,second\n") });
+  await page.click("#upload button[type=submit]");
+  await page.waitForSelector("text=shop.notes: version 1 (2 inserted, 0 deleted)");
+  await page.waitForSelector("h2:text('shop.notes')");
+  await page.fill("#up-table", "notes");
+  await page.fill("#up-keys", "id");
+  await page.setInputFiles("#up-file", { name: "fix.csv", mimeType: "text/csv", buffer: Buffer.from("id,text\n2,changed\n") });
+  await page.click("#upload button[type=submit]");
+  await page.waitForSelector("text=shop.notes: version 2 (1 inserted, 1 deleted)");
+  assert.deepEqual(JSON.parse(cli("query", "shop", "SELECT text FROM notes ORDER BY id", "--format", "json")).rows, [["first"], ["changed"]]);
+  await page.click("aside >> text=orders");
+  await page.waitForSelector("h2:text('shop.orders')");
   // The same page on a phone: nothing wider than the screen but the scrolling grids.
   await page.setViewportSize({ width: 390, height: 844 });
   await page.reload();

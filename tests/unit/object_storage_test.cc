@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/crypto.h"
+#include "common/text.h"
 #include "storage/azure_blob_store.h"
 #include "storage/http_client.h"
 #include "storage/remote_object_store.h"
@@ -176,7 +177,7 @@ TEST(XmlScanTest, FindsElementsAndDecodesEntities) {
   // <Key> must not match <KeyCount>, and a truncated document yields what is complete.
   EXPECT_EQ(XmlElements("<KeyCount>1</KeyCount>", "Key").size(), 0u);
   EXPECT_EQ(XmlElements("<Key>a</Key><Key>b", "Key").size(), 1u);
-  EXPECT_EQ(XmlEscape("<a&'\">"), "&lt;a&amp;&apos;&quot;&gt;");
+  EXPECT_EQ(MarkupEscape("<a&'\">"), "&lt;a&amp;&apos;&quot;&gt;");
 }
 
 TEST(HttpDateTest, ParsesBothFormats) {

@@ -147,8 +147,36 @@ async function tablesPage(s) {
     await showSuper(initial);
     if (params.get("table")) showTable(initial, params.get("table"));
   }
+  // Upload a file into a table (new or existing) through the REST API's form upload.
+  const uploadStatus = h("p", { role: "status", "aria-live": "polite" });
+  const upload = h("form", { class: "upload", id: "upload", onsubmit: async (ev) => {
+    ev.preventDefault();
+    const form = new FormData(upload);
+    const table = form.get("table");
+    const body = new FormData();
+    if (form.get("overwrite_columns")) body.append("overwrite_columns", form.get("overwrite_columns"));
+    if (form.get("delete_only")) body.append("delete_only", "true");
+    body.append("file", form.get("file"));
+    clear(uploadStatus, "Uploading…");
+    try {
+      const s2 = await currentSession();
+      const r = await fetch(`/api/v1/supers/${enc(select.value)}/tables/${enc(table)}/data`,
+                            { method: "POST", body, credentials: "same-origin", headers: { "x-csrf-token": s2.csrf } });
+      const out = await r.json();
+      if (!r.ok) throw new ApiError(r.status, out.detail);
+      clear(uploadStatus, `${select.value}.${table}: version ${out.version} (${out.inserted} inserted, ${out.deleted} deleted)`);
+      await showSuper(select.value);
+      showTable(select.value, table);
+    } catch (e) { clear(uploadStatus, errorBox(e)); }
+  } },
+    h("h2", {}, "Upload"),
+    h("label", { for: "up-table" }, "Table"), h("input", { id: "up-table", name: "table", required: true }),
+    h("label", { for: "up-file" }, "File (CSV, JSON, NDJSON, Parquet)"), h("input", { id: "up-file", name: "file", type: "file", required: true, accept: ".csv,.tsv,.json,.ndjson,.jsonl,.parquet" }),
+    h("label", { for: "up-keys" }, "Key columns (upsert)"), h("input", { id: "up-keys", name: "overwrite_columns", placeholder: "id" }),
+    h("div", {}, h("input", { id: "up-delete", name: "delete_only", type: "checkbox" }), h("label", { for: "up-delete" }, " Delete the listed keys")),
+    h("button", { type: "submit" }, "Upload"), uploadStatus);
   return layout(s, "Tables", h("div", { class: "browser" },
-    h("aside", {}, h("label", { for: "super-select" }, "Super table"), select, list), pane));
+    h("aside", {}, h("label", { for: "super-select" }, "Super table"), select, list, upload), pane));
 }
 
 // ---------------------------------------------------------------- SQL editor
