@@ -237,8 +237,13 @@ Result<json> WriteTable(Warehouse& w, OperationContext& c) {
     }
   }
   Result<json> result = [&]() -> Result<json> {
-    ST_ASSIGN_OR_RETURN(WriteResult r, w.Write(w.Ref(super_name, table), req));
-    return OutcomeJson(super_name, table, r);
+    auto r = w.Write(w.Ref(super_name, table), req);
+    // The file is the server's copy of the upload: the client knows it as "the upload".
+    if (!r.ok()) {
+      return Status::FromCode(r.status().code(),
+                              ScrubPaths(r.status().message(), {{c.input_file, "the upload"}}));
+    }
+    return OutcomeJson(super_name, table, *r);
   }();
   if (once) once->Finish(result);
   if (result.ok() && c.notes) (*c.notes)["tables"].push_back(super_name + "." + table);

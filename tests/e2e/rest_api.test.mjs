@@ -209,6 +209,7 @@ test("administration and uploads: supers, writes (raw, form, idempotent), compac
     [await upload(path, "", {}), 400, /empty/],
     [await upload(path, csv, { "content-type": "application/octet-stream" }), 400, /Content-Type text\/csv/],
     [await upload(path, "id,name,amount\n1,x,notanumber\n"), 400, /./],
+    [await upload(path, '[{"id": 1}, {"id":', { "content-type": "application/json" }), 400, /^the upload: the JSON array is not closed/],
     [await raw(state.server.port, { method: "POST", path, headers: { ...admin, "content-type": "multipart/form-data; boundary=zz" },
                                     body: "--zz\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nid\n1\n" }), 400, /closing boundary/],
     [await upload(path, "x".repeat(9 << 20)), 413, /exceeds the limit of 8388608 bytes/],
