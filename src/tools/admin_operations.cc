@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include <algorithm>
+#include <mutex>
 
 #include <fmt/format.h>
 
@@ -135,8 +136,31 @@ class IdempotencyRecord {
         name_(Sha256Hex(c.principal->Key() + "\n" + key)),
         fingerprint_(std::move(fingerprint)) {}
 
+  // Removes the records of keys older than a day, at most once an hour per process: a
+  // listing of every record.
+  void PurgeExpired() {
+    static std::mutex mu;
+    static int64_t purged = 0;
+    int64_t now = NowMicros();
+    {
+      std::lock_guard<std::mutex> g(mu);
+      if (now - purged < 3600ll * 1000000) return;
+      purged = now;
+    }
+    auto all = catalog_.ListDocuments(org_, kIdempotencyKind);
+    if (!all.ok()) return;
+    for (const auto& [name, body] : *all) {
+      json doc = json::parse(body, nullptr, false);
+      int64_t started = doc.is_object() ? doc.value("started_micros", int64_t{0}) : 0;
+      if (now - started > kIdempotencyKeepMicros) {
+        (void)catalog_.DeleteDocument(org_, kIdempotencyKind, name);
+      }
+    }
+  }
+
   // Claims the key for this request, or returns the answer its first use gave (`replay`).
   Status Claim(std::optional<json>* replay) {
+    PurgeExpired();
     for (int attempt = 0; attempt < 5; ++attempt) {
       ST_ASSIGN_OR_RETURN(auto current, catalog_.GetDocument(org_, kIdempotencyKind, name_));
       int64_t now = NowMicros();

@@ -132,6 +132,7 @@ struct Reflection::Impl {
     int64_t read_micros = 0;
   };
   std::map<std::string, Cached> cache;
+  int64_t purged_micros = 0;  // when expired sessions were last removed
 
   explicit Impl(ReflectionOptions options) : o(std::move(options)) {}
 
@@ -331,6 +332,7 @@ struct Reflection::Impl {
     } else {
       return LoginPage(400, "this way of signing in is not enabled here (SUPERTABLE_LOGIN_MASK)");
     }
+    PurgeExpired();
     std::string id = Base64Url(RandomId() + RandomId());
     json doc = {{"kind", s.kind},
                 {"user", s.user},
@@ -352,6 +354,25 @@ struct Reflection::Impl {
     }
     log::Info("reflection: {} signed in", s.user);
     return res;
+  }
+
+  // Sessions nobody signed out of stay in the catalog until they expire; a sign-in removes the
+  // expired ones, at most once an hour per process (a listing of every session).
+  void PurgeExpired() {
+    int64_t now = NowMicros();
+    {
+      std::lock_guard<std::mutex> g(mu);
+      if (now - purged_micros < 3600ll * 1000000) return;
+      purged_micros = now;
+    }
+    auto all = o.catalog->ListDocuments(o.organization, kSessionKind);
+    if (!all.ok()) return;
+    for (const auto& [name, body] : *all) {
+      json j = json::parse(body, nullptr, false);
+      if (!j.is_object() || j.value("expires_micros", int64_t{0}) <= now) {
+        (void)o.catalog->DeleteDocument(o.organization, kSessionKind, name);
+      }
+    }
   }
 
   http::Response SignOut(const http::Request& r) {
