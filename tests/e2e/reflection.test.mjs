@@ -261,6 +261,18 @@ test("a user signs in with a name and token; a token of someone else, or a wrong
   await page.click(".tool-form button[type=submit]");
   await page.waitForSelector("pre.raw:has-text('orders')");
   await accessible(page, "mcp");
+  // An expired session (its end moved into the past in the catalog, as time would) is no
+  // session: the API refuses it and the pages send the user to the login.
+  execFileSync("python3", ["-c", `
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE documents SET body = json_set(body, '$.expires_micros', 1) WHERE kind = 'ui_session' AND json_extract(body, '$.user') = 'rita'")
+db.commit()
+`, join(state.home, "catalog.db")]);
+  await new Promise((r) => setTimeout(r, 1200));  // a session is read from the catalog at most once a second
+  assert.equal(await page.evaluate(() => fetch("/api/v1/whoami").then((r) => r.status)), 401);
+  await page.goto(state.base + "/reflection/execute");
+  assert.match(page.url(), /\/reflection\/login$/);
   await context.close();
 
   const admin = await state.browser.newContext();
