@@ -137,12 +137,13 @@ void PrintBanner(const mcp::HttpTransportOptions& o, const std::vector<int>& por
       "  warehouse  {} (organization '{}', {} tables)\n"
       "  health     http://{}:{}/health\n"
       "  REST API   http://{}:{}/api/v1 (OpenAPI: /api/v1/openapi.json){}\n"
+      "  web UI     http://{}:{}/ (Reflection)\n"
       "  auth       {}\n\n"
       "Connect a client:\n"
       "  Claude Code:  claude mcp add --transport http supertable {}{}\n"
       "  Client configuration (Claude Desktop via a connector, Cursor, VS Code, ...):\n{}\n\n"
       "Press Ctrl+C to stop.\n",
-      url, c.home, c.organization, tables, host, port, host, port, more,
+      url, c.home, c.organization, tables, host, port, host, port, more, host, port,
       token ? "bearer token required (" + auth + ")"
             : "none required on loopback (a bearer token, if sent, is checked: " + auth + ")",
       url, token ? " --header \"Authorization: Bearer $SUPERTABLE_TOKEN\"" : "", cfg.dump(2));
@@ -252,6 +253,7 @@ Status RunServe(Config config, const ServeFlags& flags, McpToolOptions tool_opti
   ui_options.catalog = &w->catalog();
   ui_options.organization = config.organization;
   ui_options.exposed = !IsLoopbackHost(o.http.host);
+  ui_options.local_sign_in = !require_token && !ui_options.exposed;
   ui_options.health = [h = o.health] {
     nlohmann::json body = {{"status", "ok"}};
     body.update(h());

@@ -211,6 +211,10 @@ struct Reflection::Impl {
   // unchanged, the token not revoked or expired, its owner enabled).
   Result<std::shared_ptr<const security::Principal>> PrincipalOf(const Session& s) {
     security::Authenticator& auth = *o.authenticator;
+    if (s.kind == "local") {
+      if (!o.local_sign_in) return Status::Unauthenticated("local sign-in is off");
+      return auth.LocalAdministrator("none");
+    }
     if (s.kind == "superuser") {
       const std::string& st = auth.settings().supertoken;
       if (st.empty() || !SecretEquals(Sha256Hex(st), s.super_hash)) {
@@ -288,6 +292,15 @@ struct Reflection::Impl {
           "required>"
           "<button type=\"submit\">Sign in</button></form>";
     }
+    if (o.local_sign_in) {
+      forms +=
+          "<form method=\"post\" action=\"/reflection/login\" class=\"card\" "
+          "aria-labelledby=\"local-title\"><h2 id=\"local-title\">Local administrator</h2>"
+          "<p class=\"muted\">This server listens on loopback and requires no credential: "
+          "every door acts as the local administrator.</p>"
+          "<input type=\"hidden\" name=\"mode\" value=\"local\">"
+          "<button type=\"submit\">Continue as the local administrator</button></form>";
+    }
     std::string notice =
         error.empty() ? "" : "<p class=\"error\" role=\"alert\">" + MarkupEscape(error) + "</p>";
     if (Secret().empty()) {
@@ -318,6 +331,9 @@ struct Reflection::Impl {
       s.kind = "superuser";
       s.user = "superuser";
       s.super_hash = Sha256Hex(st);
+    } else if (mode == "local" && o.local_sign_in) {
+      s.kind = "local";
+      s.user = "local";
     } else if (mode == "user" && (o.login_mask & 2)) {
       auto p = auth.FromBearer(token);
       // A session outlives the request, so it keeps the token's id and checks it again on every

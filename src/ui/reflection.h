@@ -36,8 +36,11 @@ struct ReflectionOptions {
   // it is set (a secret readable by whoever reads the catalog must not guard a public door).
   std::string session_secret;
   bool exposed = false;
-  int login_mask = 3;           // SUPERTABLE_LOGIN_MASK: 1 superuser, 2 users, 3 both
-  bool secure_cookies = false;  // SECURE_COOKIES=1: cookies only over HTTPS
+  int login_mask = 3;  // SUPERTABLE_LOGIN_MASK: 1 superuser, 2 users, 3 both
+  // On loopback with no credential required, an unauthenticated request acts as the local
+  // administrator on every door; the login page then offers that too (a demo, a laptop).
+  bool local_sign_in = false;
+  bool secure_cookies = false;                 // SECURE_COOKIES=1: cookies only over HTTPS
   int64_t session_ttl_ms = 8ll * 3600 * 1000;  // SUPERTABLE_SESSION_TTL_MINUTES
   std::function<nlohmann::json()> health;      // the body of /healthz (as /health's)
   // Reads the process's settings into the above (the authenticator and catalog aside).

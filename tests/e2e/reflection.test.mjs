@@ -106,7 +106,25 @@ test("sign-in: the superuser token, cookies as the original sets them, a strict 
   const replay = await raw(state.server.port, { method: "GET", path: "/api/v1/whoami",
                                                 headers: { cookie: `st_session=${session.value}` } });
   assert.equal(replay.status, 401);
+  // This server requires a credential: no sign-in without one.
+  await page.goto(state.base + "/reflection/login");
+  assert.equal(await page.$("text=Continue as the local administrator"), null);
   await context.close();
+});
+
+test("on loopback with no credential required (the demo), the login page offers the local administrator", async () => {
+  const open = await startServe({ SUPERTABLE_HOME: state.home });
+  try {
+    const context = await state.browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`http://127.0.0.1:${open.port}/`);
+    await page.click("text=Continue as the local administrator");
+    await page.waitForSelector("text=Super tables");
+    assert.match(await page.textContent(".who"), /local/);
+    await context.close();
+  } finally {
+    await stop(open);
+  }
 });
 
 test("table browser: schema, statistics, history with a time-travel preview, a column profile with a histogram", async () => {
