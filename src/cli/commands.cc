@@ -310,6 +310,7 @@ int RunCli(int argc, char** argv, const std::vector<CommandRegistrar>& more_comm
 
   // query
   std::string q_super, q_sql, fmt_query = "table", q_timeout, q_as_of;
+  std::vector<std::string> q_params;
   int64_t q_limit = -1, q_max_bytes = -1;
   bool q_system = false;
   auto* query = app.add_subcommand(
@@ -330,11 +331,30 @@ int RunCli(int argc, char** argv, const std::vector<CommandRegistrar>& more_comm
                     "Read every table as of this version number or UTC timestamp (time travel)");
   query->add_flag("--system-columns", q_system,
                   "Expose the hidden __st_row_id and __st_commit_time columns");
+  query->add_option("--param", q_params,
+                    "NAME=VALUE, repeatable: the value of the SQL's parameter $NAME, bound, never "
+                    "spliced into the text (JSON if it parses as JSON: 10, true, [1,2]; else a "
+                    "string)");
   query->callback([&] {
     action = [&]() -> Status {
       ST_ASSIGN_OR_RETURN(auto f, ParseOutputFormat(fmt_query));
       ST_ASSIGN_OR_RETURN(auto w, OpenWarehouse(g));
       QueryRequest req{q_super, q_sql, q_limit, q_system};
+      if (!q_params.empty()) {
+        json params = json::object();
+        for (const auto& p : q_params) {
+          size_t eq = p.find('=');
+          if (eq == std::string::npos || eq == 0) {
+            return Status::InvalidArgument(
+                fmt::format("--param '{}': expected NAME=VALUE, e.g. --param min=10", p));
+          }
+          std::string value = p.substr(eq + 1);
+          json parsed = json::parse(value, nullptr, false);
+          params[p.substr(0, eq)] =
+              parsed.is_discarded() || parsed.is_object() ? json(value) : parsed;
+        }
+        req.parameters_json = params.dump();
+      }
       // Whoever runs the CLI on the warehouse's home administers it (no policy): system.audit
       // is theirs.
       if (!q_as_of.empty()) {

@@ -148,6 +148,11 @@ struct QuerySpec {
   // engine's temporary directory, instead of handing them to the sink (which still gets the
   // columns and the end); "": rows go to the sink.
   std::string parquet_output;
+  // Values of the statement's named parameters, as a JSON object's text ($min_amount:
+  // {"min_amount": 10}), bound by DuckDB, never spliced into the SQL (DecodeParameter's kinds:
+  // strings, numbers, booleans, null, arrays of one kind). Text, not a json member, so this
+  // header stays light. A parameter without a value, or a value without a parameter, fails.
+  std::string parameters_json;
 };
 
 struct QueryStats {

@@ -569,7 +569,25 @@ Result<QueryStats> QuerySandbox::Query(const QuerySpec& spec, ResultSink& sink) 
       sink.End(false);
       return QueryStats{};
     }
-    auto pending = con.PendingQuery(std::move(statement), true);
+    duckdb::case_insensitive_map_t<duckdb::BoundParameterData> values;
+    nlohmann::json params = spec.parameters_json.empty()
+                                ? nlohmann::json::object()
+                                : nlohmann::json::parse(spec.parameters_json, nullptr, false);
+    if (!params.is_object()) {
+      return Status::InvalidArgument("parameters must be a JSON object of names and values");
+    }
+    for (auto it = params.begin(); it != params.end(); ++it) {
+      duckdb::Value v;
+      if (!DecodeParameter(it.value(), &v)) {
+        return Status::InvalidArgument(fmt::format(
+            "parameter '{}': expected a string, number, boolean, null or an array of one of "
+            "those",
+            it.key()));
+      }
+      values.emplace(it.key(), duckdb::BoundParameterData(std::move(v)));
+    }
+    auto pending = values.empty() ? con.PendingQuery(std::move(statement), true)
+                                  : con.PendingQuery(std::move(statement), values, true);
     if (pending->HasError()) return error(pending->GetErrorObject());
     ST_RETURN_IF_ERROR(unchecked(before));
     result = pending->Execute();

@@ -1,7 +1,6 @@
 // SQL text for reading snapshots.
 #include "engine/table_scan.h"
 
-
 #include <map>
 #include <set>
 

@@ -160,4 +160,51 @@ json EncodeValue(const duckdb::Value& v) {
   }
 }
 
+bool DecodeParameter(const nlohmann::json& v, duckdb::Value* out) {
+  switch (v.type()) {
+    case nlohmann::json::value_t::null:
+      *out = duckdb::Value();
+      return true;
+    case nlohmann::json::value_t::boolean:
+      *out = duckdb::Value::BOOLEAN(v.get<bool>());
+      return true;
+    case nlohmann::json::value_t::number_integer:
+      *out = duckdb::Value::BIGINT(v.get<int64_t>());
+      return true;
+    case nlohmann::json::value_t::number_unsigned:
+      *out = duckdb::Value::UBIGINT(v.get<uint64_t>());
+      return true;
+    case nlohmann::json::value_t::number_float:
+      *out = duckdb::Value::DOUBLE(v.get<double>());
+      return true;
+    case nlohmann::json::value_t::string:
+      *out = duckdb::Value(v.get<std::string>());
+      return true;
+    case nlohmann::json::value_t::array: {
+      duckdb::vector<duckdb::Value> items;
+      for (const auto& item : v) {
+        duckdb::Value d;
+        if (item.is_array() || item.is_object() || !DecodeParameter(item, &d)) return false;
+        items.push_back(std::move(d));
+      }
+      duckdb::LogicalType type = duckdb::LogicalType::VARCHAR;
+      for (const auto& d : items) {
+        if (d.IsNull()) continue;
+        if (type != duckdb::LogicalType::VARCHAR && d.type() != type) return false;
+        type = d.type();
+      }
+      for (const auto& d : items) {
+        if (!d.IsNull() && d.type() != type) return false;  // mixed kinds
+      }
+      for (auto& d : items) {
+        if (d.IsNull()) d = duckdb::Value(type);
+      }
+      *out = duckdb::Value::LIST(type, std::move(items));
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
 }  // namespace supertable

@@ -15,4 +15,10 @@ namespace supertable {
 
 nlohmann::json EncodeValue(const duckdb::Value& value);
 
+// A query parameter's JSON value as a DuckDB value: strings as VARCHAR (DuckDB casts them to the
+// type the statement needs, a DATE or a TIMESTAMP), integers as BIGINT (UBIGINT past it),
+// other numbers as DOUBLE, booleans, null, and arrays of those as lists. False for an object,
+// or an array whose elements are not all of one kind.
+bool DecodeParameter(const nlohmann::json& value, duckdb::Value* out);
+
 }  // namespace supertable

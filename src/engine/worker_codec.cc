@@ -144,7 +144,8 @@ json QuerySpecToJson(const QuerySpec& spec) {
           {"system_columns", spec.system_columns},
           {"validate_only", spec.validate_only},
           {"prune_files", spec.prune_files},
-          {"parquet_output", spec.parquet_output}};
+          {"parquet_output", spec.parquet_output},
+          {"parameters", spec.parameters_json}};
 }
 
 void QuerySpecFromJson(const json& j, QuerySpec* spec) {
@@ -156,6 +157,7 @@ void QuerySpecFromJson(const json& j, QuerySpec* spec) {
   spec->validate_only = j.at("validate_only").get<bool>();
   spec->prune_files = j.at("prune_files").get<bool>();
   spec->parquet_output = j.value("parquet_output", "");
+  spec->parameters_json = j.value("parameters", "");
 }
 
 json QueryStatsToJson(const QueryStats& s) {

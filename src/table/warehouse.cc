@@ -379,6 +379,7 @@ Result<QueryStats> Warehouse::Query(const QueryRequest& req, ResultSink& sink) {
   spec.validate_only = req.validate_only;
   spec.prune_files = req.prune_files;
   spec.cancel = req.cancel;
+  spec.parameters_json = req.parameters_json;
   if (req.parquet_file) {
     spec.parquet_output = config_.home + "/tmp/result-" + RandomId() + ".parquet";
     *req.parquet_file = spec.parquet_output;

@@ -130,6 +130,8 @@ struct QueryRequest {
   // Set: the rows are written as a Parquet file (QuerySpec::parquet_output) instead of going to
   // the sink, and this receives its path, a file of the home's tmp/ the caller must remove.
   std::string* parquet_file = nullptr;
+  // Values of the SQL's named parameters, a JSON object's text (QuerySpec::parameters_json).
+  std::string parameters_json;
 };
 
 struct CompactOptions {

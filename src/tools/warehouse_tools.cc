@@ -288,7 +288,15 @@ class Operations : public OperationRegistry {
                 {"description", "Stop the query after this many milliseconds"}}},
               {"as_of",
                {{"type", {"integer", "string"}},
-                {"description", "Read tables as of this version number or UTC timestamp"}}}},
+                {"description", "Read tables as of this version number or UTC timestamp"}}},
+              {"parameters",
+               {{"type", "object"},
+                {"maxProperties", 100},
+                {"additionalProperties",
+                 {{"type", {"string", "number", "integer", "boolean", "null", "array"}}}},
+                {"description",
+                 "Values of the SQL's named parameters, bound, never spliced into the text: "
+                 "\"WHERE amount > $min\" with {\"min\": 10}"}}}},
              {"super", "sql"}),
          QueryOutputSchema(),
          {},
@@ -406,8 +414,10 @@ class Operations : public OperationRegistry {
 
   Result<json> RunQuery(const Caller& who, const std::string& super_name, const std::string& sql,
                         int64_t limit, OperationContext* ctx, int64_t timeout_ms = -1,
-                        std::optional<AsOf> as_of = std::nullopt, bool validate_only = false) {
+                        std::optional<AsOf> as_of = std::nullopt, bool validate_only = false,
+                        const json* parameters = nullptr) {
     QueryRequest req{super_name, sql, limit};
+    if (parameters && parameters->is_object()) req.parameters_json = parameters->dump();
     req.validate_only = validate_only;
     req.timeout_ms = timeout_ms;
     req.as_of = as_of;
@@ -644,7 +654,8 @@ class Operations : public OperationRegistry {
     if (timeout_ms < 0 && a.contains("query_timeout_sec"))
       timeout_ms = a["query_timeout_sec"].get<int64_t>() * 1000;
     c.Progress(0, 1, "query started");
-    auto r = RunQuery(who, sup, Str(a, "sql"), limit, &c, timeout_ms, *as_of);
+    auto r = RunQuery(who, sup, Str(a, "sql"), limit, &c, timeout_ms, *as_of, false,
+                      a.contains("parameters") ? &a["parameters"] : nullptr);
     c.Progress(1, 1, "query finished");
     return r;
   }

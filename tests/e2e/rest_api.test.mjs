@@ -615,3 +615,26 @@ test("results of rows download as Parquet, with their types, and upload back as 
   assert.equal(notRows.status, 406);
   assert.equal((await rest("DELETE", "/api/v1/supers/roundtrip")).status, 200);
 });
+
+test("query parameters are bound, through REST and MCP alike, never spliced into the SQL", async () => {
+  const sql = "SELECT count(*) AS n FROM orders WHERE status = $status AND amount > $min";
+  const args = { super: "shop", sql, parameters: { status: "paid", min: 100 } };
+  const viaRest = await rest("POST", "/api/v1/query", { body: args });
+  assert.equal(viaRest.status, 200, viaRest.text);
+  const viaMcp = await mcp(state.admin, "query_sql", args);
+  assert.equal(viaMcp.isError, false, JSON.stringify(viaMcp.content));
+  assert.deepEqual(viaMcp.structuredContent.rows, viaRest.json.rows);
+  const expected = JSON.parse(execFileSync(bin, ["query", "shop", sql, "--param", "status=paid", "--param", "min=100", "--format", "json"],
+                                           { env: { ...process.env, SUPERTABLE_HOME: state.home }, encoding: "utf8" })).rows;
+  assert.deepEqual(viaRest.json.rows, expected);
+  const injected = await rest("POST", "/api/v1/query", { body: { super: "shop", sql: "SELECT count(*) FROM orders WHERE status = $s",
+                                                                  parameters: { s: "paid' OR '1'='1" } } });
+  assert.deepEqual(injected.json.rows, [[0]]);
+  const missing = await rest("POST", "/api/v1/query", { body: { super: "shop", sql } });
+  assert.equal(missing.status, 400);
+  assert.match(missing.json.detail, /status|min/);
+  // A statement takes them too.
+  const st = await rest("POST", "/api/v1/statements", { body: { ...args, wait_timeout_ms: 10000 } });
+  assert.equal(st.status, 201, st.text);
+  assert.deepEqual(st.json.result.rows, viaRest.json.rows);
+});
