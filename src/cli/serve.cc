@@ -254,6 +254,7 @@ Status RunServe(Config config, const ServeFlags& flags, McpToolOptions tool_opti
   ui_options.organization = config.organization;
   ui_options.exposed = !IsLoopbackHost(o.http.host);
   ui_options.local_sign_in = !require_token && !ui_options.exposed;
+  ui_options.audit = audit.get();
   ui_options.health = [h = o.health] {
     nlohmann::json body = {{"status", "ok"}};
     body.update(h());

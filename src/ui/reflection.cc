@@ -16,6 +16,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/text.h"
+#include "security/audit.h"
 #include "security/authenticator.h"
 #include "security/directory.h"
 #include "security/principal.h"
@@ -316,6 +317,23 @@ struct Reflection::Impl {
                 nonce);
   }
 
+  void Audit(const http::Request& r, const std::string& kind, const std::string& action,
+             const std::string& principal, const std::string& auth, const std::string& error) {
+    if (!o.audit) return;
+    security::AuditRecord a;
+    a.kind = kind;
+    a.action = action;
+    a.principal = principal;
+    a.auth = auth;
+    a.client =
+        std::make_shared<const json>(json{{"address", r.peer},
+                                          {"user_agent", r.Header("user-agent").value_or("")},
+                                          {"transport", "reflection"}});
+    a.outcome = error.empty() ? "ok" : "denied";
+    a.error = error;
+    o.audit->Append(std::move(a));
+  }
+
   http::Response SignIn(const http::Request& r) {
     auto fields = FormFields(r.body);
     std::string mode = fields["mode"], token = fields["token"], user = fields["username"];
@@ -327,7 +345,10 @@ struct Reflection::Impl {
     const std::string refused = "the name or token is not valid";
     if (mode == "superuser" && (o.login_mask & 1)) {
       const std::string& st = auth.settings().supertoken;
-      if (st.empty() || !SecretEquals(token, st)) return LoginPage(401, refused);
+      if (st.empty() || !SecretEquals(token, st)) {
+        Audit(r, "denied", "reflection:sign_in", "", "supertoken", "401 " + refused);
+        return LoginPage(401, refused);
+      }
       s.kind = "superuser";
       s.user = "superuser";
       s.super_hash = Sha256Hex(st);
@@ -339,6 +360,8 @@ struct Reflection::Impl {
       // A session outlives the request, so it keeps the token's id and checks it again on every
       // request: only SuperTable tokens have one.
       if (!p.ok() || (*p)->user != user || (*p)->token_id.empty()) {
+        // The name a refused sign-in gave is recorded as given; it proves nothing.
+        Audit(r, "denied", "reflection:sign_in", user.substr(0, 256), "token", "401 " + refused);
         return LoginPage(401, refused);
       }
       s.kind = "user";
@@ -369,6 +392,7 @@ struct Reflection::Impl {
                                Cookie("st_admin_token", Sign("st_admin_token:" + id), age));
     }
     log::Info("reflection: {} signed in", s.user);
+    Audit(r, "login", "reflection:sign_in", s.user, s.kind == "user" ? "token" : s.kind, "");
     return res;
   }
 
@@ -394,6 +418,7 @@ struct Reflection::Impl {
   http::Response SignOut(const http::Request& r) {
     std::string id;
     if (auto s = Find(r, &id)) {
+      Audit(r, "login", "reflection:sign_out", s->user, s->kind == "user" ? "token" : s->kind, "");
       (void)o.catalog->DeleteDocument(o.organization, kSessionKind, DocName(id));
       std::lock_guard<std::mutex> g(mu);
       cache.erase(DocName(id));

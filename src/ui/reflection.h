@@ -25,7 +25,8 @@ namespace supertable {
 class Catalog;
 namespace security {
 class Authenticator;
-}
+class AuditLog;
+}  // namespace security
 
 struct ReflectionOptions {
   security::Authenticator* authenticator = nullptr;  // checks sign-ins; must outlive this
@@ -43,6 +44,9 @@ struct ReflectionOptions {
   bool secure_cookies = false;                 // SECURE_COOKIES=1: cookies only over HTTPS
   int64_t session_ttl_ms = 8ll * 3600 * 1000;  // SUPERTABLE_SESSION_TTL_MINUTES
   std::function<nlohmann::json()> health;      // the body of /healthz (as /health's)
+  // Sign-ins (a "login" record), refused ones ("denied") and sign-outs go here (nullptr:
+  // nowhere); the pages' own calls are recorded by the doors they call.
+  security::AuditLog* audit = nullptr;
   // Reads the process's settings into the above (the authenticator and catalog aside).
   static Result<ReflectionOptions> FromEnvironment();
 };

@@ -298,8 +298,16 @@ db.commit()
   await a.waitForSelector("text=Super tables");
   await a.goto(state.base + "/reflection/audit");
   await a.fill("#audit-user", "rita");
-  await a.click("form.inline button");
+  // Her sign-in is in the trail (records reach it within a second or so).
+  for (let i = 0; i < 20 && !(await a.$("td:text('reflection:sign_in')")); i++) {
+    await a.click("form.inline button");
+    await a.waitForTimeout(300);
+  }
+  await a.waitForSelector("td:text('reflection:sign_in')");
   await a.waitForSelector("td:text('rita')");
+  // The refused attempt (nadia's name, rita's token) is there too, as denied.
+  const denied = JSON.parse(cli("query", "shop", "SELECT principal, outcome FROM system.audit WHERE action = 'reflection:sign_in' AND outcome = 'denied'", "--format", "json")).rows;
+  assert.ok(denied.some(([who]) => who === "nadia"), JSON.stringify(denied));
   await accessible(a, "audit");
   await admin.close();
 });
