@@ -20,6 +20,7 @@
 #include "security/authenticator.h"
 #include "security/directory.h"
 #include "security/principal.h"
+#include "security/rate_limit.h"
 
 namespace supertable {
 
@@ -42,6 +43,14 @@ Result<ReflectionOptions> ReflectionOptions::FromEnvironment() {
     o.login_mask = std::stoi(*v);
   }
   o.secure_cookies = TruthySetting("SECURE_COOKIES");
+  if (auto v = GetSetting("SUPERTABLE_LOGIN_RATE_LIMIT"); v && !v->empty()) {
+    auto spec = security::RateLimitSpec::Parse(*v);
+    if (!spec.ok()) {
+      return Status::InvalidArgument("SUPERTABLE_LOGIN_RATE_LIMIT: " + spec.status().message());
+    }
+    o.login_attempts = spec->requests;
+    o.login_per_ms = spec->per_ms;
+  }
   if (auto v = GetSetting("SUPERTABLE_SESSION_TTL_MINUTES"); v && !v->empty()) {
     ST_ASSIGN_OR_RETURN(int64_t minutes, ParseIntSetting("SUPERTABLE_SESSION_TTL_MINUTES", *v, 1));
     o.session_ttl_ms = minutes * 60 * 1000;
@@ -133,9 +142,12 @@ struct Reflection::Impl {
     int64_t read_micros = 0;
   };
   std::map<std::string, Cached> cache;
-  int64_t purged_micros = 0;  // when expired sessions were last removed
+  int64_t purged_micros = 0;       // when expired sessions were last removed
+  security::RateLimiter sign_ins;  // attempts per client address
 
-  explicit Impl(ReflectionOptions options) : o(std::move(options)) {}
+  explicit Impl(ReflectionOptions options)
+      : o(std::move(options)),
+        sign_ins(security::RateLimitSpec{o.login_attempts, o.login_per_ms}) {}
 
   // The key cookies are signed with; "" when sign-in must be refused (exposed without
   // SUPERTABLE_SESSION_SECRET).
@@ -338,6 +350,15 @@ struct Reflection::Impl {
     auto fields = FormFields(r.body);
     std::string mode = fields["mode"], token = fields["token"], user = fields["username"];
     if (Secret().empty()) return LoginPage(503, "");
+    security::RateDecision allowed = sign_ins.Take("sign_in:" + r.peer);
+    if (!allowed.allowed) {
+      Audit(r, "denied", "reflection:sign_in", "", "", "429 too many sign-in attempts");
+      http::Response res = LoginPage(
+          429, fmt::format("too many sign-in attempts from your address; try again in {} s",
+                           allowed.retry_after_s));
+      res.headers.emplace_back("Retry-After", std::to_string(allowed.retry_after_s));
+      return res;
+    }
     Session s;
     s.csrf = Base64Url(RandomId() + RandomId());
     s.expires_micros = NowMicros() + o.session_ttl_ms * 1000;

@@ -43,7 +43,10 @@ struct ReflectionOptions {
   bool local_sign_in = false;
   bool secure_cookies = false;                 // SECURE_COOKIES=1: cookies only over HTTPS
   int64_t session_ttl_ms = 8ll * 3600 * 1000;  // SUPERTABLE_SESSION_TTL_MINUTES
-  std::function<nlohmann::json()> health;      // the body of /healthz (as /health's)
+  // Sign-in attempts per client address (SUPERTABLE_LOGIN_RATE_LIMIT, default 10/min; the
+  // format of SUPERTABLE_RATE_LIMIT), successful or not: guessing stays slow.
+  int64_t login_attempts = 10, login_per_ms = 60000;
+  std::function<nlohmann::json()> health;  // the body of /healthz (as /health's)
   // Sign-ins (a "login" record), refused ones ("denied") and sign-outs go here (nullptr:
   // nowhere); the pages' own calls are recorded by the doors they call.
   security::AuditLog* audit = nullptr;

@@ -311,3 +311,24 @@ db.commit()
   await accessible(a, "audit");
   await admin.close();
 });
+
+test("sign-in attempts are limited per address (SUPERTABLE_LOGIN_RATE_LIMIT), refusals audited", async () => {
+  const limited = await startServe({ SUPERTABLE_HOME: state.home, SUPERTABLE_SUPERTOKEN: state.supertoken,
+                                     SUPERTABLE_LOGIN_RATE_LIMIT: "3/min" });
+  try {
+    const attempt = (token) => raw(limited.port, { method: "POST", path: "/reflection/login",
+                                                   headers: { "content-type": "application/x-www-form-urlencoded" },
+                                                   body: `mode=superuser&token=${encodeURIComponent(token)}` });
+    for (let i = 0; i < 3; i++) assert.equal((await attempt("guess-" + i)).status, 401);
+    const stopped = await attempt(state.supertoken);  // even the right token waits now
+    assert.equal(stopped.status, 429);
+    assert.match(stopped.text, /too many sign-in attempts/);
+    assert.ok(Number(stopped.headers["retry-after"]) >= 1);
+  } finally {
+    await stop(limited);
+  }
+  const bad = spawnSync(bin, ["serve", "--port", "0"], { env: { ...process.env, SUPERTABLE_HOME: state.home,
+                                                                SUPERTABLE_LOGIN_RATE_LIMIT: "lots" }, encoding: "utf8", timeout: 30000 });
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /SUPERTABLE_LOGIN_RATE_LIMIT/);
+});
