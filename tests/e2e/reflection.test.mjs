@@ -36,8 +36,10 @@ before(async () => {
   assert.equal(r.status, 0, r.stderr);
   state.rita = r.stdout.trim();
   state.supertoken = randomBytes(24).toString("hex");
+  // The suite signs in a dozen times a minute from one address: above the default limit, which
+  // a test of its own checks.
   state.server = await startServe({ SUPERTABLE_HOME: state.home, SUPERTABLE_REQUIRE_TOKEN: "1",
-                                    SUPERTABLE_SUPERTOKEN: state.supertoken });
+                                    SUPERTABLE_SUPERTOKEN: state.supertoken, SUPERTABLE_LOGIN_RATE_LIMIT: "1000/min" });
   state.base = `http://127.0.0.1:${state.server.port}`;
   state.browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
                                           args: ["--no-sandbox", "--disable-dev-shm-usage"] });
