@@ -8,7 +8,7 @@ import { rmSync } from "node:fs";
 
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 
-import { bin, demoWarehouse, newClient, sdk2SessionTests, sessionTests } from "./session_suite.mjs";
+import { bin, closeClient, demoWarehouse, newClient, sdk2SessionTests, sessionTests } from "./session_suite.mjs";
 
 const state = {};
 
@@ -19,10 +19,11 @@ before(() => (state.setup = (async () => {
   const transport = new StdioClientTransport({ command: bin, args: ["mcp"], env, stderr: "ignore" });
   state.client = newClient(state);
   await state.client.connect(transport);
+  state.transport = transport;
 })()));
 
 after(async () => {
-  await state.client?.close();
+  await closeClient(state.client, state.transport);
   rmSync(state.home, { recursive: true, force: true });
 });
 

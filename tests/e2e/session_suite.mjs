@@ -110,6 +110,28 @@ export async function connectSdk2(state, era, target) {
   const transport = target.url ? new Http2(new URL(target.url)) : new Stdio2({ ...target, stderr: "ignore" });
   await client.connect(transport);
   state.client = client;
+  state.transport = transport;
+}
+
+// Closes a client, bounded: a stdio server still there after 5 s is killed, so a test file's
+// process is never kept alive by a child's pipes (a CI run under load once waited out its
+// timeout after every test had passed).
+export async function closeClient(client, transport) {
+  if (!client) return;
+  await Promise.race([client.close().catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
+  const pid = transport?.pid;
+  if (!pid) return;
+  for (let i = 0; i < 50; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;  // gone
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {}
 }
 
 // Registers the session suite once more for the SDK 2.x client in both eras against the server
@@ -123,7 +145,7 @@ export function sdk2SessionTests(state, target) {
       mine.home = state.home;
       await connectSdk2(mine, era, target(state));
     });
-    after(async () => mine.client?.close());
+    after(async () => closeClient(mine.client, mine.transport));
     sessionTests(mine, `SDK 2.x, ${era} era: `);
   }
 }
