@@ -237,11 +237,8 @@ Status Paginate(const http::Request& r, json& result, std::string* next_url) {
   json& items = result[key];
   size_t start = 0;
   if (!cursor.empty()) {
-    std::string text;
-    std::string b64 = cursor;
-    for (auto& c : b64) c = c == '-' ? '+' : c == '_' ? '/' : c;
-    while (b64.size() % 4) b64 += '=';
-    json c = Base64Decode(b64, &text) ? json::parse(text, nullptr, false) : json();
+    auto text = DecodeBase64Url(cursor);
+    json c = text ? json::parse(*text, nullptr, false) : json();
     if (!c.is_object() || !c.contains("offset") || !c["offset"].is_number_unsigned() ||
         !c.contains("after")) {
       return Status::InvalidArgument(
@@ -262,9 +259,7 @@ Status Paginate(const http::Request& r, json& result, std::string* next_url) {
   json page = json::array();
   for (size_t i = start; i < end; ++i) page.push_back(std::move(items[i]));
   if (end < items.size()) {
-    std::string c = Base64Encode(json{{"offset", end}, {"after", ItemKey(page.back())}}.dump());
-    for (auto& ch : c) ch = ch == '+' ? '-' : ch == '/' ? '_' : ch;
-    while (!c.empty() && c.back() == '=') c.pop_back();
+    std::string c = EncodeBase64Url(json{{"offset", end}, {"after", ItemKey(page.back())}}.dump());
     result["next_cursor"] = c;
     std::string target = r.path + "?";
     for (const auto& [name, value] : query) {
@@ -726,13 +721,8 @@ class RestApi {
     json notes = json::object();
     std::shared_ptr<const http::BodyFile> input;
     const bool parquet = WantsParquet(r);
-    std::string parquet_path;  // the rows' Parquet file, removed with this
-    struct RemoveFile {
-      std::string& path;
-      ~RemoveFile() {
-        if (!path.empty()) ::unlink(path.c_str());
-      }
-    } remove_parquet{parquet_path};
+    http::BodyFile parquet_file;  // the rows' Parquet file, removed with this
+    std::string& parquet_path = parquet_file.path;
     if (parquet && !AnswersRows(op)) {
       return Problem(406,
                      fmt::format("{} answers JSON only; Parquet is for results of rows", op.name),

@@ -183,9 +183,10 @@ Status RunServe(Config config, const ServeFlags& flags, McpToolOptions tool_opti
   // Signals are taken by sigwait below; block them before any thread starts so none is
   // interrupted by them.
   mcp::BlockStopSignals();
-  struct Cleanup {
+  // A directory removed when serve returns (the demo's home, this process's uploads).
+  struct RemoveOnExit {
     std::string path;
-    ~Cleanup() {
+    ~RemoveOnExit() {
       std::error_code ec;
       if (!path.empty()) fs::remove_all(path, ec);
     }
@@ -224,13 +225,7 @@ Status RunServe(Config config, const ServeFlags& flags, McpToolOptions tool_opti
   rest.audit = audit.get();
   rest.mcp = server.get();
   ST_ASSIGN_OR_RETURN(rest.spool_directory, UploadDirectory(config));
-  struct RemoveUploads {
-    std::string path;
-    ~RemoveUploads() {
-      std::error_code ec;
-      fs::remove_all(path, ec);
-    }
-  } remove_uploads{rest.spool_directory};
+  RemoveOnExit remove_uploads{rest.spool_directory};
   o.http.spool_directory = rest.spool_directory;
   if (auto v = GetSetting("SUPERTABLE_MAX_UPLOAD_BYTES"); v && !v->empty()) {
     ST_ASSIGN_OR_RETURN(int64_t n, ParseIntSetting("SUPERTABLE_MAX_UPLOAD_BYTES", *v, 1));

@@ -2,6 +2,7 @@
 // them, the audit trail chains with them, MCP headers carry values in base64.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,5 +18,10 @@ std::string HexEncode(std::string_view bytes);
 std::string Base64Encode(std::string_view bytes);
 // Returns false when `text` is not valid base64.
 bool Base64Decode(std::string_view text, std::string* out);
+// base64url (RFC 4648 section 5) without padding: JWTs, cookies, cursors.
+std::string EncodeBase64Url(std::string_view bytes);
+// Strict base64url, no padding: nullopt on any character outside the alphabet, a length that no
+// encoding has, or non-zero unused bits (so each value has one spelling).
+std::optional<std::string> DecodeBase64Url(std::string_view text);
 
 }  // namespace supertable

@@ -89,9 +89,4 @@ class JwtVerifier {
   std::unique_ptr<Impl> impl_;
 };
 
-// Strict base64url (RFC 4648 section 5, no padding): nullopt on any character outside the
-// alphabet, a length that no encoding has, or non-zero unused bits (so each value has one
-// spelling).
-std::optional<std::string> DecodeBase64Url(std::string_view text);
-
 }  // namespace supertable::security

@@ -54,10 +54,6 @@ const json kSuper = PropSchema("string", "Super table, e.g. 'shop'");
 const json kTable = PropSchema("string", "Table name inside the super table, e.g. 'orders'");
 const json kUser = PropSchema("string", "User name");
 
-std::string Str(const json& a, const char* key, const std::string& fallback = "") {
-  return a.contains(key) && a[key].is_string() ? a[key].get<std::string>() : fallback;
-}
-
 // A list argument given as a JSON array of strings or as one comma-separated string (a query
 // string or a form field cannot carry an array).
 std::vector<std::string> ListArg(const json& a, const char* key) {
@@ -220,14 +216,14 @@ class IdempotencyRecord {
 
 Result<json> WriteTable(Warehouse& w, OperationContext& c) {
   const json& a = c.args;
-  const std::string super_name = Str(a, "super"), table = Str(a, "table");
+  const std::string super_name = StringArg(a, "super"), table = StringArg(a, "table");
   if (c.input_file.empty()) {
     return Status::InvalidArgument("the request carries no data: send the file as the body");
   }
   ST_RETURN_IF_ERROR(RequireWrite(w, c.caller, super_name, table, false));
   WriteRequest req;
   req.input_path = c.input_file;
-  std::string format = Str(a, "format");
+  std::string format = StringArg(a, "format");
   if (format.empty() || format == "auto") {
     return Status::InvalidArgument(
         "say what the data is: Content-Type text/csv, application/x-ndjson, application/json or "
@@ -235,7 +231,7 @@ Result<json> WriteTable(Warehouse& w, OperationContext& c) {
   }
   ST_ASSIGN_OR_RETURN(req.format, ParseInputFormat(format));
   req.key_columns = ListArg(a, "overwrite_columns");
-  if (a.contains("newer_than")) req.newer_than = Str(a, "newer_than");
+  if (a.contains("newer_than")) req.newer_than = StringArg(a, "newer_than");
   if (a.contains("cluster_by")) req.cluster_by = ListArg(a, "cluster_by");
   bool delete_only = a.value("delete_only", false);
   if (delete_only && req.key_columns.empty()) {
@@ -248,7 +244,7 @@ Result<json> WriteTable(Warehouse& w, OperationContext& c) {
   req.progress = [&c](double f) { c.Progress(f, 1, "writing"); };
 
   std::optional<IdempotencyRecord> once;
-  if (std::string key = Str(a, "idempotency_key"); !key.empty()) {
+  if (std::string key = StringArg(a, "idempotency_key"); !key.empty()) {
     json request = a;
     request.erase("idempotency_key");
     once.emplace(w.catalog(), w.config().organization, c.caller, key,
@@ -289,7 +285,7 @@ json FileJson(const DataFile& f) {
 // statistics show values, so only a caller who reads the whole table as stored sees them.
 Result<json> TableSnapshot(Warehouse& w, OperationContext& c) {
   const json& a = c.args;
-  const std::string super_name = Str(a, "super"), table = Str(a, "table");
+  const std::string super_name = StringArg(a, "super"), table = StringArg(a, "table");
   TableRef ref = w.Ref(super_name, table);
   ST_RETURN_IF_ERROR(w.RequireHead(ref, c.caller.get()).status());
   if (c.caller.get()) {
@@ -416,7 +412,7 @@ void AddAdminOperations(Warehouse& w, Directory& d, const std::function<void(Ope
           {},
           [&w](OperationContext& c) -> Result<json> {
             ST_RETURN_IF_ERROR(RequireAdmin(c.caller, "creating a super table"));
-            std::string name = Str(c.args, "name");
+            std::string name = StringArg(c.args, "name");
             ST_RETURN_IF_ERROR(w.CreateSuper(name));
             return json{{"name", name}, {"created", true}};
           }},
@@ -429,7 +425,7 @@ void AddAdminOperations(Warehouse& w, Directory& d, const std::function<void(Ope
           {},
           [&w](OperationContext& c) -> Result<json> {
             ST_RETURN_IF_ERROR(RequireAdmin(c.caller, "dropping a super table"));
-            std::string name = Str(c.args, "super");
+            std::string name = StringArg(c.args, "super");
             ST_RETURN_IF_ERROR(w.CheckSuperExists(name, c.caller.get()));
             ST_RETURN_IF_ERROR(w.DropSuper(name));
             return json{{"dropped", name}};
@@ -442,7 +438,7 @@ void AddAdminOperations(Warehouse& w, Directory& d, const std::function<void(Ope
           OutputSchema({{"dropped", PropSchema("string", "")}}),
           {},
           [&w](OperationContext& c) -> Result<json> {
-            std::string s = Str(c.args, "super"), t = Str(c.args, "table");
+            std::string s = StringArg(c.args, "super"), t = StringArg(c.args, "table");
             ST_RETURN_IF_ERROR(w.RequireHead(w.Ref(s, t), c.caller.get()).status());
             ST_RETURN_IF_ERROR(RequireAdmin(c.caller, "dropping a table"));
             ST_RETURN_IF_ERROR(w.DropTable(w.Ref(s, t)));
@@ -470,7 +466,7 @@ void AddAdminOperations(Warehouse& w, Directory& d, const std::function<void(Ope
                     {"files_after", PropSchema("integer", "")}}),
       {},
       [&w](OperationContext& c) -> Result<json> {
-        std::string s = Str(c.args, "super"), t = Str(c.args, "table");
+        std::string s = StringArg(c.args, "super"), t = StringArg(c.args, "table");
         ST_RETURN_IF_ERROR(RequireWrite(w, c.caller, s, t, true));
         CompactOptions o;
         o.target_file_bytes = c.args.value("target_file_bytes", int64_t{0});
@@ -508,12 +504,12 @@ void AddAdminOperations(Warehouse& w, Directory& d, const std::function<void(Ope
                     {"bytes_deleted", PropSchema("integer", "")}}),
       {},
       [&w](OperationContext& c) -> Result<json> {
-        std::string s = Str(c.args, "super"), t = Str(c.args, "table");
+        std::string s = StringArg(c.args, "super"), t = StringArg(c.args, "table");
         ST_RETURN_IF_ERROR(RequireWrite(w, c.caller, s, t, true));
         GcOptions o;
         ST_ASSIGN_OR_RETURN(o.retention_micros,
-                            ParseDurationMicros(Str(c.args, "retention", "168h")));
-        ST_ASSIGN_OR_RETURN(o.grace_micros, ParseDurationMicros(Str(c.args, "grace", "1h")));
+                            ParseDurationMicros(StringArg(c.args, "retention", "168h")));
+        ST_ASSIGN_OR_RETURN(o.grace_micros, ParseDurationMicros(StringArg(c.args, "grace", "1h")));
         o.dry_run = c.args.value("dry_run", false);
         ST_ASSIGN_OR_RETURN(GcResult r, w.Gc(w.Ref(s, t), o));
         return json{{"super", s},
@@ -574,8 +570,9 @@ void AddAdminOperations(Warehouse& w, Directory& d, const std::function<void(Ope
           {},
           [&d](OperationContext& c) -> Result<json> {
             ST_RETURN_IF_ERROR(RequireAdmin(c.caller, "creating users"));
-            ST_ASSIGN_OR_RETURN(auto u, d.AddUser(Str(c.args, "name"), Str(c.args, "email"),
-                                                  ListArg(c.args, "roles")));
+            ST_ASSIGN_OR_RETURN(auto u,
+                                d.AddUser(StringArg(c.args, "name"), StringArg(c.args, "email"),
+                                          ListArg(c.args, "roles")));
             return UserJson(u);
           }},
          "POST", "/api/v1/users", kAdmin);
@@ -586,7 +583,7 @@ void AddAdminOperations(Warehouse& w, Directory& d, const std::function<void(Ope
        OutputSchema({{"name", PropSchema("string", "")}}),
        {"GET", "/api/v1/users/{user}"},
        [&d](OperationContext& c) -> Result<json> {
-         std::string name = Str(c.args, "user");
+         std::string name = StringArg(c.args, "user");
          ST_RETURN_IF_ERROR(RequireSelfOrAdmin(c.caller, name, "the account"));
          ST_ASSIGN_OR_RETURN(auto u, d.GetUser(name));
          ST_ASSIGN_OR_RETURN(auto tokens, d.ListTokens(name));
@@ -609,7 +606,7 @@ void AddAdminOperations(Warehouse& w, Directory& d, const std::function<void(Ope
        {},
        [&d](OperationContext& c) -> Result<json> {
          ST_RETURN_IF_ERROR(RequireAdmin(c.caller, "enabling and disabling users"));
-         std::string name = Str(c.args, "user");
+         std::string name = StringArg(c.args, "user");
          ST_RETURN_IF_ERROR(d.SetUserEnabled(name, c.args.value("enabled", true)));
          ST_ASSIGN_OR_RETURN(auto u, d.GetUser(name));
          return UserJson(u);
@@ -623,7 +620,7 @@ void AddAdminOperations(Warehouse& w, Directory& d, const std::function<void(Ope
           {},
           [&d](OperationContext& c) -> Result<json> {
             ST_RETURN_IF_ERROR(RequireAdmin(c.caller, "removing users"));
-            std::string name = Str(c.args, "user");
+            std::string name = StringArg(c.args, "user");
             ST_RETURN_IF_ERROR(d.RemoveUser(name));
             return json{{"removed", name}};
           }},
@@ -637,8 +634,8 @@ void AddAdminOperations(Warehouse& w, Directory& d, const std::function<void(Ope
           {},
           [&d](OperationContext& c) -> Result<json> {
             ST_RETURN_IF_ERROR(RequireAdmin(c.caller, "granting roles"));
-            ST_RETURN_IF_ERROR(d.Grant(Str(c.args, "role"), Str(c.args, "user")));
-            ST_ASSIGN_OR_RETURN(auto u, d.GetUser(Str(c.args, "user")));
+            ST_RETURN_IF_ERROR(d.Grant(StringArg(c.args, "role"), StringArg(c.args, "user")));
+            ST_ASSIGN_OR_RETURN(auto u, d.GetUser(StringArg(c.args, "user")));
             return UserJson(u);
           }},
          "POST", "/api/v1/users/{user}/roles", kAdmin);
@@ -651,8 +648,8 @@ void AddAdminOperations(Warehouse& w, Directory& d, const std::function<void(Ope
           {},
           [&d](OperationContext& c) -> Result<json> {
             ST_RETURN_IF_ERROR(RequireAdmin(c.caller, "revoking roles"));
-            ST_RETURN_IF_ERROR(d.Revoke(Str(c.args, "role"), Str(c.args, "user")));
-            ST_ASSIGN_OR_RETURN(auto u, d.GetUser(Str(c.args, "user")));
+            ST_RETURN_IF_ERROR(d.Revoke(StringArg(c.args, "role"), StringArg(c.args, "user")));
+            ST_ASSIGN_OR_RETURN(auto u, d.GetUser(StringArg(c.args, "user")));
             return UserJson(u);
           }},
          "DELETE", "/api/v1/users/{user}/roles/{role}", kAdmin);
@@ -716,7 +713,7 @@ void AddAdminOperations(Warehouse& w, Directory& d, const std::function<void(Ope
               {},
               [&d](OperationContext& c) -> Result<json> {
                 ST_RETURN_IF_ERROR(RequireAdmin(c.caller, "roles"));
-                ST_ASSIGN_OR_RETURN(auto r, d.GetRole(Str(c.args, "role")));
+                ST_ASSIGN_OR_RETURN(auto r, d.GetRole(StringArg(c.args, "role")));
                 return security::ToJson(r);
               }},
              "/api/v1/roles/{role}");
@@ -728,8 +725,8 @@ void AddAdminOperations(Warehouse& w, Directory& d, const std::function<void(Ope
           {},
           [&d](OperationContext& c) -> Result<json> {
             ST_RETURN_IF_ERROR(RequireAdmin(c.caller, "removing roles"));
-            ST_RETURN_IF_ERROR(d.RemoveRole(Str(c.args, "role")));
-            return json{{"removed", Str(c.args, "role")}};
+            ST_RETURN_IF_ERROR(d.RemoveRole(StringArg(c.args, "role")));
+            return json{{"removed", StringArg(c.args, "role")}};
           }},
          "DELETE", "/api/v1/roles/{role}", kAdmin);
 
@@ -745,7 +742,7 @@ void AddAdminOperations(Warehouse& w, Directory& d, const std::function<void(Ope
       OutputSchema({{"tokens", PropSchema("array", "")}}),
       {"GET", "/api/v1/tokens"},
       [&d](OperationContext& c) -> Result<json> {
-        std::string owner = Str(c.args, "owner");
+        std::string owner = StringArg(c.args, "owner");
         if (owner.empty() && !c.caller.principal->IsAdmin()) owner = c.caller.principal->user;
         ST_RETURN_IF_ERROR(RequireSelfOrAdmin(c.caller, owner, "the tokens"));
         ST_ASSIGN_OR_RETURN(auto tokens, d.ListTokens(owner));
@@ -774,10 +771,10 @@ void AddAdminOperations(Warehouse& w, Directory& d, const std::function<void(Ope
                     {"id", PropSchema("string", "")}}),
       {"POST", "/api/v1/tokens"},
       [&d](OperationContext& c) -> Result<json> {
-        std::string owner = Str(c.args, "owner", c.caller.principal->user);
+        std::string owner = StringArg(c.args, "owner", c.caller.principal->user);
         ST_RETURN_IF_ERROR(RequireSelfOrAdmin(c.caller, owner, "tokens"));
         int64_t expires = 0;
-        if (std::string in = Str(c.args, "expires_in"); !in.empty()) {
+        if (std::string in = StringArg(c.args, "expires_in"); !in.empty()) {
           ST_ASSIGN_OR_RETURN(int64_t micros, ParseDurationMicros(in));
           expires = NowMicros() + micros;
         }
@@ -796,7 +793,7 @@ void AddAdminOperations(Warehouse& w, Directory& d, const std::function<void(Ope
           }
         }
         ST_ASSIGN_OR_RETURN(auto issued,
-                            d.CreateToken(owner, Str(c.args, "name"), scopes, expires));
+                            d.CreateToken(owner, StringArg(c.args, "name"), scopes, expires));
         json out = security::ToJson(issued.record);
         out["token"] = issued.token;
         return out;
@@ -812,7 +809,7 @@ void AddAdminOperations(Warehouse& w, Directory& d, const std::function<void(Ope
       OutputSchema({{"revoked", PropSchema("string", "")}}),
       {"DELETE", "/api/v1/tokens/{id}"},
       [&d](OperationContext& c) -> Result<json> {
-        std::string id = Str(c.args, "id");
+        std::string id = StringArg(c.args, "id");
         if (!c.caller.principal->IsAdmin()) {
           // Someone else's token does not exist for a caller who may not manage it.
           ST_ASSIGN_OR_RETURN(auto mine, d.ListTokens(c.caller.principal->user));

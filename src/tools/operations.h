@@ -71,6 +71,13 @@ struct Operation {
   bool takes_file = false;
 };
 
+// The string argument `key`, or `fallback` when it is absent or not a string.
+inline std::string StringArg(const nlohmann::json& args, const char* key,
+                             const std::string& fallback = "") {
+  auto it = args.find(key);
+  return it != args.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
 // Pieces of the JSON Schemas operations are described with.
 inline nlohmann::json PropSchema(const char* type, const std::string& description) {
   return {{"type", type}, {"description", description}};

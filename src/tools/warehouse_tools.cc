@@ -72,10 +72,6 @@ const json kSuperProp =
 const json kTableProp =
     Prop("string", "Table name inside the super table, e.g. 'orders'. list_tables shows them.");
 
-std::string Str(const json& args, const char* key, const std::string& fallback = "") {
-  return args.contains(key) && args[key].is_string() ? args[key].get<std::string>() : fallback;
-}
-
 ToolResult FromStatus(const Status& s) { return ToolResult::Error(s.message()); }
 
 // Plans a query without running it; SQL that already asks for a plan is left as it is (the
@@ -654,7 +650,7 @@ class Operations : public OperationRegistry {
     if (timeout_ms < 0 && a.contains("query_timeout_sec"))
       timeout_ms = a["query_timeout_sec"].get<int64_t>() * 1000;
     c.Progress(0, 1, "query started");
-    auto r = RunQuery(who, sup, Str(a, "sql"), limit, &c, timeout_ms, *as_of, false,
+    auto r = RunQuery(who, sup, StringArg(a, "sql"), limit, &c, timeout_ms, *as_of, false,
                       a.contains("parameters") ? &a["parameters"] : nullptr);
     c.Progress(1, 1, "query finished");
     return r;
@@ -664,7 +660,7 @@ class Operations : public OperationRegistry {
     const json& a = c.args;
     const std::string sup = Super(a, who);
     // Bound and planned, not run (and not EXPLAINed: a plan would show a policy's views).
-    auto r = RunQuery(who, sup, Str(a, "sql"), 1000, &c, -1, std::nullopt, true);
+    auto r = RunQuery(who, sup, StringArg(a, "sql"), 1000, &c, -1, std::nullopt, true);
     json out;
     out = r.ok() ? json{{"valid", true}, {"columns", (*r)["columns"]}}
                  : json{{"valid", false}, {"error", r.status().message()}};
@@ -674,7 +670,7 @@ class Operations : public OperationRegistry {
   Result<json> Explain(OperationContext& c, const Caller& who) {
     const json& a = c.args;
     const std::string sup = Super(a, who);
-    auto r = RunQuery(who, sup, AsExplain(Str(a, "sql")), 1000, &c);
+    auto r = RunQuery(who, sup, AsExplain(StringArg(a, "sql")), 1000, &c);
     if (!r.ok()) return r.status();
     std::string plan;
     for (const auto& row : (*r)["rows"]) {
@@ -689,7 +685,7 @@ class Operations : public OperationRegistry {
     const json& a = c.args;
     const std::string sup = Super(a, who);
     const std::string tab = Table(a, sup, who);
-    std::string t = sql::Ident(tab), col = sql::Ident(Str(a, "column"));
+    std::string t = sql::Ident(tab), col = sql::Ident(StringArg(a, "column"));
     int64_t top = a.value("top", 5);
     auto stats = RunQuery(
         who, sup,
@@ -711,15 +707,19 @@ class Operations : public OperationRegistry {
     json top_values = json::array();
     for (const auto& f : (*freq)["rows"]) top_values.push_back({{"value", f[0]}, {"count", f[1]}});
     json out;
-    out = {{"column", Str(a, "column")}, {"rows", row[0]}, {"distinct_count", row[1]},
-           {"null_count", row[2]},       {"min", row[3]},  {"max", row[4]},
+    out = {{"column", StringArg(a, "column")},
+           {"rows", row[0]},
+           {"distinct_count", row[1]},
+           {"null_count", row[2]},
+           {"min", row[3]},
+           {"max", row[4]},
            {"top_values", top_values}};
     return out;
   }
 
   Result<json> Search(const json& a, const Caller& who) {
     constexpr size_t kMaxMatches = 500;  // a search, not a catalog dump
-    std::string pattern = Str(a, "pattern");
+    std::string pattern = StringArg(a, "pattern");
     for (auto& ch : pattern) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     auto matches = [&](std::string name) {
       for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
@@ -783,8 +783,8 @@ class Operations : public OperationRegistry {
           "the audit trail is for administrators (an admin role, or a superuser)");
     }
     security::AuditQuery q;
-    q.user = Str(a, "user");
-    ST_ASSIGN_OR_RETURN(q.since_micros, security::ParseAuditSince(Str(a, "since"), "since"));
+    q.user = StringArg(a, "user");
+    ST_ASSIGN_OR_RETURN(q.since_micros, security::ParseAuditSince(StringArg(a, "since"), "since"));
     q.limit = a.value("limit", int64_t{100});
     ST_ASSIGN_OR_RETURN(auto records, security::ReadAudit(w_.store(), w_.config().organization, q));
     return json{{"records", records}, {"count", records.size()}};
@@ -816,7 +816,7 @@ class Operations : public OperationRegistry {
   // and SQL names are case-insensitive, so tool arguments are too. Unknown names pass through
   // for the warehouse to report (with suggestions).
   std::string Super(const json& a, const Caller& who) {
-    std::string name = Str(a, "super", Str(a, "super_name"));
+    std::string name = StringArg(a, "super", StringArg(a, "super_name"));
     if (auto supers = w_.ListSupers(who.get()); supers.ok()) {
       for (const auto& s : *supers) {
         if (strcasecmp(s.c_str(), name.c_str()) == 0) return s;
@@ -825,7 +825,7 @@ class Operations : public OperationRegistry {
     return name;
   }
   std::string Table(const json& a, const std::string& super_name, const Caller& who) {
-    std::string name = Str(a, "table");
+    std::string name = StringArg(a, "table");
     if (auto tables = w_.ListTables(super_name, who.get()); tables.ok()) {
       for (const auto& t : *tables) {
         if (strcasecmp(t.name.c_str(), name.c_str()) == 0) return t.name;
@@ -868,14 +868,14 @@ class Tools {
   // and no SUPERTABLE_TOKEN, those arguments are the only credential, as in the original.
   Result<Caller> Identify(ToolContext& c) {
     const json& a = c.arguments();
-    if (a.contains("organization") && Str(a, "organization") != w_.config().organization) {
+    if (a.contains("organization") && StringArg(a, "organization") != w_.config().organization) {
       return Status::NotFound(fmt::format("unknown organization '{}'; this server serves '{}'",
-                                          Str(a, "organization"), w_.config().organization));
+                                          StringArg(a, "organization"), w_.config().organization));
     }
     auto p = std::static_pointer_cast<const security::Principal>(c.identity());
     if (!p) return Status::Unauthenticated("this request acts as no one; it is refused");
     security::Authenticator* auth = o_.authenticator;
-    std::string token = Str(a, "auth_token"), hash = Str(a, "user_hash");
+    std::string token = StringArg(a, "auth_token"), hash = StringArg(a, "user_hash");
     if (p->auth == "per_call") {
       // No identity yet: this call must bring one.
       if (!auth || token.empty()) {

@@ -75,13 +75,6 @@ constexpr Page kPages[] = {{"/admin", "dashboard", false},    {"/tables", "table
                            {"/admin/config", "config", true}, {"/users", "users", true},
                            {"/audit", "audit", true}};
 
-std::string Base64Url(std::string_view bytes) {
-  std::string b = Base64Encode(bytes);
-  for (auto& c : b) c = c == '+' ? '-' : c == '/' ? '_' : c;
-  while (!b.empty() && b.back() == '=') b.pop_back();
-  return b;
-}
-
 // The value of cookie `name` in the request's Cookie header(s).
 std::optional<std::string> CookieOf(const http::Request& r, std::string_view name) {
   for (const auto& [k, v] : r.headers) {
@@ -163,7 +156,7 @@ struct Reflection::Impl {
   }
 
   std::string Sign(const std::string& what) {
-    return Base64Url(HmacSha256(Secret(), what)).substr(0, 32);
+    return EncodeBase64Url(HmacSha256(Secret(), what)).substr(0, 32);
   }
 
   static std::string DocName(const std::string& id) { return Sha256Hex("session\n" + id); }
@@ -281,7 +274,7 @@ struct Reflection::Impl {
   }
 
   http::Response LoginPage(int status, const std::string& error) {
-    std::string nonce = Base64Url(RandomId());
+    std::string nonce = EncodeBase64Url(RandomId());
     std::string forms;
     if (o.login_mask & 1) {
       forms +=
@@ -360,7 +353,7 @@ struct Reflection::Impl {
       return res;
     }
     Session s;
-    s.csrf = Base64Url(RandomId() + RandomId());
+    s.csrf = EncodeBase64Url(RandomId() + RandomId());
     s.expires_micros = NowMicros() + o.session_ttl_ms * 1000;
     security::Authenticator& auth = *o.authenticator;
     const std::string refused = "the name or token is not valid";
@@ -393,7 +386,7 @@ struct Reflection::Impl {
       return LoginPage(400, "this way of signing in is not enabled here (SUPERTABLE_LOGIN_MASK)");
     }
     PurgeExpired();
-    std::string id = Base64Url(RandomId() + RandomId());
+    std::string id = EncodeBase64Url(RandomId() + RandomId());
     json doc = {{"kind", s.kind},
                 {"user", s.user},
                 {"token_id", s.token_id},
@@ -533,7 +526,7 @@ struct Reflection::Impl {
     for (const Page& p : kPages) {
       if (rest != p.path) continue;
       if (!principal) return ex->Respond(Redirect("/reflection/login"));
-      std::string nonce = Base64Url(RandomId());
+      std::string nonce = EncodeBase64Url(RandomId());
       if (p.admin && !principal->IsAdmin()) {
         return ex->Respond(Html(403, "Administrators only",
                                 "<main class=\"login\"><h1>Administrators only</h1><p>This "
@@ -551,7 +544,7 @@ struct Reflection::Impl {
     http::Response res = Html(404, "Not found",
                               "<main class=\"login\"><h1>Not found</h1><p><a "
                               "href=\"/reflection/admin\">Back to the dashboard</a></p></main>",
-                              Base64Url(RandomId()));
+                              EncodeBase64Url(RandomId()));
     ex->Respond(std::move(res));
   }
 

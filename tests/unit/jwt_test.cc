@@ -17,6 +17,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/crypto.h"
 #include "common/net.h"
 #include "common/process.h"
 #include "support/test_support.h"
