@@ -62,6 +62,12 @@ int RunStorage(const StorageOptions& options);
 // AuditLog::Append's cost to the caller against building the record alone; the writer's drain.
 int RunAudit(const AuditOptions& options);
 
+struct JqBenchOptions {
+  int rows = 1000;
+  int runs = 200;
+};
+int RunJq(const JqBenchOptions& options);
+
 // Lock acquire+release and commit latency on Redis against the embedded SQLite catalog.
 int RunCatalog(const CatalogOptions& options);
 

@@ -79,8 +79,10 @@ int main(int argc, char** argv) {
       "audit", "100k AuditLog::Append calls vs building the records alone (per-call cost)");
   audit->add_option("--records", audit_records, "Appends per run (default 100,000)")
       ->check(CLI::PositiveNumber);
+  auto* jq = app.add_subcommand(
+      "jq", "The tool library's jq stage in its sandboxed workers vs the jq command-line program");
   auto* all =
-      app.add_subcommand("all", "ingest, upsert, query, catalog, storage, prune, then audit");
+      app.add_subcommand("all", "ingest, upsert, query, catalog, storage, prune, audit, then jq");
   all->add_option("--ingest-rows", ingest_rows, "Rows for the ingest benchmark")
       ->check(CLI::PositiveNumber);
   all->add_option("--upsert-rows", upsert_rows, "Rows for the upsert benchmark")
@@ -139,5 +141,9 @@ int main(int argc, char** argv) {
   if (audit_records > 0) ao.records = audit_records;
   if (runs > 0) ao.runs = runs;
   if (*audit || *all) rc = std::max(rc, RunAudit(ao));
+  JqBenchOptions jo;
+  if (quick) jo.runs = 30;
+  if (runs > 0) jo.runs = runs;
+  if (*jq || *all) rc = std::max(rc, RunJq(jo));
   return rc;
 }

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(build-essential cmake ninja-build ccache pkg-config git ca-certificates curl python3
-  libsqlite3-dev nlohmann-json3-dev libcli11-dev libfmt-dev libgtest-dev libboost1.81-dev libhiredis-dev libcurl4-openssl-dev libssl-dev libedit-dev zlib1g-dev redis-server redis-sentinel nodejs npm chromium)
+  libsqlite3-dev nlohmann-json3-dev libcli11-dev libfmt-dev libgtest-dev libboost1.81-dev libhiredis-dev libcurl4-openssl-dev libssl-dev libedit-dev zlib1g-dev libjq-dev jq redis-server redis-sentinel nodejs npm chromium)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

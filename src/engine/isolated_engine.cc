@@ -2,11 +2,8 @@
 // operation (deadlines, cancels, crashes).
 #include "engine/isolated_engine.h"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,9 +22,8 @@
 #include "common/log.h"
 #include "engine/worker_channel.h"
 #include "engine/worker_codec.h"
+#include "engine/worker_process.h"
 #include "storage/object_cache.h"
-
-extern char** environ;
 
 namespace supertable {
 
@@ -47,125 +43,11 @@ DefaultCommand& TheDefaultCommand() {
 
 int64_t NsFromNow(int64_t ms) { return WorkerChannel::NowNs() + ms * 1000000; }
 
-std::string DescribeExit(int status) {
-  if (WIFSIGNALED(status)) {
-    int sig = WTERMSIG(status);
-    const char* abbrev = sigabbrev_np(sig);
-    return fmt::format("was killed by signal {} (SIG{})", sig, abbrev ? abbrev : "?");
-  }
-  if (WIFEXITED(status)) return fmt::format("exited with code {}", WEXITSTATUS(status));
-  return "ended";
-}
-
-// One engine worker process and its end of the socket pair.
-class WorkerProcess {
- public:
-  // A confined worker (worker_confinement.h) runs queries only: it cannot read input files.
-  static Result<std::unique_ptr<WorkerProcess>> Start(const EngineOptions& o, bool confined,
-                                                      bool warm);
-  ~WorkerProcess() { End(); }
-
-  WorkerChannel& channel() { return *channel_; }
-  pid_t pid() const { return pid_; }
-  bool confined() const { return confined_; }
-  int NextSeq() { return ++seq_; }
-  // False once the process has ended (an idle worker can die too: the OOM killer, a kill -9).
-  bool Alive() {
-    int status = 0;
-    if (pid_ <= 0) return false;
-    if (waitpid(pid_, &status, WNOHANG) != pid_) return true;
-    ended_ = DescribeExit(status);
-    pid_ = -1;
-    return false;
-  }
-  // Kills the worker if it still runs, reaps it, and says how it ended ("was killed by signal 8
-  // (SIGFPE)"); the first call's answer is kept.
-  const std::string& End();
-  // For an idle worker no one will ask about again (the engine is going away): kills it and
-  // leaves the reaping to a thread of its own, so the caller (a CLI command about to exit) does
-  // not wait while the kernel takes a DuckDB process apart.
-  void Abandon() {
-    if (pid_ <= 0) return;
-    channel_.reset();
-    kill(pid_, SIGKILL);
-    std::thread([pid = pid_] { waitpid(pid, nullptr, 0); }).detach();
-    pid_ = -1;
-  }
-
- private:
-  WorkerProcess(pid_t pid, int fd, bool confined)
-      : pid_(pid), confined_(confined), channel_(std::make_unique<WorkerChannel>(fd)) {}
-  pid_t pid_;
-  bool confined_;
-  std::unique_ptr<WorkerChannel> channel_;
-  int seq_ = 0;
-  std::string ended_;
-};
-
-const std::string& WorkerProcess::End() {
-  if (pid_ <= 0) return ended_;
-  int status = 0;
-  // Closing our end lets an idle worker exit at once (it reads end-of-file); a worker whose
-  // channel broke is on its way out already. Either gets a moment to be reaped as it ended (a
-  // crash keeps its signal) before it is killed. Polled finely: every CLI command that used
-  // the engine ends here.
-  channel_.reset();
-  pid_t r = 0;
-  for (int i = 0; i < 400 && (r = waitpid(pid_, &status, WNOHANG)) == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::microseconds(250));
-  }
-  if (r == 0) {
-    kill(pid_, SIGKILL);
-    r = waitpid(pid_, &status, 0);
-  }
-  ended_ = r == pid_ ? DescribeExit(status) : "could not be reaped";
-  pid_ = -1;
-  return ended_;
-}
-
-Result<std::unique_ptr<WorkerProcess>> WorkerProcess::Start(const EngineOptions& o, bool confined,
-                                                            bool warm) {
-  int sv[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-    return Status::IoError(
-        fmt::format("cannot create an engine worker socket: {}", strerror(errno)));
-  }
-  // The child's end becomes its fd 3; keep it off 3 here so dup2 really clears close-on-exec.
-  int child_fd = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
-  close(sv[1]);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, child_fd, 3);
-  // stdin and stdout belong to the server (the MCP stdio transport, a CLI's results).
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, defaults;
-  sigemptyset(&none);
-  sigemptyset(&defaults);
-  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGUSR1}) sigaddset(&defaults, s);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  // Its own process group: a terminal's Ctrl+C is the server's to handle, not the workers'.
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-  std::vector<std::string> args = o.worker_command;
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  close(child_fd);
-  if (rc != 0) {
-    close(sv[0]);
-    return Status::IoError(
-        fmt::format("cannot start the engine worker {}: {}", o.worker_command[0], strerror(rc)));
-  }
-  std::unique_ptr<WorkerProcess> w(new WorkerProcess(pid, sv[0], confined));
+// Starts an engine worker and waits for it to be ready.
+Result<std::unique_ptr<WorkerProcess>> StartEngineWorker(const EngineOptions& o, bool confined,
+                                                         bool warm) {
+  ST_ASSIGN_OR_RETURN(auto w, WorkerProcess::Start(o.worker_command, nullptr, "engine worker"));
+  w->confined = confined;
   json hello = {
       {"t", "hello"}, {"options", EngineOptionsToJson(o)}, {"confined", confined}, {"warm", warm}};
   std::atomic<int64_t> deadline{NsFromNow(30000)};
@@ -264,8 +146,8 @@ class IsolatedEngine : public Engine {
   // `options_.max_concurrent_queries` of them in existence.
   void MaintainLoop();
   int Idle(bool confined) const {
-    return static_cast<int>(std::count_if(
-        idle_.begin(), idle_.end(), [&](const auto& w) { return w->confined() == confined; }));
+    return static_cast<int>(std::count_if(idle_.begin(), idle_.end(),
+                                          [&](const auto& w) { return w->confined == confined; }));
   }
   int Existing() const {
     return static_cast<int>(idle_.size()) + (leased_ - wanted_[0] - wanted_[1]) + spawning_[0] +
@@ -328,7 +210,7 @@ Status IsolatedEngine::Acquire(Lease* lease, bool queued, int64_t wait_ms, bool 
   for (;;) {
     for (auto it = idle_.end(); it != idle_.begin() && !lease->worker;) {
       --it;
-      if ((*it)->confined() != confined) continue;
+      if ((*it)->confined != confined) continue;
       std::unique_ptr<WorkerProcess> w = std::move(*it);
       it = idle_.erase(it);
       if (w->Alive()) lease->worker = std::move(w);
@@ -338,7 +220,7 @@ Status IsolatedEngine::Acquire(Lease* lease, bool queued, int64_t wait_ms, bool 
     // lease as holding a worker already, which is the one about to be started.)
     if (Existing() > options_.max_concurrent_queries) {
       auto other = std::find_if(idle_.begin(), idle_.end(),
-                                [&](const auto& w) { return w->confined() != confined; });
+                                [&](const auto& w) { return w->confined != confined; });
       if (other != idle_.end()) {
         std::unique_ptr<WorkerProcess> evicted = std::move(*other);
         idle_.erase(other);
@@ -395,7 +277,7 @@ void IsolatedEngine::MaintainLoop() {
     // does so when it runs the request.
     bool warm = confined && wanted_[confined] == 0;
     lk.unlock();
-    auto w = WorkerProcess::Start(options_, confined, warm);
+    auto w = StartEngineWorker(options_, confined, warm);
     lk.lock();
     --spawning_[confined];
     if (stopping_) return;

@@ -1,0 +1,210 @@
+// The jq workers' pool: leases, deadlines, and what a dead worker's exit means.
+#include "library/jq_pool.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <atomic>
+
+#include <fmt/format.h>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "engine/worker_process.h"
+#include "library/jq_worker.h"
+
+namespace supertable::library {
+
+using nlohmann::json;
+
+namespace {
+
+struct DefaultCommand {
+  std::mutex mu;
+  std::vector<std::string> argv;
+};
+DefaultCommand& TheDefaultCommand() {
+  static DefaultCommand d;
+  return d;
+}
+
+int64_t NsFromNow(int64_t ms) { return WorkerChannel::NowNs() + ms * 1000000; }
+
+}  // namespace
+
+std::vector<std::string> DefaultJqWorkerCommand() {
+  DefaultCommand& d = TheDefaultCommand();
+  std::lock_guard<std::mutex> g(d.mu);
+  return d.argv;
+}
+
+void SetDefaultJqWorkerCommand(std::vector<std::string> argv) {
+  DefaultCommand& d = TheDefaultCommand();
+  std::lock_guard<std::mutex> g(d.mu);
+  d.argv = std::move(argv);
+}
+
+Result<JqLimits> JqLimitsFromEnvironment() {
+  JqLimits l;
+  auto read = [](const char* name, int64_t min, int64_t scale, auto* out) -> Status {
+    auto v = GetSetting(name);
+    if (!v || v->empty()) return Status::Ok();
+    ST_ASSIGN_OR_RETURN(int64_t n, ParseIntSetting(name, *v, min));
+    *out = static_cast<std::remove_pointer_t<decltype(out)>>(n * scale);
+    return Status::Ok();
+  };
+  ST_RETURN_IF_ERROR(read("SUPERTABLE_JQ_TIMEOUT_MS", 1, 1, &l.timeout_ms));
+  ST_RETURN_IF_ERROR(read("SUPERTABLE_JQ_MEMORY_MB", 16, int64_t{1} << 20, &l.memory_bytes));
+  ST_RETURN_IF_ERROR(read("SUPERTABLE_JQ_MAX_OUTPUT_MB", 1, int64_t{1} << 20, &l.max_output_bytes));
+  ST_RETURN_IF_ERROR(read("SUPERTABLE_JQ_WORKERS", 1, 1, &l.workers));
+  return l;
+}
+
+JqPool::JqPool(std::vector<std::string> command, JqLimits limits)
+    : command_(std::move(command)), limits_(limits) {}
+
+JqPool::~JqPool() {
+  std::unique_lock<std::mutex> g(mu_);
+  for (auto& w : idle_) w->Abandon();
+}
+
+bool JqPool::landlocked() const {
+  std::lock_guard<std::mutex> g(mu_);
+  return landlocked_;
+}
+
+Result<std::unique_ptr<WorkerProcess>> JqPool::StartWorker() {
+  if (command_.empty()) {
+    return Status::Internal("the jq worker (supertable-jq) was not found beside this program");
+  }
+  // Its whole environment: nothing. No HOME, no JQ_LIBRARY_PATH, no credentials.
+  const std::vector<std::string> empty_environment;
+  ST_ASSIGN_OR_RETURN(auto w, WorkerProcess::Start(command_, &empty_environment, "jq worker"));
+  std::atomic<int64_t> deadline{NsFromNow(10000)};
+  Status sent = w->channel().Send({{"t", "hello"}, {"memory_bytes", limits_.memory_bytes}});
+  auto ready = sent.ok() ? w->channel().Receive(&deadline) : Result<json>(sent);
+  if (!ready.ok() || ready->value("t", "") != "ready") {
+    std::string why = ready.ok() ? ready->value("message", "") : "";
+    return Status::Internal(fmt::format("the jq worker {} did not start: it {}{}", command_[0],
+                                        w->End(), why.empty() ? "" : " (" + why + ")"));
+  }
+  std::lock_guard<std::mutex> g(mu_);
+  landlocked_ = ready->value("landlock", false);
+  return w;
+}
+
+void JqPool::Prestart() {
+  std::vector<std::unique_ptr<WorkerProcess>> started;
+  for (int i = 0; i < limits_.workers; ++i) {
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      if (running_ + static_cast<int>(idle_.size()) >= limits_.workers) break;
+      ++running_;
+    }
+    auto w = StartWorker();
+    std::lock_guard<std::mutex> g(mu_);
+    --running_;
+    if (!w.ok()) {
+      log::Warn("{}", w.status().message());
+      break;
+    }
+    idle_.push_back(std::move(*w));
+  }
+  cv_.notify_all();
+}
+
+Result<std::unique_ptr<WorkerProcess>> JqPool::Lease() {
+  std::unique_lock<std::mutex> g(mu_);
+  for (;;) {
+    while (!idle_.empty()) {
+      auto w = std::move(idle_.back());
+      idle_.pop_back();
+      if (!w->Alive()) continue;  // died while idle (killed from outside): start another
+      ++running_;
+      return w;
+    }
+    if (running_ < limits_.workers) break;
+    cv_.wait(g);
+  }
+  ++running_;
+  g.unlock();
+  auto w = StartWorker();
+  if (!w.ok()) {
+    std::lock_guard<std::mutex> g2(mu_);
+    --running_;
+    cv_.notify_one();
+  }
+  return w;
+}
+
+void JqPool::Return(std::unique_ptr<WorkerProcess> w) {
+  std::lock_guard<std::mutex> g(mu_);
+  --running_;
+  if (w) idle_.push_back(std::move(w));
+  cv_.notify_one();
+}
+
+Result<json> JqPool::Submit(json job, CancelToken* cancel) {
+  ST_ASSIGN_OR_RETURN(auto w, Lease());
+  const int seq = w->NextSeq();
+  job["seq"] = seq;
+  job["cpu_ms"] = limits_.timeout_ms;
+  job["max_output_bytes"] = limits_.max_output_bytes;
+  std::atomic<int64_t> deadline{NsFromNow(limits_.timeout_ms)};
+  if (cancel) cancel->SetInterrupt([&deadline] { deadline = 1; });
+  Status sent = w->channel().Send(job);
+  auto answer = sent.ok() ? w->channel().Receive(&deadline) : Result<json>(sent);
+  if (cancel) cancel->ClearInterrupt();
+  if (answer.ok() && answer->value("seq", -1) == seq) {
+    Return(std::move(w));
+    if (answer->value("t", "") == "done") return std::move(*answer);
+    const std::string kind = answer->value("kind", "");
+    const std::string message = answer->value("message", "the jq program failed");
+    if (kind == "internal") return Status::Internal(message);
+    return Status::InvalidArgument(message);
+  }
+  // The program did not answer: past its deadline, cancelled, or its worker died. Kill it (a
+  // worker mid-program is never reused) and say which.
+  bool timed_out = !answer.ok() && answer.status().code() == StatusCode::kTimeout;
+  if (timed_out) kill(w->pid(), SIGKILL);
+  std::string how = w->End();
+  Return(nullptr);
+  if (cancel && cancel->cancelled()) return Status::Cancelled("the jq program was cancelled");
+  if (timed_out) {
+    return Status::Timeout(
+        fmt::format("the jq program ran longer than its time limit of {} ms and was stopped "
+                    "(SUPERTABLE_JQ_TIMEOUT_MS)",
+                    limits_.timeout_ms));
+  }
+  if (how.find(fmt::format("code {}", kJqOutOfMemoryExit)) != std::string::npos ||
+      how.find("SIGABRT") != std::string::npos || how.find("SIGSEGV") != std::string::npos) {
+    return Status::ResourceExhausted(
+        fmt::format("the jq program used more than its memory limit of {} MB and was stopped "
+                    "(SUPERTABLE_JQ_MEMORY_MB)",
+                    limits_.memory_bytes >> 20));
+  }
+  if (how.find("SIGXCPU") != std::string::npos) {
+    return Status::ResourceExhausted(
+        fmt::format("the jq program used more than its CPU time limit of {} ms and was stopped",
+                    limits_.timeout_ms));
+  }
+  return Status::Internal(fmt::format("the jq worker {} while running the program", how));
+}
+
+Result<json> JqPool::Run(const std::string& program, const std::string& input, const json& vars,
+                         CancelToken* cancel) {
+  json job = {{"t", "run"}, {"program", program}, {"vars", vars}, {"input", input}};
+  ST_ASSIGN_OR_RETURN(json done, Submit(std::move(job), cancel));
+  try {
+    return json::parse(done.value("output", "[]"));
+  } catch (const std::exception& e) {
+    return Status::Internal(fmt::format("the jq worker answered malformed output: {}", e.what()));
+  }
+}
+
+Status JqPool::Compile(const std::string& program, const json& vars) {
+  auto r = Submit({{"t", "compile"}, {"program", program}, {"vars", vars}}, nullptr);
+  return r.ok() ? Status::Ok() : r.status();
+}
+
+}  // namespace supertable::library
