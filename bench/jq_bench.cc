@@ -94,9 +94,10 @@ int RunJq(const JqBenchOptions& options) {
   }
   double p50 = Percentile(ours, 0.5), p99 = Percentile(ours, 0.99);
   double c50 = Percentile(cli, 0.5), c99 = Percentile(cli, 0.99);
-  fmt::print("jq stage ({} rows): jq worker p50 {:.2f} ms p99 {:.2f} ms; jq CLI p50 {:.2f} ms "
-             "p99 {:.2f} ms; ratio (worker/CLI, p50) {:.3f}x\n",
-             options.rows, p50, p99, c50, c99, p50 / c50);
+  fmt::print(
+      "jq stage ({} rows): jq worker p50 {:.2f} ms p99 {:.2f} ms; jq CLI p50 {:.2f} ms "
+      "p99 {:.2f} ms; ratio (worker/CLI, p50) {:.3f}x\n",
+      options.rows, p50, p99, c50, c99, p50 / c50);
   return 0;
 }
 

@@ -31,14 +31,9 @@ namespace {
 
 using nlohmann::json;
 
-// Function-local, so a test's static initializer may set it before main.
-struct DefaultCommand {
-  std::mutex mu;
-  std::vector<std::string> argv;
-};
-DefaultCommand& TheDefaultCommand() {
-  static DefaultCommand d;
-  return d;
+WorkerCommand& TheDefaultCommand() {
+  static WorkerCommand c;
+  return c;
 }
 
 int64_t NsFromNow(int64_t ms) { return WorkerChannel::NowNs() + ms * 1000000; }
@@ -476,16 +471,10 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
 }
 
 void SetDefaultEngineWorkerCommand(std::vector<std::string> argv) {
-  DefaultCommand& d = TheDefaultCommand();
-  std::lock_guard<std::mutex> g(d.mu);
-  d.argv = std::move(argv);
+  TheDefaultCommand().Set(std::move(argv));
 }
 
-std::vector<std::string> DefaultEngineWorkerCommand() {
-  DefaultCommand& d = TheDefaultCommand();
-  std::lock_guard<std::mutex> g(d.mu);
-  return d.argv;
-}
+std::vector<std::string> DefaultEngineWorkerCommand() { return TheDefaultCommand().Get(); }
 
 Status QueryTimeoutError(int64_t timeout_ms) {
   return Status::Timeout(

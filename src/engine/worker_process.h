@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,25 @@ namespace supertable {
 
 // "was killed by signal 9 (SIGKILL)", "exited with code 3": how a process ended, from waitpid.
 std::string DescribeExit(int status);
+
+// The process-wide command of one kind of worker (the binary beside the running executable, or
+// the one a test built), set by main or a test's static initializer. Keep one as a
+// function-local static, so it is constructed before any static initializer sets it.
+class WorkerCommand {
+ public:
+  void Set(std::vector<std::string> argv) {
+    std::lock_guard<std::mutex> g(mu_);
+    argv_ = std::move(argv);
+  }
+  std::vector<std::string> Get() const {
+    std::lock_guard<std::mutex> g(mu_);
+    return argv_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::string> argv_;
+};
 
 class WorkerProcess {
  public:

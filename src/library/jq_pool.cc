@@ -19,29 +19,19 @@ using nlohmann::json;
 
 namespace {
 
-struct DefaultCommand {
-  std::mutex mu;
-  std::vector<std::string> argv;
-};
-DefaultCommand& TheDefaultCommand() {
-  static DefaultCommand d;
-  return d;
+WorkerCommand& TheDefaultCommand() {
+  static WorkerCommand c;
+  return c;
 }
 
 int64_t NsFromNow(int64_t ms) { return WorkerChannel::NowNs() + ms * 1000000; }
 
 }  // namespace
 
-std::vector<std::string> DefaultJqWorkerCommand() {
-  DefaultCommand& d = TheDefaultCommand();
-  std::lock_guard<std::mutex> g(d.mu);
-  return d.argv;
-}
+std::vector<std::string> DefaultJqWorkerCommand() { return TheDefaultCommand().Get(); }
 
 void SetDefaultJqWorkerCommand(std::vector<std::string> argv) {
-  DefaultCommand& d = TheDefaultCommand();
-  std::lock_guard<std::mutex> g(d.mu);
-  d.argv = std::move(argv);
+  TheDefaultCommand().Set(std::move(argv));
 }
 
 Result<JqLimits> JqLimitsFromEnvironment() {
