@@ -36,8 +36,6 @@ WorkerCommand& TheDefaultCommand() {
   return c;
 }
 
-int64_t NsFromNow(int64_t ms) { return WorkerChannel::NowNs() + ms * 1000000; }
-
 // Starts an engine worker and waits for it to be ready.
 Result<std::unique_ptr<WorkerProcess>> StartEngineWorker(const EngineOptions& o, bool confined,
                                                          bool warm) {
@@ -45,7 +43,7 @@ Result<std::unique_ptr<WorkerProcess>> StartEngineWorker(const EngineOptions& o,
   w->confined = confined;
   json hello = {
       {"t", "hello"}, {"options", EngineOptionsToJson(o)}, {"confined", confined}, {"warm", warm}};
-  std::atomic<int64_t> deadline{NsFromNow(30000)};
+  std::atomic<int64_t> deadline{WorkerChannel::DeadlineIn(30000)};
   Status sent = w->channel().Send(hello);
   auto ready = sent.ok() ? w->channel().Receive(&deadline) : Result<json>(sent);
   if (!ready.ok()) {
@@ -356,8 +354,8 @@ Result<QueryStats> IsolatedEngine::Query(const QuerySpec& spec, ResultSink& sink
     remaining_ms =
         std::max<int64_t>(1, spec.timeout_ms - (WorkerChannel::NowNs() - start_ns) / 1000000);
   }
-  std::atomic<int64_t> deadline{remaining_ms > 0 ? NsFromNow(remaining_ms + options_.kill_grace_ms)
-                                                 : 0};
+  std::atomic<int64_t> deadline{
+      remaining_ms > 0 ? WorkerChannel::DeadlineIn(remaining_ms + options_.kill_grace_ms) : 0};
   const pid_t pid = lease.worker->pid();
   const int seq = lease.worker->NextSeq();
   const int64_t grace_ms = options_.kill_grace_ms;
@@ -367,7 +365,7 @@ Result<QueryStats> IsolatedEngine::Query(const QuerySpec& spec, ResultSink& sink
       v.sival_int = seq;
       sigqueue(pid, SIGUSR1, v);
       // A cancel is a deadline too: the worker gets the grace period to stop by itself.
-      int64_t by = NsFromNow(grace_ms), cur = deadline.load();
+      int64_t by = WorkerChannel::DeadlineIn(grace_ms), cur = deadline.load();
       while ((cur == 0 || cur > by) && !deadline.compare_exchange_weak(cur, by)) {
       }
     });

@@ -47,6 +47,8 @@ class WorkerChannel {
                std::chrono::steady_clock::now().time_since_epoch())
         .count();
   }
+  // The deadline `ms` milliseconds from now, in that unit.
+  static int64_t DeadlineIn(int64_t ms) { return NowNs() + ms * 1000000; }
 
  private:
   // Reads exactly n bytes into buf; see Receive for the deadline.

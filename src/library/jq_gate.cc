@@ -14,10 +14,23 @@ bool IdentStart(char c) { return std::isalpha(static_cast<unsigned char>(c)) || 
 bool IdentChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 
 struct Token {
-  enum Kind { kName, kVariable } kind;
-  std::string text;  // "env", "foo::bar"; a variable without its '$'
+  // kPlaceholder: the seed YAML's `${name}`, in code or (in_string) in a string's text.
+  enum Kind { kName, kVariable, kPlaceholder } kind;
+  std::string text;  // "env", "foo::bar"; a variable or placeholder without its '$' and braces
   size_t offset;
+  size_t length = 0;  // of a placeholder, in the program
+  bool in_string = false;
 };
+
+// A `${name}` at p[i], as a placeholder token; false when there is none.
+bool Placeholder(const std::string& p, size_t i, bool in_string, Token* t) {
+  if (p[i] != '$' || i + 2 >= p.size() || p[i + 1] != '{' || !IdentStart(p[i + 2])) return false;
+  size_t j = i + 2;
+  while (j < p.size() && IdentChar(p[j])) ++j;
+  if (j >= p.size() || p[j] != '}') return false;
+  *t = {Token::kPlaceholder, p.substr(i + 2, j - i - 2), i, j + 1 - i, in_string};
+  return true;
+}
 
 // Walks the code of `p` (outside strings and comments, including the code of string
 // interpolations) and reports names and variables. False with *error when a string is not
@@ -34,6 +47,12 @@ bool Lex(const std::string& p, const std::function<void(const Token&)>& emit, st
   size_t string_start = 0;
   while (i < p.size()) {
     char c = p[i];
+    Token placeholder;
+    if (Placeholder(p, i, stack.back().string, &placeholder)) {
+      emit(placeholder);
+      i += placeholder.length;
+      continue;
+    }
     if (stack.back().string) {
       if (c == '\\' && i + 1 < p.size()) {
         if (p[i + 1] == '(') {
@@ -128,10 +147,11 @@ const std::set<std::string>& Keywords() {
 }
 
 const char* ForbiddenReason(const Token& t) {
+  if (t.kind == Token::kPlaceholder) return nullptr;  // not jq: converted before the gate
   static const std::set<std::string> kNames = {
-      "env",    "input",   "inputs",      "input_filename", "input_line_number",
-      "import", "include", "modulemeta",  "halt",           "halt_error",
-      "debug",  "stderr",  "$__prog_args"};
+      "env",    "input",   "inputs",     "input_filename", "input_line_number",
+      "import", "include", "modulemeta", "halt",           "halt_error",
+      "debug",  "stderr"};
   if (t.kind == Token::kVariable) {
     if (t.text == "ENV") return "reads the server's environment";
     if (t.text.rfind("__", 0) == 0) return "tells where the program came from";
@@ -193,32 +213,17 @@ std::set<std::string> JqVariablesUsed(const std::string& program) {
 
 std::string JqPlaceholdersToVariables(const std::string& p) {
   std::string out;
-  bool in_string = false;
-  for (size_t i = 0; i < p.size(); ++i) {
-    char c = p[i];
-    if (in_string && c == '\\' && i + 1 < p.size()) {
-      out += c;
-      out += p[++i];
-      continue;
-    }
-    if (c == '"') in_string = !in_string;
-    if (c == '#' && !in_string) {
-      while (i < p.size() && p[i] != '\n') out += p[i++];
-      if (i < p.size()) out += p[i];
-      continue;
-    }
-    if (c == '$' && i + 2 < p.size() && p[i + 1] == '{' && IdentStart(p[i + 2])) {
-      size_t j = i + 2;
-      while (j < p.size() && IdentChar(p[j])) ++j;
-      if (j < p.size() && p[j] == '}') {
-        std::string name = p.substr(i + 2, j - i - 2);
-        out += in_string ? "\\($" + name + ")" : "$" + name;
-        i = j;
-        continue;
-      }
-    }
-    out += c;
-  }
+  size_t copied = 0;
+  Lex(
+      p,
+      [&](const Token& t) {
+        if (t.kind != Token::kPlaceholder) return;
+        out.append(p, copied, t.offset - copied);
+        out += t.in_string ? "\\($" + t.text + ")" : "$" + t.text;
+        copied = t.offset + t.length;
+      },
+      nullptr);
+  out.append(p, copied, std::string::npos);
   return out;
 }
 

@@ -2,9 +2,9 @@
 #include "library/jq_pool.h"
 
 #include <signal.h>
-#include <sys/wait.h>
 
 #include <atomic>
+#include <chrono>
 
 #include <fmt/format.h>
 
@@ -23,8 +23,6 @@ WorkerCommand& TheDefaultCommand() {
   static WorkerCommand c;
   return c;
 }
-
-int64_t NsFromNow(int64_t ms) { return WorkerChannel::NowNs() + ms * 1000000; }
 
 }  // namespace
 
@@ -51,11 +49,21 @@ Result<JqLimits> JqLimitsFromEnvironment() {
 }
 
 JqPool::JqPool(std::vector<std::string> command, JqLimits limits)
-    : command_(std::move(command)), limits_(limits) {}
+    : command_(std::move(command)), limits_(limits), maintainer_([this] { Maintain(); }) {}
 
 JqPool::~JqPool() {
-  std::unique_lock<std::mutex> g(mu_);
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  maintainer_.join();
   for (auto& w : idle_) w->Abandon();
+}
+
+int64_t JqPool::workers_started() const {
+  std::lock_guard<std::mutex> g(mu_);
+  return started_;
 }
 
 bool JqPool::landlocked() const {
@@ -70,7 +78,7 @@ Result<std::unique_ptr<WorkerProcess>> JqPool::StartWorker() {
   // Its whole environment: nothing. No HOME, no JQ_LIBRARY_PATH, no credentials.
   const std::vector<std::string> empty_environment;
   ST_ASSIGN_OR_RETURN(auto w, WorkerProcess::Start(command_, &empty_environment, "jq worker"));
-  std::atomic<int64_t> deadline{NsFromNow(10000)};
+  std::atomic<int64_t> deadline{WorkerChannel::DeadlineIn(10000)};
   Status sent = w->channel().Send({{"t", "hello"}, {"memory_bytes", limits_.memory_bytes}});
   auto ready = sent.ok() ? w->channel().Receive(&deadline) : Result<json>(sent);
   if (!ready.ok() || ready->value("t", "") != "ready") {
@@ -80,58 +88,71 @@ Result<std::unique_ptr<WorkerProcess>> JqPool::StartWorker() {
   }
   std::lock_guard<std::mutex> g(mu_);
   landlocked_ = ready->value("landlock", false);
+  ++started_;
   return w;
 }
 
-void JqPool::Prestart() {
-  std::vector<std::unique_ptr<WorkerProcess>> started;
-  for (int i = 0; i < limits_.workers; ++i) {
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      if (running_ + static_cast<int>(idle_.size()) >= limits_.workers) break;
-      ++running_;
+// Workers die with the thread that started them (PR_SET_PDEATHSIG), so only this thread, which
+// lives as long as the pool, starts them; request threads come and go.
+void JqPool::Maintain() {
+  std::unique_lock<std::mutex> g(mu_);
+  while (!stop_) {
+    if (!wanted_ || static_cast<int>(idle_.size()) + leased_ >= limits_.workers) {
+      cv_.wait(g);
+      continue;
     }
+    g.unlock();
     auto w = StartWorker();
-    std::lock_guard<std::mutex> g(mu_);
-    --running_;
-    if (!w.ok()) {
-      log::Warn("{}", w.status().message());
-      break;
+    g.lock();
+    if (w.ok()) {
+      idle_.push_back(std::move(*w));
+      start_error_ = Status::Ok();
+      cv_.notify_all();
+      continue;
     }
-    idle_.push_back(std::move(*w));
+    // Said to whoever waits for a worker, and tried again a second later.
+    log::Warn("{}", w.status().message());
+    start_error_ = w.status();
+    cv_.notify_all();
+    cv_.wait_for(g, std::chrono::seconds(1), [this] { return stop_; });
   }
+}
+
+void JqPool::Prestart() {
+  std::unique_lock<std::mutex> g(mu_);
+  wanted_ = true;
   cv_.notify_all();
+  cv_.wait(g, [this] {
+    return stop_ || !start_error_.ok() ||
+           static_cast<int>(idle_.size()) + leased_ >= limits_.workers;
+  });
 }
 
 Result<std::unique_ptr<WorkerProcess>> JqPool::Lease() {
   std::unique_lock<std::mutex> g(mu_);
+  wanted_ = true;
+  cv_.notify_all();
   for (;;) {
     while (!idle_.empty()) {
       auto w = std::move(idle_.back());
       idle_.pop_back();
-      if (!w->Alive()) continue;  // died while idle (killed from outside): start another
-      ++running_;
+      if (!w->Alive()) {  // died while idle (killed from outside): the maintainer starts another
+        cv_.notify_all();
+        continue;
+      }
+      ++leased_;
       return w;
     }
-    if (running_ < limits_.workers) break;
+    if (!start_error_.ok()) return start_error_;
     cv_.wait(g);
   }
-  ++running_;
-  g.unlock();
-  auto w = StartWorker();
-  if (!w.ok()) {
-    std::lock_guard<std::mutex> g2(mu_);
-    --running_;
-    cv_.notify_one();
-  }
-  return w;
 }
 
 void JqPool::Return(std::unique_ptr<WorkerProcess> w) {
   std::lock_guard<std::mutex> g(mu_);
-  --running_;
+  --leased_;
   if (w) idle_.push_back(std::move(w));
-  cv_.notify_one();
+  cv_.notify_all();  // a waiting caller takes it, or the maintainer replaces a killed one
 }
 
 Result<json> JqPool::Submit(json job, CancelToken* cancel) {
@@ -140,7 +161,7 @@ Result<json> JqPool::Submit(json job, CancelToken* cancel) {
   job["seq"] = seq;
   job["cpu_ms"] = limits_.timeout_ms;
   job["max_output_bytes"] = limits_.max_output_bytes;
-  std::atomic<int64_t> deadline{NsFromNow(limits_.timeout_ms)};
+  std::atomic<int64_t> deadline{WorkerChannel::DeadlineIn(limits_.timeout_ms)};
   if (cancel) cancel->SetInterrupt([&deadline] { deadline = 1; });
   Status sent = w->channel().Send(job);
   auto answer = sent.ok() ? w->channel().Receive(&deadline) : Result<json>(sent);

@@ -1,5 +1,6 @@
-// JqPool: the server's side of the jq workers (jq_worker.h). Workers are started ahead of need
-// (Prestart) and reused; each runs one program at a time. A program that outlives its
+// JqPool: the server's side of the jq workers (jq_worker.h). Workers are started by the pool's
+// own thread, ahead of need (Prestart) or from the first program on, kept at
+// JqLimits::workers and reused; each runs one program at a time. A program that outlives its
 // wall-clock deadline, or whose caller cancels, is stopped by killing its worker, which is then
 // replaced; a worker that dies (its memory budget, its CPU budget) fails only the program it
 // ran, with an error that says which limit it met.
@@ -16,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -59,11 +61,14 @@ class JqPool {
   Status Compile(const std::string& program, const nlohmann::json& vars);
 
   const JqLimits& limits() const { return limits_; }
+  // Workers started so far: the pool's size plus one per worker killed or lost.
+  int64_t workers_started() const;
   // Whether the workers run under Landlock (false: the kernel has none; the other limits hold).
   bool landlocked() const;
 
  private:
   Result<std::unique_ptr<WorkerProcess>> StartWorker();
+  void Maintain();  // the maintainer thread: keeps the pool full once it is wanted
   Result<std::unique_ptr<WorkerProcess>> Lease();
   void Return(std::unique_ptr<WorkerProcess> w);
   Result<nlohmann::json> Submit(nlohmann::json job, CancelToken* cancel);
@@ -73,8 +78,13 @@ class JqPool {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<WorkerProcess>> idle_;
-  int running_ = 0;  // workers leased or starting
+  int leased_ = 0;
+  bool wanted_ = false;  // set by the first Lease or Prestart: from then on the pool is kept full
+  bool stop_ = false;
+  Status start_error_;  // the last start's failure, until a start succeeds
   bool landlocked_ = false;
+  int64_t started_ = 0;
+  std::thread maintainer_;  // last: started once everything it reads is constructed
 };
 
 // The supertable-jq binary beside the running executable ("" when it cannot be found); tests

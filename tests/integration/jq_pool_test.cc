@@ -110,6 +110,17 @@ TEST_F(JqPoolTest, CancelStopsAProgram) {
   EXPECT_EQ(r.status().code(), StatusCode::kCancelled) << r.status().message();
 }
 
+TEST_F(JqPoolTest, WorkersOutliveTheThreadsThatAskedForThem) {
+  // A worker dies with the thread that started it (PR_SET_PDEATHSIG): request threads that
+  // come and go must not take the pool's workers with them.
+  for (int i = 0; i < 5; ++i) {
+    std::thread([&] { ASSERT_TRUE(pool.Run(".", "1", json::object()).ok()); }).join();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(pool.Run(".", "1", json::object()).ok());
+  EXPECT_EQ(pool.workers_started(), TestLimits().workers);
+}
+
 TEST_F(JqPoolTest, RunsProgramsConcurrently) {
   pool.Prestart();
   std::vector<std::thread> threads;

@@ -72,6 +72,9 @@ TEST(JqGate, PlaceholdersBecomeVariables) {
             "analyze_trends(.; $window_size)");
   EXPECT_EQ(JqPlaceholdersToVariables("{dataset: \"${dataset_name}\"}"),
             "{dataset: \"\\($dataset_name)\"}");
+  // Inside an interpolation's code, and in a string within it.
+  EXPECT_EQ(JqPlaceholdersToVariables("\"n=\\(${n} + 1) s=\\(\"${s}\")\""),
+            "\"n=\\($n + 1) s=\\(\"\\($s)\")\"");
   // Not a placeholder: left alone.
   EXPECT_EQ(JqPlaceholdersToVariables("\"$x ${ y}\" # ${z}"), "\"$x ${ y}\" # ${z}");
 }
